@@ -1,0 +1,20 @@
+# The README's two commands, and a few conveniences. The real work is in scripts/.
+.PHONY: run test build clean format format-check
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+build:
+	scripts/build.sh build gcc
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c
+
+format-check:
+	clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c
+
+clean:
+	rm -rf build build-clang build-asan build-fuzz

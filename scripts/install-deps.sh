@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# install-deps.sh: install every Debian package Hermes needs to build, test and run.
+#
+# Idempotent: when dpkg already reports every package installed, it touches nothing (no
+# apt-get update), so CI and developers can call it on every run. Runs as root; as another user
+# it goes through sudo when sudo exists.
+#
+# Not for: starting services (see docker-up.sh) or building images (see build-images.sh).
+set -euo pipefail
+
+packages=(
+	# build
+	meson ninja-build pkg-config gcc clang
+	libssh-dev libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev
+	# container engine and the offline base image builder
+	docker.io debootstrap
+	# integration tests: real clients driving the daemon
+	openssh-client sshpass tmux python3-pytest python3-paramiko asciinema putty-tools
+	dropbear-bin
+)
+
+log() { printf 'install-deps: %s\n' "$*"; }
+
+# dpkg -s also succeeds for removed packages whose config files remain, so check the status.
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	if [ "$status" != "install ok installed" ]; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	log "all ${#packages[@]} packages already installed"
+	exit 0
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		as_root=(sudo)
+	else
+		printf 'install-deps: error: not root and no sudo; cannot install: %s\n' \
+			"${missing[*]}" >&2
+		exit 1
+	fi
+fi
+
+log "installing: ${missing[*]}"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# Recommends stay on: debootstrap's keyring (debian-archive-keyring) is only a recommendation.
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+log "done"

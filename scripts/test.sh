@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# test.sh: every test of the project, from a fresh Debian 12 machine.
+#
+# Installs what is missing, starts a Docker engine if none answers (and stops it again at the
+# end if it started it), builds the target image, then: the daemon with gcc and with clang, the
+# unit tests (gcc, and an ASan+UBSan build), a short run of every fuzz harness, and the
+# integration tests (pytest driving real SSH clients against the built daemon and real
+# containers). Exits non-zero if anything fails.
+#
+# Environment: HERMES_FUZZ_SECONDS (default 15) per harness; HERMES_SKIP_INTEGRATION=1 to run
+# only what needs no Docker; PYTEST_ARGS passed to pytest.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+fuzz_seconds=${HERMES_FUZZ_SECONDS:-15}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+scripts/install-deps.sh
+
+if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
+	step "docker engine"
+	scripts/docker-up.sh
+	trap 'scripts/docker-down.sh || true' EXIT
+	step "target image"
+	scripts/build-images.sh
+fi
+
+step "build (gcc)"
+scripts/build.sh build gcc
+
+step "build (clang)"
+scripts/build.sh build-clang clang
+
+step "unit tests (gcc)"
+meson test -C build --suite unit --print-errorlogs
+
+step "unit tests (clang, ASan+UBSan)"
+scripts/build.sh build-asan clang -Db_sanitize=address,undefined -Db_lundef=false
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --suite unit --print-errorlogs
+
+step "fuzz harnesses (${fuzz_seconds}s each)"
+scripts/build.sh build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dtests=disabled
+for f in build-fuzz/fuzz_*; do
+	[ -f "$f" ] && [ -x "$f" ] || continue
+	name=$(basename "$f")
+	corpus=tests/fuzz/corpus/${name#fuzz_}
+	mkdir -p "build-fuzz/corpus-$name"
+	args=("build-fuzz/corpus-$name")
+	[ -d "$corpus" ] && args+=("$corpus")
+	echo "--- $name"
+	"$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "${args[@]}" 2>&1 | tail -n 3
+done
+
+if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
+	step "integration tests"
+	# Debian's interpreter: it is the one with python3-pytest and python3-paramiko.
+	HERMES_BIN="$root/build/hermes" /usr/bin/python3 -m pytest tests/integration ${PYTEST_ARGS:-} \
+		-p no:cacheprovider
+fi

@@ -1,0 +1,43 @@
+/*
+ * auth_policy: who gets in. Pure functions over the config's credential
+ * rules, so every rule is unit-tested without a network.
+ *
+ * Rules (the prototype's): a username/password pair listed in
+ * authentication.static_credentials is accepted; any other pair is
+ * refused, until accept_all_after_failures (N > 0) password attempts on
+ * this connection have failed, after which the next attempt is accepted
+ * whatever it is. N = 0 turns accept-all off. Public keys are never
+ * accepted (they are only logged). Bytes are compared exactly: usernames
+ * and passwords are attacker bytes, not C strings.
+ */
+#ifndef HERMES_AUTH_POLICY_H
+#define HERMES_AUTH_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+enum auth_result {
+	AUTH_REJECT = 0,
+	AUTH_ACCEPT_STATIC, /* matched a static credential */
+	AUTH_ACCEPT_ALL,    /* accepted because N attempts had failed */
+};
+
+struct auth_policy {
+	const struct credential *creds;
+	size_t n_creds;
+	int accept_all_after; /* 0 = off */
+};
+
+void auth_policy_init(struct auth_policy *p, const struct config *c);
+
+/* failures: password attempts that failed so far on this connection. */
+enum auth_result auth_policy_password(const struct auth_policy *p, const uint8_t *user,
+				      size_t user_len, const uint8_t *pass, size_t pass_len,
+				      int failures);
+
+/* "rejected", "static", "accept_all" */
+const char *auth_result_name(enum auth_result r);
+
+#endif

@@ -1,0 +1,1172 @@
+/*
+ * config: the YAML config file -> a validated struct config.
+ *
+ * Two passes over the bytes. The first runs libyaml's event parser only to refuse what we never
+ * accept (syntax errors, aliases, several documents, absurd nesting) before a tree is built;
+ * stopping early at a nesting limit matters because libyaml's scanner gets quadratically slower
+ * with the depth of flow collections ("[[[[..." of 40k takes seconds).
+ * The second uses yaml_parser_load for a node tree whose nodes carry line numbers, and walks it
+ * against tables of known keys. Every problem is collected instead of stopping at the first, so
+ * an operator fixes the file in one go.
+ *
+ * Not here: any meaning of the values beyond their form and range (opening paths, resolving
+ * addresses, checking that an image exists).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include "config.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+#define MAX_DEPTH        32  /* the schema needs 5; anything deeper is not a config of ours */
+#define MAX_ERRORS       100 /* a binary file would otherwise give one line per byte */
+#define MAX_KEYS         12  /* most keys in one section; checked below for every table */
+#define SHOW_MAX         60  /* bytes of a value echoed back in a message */
+#define SHOW_BUF         (SHOW_MAX * 4 + 8)
+#define PATH_BUF         512
+
+struct errs {
+	char *buf;
+	size_t len, cap;
+	int n;
+	int oom;
+};
+
+struct ctx {
+	const char *name; /* for messages */
+	const unsigned char *data;
+	size_t len;
+	yaml_document_t *doc;
+	struct errs errs;
+};
+
+/* ---- error collection ---- */
+
+static void errs_vappend(struct errs *e, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int need;
+
+	if (e->oom)
+		return;
+	va_copy(aq, ap);
+	need = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (need < 0)
+		return;
+	if (e->len + (size_t)need + 1 > e->cap) {
+		size_t cap = e->cap ? e->cap : 256;
+		char *p;
+
+		while (cap < e->len + (size_t)need + 1)
+			cap *= 2;
+		p = realloc(e->buf, cap);
+		if (!p) {
+			e->oom = 1;
+			return;
+		}
+		e->buf = p;
+		e->cap = cap;
+	}
+	vsnprintf(e->buf + e->len, e->cap - e->len, fmt, ap);
+	e->len += (size_t)need;
+}
+
+static void errs_append(struct errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errs_append(struct errs *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errs_vappend(e, fmt, ap);
+	va_end(ap);
+}
+
+/* One problem: "NAME:LINE: PATH: message". LINE 0 means the whole file; an empty PATH means the
+ * problem belongs to no key (syntax, the top level). */
+static void report(struct ctx *x, size_t line, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void report(struct ctx *x, size_t line, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	x->errs.n++;
+	if (x->errs.n == MAX_ERRORS + 1)
+		errs_append(&x->errs, "%s: too many errors, the rest are not shown\n", x->name);
+	if (x->errs.n > MAX_ERRORS)
+		return;
+	errs_append(&x->errs, "%s:", x->name);
+	if (line > 0)
+		errs_append(&x->errs, "%zu:", line);
+	errs_append(&x->errs, " ");
+	if (path && *path)
+		errs_append(&x->errs, "%s: ", path);
+	va_start(ap, fmt);
+	errs_vappend(&x->errs, fmt, ap);
+	va_end(ap);
+	errs_append(&x->errs, "\n");
+}
+
+static void report_oom(struct ctx *x)
+{
+	if (!x->errs.oom)
+		report(x, 0, NULL, "out of memory");
+	x->errs.oom = 1;
+}
+
+/* ---- scalar text: classification and safe echoing ---- */
+
+static int lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
+}
+
+static int text_ieq(const char *s, size_t len, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < len && word[i]; i++)
+		if (lower((unsigned char)s[i]) != word[i])
+			return 0;
+	return i == len && word[i] == '\0';
+}
+
+static int text_eq(const char *s, size_t len, const char *word)
+{
+	return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+static int is_digit(int ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static const char *sval(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static size_t slen(const yaml_node_t *n)
+{
+	return n->data.scalar.length;
+}
+
+static int is_plain(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* YAML 1.1 null: an empty plain scalar, "~" or null in its three spellings. */
+static int is_null(const yaml_node_t *n)
+{
+	if (!is_plain(n))
+		return 0;
+	return slen(n) == 0 || text_eq(sval(n), slen(n), "~") ||
+	       text_eq(sval(n), slen(n), "null") || text_eq(sval(n), slen(n), "Null") ||
+	       text_eq(sval(n), slen(n), "NULL");
+}
+
+/* 1 true, 0 false, -1 not a boolean. */
+static int bool_value(const char *s, size_t len)
+{
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (text_ieq(s, len, yes[i]))
+			return 1;
+		if (text_ieq(s, len, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+static int is_int_text(const char *s, size_t len)
+{
+	size_t i = (len > 0 && s[0] == '-') ? 1 : 0;
+
+	if (i == len)
+		return 0;
+	for (; i < len; i++)
+		if (!is_digit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* A decimal number strtod takes whole. The character filter keeps out what strtod also takes
+ * but nobody means here: "nan", "inf", hex floats, leading blanks. */
+static int number_value(const char *s, size_t len, double *out)
+{
+	int digits = 0;
+	char *end;
+	size_t i;
+
+	if (len == 0 || memchr(s, '\0', len))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (is_digit((unsigned char)s[i]))
+			digits = 1;
+		else if (!strchr(".eE+-", s[i]))
+			return 0;
+	}
+	if (!digits)
+		return 0;
+	errno = 0;
+	*out = strtod(s, &end);
+	return end == s + len && errno == 0 && isfinite(*out);
+}
+
+/* Bytes from the file echoed into a message: printable ASCII as is, the rest as \xNN, cut after
+ * SHOW_MAX bytes, so that a message stays one readable line whatever the file holds. */
+static void escape(char *out, size_t outsz, const char *s, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && i < SHOW_MAX && o + 5 < outsz; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, outsz - o, "\\%c", ch);
+		else if (ch >= 0x20 && ch < 0x7f)
+			out[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", ch);
+	}
+	if (i < len && o + 4 < outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* What a node is, for "got ...": numbers and booleans as written, strings quoted. */
+static const char *show(const yaml_node_t *n, char out[SHOW_BUF])
+{
+	double d;
+
+	if (n->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	if (n->type == YAML_SEQUENCE_NODE)
+		return "a list";
+	if (is_null(n))
+		return "null";
+	if (is_plain(n) &&
+	    (bool_value(sval(n), slen(n)) >= 0 || number_value(sval(n), slen(n), &d))) {
+		escape(out, SHOW_BUF, sval(n), slen(n));
+		return out;
+	}
+	out[0] = '"';
+	escape(out + 1, SHOW_BUF - 2, sval(n), slen(n));
+	strcat(out, "\"");
+	return out;
+}
+
+static size_t line_of(const yaml_node_t *n)
+{
+	return n->start_mark.line + 1;
+}
+
+/* ---- the schema ---- */
+
+enum kind {
+	K_SECTION, /* a mapping of further keys */
+	K_INT,     /* int, min..max */
+	K_CORES,   /* double, an int or a float, 0.1..8.0 */
+	K_BOOL,
+	K_STRING,  /* char *, any scalar's text; optional check */
+	K_NULLSTR, /* char *, or NULL for a YAML null; optional check */
+	K_SIZE,    /* int64_t bytes from <n>[kmg], > 0 and >= min */
+	K_LIST,    /* struct strlist of non-empty strings */
+	K_CREDS,   /* the static_credentials list */
+	K_LEVEL,   /* int, a log level name */
+};
+
+struct key {
+	const char *name;
+	enum kind kind;
+	size_t off; /* of the field, from the struct being filled */
+	long long min, max;
+	const char *min_text;                /* K_SIZE: the minimum as users write it */
+	int empty_ok;                        /* K_STRING: "" allowed */
+	int required;                        /* "missing" when absent */
+	const char *(*check)(const char *s); /* NULL if fine, else what is wrong */
+	const struct key *sub;               /* K_SECTION */
+};
+
+static const char *check_banner(const char *s)
+{
+	size_t len = strlen(s), i;
+
+	if (strncmp(s, "SSH-", 4) == 0)
+		return "must not include the \"SSH-2.0-\" prefix";
+	if (len > 200)
+		return "must be at most 200 characters";
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return "must be printable ASCII";
+	if (s[0] == ' ' || s[len - 1] == ' ')
+		return "must not begin or end with a space";
+	return NULL;
+}
+
+/* RFC 1123 labels joined by dots; 63 because that is what one label (and `hostname` in a
+ * container's prompt) is comfortable with. */
+static const char *check_hostname(const char *s)
+{
+	static const char msg[] =
+	    "must be a hostname (letters, digits, '-' and '.', at most 63 characters)";
+	size_t len = strlen(s), i, label = 0;
+
+	if (len > 63)
+		return msg;
+	for (i = 0; i <= len; i++) {
+		char ch = s[i];
+
+		if (ch == '.' || ch == '\0') {
+			if (label == 0 || s[i - 1] == '-')
+				return msg;
+			label = 0;
+		} else if (is_digit((unsigned char)ch) || (lower(ch) >= 'a' && lower(ch) <= 'z') ||
+		           ch == '-') {
+			if (label == 0 && ch == '-')
+				return msg;
+			label++;
+		} else {
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+static const char *check_base_url(const char *s)
+{
+	if ((strncmp(s, "unix://", 7) == 0 && s[7]) || (strncmp(s, "tcp://", 6) == 0 && s[6]))
+		return NULL;
+	return "must be null or start with unix:// or tcp://";
+}
+
+static const char *check_log_format(const char *s)
+{
+	return strcmp(s, "json") == 0 || strcmp(s, "text") == 0 ? NULL
+	                                                        : "must be \"json\" or \"text\"";
+}
+
+static const char *check_recording_format(const char *s)
+{
+	return strcmp(s, "asciinema") == 0 ? NULL : "must be \"asciinema\"";
+}
+
+/* The tables read best as one row per key. */
+/* clang-format off */
+#define C(f) offsetof(struct config, f)
+#define INT(n, f, lo, hi) {.name = n, .kind = K_INT, .off = C(f), .min = lo, .max = hi}
+#define STR(n, f, chk)    {.name = n, .kind = K_STRING, .off = C(f), .check = chk}
+#define LIST(n, f)        {.name = n, .kind = K_LIST, .off = C(f)}
+#define SECTION(n, keys)  {.name = n, .kind = K_SECTION, .sub = keys}
+
+static const struct key server_keys[] = {
+	STR("host", server.host, NULL),
+	INT("port", server.port, 1, 65535),
+	STR("host_key_path", server.host_key_path, NULL),
+	INT("max_concurrent_sessions", server.max_concurrent_sessions, 1, INT_MAX),
+	INT("session_timeout", server.session_timeout, 60, INT_MAX),
+	INT("login_grace_time", server.login_grace_time, 1, INT_MAX),
+	STR("banner", server.banner, check_banner),
+	{0},
+};
+
+static const struct key credential_keys[] = {
+	{.name = "username", .kind = K_STRING, .off = offsetof(struct credential, username),
+	 .required = 1},
+	{.name = "password", .kind = K_STRING, .off = offsetof(struct credential, password),
+	 .required = 1, .empty_ok = 1},
+	{0},
+};
+
+static const struct key authentication_keys[] = {
+	{.name = "static_credentials", .kind = K_CREDS},
+	INT("accept_all_after_failures", authentication.accept_all_after_failures, 0, INT_MAX),
+	{0},
+};
+
+static const struct key capabilities_keys[] = {
+	LIST("drop", container_pool.security.cap_drop),
+	LIST("add", container_pool.security.cap_add),
+	{0},
+};
+
+static const struct key security_keys[] = {
+	STR("network_mode", container_pool.security.network_mode, NULL),
+	{.name = "memory_limit", .kind = K_SIZE, .off = C(container_pool.security.memory_limit),
+	 .min = 6 << 20, .min_text = "6m (Docker's minimum)"},
+	{.name = "cpu_quota", .kind = K_CORES, .off = C(container_pool.security.cpu_quota)},
+	INT("pids_limit", container_pool.security.pids_limit, 10, INT_MAX),
+	{.name = "tmpfs_size", .kind = K_SIZE, .off = C(container_pool.security.tmpfs_size)},
+	SECTION("capabilities", capabilities_keys),
+	LIST("security_opt", container_pool.security.security_opt),
+	{0},
+};
+
+static const struct key pool_keys[] = {
+	INT("size", container_pool.size, 1, INT_MAX),
+	INT("spawn_timeout", container_pool.spawn_timeout, 5, INT_MAX),
+	STR("image", container_pool.image, NULL),
+	INT("max_session_duration", container_pool.max_session_duration, 60, INT_MAX),
+	INT("cleanup_stopped_after_days", container_pool.cleanup_stopped_after_days, 0, INT_MAX),
+	STR("hostname", container_pool.hostname, check_hostname),
+	SECTION("security", security_keys),
+	{0},
+};
+
+static const struct key recording_keys[] = {
+	{.name = "enabled", .kind = K_BOOL, .off = C(recording.enabled)},
+	STR("output_dir", recording.output_dir, NULL),
+	STR("format", recording.format, check_recording_format),
+	{0},
+};
+
+static const struct key logging_keys[] = {
+	{.name = "level", .kind = K_LEVEL, .off = C(logging.level)},
+	STR("format", logging.format, check_log_format),
+	STR("output_dir", logging.output_dir, NULL),
+	{0},
+};
+
+static const struct key docker_keys[] = {
+	STR("socket_path", docker.socket_path, NULL),
+	{.name = "base_url", .kind = K_NULLSTR, .off = C(docker.base_url), .check = check_base_url},
+	{0},
+};
+
+static const struct key root_keys[] = {
+	SECTION("server", server_keys),
+	SECTION("authentication", authentication_keys),
+	SECTION("container_pool", pool_keys),
+	SECTION("recording", recording_keys),
+	SECTION("logging", logging_keys),
+	SECTION("docker", docker_keys),
+	{0},
+};
+/* clang-format on */
+
+#define FITS(t) _Static_assert(sizeof(t) / sizeof(t[0]) <= MAX_KEYS + 1, #t " too long")
+FITS(server_keys);
+FITS(credential_keys);
+FITS(authentication_keys);
+FITS(capabilities_keys);
+FITS(security_keys);
+FITS(pool_keys);
+FITS(recording_keys);
+FITS(logging_keys);
+FITS(docker_keys);
+FITS(root_keys);
+
+/* ---- defaults and freeing ---- */
+
+static void strlist_clear(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+/* Items are NULL-terminated too, for callers that want argv-style walking. */
+static int strlist_set(struct strlist *l, const char *const *items, size_t n)
+{
+	size_t i;
+
+	strlist_clear(l);
+	l->items = calloc(n + 1, sizeof(*l->items));
+	if (!l->items)
+		return -ENOMEM;
+	l->n = n;
+	for (i = 0; i < n; i++)
+		if (!(l->items[i] = strdup(items[i])))
+			return -ENOMEM;
+	return 0;
+}
+
+static void credentials_free(struct credential *cr, size_t n)
+{
+	size_t i;
+
+	for (i = 0; cr && i < n; i++) {
+		free(cr[i].username);
+		if (cr[i].password) {
+			explicit_bzero(cr[i].password, strlen(cr[i].password));
+			free(cr[i].password);
+		}
+	}
+	free(cr);
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->server.host);
+	free(c->server.host_key_path);
+	free(c->server.banner);
+	credentials_free(c->authentication.static_credentials,
+	                 c->authentication.n_static_credentials);
+	free(c->container_pool.image);
+	free(c->container_pool.hostname);
+	free(c->container_pool.security.network_mode);
+	strlist_clear(&c->container_pool.security.cap_drop);
+	strlist_clear(&c->container_pool.security.cap_add);
+	strlist_clear(&c->container_pool.security.security_opt);
+	free(c->recording.output_dir);
+	free(c->recording.format);
+	free(c->logging.format);
+	free(c->logging.output_dir);
+	free(c->docker.socket_path);
+	free(c->docker.base_url);
+	free(c);
+}
+
+struct config *config_new_defaults(void)
+{
+	static const char *const drop[] = {"ALL"};
+	static const char *const add[] = {"CHOWN", "SETUID", "SETGID"};
+	static const char *const opt[] = {"no-new-privileges:true"};
+	struct config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->server.port = 2222;
+	c->server.max_concurrent_sessions = 10;
+	c->server.session_timeout = 3600;
+	c->server.login_grace_time = 120;
+	c->authentication.accept_all_after_failures = 3;
+	c->container_pool.size = 3;
+	c->container_pool.spawn_timeout = 30;
+	c->container_pool.max_session_duration = 3600;
+	c->container_pool.cleanup_stopped_after_days = 7;
+	c->container_pool.security.memory_limit = 256LL << 20;
+	c->container_pool.security.cpu_quota = 0.5;
+	c->container_pool.security.pids_limit = 100;
+	c->container_pool.security.tmpfs_size = 50LL << 20;
+	c->recording.enabled = true;
+	c->logging.level = LOG_INFO;
+
+	if (!(c->server.host = strdup("0.0.0.0")) ||
+	    !(c->server.host_key_path = strdup("/data/keys/ssh_host_rsa_key")) ||
+	    !(c->server.banner = strdup("OpenSSH_8.9p1 Ubuntu-3ubuntu0.13")) ||
+	    !(c->container_pool.image = strdup("hermes-target-ubuntu:latest")) ||
+	    !(c->container_pool.hostname = strdup("prod-web-01")) ||
+	    !(c->container_pool.security.network_mode = strdup("none")) ||
+	    strlist_set(&c->container_pool.security.cap_drop, drop, 1) < 0 ||
+	    strlist_set(&c->container_pool.security.cap_add, add, 3) < 0 ||
+	    strlist_set(&c->container_pool.security.security_opt, opt, 1) < 0 ||
+	    !(c->recording.output_dir = strdup("/data/recordings")) ||
+	    !(c->recording.format = strdup("asciinema")) || !(c->logging.format = strdup("json")) ||
+	    !(c->logging.output_dir = strdup("/data/logs")) ||
+	    !(c->docker.socket_path = strdup("/var/run/docker.sock"))) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int64_t config_parse_size(const char *s)
+{
+	int64_t v = 0, mult = 1;
+	const char *p = s;
+
+	if (!s || !is_digit((unsigned char)*s))
+		return -1;
+	for (; is_digit((unsigned char)*p); p++) {
+		if (v > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	switch (lower((unsigned char)*p)) {
+	case '\0':
+		return v;
+	case 'k':
+		mult = 1LL << 10;
+		break;
+	case 'm':
+		mult = 1LL << 20;
+		break;
+	case 'g':
+		mult = 1LL << 30;
+		break;
+	default:
+		return -1;
+	}
+	if (p[1] != '\0' || v > INT64_MAX / mult)
+		return -1;
+	return v * mult;
+}
+
+/* ---- walking the tree ---- */
+
+static void load_map(struct ctx *x, const yaml_node_t *map, const struct key *keys, void *base,
+                     const char *path);
+
+static yaml_node_t *node(struct ctx *x, int id)
+{
+	return yaml_document_get_node(x->doc, id);
+}
+
+/* Paths only grow past PATH_BUF through absurdly long unknown keys, which escape() cuts anyway;
+ * a path that still does not fit ends in "...". */
+static void child_path(char out[PATH_BUF], const char *path, const char *name)
+{
+	if (snprintf(out, PATH_BUF, "%s%s%s", path, *path ? "." : "", name) >= PATH_BUF)
+		strcpy(out + PATH_BUF - 4, "...");
+}
+
+static void index_path(char out[PATH_BUF], const char *path, size_t i)
+{
+	if (snprintf(out, PATH_BUF, "%s[%zu]", path, i) >= PATH_BUF)
+		strcpy(out + PATH_BUF - 4, "...");
+}
+
+/* The text of a scalar that must be a string, or NULL after reporting why it is not one. */
+static const char *string_text(struct ctx *x, const yaml_node_t *v, const char *path)
+{
+	char got[SHOW_BUF];
+
+	if (v->type != YAML_SCALAR_NODE || is_null(v)) {
+		report(x, line_of(v), path, "must be a string, got %s", show(v, got));
+		return NULL;
+	}
+	if (memchr(sval(v), '\0', slen(v))) {
+		report(x, line_of(v), path, "must not contain NUL bytes");
+		return NULL;
+	}
+	return sval(v);
+}
+
+static void set_string(struct ctx *x, char **dst, const char *s)
+{
+	char *copy = strdup(s);
+
+	if (!copy) {
+		report_oom(x);
+		return;
+	}
+	free(*dst);
+	*dst = copy;
+}
+
+static void load_int(struct ctx *x, const yaml_node_t *v, const struct key *k, int *dst,
+                     const char *path)
+{
+	char got[SHOW_BUF];
+	long long n;
+
+	if (v->type != YAML_SCALAR_NODE || !is_plain(v) || !is_int_text(sval(v), slen(v))) {
+		report(x, line_of(v), path, "must be an integer, got %s", show(v, got));
+		return;
+	}
+	errno = 0;
+	n = strtoll(sval(v), NULL, 10);
+	if (errno == 0 && n >= k->min && n <= k->max) {
+		*dst = (int)n;
+		return;
+	}
+	if (k->max != INT_MAX)
+		report(x, line_of(v), path, "must be between %lld and %lld, got %s", k->min, k->max,
+		       show(v, got));
+	else if (errno == 0 && n < k->min)
+		report(x, line_of(v), path, "must be at least %lld, got %s", k->min, show(v, got));
+	else
+		report(x, line_of(v), path, "must be at most %d, got %s", INT_MAX, show(v, got));
+}
+
+static void load_cores(struct ctx *x, const yaml_node_t *v, double *dst, const char *path)
+{
+	char got[SHOW_BUF];
+	double d;
+
+	if (v->type != YAML_SCALAR_NODE || !is_plain(v) || !number_value(sval(v), slen(v), &d)) {
+		report(x, line_of(v), path, "must be a number, got %s", show(v, got));
+		return;
+	}
+	if (d < 0.1 || d > 8.0) {
+		report(x, line_of(v), path, "must be between 0.1 and 8.0, got %s", show(v, got));
+		return;
+	}
+	*dst = d;
+}
+
+static void load_bool(struct ctx *x, const yaml_node_t *v, bool *dst, const char *path)
+{
+	char got[SHOW_BUF];
+	int b = is_plain(v) ? bool_value(sval(v), slen(v)) : -1;
+
+	if (b < 0) {
+		report(x, line_of(v), path, "must be true or false, got %s", show(v, got));
+		return;
+	}
+	*dst = b;
+}
+
+static void load_string(struct ctx *x, const yaml_node_t *v, const struct key *k, char **dst,
+                        const char *path)
+{
+	char got[SHOW_BUF];
+	const char *s, *why;
+
+	if (k->kind == K_NULLSTR && is_null(v)) {
+		free(*dst);
+		*dst = NULL;
+		return;
+	}
+	if (!(s = string_text(x, v, path)))
+		return;
+	if (!*s && !k->empty_ok) {
+		report(x, line_of(v), path, "must not be empty");
+		return;
+	}
+	if (k->check && (why = k->check(s))) {
+		report(x, line_of(v), path, "%s, got %s", why, show(v, got));
+		return;
+	}
+	set_string(x, dst, s);
+}
+
+static void load_size(struct ctx *x, const yaml_node_t *v, const struct key *k, int64_t *dst,
+                      const char *path)
+{
+	char got[SHOW_BUF];
+	const char *s;
+	int64_t n;
+
+	if (!(s = string_text(x, v, path)))
+		return;
+	n = config_parse_size(s);
+	if (n < 0)
+		report(x, line_of(v), path, "must look like <n>[kmg], got %s", show(v, got));
+	else if (n == 0)
+		report(x, line_of(v), path, "must be greater than 0, got %s", show(v, got));
+	else if (n < k->min)
+		report(x, line_of(v), path, "must be at least %s, got %s", k->min_text,
+		       show(v, got));
+	else
+		*dst = n;
+}
+
+static void load_level(struct ctx *x, const yaml_node_t *v, int *dst, const char *path)
+{
+	char got[SHOW_BUF];
+	const char *s;
+	int level;
+
+	if (!(s = string_text(x, v, path)))
+		return;
+	level = log_level_parse(s);
+	if (level < 0) {
+		report(x, line_of(v), path,
+		       "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got %s",
+		       show(v, got));
+		return;
+	}
+	*dst = level;
+}
+
+static int check_list(struct ctx *x, const yaml_node_t *v, const char *path)
+{
+	char got[SHOW_BUF];
+
+	if (v->type == YAML_SEQUENCE_NODE)
+		return 0;
+	report(x, line_of(v), path, "must be a list, got %s", show(v, got));
+	return -1;
+}
+
+static void load_list(struct ctx *x, const yaml_node_t *v, struct strlist *dst, const char *path)
+{
+	size_t n, i;
+	char ipath[PATH_BUF];
+	const yaml_node_item_t *it;
+
+	if (check_list(x, v, path) < 0)
+		return;
+	strlist_clear(dst);
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (!(dst->items = calloc(n + 1, sizeof(*dst->items)))) {
+		report_oom(x);
+		return;
+	}
+	dst->n = n;
+	for (i = 0, it = v->data.sequence.items.start; i < n; i++, it++) {
+		const yaml_node_t *item = node(x, *it);
+		const char *s;
+
+		index_path(ipath, path, i);
+		if (!item || !(s = string_text(x, item, ipath)))
+			continue;
+		if (!*s)
+			report(x, line_of(item), ipath, "must not be empty");
+		else if (!(dst->items[i] = strdup(s)))
+			report_oom(x);
+	}
+}
+
+static void load_credentials(struct ctx *x, const yaml_node_t *v, struct config *c,
+                             const char *path)
+{
+	struct credential *cr;
+	char ipath[PATH_BUF], got[SHOW_BUF];
+	const yaml_node_item_t *it;
+	size_t n, i;
+
+	if (check_list(x, v, path) < 0)
+		return;
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (!(cr = calloc(n + 1, sizeof(*cr)))) {
+		report_oom(x);
+		return;
+	}
+	credentials_free(c->authentication.static_credentials,
+	                 c->authentication.n_static_credentials);
+	c->authentication.static_credentials = cr;
+	c->authentication.n_static_credentials = n;
+	for (i = 0, it = v->data.sequence.items.start; i < n; i++, it++) {
+		const yaml_node_t *item = node(x, *it);
+
+		index_path(ipath, path, i);
+		if (!item)
+			continue;
+		if (item->type != YAML_MAPPING_NODE)
+			report(x, line_of(item), ipath,
+			       "must be a mapping with username and password, got %s",
+			       show(item, got));
+		else
+			load_map(x, item, credential_keys, &cr[i], ipath);
+	}
+}
+
+static void load_value(struct ctx *x, const yaml_node_t *v, const struct key *k, void *base,
+                       const char *path)
+{
+	void *field = (char *)base + k->off;
+	char got[SHOW_BUF];
+
+	switch (k->kind) {
+	case K_SECTION:
+		/* A section whose keys are all commented out is a null: same as absent. */
+		if (is_null(v))
+			return;
+		if (v->type != YAML_MAPPING_NODE)
+			report(x, line_of(v), path, "must be a mapping, got %s", show(v, got));
+		else
+			load_map(x, v, k->sub, base, path);
+		return;
+	case K_INT:
+		load_int(x, v, k, field, path);
+		return;
+	case K_CORES:
+		load_cores(x, v, field, path);
+		return;
+	case K_BOOL:
+		load_bool(x, v, field, path);
+		return;
+	case K_STRING:
+	case K_NULLSTR:
+		load_string(x, v, k, field, path);
+		return;
+	case K_SIZE:
+		load_size(x, v, k, field, path);
+		return;
+	case K_LIST:
+		load_list(x, v, field, path);
+		return;
+	case K_CREDS:
+		load_credentials(x, v, base, path);
+		return;
+	case K_LEVEL:
+		load_level(x, v, field, path);
+		return;
+	}
+}
+
+static void load_map(struct ctx *x, const yaml_node_t *map, const struct key *keys, void *base,
+                     const char *path)
+{
+	size_t seen[MAX_KEYS] = {0}; /* line where each key was first given */
+	char kpath[PATH_BUF], name[SHOW_BUF], got[SHOW_BUF];
+	const yaml_node_pair_t *p;
+	size_t i;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node(x, p->key), *v = node(x, p->value);
+
+		if (!k || !v)
+			continue;
+		if (k->type != YAML_SCALAR_NODE) {
+			report(x, line_of(k), path, "keys must be names, got %s", show(k, got));
+			continue;
+		}
+		for (i = 0; keys[i].name; i++)
+			if (text_eq(sval(k), slen(k), keys[i].name))
+				break;
+		if (!keys[i].name) {
+			escape(name, sizeof(name), sval(k), slen(k));
+			child_path(kpath, path, name);
+			report(x, line_of(k), kpath, "unknown key");
+			continue;
+		}
+		child_path(kpath, path, keys[i].name);
+		if (seen[i]) {
+			report(x, line_of(k), kpath, "duplicate key (first given at line %zu)",
+			       seen[i]);
+			continue;
+		}
+		seen[i] = line_of(k);
+		load_value(x, v, &keys[i], base, kpath);
+	}
+	for (i = 0; keys[i].name; i++) {
+		if (keys[i].required && !seen[i]) {
+			child_path(kpath, path, keys[i].name);
+			report(x, line_of(map), kpath, "missing");
+		}
+	}
+}
+
+/* ---- the two passes ---- */
+
+static size_t line_of_offset(const struct ctx *x, size_t off)
+{
+	size_t i, line = 1;
+
+	for (i = 0; i < off && i < x->len; i++)
+		if (x->data[i] == '\n')
+			line++;
+	return line;
+}
+
+static void report_yaml_error(struct ctx *x, const yaml_parser_t *p)
+{
+	const char *problem = p->problem ? p->problem : "invalid YAML";
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		report_oom(x);
+		break;
+	case YAML_READER_ERROR:
+		if (p->problem_value != -1)
+			report(x, line_of_offset(x, p->problem_offset), NULL, "%s: #%X", problem,
+			       (unsigned)p->problem_value);
+		else
+			report(x, line_of_offset(x, p->problem_offset), NULL, "%s", problem);
+		break;
+	default:
+		if (p->context)
+			report(x, p->problem_mark.line + 1, NULL, "%s (%s at line %zu)", problem,
+			       p->context, p->context_mark.line + 1);
+		else
+			report(x, p->problem_mark.line + 1, NULL, "%s", problem);
+		break;
+	}
+}
+
+static void set_input(struct ctx *x, yaml_parser_t *p)
+{
+	yaml_parser_set_input_string(p, x->len ? x->data : (const unsigned char *)"", x->len);
+}
+
+/* Pass one: events only. Returns 0 if the stream is one document we can go on to load. */
+static int prescan(struct ctx *x)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, docs = 0, done = 0, bad = 0;
+
+	if (!yaml_parser_initialize(&p)) {
+		report_oom(x);
+		return -1;
+	}
+	set_input(x, &p);
+	while (!done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			report_yaml_error(x, &p);
+			bad = 1;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				report(x, ev.start_mark.line + 1, NULL,
+				       "only one YAML document is allowed");
+				bad = done = 1;
+			}
+			break;
+		case YAML_ALIAS_EVENT:
+			report(x, ev.start_mark.line + 1, NULL, "aliases are not supported");
+			bad = 1;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > MAX_DEPTH) {
+				report(x, ev.start_mark.line + 1, NULL,
+				       "nested deeper than %d levels", MAX_DEPTH);
+				bad = done = 1;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return bad ? -1 : 0;
+}
+
+/* Pass two: the node tree, walked against the schema. */
+static void load(struct ctx *x, struct config *c)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	const yaml_node_t *root;
+	char got[SHOW_BUF];
+
+	if (!yaml_parser_initialize(&p)) {
+		report_oom(x);
+		return;
+	}
+	set_input(x, &p);
+	if (!yaml_parser_load(&p, &doc)) {
+		report_yaml_error(x, &p);
+		yaml_parser_delete(&p);
+		return;
+	}
+	x->doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	/* An empty file, a file of comments and a bare "---" all mean: every default. */
+	if (root && !is_null(root)) {
+		if (root->type != YAML_MAPPING_NODE)
+			report(x, line_of(root), NULL, "the top level must be a mapping, got %s",
+			       show(root, got));
+		else
+			load_map(x, root, root_keys, c, "");
+	}
+	x->doc = NULL;
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+}
+
+static char *errs_take(struct errs *e)
+{
+	char *s = e->buf;
+
+	if (e->oom || !s) {
+		free(s);
+		return NULL;
+	}
+	e->buf = NULL;
+	return s;
+}
+
+int config_parse(const char *name, const void *data, size_t len, struct config **out, char **errors)
+{
+	struct ctx x = {.name = name ? name : "<config>", .data = data, .len = len};
+	struct config *c;
+
+	*out = NULL;
+	if (errors)
+		*errors = NULL;
+	c = config_new_defaults();
+	if (!c || (name && !(c->path = strdup(name))))
+		report_oom(&x);
+	else if (len > CONFIG_MAX_BYTES)
+		report(&x, 0, NULL, "larger than 1 MiB (%zu bytes)", len);
+	else if (prescan(&x) == 0)
+		load(&x, c);
+
+	if (x.errs.n == 0) {
+		free(x.errs.buf);
+		*out = c;
+		return 0;
+	}
+	config_free(c);
+	if (errors)
+		*errors = errs_take(&x.errs);
+	free(x.errs.buf);
+	return -1;
+}
+
+int config_load(const char *file, struct config **out, char **errors)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *p;
+	const char *what = "cannot open";
+	ssize_t r;
+	int fd, rc, err = 0;
+
+	*out = NULL;
+	if (errors)
+		*errors = NULL;
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		goto fail;
+	}
+	what = "cannot read";
+	/* Read one byte past the limit so that config_parse sees, and reports, an oversized file.
+	 */
+	while (len <= CONFIG_MAX_BYTES) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16384;
+			if (cap > CONFIG_MAX_BYTES + 1)
+				cap = CONFIG_MAX_BYTES + 1;
+			if (!(p = realloc(buf, cap))) {
+				err = ENOMEM;
+				goto fail;
+			}
+			buf = p;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	rc = config_parse(file, buf, len, out, errors);
+	free(buf);
+	return rc;
+
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (errors && asprintf(errors, "%s: %s: %s\n", file, what, strerror(err)) < 0)
+		*errors = NULL;
+	return -1;
+}

@@ -1,0 +1,104 @@
+/*
+ * config: the YAML config file -> a validated struct config.
+ *
+ * Keeps the prototype's schema and defaults (docs/configuration.md lists
+ * every key). Unknown keys, wrong types and bad values are all reported,
+ * one line each, as "FILE:LINE: section.key: what is wrong". Nothing here
+ * touches the network or Docker; it is a pure parser plus validation.
+ */
+#ifndef HERMES_CONFIG_H
+#define HERMES_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct credential {
+	char *username;
+	char *password;
+};
+
+struct strlist {
+	char **items;
+	size_t n;
+};
+
+struct config {
+	char *path; /* the file it was read from */
+
+	struct {
+		char *host;               /* "0.0.0.0" */
+		int port;                 /* 2222, 1..65535 */
+		char *host_key_path;      /* "/data/keys/ssh_host_rsa_key"; its
+		                           * directory holds the ecdsa and ed25519
+		                           * keys too */
+		int max_concurrent_sessions; /* 10, >= 1 */
+		int session_timeout;      /* 3600 s idle, >= 60 */
+		int login_grace_time;     /* new: 120 s, >= 1 */
+		char *banner;             /* new: "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"
+		                           * (after "SSH-2.0-") */
+	} server;
+
+	struct {
+		struct credential *static_credentials; /* [] */
+		size_t n_static_credentials;
+		int accept_all_after_failures; /* 3, >= 0, 0 disables */
+	} authentication;
+
+	struct {
+		int size;                 /* 3, >= 1 */
+		int spawn_timeout;        /* 30 s, >= 5 */
+		char *image;              /* "hermes-target-ubuntu:latest" */
+		int max_session_duration; /* 3600 s, >= 60 */
+		int cleanup_stopped_after_days; /* 7, >= 0, 0 keeps forever */
+		char *hostname;           /* new: "prod-web-01" */
+		struct {
+			char *network_mode;   /* "none" */
+			int64_t memory_limit; /* bytes; "256m" */
+			double cpu_quota;     /* 0.5 cores, 0.1..8.0 */
+			int pids_limit;       /* 100, >= 10 */
+			int64_t tmpfs_size;   /* bytes; "50m" */
+			struct strlist cap_drop;     /* [ALL] */
+			struct strlist cap_add;      /* [CHOWN, SETUID, SETGID] */
+			struct strlist security_opt; /* [no-new-privileges:true] */
+		} security;
+	} container_pool;
+
+	struct {
+		bool enabled;      /* true */
+		char *output_dir;  /* "/data/recordings" */
+		char *format;      /* "asciinema" (the only value accepted) */
+	} recording;
+
+	struct {
+		int level;         /* enum log_level from log.h; "INFO" */
+		char *format;      /* "json" or "text" */
+		char *output_dir;  /* "/data/logs" */
+	} logging;
+
+	struct {
+		char *socket_path; /* "/var/run/docker.sock" */
+		char *base_url;    /* NULL, or "tcp://host:port" / "unix:///path" */
+	} docker;
+};
+
+/* A config with every default filled in (path NULL). */
+struct config *config_new_defaults(void);
+
+/*
+ * Read and validate FILE. On success returns 0 and *out. On failure returns
+ * -1, *out is NULL and *errors is a heap string holding every problem found,
+ * one per line, each "FILE:LINE: key.path: message" (caller frees).
+ */
+int config_load(const char *file, struct config **out, char **errors);
+
+/* The same over a buffer already in memory; NAME is used in messages. */
+int config_parse(const char *name, const void *data, size_t len, struct config **out,
+		 char **errors);
+
+void config_free(struct config *c);
+
+/* "256m" -> 268435456; digits then one optional k/m/g (any case); -1 if bad. */
+int64_t config_parse_size(const char *s);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * docker: an asynchronous Docker Engine API (v1.41) client for the
+ * monitor's event loop.
+ *
+ * Each call opens its own connection to the Docker socket (unix, or tcp for a
+ * socket proxy), sends one request, and reports the answer through a
+ * callback from the loop, so no Docker call ever blocks the monitor: a slow
+ * daemon delays only the calls waiting on it. docker_exec_start() performs
+ * the exec "hijack" and hands over the raw stream socket. HTTP parsing is
+ * http.c's; this file only moves bytes.
+ */
+#ifndef HERMES_DOCKER_H
+#define HERMES_DOCKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "loop.h"
+
+#define DOCKER_API "/v1.41"
+
+struct docker;
+
+struct docker_reply {
+	int status;          /* HTTP status; 0 when no answer came */
+	const char *error;   /* NULL on 2xx; else a readable reason */
+	json_t *json;        /* the body when it parsed as JSON (borrowed), or NULL */
+};
+
+typedef void (*docker_cb)(void *arg, const struct docker_reply *r);
+/* fd >= 0: the stream socket (caller owns it); fd < 0: error says why. */
+typedef void (*docker_hijack_cb)(void *arg, int fd, const char *error);
+
+/* base_url: NULL (use socket_path), "unix:///path" or "tcp://host:port".
+ * Returns NULL with *err set (static string) on a bad address. */
+struct docker *docker_new(struct loop *l, const char *socket_path, const char *base_url,
+			  const char **err);
+/* Cancels every call in flight; their callbacks are not called. */
+void docker_free(struct docker *d);
+
+/*
+ * Starts METHOD DOCKER_API+path with an optional JSON body (borrowed).
+ * The callback always comes later, from the loop, exactly once, unless the
+ * call is cancelled; cb may be NULL (fire and forget). timeout_ms <= 0: no timeout. Returns the call's id,
+ * or 0 when out of memory (then no callback comes).
+ */
+uint64_t docker_request(struct docker *d, const char *method, const char *path, json_t *body,
+			int timeout_ms, docker_cb cb, void *arg);
+uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int timeout_ms,
+			   docker_hijack_cb cb, void *arg);
+void docker_cancel(struct docker *d, uint64_t id);
+size_t docker_pending(const struct docker *d);
+
+/* Docker ids are 64 lower-case hex digits; anything else is refused before
+ * it is put into a URL. */
+bool docker_id_valid(const char *id);
+
+#endif

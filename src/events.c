@@ -1,0 +1,197 @@
+/*
+ * events: builds event objects and appends them to events.jsonl.
+ *
+ * The monitor is the only writer. Each event is serialized whole and leaves
+ * in one write(2) on an O_APPEND descriptor, so readers tailing the file see
+ * whole lines only and a crash never loses a line already written. A full
+ * disk costs events, never the daemon: failures are counted and reported to
+ * the diagnostic log at a bounded rate. What each event type contains is the
+ * callers' business (docs/events.md), not this file's.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "events.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define EVENTS_FILE      "events.jsonl"
+#define EVENTS_LOG_EVERY 100 /* report one failed write in this many */
+#define EVENTS_FLAGS     (JSON_COMPACT | JSON_PRESERVE_ORDER)
+
+struct events {
+	int fd;
+	unsigned long failures;
+};
+
+struct events *events_open(const char *dir)
+{
+	struct events *ev;
+	char *path;
+	int r, saved;
+
+	if (dir == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((r = util_mkdirs(dir, 0750)) != 0) {
+		errno = -r;
+		return NULL;
+	}
+	if (asprintf(&path, "%s/%s", dir, EVENTS_FILE) < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((ev = calloc(1, sizeof(*ev))) == NULL) {
+		free(path);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ev->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	saved = errno;
+	free(path);
+	if (ev->fd < 0) {
+		free(ev);
+		errno = saved;
+		return NULL;
+	}
+	return ev;
+}
+
+void events_close(struct events *ev)
+{
+	if (ev == NULL)
+		return;
+	close(ev->fd);
+	free(ev);
+}
+
+/* Attacker-influenced text must be valid UTF-8 before jansson sees it, or
+ * json_string() refuses it and the field would vanish. */
+static json_t *text_or_null(const char *s)
+{
+	json_t *j;
+	char *clean;
+
+	if (s == NULL)
+		return json_null();
+	if ((clean = util_utf8_sanitize(s, strlen(s))) == NULL)
+		return NULL;
+	j = json_string(clean);
+	free(clean);
+	return j;
+}
+
+json_t *event_new(const char *type, const char *session, const char *src_ip, int src_port)
+{
+	char ts[32];
+	json_t *o;
+	int bad = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	util_rfc3339(util_wall(), ts);
+	bad |= json_object_set_new(o, "timestamp", json_string(ts));
+	bad |= json_object_set_new(o, "event", text_or_null(type));
+	bad |= json_object_set_new(o, "session", text_or_null(session));
+	bad |= json_object_set_new(o, "src_ip", text_or_null(src_ip));
+	bad |=
+	    json_object_set_new(o, "src_port", src_port > 0 ? json_integer(src_port) : json_null());
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Serializes obj followed by a newline into a fresh heap string. */
+static char *dump_line(json_t *obj, size_t *len)
+{
+	size_t n, m;
+	char *s;
+
+	n = json_dumpb(obj, NULL, 0, EVENTS_FLAGS);
+	if (n == 0 || n > SIZE_MAX - 1 || (s = malloc(n + 1)) == NULL)
+		return NULL;
+	m = json_dumpb(obj, s, n, EVENTS_FLAGS);
+	if (m != n) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\n';
+	*len = n + 1;
+	return s;
+}
+
+int events_emit(struct events *ev, json_t *obj)
+{
+	size_t len, done = 0;
+	off_t end;
+	char *line;
+	int r;
+
+	if (ev == NULL || obj == NULL) {
+		json_decref(obj);
+		return -EINVAL;
+	}
+	line = dump_line(obj, &len);
+	json_decref(obj);
+	if (line == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = util_write_all(ev->fd, line, len, &done);
+	free(line);
+	if (r == 0)
+		return 0;
+	/* A torn line would corrupt the one after it: cut it off again. With
+	 * O_APPEND the offset after a write is the end of the file. */
+	if (done > 0) {
+		end = lseek(ev->fd, 0, SEEK_CUR);
+		if (end >= (off_t)done && ftruncate(ev->fd, end - (off_t)done) != 0)
+			warn("cannot remove a partly written event: %m");
+	}
+fail:
+	/* A full disk fails every event: say so, but not for each one. */
+	if (ev->failures++ % EVENTS_LOG_EVERY == 0)
+		error("cannot write event log: %s (%lu failed so far)", strerror(-r), ev->failures);
+	return r;
+}
+
+int event_set_bytes(json_t *obj, const char *key, const void *data, size_t len)
+{
+	char *clean, *b64, *key64;
+	int bad = 0;
+
+	if (obj == NULL || key == NULL || (data == NULL && len > 0))
+		return -EINVAL;
+	if (data == NULL)
+		data = "";
+	if ((clean = util_utf8_sanitize(data, len)) == NULL)
+		return -ENOMEM;
+	bad |= json_object_set_new(obj, key, json_string(clean));
+	free(clean);
+	if (bad)
+		return -EINVAL;
+	if (util_utf8_valid(data, len))
+		return 0;
+	/* The sanitized text loses bytes; keep them exactly as sent. */
+	if (asprintf(&key64, "%s_b64", key) < 0)
+		return -ENOMEM;
+	if ((b64 = util_base64(data, len)) == NULL) {
+		free(key64);
+		return -ENOMEM;
+	}
+	bad |= json_object_set_new(obj, key64, json_string(b64));
+	free(b64);
+	free(key64);
+	return bad ? -ENOMEM : 0;
+}

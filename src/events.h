@@ -1,0 +1,34 @@
+/*
+ * events: the structured event log, <logging.output_dir>/events.jsonl.
+ *
+ * One writer (the monitor), one JSON object per line, each written with a
+ * single write(2) on an O_APPEND fd, so lines never interleave and a crash
+ * loses nothing already written. Every event carries timestamp (RFC 3339,
+ * UTC, microseconds), event, session, src_ip and src_port, then its own
+ * fields. docs/events.md lists them.
+ */
+#ifndef HERMES_EVENTS_H
+#define HERMES_EVENTS_H
+
+#include <jansson.h>
+
+struct events;
+
+/* Opens (creating dir and file, mode 0640) DIR/events.jsonl. NULL + errno. */
+struct events *events_open(const char *dir);
+void events_close(struct events *ev);
+
+/* A new event object with timestamp, event, session, src_ip, src_port set.
+ * session and src_ip may be NULL (JSON null), src_port 0 -> null. */
+json_t *event_new(const char *type, const char *session, const char *src_ip, int src_port);
+
+/* Writes obj as one line and frees it (the reference is stolen). A failed
+ * write is reported to the diagnostic log and counted, never fatal.
+ * Returns 0 or a negative errno. */
+int events_emit(struct events *ev, json_t *obj);
+
+/* Adds a string field made safe: bytes that are not valid UTF-8 are stored
+ * sanitized under KEY and, raw, base64-encoded under KEY_b64. */
+int event_set_bytes(json_t *obj, const char *key, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * ipc: messages between the monitor and a worker, over a SOCK_SEQPACKET
+ * socketpair (one message per datagram, file descriptors passed with
+ * SCM_RIGHTS).
+ *
+ * This is the security boundary: everything a worker sends is attacker
+ * influenced. Each message type has one fixed layout (a table in ipc.c);
+ * ipc_recv() decodes and checks a message against it completely (every
+ * field present, every string within its bound, nothing left over) before
+ * anyone looks at it. Which types a worker may send in which phase is the
+ * monitor's table, not this file's.
+ */
+#ifndef HERMES_IPC_H
+#define HERMES_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum ipc_type {
+	/* worker -> monitor */
+	IPC_AUTH_PASSWORD = 1, /* s0 username, s1 password -> IPC_AUTH_REPLY */
+	IPC_AUTH_PUBKEY,       /* s0 username, s1 key type, s2 SHA256 fingerprint -> REPLY */
+	IPC_EVENT,             /* s0 event type, s1 JSON object of its fields */
+	IPC_CHANNEL_OPEN,      /* u0 channel, u1 tty, u2 width, u3 height, s0 term,
+	                        * s1 command ("" = shell) -> IPC_CHANNEL_READY */
+	IPC_RESIZE,            /* u0 channel, u1 width, u2 height */
+	IPC_CHANNEL_DONE,      /* u0 channel, q0 bytes in, q1 bytes out: the stream
+	                        * ended -> IPC_EXIT_STATUS */
+	IPC_SESSION_END,       /* s0 reason (see docs/events.md session.closed) */
+	/* monitor -> worker */
+	IPC_AUTH_REPLY,        /* u0 1 accepted / 0 refused */
+	IPC_CHANNEL_READY,     /* u0 channel, u1 ok, u2 1 if a recording fd follows the
+	                        * stream fd, s0 error text, s1 container id;
+	                        * fds: stream, [recording] */
+	IPC_EXIT_STATUS,       /* u0 channel, u1 1 if known, u2 exit code */
+	IPC_TYPE_MAX
+};
+
+#define IPC_MAX_FDS 2
+#define IPC_MAX_MSG (80 * 1024)
+
+struct ipc_str {
+	const uint8_t *p; /* into the message's buffer; not NUL-terminated */
+	size_t n;
+};
+
+struct ipc_msg {
+	uint32_t type;
+	uint32_t u[4];
+	uint64_t q[2];
+	struct ipc_str s[3];
+	int fds[IPC_MAX_FDS];
+	size_t nfds;
+};
+
+/* Sends m (its fds too). Returns 0 or a negative errno. */
+int ipc_send(int sock, const struct ipc_msg *m);
+
+/*
+ * Receives and decodes one message into m; string fields point into *store,
+ * which must outlive their use. Returns 1 with a message, 0 on EOF,
+ * -EAGAIN when the socket is non-blocking and empty, -EBADMSG for a message
+ * that does not match its layout (its fds are closed then). Received fds
+ * are close-on-exec; the caller owns them.
+ */
+int ipc_recv(int sock, struct ipc_msg *m, struct buf *store);
+
+/* Decodes a raw datagram (exposed for tests and the fuzz harness). */
+int ipc_decode(const uint8_t *data, size_t len, struct ipc_msg *m);
+
+/* A string field copied to a fresh NUL-terminated heap string (NULs are
+ * kept out: -EINVAL). */
+char *ipc_strdup(const struct ipc_str *s);
+
+const char *ipc_type_name(uint32_t type);
+
+#endif

@@ -1,0 +1,450 @@
+/*
+ * monitor: start-up, accept loop, worker table, shutdown; see monitor.h.
+ *
+ * Single-threaded (it forks), and every Docker call is asynchronous, so a
+ * slow Docker engine never delays accepting the next connection. The
+ * worker's side of a connection starts in fork_worker(): from there on it
+ * keeps only its client socket and its IPC socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "docker.h"
+#include "events.h"
+#include "hostkeys.h"
+#include "log.h"
+#include "monitor.h"
+#include "pool.h"
+#include "session.h"
+#include "util.h"
+#include "worker.h"
+
+#define SHUTDOWN_GRACE_MS 12000
+
+struct monitor {
+	const struct config *cfg;
+	struct session_ctx ctx;
+	struct loop *loop;
+	ssh_bind bind;
+	int listen_fd;
+	int sig_fd;
+	struct session **sessions;
+	size_t nsessions, capsessions;
+	uint64_t shutdown_timer;
+	uint64_t poll_timer;
+	const char *stop_reason;
+};
+
+/* OpenSSH 8.9p1's (Ubuntu 22.04) server offer, less what libssh 0.10 lacks
+ * (sntrup761x25519-sha512@openssh.com and the umac MACs). */
+static const struct {
+	enum ssh_bind_options_e opt;
+	const char *value;
+} openssh_profile[] = {
+	{SSH_BIND_OPTIONS_KEY_EXCHANGE,
+	 "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+	 "ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
+	 "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"},
+	{SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+	 "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519"},
+	{SSH_BIND_OPTIONS_CIPHERS_C_S, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
+				       "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
+	{SSH_BIND_OPTIONS_CIPHERS_S_C, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
+				       "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
+	{SSH_BIND_OPTIONS_HMAC_C_S, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
+				    "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
+	{SSH_BIND_OPTIONS_HMAC_S_C, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
+				    "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
+};
+
+static int setup_bind(struct monitor *m)
+{
+	const struct config *cfg = m->cfg;
+	int process_config = 0;
+	unsigned port = (unsigned)cfg->server.port;
+
+	m->bind = ssh_bind_new();
+	if (m->bind == NULL)
+		return -1;
+	/* Never read /etc/ssh/libssh_server_config: the honeypot's behaviour
+	 * is this config's alone. */
+	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &process_config);
+	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BINDADDR, cfg->server.host);
+	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BINDPORT, &port);
+	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BANNER, cfg->server.banner);
+	for (size_t i = 0; i < sizeof(openssh_profile) / sizeof(openssh_profile[0]); i++)
+		if (ssh_bind_options_set(m->bind, openssh_profile[i].opt, openssh_profile[i].value) !=
+		    SSH_OK)
+			warn("libssh refused the algorithm list %s", openssh_profile[i].value);
+	if (hostkeys_setup(cfg, m->bind) < 0)
+		return -1;
+	if (ssh_bind_listen(m->bind) != SSH_OK) {
+		error("cannot listen on %s:%d: %s", cfg->server.host, cfg->server.port,
+		      ssh_get_error(m->bind));
+		return -1;
+	}
+	m->listen_fd = ssh_bind_get_fd(m->bind);
+	fcntl(m->listen_fd, F_SETFL, fcntl(m->listen_fd, F_GETFL) | O_NONBLOCK);
+	fcntl(m->listen_fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+/* ---- start-up check of the Docker engine ---- */
+
+struct sync_call {
+	bool done;
+	int status;
+	char error[300];
+};
+
+static void on_sync_reply(void *arg, const struct docker_reply *r)
+{
+	struct sync_call *sc = arg;
+
+	sc->done = true;
+	sc->status = r->status;
+	snprintf(sc->error, sizeof(sc->error), "%s", r->error ? r->error : "");
+}
+
+/* Start-up only, before the loop serves anyone: waiting here is fine. */
+static int check_docker(struct monitor *m)
+{
+	struct sync_call sc = {0};
+	char path[600];
+	const char *image = m->cfg->container_pool.image;
+
+	snprintf(path, sizeof(path), "/images/%s/json", image);
+	docker_request(m->ctx.docker, "GET", path, NULL, 15000, on_sync_reply, &sc);
+	while (!sc.done)
+		loop_once(m->loop, 1000);
+	if (sc.status == 404) {
+		error("the image %s does not exist: build it with scripts/build-images.sh", image);
+		return -1;
+	}
+	if (sc.status != 200) {
+		error("cannot use the Docker engine (%s): %s",
+		      m->cfg->docker.base_url ? m->cfg->docker.base_url : m->cfg->docker.socket_path,
+		      sc.error);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- workers ---- */
+
+static void close_all_but(int keep1, int keep2)
+{
+	int lo = keep1 < keep2 ? keep1 : keep2;
+	int hi = keep1 < keep2 ? keep2 : keep1;
+
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
+}
+
+static void fork_worker(struct monitor *m, struct session *s, int client_fd, int ipc_fd,
+			const char *ip, int port)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		error("fork: %s", strerror(errno));
+		close(client_fd);
+		close(ipc_fd);
+		return;
+	}
+	if (pid > 0) {
+		close(client_fd);
+		close(ipc_fd);
+		session_set_pid(s, pid);
+		return;
+	}
+	/* The worker: nothing of the monitor's but the two sockets. */
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close_all_but(client_fd, ipc_fd);
+	fcntl(client_fd, F_SETFD, 0);
+
+	struct worker_args a = {
+		.client_fd = client_fd,
+		.ipc_fd = ipc_fd,
+		.bind = m->bind,
+		.cfg = m->cfg,
+		.src_port = port,
+	};
+	snprintf(a.session_id, sizeof(a.session_id), "%s", session_id(s));
+	snprintf(a.src_ip, sizeof(a.src_ip), "%s", ip);
+	log_setup(m->cfg->logging.level, strcmp(m->cfg->logging.format, "json") == 0, "worker");
+	worker_main(&a);
+}
+
+static void peer_address(const struct sockaddr_storage *ss, socklen_t len, char *ip,
+			 size_t iplen, int *port)
+{
+	char serv[16];
+
+	if (getnameinfo((const struct sockaddr *)ss, len, ip, (socklen_t)iplen, serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(ip, iplen, "unknown");
+		*port = 0;
+		return;
+	}
+	*port = atoi(serv);
+	if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.') != NULL)
+		memmove(ip, ip + 7, strlen(ip + 7) + 1);
+}
+
+static int add_session(struct monitor *m, struct session *s)
+{
+	if (m->nsessions == m->capsessions) {
+		size_t cap = m->capsessions ? m->capsessions * 2 : 16;
+		struct session **n = realloc(m->sessions, cap * sizeof(*n));
+		if (n == NULL)
+			return -ENOMEM;
+		m->sessions = n;
+		m->capsessions = cap;
+	}
+	m->sessions[m->nsessions++] = s;
+	return 0;
+}
+
+static void on_accept(struct loop *l, int fd, int events, void *arg)
+{
+	struct monitor *m = arg;
+
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		char ip[64];
+		int port, sp[2];
+		int cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				warn("accept: %s", strerror(errno));
+			return;
+		}
+		peer_address(&ss, len, ip, sizeof(ip), &port);
+		if (m->nsessions >= (size_t)m->cfg->server.max_concurrent_sessions) {
+			json_t *e = event_new("session.rejected", NULL, ip, port);
+			json_object_set_new(e, "reason", json_string("max_concurrent_sessions"));
+			events_emit(m->ctx.events, e);
+			close(cfd);
+			continue;
+		}
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+			error("socketpair: %s", strerror(errno));
+			close(cfd);
+			continue;
+		}
+		struct session *s = session_new(&m->ctx, sp[0], ip, port, m->cfg->server.port);
+		if (s == NULL || add_session(m, s) < 0) {
+			error("out of memory for a new session");
+			close(cfd);
+			close(sp[1]);
+			if (s != NULL)
+				session_worker_exited(s, 0);
+			continue;
+		}
+		fork_worker(m, s, cfd, sp[1], ip, port);
+	}
+}
+
+static bool stopped(struct monitor *m)
+{
+	return m->nsessions == 0 && !pool_busy(m->ctx.pool) && docker_pending(m->ctx.docker) == 0;
+}
+
+static void reap(struct monitor *m)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (size_t i = 0; i < m->nsessions; i++) {
+			if (session_pid(m->sessions[i]) != pid)
+				continue;
+			struct session *s = m->sessions[i];
+			m->sessions[i] = m->sessions[--m->nsessions];
+			session_worker_exited(s, st);
+			break;
+		}
+	}
+	if (m->ctx.shutting_down && stopped(m))
+		loop_stop(m->loop);
+}
+
+static void on_shutdown_deadline(struct loop *l, void *arg)
+{
+	struct monitor *m = arg;
+
+	m->shutdown_timer = 0;
+	warn("shutdown: giving up waiting (%zu sessions, %zu Docker calls left)", m->nsessions,
+	     docker_pending(m->ctx.docker));
+	loop_stop(l);
+}
+
+static void on_shutdown_poll(struct loop *l, void *arg)
+{
+	struct monitor *m = arg;
+
+	m->poll_timer = 0;
+	if (stopped(m))
+		loop_stop(l);
+	else
+		m->poll_timer = loop_add_timer(l, 100, on_shutdown_poll, m);
+}
+
+static void begin_shutdown(struct monitor *m, const char *why)
+{
+	if (m->ctx.shutting_down)
+		return;
+	info("shutting down (%s): %zu live sessions", why, m->nsessions);
+	m->stop_reason = why;
+	m->ctx.shutting_down = true;
+	loop_del_fd(m->loop, m->listen_fd);
+	for (size_t i = 0; i < m->nsessions; i++)
+		session_terminate(m->sessions[i]);
+	pool_shutdown(m->ctx.pool);
+	m->shutdown_timer = loop_add_timer(m->loop, SHUTDOWN_GRACE_MS, on_shutdown_deadline, m);
+	m->poll_timer = loop_add_timer(m->loop, 100, on_shutdown_poll, m);
+}
+
+static void on_signal(struct loop *l, int fd, int events, void *arg)
+{
+	struct monitor *m = arg;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap(m);
+		else if (si.ssi_signo == SIGTERM)
+			begin_shutdown(m, "SIGTERM");
+		else if (si.ssi_signo == SIGINT)
+			begin_shutdown(m, "SIGINT");
+	}
+}
+
+static int setup_signals(struct monitor *m)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	m->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return m->sig_fd < 0 ? -1 : 0;
+}
+
+static void warm_pool(struct monitor *m)
+{
+	int64_t deadline =
+		util_mono_ms() + (int64_t)m->cfg->container_pool.spawn_timeout * 1000 + 5000;
+
+	pool_start(m->ctx.pool);
+	while (pool_ready(m->ctx.pool) < (unsigned)m->cfg->container_pool.size &&
+	       pool_warming(m->ctx.pool) > 0 && util_mono_ms() < deadline && !m->ctx.shutting_down)
+		loop_once(m->loop, 200);
+	unsigned ready = pool_ready(m->ctx.pool);
+	if (ready < (unsigned)m->cfg->container_pool.size)
+		warn("pool: only %u of %d containers ready; more are created on demand", ready,
+		     m->cfg->container_pool.size);
+	else
+		info("pool: %u containers ready", ready);
+}
+
+int monitor_run(const struct config *cfg)
+{
+	struct monitor m = {.cfg = cfg, .listen_fd = -1, .sig_fd = -1};
+	const char *err = NULL;
+	int rc = 1;
+
+	m.ctx.cfg = cfg;
+	auth_policy_init(&m.ctx.policy, cfg);
+	if (setup_signals(&m) < 0) {
+		error("signals: %s", strerror(errno));
+		return 1;
+	}
+	if (util_mkdirs(cfg->logging.output_dir, 0750) < 0 ||
+	    (cfg->recording.enabled && util_mkdirs(cfg->recording.output_dir, 0750) < 0)) {
+		error("cannot create the data directories: %s", strerror(errno));
+		return 1;
+	}
+	m.ctx.events = events_open(cfg->logging.output_dir);
+	if (m.ctx.events == NULL) {
+		error("cannot open the event log in %s: %s", cfg->logging.output_dir,
+		      strerror(errno));
+		return 1;
+	}
+	m.loop = loop_new();
+	m.ctx.loop = m.loop;
+	if (m.loop == NULL || setup_bind(&m) < 0)
+		goto out;
+	m.ctx.docker = docker_new(m.loop, cfg->docker.socket_path, cfg->docker.base_url, &err);
+	if (m.ctx.docker == NULL) {
+		error("%s", err);
+		goto out;
+	}
+	if (check_docker(&m) < 0)
+		goto out;
+	m.ctx.pool = pool_new(m.loop, m.ctx.docker, cfg, m.ctx.events);
+	if (m.ctx.pool == NULL)
+		goto out;
+	loop_add_fd(m.loop, m.sig_fd, LOOP_READ, on_signal, &m);
+	warm_pool(&m);
+	if (!m.ctx.shutting_down) {
+		loop_add_fd(m.loop, m.listen_fd, LOOP_READ, on_accept, &m);
+		char listen[300];
+		snprintf(listen, sizeof(listen), "%s:%d", cfg->server.host, cfg->server.port);
+		json_t *e = event_new("hermes.started", NULL, NULL, 0);
+		json_object_set_new(e, "version", json_string(HERMES_VERSION));
+		json_object_set_new(e, "listen", json_string(listen));
+		json_object_set_new(e, "pid", json_integer(getpid()));
+		events_emit(m.ctx.events, e);
+		info("listening on %s", listen);
+		loop_run(m.loop);
+	}
+	rc = 0;
+	json_t *e = event_new("hermes.stopped", NULL, NULL, 0);
+	json_object_set_new(e, "reason", json_string(m.stop_reason ? m.stop_reason : "unknown"));
+	events_emit(m.ctx.events, e);
+	info("stopped");
+out:
+	for (size_t i = 0; i < m.nsessions; i++)
+		if (session_pid(m.sessions[i]) > 0)
+			kill(session_pid(m.sessions[i]), SIGKILL);
+	free(m.sessions);
+	pool_free(m.ctx.pool);
+	docker_free(m.ctx.docker);
+	if (m.bind != NULL)
+		ssh_bind_free(m.bind);
+	loop_free(m.loop);
+	events_close(m.ctx.events);
+	if (m.sig_fd >= 0)
+		close(m.sig_fd);
+	return rc;
+}

@@ -1,0 +1,518 @@
+/*
+ * pool: pre-warmed container pool; see pool.h.
+ *
+ * A container moves CREATING -> STARTING -> READY -> (renamed) handed out.
+ * Waiters (sessions asking while none is READY) queue in order; each READY
+ * container goes to the oldest waiter. refill() keeps
+ * ready + warming >= size + waiters, so a burst of logins creates on demand.
+ * A failed creation is retried once (the prototype's rule) and further
+ * refills back off, so a Docker outage does not become a busy loop.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pool.h"
+#include "sandbox_spec.h"
+#include "util.h"
+
+enum cstate { C_CREATING, C_STARTING, C_READY, C_RENAMING };
+
+struct pcont {
+	struct pcont *next;
+	struct pool *pool;
+	enum cstate state;
+	char id[65];
+	char name[80];
+	uint64_t call;
+	int attempts;
+	struct waiter *for_waiter; /* while C_RENAMING */
+	bool doomed;               /* shutdown: remove once it exists */
+};
+
+struct waiter {
+	struct waiter *next;
+	struct pool *pool;
+	uint64_t handle;
+	char session_id[SESSION_ID_LEN + 1];
+	pool_cb cb;
+	void *arg;
+	uint64_t timer;
+	bool had_ready; /* a ready container existed when it asked */
+	struct pcont *assigned;
+};
+
+struct pool {
+	struct loop *loop;
+	struct docker *docker;
+	const struct config *cfg;
+	struct events *ev;
+	struct pcont *conts;
+	struct waiter *waiters;
+	uint64_t next_handle;
+	uint64_t refill_timer;
+	int64_t backoff_ms;
+	size_t calls; /* stop/remove calls in flight */
+	bool shutting_down;
+};
+
+static void refill(struct pool *p);
+static void backoff(struct pool *p);
+static void create_one(struct pool *p, struct pcont *c);
+
+struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg,
+		      struct events *ev)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->loop = l;
+	p->docker = d;
+	p->cfg = cfg;
+	p->ev = ev;
+	p->next_handle = 1;
+	return p;
+}
+
+static void unlink_cont(struct pool *p, struct pcont *c)
+{
+	for (struct pcont **pp = &p->conts; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			return;
+		}
+}
+
+static void unlink_waiter(struct pool *p, struct waiter *w)
+{
+	for (struct waiter **pp = &p->waiters; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+}
+
+void pool_free(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	while (p->conts != NULL) {
+		struct pcont *c = p->conts;
+		p->conts = c->next;
+		docker_cancel(p->docker, c->call);
+		free(c);
+	}
+	while (p->waiters != NULL) {
+		struct waiter *w = p->waiters;
+		p->waiters = w->next;
+		loop_del_timer(p->loop, w->timer);
+		free(w);
+	}
+	loop_del_timer(p->loop, p->refill_timer);
+	free(p);
+}
+
+unsigned pool_ready(const struct pool *p)
+{
+	unsigned n = 0;
+	for (const struct pcont *c = p->conts; c != NULL; c = c->next)
+		n += c->state == C_READY;
+	return n;
+}
+
+unsigned pool_warming(const struct pool *p)
+{
+	unsigned n = 0;
+	for (const struct pcont *c = p->conts; c != NULL; c = c->next)
+		n += c->state == C_CREATING || c->state == C_STARTING;
+	return n;
+}
+
+static unsigned count_waiters(const struct pool *p)
+{
+	unsigned n = 0;
+	for (const struct waiter *w = p->waiters; w != NULL; w = w->next)
+		n += w->assigned == NULL;
+	return n;
+}
+
+static void container_event(struct pool *p, const char *type, const struct pcont *c,
+			    const char *session, int pooled)
+{
+	json_t *e = event_new(type, session, NULL, 0);
+
+	json_object_set_new(e, "container_id", json_string(c->id));
+	if (c->name[0] != '\0')
+		json_object_set_new(e, "container_name", json_string(c->name));
+	if (pooled >= 0)
+		json_object_set_new(e, "pooled", json_boolean(pooled));
+	events_emit(p->ev, e);
+}
+
+static void error_event(struct pool *p, const char *op, const char *id, const char *err)
+{
+	json_t *e = event_new("container.error", NULL, NULL, 0);
+
+	json_object_set_new(e, "operation", json_string(op));
+	json_object_set_new(e, "error", json_string(err));
+	if (id != NULL && id[0] != '\0')
+		json_object_set_new(e, "container_id", json_string(id));
+	events_emit(p->ev, e);
+}
+
+/* Fire-and-forget calls: stop and remove. */
+static void on_simple_done(void *arg, const struct docker_reply *r)
+{
+	struct pool *p = arg;
+
+	p->calls--;
+	(void)r;
+}
+
+static void on_stop_done(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg; /* a detached record, freed here */
+	struct pool *p = c->pool;
+
+	p->calls--;
+	/* 304: already stopped (the session's own exit may have ended it). */
+	if (r->error != NULL && r->status != 304) {
+		warn("stopping %s: %s", c->name, r->error);
+		error_event(p, "stop", c->id, r->error);
+	} else
+		container_event(p, "container.stopped", c, NULL, -1);
+	free(c);
+}
+
+static void remove_container(struct pool *p, const char *id)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/containers/%s?force=true", id);
+	p->calls++;
+	if (docker_request(p->docker, "DELETE", path, NULL, 30000, on_simple_done, p) == 0)
+		p->calls--;
+	json_t *e = event_new("container.removed", NULL, NULL, 0);
+	json_object_set_new(e, "container_id", json_string(id));
+	events_emit(p->ev, e);
+}
+
+static void give(struct pool *p, struct waiter *w, struct pcont *c, const char *error)
+{
+	struct pool_container out;
+
+	unlink_waiter(p, w);
+	loop_del_timer(p->loop, w->timer);
+	if (c != NULL) {
+		memset(&out, 0, sizeof(out));
+		snprintf(out.id, sizeof(out.id), "%s", c->id);
+		snprintf(out.name, sizeof(out.name), "%s", c->name);
+		out.pooled = w->had_ready;
+		unlink_cont(p, c);
+		free(c);
+	}
+	pool_cb cb = w->cb;
+	void *arg = w->arg;
+	free(w);
+	cb(arg, c != NULL ? &out : NULL, error);
+}
+
+static void on_renamed(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	struct waiter *w = c->for_waiter;
+
+	c->call = 0;
+	if (r->error != NULL) {
+		/* Not fatal: the session still gets the container, under the
+		 * pool name; the events say which session has it. */
+		warn("renaming %s: %s", c->id, r->error);
+		error_event(p, "rename", c->id, r->error);
+	} else {
+		char name[64];
+		sandbox_container_name(w->session_id, time(NULL), name);
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	}
+	give(p, w, c, NULL);
+}
+
+/* Hands ready containers to waiters, oldest first. */
+static void match(struct pool *p)
+{
+	for (;;) {
+		struct waiter *w = NULL;
+		struct pcont *c = NULL;
+		for (struct waiter *x = p->waiters; x != NULL; x = x->next)
+			if (x->assigned == NULL) {
+				w = x;
+				break;
+			}
+		for (struct pcont *x = p->conts; x != NULL; x = x->next)
+			if (x->state == C_READY) {
+				c = x;
+				break;
+			}
+		if (w == NULL || c == NULL)
+			return;
+		char path[200], name[64];
+		sandbox_container_name(w->session_id, time(NULL), name);
+		snprintf(path, sizeof(path), "/containers/%s/rename?name=%s", c->id, name);
+		c->state = C_RENAMING;
+		c->for_waiter = w;
+		w->assigned = c;
+		c->call = docker_request(p->docker, "POST", path, NULL, 10000, on_renamed, c);
+		if (c->call == 0)
+			give(p, w, c, NULL);
+	}
+}
+
+static void on_started(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+
+	c->call = 0;
+	if (r->error != NULL) {
+		warn("starting %s: %s", c->name, r->error);
+		error_event(p, "start", c->id, r->error);
+		remove_container(p, c->id);
+		unlink_cont(p, c);
+		free(c);
+		backoff(p);
+		refill(p);
+		return;
+	}
+	if (c->doomed) {
+		remove_container(p, c->id);
+		unlink_cont(p, c);
+		free(c);
+		return;
+	}
+	c->state = C_READY;
+	p->backoff_ms = 0;
+	container_event(p, "container.created", c, NULL, 1);
+	debug("container %s ready (%u ready)", c->name, pool_ready(p));
+	match(p);
+}
+
+static void on_created(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	const char *id = json_string_value(json_object_get(r->json, "Id"));
+
+	c->call = 0;
+	if (r->error != NULL || !docker_id_valid(id)) {
+		const char *err = r->error ? r->error : "create: no valid container id";
+		warn("creating a container: %s", err);
+		error_event(p, "create", NULL, err);
+		if (++c->attempts < 2 && !p->shutting_down && !c->doomed) {
+			create_one(p, c); /* the one retry */
+			return;
+		}
+		unlink_cont(p, c);
+		free(c);
+		backoff(p);
+		refill(p);
+		return;
+	}
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	if (c->doomed) {
+		remove_container(p, c->id);
+		unlink_cont(p, c);
+		free(c);
+		return;
+	}
+	char path[128];
+	snprintf(path, sizeof(path), "/containers/%s/start", c->id);
+	c->state = C_STARTING;
+	c->call = docker_request(p->docker, "POST", path, NULL,
+				 p->cfg->container_pool.spawn_timeout * 1000, on_started, c);
+}
+
+static void create_one(struct pool *p, struct pcont *c)
+{
+	char created[32], path[160], rnd[SESSION_ID_LEN + 1];
+	json_t *spec;
+
+	util_rfc3339(util_wall(), created);
+	if (c->name[0] == '\0') {
+		util_session_id(rnd);
+		snprintf(c->name, sizeof(c->name), "hermes-pool-%.12s", rnd);
+	}
+	spec = sandbox_container_spec(p->cfg, NULL, created);
+	snprintf(path, sizeof(path), "/containers/create?name=%s", c->name);
+	c->state = C_CREATING;
+	c->call = docker_request(p->docker, "POST", path, spec,
+				 p->cfg->container_pool.spawn_timeout * 1000, on_created, c);
+	json_decref(spec);
+}
+
+static void fill(struct pool *p)
+{
+	unsigned want = (unsigned)p->cfg->container_pool.size + count_waiters(p);
+	unsigned have = pool_ready(p) + pool_warming(p);
+
+	while (have < want) {
+		struct pcont *c = calloc(1, sizeof(*c));
+		if (c == NULL)
+			return;
+		c->pool = p;
+		c->next = p->conts;
+		p->conts = c;
+		create_one(p, c);
+		have++;
+	}
+}
+
+static void on_refill_timer(struct loop *l, void *arg)
+{
+	struct pool *p = arg;
+
+	p->refill_timer = 0;
+	if (!p->shutting_down)
+		fill(p);
+}
+
+/* After a failure (backoff_ms > 0) creations wait, doubling up to a minute,
+ * until one succeeds again. */
+static void refill(struct pool *p)
+{
+	if (p->shutting_down || p->refill_timer != 0)
+		return;
+	if (p->backoff_ms > 0)
+		p->refill_timer = loop_add_timer(p->loop, p->backoff_ms, on_refill_timer, p);
+	else
+		fill(p);
+}
+
+static void backoff(struct pool *p)
+{
+	p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : 2000;
+	if (p->backoff_ms > 60000)
+		p->backoff_ms = 60000;
+}
+
+void pool_start(struct pool *p)
+{
+	info("warming %d containers from %s", p->cfg->container_pool.size,
+	     p->cfg->container_pool.image);
+	refill(p);
+}
+
+static void on_waiter_timeout(struct loop *l, void *arg)
+{
+	struct waiter *w = arg;
+
+	w->timer = 0;
+	if (w->assigned != NULL)
+		return; /* a rename is under way; it answers */
+	give(w->pool, w, NULL, "no container became ready in time");
+}
+
+static void on_deliver_now(struct loop *l, void *arg)
+{
+	struct waiter *w = arg;
+	w->timer = loop_add_timer(l, (int64_t)w->pool->cfg->container_pool.spawn_timeout * 1000,
+				  on_waiter_timeout, w);
+	match(w->pool);
+}
+
+uint64_t pool_allocate(struct pool *p, const char *session_id, pool_cb cb, void *arg)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return 0;
+	w->pool = p;
+	w->handle = p->next_handle++;
+	snprintf(w->session_id, sizeof(w->session_id), "%s", session_id);
+	w->cb = cb;
+	w->arg = arg;
+	w->had_ready = pool_ready(p) > count_waiters(p);
+	/* Append: the oldest waiter is served first. */
+	struct waiter **pp = &p->waiters;
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	*pp = w;
+	if (!w->had_ready)
+		warn("pool empty: creating a container on demand for session %.8s", session_id);
+	refill(p);
+	/* Matching happens from the loop, so the callback never runs inside
+	 * this call. */
+	w->timer = loop_add_timer(p->loop, 0, on_deliver_now, w);
+	return w->handle;
+}
+
+void pool_cancel(struct pool *p, uint64_t handle)
+{
+	for (struct waiter *w = p->waiters; w != NULL; w = w->next) {
+		if (w->handle != handle)
+			continue;
+		if (w->assigned != NULL) {
+			/* Rename in flight: abandon it; the container was
+			 * never used, so it goes back to READY for the next. */
+			struct pcont *c = w->assigned;
+			docker_cancel(p->docker, c->call);
+			c->call = 0;
+			c->for_waiter = NULL;
+			c->state = C_READY;
+		}
+		unlink_waiter(p, w);
+		loop_del_timer(p->loop, w->timer);
+		free(w);
+		match(p);
+		return;
+	}
+}
+
+void pool_release(struct pool *p, const char *id, const char *name)
+{
+	struct pcont *rec = calloc(1, sizeof(*rec));
+	char path[160];
+
+	if (rec == NULL || !docker_id_valid(id)) {
+		free(rec);
+		return;
+	}
+	rec->pool = p;
+	snprintf(rec->id, sizeof(rec->id), "%s", id);
+	snprintf(rec->name, sizeof(rec->name), "%s", name ? name : "");
+	/* t=1: the container's init exits on SIGTERM at once; the second is
+	 * for anything the attacker left that ignores it. */
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=1", id);
+	p->calls++;
+	if (docker_request(p->docker, "POST", path, NULL, 30000, on_stop_done, rec) == 0) {
+		p->calls--;
+		free(rec);
+	}
+}
+
+void pool_shutdown(struct pool *p)
+{
+	p->shutting_down = true;
+	loop_del_timer(p->loop, p->refill_timer);
+	p->refill_timer = 0;
+	while (p->waiters != NULL)
+		give(p, p->waiters, NULL, "shutting down");
+	for (struct pcont *c = p->conts, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->state == C_READY || c->state == C_RENAMING) {
+			docker_cancel(p->docker, c->call);
+			remove_container(p, c->id);
+			unlink_cont(p, c);
+			free(c);
+		} else
+			c->doomed = true; /* removed as soon as it exists */
+	}
+}
+
+bool pool_busy(const struct pool *p)
+{
+	return p->calls > 0 || p->conts != NULL;
+}

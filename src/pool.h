@@ -1,0 +1,57 @@
+/*
+ * pool: the pre-warmed container pool, in the monitor.
+ *
+ * At start it creates container_pool.size containers at once, in parallel.
+ * An allocation takes a ready one (renamed to the session's name) and a
+ * replacement starts warming at once; when none is ready the request waits
+ * for the next one to come up, and one is created on demand (a warning).
+ * A released container is stopped, never removed: it is evidence. At
+ * shutdown the unused ready ones are removed. All Docker calls are
+ * asynchronous (docker.h); results come back through callbacks.
+ */
+#ifndef HERMES_POOL_H
+#define HERMES_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "docker.h"
+#include "events.h"
+#include "loop.h"
+
+struct pool;
+
+struct pool_container {
+	char id[65];
+	char name[80];
+	bool pooled; /* was ready (pre-warmed) when allocated */
+};
+
+/* c is NULL on failure, with error saying why. */
+typedef void (*pool_cb)(void *arg, const struct pool_container *c, const char *error);
+
+struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg,
+		      struct events *ev);
+void pool_free(struct pool *p);
+
+/* Starts warming up to the configured size. */
+void pool_start(struct pool *p);
+/* Containers ready now, and creations still in flight. */
+unsigned pool_ready(const struct pool *p);
+unsigned pool_warming(const struct pool *p);
+
+/* Asks for a container for session_id; the callback comes later from the
+ * loop (never inside this call). Returns a handle for pool_cancel. */
+uint64_t pool_allocate(struct pool *p, const char *session_id, pool_cb cb, void *arg);
+void pool_cancel(struct pool *p, uint64_t handle);
+
+/* Stops a session's container (kept for forensics). */
+void pool_release(struct pool *p, const char *id, const char *name);
+
+/* Shutdown: no more warming; ready containers and any still warming are
+ * removed. Done when pool_busy() turns false. */
+void pool_shutdown(struct pool *p);
+bool pool_busy(const struct pool *p);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * pump: byte pump with flow control between an SSH channel and a container
+ * stream; see pump.h.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pump.h"
+#include "util.h"
+
+#define PUMP_CHUNK 32768
+/* Client bytes queued for the container beyond this are refused for now;
+ * libssh offers them again with the next packet. */
+#define PUMP_QUEUE_MAX (1 << 20)
+
+void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool tty,
+	       struct recorder *rec, int64_t *activity)
+{
+	memset(p, 0, sizeof(*p));
+	p->chan = chan;
+	p->event = event;
+	p->fd = fd;
+	p->tty = tty;
+	p->rec = rec;
+	p->activity = activity;
+	buf_init(&p->to_stream);
+	demux_init(&p->demux);
+}
+
+static void touch(struct pump *p)
+{
+	if (p->activity != NULL)
+		*p->activity = util_mono_ms();
+}
+
+static void flush_to_stream(struct pump *p)
+{
+	while (p->fd >= 0 && buf_avail(&p->to_stream) > 0) {
+		ssize_t n = send(p->fd, buf_peek(&p->to_stream), buf_avail(&p->to_stream),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			debug("stream write: %s", strerror(errno));
+			p->failed = true;
+			p->stream_eof = true;
+			buf_reset(&p->to_stream);
+			return;
+		}
+		buf_skip(&p->to_stream, (size_t)n);
+	}
+	buf_compact(&p->to_stream);
+	/* With a TTY, Docker ends the output on a half-close while the shell
+	 * runs on, so a client's EOF is not passed on there. */
+	if (p->client_eof && !p->tty && !p->shut_wr && buf_avail(&p->to_stream) == 0 &&
+	    p->fd >= 0) {
+		shutdown(p->fd, SHUT_WR);
+		p->shut_wr = true;
+	}
+}
+
+uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len)
+{
+	if (p->stream_eof || p->fd < 0)
+		return len; /* nobody to give it to: drop, as a closed pipe would */
+	if (buf_avail(&p->to_stream) >= PUMP_QUEUE_MAX)
+		return 0;
+	if (buf_put(&p->to_stream, data, len) < 0)
+		return 0;
+	p->bytes_in += len;
+	if (p->rec != NULL)
+		recorder_input(p->rec, data, len);
+	touch(p);
+	flush_to_stream(p);
+	return len;
+}
+
+void pump_client_eof(struct pump *p)
+{
+	p->client_eof = true;
+	flush_to_stream(p);
+}
+
+static int write_channel(struct pump *p, int stream, const uint8_t *data, size_t len)
+{
+	while (len > 0) {
+		int n = stream == 2 ? ssh_channel_write_stderr(p->chan, data, (uint32_t)len)
+				    : ssh_channel_write(p->chan, data, (uint32_t)len);
+		if (n == SSH_ERROR)
+			return -EIO;
+		if (n == 0)
+			return -EAGAIN; /* cannot happen: we read no more than the window */
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void on_demuxed(void *arg, int stream, const uint8_t *data, size_t len)
+{
+	struct pump *p = arg;
+
+	if (stream == 0)
+		return; /* stdin echo: never sent by Docker to us */
+	if (write_channel(p, stream, data, len) < 0)
+		p->failed = true;
+}
+
+static void read_stream(struct pump *p)
+{
+	uint8_t tmp[PUMP_CHUNK];
+	uint32_t window = ssh_channel_window_size(p->chan);
+	size_t want = window < sizeof(tmp) ? window : sizeof(tmp);
+
+	if (want == 0)
+		return; /* pump_service() stops polling the stream for now */
+	ssize_t n = recv(p->fd, tmp, want, MSG_DONTWAIT);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		if (n < 0) {
+			debug("stream read: %s", strerror(errno));
+			p->failed = true;
+		}
+		p->stream_eof = true;
+		return;
+	}
+	p->bytes_out += (uint64_t)n;
+	touch(p);
+	if (p->rec != NULL)
+		recorder_output(p->rec, tmp, (size_t)n);
+	if (p->tty) {
+		if (write_channel(p, 1, tmp, (size_t)n) < 0)
+			p->failed = true;
+	} else if (demux_feed(&p->demux, tmp, (size_t)n, on_demuxed, p) < 0) {
+		warn("malformed exec stream from Docker; ending the channel");
+		p->failed = true;
+		p->stream_eof = true;
+	}
+}
+
+static int on_stream(socket_t fd, int revents, void *userdata)
+{
+	struct pump *p = userdata;
+
+	if (p->fd < 0)
+		return 0;
+	if (revents & POLLOUT)
+		flush_to_stream(p);
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		read_stream(p);
+	return 0;
+}
+
+bool pump_service(struct pump *p)
+{
+	short want = 0;
+
+	if (p->fd >= 0 && !p->stream_eof) {
+		if (ssh_channel_window_size(p->chan) > 0)
+			want |= POLLIN;
+		if (buf_avail(&p->to_stream) > 0)
+			want |= POLLOUT;
+	}
+	if (want != p->registered) {
+		if (p->registered != 0)
+			ssh_event_remove_fd(p->event, p->fd);
+		if (want != 0 && ssh_event_add_fd(p->event, p->fd, want, on_stream, p) != SSH_OK)
+			want = 0;
+		p->registered = want;
+	}
+	return p->stream_eof;
+}
+
+void pump_close(struct pump *p)
+{
+	if (p->fd >= 0) {
+		if (p->registered != 0)
+			ssh_event_remove_fd(p->event, p->fd);
+		p->registered = 0;
+		close(p->fd);
+		p->fd = -1;
+	}
+	buf_free(&p->to_stream);
+	recorder_free(p->rec);
+	p->rec = NULL;
+}

@@ -1,0 +1,56 @@
+/*
+ * pump: moves bytes between one SSH channel and one container stream (the
+ * hijacked docker exec socket), inside a worker, with flow control both
+ * ways, and records them.
+ *
+ * Client -> container: libssh hands over everything it has; the pump takes
+ * all of it into its own queue and drains the queue into the stream as the
+ * socket accepts. Container -> client: the stream is read only while the
+ * channel's window is open, never more than the window, so a slow client
+ * slows the container instead of filling our memory.
+ *
+ * The fd registrations with the ssh_event are changed only in pump_service(),
+ * called after each ssh_event_dopoll(), never inside a callback.
+ */
+#ifndef HERMES_PUMP_H
+#define HERMES_PUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libssh/libssh.h>
+
+#include "buf.h"
+#include "demux.h"
+#include "recorder.h"
+
+struct pump {
+	ssh_channel chan;
+	ssh_event event;
+	int fd;              /* the stream; -1 once closed */
+	bool tty;            /* raw stream; else Docker's framed one */
+	short registered;    /* poll events currently registered, 0 = none */
+	struct buf to_stream;
+	struct demux demux;
+	struct recorder *rec; /* may be NULL */
+	uint64_t bytes_in, bytes_out;
+	bool stream_eof;     /* the container side ended */
+	bool client_eof;     /* the client sent EOF */
+	bool shut_wr;        /* EOF passed on to the stream */
+	bool failed;         /* the stream broke (error, not EOF) */
+	int64_t *activity;   /* set to the monotonic ms of the last byte moved */
+};
+
+void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool tty,
+	       struct recorder *rec, int64_t *activity);
+/* Bytes the client sent on the channel. Takes all of them (returns len)
+ * unless the queue is over its bound, then returns what it took. */
+uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len);
+void pump_client_eof(struct pump *p);
+/* Re-evaluates what to poll for; returns true once the stream has ended
+ * and every byte from it has been written to the channel. */
+bool pump_service(struct pump *p);
+/* Unregisters and closes the stream, frees the queue and the recorder. */
+void pump_close(struct pump *p);
+
+#endif

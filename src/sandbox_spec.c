@@ -1,0 +1,227 @@
+/*
+ * sandbox_spec: builds the JSON bodies of Docker's container create and exec
+ * create (API 1.41) from the config: this file is where the sandbox's limits
+ * are written down.
+ *
+ * Not the Docker client (no I/O here) and not the pool's policy (when to
+ * create, name or rename). Every field is set explicitly, even where it
+ * equals Docker's default, so that a daemon with other defaults cannot
+ * loosen the sandbox silently.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sandbox_spec.h"
+
+/*
+ * Docker's syntax (moby term.ToBytes): comma-separated keys, each one
+ * character or "ctrl-<c>" with c in a-z @ [ \ ] ^ _. Docker matches it only
+ * against single-byte reads, so pasted text never triggers it; a human
+ * would have to type these ten rarely used control keys in this order. The
+ * first key is held back by Docker until the next one arrives, so it is one
+ * that shells leave unbound.
+ */
+const char SANDBOX_DETACH_KEYS[] =
+    "ctrl-],ctrl-^,ctrl-_,ctrl-],ctrl-^,ctrl-_,ctrl-],ctrl-^,ctrl-_,ctrl-]";
+
+#define CPU_PERIOD 100000 /* Docker's CFS period; cpu_quota is in cores of it */
+#define TERM_MAX   64
+
+/*
+ * Jansson's *_set_new and *_append_new take ownership of the value even when
+ * they fail and refuse a NULL container or value, so a body can be built
+ * call after call, OR-ing the failures, and freed once at the end.
+ */
+static int put(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v) != 0;
+}
+
+static int put_str(json_t *o, const char *key, const char *s)
+{
+	return put(o, key, json_string(s));
+}
+
+static json_t *child(json_t *parent, const char *key, json_t *o)
+{
+	if (!o || json_object_set_new(parent, key, o) != 0)
+		return NULL;
+	return o;
+}
+
+static int append_str(json_t *a, const char *s)
+{
+	return json_array_append_new(a, json_string(s)) != 0;
+}
+
+static int put_strlist(json_t *o, const char *key, const struct strlist *l)
+{
+	json_t *a = child(o, key, json_array());
+	int bad = !a;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		bad |= append_str(a, l->items[i]);
+	return bad;
+}
+
+json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created)
+{
+	const __typeof__(c->container_pool.security) *s = &c->container_pool.security;
+	json_t *spec = json_object(), *labels, *host, *tmpfs;
+	char opts[96];
+	int bad = !spec;
+
+	bad |= put_str(spec, "Image", c->container_pool.image);
+	bad |= put_str(spec, "Hostname", c->container_pool.hostname);
+	labels = child(spec, "Labels", json_object());
+	bad |= !labels;
+	bad |= put_str(labels, "hermes.role", "target");
+	bad |= put_str(labels, "hermes.session_id", session_id ? session_id : "");
+	bad |= put_str(labels, "hermes.created", created ? created : "");
+	/* The image's CMD is the container's long-lived init; shells come
+	 * later through exec, so nothing is attached and Cmd is not set. */
+	bad |= put(spec, "Tty", json_false());
+	bad |= put(spec, "OpenStdin", json_false());
+	bad |= put(spec, "AttachStdin", json_false());
+	bad |= put(spec, "AttachStdout", json_false());
+	bad |= put(spec, "AttachStderr", json_false());
+	bad |= put_str(spec, "WorkingDir", "/root");
+	bad |= put_str(spec, "User", "root");
+
+	host = child(spec, "HostConfig", json_object());
+	bad |= !host;
+	bad |= put_str(host, "NetworkMode", s->network_mode);
+	bad |= put(host, "Memory", json_integer(s->memory_limit));
+	/* MemorySwap is memory plus swap: equal to Memory means no swap. */
+	bad |= put(host, "MemorySwap", json_integer(s->memory_limit));
+	/* CpuQuota/CpuPeriod rather than NanoCpus: the daemon refuses both
+	 * at once, and these are what the prototype's users configured. */
+	bad |= put(host, "CpuQuota", json_integer(llround(s->cpu_quota * CPU_PERIOD)));
+	bad |= put(host, "CpuPeriod", json_integer(CPU_PERIOD));
+	bad |= put(host, "PidsLimit", json_integer(s->pids_limit));
+	bad |= put_strlist(host, "CapDrop", &s->cap_drop);
+	bad |= put_strlist(host, "CapAdd", &s->cap_add);
+	bad |= put_strlist(host, "SecurityOpt", &s->security_opt);
+	/* exec on purpose: on a real server attackers run their payloads from
+	 * /tmp, and watching them do so is the point. */
+	snprintf(opts, sizeof(opts), "rw,exec,nosuid,nodev,size=%lld", (long long)s->tmpfs_size);
+	tmpfs = child(host, "Tmpfs", json_object());
+	bad |= !tmpfs;
+	bad |= put_str(tmpfs, "/tmp", opts);
+	/* No docker-init as PID 1: it is a container tell, and the image
+	 * brings its own init. */
+	bad |= put(host, "Init", json_false());
+	/* Stopped containers are kept for forensics, never restarted. */
+	bad |= put(host, "AutoRemove", json_false());
+	bad |= put(host, "RestartPolicy", json_pack("{s:s}", "Name", "no"));
+	/* A private cgroup namespace hides the host's cgroup paths. */
+	bad |= put_str(host, "CgroupnsMode", "private");
+	bad |= put_str(host, "IpcMode", "private");
+	bad |= put(host, "Privileged", json_false());
+	bad |= put(host, "ReadonlyRootfs", json_false());
+
+	if (bad) {
+		json_decref(spec);
+		return NULL;
+	}
+	return spec;
+}
+
+/* TERM comes from the client's pty request: keep a plausible terminal name,
+ * anything else (control bytes, non-ASCII, absurd length) becomes xterm. */
+static const char *term_name(const char *term)
+{
+	size_t i;
+
+	if (!term || !term[0])
+		return "xterm";
+	for (i = 0; term[i]; i++)
+		if (i >= TERM_MAX || term[i] <= ' ' || term[i] > '~')
+			return "xterm";
+	return term;
+}
+
+static const char *const base_env[] = {
+    "HOME=/root",
+    "USER=root",
+    "LOGNAME=root",
+    "SHELL=/bin/bash",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+};
+
+json_t *sandbox_exec_spec(const struct config *c, const struct exec_params *p)
+{
+	json_t *spec = json_object(), *cmd, *env;
+	char term[sizeof("TERM=") + TERM_MAX];
+	const char *const *e;
+	size_t i;
+	int bad = !spec;
+
+	(void)c; /* nothing configurable yet; kept so callers need not change */
+	bad |= put(spec, "AttachStdin", json_true());
+	bad |= put(spec, "AttachStdout", json_true());
+	bad |= put(spec, "AttachStderr", json_true());
+	bad |= put(spec, "Tty", json_boolean(p->tty));
+	bad |= put_str(spec, "User", "root");
+	bad |= put_str(spec, "WorkingDir", "/root");
+	bad |= put_str(spec, "DetachKeys", SANDBOX_DETACH_KEYS);
+
+	cmd = child(spec, "Cmd", json_array());
+	bad |= !cmd;
+	bad |= append_str(cmd, "/bin/bash");
+	if (p->command) {
+		/* Fails (NULL spec) unless the caller made it valid UTF-8. */
+		bad |= append_str(cmd, "-c");
+		bad |= append_str(cmd, p->command);
+	} else {
+		bad |= append_str(cmd, "-l");
+	}
+
+	env = child(spec, "Env", json_array());
+	bad |= !env;
+	for (i = 0; i < sizeof(base_env) / sizeof(base_env[0]); i++)
+		bad |= append_str(env, base_env[i]);
+	if (p->tty) {
+		snprintf(term, sizeof(term), "TERM=%s", term_name(p->term));
+		bad |= append_str(env, term);
+	}
+	/* A client's env request that is not KEY=VALUE or not UTF-8 is
+	 * dropped: it must not cost the attacker a working shell. */
+	for (e = p->env; e && *e; e++) {
+		json_t *v;
+
+		if ((*e)[0] == '=' || !strchr(*e, '='))
+			continue;
+		v = json_string(*e);
+		if (v)
+			bad |= json_array_append_new(env, v) != 0;
+	}
+
+	if (bad) {
+		json_decref(spec);
+		return NULL;
+	}
+	return spec;
+}
+
+void sandbox_container_name(const char *session_id, time_t t, char out[64])
+{
+	char id[9], when[32];
+	struct tm tm;
+	size_t i, n = 0;
+
+	/* Only hex reaches the name, so a strange id can never make a name
+	 * Docker refuses or one that means something else. */
+	for (i = 0; session_id && i < 8 && session_id[i]; i++) {
+		char ch = session_id[i];
+
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))
+			id[n++] = ch;
+	}
+	id[n] = '\0';
+	if (!gmtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm) == 0)
+		snprintf(when, sizeof(when), "19700101-000000");
+	snprintf(out, 64, "hermes-target-%s-%s", id, when);
+}

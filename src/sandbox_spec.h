@@ -1,0 +1,46 @@
+/*
+ * sandbox_spec: the config's security settings -> the JSON bodies Docker
+ * takes to create a target container and an exec in it.
+ *
+ * Pure functions (config in, jansson object out), unit-tested field by
+ * field, because these bodies are the sandbox: every constraint the config
+ * names must appear here, and what `docker inspect` shows comes from them.
+ */
+#ifndef HERMES_SANDBOX_SPEC_H
+#define HERMES_SANDBOX_SPEC_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+/* The Docker detach-key sequence we set on every exec: long and unlikely,
+ * because Docker's default (Ctrl-P Ctrl-Q) ends the stream with a message
+ * no real server prints, and "" does not disable it. */
+extern const char SANDBOX_DETACH_KEYS[];
+
+/*
+ * Body of POST /containers/create. session_id is NULL for a pre-warmed
+ * container (label hermes.session_id is then ""). created is the time put
+ * in the hermes.created label (RFC 3339 UTC).
+ */
+json_t *sandbox_container_spec(const struct config *c, const char *session_id,
+			       const char *created);
+
+struct exec_params {
+	const char *command; /* NULL: a login shell; else run via bash -c */
+	bool tty;
+	const char *term;    /* TERM for a tty exec; NULL: xterm */
+	const char *const *env; /* extra "KEY=VALUE" strings, NULL-terminated, or NULL */
+};
+
+/* Body of POST /containers/{id}/exec: attach all three streams, root in
+ * /root, Tty as asked, DetachKeys = SANDBOX_DETACH_KEYS. */
+json_t *sandbox_exec_spec(const struct config *c, const struct exec_params *p);
+
+/* "hermes-target-<first 8 chars of session id>-<YYYYMMDD-HHMMSS in UTC>" */
+void sandbox_container_name(const char *session_id, time_t t, char out[64]);
+
+#endif

@@ -1,0 +1,781 @@
+/*
+ * session: a connection in the monitor; see session.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "sandbox_spec.h"
+#include "session.h"
+#include "util.h"
+
+#define MAX_CHANNELS 10       /* open at once */
+#define MAX_CHANNELS_TOTAL 1000 /* over a connection's life */
+#define EXIT_POLL_MS 50
+#define EXIT_POLLS 40
+
+enum phase { PH_PREAUTH, PH_AUTHED };
+
+/* What a worker may send in each phase; anything else kills it. */
+static const bool allowed[2][IPC_TYPE_MAX] = {
+	[PH_PREAUTH] = {[IPC_AUTH_PASSWORD] = true, [IPC_AUTH_PUBKEY] = true,
+			[IPC_EVENT] = true, [IPC_SESSION_END] = true},
+	[PH_AUTHED] = {[IPC_EVENT] = true, [IPC_CHANNEL_OPEN] = true, [IPC_RESIZE] = true,
+		       [IPC_CHANNEL_DONE] = true, [IPC_SESSION_END] = true},
+};
+
+/* Events a worker may report, by phase. */
+static const struct {
+	const char *type;
+	bool preauth, authed;
+} worker_events[] = {
+	{"client.version", true, false},
+	{"session.pty", false, true},
+};
+
+/* Reasons a worker may give for ending. */
+static const char *const end_reasons[] = {"idle_timeout", "max_duration", "login_timeout"};
+
+struct mchan {
+	bool used;
+	uint32_t id;
+	struct session *s;
+	bool tty;
+	int width, height;
+	char *term;
+	char *command;
+	char exec_id[65];
+	bool streaming; /* stream handed to the worker */
+	bool resized;   /* size changed before the stream was there */
+	uint64_t call;
+	uint64_t timer;
+	int polls;
+	int exit_status; /* -1 unknown */
+	uint64_t bytes_in, bytes_out;
+	char *recording;
+};
+
+struct session {
+	struct session_ctx *ctx;
+	char id[SESSION_ID_LEN + 1];
+	char ip[64];
+	int port;
+	pid_t pid;
+	int ipc;
+	struct buf store;
+	double start_wall;
+	int64_t start_ms;
+	enum phase phase;
+	char *username; /* sanitized */
+	int attempts, pw_failures;
+	char *client_version;
+	char container_id[65];
+	char container_name[80];
+	uint64_t alloc;
+	bool alloc_failed;
+	char alloc_error[200];
+	struct mchan ch[MAX_CHANNELS];
+	unsigned channels_total;
+	uint64_t bytes_in, bytes_out;
+	int last_exit;
+	const char *end_reason;
+	json_t *recordings;
+	uint64_t backstop;
+	uint64_t kill_timer;
+	bool finishing;
+};
+
+static json_t *sess_event(struct session *s, const char *type)
+{
+	return event_new(type, s->id, s->ip, s->port);
+}
+
+static void emit(struct session *s, json_t *e)
+{
+	events_emit(s->ctx->events, e);
+}
+
+static void kill_worker(struct session *s, const char *why)
+{
+	if (s->pid > 0) {
+		warn("session %.8s: killing worker %d: %s", s->id, (int)s->pid, why);
+		kill(s->pid, SIGKILL);
+	}
+}
+
+static void send_to_worker(struct session *s, const struct ipc_msg *m)
+{
+	int r = ipc_send(s->ipc, m);
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		warn("session %.8s: to worker: %s", s->id, strerror(-r));
+}
+
+/* ---- channels ---- */
+
+static struct mchan *chan_find(struct session *s, uint32_t id)
+{
+	for (size_t i = 0; i < MAX_CHANNELS; i++)
+		if (s->ch[i].used && s->ch[i].id == id)
+			return &s->ch[i];
+	return NULL;
+}
+
+static void chan_free(struct mchan *c)
+{
+	struct session *s = c->s;
+
+	docker_cancel(s->ctx->docker, c->call);
+	loop_del_timer(s->ctx->loop, c->timer);
+	free(c->term);
+	free(c->command);
+	free(c->recording);
+	memset(c, 0, sizeof(*c));
+}
+
+static void chan_fail(struct mchan *c, const char *error)
+{
+	struct session *s = c->s;
+	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .u = {c->id, 0, 0}};
+	json_t *e = sess_event(s, "session.error");
+
+	json_object_set_new(e, "channel", json_integer(c->id));
+	json_object_set_new(e, "error", json_string(error));
+	emit(s, e);
+	m.s[0] = (struct ipc_str){(const uint8_t *)error, strlen(error)};
+	send_to_worker(s, &m);
+	c->call = 0;
+}
+
+static int open_recording(struct mchan *c, char **path_out)
+{
+	struct session *s = c->s;
+	const struct config *cfg = s->ctx->cfg;
+	char path[PATH_MAX];
+	size_t nrec = json_array_size(s->recordings);
+
+	if (nrec == 0)
+		snprintf(path, sizeof(path), "%s/%s.cast", cfg->recording.output_dir, s->id);
+	else
+		snprintf(path, sizeof(path), "%s/%s-%u.cast", cfg->recording.output_dir, s->id,
+			 c->id);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0640);
+	if (fd < 0) {
+		error("recording %s: %s", path, strerror(errno));
+		return -1;
+	}
+	*path_out = strdup(path);
+	json_array_append_new(s->recordings, json_string(path));
+	return fd;
+}
+
+static void resize_exec(struct mchan *c)
+{
+	struct session *s = c->s;
+	char path[160];
+
+	if (!c->tty || !docker_id_valid(c->exec_id))
+		return;
+	snprintf(path, sizeof(path), "/exec/%s/resize?h=%d&w=%d", c->exec_id, c->height, c->width);
+	/* Fire and forget: a failed resize only leaves the old size. */
+	docker_request(s->ctx->docker, "POST", path, NULL, 10000, NULL, NULL);
+}
+
+static void on_hijacked(void *arg, int fd, const char *error)
+{
+	struct mchan *c = arg;
+	struct session *s = c->s;
+	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .u = {c->id, 1, 0}};
+	int rec = -1;
+
+	c->call = 0;
+	if (fd < 0) {
+		chan_fail(c, error);
+		return;
+	}
+	if (s->ctx->cfg->recording.enabled)
+		rec = open_recording(c, &c->recording);
+	m.fds[0] = fd;
+	m.nfds = 1;
+	if (rec >= 0) {
+		m.fds[1] = rec;
+		m.nfds = 2;
+		m.u[2] = 1;
+	}
+	m.s[1] = (struct ipc_str){(const uint8_t *)s->container_id, strlen(s->container_id)};
+	send_to_worker(s, &m);
+	close(fd);
+	if (rec >= 0)
+		close(rec);
+	c->streaming = true;
+	/* Docker 1.41 ignores the size at exec create; it can only be set once
+	 * the exec runs. */
+	resize_exec(c);
+
+	json_t *e = sess_event(s, "session.shell");
+	json_object_set_new(e, "channel", json_integer(c->id));
+	json_object_set_new(e, "tty", json_boolean(c->tty));
+	json_object_set_new(e, "container_id", json_string(s->container_id));
+	json_object_set_new(e, "container_name", json_string(s->container_name));
+	json_object_set_new(e, "recording", c->recording ? json_string(c->recording) : json_null());
+	if (c->command != NULL)
+		event_set_bytes(e, "command", c->command, strlen(c->command));
+	emit(s, e);
+}
+
+static void on_exec_created(void *arg, const struct docker_reply *r)
+{
+	struct mchan *c = arg;
+	struct session *s = c->s;
+	const char *id = json_string_value(json_object_get(r->json, "Id"));
+
+	c->call = 0;
+	if (r->error != NULL || !docker_id_valid(id)) {
+		chan_fail(c, r->error ? r->error : "exec create: no valid id");
+		return;
+	}
+	snprintf(c->exec_id, sizeof(c->exec_id), "%s", id);
+	c->call = docker_exec_start(s->ctx->docker, c->exec_id, c->tty, 30000, on_hijacked, c);
+	if (c->call == 0)
+		chan_fail(c, "out of memory");
+}
+
+static void start_exec(struct mchan *c)
+{
+	struct session *s = c->s;
+	char path[128];
+	struct exec_params p = {.command = c->command, .tty = c->tty, .term = c->term};
+	json_t *body = sandbox_exec_spec(s->ctx->cfg, &p);
+
+	snprintf(path, sizeof(path), "/containers/%s/exec", s->container_id);
+	c->call = docker_request(s->ctx->docker, "POST", path, body, 30000, on_exec_created, c);
+	json_decref(body);
+	if (c->call == 0)
+		chan_fail(c, "out of memory");
+}
+
+static void on_allocated(void *arg, const struct pool_container *pc, const char *error)
+{
+	struct session *s = arg;
+
+	s->alloc = 0;
+	if (pc == NULL) {
+		s->alloc_failed = true;
+		snprintf(s->alloc_error, sizeof(s->alloc_error), "%s", error ? error : "no container");
+		error("session %.8s: no container: %s", s->id, s->alloc_error);
+	} else {
+		snprintf(s->container_id, sizeof(s->container_id), "%s", pc->id);
+		snprintf(s->container_name, sizeof(s->container_name), "%s", pc->name);
+		json_t *e = sess_event(s, "container.allocated");
+		json_object_set_new(e, "container_id", json_string(pc->id));
+		json_object_set_new(e, "container_name", json_string(pc->name));
+		json_object_set_new(e, "pooled", json_boolean(pc->pooled));
+		emit(s, e);
+	}
+	for (size_t i = 0; i < MAX_CHANNELS; i++) {
+		struct mchan *c = &s->ch[i];
+		if (!c->used || c->streaming || c->call != 0 || c->exec_id[0] != '\0')
+			continue;
+		if (pc == NULL)
+			chan_fail(c, s->alloc_error);
+		else
+			start_exec(c);
+	}
+}
+
+static void on_channel_open(struct session *s, const struct ipc_msg *m)
+{
+	struct mchan *c = NULL;
+
+	if (chan_find(s, m->u[0]) != NULL || s->channels_total >= MAX_CHANNELS_TOTAL) {
+		kill_worker(s, "channel id reused or too many channels");
+		return;
+	}
+	for (size_t i = 0; i < MAX_CHANNELS; i++)
+		if (!s->ch[i].used) {
+			c = &s->ch[i];
+			break;
+		}
+	if (c == NULL) {
+		struct ipc_msg r = {.type = IPC_CHANNEL_READY, .u = {m->u[0], 0, 0}};
+		send_to_worker(s, &r);
+		return;
+	}
+	s->channels_total++;
+	c->used = true;
+	c->s = s;
+	c->id = m->u[0];
+	c->tty = m->u[1] != 0;
+	c->width = m->u[2] > 0 && m->u[2] < 10000 ? (int)m->u[2] : 80;
+	c->height = m->u[3] > 0 && m->u[3] < 10000 ? (int)m->u[3] : 24;
+	c->exit_status = -1;
+	c->term = util_utf8_sanitize(m->s[0].p, m->s[0].n);
+	if (m->s[1].n > 0) {
+		/* Docker's API is JSON: a command that is not UTF-8 can only be
+		 * passed on sanitized (the event keeps the raw bytes). */
+		c->command = util_utf8_sanitize(m->s[1].p, m->s[1].n);
+		if (c->command == NULL) {
+			chan_fail(c, "out of memory");
+			return;
+		}
+	}
+	if (s->ctx->shutting_down) {
+		chan_fail(c, "shutting down");
+		return;
+	}
+	if (s->container_id[0] != '\0')
+		start_exec(c);
+	else if (s->alloc_failed)
+		chan_fail(c, s->alloc_error);
+	else if (s->alloc == 0) {
+		s->alloc = pool_allocate(s->ctx->pool, s->id, on_allocated, s);
+		if (s->alloc == 0)
+			chan_fail(c, "out of memory");
+	}
+}
+
+static void on_resize(struct session *s, const struct ipc_msg *m)
+{
+	struct mchan *c = chan_find(s, m->u[0]);
+
+	if (c == NULL || m->u[1] == 0 || m->u[2] == 0 || m->u[1] >= 10000 || m->u[2] >= 10000)
+		return;
+	c->width = (int)m->u[1];
+	c->height = (int)m->u[2];
+	if (c->streaming)
+		resize_exec(c);
+	json_t *e = sess_event(s, "session.resize");
+	json_object_set_new(e, "channel", json_integer(c->id));
+	json_object_set_new(e, "width", json_integer(c->width));
+	json_object_set_new(e, "height", json_integer(c->height));
+	emit(s, e);
+}
+
+static void channel_closed(struct mchan *c)
+{
+	struct session *s = c->s;
+	struct ipc_msg m = {.type = IPC_EXIT_STATUS, .u = {c->id, c->exit_status >= 0, 0}};
+	json_t *e = sess_event(s, "session.channel_closed");
+
+	if (c->exit_status >= 0) {
+		m.u[2] = (uint32_t)c->exit_status;
+		s->last_exit = c->exit_status;
+	}
+	if (!s->finishing)
+		send_to_worker(s, &m);
+	json_object_set_new(e, "channel", json_integer(c->id));
+	json_object_set_new(e, "exit_status",
+			    c->exit_status >= 0 ? json_integer(c->exit_status) : json_null());
+	json_object_set_new(e, "bytes_in", json_integer((json_int_t)c->bytes_in));
+	json_object_set_new(e, "bytes_out", json_integer((json_int_t)c->bytes_out));
+	emit(s, e);
+	chan_free(c);
+}
+
+static void query_exit(struct mchan *c);
+
+static void on_exit_poll(struct loop *l, void *arg)
+{
+	struct mchan *c = arg;
+
+	c->timer = 0;
+	query_exit(c);
+}
+
+static void on_exec_inspected(void *arg, const struct docker_reply *r)
+{
+	struct mchan *c = arg;
+	json_t *running = json_object_get(r->json, "Running");
+	json_t *code = json_object_get(r->json, "ExitCode");
+
+	c->call = 0;
+	/* The stream ends a moment before Docker records the exit: ask again
+	 * briefly while it still says Running. */
+	if (r->error == NULL && json_is_true(running) && ++c->polls < EXIT_POLLS) {
+		c->timer = loop_add_timer(c->s->ctx->loop, EXIT_POLL_MS, on_exit_poll, c);
+		return;
+	}
+	if (r->error == NULL && json_is_false(running) && json_is_integer(code))
+		c->exit_status = (int)(json_integer_value(code) & 0xff);
+	else if (r->error != NULL)
+		warn("session %.8s: exit code of channel %u: %s", c->s->id, c->id, r->error);
+	channel_closed(c);
+}
+
+static void query_exit(struct mchan *c)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/exec/%s/json", c->exec_id);
+	c->call = docker_request(c->s->ctx->docker, "GET", path, NULL, 10000, on_exec_inspected, c);
+	if (c->call == 0)
+		channel_closed(c);
+}
+
+static void on_channel_done(struct session *s, const struct ipc_msg *m)
+{
+	struct mchan *c = chan_find(s, m->u[0]);
+
+	if (c == NULL)
+		return;
+	/* Byte counts are the worker's word: bounded only by plausibility. */
+	c->bytes_in += m->q[0];
+	c->bytes_out += m->q[1];
+	s->bytes_in += m->q[0];
+	s->bytes_out += m->q[1];
+	if (c->call != 0 || c->timer != 0)
+		return; /* already asking */
+	if (!docker_id_valid(c->exec_id) || s->finishing) {
+		channel_closed(c);
+		return;
+	}
+	query_exit(c);
+}
+
+/* ---- authentication ---- */
+
+static void on_backstop(struct loop *l, void *arg);
+
+static void on_auth_password(struct session *s, const struct ipc_msg *m)
+{
+	enum auth_result r;
+	struct ipc_msg reply = {.type = IPC_AUTH_REPLY};
+	json_t *e;
+
+	s->attempts++;
+	r = auth_policy_password(&s->ctx->policy, m->s[0].p, m->s[0].n, m->s[1].p, m->s[1].n,
+				 s->pw_failures);
+	e = sess_event(s, r == AUTH_REJECT ? "login.failed" : "login.success");
+	json_object_set_new(e, "method", json_string("password"));
+	event_set_bytes(e, "username", m->s[0].p, m->s[0].n);
+	event_set_bytes(e, "password", m->s[1].p, m->s[1].n);
+	if (r != AUTH_REJECT)
+		json_object_set_new(e, "reason", json_string(auth_result_name(r)));
+	json_object_set_new(e, "attempt", json_integer(s->attempts));
+	emit(s, e);
+	if (r == AUTH_REJECT) {
+		s->pw_failures++;
+	} else {
+		s->phase = PH_AUTHED;
+		free(s->username);
+		s->username = util_utf8_sanitize(m->s[0].p, m->s[0].n);
+		reply.u[0] = 1;
+		/* From here the absolute limit applies; the backstop kills a
+		 * worker that outlives it. */
+		loop_del_timer(s->ctx->loop, s->backstop);
+		s->backstop = loop_add_timer(
+			s->ctx->loop,
+			(int64_t)s->ctx->cfg->container_pool.max_session_duration * 1000 + 30000,
+			on_backstop, s);
+	}
+	send_to_worker(s, &reply);
+}
+
+static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
+{
+	struct ipc_msg reply = {.type = IPC_AUTH_REPLY, .u = {0}};
+	json_t *e = sess_event(s, "login.failed");
+
+	s->attempts++;
+	json_object_set_new(e, "method", json_string("publickey"));
+	event_set_bytes(e, "username", m->s[0].p, m->s[0].n);
+	event_set_bytes(e, "key_type", m->s[1].p, m->s[1].n);
+	event_set_bytes(e, "fingerprint", m->s[2].p, m->s[2].n);
+	json_object_set_new(e, "attempt", json_integer(s->attempts));
+	emit(s, e);
+	send_to_worker(s, &reply);
+}
+
+static void on_event(struct session *s, const struct ipc_msg *m)
+{
+	char type[64];
+	size_t i;
+	json_t *fields, *e;
+	const char *k;
+	json_t *v;
+
+	if (m->s[0].n == 0 || m->s[0].n >= sizeof(type)) {
+		kill_worker(s, "bad event type");
+		return;
+	}
+	memcpy(type, m->s[0].p, m->s[0].n);
+	type[m->s[0].n] = '\0';
+	for (i = 0; i < sizeof(worker_events) / sizeof(worker_events[0]); i++)
+		if (strcmp(worker_events[i].type, type) == 0 &&
+		    (s->phase == PH_PREAUTH ? worker_events[i].preauth : worker_events[i].authed))
+			break;
+	if (i == sizeof(worker_events) / sizeof(worker_events[0])) {
+		kill_worker(s, "event not allowed in this phase");
+		return;
+	}
+	fields = json_loadb((const char *)m->s[1].p, m->s[1].n, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(fields)) {
+		json_decref(fields);
+		kill_worker(s, "event fields are not a JSON object");
+		return;
+	}
+	e = sess_event(s, type);
+	json_object_foreach(fields, k, v)
+	{
+		/* The common fields are the monitor's to set. */
+		if (json_object_get(e, k) == NULL)
+			json_object_set(e, k, v);
+	}
+	if (strcmp(type, "client.version") == 0 && s->client_version == NULL)
+		s->client_version = strdup(json_string_value(json_object_get(fields, "version"))
+						   ?: "");
+	json_decref(fields);
+	emit(s, e);
+}
+
+static void on_session_end(struct session *s, const struct ipc_msg *m)
+{
+	for (size_t i = 0; i < sizeof(end_reasons) / sizeof(end_reasons[0]); i++)
+		if (m->s[0].n == strlen(end_reasons[i]) &&
+		    memcmp(m->s[0].p, end_reasons[i], m->s[0].n) == 0) {
+			s->end_reason = end_reasons[i];
+			return;
+		}
+	kill_worker(s, "unknown end reason");
+}
+
+static void dispatch(struct session *s, struct ipc_msg *m)
+{
+	if (!allowed[s->phase][m->type]) {
+		for (size_t i = 0; i < m->nfds; i++)
+			close(m->fds[i]);
+		kill_worker(s, "message not allowed in this phase");
+		return;
+	}
+	switch (m->type) {
+	case IPC_AUTH_PASSWORD:
+		on_auth_password(s, m);
+		break;
+	case IPC_AUTH_PUBKEY:
+		on_auth_pubkey(s, m);
+		break;
+	case IPC_EVENT:
+		on_event(s, m);
+		break;
+	case IPC_CHANNEL_OPEN:
+		on_channel_open(s, m);
+		break;
+	case IPC_RESIZE:
+		on_resize(s, m);
+		break;
+	case IPC_CHANNEL_DONE:
+		on_channel_done(s, m);
+		break;
+	case IPC_SESSION_END:
+		on_session_end(s, m);
+		break;
+	}
+}
+
+/* Reads what the worker sent; returns false at EOF or on a broken stream. */
+static bool read_worker(struct session *s)
+{
+	for (;;) {
+		struct ipc_msg m;
+		int r = ipc_recv(s->ipc, &m, &s->store);
+		if (r == -EAGAIN)
+			return true;
+		if (r == 0)
+			return false;
+		if (r < 0) {
+			kill_worker(s, "malformed message");
+			return false;
+		}
+		dispatch(s, &m);
+	}
+}
+
+static void on_ipc(struct loop *l, int fd, int events, void *arg)
+{
+	struct session *s = arg;
+
+	if (!read_worker(s))
+		loop_del_fd(l, fd); /* wait for SIGCHLD to finish the session */
+}
+
+static void on_backstop(struct loop *l, void *arg)
+{
+	struct session *s = arg;
+
+	s->backstop = 0;
+	if (s->phase == PH_PREAUTH) {
+		s->end_reason = "login_timeout";
+		kill_worker(s, "login grace time exceeded");
+	} else {
+		s->end_reason = "max_duration";
+		kill_worker(s, "session time limit exceeded");
+	}
+}
+
+struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src_ip,
+			    int src_port, int dst_port)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->ctx = ctx;
+	s->ipc = ipc_fd;
+	s->last_exit = -1;
+	s->start_wall = util_wall();
+	s->start_ms = util_mono_ms();
+	buf_init(&s->store);
+	util_session_id(s->id);
+	snprintf(s->ip, sizeof(s->ip), "%s", src_ip);
+	s->port = src_port;
+	s->recordings = json_array();
+	fcntl(ipc_fd, F_SETFL, fcntl(ipc_fd, F_GETFL) | O_NONBLOCK);
+	loop_add_fd(ctx->loop, ipc_fd, LOOP_READ, on_ipc, s);
+	/* The worker enforces both limits itself; these catch one that does
+	 * not (stuck, or compromised). */
+	s->backstop = loop_add_timer(ctx->loop, (int64_t)ctx->cfg->server.login_grace_time * 1000 +
+							 5000,
+				     on_backstop, s);
+
+	json_t *e = sess_event(s, "session.connect");
+	json_object_set_new(e, "dst_port", json_integer(dst_port));
+	emit(s, e);
+	return s;
+}
+
+void session_set_pid(struct session *s, pid_t pid)
+{
+	s->pid = pid;
+}
+
+pid_t session_pid(const struct session *s)
+{
+	return s->pid;
+}
+
+const char *session_id(const struct session *s)
+{
+	return s->id;
+}
+
+static void on_kill_timer(struct loop *l, void *arg)
+{
+	struct session *s = arg;
+
+	s->kill_timer = 0;
+	kill_worker(s, "did not exit after SIGTERM");
+}
+
+void session_terminate(struct session *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		if (s->kill_timer == 0)
+			s->kill_timer = loop_add_timer(s->ctx->loop, 3000, on_kill_timer, s);
+	}
+}
+
+static char *write_sidecar(struct session *s, double end, const char *reason)
+{
+	const struct config *cfg = s->ctx->cfg;
+	char path[PATH_MAX], tmp[PATH_MAX + 8], start_ts[32], end_ts[32];
+	json_t *j;
+
+	/* Only sessions that logged in: a brute-force bot makes thousands of
+	 * connections, and events.jsonl already says all there is of them. */
+	if (!cfg->recording.enabled || s->username == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s.json", cfg->recording.output_dir, s->id);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	util_rfc3339(s->start_wall, start_ts);
+	util_rfc3339(end, end_ts);
+	j = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s, s:s, s:f, s:s, s:s?, s:s?, s:O, s:I, s:I, "
+		      "s:i}",
+		      "session_id", s->id, "src_ip", s->ip, "src_port", s->port, "username",
+		      s->username, "client_version", s->client_version, "start", start_ts, "end",
+		      end_ts, "duration", end - s->start_wall, "reason", reason, "container_id",
+		      s->container_id[0] ? s->container_id : NULL, "container_name",
+		      s->container_name[0] ? s->container_name : NULL, "recordings",
+		      s->recordings, "bytes_in", (json_int_t)s->bytes_in, "bytes_out",
+		      (json_int_t)s->bytes_out, "login_attempts", s->attempts);
+	if (j == NULL)
+		return NULL;
+	json_object_set_new(j, "exit_status",
+			    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	int r = fd < 0 ? -1 : json_dumpfd(j, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (fd >= 0 && close(fd) < 0)
+		r = -1;
+	if (r < 0 || rename(tmp, path) < 0) {
+		error("sidecar %s: %s", path, strerror(errno));
+		unlink(tmp);
+		json_decref(j);
+		return NULL;
+	}
+	json_decref(j);
+	return strdup(path);
+}
+
+void session_worker_exited(struct session *s, int wstatus)
+{
+	double end = util_wall();
+	const char *reason = s->end_reason;
+
+	s->finishing = true;
+	/* Whatever the worker said last (byte counts, why it ended) is read
+	 * before it is forgotten. */
+	read_worker(s);
+	loop_del_fd(s->ctx->loop, s->ipc);
+	close(s->ipc);
+	s->ipc = -1;
+	loop_del_timer(s->ctx->loop, s->backstop);
+	loop_del_timer(s->ctx->loop, s->kill_timer);
+	if (s->alloc != 0)
+		pool_cancel(s->ctx->pool, s->alloc);
+	for (size_t i = 0; i < MAX_CHANNELS; i++)
+		if (s->ch[i].used)
+			chan_free(&s->ch[i]);
+	if (reason == NULL) {
+		if (s->ctx->shutting_down)
+			reason = "shutdown";
+		else if (WIFSIGNALED(wstatus) || (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0))
+			reason = "worker_failed";
+		else
+			reason = "client_closed";
+	}
+	if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) != SIGTERM && WTERMSIG(wstatus) != SIGKILL)
+		warn("session %.8s: worker died of signal %d", s->id, WTERMSIG(wstatus));
+	if (s->container_id[0] != '\0')
+		pool_release(s->ctx->pool, s->container_id, s->container_name);
+
+	char *sidecar = write_sidecar(s, end, reason);
+	json_t *e = sess_event(s, "session.closed");
+	json_object_set_new(e, "duration", json_real(end - s->start_wall));
+	json_object_set_new(e, "reason", json_string(reason));
+	json_object_set_new(e, "username", s->username ? json_string(s->username) : json_null());
+	json_object_set_new(e, "bytes_in", json_integer((json_int_t)s->bytes_in));
+	json_object_set_new(e, "bytes_out", json_integer((json_int_t)s->bytes_out));
+	json_object_set_new(e, "exit_status",
+			    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
+	json_object_set_new(e, "container_id",
+			    s->container_id[0] ? json_string(s->container_id) : json_null());
+	json_object_set_new(e, "container_name",
+			    s->container_name[0] ? json_string(s->container_name) : json_null());
+	json_object_set(e, "recordings", s->recordings);
+	json_object_set_new(e, "metadata", sidecar ? json_string(sidecar) : json_null());
+	emit(s, e);
+
+	free(sidecar);
+	free(s->username);
+	free(s->client_version);
+	json_decref(s->recordings);
+	buf_free(&s->store);
+	free(s);
+}

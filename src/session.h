@@ -1,0 +1,50 @@
+/*
+ * session: one connection as the monitor sees it: its worker, its
+ * container, its channels' execs, and its events.
+ *
+ * Everything the worker sends arrives here, and is checked against the
+ * table of what a worker may send in its phase (before or after login)
+ * before anything else; a worker that breaks the table is killed. Auth
+ * decisions, Docker calls and the event log stay on this side.
+ */
+#ifndef HERMES_SESSION_H
+#define HERMES_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "auth_policy.h"
+#include "config.h"
+#include "docker.h"
+#include "events.h"
+#include "loop.h"
+#include "pool.h"
+
+/* What the monitor shares with its sessions. */
+struct session_ctx {
+	const struct config *cfg;
+	struct loop *loop;
+	struct docker *docker;
+	struct pool *pool;
+	struct events *events;
+	struct auth_policy policy;
+	bool shutting_down;
+};
+
+struct session;
+
+/* Takes ownership of ipc_fd; emits session.connect. */
+struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src_ip,
+			    int src_port, int dst_port);
+void session_set_pid(struct session *s, pid_t pid);
+pid_t session_pid(const struct session *s);
+const char *session_id(const struct session *s);
+
+/* The worker has exited (wstatus from waitpid): drain its last messages,
+ * release the container, write session.closed and the sidecar, free s. */
+void session_worker_exited(struct session *s, int wstatus);
+
+/* Shutdown: end the worker (SIGTERM now, SIGKILL if it lingers). */
+void session_terminate(struct session *s);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * util: small helpers shared by several modules: ids, clocks, time stamps,
+ * and turning attacker bytes into text that is safe for JSON, file names
+ * and terminals.
+ */
+#ifndef HERMES_UTIL_H
+#define HERMES_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SESSION_ID_LEN 32 /* hex characters, 128 random bits */
+
+/* Fill out[SESSION_ID_LEN + 1] with a fresh random lower-case hex id. */
+int util_session_id(char out[SESSION_ID_LEN + 1]);
+
+int64_t util_mono_ms(void);   /* CLOCK_MONOTONIC in milliseconds */
+double util_wall(void);       /* CLOCK_REALTIME in seconds, microsecond precision */
+
+/* RFC 3339, UTC, microseconds: "2026-11-23T19:07:26.123456Z" (28 chars). */
+void util_rfc3339(double wall, char out[32]);
+
+/* Bytes -> valid UTF-8: every invalid or truncated sequence becomes U+FFFD,
+ * NUL bytes become U+FFFD too (so the result is a C string). Returns a heap
+ * string, or NULL on allocation failure. */
+char *util_utf8_sanitize(const void *data, size_t len);
+/* True if data is valid UTF-8 without NUL bytes. */
+int util_utf8_valid(const void *data, size_t len);
+
+/* Base64 (standard alphabet, padded) of data: a heap string or NULL. */
+char *util_base64(const void *data, size_t len);
+
+/* write(2) of all n bytes, looping only over partial writes and EINTR;
+ * *done says how many went out even on failure. 0 or a negative errno. */
+int util_write_all(int fd, const void *p, size_t n, size_t *done);
+
+/* mkdir -p with the given mode for directories it creates. */
+int util_mkdirs(const char *path, unsigned mode);
+
+#endif

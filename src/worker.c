@@ -1,0 +1,596 @@
+/*
+ * worker: one SSH connection in its own process; see worker.h.
+ *
+ * Flow: non-blocking key exchange under the login grace alarm, then
+ * authentication callbacks that ask the monitor, then channels. A shell or
+ * exec request is answered at once (as sshd does) and the monitor is asked
+ * for a container stream; bytes the client types meanwhile are queued. When
+ * the stream ends the monitor is asked for the exit code, which goes to the
+ * client before the channel closes.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "events.h"
+#include "ipc.h"
+#include "log.h"
+#include "pump.h"
+#include "recorder.h"
+#include "worker.h"
+
+#define MAX_CHANNELS 10
+#define PENDING_MAX (64 * 1024)
+
+enum chstate {
+	CH_FREE = 0,
+	CH_OPEN,     /* opened, no shell/exec asked yet */
+	CH_WAITING,  /* asked the monitor for a stream */
+	CH_RUNNING,  /* pumping */
+	CH_EXITING,  /* stream ended, waiting for the exit code */
+	CH_CLOSING,  /* close sent or received; freed once libssh agrees */
+};
+
+struct worker;
+
+struct wchan {
+	enum chstate state;
+	uint32_t id;
+	ssh_channel chan;
+	struct ssh_channel_callbacks_struct cb;
+	struct worker *w;
+	bool pty;
+	char term[64];
+	int width, height;
+	char *command; /* exec request, NULL for a shell */
+	struct buf pending; /* typed before the stream was there */
+	bool client_eof;
+	struct pump pump;
+	bool pump_on;
+};
+
+struct worker {
+	const struct worker_args *a;
+	ssh_session session;
+	ssh_event event;
+	int ipc;
+	struct ssh_server_callbacks_struct scb;
+	bool authenticated;
+	char *username;
+	struct wchan ch[MAX_CHANNELS];
+	uint32_t next_chan;
+	int64_t start_ms, activity_ms;
+	struct buf store;
+	const char *end_reason;
+	bool monitor_gone;
+	char container_id[80];
+};
+
+/* The login grace alarm ends the process from a signal handler; the message
+ * telling the monitor why is encoded beforehand, since a handler may only
+ * call async-signal-safe functions such as send(2). */
+static int grace_ipc = -1;
+static uint8_t grace_msg[64];
+static size_t grace_len;
+
+static void on_grace_alarm(int sig)
+{
+	(void)sig;
+	if (grace_ipc >= 0)
+		(void)send(grace_ipc, grace_msg, grace_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	_exit(0);
+}
+
+static void arm_login_grace(struct worker *w)
+{
+	struct buf b;
+	struct sigaction sa = {0};
+
+	buf_init(&b);
+	if (buf_put_u32(&b, IPC_SESSION_END) == 0 && buf_put_cstr(&b, "login_timeout") == 0 &&
+	    b.len <= sizeof(grace_msg)) {
+		memcpy(grace_msg, b.data, b.len);
+		grace_len = b.len;
+		grace_ipc = w->ipc;
+	}
+	buf_free(&b);
+	sa.sa_handler = on_grace_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm((unsigned)w->a->cfg->server.login_grace_time);
+}
+
+static struct ipc_str str_of(const char *s)
+{
+	return (struct ipc_str){(const uint8_t *)(s ? s : ""), s ? strlen(s) : 0};
+}
+
+static void send_msg(struct worker *w, const struct ipc_msg *m)
+{
+	int r = ipc_send(w->ipc, m);
+	if (r < 0 && !w->monitor_gone) {
+		error("to monitor: %s: %s", ipc_type_name(m->type), strerror(-r));
+		if (r == -EPIPE || r == -ECONNRESET)
+			w->monitor_gone = true;
+	}
+}
+
+/* Reports an event; fields is stolen. */
+static void send_event(struct worker *w, const char *type, json_t *fields)
+{
+	char *text = json_dumps(fields, JSON_COMPACT);
+	struct ipc_msg m = {.type = IPC_EVENT};
+
+	json_decref(fields);
+	if (text == NULL)
+		return;
+	m.s[0] = str_of(type);
+	m.s[1] = str_of(text);
+	send_msg(w, &m);
+	free(text);
+}
+
+static void handle_ipc(struct worker *w, struct ipc_msg *m);
+
+/* Blocks until a message of the wanted type arrives, dispatching others.
+ * Returns 0, or -1 when the monitor is gone. */
+static int wait_reply(struct worker *w, uint32_t type, struct ipc_msg *out)
+{
+	for (;;) {
+		int r = ipc_recv(w->ipc, out, &w->store);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0) {
+			w->monitor_gone = true;
+			return -1;
+		}
+		if (out->type == type)
+			return 0;
+		handle_ipc(w, out);
+	}
+}
+
+static int on_auth_password(ssh_session s, const char *user, const char *password, void *ud)
+{
+	struct worker *w = ud;
+	struct ipc_msg m = {.type = IPC_AUTH_PASSWORD};
+
+	m.s[0] = str_of(user);
+	m.s[1] = str_of(password);
+	send_msg(w, &m);
+	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0)
+		return SSH_AUTH_DENIED;
+	if (m.u[0] != 1)
+		return SSH_AUTH_DENIED;
+	w->authenticated = true;
+	free(w->username);
+	w->username = strdup(user ? user : "");
+	alarm(0);
+	grace_ipc = -1;
+	return SSH_AUTH_SUCCESS;
+}
+
+static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *pubkey,
+			  char signature_state, void *ud)
+{
+	struct worker *w = ud;
+	struct ipc_msg m = {.type = IPC_AUTH_PUBKEY};
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	char *fp = NULL;
+
+	/* OpenSSH probes first (no signature); others, such as paramiko, sign
+	 * straight away. Either way the key is logged and refused, so a client
+	 * that probes never gets to sign. */
+	if (ssh_get_publickey_hash(pubkey, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
+		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+		ssh_clean_pubkey_hash(&hash);
+	}
+	m.s[0] = str_of(user);
+	m.s[1] = str_of(ssh_key_type_to_char(ssh_key_type(pubkey)));
+	m.s[2] = str_of(fp);
+	send_msg(w, &m);
+	ssh_string_free_char(fp);
+	(void)wait_reply(w, IPC_AUTH_REPLY, &m);
+	return SSH_AUTH_DENIED;
+}
+
+static struct wchan *chan_by_id(struct worker *w, uint32_t id)
+{
+	for (size_t i = 0; i < MAX_CHANNELS; i++)
+		if (w->ch[i].state != CH_FREE && w->ch[i].id == id)
+			return &w->ch[i];
+	return NULL;
+}
+
+static int on_chan_data(ssh_session s, ssh_channel chan, void *data, uint32_t len, int is_stderr,
+			void *ud)
+{
+	struct wchan *c = ud;
+
+	c->w->activity_ms = util_mono_ms();
+	if (c->state == CH_RUNNING)
+		return (int)pump_client_data(&c->pump, data, len);
+	if (c->state == CH_OPEN || c->state == CH_WAITING) {
+		if (buf_avail(&c->pending) + len > PENDING_MAX)
+			return 0;
+		if (buf_put(&c->pending, data, len) < 0)
+			return 0;
+		return (int)len;
+	}
+	return (int)len; /* the stream is gone: drop */
+}
+
+static void on_chan_eof(ssh_session s, ssh_channel chan, void *ud)
+{
+	struct wchan *c = ud;
+
+	c->client_eof = true;
+	if (c->state == CH_RUNNING)
+		pump_client_eof(&c->pump);
+}
+
+static void channel_done(struct worker *w, struct wchan *c)
+{
+	struct ipc_msg m = {.type = IPC_CHANNEL_DONE, .u = {c->id}};
+
+	if (c->pump_on) {
+		m.q[0] = c->pump.bytes_in;
+		m.q[1] = c->pump.bytes_out;
+		pump_close(&c->pump);
+		c->pump_on = false;
+	}
+	send_msg(w, &m);
+}
+
+static void on_chan_close(ssh_session s, ssh_channel chan, void *ud)
+{
+	struct wchan *c = ud;
+
+	if (c->state == CH_RUNNING)
+		channel_done(c->w, c);
+	c->state = CH_CLOSING;
+}
+
+static void send_open(struct wchan *c)
+{
+	struct ipc_msg m = {.type = IPC_CHANNEL_OPEN,
+			    .u = {c->id, c->pty, (uint32_t)c->width, (uint32_t)c->height}};
+
+	m.s[0] = str_of(c->pty ? c->term : "");
+	m.s[1] = str_of(c->command);
+	send_msg(c->w, &m);
+	c->state = CH_WAITING;
+}
+
+static int on_pty_request(ssh_session s, ssh_channel chan, const char *term, int width,
+			  int height, int pxw, int pxh, void *ud)
+{
+	struct wchan *c = ud;
+
+	if (c->state != CH_OPEN || c->pty)
+		return SSH_ERROR;
+	c->pty = true;
+	snprintf(c->term, sizeof(c->term), "%s", term ? term : "");
+	c->width = width > 0 && width < 10000 ? width : 80;
+	c->height = height > 0 && height < 10000 ? height : 24;
+	json_t *f = json_pack("{s:I}", "channel", (json_int_t)c->id);
+	event_set_bytes(f, "term", c->term, strlen(c->term));
+	json_object_set_new(f, "width", json_integer(c->width));
+	json_object_set_new(f, "height", json_integer(c->height));
+	send_event(c->w, "session.pty", f);
+	return SSH_OK;
+}
+
+static int on_shell_request(ssh_session s, ssh_channel chan, void *ud)
+{
+	struct wchan *c = ud;
+
+	if (c->state != CH_OPEN)
+		return SSH_ERROR;
+	send_open(c);
+	return SSH_OK;
+}
+
+static int on_exec_request(ssh_session s, ssh_channel chan, const char *command, void *ud)
+{
+	struct wchan *c = ud;
+
+	if (c->state != CH_OPEN || command == NULL)
+		return SSH_ERROR;
+	c->command = strdup(command);
+	if (c->command == NULL)
+		return SSH_ERROR;
+	send_open(c);
+	return SSH_OK;
+}
+
+static int on_window_change(ssh_session s, ssh_channel chan, int width, int height, int pxw,
+			    int pxh, void *ud)
+{
+	struct wchan *c = ud;
+
+	if (width <= 0 || height <= 0 || width >= 10000 || height >= 10000)
+		return SSH_ERROR;
+	c->width = width;
+	c->height = height;
+	if (c->state == CH_RUNNING && c->pump.rec != NULL)
+		recorder_resize(c->pump.rec, width, height);
+	struct ipc_msg m = {.type = IPC_RESIZE, .u = {c->id, (uint32_t)width, (uint32_t)height}};
+	send_msg(c->w, &m);
+	return SSH_OK;
+}
+
+static ssh_channel on_channel_open(ssh_session s, void *ud)
+{
+	struct worker *w = ud;
+	struct wchan *c = NULL;
+
+	if (!w->authenticated)
+		return NULL;
+	for (size_t i = 0; i < MAX_CHANNELS; i++)
+		if (w->ch[i].state == CH_FREE) {
+			c = &w->ch[i];
+			break;
+		}
+	if (c == NULL)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->chan = ssh_channel_new(s);
+	if (c->chan == NULL)
+		return NULL;
+	c->w = w;
+	c->id = w->next_chan++;
+	c->state = CH_OPEN;
+	buf_init(&c->pending);
+	c->cb.userdata = c;
+	c->cb.channel_data_function = on_chan_data;
+	c->cb.channel_eof_function = on_chan_eof;
+	c->cb.channel_close_function = on_chan_close;
+	c->cb.channel_pty_request_function = on_pty_request;
+	c->cb.channel_shell_request_function = on_shell_request;
+	c->cb.channel_exec_request_function = on_exec_request;
+	c->cb.channel_pty_window_change_function = on_window_change;
+	ssh_callbacks_init(&c->cb);
+	ssh_set_channel_callbacks(c->chan, &c->cb);
+	return c->chan;
+}
+
+static void close_channel(struct wchan *c, int exit_status)
+{
+	if (exit_status >= 0)
+		ssh_channel_request_send_exit_status(c->chan, exit_status);
+	ssh_channel_send_eof(c->chan);
+	ssh_channel_close(c->chan);
+	c->state = CH_CLOSING;
+}
+
+static void on_channel_ready(struct worker *w, struct ipc_msg *m)
+{
+	struct wchan *c = chan_by_id(w, m->u[0]);
+	size_t need = m->u[1] ? 1u + (m->u[2] ? 1u : 0u) : 0u;
+
+	if (c == NULL || c->state != CH_WAITING || m->nfds != need) {
+		/* The client closed the channel meanwhile: let the stream go. */
+		for (size_t i = 0; i < m->nfds; i++)
+			close(m->fds[i]);
+		if (c != NULL && c->state == CH_WAITING)
+			close_channel(c, 1);
+		return;
+	}
+	if (!m->u[1]) {
+		debug("no stream for channel %u", c->id);
+		close_channel(c, 1);
+		return;
+	}
+	if (m->s[1].n < sizeof(w->container_id)) {
+		memcpy(w->container_id, m->s[1].p, m->s[1].n);
+		w->container_id[m->s[1].n] = '\0';
+	}
+	struct recorder *rec = NULL;
+	if (m->u[2]) {
+		struct recorder_header h = {
+			.width = c->pty ? c->width : 80,
+			.height = c->pty ? c->height : 24,
+			.timestamp = util_wall(),
+			.term = c->pty ? c->term : NULL,
+			.shell = "/bin/bash",
+			.session_id = w->a->session_id,
+			.src_ip = w->a->src_ip,
+			.src_port = w->a->src_port,
+			.username = w->username,
+			.container_id = w->container_id,
+			.command = c->command,
+		};
+		rec = recorder_new(m->fds[1], &h);
+	}
+	pump_init(&c->pump, c->chan, w->event, m->fds[0], c->pty, rec, &w->activity_ms);
+	c->pump_on = true;
+	c->state = CH_RUNNING;
+	if (buf_avail(&c->pending) > 0)
+		pump_client_data(&c->pump, buf_peek(&c->pending), (uint32_t)buf_avail(&c->pending));
+	buf_free(&c->pending);
+	if (c->client_eof)
+		pump_client_eof(&c->pump);
+}
+
+static void on_exit_status(struct worker *w, struct ipc_msg *m)
+{
+	struct wchan *c = chan_by_id(w, m->u[0]);
+
+	if (c == NULL || c->state != CH_EXITING)
+		return;
+	close_channel(c, m->u[1] ? (int)m->u[2] : -1);
+}
+
+static void handle_ipc(struct worker *w, struct ipc_msg *m)
+{
+	switch (m->type) {
+	case IPC_CHANNEL_READY:
+		on_channel_ready(w, m);
+		break;
+	case IPC_EXIT_STATUS:
+		on_exit_status(w, m);
+		break;
+	default:
+		for (size_t i = 0; i < m->nfds; i++)
+			close(m->fds[i]);
+		warn("unexpected %s from the monitor", ipc_type_name(m->type));
+	}
+}
+
+static int on_ipc(socket_t fd, int revents, void *ud)
+{
+	struct worker *w = ud;
+	struct ipc_msg m;
+
+	int r = ipc_recv(w->ipc, &m, &w->store);
+	if (r == 1)
+		handle_ipc(w, &m);
+	else if (r != -EAGAIN && r != -EINTR)
+		w->monitor_gone = true;
+	return 0;
+}
+
+/* After every poll round: flow control, ended streams, freed channels. */
+static void service_channels(struct worker *w)
+{
+	for (size_t i = 0; i < MAX_CHANNELS; i++) {
+		struct wchan *c = &w->ch[i];
+		if (c->state == CH_RUNNING && pump_service(&c->pump)) {
+			c->state = CH_EXITING;
+			channel_done(w, c);
+		}
+		if (c->state == CH_CLOSING && ssh_channel_is_closed(c->chan)) {
+			if (c->pump_on)
+				pump_close(&c->pump);
+			buf_free(&c->pending);
+			free(c->command);
+			ssh_channel_free(c->chan);
+			memset(c, 0, sizeof(*c));
+		}
+	}
+}
+
+static void end_session(struct worker *w, const char *reason, const char *message)
+{
+	struct ipc_msg m = {.type = IPC_SESSION_END};
+
+	for (size_t i = 0; i < MAX_CHANNELS; i++) {
+		struct wchan *c = &w->ch[i];
+		if (c->state == CH_FREE)
+			continue;
+		if (message != NULL && c->pty && c->state == CH_RUNNING)
+			ssh_channel_write(c->chan, message, (uint32_t)strlen(message));
+	}
+	m.s[0] = str_of(reason);
+	send_msg(w, &m);
+	w->end_reason = reason;
+}
+
+static int64_t deadline_check(struct worker *w)
+{
+	const struct config *cfg = w->a->cfg;
+	int64_t now = util_mono_ms();
+	int64_t idle_end = w->activity_ms + (int64_t)cfg->server.session_timeout * 1000;
+	int64_t max_end = w->start_ms + (int64_t)cfg->container_pool.max_session_duration * 1000;
+
+	if (!w->authenticated)
+		return 1000;
+	if (now >= max_end) {
+		end_session(w, "max_duration", "\r\nSession time limit reached: logout\r\n");
+		return 0;
+	}
+	if (now >= idle_end) {
+		end_session(w, "idle_timeout", "\r\ntimed out waiting for input: auto-logout\r\n");
+		return 0;
+	}
+	int64_t next = idle_end < max_end ? idle_end : max_end;
+	return next - now < 1000 ? next - now : 1000;
+}
+
+static void setup_session(struct worker *w)
+{
+	w->scb.userdata = w;
+	w->scb.auth_password_function = on_auth_password;
+	w->scb.auth_pubkey_function = on_auth_pubkey;
+	w->scb.channel_open_request_session_function = on_channel_open;
+	ssh_callbacks_init(&w->scb);
+	ssh_set_server_callbacks(w->session, &w->scb);
+}
+
+void worker_main(const struct worker_args *a)
+{
+	struct worker w = {0};
+	int r;
+
+	w.a = a;
+	w.ipc = a->ipc_fd;
+	w.start_ms = w.activity_ms = util_mono_ms();
+	buf_init(&w.store);
+	arm_login_grace(&w);
+
+	w.session = ssh_new();
+	if (w.session == NULL)
+		_exit(1);
+	setup_session(&w);
+	if (ssh_bind_accept_fd(a->bind, w.session, a->client_fd) != SSH_OK) {
+		debug("accept: %s", ssh_get_error(a->bind));
+		_exit(0);
+	}
+	ssh_set_blocking(w.session, 0);
+	/* The first step creates the session's poll context, which
+	 * ssh_event_add_session() needs. */
+	r = ssh_handle_key_exchange(w.session);
+	w.event = ssh_event_new();
+	if (w.event == NULL || ssh_event_add_session(w.event, w.session) != SSH_OK) {
+		error("cannot set up the session's event loop");
+		_exit(1);
+	}
+	while (r == SSH_AGAIN) {
+		if (ssh_event_dopoll(w.event, 1000) == SSH_ERROR)
+			break;
+		r = ssh_handle_key_exchange(w.session);
+	}
+	const char *banner = ssh_get_clientbanner(w.session);
+	if (banner != NULL) {
+		json_t *f = json_object();
+		event_set_bytes(f, "version", banner, strlen(banner));
+		send_event(&w, "client.version", f);
+	}
+	if (r != SSH_OK) {
+		debug("key exchange: %s", ssh_get_error(w.session));
+		ssh_free(w.session);
+		_exit(0);
+	}
+	ssh_set_auth_methods(w.session, SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_PUBLICKEY);
+	ssh_event_add_fd(w.event, w.ipc, POLLIN, on_ipc, &w);
+
+	while (w.end_reason == NULL && !w.monitor_gone) {
+		int64_t wait = deadline_check(&w);
+		if (w.end_reason != NULL)
+			break;
+		r = ssh_event_dopoll(w.event, (int)wait);
+		service_channels(&w);
+		if (r == SSH_ERROR || !ssh_is_connected(w.session))
+			break;
+	}
+	for (size_t i = 0; i < MAX_CHANNELS; i++)
+		if (w.ch[i].pump_on)
+			channel_done(&w, &w.ch[i]);
+	if (ssh_is_connected(w.session))
+		ssh_disconnect(w.session);
+	ssh_event_free(w.event);
+	ssh_free(w.session);
+	_exit(0);
+}

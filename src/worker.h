@@ -1,0 +1,30 @@
+/*
+ * worker: one SSH connection, in a process forked by the monitor for it.
+ *
+ * Speaks SSH through libssh (key exchange, authentication, channels) and
+ * pumps bytes between each channel and the container stream the monitor
+ * hands over. It holds only its client socket and its IPC socket: every
+ * decision (is this login accepted, which container, exit codes) is a
+ * question to the monitor; every event is a message to it.
+ */
+#ifndef HERMES_WORKER_H
+#define HERMES_WORKER_H
+
+#include <libssh/server.h>
+
+#include "config.h"
+#include "util.h"
+
+struct worker_args {
+	int client_fd;
+	int ipc_fd;
+	ssh_bind bind; /* host keys already loaded */
+	const struct config *cfg;
+	char session_id[SESSION_ID_LEN + 1];
+	char src_ip[64];
+	int src_port;
+};
+
+void worker_main(const struct worker_args *a) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,128 @@
+"""Fixtures of the Hermes integration suite: preflight checks, the daemon factory, the shared
+default instance, and a report hook that shows a failed test's daemon stderr and events.
+
+Preflight failures (no binary, no Docker engine, no target image) fail the tests with a clear
+message instead of skipping them: a suite that silently skips hides breakage.
+"""
+
+import subprocess
+
+import pytest
+
+from hermes_helpers import IMAGE, Hermes, HermesStartError, hermes_bin
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: takes more than a minute (timeouts); runs by default, "
+        "deselect with -m 'not slow'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Preflight
+
+@pytest.fixture(scope="session")
+def hermes_binary():
+    path = hermes_bin()
+    if not path.is_file():
+        pytest.fail(f"Hermes binary not found at {path}: build it first "
+                    f"(or point HERMES_BIN at it)", pytrace=False)
+    if not (path.stat().st_mode & 0o111):
+        pytest.fail(f"{path} is not executable", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def docker_ready():
+    try:
+        r = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        pytest.fail("the docker CLI is not installed", pytrace=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("`docker info` did not answer within 60 s", pytrace=False)
+    if r.returncode != 0:
+        pytest.fail("no Docker engine answers (`docker info` failed: "
+                    f"{r.stderr.strip()[-500:]}); start one, e.g. scripts/docker-up.sh",
+                    pytrace=False)
+    r = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        pytest.fail(f"the target image {IMAGE} is missing; build it from images/ubuntu "
+                    f"(docker build -t {IMAGE} images/ubuntu)", pytrace=False)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Daemons
+
+class HermesFactory:
+    """Starts Hermes instances and tears all of them down at the end of its scope."""
+
+    def __init__(self, tmp_path_factory, binary, prefix):
+        self._tmp = tmp_path_factory
+        self._binary = binary
+        self._prefix = prefix
+        self.instances = []
+
+    def start(self, overrides=None, name=None, timeout=120):
+        name = name or f"{self._prefix}{len(self.instances)}"
+        workdir = self._tmp.mktemp(name)
+        inst = Hermes(workdir, overrides, name=name, binary=self._binary)
+        self.instances.append(inst)
+        try:
+            inst.start(timeout=timeout)
+            return inst
+        except HermesStartError as e:
+            error = str(e)
+        # A session-scoped fixture that fails never reaches its teardown: clean up now.
+        inst.teardown()
+        pytest.fail(error, pytrace=False)
+
+    def close(self):
+        for inst in reversed(self.instances):
+            inst.teardown()
+
+
+@pytest.fixture
+def hermes_factory(tmp_path_factory, hermes_binary, docker_ready):
+    """factory.start(overrides) -> a running Hermes for this test only."""
+    factory = HermesFactory(tmp_path_factory, hermes_binary, "hermes-own")
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="session")
+def hermes(tmp_path_factory, hermes_binary, docker_ready):
+    """The default instance, shared by every test that does not need its own config."""
+    factory = HermesFactory(tmp_path_factory, hermes_binary, "hermes-default")
+    inst = factory.start(name="hermes-default")
+    yield inst
+    factory.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Failure reports
+
+def _instances_of(item):
+    found = []
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Hermes):
+            found.append(value)
+        elif isinstance(value, HermesFactory):
+            found.extend(value.instances)
+    return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    # In the call phase the daemons are still alive and their files complete.
+    if report.when == "call" and report.failed:
+        for inst in _instances_of(item):
+            report.sections.append((f"{inst.name} stderr (tail)", inst.stderr_tail(80)))
+            try:
+                text = inst.events_text(300)
+            except Exception as e:  # never let the report hook mask the failure
+                text = f"<cannot read events: {e}>"
+            report.sections.append((f"{inst.name} events.jsonl (last 300)", text))

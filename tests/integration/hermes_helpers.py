@@ -1,0 +1,861 @@
+"""Helpers for the Hermes integration tests: start a daemon, read its event log, drive clients.
+
+What is here: building a config (a dict merged into a base, written as YAML), the `Hermes`
+object that runs one daemon and reads its events, Docker look-ups, and client drivers (the
+OpenSSH command line through sshpass or SSH_ASKPASS, paramiko shells, tmux panes, raw sockets).
+What is not: fixtures and pytest hooks (conftest.py) and any assertion about Hermes' behaviour
+(the test_*.py files). Only the Python standard library plus paramiko.
+
+Every wait here polls with a deadline; nothing sleeps for a fixed time where a poll works.
+"""
+
+import base64
+import copy
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import termios
+import threading
+import time
+import uuid
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "hermes-target-ubuntu:latest"
+USER = "root"
+PASSWORD = "toor"
+HOSTNAME = "prod-web-01"
+# Not the default banner, so that a test can tell the configured value is the one served.
+BANNER = "OpenSSH_8.9p1 Ubuntu-3ubuntu0.10"
+POOL_SIZE = 2
+
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+SESSION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+COMMON_FIELDS = ["timestamp", "event", "session", "src_ip", "src_port"]
+
+
+def hermes_bin():
+    """The daemon under test: $HERMES_BIN, else build/hermes at the repo root."""
+    env = os.environ.get("HERMES_BIN")
+    return Path(env).resolve() if env else REPO_ROOT / "build" / "hermes"
+
+
+def wait_for(fn, timeout, interval=0.1, what="condition"):
+    """Calls fn until it returns something truthy and returns that; AssertionError on timeout.
+
+    `what` is a string or a callable giving one, used in the failure message (a callable is
+    evaluated only on failure, so it can describe the state at that moment).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            desc = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout} s waiting for {desc}")
+        time.sleep(interval)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail_text(path, lines=60):
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    text = data.decode("utf-8", "replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Config
+
+DELETE = object()  # as an override value: remove the key from the base config
+
+
+def deep_merge(base, overrides):
+    """A new dict: base with overrides merged in, recursively for dicts; lists are replaced."""
+    out = copy.deepcopy(base)
+    for key, value in (overrides or {}).items():
+        if value is DELETE:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def base_config(workdir, port):
+    """The config every test instance starts from; all paths inside workdir."""
+    workdir = Path(workdir)
+    cfg = {
+        "server": {
+            "host": "127.0.0.1",
+            "port": port,
+            "host_key_path": str(workdir / "keys" / "ssh_host_rsa_key"),
+            "max_concurrent_sessions": 10,
+            "session_timeout": 3600,
+            "login_grace_time": 120,
+            "banner": BANNER,
+        },
+        "authentication": {
+            "static_credentials": [{"username": USER, "password": PASSWORD}],
+            "accept_all_after_failures": 3,
+        },
+        "container_pool": {
+            "size": POOL_SIZE,
+            "image": IMAGE,
+            "hostname": HOSTNAME,
+            "max_session_duration": 3600,
+        },
+        "recording": {
+            "enabled": True,
+            "output_dir": str(workdir / "recordings"),
+            "format": "asciinema",
+        },
+        "logging": {
+            "level": "DEBUG",
+            "format": "json",
+            "output_dir": str(workdir / "logs"),
+        },
+    }
+    # Follow the environment's engine the way the docker CLI does.
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    if docker_host.startswith("unix://"):
+        cfg["docker"] = {"socket_path": docker_host[len("unix://"):]}
+    elif docker_host:
+        cfg["docker"] = {"base_url": docker_host}
+    return cfg
+
+
+_PLAIN_RE = re.compile(r"^[A-Za-z0-9_/.][A-Za-z0-9_/.:@+ -]*$")
+_YAML_SPECIAL = re.compile(
+    r"^(?:[-+]?[0-9][0-9_.eE+-]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|"
+    r"y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
+    r"null|Null|NULL|~)$"
+)
+
+
+def yaml_scalar(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    s = str(value)
+    # Plain style when it cannot be misread (as a number, a bool, a comment, a mapping);
+    # otherwise double-quoted, whose escapes are a superset of JSON's.
+    if _PLAIN_RE.match(s) and not _YAML_SPECIAL.match(s) and not s.endswith(" ") \
+            and ": " not in s and " #" not in s:
+        return s
+    return json.dumps(s, ensure_ascii=False)
+
+
+def to_yaml(obj, indent=0):
+    """Block-style YAML for nested dicts, lists and scalars (enough for a Hermes config)."""
+    pad = " " * indent
+    lines = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(value, (dict, list)) and value:
+                lines.append(f"{pad}{key}:")
+                lines.append(to_yaml(value, indent + 2))
+            elif isinstance(value, dict):
+                lines.append(f"{pad}{key}: {{}}")
+            elif isinstance(value, list):
+                lines.append(f"{pad}{key}: []")
+            else:
+                lines.append(f"{pad}{key}: {yaml_scalar(value)}")
+    elif isinstance(obj, list):
+        for item in obj:
+            if isinstance(item, (dict, list)) and item:
+                inner = to_yaml(item, indent + 2).splitlines()
+                lines.append(f"{pad}- {inner[0].lstrip()}")
+                lines.extend(inner[1:])
+            else:
+                lines.append(f"{pad}- {yaml_scalar(item)}")
+    else:
+        lines.append(pad + yaml_scalar(obj))
+    return "\n".join(lines)
+
+
+def write_config(path, cfg):
+    Path(path).write_text(to_yaml(cfg) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Event log
+
+def parse_event_lines(data):
+    """Complete lines of an events.jsonl image, each parsed. A last line without its newline is
+    still being written and is left out; any complete line that is not a JSON object fails."""
+    lines = data.split(b"\n")
+    events = []
+    for n, raw in enumerate(lines[:-1], 1):
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise AssertionError(f"events.jsonl line {n} is not valid UTF-8 JSON ({e}): {raw!r}")
+        if not isinstance(obj, dict):
+            raise AssertionError(f"events.jsonl line {n} is not a JSON object: {raw!r}")
+        events.append(obj)
+    return events
+
+
+def event_matches(ev, match=None, **fields):
+    """match: None, an event type, or a predicate; fields: exact values required."""
+    if isinstance(match, str) and ev.get("event") != match:
+        return False
+    if callable(match) and not match(ev):
+        return False
+    return all(k in ev and ev[k] == v for k, v in fields.items())
+
+
+def format_events(events, limit=None):
+    sel = events if limit is None else events[-limit:]
+    return "\n".join(json.dumps(e, ensure_ascii=False) for e in sel)
+
+
+# ---------------------------------------------------------------------------------------------
+# Docker
+
+def docker(*args, timeout=60):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def docker_inspect(ref):
+    """`docker inspect` of one container as a dict, or None when it does not exist."""
+    r = docker("container", "inspect", ref)
+    if r.returncode != 0:
+        if "No such" in r.stderr or "no such" in r.stderr:
+            return None
+        raise AssertionError(f"docker inspect {ref} failed unexpectedly: {r.stderr.strip()}")
+    data = json.loads(r.stdout)
+    return data[0] if data else None
+
+
+def docker_rm_f(refs):
+    refs = sorted({r for r in refs if r})
+    if refs:
+        docker("rm", "-f", *refs, timeout=120)
+
+
+def normalise_caps(caps):
+    out = set()
+    for c in caps or []:
+        c = c.upper()
+        out.add(c[4:] if c.startswith("CAP_") else c)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The daemon
+
+class HermesStartError(Exception):
+    pass
+
+
+class Hermes:
+    """One Hermes daemon on a free port with all its directories in `workdir`."""
+
+    def __init__(self, workdir, overrides=None, name="hermes", binary=None):
+        self.name = name
+        self.workdir = Path(workdir)
+        self.binary = Path(binary) if binary else hermes_bin()
+        self.port = free_port()
+        self.config = deep_merge(base_config(self.workdir, self.port), overrides)
+        self.config_path = self.workdir / "hermes.yaml"
+        self.keys_dir = Path(self.config["server"]["host_key_path"]).parent
+        self.rec_dir = Path(self.config["recording"]["output_dir"])
+        self.log_dir = Path(self.config["logging"]["output_dir"])
+        self.events_path = self.log_dir / "events.jsonl"
+        self.stderr_path = self.workdir / "hermes.stderr"
+        self.stdout_path = self.workdir / "hermes.stdout"
+        self.proc = None
+        self.returncode = None
+        self._torn_down = False
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self, timeout=120):
+        for d in (self.workdir, self.keys_dir, self.rec_dir, self.log_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.keys_dir, 0o700)
+        write_config(self.config_path, self.config)
+        with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
+            # Own session: a signal meant for pytest's group never reaches it, and teardown
+            # can take down any worker it leaves behind by this group id.
+            self.proc = subprocess.Popen(
+                [str(self.binary), "--config", str(self.config_path), "--log-level", "DEBUG"],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.workdir,
+                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.find("hermes.started"):
+                    return self
+            except AssertionError as e:  # a malformed line in events.jsonl
+                raise HermesStartError(f"{self.name}: {e}\n" + self.diagnostics())
+            rc = self.proc.poll()
+            if rc is not None:
+                self.returncode = rc
+                raise HermesStartError(
+                    f"{self.name} exited with status {rc} before hermes.started\n"
+                    + self.diagnostics())
+            if time.monotonic() >= deadline:
+                raise HermesStartError(
+                    f"{self.name} wrote no hermes.started within {timeout} s\n"
+                    + self.diagnostics())
+            time.sleep(0.1)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout):
+        """Waits for the daemon to exit; its status, or None if still running at the deadline."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stop(self, timeout=20):
+        """SIGTERM, then SIGKILL (the whole process group) after `timeout` s. Returns status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            if self.wait_exit(timeout) is None:
+                self._kill_group()
+                self.returncode = self.proc.wait(timeout=10)
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def _kill_group(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def teardown(self):
+        """Stops the daemon, ends stray workers of its group, removes its containers."""
+        if self._torn_down:
+            return
+        self._torn_down = True
+        try:
+            self.stop()
+        finally:
+            if self.proc is not None:
+                self._kill_group()
+            try:
+                docker_rm_f(self.container_refs())
+            except Exception:  # cleanup must not hide the test's own result
+                pass
+
+    # -- event log ----------------------------------------------------------------------------
+
+    def _read(self):
+        try:
+            return self.events_path.read_bytes()
+        except FileNotFoundError:
+            return b""
+
+    def events(self, since=0):
+        return parse_event_lines(self._read())[since:]
+
+    def mark(self):
+        """The number of events so far, to look only at what comes after."""
+        return len(self.events())
+
+    def find(self, match=None, since=0, **fields):
+        return [e for e in self.events(since) if event_matches(e, match, **fields)]
+
+    def wait_event(self, match=None, timeout=20, since=0, **fields):
+        def probe():
+            found = self.find(match, since, **fields)
+            if found:
+                return found[0]
+            if not self.running() and self.proc is not None:
+                # One last read: the event may have been the daemon's last act.
+                found = self.find(match, since, **fields)
+                if found:
+                    return found[0]
+                raise AssertionError(
+                    f"{self.name} exited (status {self.proc.returncode}) while waiting for "
+                    f"{match!r} {fields}\n" + self.diagnostics())
+            return None
+
+        return wait_for(probe, timeout, what=lambda: (
+            f"event {match!r} with {fields} from {self.name}; last events:\n"
+            + format_events(self.events(since), 30)))
+
+    def wait_count(self, match, count, timeout=20, since=0, **fields):
+        """Waits until at least `count` matching events exist; returns all of them."""
+        def probe():
+            found = self.find(match, since, **fields)
+            return found if len(found) >= count else None
+
+        return wait_for(probe, timeout, what=lambda: (
+            f"{count} x {match!r} {fields} from {self.name}; have "
+            f"{len(self.find(match, since, **fields))}"))
+
+    def session_for_port(self, src_port, since=0, timeout=20):
+        """The session id of the connection from 127.0.0.1:src_port."""
+        ev = self.wait_event("session.connect", timeout=timeout, since=since,
+                             src_port=src_port)
+        return ev["session"]
+
+    def wait_new_session(self, since, timeout=20):
+        """The id of the one connection accepted after mark `since`."""
+        ev = self.wait_event("session.connect", timeout=timeout, since=since)
+        later = self.find("session.connect", since)
+        assert len(later) == 1, f"expected one new connection, got {format_events(later)}"
+        return ev["session"]
+
+    def session_events(self, sid):
+        return [e for e in self.events() if e.get("session") == sid]
+
+    def container_refs(self):
+        """Ids (and names) of every container this instance's events mention."""
+        refs = set()
+        for e in self.events():
+            if e.get("event") in ("container.created", "container.allocated", "session.shell",
+                                  "container.stopped"):
+                if e.get("container_id"):
+                    refs.add(e["container_id"])
+        return refs
+
+    def created_containers(self):
+        return [e for e in self.events() if e.get("event") == "container.created"]
+
+    # -- diagnostics --------------------------------------------------------------------------
+
+    def stderr_tail(self, lines=60):
+        return tail_text(self.stderr_path, lines)
+
+    def events_text(self, limit=None):
+        try:
+            return format_events(self.events(), limit)
+        except AssertionError as e:  # a broken line: show the raw file instead
+            return str(e) + "\n" + tail_text(self.events_path, limit or 200)
+
+    def diagnostics(self, stderr_lines=60, events=None):
+        return (f"--- {self.name}: tail of stderr ({self.stderr_path}) ---\n"
+                f"{self.stderr_tail(stderr_lines)}\n"
+                f"--- {self.name}: events ({self.events_path}) ---\n"
+                f"{self.events_text(events)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenSSH client
+
+def ssh_options(port):
+    return ["-F", "/dev/null",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no",
+            "-o", "PreferredAuthentications=password,keyboard-interactive",
+            "-o", "ConnectTimeout=15", "-p", str(port)]
+
+
+def ssh_command(port, tty=True, password=PASSWORD, user=USER, askpass=None):
+    """The argv of the OpenSSH client. tty: True (-tt), False (-T), or "auto" (real terminal).
+
+    With `askpass` (a script printing the password, see write_askpass) the password comes from
+    SSH_ASKPASS and ssh is the process itself; otherwise ssh runs under sshpass.
+    """
+    flags = {True: ["-tt"], False: ["-T"], "auto": []}[tty]
+    argv = ["ssh", *ssh_options(port), *flags, f"{user}@127.0.0.1"]
+    if askpass:
+        return argv
+    return ["sshpass", "-p", password, *argv]
+
+
+def ssh_env(askpass=None):
+    env = dict(os.environ)
+    env.setdefault("TERM", "xterm")
+    if env["TERM"] in ("", "dumb", "unknown"):
+        env["TERM"] = "xterm"
+    env["LC_ALL"] = "C.UTF-8"
+    if askpass:
+        env["SSH_ASKPASS"] = str(askpass)
+        env["SSH_ASKPASS_REQUIRE"] = "force"  # no DISPLAY or terminal check
+    return env
+
+
+def write_askpass(directory, password=PASSWORD):
+    path = Path(directory) / f"askpass-{uuid.uuid4().hex[:8]}.sh"
+    path.write_text(f"#!/bin/sh\nprintf '%s\\n' {shlex.quote(password)}\n")
+    path.chmod(0o700)
+    return path
+
+
+def run_ssh(port, stdin_text, tty=True, timeout=60, password=PASSWORD):
+    """Runs the OpenSSH client with stdin_text as its input; CompletedProcess (text)."""
+    return subprocess.run(ssh_command(port, tty=tty, password=password),
+                          input=stdin_text.encode(), capture_output=True, timeout=timeout,
+                          env=ssh_env())
+
+
+def clean_tty_text(data):
+    """Terminal output as text: CR removed, common escape sequences stripped."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    data = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]", "", data)
+    return data.replace("\r", "")
+
+
+class SshProc:
+    """An OpenSSH client run in the background; its output collected by a thread."""
+
+    def __init__(self, port, tty=True, askpass=None, password=PASSWORD):
+        self.proc = subprocess.Popen(
+            ssh_command(port, tty=tty, password=password, askpass=askpass),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=ssh_env(askpass), start_new_session=True)
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        while True:
+            chunk = self.proc.stdout.read1(65536)
+            if not chunk:
+                return
+            with self._lock:
+                self._buf += chunk
+
+    @property
+    def output(self):
+        with self._lock:
+            return clean_tty_text(bytes(self._buf))
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def expect(self, pattern, timeout=20):
+        rx = re.compile(pattern)
+
+        def probe():
+            m = rx.search(self.output)
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                self._reader.join(2)
+                m = rx.search(self.output)
+                if m:
+                    return m
+                raise AssertionError(f"ssh exited ({self.proc.returncode}) before "
+                                     f"{pattern!r}; output:\n{self.output}")
+            return None
+
+        return wait_for(probe, timeout, what=lambda: f"{pattern!r} in ssh output:\n"
+                        f"{self.output[-2000:]}")
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except (OSError, ValueError):
+                pass
+
+
+# ---------------------------------------------------------------------------------------------
+# paramiko
+
+def paramiko_transport(port, timeout=15):
+    import paramiko
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t = paramiko.Transport(sock)
+    t.banner_timeout = timeout
+    t.auth_timeout = timeout
+    t.start_client(timeout=timeout)
+    return t
+
+
+class ParamikoShell:
+    """A logged-in paramiko connection with one session channel (pty + shell by default)."""
+
+    def __init__(self, port, username=USER, password=PASSWORD, pty=True, term="xterm",
+                 width=80, height=24, timeout=15):
+        self.transport = paramiko_transport(port, timeout)
+        self.src_port = self.transport.sock.getsockname()[1]
+        self.sid = None
+        self._buf = bytearray()
+        self.eof = False
+        try:
+            self.transport.auth_password(username, password)
+            self.chan = self.transport.open_session(timeout=timeout)
+            if pty:
+                self.chan.get_pty(term=term, width=width, height=height)
+            self.chan.invoke_shell()
+        except BaseException:
+            self.transport.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, text):
+        self.chan.sendall(text.encode() if isinstance(text, str) else text)
+
+    def _pump(self, max_wait):
+        if self.eof:
+            time.sleep(min(max_wait, 0.05))
+            return
+        self.chan.settimeout(max(0.01, min(max_wait, 0.2)))
+        try:
+            data = self.chan.recv(65536)
+        except socket.timeout:
+            return
+        if data:
+            self._buf += data
+        else:
+            self.eof = True
+
+    @property
+    def raw_output(self):
+        return bytes(self._buf)
+
+    @property
+    def output(self):
+        return clean_tty_text(bytes(self._buf))
+
+    def expect(self, pattern, timeout=20):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.output)
+            if m:
+                return m
+            if self.eof:
+                raise AssertionError(f"channel closed before {pattern!r}; output:\n"
+                                     f"{self.output[-2000:]}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out after {timeout} s waiting for {pattern!r}; "
+                                     f"output:\n{self.output[-2000:]}")
+            self._pump(left)
+
+    def wait_closed(self, timeout=20):
+        """Reads until the server ends the channel (EOF and close, or the connection drops)."""
+        deadline = time.monotonic() + timeout
+        while not ((self.eof and self.chan.closed) or not self.transport.is_active()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"channel still open after {timeout} s; output:\n"
+                                     f"{self.output[-2000:]}")
+            self._pump(left)
+        return self.output
+
+    def exit_status(self, timeout=20):
+        """The exit-status the server sent (paramiko's -1 when none came before the close)."""
+        deadline = time.monotonic() + timeout
+        while not self.chan.exit_status_ready():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no exit-status within {timeout} s; output:\n"
+                                     f"{self.output[-2000:]}")
+            self._pump(left)
+        return self.chan.recv_exit_status()
+
+    def close(self):
+        try:
+            self.transport.close()
+        except Exception:
+            pass
+
+
+def open_shell(hermes, **kw):
+    """A ParamikoShell on `hermes` with .sid set to its session id."""
+    mark = hermes.mark()
+    sh = ParamikoShell(hermes.port, **kw)
+    try:
+        sh.sid = hermes.session_for_port(sh.src_port, since=mark)
+    except BaseException:
+        sh.close()
+        raise
+    return sh
+
+
+# ---------------------------------------------------------------------------------------------
+# tmux
+
+class Tmux:
+    """A private tmux server (own socket name, no user config, no status line)."""
+
+    def __init__(self, directory):
+        self.socket = f"hermes-it-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.conf = Path(directory) / f"{self.socket}.conf"
+        self.conf.write_text("set -g status off\nset -g history-limit 5000\n")
+        self.target = "hermes"
+        self.env = ssh_env()
+
+    def run(self, *args, check=True):
+        r = subprocess.run(["tmux", "-L", self.socket, "-f", str(self.conf), *args],
+                           capture_output=True, text=True, timeout=20, env=self.env)
+        if check and r.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {r.stderr.strip()}")
+        return r
+
+    def new_session(self, command, width, height, env=None):
+        if env:
+            self.env = dict(env)
+        self.run("new-session", "-d", "-s", self.target, "-x", str(width), "-y", str(height),
+                 command)
+
+    def send_line(self, text):
+        # -l: literal, so words like "Enter" or "C-c" in the text are typed as letters.
+        self.run("send-keys", "-t", self.target, "-l", text)
+        self.run("send-keys", "-t", self.target, "Enter")
+
+    def capture(self):
+        r = self.run("capture-pane", "-p", "-J", "-S", "-", "-t", self.target, check=False)
+        return r.stdout if r.returncode == 0 else ""
+
+    def expect(self, pattern, timeout=20):
+        rx = re.compile(pattern)
+        return wait_for(lambda: rx.search(self.capture()), timeout,
+                        what=lambda: f"{pattern!r} in the tmux pane:\n{self.capture()}")
+
+    def resize(self, width, height):
+        self.run("resize-window", "-t", self.target, "-x", str(width), "-y", str(height))
+
+    def size(self):
+        r = self.run("display-message", "-p", "-t", self.target,
+                     "#{window_width}x#{window_height}")
+        return r.stdout.strip()
+
+    def kill_server(self):
+        # tmux 3.3 leaves its socket file behind: ask for it first, remove it after.
+        r = self.run("display-message", "-p", "#{socket_path}", check=False)
+        self.run("kill-server", check=False)
+        sock = r.stdout.strip()
+        if r.returncode == 0 and sock.endswith(self.socket):
+            try:
+                os.unlink(sock)
+            except FileNotFoundError:
+                pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw sockets, keys, recordings
+
+def read_server_banner(port, timeout=10):
+    """The first line the server sends, without CRLF."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        buf = b""
+        while b"\n" not in buf and len(buf) < 512:
+            chunk = s.recv(512)
+            if not chunk:
+                break
+            buf += chunk
+    return buf.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
+
+
+def ssh_keygen_fingerprint(pub_path):
+    """("SHA256:...", type-in-parens) as `ssh-keygen -lf` prints them."""
+    r = subprocess.run(["ssh-keygen", "-lf", str(pub_path)], capture_output=True, text=True,
+                       timeout=20, check=True)
+    parts = r.stdout.split()
+    return parts[1], parts[-1].strip("()")
+
+
+def sha256_fingerprint(blob):
+    """OpenSSH's SHA256 fingerprint of a public key blob (base64 without padding)."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def parse_asciicast(text):
+    """(header dict, [(time, code, data), ...]) of an asciicast v2 file; fails on bad lines."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    assert lines, "empty asciicast file"
+    header = json.loads(lines[0])
+    assert isinstance(header, dict), f"header is not an object: {lines[0]!r}"
+    events = []
+    for n, ln in enumerate(lines[1:], 2):
+        ev = json.loads(ln)
+        assert isinstance(ev, list) and len(ev) == 3, f"line {n} is not [t, code, data]: {ln!r}"
+        t, code, data = ev
+        assert isinstance(t, (int, float)) and isinstance(code, str) \
+            and isinstance(data, str), f"line {n} has wrong types: {ln!r}"
+        events.append((float(t), code, data))
+    return header, events
+
+
+def asciinema_cat(path, timeout=60):
+    """Runs `asciinema cat FILE`; CompletedProcess with bytes stdout.
+
+    asciinema opens /dev/tty (to put it in raw mode), so it gets a pty of its own as its
+    controlling terminal; its stdout stays a pipe, so the output is exactly what it printed.
+    """
+    master, slave = os.openpty()
+
+    def take_ctty():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        return subprocess.run(["asciinema", "cat", str(path)], stdin=slave, capture_output=True,
+                              timeout=timeout, start_new_session=True, preexec_fn=take_ctty,
+                              env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"})
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def raw_connect(port, timeout=10):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def read_until_closed(sock, timeout):
+    """Reads until the peer closes: (seconds it took or None at the deadline, bytes read)."""
+    start = time.monotonic()
+    deadline = start + timeout
+    data = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, bytes(data)
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return None, bytes(data)
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - start, bytes(data)
+        if not chunk:
+            return time.monotonic() - start, bytes(data)
+        data += chunk

@@ -1,0 +1,234 @@
+/*
+ * Unit tests for util: the UTF-8 sanitizer against a table of RFC 3629 edge
+ * cases, the RFC 3339 time stamps, RFC 4648 base64 vectors, session ids and
+ * mkdir -p.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+#define FFFD "\xef\xbf\xbd"
+
+static const struct {
+	const char *in;
+	size_t len;
+	const char *out;
+	int valid;
+} utf8_cases[] = {
+    {"", 0, "", 1},
+    {"plain ascii", 11, "plain ascii", 1},
+    {"\x7f\x01", 2, "\x7f\x01", 1},
+    /* valid multi-byte, at the edges of each length */
+    {"\xc2\x80", 2, "\xc2\x80", 1},
+    {"\xdf\xbf", 2, "\xdf\xbf", 1},
+    {"\xe0\xa0\x80", 3, "\xe0\xa0\x80", 1},
+    {"\xe2\x82\xac", 3, "\xe2\x82\xac", 1}, /* euro sign */
+    {"\xed\x9f\xbf", 3, "\xed\x9f\xbf", 1}, /* U+D7FF, just below surrogates */
+    {"\xee\x80\x80", 3, "\xee\x80\x80", 1}, /* U+E000, just above */
+    {"\xef\xbf\xbf", 3, "\xef\xbf\xbf", 1},
+    {"\xf0\x90\x80\x80", 4, "\xf0\x90\x80\x80", 1},
+    {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80", 1},
+    {"\xf4\x8f\xbf\xbf", 4, "\xf4\x8f\xbf\xbf", 1}, /* U+10FFFF */
+    /* overlong forms */
+    {"\xc0\xaf", 2, FFFD FFFD, 0},
+    {"\xc1\xbf", 2, FFFD FFFD, 0},
+    {"\xe0\x80\xaf", 3, FFFD FFFD FFFD, 0},
+    {"\xe0\x9f\xbf", 3, FFFD FFFD FFFD, 0},
+    {"\xf0\x80\x80\xaf", 4, FFFD FFFD FFFD FFFD, 0},
+    {"\xf0\x8f\xbf\xbf", 4, FFFD FFFD FFFD FFFD, 0},
+    /* surrogates */
+    {"\xed\xa0\x80", 3, FFFD FFFD FFFD, 0},
+    {"\xed\xbf\xbf", 3, FFFD FFFD FFFD, 0},
+    /* beyond U+10FFFF and bytes that never appear */
+    {"\xf4\x90\x80\x80", 4, FFFD FFFD FFFD FFFD, 0},
+    {"\xf5\x80\x80\x80", 4, FFFD FFFD FFFD FFFD, 0},
+    {"\xfe\xff", 2, FFFD FFFD, 0},
+    /* lone continuation bytes */
+    {"\x80", 1, FFFD, 0},
+    {"a\xbfz", 3, "a" FFFD "z", 0},
+    /* truncated sequences: one U+FFFD for the whole valid prefix */
+    {"\xe2\x82", 2, FFFD, 0},
+    {"\xf0\x9f\x98", 3, FFFD, 0},
+    {"\xe2\x82\x41", 3, FFFD "A", 0},
+    {"\xf0\x9f\xe2\x82\xac", 5, FFFD "\xe2\x82\xac", 0},
+    {"\xc3", 1, FFFD, 0},
+    /* NUL is valid UTF-8 but not allowed in our C strings */
+    {"a\0b", 3, "a" FFFD "b", 0},
+    {"\0", 1, FFFD, 0},
+};
+
+static void test_utf8_table(void **state)
+{
+	size_t i;
+	char *out;
+
+	(void)state;
+	for (i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+		out = util_utf8_sanitize(utf8_cases[i].in, utf8_cases[i].len);
+		assert_non_null(out);
+		if (strcmp(out, utf8_cases[i].out) != 0)
+			fail_msg("case %zu: sanitized output differs", i);
+		if (util_utf8_valid(utf8_cases[i].in, utf8_cases[i].len) != utf8_cases[i].valid)
+			fail_msg("case %zu: validity %d expected", i, utf8_cases[i].valid);
+		assert_true(util_utf8_valid(out, strlen(out)));
+		free(out);
+	}
+}
+
+static void test_rfc3339(void **state)
+{
+	char out[32];
+	char now[32];
+	size_t i;
+
+	(void)state;
+	util_rfc3339(1795460846.123456, out);
+	assert_string_equal(out, "2026-11-23T19:07:26.123456Z");
+	util_rfc3339(0, out);
+	assert_string_equal(out, "1970-01-01T00:00:00.000000Z");
+	/* rounding that carries into the next second */
+	util_rfc3339(1700000000.9999996, out);
+	assert_string_equal(out, "2023-11-14T22:13:21.000000Z");
+	util_rfc3339(951782400.5, out); /* leap day 2000 */
+	assert_string_equal(out, "2000-02-29T00:00:00.500000Z");
+
+	util_rfc3339(util_wall(), now);
+	assert_int_equal(strlen(now), 27);
+	for (i = 0; i < 27; i++) {
+		switch (i) {
+		case 4:
+		case 7:
+			assert_int_equal(now[i], '-');
+			break;
+		case 10:
+			assert_int_equal(now[i], 'T');
+			break;
+		case 13:
+		case 16:
+			assert_int_equal(now[i], ':');
+			break;
+		case 19:
+			assert_int_equal(now[i], '.');
+			break;
+		case 26:
+			assert_int_equal(now[i], 'Z');
+			break;
+		default:
+			assert_true(now[i] >= '0' && now[i] <= '9');
+		}
+	}
+	assert_true(strncmp(now, "2024", 4) >= 0);
+}
+
+static void test_base64(void **state)
+{
+	static const char *const want[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+	                                   "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	size_t i;
+	char *out;
+
+	(void)state;
+	/* RFC 4648 section 10 */
+	for (i = 0; i < 7; i++) {
+		out = util_base64("foobar", i);
+		assert_non_null(out);
+		assert_string_equal(out, want[i]);
+		free(out);
+	}
+	out = util_base64("\xff\xfe\x00\x80", 4);
+	assert_string_equal(out, "//4AgA==");
+	free(out);
+}
+
+static int is_hex_id(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != SESSION_ID_LEN)
+		return 0;
+	for (i = 0; i < SESSION_ID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static void test_session_id(void **state)
+{
+	char a[SESSION_ID_LEN + 1], b[SESSION_ID_LEN + 1];
+
+	(void)state;
+	assert_int_equal(util_session_id(a), 0);
+	assert_int_equal(util_session_id(b), 0);
+	assert_true(is_hex_id(a));
+	assert_true(is_hex_id(b));
+	assert_string_not_equal(a, b);
+}
+
+static void test_clocks(void **state)
+{
+	int64_t m0 = util_mono_ms(), m1;
+	double w = util_wall();
+
+	(void)state;
+	usleep(20000);
+	m1 = util_mono_ms();
+	assert_true(m1 - m0 >= 19 && m1 - m0 < 5000);
+	assert_true(w > 1.7e9);
+}
+
+static void test_mkdirs(void **state)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir;
+	char base[512], deep[600], file[620];
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	snprintf(base, sizeof(base), "%s/test_util.XXXXXX", tmp);
+	assert_non_null(mkdtemp(base));
+	snprintf(deep, sizeof(deep), "%s/a//b/c/", base);
+	assert_int_equal(util_mkdirs(deep, 0750), 0);
+	assert_int_equal(stat(deep, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(util_mkdirs(deep, 0750), 0); /* exists already: fine */
+	snprintf(file, sizeof(file), "%s/a/f", base);
+	assert_non_null(f = fopen(file, "w"));
+	fclose(f);
+	snprintf(deep, sizeof(deep), "%s/a/f/g", base);
+	assert_int_equal(util_mkdirs(deep, 0750), -ENOTDIR);
+	assert_int_equal(util_mkdirs("", 0750), -EINVAL);
+
+	unlink(file);
+	snprintf(deep, sizeof(deep), "%s/a/b/c", base);
+	rmdir(deep);
+	snprintf(deep, sizeof(deep), "%s/a/b", base);
+	rmdir(deep);
+	snprintf(deep, sizeof(deep), "%s/a", base);
+	rmdir(deep);
+	assert_int_equal(rmdir(base), 0); /* everything above was removed */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_utf8_table), cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_base64),     cmocka_unit_test(test_session_id),
+	    cmocka_unit_test(test_clocks),     cmocka_unit_test(test_mkdirs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
