@@ -156,8 +156,9 @@ static void close_all_but(int keep1, int keep2)
 	close_range((unsigned)hi + 1, ~0U, 0);
 }
 
-static void fork_worker(struct monitor *m, struct session *s, int client_fd, int ipc_fd,
-			const char *ip, int port)
+/* Returns 0 in the monitor once the worker runs, -1 if it could not fork. */
+static int fork_worker(struct monitor *m, struct session *s, int client_fd, int ipc_fd,
+		       const char *ip, int port)
 {
 	pid_t pid = fork();
 
@@ -165,13 +166,13 @@ static void fork_worker(struct monitor *m, struct session *s, int client_fd, int
 		error("fork: %s", strerror(errno));
 		close(client_fd);
 		close(ipc_fd);
-		return;
+		return -1;
 	}
 	if (pid > 0) {
 		close(client_fd);
 		close(ipc_fd);
 		session_set_pid(s, pid);
-		return;
+		return 0;
 	}
 	/* The worker: nothing of the monitor's but the two sockets. */
 	sigset_t none;
@@ -262,10 +263,13 @@ static void on_accept(struct loop *l, int fd, int events, void *arg)
 			close(cfd);
 			close(sp[1]);
 			if (s != NULL)
-				session_worker_exited(s, 0);
+				session_worker_exited(s, 1 << 8);
 			continue;
 		}
-		fork_worker(m, s, cfd, sp[1], ip, port);
+		if (fork_worker(m, s, cfd, sp[1], ip, port) < 0) {
+			m->nsessions--; /* it was added last */
+			session_worker_exited(s, 1 << 8); /* as if it exited 1 */
+		}
 	}
 }
 

@@ -57,7 +57,10 @@ struct pool {
 	int64_t backoff_ms;
 	size_t calls; /* stop/remove calls in flight */
 	bool shutting_down;
+	uint64_t cleanup_timer;
 };
+
+#define CLEANUP_EVERY_MS (6 * 3600 * 1000)
 
 static void refill(struct pool *p);
 static void backoff(struct pool *p);
@@ -113,6 +116,7 @@ void pool_free(struct pool *p)
 		free(w);
 	}
 	loop_del_timer(p->loop, p->refill_timer);
+	loop_del_timer(p->loop, p->cleanup_timer);
 	free(p);
 }
 
@@ -188,7 +192,7 @@ static void on_stop_done(void *arg, const struct docker_reply *r)
 	free(c);
 }
 
-static void remove_container(struct pool *p, const char *id)
+static void remove_container(struct pool *p, const char *id, const char *reason)
 {
 	char path[160];
 
@@ -198,6 +202,7 @@ static void remove_container(struct pool *p, const char *id)
 		p->calls--;
 	json_t *e = event_new("container.removed", NULL, NULL, 0);
 	json_object_set_new(e, "container_id", json_string(id));
+	json_object_set_new(e, "reason", json_string(reason));
 	events_emit(p->ev, e);
 }
 
@@ -280,7 +285,7 @@ static void on_started(void *arg, const struct docker_reply *r)
 	if (r->error != NULL) {
 		warn("starting %s: %s", c->name, r->error);
 		error_event(p, "start", c->id, r->error);
-		remove_container(p, c->id);
+		remove_container(p, c->id, "unused");
 		unlink_cont(p, c);
 		free(c);
 		backoff(p);
@@ -288,7 +293,7 @@ static void on_started(void *arg, const struct docker_reply *r)
 		return;
 	}
 	if (c->doomed) {
-		remove_container(p, c->id);
+		remove_container(p, c->id, "unused");
 		unlink_cont(p, c);
 		free(c);
 		return;
@@ -323,7 +328,7 @@ static void on_created(void *arg, const struct docker_reply *r)
 	}
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	if (c->doomed) {
-		remove_container(p, c->id);
+		remove_container(p, c->id, "unused");
 		unlink_cont(p, c);
 		free(c);
 		return;
@@ -398,11 +403,91 @@ static void backoff(struct pool *p)
 		p->backoff_ms = 60000;
 }
 
+/* ---- removal of old evidence (container_pool.cleanup_stopped_after_days) ---- */
+
+struct aged {
+	struct pool *pool;
+	char id[65];
+};
+
+static void on_aged_inspected(void *arg, const struct docker_reply *r)
+{
+	struct aged *a = arg;
+	struct pool *p = a->pool;
+	const char *finished = json_string_value(
+		json_object_get(json_object_get(r->json, "State"), "FinishedAt"));
+	struct tm tm = {0};
+
+	p->calls--;
+	/* "2026-11-23T19:25:55.188890123Z": the seconds are enough. */
+	if (r->error == NULL && finished != NULL &&
+	    strptime(finished, "%Y-%m-%dT%H:%M:%S", &tm) != NULL &&
+	    json_is_false(json_object_get(json_object_get(r->json, "State"), "Running"))) {
+		time_t t = timegm(&tm);
+		int days = p->cfg->container_pool.cleanup_stopped_after_days;
+		if (t > 0 && time(NULL) - t > (time_t)days * 86400) {
+			info("removing container %.12s, stopped since %s (older than %d days)", a->id,
+			     finished, days);
+			remove_container(p, a->id, "expired");
+		}
+	}
+	free(a);
+}
+
+static void on_stopped_listed(void *arg, const struct docker_reply *r)
+{
+	struct pool *p = arg;
+	size_t i;
+	json_t *c;
+
+	p->calls--;
+	if (r->error != NULL) {
+		warn("listing stopped containers: %s", r->error);
+		return;
+	}
+	json_array_foreach(r->json, i, c)
+	{
+		const char *id = json_string_value(json_object_get(c, "Id"));
+		struct aged *a;
+		char path[128];
+
+		if (p->shutting_down || !docker_id_valid(id) || (a = calloc(1, sizeof(*a))) == NULL)
+			continue;
+		a->pool = p;
+		snprintf(a->id, sizeof(a->id), "%s", id);
+		snprintf(path, sizeof(path), "/containers/%s/json", id);
+		p->calls++;
+		if (docker_request(p->docker, "GET", path, NULL, 30000, on_aged_inspected, a) == 0) {
+			p->calls--;
+			free(a);
+		}
+	}
+}
+
+static void on_cleanup_timer(struct loop *l, void *arg)
+{
+	struct pool *p = arg;
+
+	p->cleanup_timer = 0;
+	if (p->shutting_down)
+		return;
+	/* filters={"label":["hermes.role=target"],"status":["exited"]} */
+	p->calls++;
+	if (docker_request(p->docker, "GET",
+			   "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22hermes.role%3Dtarget"
+			   "%22%5D%2C%22status%22%3A%5B%22exited%22%5D%7D",
+			   NULL, 30000, on_stopped_listed, p) == 0)
+		p->calls--;
+	p->cleanup_timer = loop_add_timer(p->loop, CLEANUP_EVERY_MS, on_cleanup_timer, p);
+}
+
 void pool_start(struct pool *p)
 {
 	info("warming %d containers from %s", p->cfg->container_pool.size,
 	     p->cfg->container_pool.image);
 	refill(p);
+	if (p->cfg->container_pool.cleanup_stopped_after_days > 0)
+		p->cleanup_timer = loop_add_timer(p->loop, 0, on_cleanup_timer, p);
 }
 
 static void on_waiter_timeout(struct loop *l, void *arg)
@@ -498,13 +583,15 @@ void pool_shutdown(struct pool *p)
 	p->shutting_down = true;
 	loop_del_timer(p->loop, p->refill_timer);
 	p->refill_timer = 0;
+	loop_del_timer(p->loop, p->cleanup_timer);
+	p->cleanup_timer = 0;
 	while (p->waiters != NULL)
 		give(p, p->waiters, NULL, "shutting down");
 	for (struct pcont *c = p->conts, *next; c != NULL; c = next) {
 		next = c->next;
 		if (c->state == C_READY || c->state == C_RENAMING) {
 			docker_cancel(p->docker, c->call);
-			remove_container(p, c->id);
+			remove_container(p, c->id, "unused");
 			unlink_cont(p, c);
 			free(c);
 		} else

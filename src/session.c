@@ -54,7 +54,8 @@ struct mchan {
 	char *command;
 	char exec_id[65];
 	bool streaming; /* stream handed to the worker */
-	bool resized;   /* size changed before the stream was there */
+	uint64_t resize_call; /* a resize in flight: later sizes wait for it */
+	bool resize_again;
 	uint64_t call;
 	uint64_t timer;
 	int polls;
@@ -133,6 +134,7 @@ static void chan_free(struct mchan *c)
 	struct session *s = c->s;
 
 	docker_cancel(s->ctx->docker, c->call);
+	docker_cancel(s->ctx->docker, c->resize_call);
 	loop_del_timer(s->ctx->loop, c->timer);
 	free(c->term);
 	free(c->command);
@@ -176,6 +178,21 @@ static int open_recording(struct mchan *c, char **path_out)
 	return fd;
 }
 
+static void resize_exec(struct mchan *c);
+
+static void on_resized(void *arg, const struct docker_reply *r)
+{
+	struct mchan *c = arg;
+
+	c->resize_call = 0;
+	if (r->error != NULL)
+		debug("session %.8s: resize: %s", c->s->id, r->error);
+	if (c->resize_again)
+		resize_exec(c);
+}
+
+/* A client can send window-changes as fast as it likes: at most one resize
+ * is in flight per channel, and the latest size follows when it is done. */
 static void resize_exec(struct mchan *c)
 {
 	struct session *s = c->s;
@@ -183,9 +200,13 @@ static void resize_exec(struct mchan *c)
 
 	if (!c->tty || !docker_id_valid(c->exec_id))
 		return;
+	if (c->resize_call != 0) {
+		c->resize_again = true;
+		return;
+	}
+	c->resize_again = false;
 	snprintf(path, sizeof(path), "/exec/%s/resize?h=%d&w=%d", c->exec_id, c->height, c->width);
-	/* Fire and forget: a failed resize only leaves the old size. */
-	docker_request(s->ctx->docker, "POST", path, NULL, 10000, NULL, NULL);
+	c->resize_call = docker_request(s->ctx->docker, "POST", path, NULL, 10000, on_resized, c);
 }
 
 static void on_hijacked(void *arg, int fd, const char *error)
@@ -726,12 +747,14 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 void session_worker_exited(struct session *s, int wstatus)
 {
 	double end = util_wall();
-	const char *reason = s->end_reason;
+	const char *reason;
 
 	s->finishing = true;
 	/* Whatever the worker said last (byte counts, why it ended) is read
-	 * before it is forgotten. */
+	 * before it is forgotten: SIGCHLD may come before its last messages
+	 * have been read. */
 	read_worker(s);
+	reason = s->end_reason;
 	loop_del_fd(s->ctx->loop, s->ipc);
 	close(s->ipc);
 	s->ipc = -1;

@@ -585,11 +585,22 @@ void worker_main(const struct worker_args *a)
 		if (r == SSH_ERROR || !ssh_is_connected(w.session))
 			break;
 	}
-	for (size_t i = 0; i < MAX_CHANNELS; i++)
-		if (w.ch[i].pump_on)
-			channel_done(&w, &w.ch[i]);
-	if (ssh_is_connected(w.session))
-		ssh_disconnect(w.session);
+	for (size_t i = 0; i < MAX_CHANNELS; i++) {
+		struct wchan *c = &w.ch[i];
+		if (c->pump_on)
+			channel_done(&w, c);
+		/* Ended by a time limit: the shell "exits", as bash's TMOUT
+		 * would, before the connection goes. */
+		if (w.end_reason != NULL && c->state != CH_FREE && c->state != CH_CLOSING &&
+		    ssh_is_connected(w.session))
+			close_channel(c, 0);
+	}
+	if (ssh_is_connected(w.session)) {
+		ssh_blocking_flush(w.session, 2000);
+		/* No SSH_MSG_DISCONNECT: libssh's wording ("Bye Bye") is not
+		 * OpenSSH's, and sshd just closes the connection here. */
+		ssh_silent_disconnect(w.session);
+	}
 	ssh_event_free(w.event);
 	ssh_free(w.session);
 	_exit(0);
