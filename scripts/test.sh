@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: every test of the project, from a fresh Debian 12 machine.
 #
-# Installs what is missing, starts a Docker engine if none answers (and stops it again at the
+# Installs what is missing, checks the formatting, starts a Docker engine if none answers (and stops it again at the
 # end if it started it), builds the target image, then: the daemon with gcc and with clang, the
 # unit tests (gcc, and an ASan+UBSan build), a short run of every fuzz harness, and the
 # integration tests (pytest driving real SSH clients against the built daemon and real
@@ -27,6 +27,9 @@ if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
 	step "target image"
 	scripts/build-images.sh
 fi
+
+step "format (.clang-format)"
+make --no-print-directory format-check
 
 step "build (gcc)"
 scripts/build.sh build gcc
@@ -60,5 +63,14 @@ if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
 	step "integration tests"
 	# Debian's interpreter: it is the one with python3-pytest and python3-paramiko.
 	HERMES_BIN="$root/build/hermes" /usr/bin/python3 -m pytest tests/integration ${PYTEST_ARGS:-} \
+		-p no:cacheprovider
+fi
+
+if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
+	step "integration tests against the ASan+UBSan daemon (fast ones)"
+	# A sanitizer finding aborts the monitor or a worker, which fails the tests that saw it.
+	HERMES_BIN="$root/build-asan/hermes" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		/usr/bin/python3 -m pytest tests/integration -m "not slow" ${PYTEST_ARGS:-} \
 		-p no:cacheprovider
 fi

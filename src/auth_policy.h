@@ -34,8 +34,8 @@ void auth_policy_init(struct auth_policy *p, const struct config *c);
 
 /* failures: password attempts that failed so far on this connection. */
 enum auth_result auth_policy_password(const struct auth_policy *p, const uint8_t *user,
-				      size_t user_len, const uint8_t *pass, size_t pass_len,
-				      int failures);
+                                      size_t user_len, const uint8_t *pass, size_t pass_len,
+                                      int failures);
 
 /* "rejected", "static", "accept_all" */
 const char *auth_result_name(enum auth_result r);

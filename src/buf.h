@@ -22,21 +22,21 @@ struct buf {
 #define BUF_MAX ((size_t)64 << 20) /* no buffer grows past 64 MiB */
 
 void buf_init(struct buf *b);
-void buf_free(struct buf *b);     /* wipes and frees; buffer reusable after */
-void buf_reset(struct buf *b);    /* len = off = 0, keeps the memory */
+void buf_free(struct buf *b);  /* wipes and frees; buffer reusable after */
+void buf_reset(struct buf *b); /* len = off = 0, keeps the memory */
 int buf_reserve(struct buf *b, size_t extra);
 int buf_put(struct buf *b, const void *p, size_t n);
 int buf_put_u8(struct buf *b, uint8_t v);
-int buf_put_u32(struct buf *b, uint32_t v);          /* big-endian */
-int buf_put_u64(struct buf *b, uint64_t v);          /* big-endian */
+int buf_put_u32(struct buf *b, uint32_t v);              /* big-endian */
+int buf_put_u64(struct buf *b, uint64_t v);              /* big-endian */
 int buf_put_str(struct buf *b, const void *p, size_t n); /* u32 length + bytes */
-int buf_put_cstr(struct buf *b, const char *s);      /* s may be NULL: "" */
+int buf_put_cstr(struct buf *b, const char *s);          /* s may be NULL: "" */
 int buf_putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-size_t buf_avail(const struct buf *b);               /* len - off */
-const uint8_t *buf_peek(const struct buf *b);        /* data + off */
-int buf_skip(struct buf *b, size_t n);               /* off += n, bounded */
-void buf_compact(struct buf *b);                     /* drop consumed bytes */
+size_t buf_avail(const struct buf *b);        /* len - off */
+const uint8_t *buf_peek(const struct buf *b); /* data + off */
+int buf_skip(struct buf *b, size_t n);        /* off += n, bounded */
+void buf_compact(struct buf *b);              /* drop consumed bytes */
 int buf_get_u8(struct buf *b, uint8_t *v);
 int buf_get_u32(struct buf *b, uint32_t *v);
 int buf_get_u64(struct buf *b, uint64_t *v);

@@ -27,16 +27,16 @@ struct config {
 	char *path; /* the file it was read from */
 
 	struct {
-		char *host;               /* "0.0.0.0" */
-		int port;                 /* 2222, 1..65535 */
-		char *host_key_path;      /* "/data/keys/ssh_host_rsa_key"; its
-		                           * directory holds the ecdsa and ed25519
-		                           * keys too */
+		char *host;                  /* "0.0.0.0" */
+		int port;                    /* 2222, 1..65535 */
+		char *host_key_path;         /* "/data/keys/ssh_host_rsa_key"; its
+		                              * directory holds the ecdsa and ed25519
+		                              * keys too */
 		int max_concurrent_sessions; /* 10, >= 1 */
-		int session_timeout;      /* 3600 s idle, >= 60 */
-		int login_grace_time;     /* new: 120 s, >= 1 */
-		char *banner;             /* new: "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"
-		                           * (after "SSH-2.0-") */
+		int session_timeout;         /* 3600 s idle, >= 60 */
+		int login_grace_time;        /* new: 120 s, >= 1 */
+		char *banner;                /* new: "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"
+		                              * (after "SSH-2.0-") */
 	} server;
 
 	struct {
@@ -46,18 +46,18 @@ struct config {
 	} authentication;
 
 	struct {
-		int size;                 /* 3, >= 1 */
-		int spawn_timeout;        /* 30 s, >= 5 */
-		char *image;              /* "hermes-target-ubuntu:latest" */
-		int max_session_duration; /* 3600 s, >= 60 */
+		int size;                       /* 3, >= 1 */
+		int spawn_timeout;              /* 30 s, >= 5 */
+		char *image;                    /* "hermes-target-ubuntu:latest" */
+		int max_session_duration;       /* 3600 s, >= 60 */
 		int cleanup_stopped_after_days; /* 7, >= 0, 0 keeps forever */
-		char *hostname;           /* new: "prod-web-01" */
+		char *hostname;                 /* new: "prod-web-01" */
 		struct {
-			char *network_mode;   /* "none" */
-			int64_t memory_limit; /* bytes; "256m" */
-			double cpu_quota;     /* 0.5 cores, 0.1..8.0 */
-			int pids_limit;       /* 100, >= 10 */
-			int64_t tmpfs_size;   /* bytes; "50m" */
+			char *network_mode;          /* "none" */
+			int64_t memory_limit;        /* bytes; "256m" */
+			double cpu_quota;            /* 0.5 cores, 0.1..8.0 */
+			int pids_limit;              /* 100, >= 10 */
+			int64_t tmpfs_size;          /* bytes; "50m" */
 			struct strlist cap_drop;     /* [ALL] */
 			struct strlist cap_add;      /* [CHOWN, SETUID, SETGID] */
 			struct strlist security_opt; /* [no-new-privileges:true] */
@@ -65,15 +65,15 @@ struct config {
 	} container_pool;
 
 	struct {
-		bool enabled;      /* true */
-		char *output_dir;  /* "/data/recordings" */
-		char *format;      /* "asciinema" (the only value accepted) */
+		bool enabled;     /* true */
+		char *output_dir; /* "/data/recordings" */
+		char *format;     /* "asciinema" (the only value accepted) */
 	} recording;
 
 	struct {
-		int level;         /* enum log_level from log.h; "INFO" */
-		char *format;      /* "json" or "text" */
-		char *output_dir;  /* "/data/logs" */
+		int level;        /* enum log_level from log.h; "INFO" */
+		char *format;     /* "json" or "text" */
+		char *output_dir; /* "/data/logs" */
 	} logging;
 
 	struct {
@@ -94,7 +94,7 @@ int config_load(const char *file, struct config **out, char **errors);
 
 /* The same over a buffer already in memory; NAME is used in messages. */
 int config_parse(const char *name, const void *data, size_t len, struct config **out,
-		 char **errors);
+                 char **errors);
 
 void config_free(struct config *c);
 

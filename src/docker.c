@@ -65,7 +65,7 @@ bool docker_id_valid(const char *id)
 }
 
 static int parse_address(struct docker *d, const char *socket_path, const char *base_url,
-			 const char **err)
+                         const char **err)
 {
 	const char *path = socket_path;
 
@@ -110,7 +110,7 @@ static int parse_address(struct docker *d, const char *socket_path, const char *
 }
 
 struct docker *docker_new(struct loop *l, const char *socket_path, const char *base_url,
-			  const char **err)
+                          const char **err)
 {
 	struct docker *d = calloc(1, sizeof(*d));
 
@@ -270,9 +270,8 @@ static bool complete_body(struct dcall *c, bool eof)
 	}
 	if (r <= 0) {
 		buf_free(&body);
-		finish(c, c->head.status, r == 0 ? "connection closed mid-answer"
-						 : "malformed HTTP body",
-		       NULL);
+		finish(c, c->head.status,
+		       r == 0 ? "connection closed mid-answer" : "malformed HTTP body", NULL);
 		return true;
 	}
 	json_t *json = NULL;
@@ -283,7 +282,7 @@ static bool complete_body(struct dcall *c, bool eof)
 	if (c->head.status < 200 || c->head.status > 299) {
 		const char *m = json_string_value(json_object_get(json, "message"));
 		snprintf(msg, sizeof(msg), "HTTP %d%s%s", c->head.status, m ? ": " : "",
-			 m ? m : "");
+		         m ? m : "");
 		error = msg;
 	}
 	buf_free(&body);
@@ -336,7 +335,7 @@ static void on_readable(struct dcall *c)
 				else {
 					char msg[64];
 					snprintf(msg, sizeof(msg), "HTTP %d instead of an upgrade",
-						 c->head.status);
+					         c->head.status);
 					finish(c, c->head.status, msg, NULL);
 				}
 				return;
@@ -345,9 +344,9 @@ static void on_readable(struct dcall *c)
 		/* A body whose end is known (Content-Length reached, last chunk
 		 * seen) finishes without waiting for the close; otherwise it ends
 		 * at EOF. */
-		if (c->head.chunked || (c->head.content_length >= 0 &&
-					c->in.len - c->head.head_len >=
-						(size_t)c->head.content_length)) {
+		if (c->head.chunked ||
+		    (c->head.content_length >= 0 &&
+		     c->in.len - c->head.head_len >= (size_t)c->head.content_length)) {
 			if (complete_body(c, false))
 				return;
 		}
@@ -391,7 +390,7 @@ static void on_io(struct loop *l, int fd, int events, void *arg)
 }
 
 static struct dcall *start_call(struct docker *d, const char *method, const char *path,
-				json_t *body, int timeout_ms, bool hijack)
+                                json_t *body, int timeout_ms, bool hijack)
 {
 	struct dcall *c = calloc(1, sizeof(*c));
 	char *text = NULL;
@@ -419,16 +418,17 @@ static struct dcall *start_call(struct docker *d, const char *method, const char
 		text_len = strlen(text);
 	}
 	int r = buf_putf(&c->out,
-			 "%s " DOCKER_API "%s HTTP/1.1\r\nHost: docker\r\nUser-Agent: hermes/" HERMES_VERSION
-			 "\r\n",
-			 method, path);
+	                 "%s " DOCKER_API
+	                 "%s HTTP/1.1\r\nHost: docker\r\nUser-Agent: hermes/" HERMES_VERSION "\r\n",
+	                 method, path);
 	if (hijack)
 		r |= buf_putf(&c->out, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
 	else
 		r |= buf_putf(&c->out, "Connection: close\r\n");
 	if (text != NULL)
-		r |= buf_putf(&c->out, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-			      text_len);
+		r |= buf_putf(&c->out,
+		              "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+		              text_len);
 	else if (strcmp(method, "POST") == 0)
 		r |= buf_putf(&c->out, "Content-Length: 0\r\n\r\n");
 	else
@@ -465,7 +465,7 @@ static struct dcall *start_call(struct docker *d, const char *method, const char
 }
 
 uint64_t docker_request(struct docker *d, const char *method, const char *path, json_t *body,
-			int timeout_ms, docker_cb cb, void *arg)
+                        int timeout_ms, docker_cb cb, void *arg)
 {
 	struct dcall *c = start_call(d, method, path, body, timeout_ms, false);
 
@@ -477,7 +477,7 @@ uint64_t docker_request(struct docker *d, const char *method, const char *path, 
 }
 
 uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int timeout_ms,
-			   docker_hijack_cb cb, void *arg)
+                           docker_hijack_cb cb, void *arg)
 {
 	char path[128];
 	json_t *body = json_pack("{s:b, s:b}", "Detach", 0, "Tty", tty ? 1 : 0);

@@ -25,9 +25,9 @@
 struct docker;
 
 struct docker_reply {
-	int status;          /* HTTP status; 0 when no answer came */
-	const char *error;   /* NULL on 2xx; else a readable reason */
-	json_t *json;        /* the body when it parsed as JSON (borrowed), or NULL */
+	int status;        /* HTTP status; 0 when no answer came */
+	const char *error; /* NULL on 2xx; else a readable reason */
+	json_t *json;      /* the body when it parsed as JSON (borrowed), or NULL */
 };
 
 typedef void (*docker_cb)(void *arg, const struct docker_reply *r);
@@ -37,20 +37,20 @@ typedef void (*docker_hijack_cb)(void *arg, int fd, const char *error);
 /* base_url: NULL (use socket_path), "unix:///path" or "tcp://host:port".
  * Returns NULL with *err set (static string) on a bad address. */
 struct docker *docker_new(struct loop *l, const char *socket_path, const char *base_url,
-			  const char **err);
+                          const char **err);
 /* Cancels every call in flight; their callbacks are not called. */
 void docker_free(struct docker *d);
 
 /*
  * Starts METHOD DOCKER_API+path with an optional JSON body (borrowed).
  * The callback always comes later, from the loop, exactly once, unless the
- * call is cancelled; cb may be NULL (fire and forget). timeout_ms <= 0: no timeout. Returns the call's id,
- * or 0 when out of memory (then no callback comes).
+ * call is cancelled; cb may be NULL (fire and forget). timeout_ms <= 0: no timeout. Returns the
+ * call's id, or 0 when out of memory (then no callback comes).
  */
 uint64_t docker_request(struct docker *d, const char *method, const char *path, json_t *body,
-			int timeout_ms, docker_cb cb, void *arg);
+                        int timeout_ms, docker_cb cb, void *arg);
 uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int timeout_ms,
-			   docker_hijack_cb cb, void *arg);
+                           docker_hijack_cb cb, void *arg);
 void docker_cancel(struct docker *d, uint64_t id);
 size_t docker_pending(const struct docker *d);
 

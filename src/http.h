@@ -41,6 +41,6 @@ int http_parse_head(const uint8_t *data, size_t len, struct http_response *r);
  * Without Content-Length and not chunked, the body ends at eof.
  */
 int http_body(const struct http_response *r, const uint8_t *body, size_t len, bool eof,
-	      struct buf *out);
+              struct buf *out);
 
 #endif

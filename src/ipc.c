@@ -15,7 +15,7 @@
 
 #include "ipc.h"
 
-#define IPC_STR_MAX 8192
+#define IPC_STR_MAX      8192
 #define IPC_LONG_STR_MAX (64 * 1024)
 
 static const struct {
@@ -23,16 +23,16 @@ static const struct {
 	const char *layout;
 	size_t max_fds;
 } types[IPC_TYPE_MAX] = {
-	[IPC_AUTH_PASSWORD] = {"auth_password", "ss", 0},
-	[IPC_AUTH_PUBKEY] = {"auth_pubkey", "sss", 0},
-	[IPC_EVENT] = {"event", "sS", 0},
-	[IPC_CHANNEL_OPEN] = {"channel_open", "uuuusS", 0},
-	[IPC_RESIZE] = {"resize", "uuu", 0},
-	[IPC_CHANNEL_DONE] = {"channel_done", "uqq", 0},
-	[IPC_SESSION_END] = {"session_end", "s", 0},
-	[IPC_AUTH_REPLY] = {"auth_reply", "u", 0},
-	[IPC_CHANNEL_READY] = {"channel_ready", "uuuss", 2},
-	[IPC_EXIT_STATUS] = {"exit_status", "uuu", 0},
+    [IPC_AUTH_PASSWORD] = {"auth_password", "ss", 0},
+    [IPC_AUTH_PUBKEY] = {"auth_pubkey", "sss", 0},
+    [IPC_EVENT] = {"event", "sS", 0},
+    [IPC_CHANNEL_OPEN] = {"channel_open", "uuuusS", 0},
+    [IPC_RESIZE] = {"resize", "uuu", 0},
+    [IPC_CHANNEL_DONE] = {"channel_done", "uqq", 0},
+    [IPC_SESSION_END] = {"session_end", "s", 0},
+    [IPC_AUTH_REPLY] = {"auth_reply", "u", 0},
+    [IPC_CHANNEL_READY] = {"channel_ready", "uuuss", 2},
+    [IPC_EXIT_STATUS] = {"exit_status", "uuu", 0},
 };
 
 const char *ipc_type_name(uint32_t type)
@@ -94,7 +94,7 @@ int ipc_decode(const uint8_t *data, size_t len, struct ipc_msg *m)
 		default: {
 			struct ipc_str *s = &m->s[ns++];
 			r = buf_get_str(&b, &s->p, &s->n,
-					*f == 's' ? IPC_STR_MAX : IPC_LONG_STR_MAX);
+			                *f == 's' ? IPC_STR_MAX : IPC_LONG_STR_MAX);
 		}
 		}
 		if (r < 0)

@@ -10,18 +10,29 @@
 
 #include <unistd.h> /* _exit() in fatal() */
 
-enum log_level { LOG_DEBUG = 10, LOG_INFO = 20, LOG_WARNING = 30, LOG_ERROR = 40, LOG_CRITICAL = 50 };
+enum log_level {
+	LOG_DEBUG = 10,
+	LOG_INFO = 20,
+	LOG_WARNING = 30,
+	LOG_ERROR = 40,
+	LOG_CRITICAL = 50
+};
 
 /* Returns the level for a name (case-insensitive), or -1. */
 int log_level_parse(const char *name);
 void log_setup(int level, int json, const char *process /* "monitor", "worker" */);
 int log_enabled(int level);
-void log_msg(int level, const char *func, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void log_msg(int level, const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #define debug(...) log_msg(LOG_DEBUG, __func__, __VA_ARGS__)
-#define info(...) log_msg(LOG_INFO, __func__, __VA_ARGS__)
-#define warn(...) log_msg(LOG_WARNING, __func__, __VA_ARGS__)
+#define info(...)  log_msg(LOG_INFO, __func__, __VA_ARGS__)
+#define warn(...)  log_msg(LOG_WARNING, __func__, __VA_ARGS__)
 #define error(...) log_msg(LOG_ERROR, __func__, __VA_ARGS__)
-#define fatal(...) do { log_msg(LOG_CRITICAL, __func__, __VA_ARGS__); _exit(1); } while (0)
+#define fatal(...)                                                                                 \
+	do {                                                                                       \
+		log_msg(LOG_CRITICAL, __func__, __VA_ARGS__);                                      \
+		_exit(1);                                                                          \
+	} while (0)
 
 #endif

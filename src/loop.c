@@ -192,7 +192,7 @@ int loop_once(struct loop *l, int max_ms)
 			continue;
 		l->pfd[n].fd = l->fds[i].fd;
 		l->pfd[n].events = (short)(((l->fds[i].events & LOOP_READ) ? POLLIN : 0) |
-					   ((l->fds[i].events & LOOP_WRITE) ? POLLOUT : 0));
+		                           ((l->fds[i].events & LOOP_WRITE) ? POLLOUT : 0));
 		l->pfd[n].revents = 0;
 		n++;
 	}

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define LOOP_READ 1
+#define LOOP_READ  1
 #define LOOP_WRITE 2
 
 struct loop;

@@ -18,9 +18,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hermes --config FILE [--log-level LEVEL]\n"
-		   "       hermes --check-config FILE\n"
-		   "       hermes --version\n"
-		   "LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL\n");
+	           "       hermes --check-config FILE\n"
+	           "       hermes --version\n"
+	           "LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL\n");
 }
 
 static struct config *load(const char *path)
@@ -41,12 +41,12 @@ static struct config *load(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", required_argument, NULL, 'k'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", required_argument, NULL, 'k'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *check_path = NULL, *level_name = NULL;
 	int c;

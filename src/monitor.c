@@ -53,20 +53,20 @@ static const struct {
 	enum ssh_bind_options_e opt;
 	const char *value;
 } openssh_profile[] = {
-	{SSH_BIND_OPTIONS_KEY_EXCHANGE,
-	 "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
-	 "ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
-	 "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"},
-	{SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
-	 "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519"},
-	{SSH_BIND_OPTIONS_CIPHERS_C_S, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
-				       "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
-	{SSH_BIND_OPTIONS_CIPHERS_S_C, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
-				       "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
-	{SSH_BIND_OPTIONS_HMAC_C_S, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
-				    "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
-	{SSH_BIND_OPTIONS_HMAC_S_C, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
-				    "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
+    {SSH_BIND_OPTIONS_KEY_EXCHANGE,
+     "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+     "ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
+     "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"},
+    {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+     "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519"},
+    {SSH_BIND_OPTIONS_CIPHERS_C_S, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
+                                   "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
+    {SSH_BIND_OPTIONS_CIPHERS_S_C, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
+                                   "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
+    {SSH_BIND_OPTIONS_HMAC_C_S, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
+                                "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
+    {SSH_BIND_OPTIONS_HMAC_S_C, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
+                                "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
 };
 
 static int setup_bind(struct monitor *m)
@@ -85,8 +85,8 @@ static int setup_bind(struct monitor *m)
 	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BINDPORT, &port);
 	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BANNER, cfg->server.banner);
 	for (size_t i = 0; i < sizeof(openssh_profile) / sizeof(openssh_profile[0]); i++)
-		if (ssh_bind_options_set(m->bind, openssh_profile[i].opt, openssh_profile[i].value) !=
-		    SSH_OK)
+		if (ssh_bind_options_set(m->bind, openssh_profile[i].opt,
+		                         openssh_profile[i].value) != SSH_OK)
 			warn("libssh refused the algorithm list %s", openssh_profile[i].value);
 	if (hostkeys_setup(cfg, m->bind) < 0)
 		return -1;
@@ -135,7 +135,8 @@ static int check_docker(struct monitor *m)
 	}
 	if (sc.status != 200) {
 		error("cannot use the Docker engine (%s): %s",
-		      m->cfg->docker.base_url ? m->cfg->docker.base_url : m->cfg->docker.socket_path,
+		      m->cfg->docker.base_url ? m->cfg->docker.base_url
+		                              : m->cfg->docker.socket_path,
 		      sc.error);
 		return -1;
 	}
@@ -158,7 +159,7 @@ static void close_all_but(int keep1, int keep2)
 
 /* Returns 0 in the monitor once the worker runs, -1 if it could not fork. */
 static int fork_worker(struct monitor *m, struct session *s, int client_fd, int ipc_fd,
-		       const char *ip, int port)
+                       const char *ip, int port)
 {
 	pid_t pid = fork();
 
@@ -185,11 +186,11 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	fcntl(client_fd, F_SETFD, 0);
 
 	struct worker_args a = {
-		.client_fd = client_fd,
-		.ipc_fd = ipc_fd,
-		.bind = m->bind,
-		.cfg = m->cfg,
-		.src_port = port,
+	    .client_fd = client_fd,
+	    .ipc_fd = ipc_fd,
+	    .bind = m->bind,
+	    .cfg = m->cfg,
+	    .src_port = port,
 	};
 	snprintf(a.session_id, sizeof(a.session_id), "%s", session_id(s));
 	snprintf(a.src_ip, sizeof(a.src_ip), "%s", ip);
@@ -197,13 +198,13 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	worker_main(&a);
 }
 
-static void peer_address(const struct sockaddr_storage *ss, socklen_t len, char *ip,
-			 size_t iplen, int *port)
+static void peer_address(const struct sockaddr_storage *ss, socklen_t len, char *ip, size_t iplen,
+                         int *port)
 {
 	char serv[16];
 
 	if (getnameinfo((const struct sockaddr *)ss, len, ip, (socklen_t)iplen, serv, sizeof(serv),
-			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+	                NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		snprintf(ip, iplen, "unknown");
 		*port = 0;
 		return;
@@ -267,7 +268,7 @@ static void on_accept(struct loop *l, int fd, int events, void *arg)
 			continue;
 		}
 		if (fork_worker(m, s, cfd, sp[1], ip, port) < 0) {
-			m->nsessions--; /* it was added last */
+			m->nsessions--;                   /* it was added last */
 			session_worker_exited(s, 1 << 8); /* as if it exited 1 */
 		}
 	}
@@ -367,7 +368,7 @@ static int setup_signals(struct monitor *m)
 static void warm_pool(struct monitor *m)
 {
 	int64_t deadline =
-		util_mono_ms() + (int64_t)m->cfg->container_pool.spawn_timeout * 1000 + 5000;
+	    util_mono_ms() + (int64_t)m->cfg->container_pool.spawn_timeout * 1000 + 5000;
 
 	pool_start(m->ctx.pool);
 	while (pool_ready(m->ctx.pool) < (unsigned)m->cfg->container_pool.size &&

@@ -66,8 +66,7 @@ static void refill(struct pool *p);
 static void backoff(struct pool *p);
 static void create_one(struct pool *p, struct pcont *c);
 
-struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg,
-		      struct events *ev)
+struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg, struct events *ev)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 
@@ -145,7 +144,7 @@ static unsigned count_waiters(const struct pool *p)
 }
 
 static void container_event(struct pool *p, const char *type, const struct pcont *c,
-			    const char *session, int pooled)
+                            const char *session, int pooled)
 {
 	json_t *e = event_new(type, session, NULL, 0);
 
@@ -337,7 +336,7 @@ static void on_created(void *arg, const struct docker_reply *r)
 	snprintf(path, sizeof(path), "/containers/%s/start", c->id);
 	c->state = C_STARTING;
 	c->call = docker_request(p->docker, "POST", path, NULL,
-				 p->cfg->container_pool.spawn_timeout * 1000, on_started, c);
+	                         p->cfg->container_pool.spawn_timeout * 1000, on_started, c);
 }
 
 static void create_one(struct pool *p, struct pcont *c)
@@ -354,7 +353,7 @@ static void create_one(struct pool *p, struct pcont *c)
 	snprintf(path, sizeof(path), "/containers/create?name=%s", c->name);
 	c->state = C_CREATING;
 	c->call = docker_request(p->docker, "POST", path, spec,
-				 p->cfg->container_pool.spawn_timeout * 1000, on_created, c);
+	                         p->cfg->container_pool.spawn_timeout * 1000, on_created, c);
 	json_decref(spec);
 }
 
@@ -414,8 +413,8 @@ static void on_aged_inspected(void *arg, const struct docker_reply *r)
 {
 	struct aged *a = arg;
 	struct pool *p = a->pool;
-	const char *finished = json_string_value(
-		json_object_get(json_object_get(r->json, "State"), "FinishedAt"));
+	const char *finished =
+	    json_string_value(json_object_get(json_object_get(r->json, "State"), "FinishedAt"));
 	struct tm tm = {0};
 
 	p->calls--;
@@ -426,8 +425,8 @@ static void on_aged_inspected(void *arg, const struct docker_reply *r)
 		time_t t = timegm(&tm);
 		int days = p->cfg->container_pool.cleanup_stopped_after_days;
 		if (t > 0 && time(NULL) - t > (time_t)days * 86400) {
-			info("removing container %.12s, stopped since %s (older than %d days)", a->id,
-			     finished, days);
+			info("removing container %.12s, stopped since %s (older than %d days)",
+			     a->id, finished, days);
 			remove_container(p, a->id, "expired");
 		}
 	}
@@ -457,7 +456,8 @@ static void on_stopped_listed(void *arg, const struct docker_reply *r)
 		snprintf(a->id, sizeof(a->id), "%s", id);
 		snprintf(path, sizeof(path), "/containers/%s/json", id);
 		p->calls++;
-		if (docker_request(p->docker, "GET", path, NULL, 30000, on_aged_inspected, a) == 0) {
+		if (docker_request(p->docker, "GET", path, NULL, 30000, on_aged_inspected, a) ==
+		    0) {
 			p->calls--;
 			free(a);
 		}
@@ -473,10 +473,11 @@ static void on_cleanup_timer(struct loop *l, void *arg)
 		return;
 	/* filters={"label":["hermes.role=target"],"status":["exited"]} */
 	p->calls++;
-	if (docker_request(p->docker, "GET",
-			   "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22hermes.role%3Dtarget"
-			   "%22%5D%2C%22status%22%3A%5B%22exited%22%5D%7D",
-			   NULL, 30000, on_stopped_listed, p) == 0)
+	if (docker_request(
+	        p->docker, "GET",
+	        "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22hermes.role%3Dtarget"
+	        "%22%5D%2C%22status%22%3A%5B%22exited%22%5D%7D",
+	        NULL, 30000, on_stopped_listed, p) == 0)
 		p->calls--;
 	p->cleanup_timer = loop_add_timer(p->loop, CLEANUP_EVERY_MS, on_cleanup_timer, p);
 }
@@ -504,7 +505,7 @@ static void on_deliver_now(struct loop *l, void *arg)
 {
 	struct waiter *w = arg;
 	w->timer = loop_add_timer(l, (int64_t)w->pool->cfg->container_pool.spawn_timeout * 1000,
-				  on_waiter_timeout, w);
+	                          on_waiter_timeout, w);
 	match(w->pool);
 }
 

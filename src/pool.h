@@ -32,7 +32,7 @@ struct pool_container {
 typedef void (*pool_cb)(void *arg, const struct pool_container *c, const char *error);
 
 struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg,
-		      struct events *ev);
+                      struct events *ev);
 void pool_free(struct pool *p);
 
 /* Starts warming up to the configured size. */

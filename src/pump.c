@@ -18,7 +18,7 @@
 #define PUMP_QUEUE_MAX (1 << 20)
 
 void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool tty,
-	       struct recorder *rec, int64_t *activity)
+               struct recorder *rec, int64_t *activity)
 {
 	memset(p, 0, sizeof(*p));
 	p->chan = chan;
@@ -41,7 +41,7 @@ static void flush_to_stream(struct pump *p)
 {
 	while (p->fd >= 0 && buf_avail(&p->to_stream) > 0) {
 		ssize_t n = send(p->fd, buf_peek(&p->to_stream), buf_avail(&p->to_stream),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -91,7 +91,7 @@ static int write_channel(struct pump *p, int stream, const uint8_t *data, size_t
 {
 	while (len > 0) {
 		int n = stream == 2 ? ssh_channel_write_stderr(p->chan, data, (uint32_t)len)
-				    : ssh_channel_write(p->chan, data, (uint32_t)len);
+		                    : ssh_channel_write(p->chan, data, (uint32_t)len);
 		if (n == SSH_ERROR)
 			return -EIO;
 		if (n == 0)

@@ -27,22 +27,22 @@
 struct pump {
 	ssh_channel chan;
 	ssh_event event;
-	int fd;              /* the stream; -1 once closed */
-	bool tty;            /* raw stream; else Docker's framed one */
-	short registered;    /* poll events currently registered, 0 = none */
+	int fd;           /* the stream; -1 once closed */
+	bool tty;         /* raw stream; else Docker's framed one */
+	short registered; /* poll events currently registered, 0 = none */
 	struct buf to_stream;
 	struct demux demux;
 	struct recorder *rec; /* may be NULL */
 	uint64_t bytes_in, bytes_out;
-	bool stream_eof;     /* the container side ended */
-	bool client_eof;     /* the client sent EOF */
-	bool shut_wr;        /* EOF passed on to the stream */
-	bool failed;         /* the stream broke (error, not EOF) */
-	int64_t *activity;   /* set to the monotonic ms of the last byte moved */
+	bool stream_eof;   /* the container side ended */
+	bool client_eof;   /* the client sent EOF */
+	bool shut_wr;      /* EOF passed on to the stream */
+	bool failed;       /* the stream broke (error, not EOF) */
+	int64_t *activity; /* set to the monotonic ms of the last byte moved */
 };
 
 void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool tty,
-	       struct recorder *rec, int64_t *activity);
+               struct recorder *rec, int64_t *activity);
 /* Bytes the client sent on the channel. Takes all of them (returns len)
  * unless the queue is over its bound, then returns what it took. */
 uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len);

@@ -26,9 +26,9 @@ struct recorder_header {
 	const char *session_id; /* put in the header as "hermes": {...} */
 	const char *src_ip;
 	int src_port;
-	const char *username;   /* sanitized before use */
+	const char *username; /* sanitized before use */
 	const char *container_id;
-	const char *command;    /* exec command or NULL for a shell */
+	const char *command; /* exec command or NULL for a shell */
 };
 
 /* Writes the header to fd. Takes ownership of fd (closed by recorder_free).

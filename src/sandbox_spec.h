@@ -26,13 +26,12 @@ extern const char SANDBOX_DETACH_KEYS[];
  * container (label hermes.session_id is then ""). created is the time put
  * in the hermes.created label (RFC 3339 UTC).
  */
-json_t *sandbox_container_spec(const struct config *c, const char *session_id,
-			       const char *created);
+json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created);
 
 struct exec_params {
 	const char *command; /* NULL: a login shell; else run via bash -c */
 	bool tty;
-	const char *term;    /* TERM for a tty exec; NULL: xterm */
+	const char *term;       /* TERM for a tty exec; NULL: xterm */
 	const char *const *env; /* extra "KEY=VALUE" strings, NULL-terminated, or NULL */
 };
 

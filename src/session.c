@@ -17,19 +17,24 @@
 #include "session.h"
 #include "util.h"
 
-#define MAX_CHANNELS 10       /* open at once */
+#define MAX_CHANNELS       10   /* open at once */
 #define MAX_CHANNELS_TOTAL 1000 /* over a connection's life */
-#define EXIT_POLL_MS 50
-#define EXIT_POLLS 40
+#define EXIT_POLL_MS       50
+#define EXIT_POLLS         40
 
 enum phase { PH_PREAUTH, PH_AUTHED };
 
 /* What a worker may send in each phase; anything else kills it. */
 static const bool allowed[2][IPC_TYPE_MAX] = {
-	[PH_PREAUTH] = {[IPC_AUTH_PASSWORD] = true, [IPC_AUTH_PUBKEY] = true,
-			[IPC_EVENT] = true, [IPC_SESSION_END] = true},
-	[PH_AUTHED] = {[IPC_EVENT] = true, [IPC_CHANNEL_OPEN] = true, [IPC_RESIZE] = true,
-		       [IPC_CHANNEL_DONE] = true, [IPC_SESSION_END] = true},
+    [PH_PREAUTH] = {[IPC_AUTH_PASSWORD] = true,
+                    [IPC_AUTH_PUBKEY] = true,
+                    [IPC_EVENT] = true,
+                    [IPC_SESSION_END] = true},
+    [PH_AUTHED] = {[IPC_EVENT] = true,
+                   [IPC_CHANNEL_OPEN] = true,
+                   [IPC_RESIZE] = true,
+                   [IPC_CHANNEL_DONE] = true,
+                   [IPC_SESSION_END] = true},
 };
 
 /* Events a worker may report, by phase. */
@@ -37,8 +42,8 @@ static const struct {
 	const char *type;
 	bool preauth, authed;
 } worker_events[] = {
-	{"client.version", true, false},
-	{"session.pty", false, true},
+    {"client.version", true, false},
+    {"session.pty", false, true},
 };
 
 /* Reasons a worker may give for ending. */
@@ -53,7 +58,7 @@ struct mchan {
 	char *term;
 	char *command;
 	char exec_id[65];
-	bool streaming; /* stream handed to the worker */
+	bool streaming;       /* stream handed to the worker */
 	uint64_t resize_call; /* a resize in flight: later sizes wait for it */
 	bool resize_again;
 	uint64_t call;
@@ -167,7 +172,7 @@ static int open_recording(struct mchan *c, char **path_out)
 		snprintf(path, sizeof(path), "%s/%s.cast", cfg->recording.output_dir, s->id);
 	else
 		snprintf(path, sizeof(path), "%s/%s-%u.cast", cfg->recording.output_dir, s->id,
-			 c->id);
+		         c->id);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0640);
 	if (fd < 0) {
 		error("recording %s: %s", path, strerror(errno));
@@ -289,7 +294,8 @@ static void on_allocated(void *arg, const struct pool_container *pc, const char 
 	s->alloc = 0;
 	if (pc == NULL) {
 		s->alloc_failed = true;
-		snprintf(s->alloc_error, sizeof(s->alloc_error), "%s", error ? error : "no container");
+		snprintf(s->alloc_error, sizeof(s->alloc_error), "%s",
+		         error ? error : "no container");
 		error("session %.8s: no container: %s", s->id, s->alloc_error);
 	} else {
 		snprintf(s->container_id, sizeof(s->container_id), "%s", pc->id);
@@ -393,7 +399,7 @@ static void channel_closed(struct mchan *c)
 		send_to_worker(s, &m);
 	json_object_set_new(e, "channel", json_integer(c->id));
 	json_object_set_new(e, "exit_status",
-			    c->exit_status >= 0 ? json_integer(c->exit_status) : json_null());
+	                    c->exit_status >= 0 ? json_integer(c->exit_status) : json_null());
 	json_object_set_new(e, "bytes_in", json_integer((json_int_t)c->bytes_in));
 	json_object_set_new(e, "bytes_out", json_integer((json_int_t)c->bytes_out));
 	emit(s, e);
@@ -472,7 +478,7 @@ static void on_auth_password(struct session *s, const struct ipc_msg *m)
 
 	s->attempts++;
 	r = auth_policy_password(&s->ctx->policy, m->s[0].p, m->s[0].n, m->s[1].p, m->s[1].n,
-				 s->pw_failures);
+	                         s->pw_failures);
 	e = sess_event(s, r == AUTH_REJECT ? "login.failed" : "login.success");
 	json_object_set_new(e, "method", json_string("password"));
 	event_set_bytes(e, "username", m->s[0].p, m->s[0].n);
@@ -492,9 +498,9 @@ static void on_auth_password(struct session *s, const struct ipc_msg *m)
 		 * worker that outlives it. */
 		loop_del_timer(s->ctx->loop, s->backstop);
 		s->backstop = loop_add_timer(
-			s->ctx->loop,
-			(int64_t)s->ctx->cfg->container_pool.max_session_duration * 1000 + 30000,
-			on_backstop, s);
+		    s->ctx->loop,
+		    (int64_t)s->ctx->cfg->container_pool.max_session_duration * 1000 + 30000,
+		    on_backstop, s);
 	}
 	send_to_worker(s, &reply);
 }
@@ -550,8 +556,8 @@ static void on_event(struct session *s, const struct ipc_msg *m)
 			json_object_set(e, k, v);
 	}
 	if (strcmp(type, "client.version") == 0 && s->client_version == NULL)
-		s->client_version = strdup(json_string_value(json_object_get(fields, "version"))
-						   ?: "");
+		s->client_version =
+		    strdup(json_string_value(json_object_get(fields, "version")) ?: "");
 	json_decref(fields);
 	emit(s, e);
 }
@@ -640,8 +646,8 @@ static void on_backstop(struct loop *l, void *arg)
 	}
 }
 
-struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src_ip,
-			    int src_port, int dst_port)
+struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src_ip, int src_port,
+                            int dst_port)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -661,9 +667,8 @@ struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src
 	loop_add_fd(ctx->loop, ipc_fd, LOOP_READ, on_ipc, s);
 	/* The worker enforces both limits itself; these catch one that does
 	 * not (stuck, or compromised). */
-	s->backstop = loop_add_timer(ctx->loop, (int64_t)ctx->cfg->server.login_grace_time * 1000 +
-							 5000,
-				     on_backstop, s);
+	s->backstop = loop_add_timer(
+	    ctx->loop, (int64_t)ctx->cfg->server.login_grace_time * 1000 + 5000, on_backstop, s);
 
 	json_t *e = sess_event(s, "session.connect");
 	json_object_set_new(e, "dst_port", json_integer(dst_port));
@@ -718,18 +723,18 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	util_rfc3339(s->start_wall, start_ts);
 	util_rfc3339(end, end_ts);
 	j = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s, s:s, s:f, s:s, s:s?, s:s?, s:O, s:I, s:I, "
-		      "s:i}",
-		      "session_id", s->id, "src_ip", s->ip, "src_port", s->port, "username",
-		      s->username, "client_version", s->client_version, "start", start_ts, "end",
-		      end_ts, "duration", end - s->start_wall, "reason", reason, "container_id",
-		      s->container_id[0] ? s->container_id : NULL, "container_name",
-		      s->container_name[0] ? s->container_name : NULL, "recordings",
-		      s->recordings, "bytes_in", (json_int_t)s->bytes_in, "bytes_out",
-		      (json_int_t)s->bytes_out, "login_attempts", s->attempts);
+	              "s:i}",
+	              "session_id", s->id, "src_ip", s->ip, "src_port", s->port, "username",
+	              s->username, "client_version", s->client_version, "start", start_ts, "end",
+	              end_ts, "duration", end - s->start_wall, "reason", reason, "container_id",
+	              s->container_id[0] ? s->container_id : NULL, "container_name",
+	              s->container_name[0] ? s->container_name : NULL, "recordings", s->recordings,
+	              "bytes_in", (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out,
+	              "login_attempts", s->attempts);
 	if (j == NULL)
 		return NULL;
 	json_object_set_new(j, "exit_status",
-			    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
+	                    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	int r = fd < 0 ? -1 : json_dumpfd(j, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fd >= 0 && close(fd) < 0)
@@ -786,11 +791,11 @@ void session_worker_exited(struct session *s, int wstatus)
 	json_object_set_new(e, "bytes_in", json_integer((json_int_t)s->bytes_in));
 	json_object_set_new(e, "bytes_out", json_integer((json_int_t)s->bytes_out));
 	json_object_set_new(e, "exit_status",
-			    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
+	                    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
 	json_object_set_new(e, "container_id",
-			    s->container_id[0] ? json_string(s->container_id) : json_null());
+	                    s->container_id[0] ? json_string(s->container_id) : json_null());
 	json_object_set_new(e, "container_name",
-			    s->container_name[0] ? json_string(s->container_name) : json_null());
+	                    s->container_name[0] ? json_string(s->container_name) : json_null());
 	json_object_set(e, "recordings", s->recordings);
 	json_object_set_new(e, "metadata", sidecar ? json_string(sidecar) : json_null());
 	emit(s, e);

@@ -15,8 +15,8 @@
 /* Fill out[SESSION_ID_LEN + 1] with a fresh random lower-case hex id. */
 int util_session_id(char out[SESSION_ID_LEN + 1]);
 
-int64_t util_mono_ms(void);   /* CLOCK_MONOTONIC in milliseconds */
-double util_wall(void);       /* CLOCK_REALTIME in seconds, microsecond precision */
+int64_t util_mono_ms(void); /* CLOCK_MONOTONIC in milliseconds */
+double util_wall(void);     /* CLOCK_REALTIME in seconds, microsecond precision */
 
 /* RFC 3339, UTC, microseconds: "2026-11-23T19:07:26.123456Z" (28 chars). */
 void util_rfc3339(double wall, char out[32]);

@@ -30,15 +30,15 @@
 #include "worker.h"
 
 #define MAX_CHANNELS 10
-#define PENDING_MAX (64 * 1024)
+#define PENDING_MAX  (64 * 1024)
 
 enum chstate {
 	CH_FREE = 0,
-	CH_OPEN,     /* opened, no shell/exec asked yet */
-	CH_WAITING,  /* asked the monitor for a stream */
-	CH_RUNNING,  /* pumping */
-	CH_EXITING,  /* stream ended, waiting for the exit code */
-	CH_CLOSING,  /* close sent or received; freed once libssh agrees */
+	CH_OPEN,    /* opened, no shell/exec asked yet */
+	CH_WAITING, /* asked the monitor for a stream */
+	CH_RUNNING, /* pumping */
+	CH_EXITING, /* stream ended, waiting for the exit code */
+	CH_CLOSING, /* close sent or received; freed once libssh agrees */
 };
 
 struct worker;
@@ -52,7 +52,7 @@ struct wchan {
 	bool pty;
 	char term[64];
 	int width, height;
-	char *command; /* exec request, NULL for a shell */
+	char *command;      /* exec request, NULL for a shell */
 	struct buf pending; /* typed before the stream was there */
 	bool client_eof;
 	struct pump pump;
@@ -181,7 +181,7 @@ static int on_auth_password(ssh_session s, const char *user, const char *passwor
 }
 
 static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *pubkey,
-			  char signature_state, void *ud)
+                          char signature_state, void *ud)
 {
 	struct worker *w = ud;
 	struct ipc_msg m = {.type = IPC_AUTH_PUBKEY};
@@ -214,7 +214,7 @@ static struct wchan *chan_by_id(struct worker *w, uint32_t id)
 }
 
 static int on_chan_data(ssh_session s, ssh_channel chan, void *data, uint32_t len, int is_stderr,
-			void *ud)
+                        void *ud)
 {
 	struct wchan *c = ud;
 
@@ -265,7 +265,7 @@ static void on_chan_close(ssh_session s, ssh_channel chan, void *ud)
 static void send_open(struct wchan *c)
 {
 	struct ipc_msg m = {.type = IPC_CHANNEL_OPEN,
-			    .u = {c->id, c->pty, (uint32_t)c->width, (uint32_t)c->height}};
+	                    .u = {c->id, c->pty, (uint32_t)c->width, (uint32_t)c->height}};
 
 	m.s[0] = str_of(c->pty ? c->term : "");
 	m.s[1] = str_of(c->command);
@@ -273,8 +273,8 @@ static void send_open(struct wchan *c)
 	c->state = CH_WAITING;
 }
 
-static int on_pty_request(ssh_session s, ssh_channel chan, const char *term, int width,
-			  int height, int pxw, int pxh, void *ud)
+static int on_pty_request(ssh_session s, ssh_channel chan, const char *term, int width, int height,
+                          int pxw, int pxh, void *ud)
 {
 	struct wchan *c = ud;
 
@@ -316,7 +316,7 @@ static int on_exec_request(ssh_session s, ssh_channel chan, const char *command,
 }
 
 static int on_window_change(ssh_session s, ssh_channel chan, int width, int height, int pxw,
-			    int pxh, void *ud)
+                            int pxh, void *ud)
 {
 	struct wchan *c = ud;
 
@@ -400,17 +400,17 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 	struct recorder *rec = NULL;
 	if (m->u[2]) {
 		struct recorder_header h = {
-			.width = c->pty ? c->width : 80,
-			.height = c->pty ? c->height : 24,
-			.timestamp = util_wall(),
-			.term = c->pty ? c->term : NULL,
-			.shell = "/bin/bash",
-			.session_id = w->a->session_id,
-			.src_ip = w->a->src_ip,
-			.src_port = w->a->src_port,
-			.username = w->username,
-			.container_id = w->container_id,
-			.command = c->command,
+		    .width = c->pty ? c->width : 80,
+		    .height = c->pty ? c->height : 24,
+		    .timestamp = util_wall(),
+		    .term = c->pty ? c->term : NULL,
+		    .shell = "/bin/bash",
+		    .session_id = w->a->session_id,
+		    .src_ip = w->a->src_ip,
+		    .src_port = w->a->src_port,
+		    .username = w->username,
+		    .container_id = w->container_id,
+		    .command = c->command,
 		};
 		rec = recorder_new(m->fds[1], &h);
 	}
