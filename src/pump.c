@@ -58,25 +58,42 @@ static void flush_to_stream(struct pump *p)
 	buf_compact(&p->to_stream);
 	/* With a TTY, Docker ends the output on a half-close while the shell
 	 * runs on, so a client's EOF is not passed on there. */
-	if (p->client_eof && !p->tty && !p->shut_wr && buf_avail(&p->to_stream) == 0 &&
+	if (p->client_eof && !p->held && !p->tty && !p->shut_wr && buf_avail(&p->to_stream) == 0 &&
 	    p->fd >= 0) {
 		shutdown(p->fd, SHUT_WR);
 		p->shut_wr = true;
 	}
 }
 
-uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len)
+/* Queues as much of the client's bytes as the bound allows and records
+ * them; returns how many it took. Flushing is the caller's. */
+static uint32_t take(struct pump *p, const void *data, uint32_t len)
 {
-	if (p->stream_eof || p->fd < 0)
-		return len; /* nobody to give it to: drop, as a closed pipe would */
-	if (buf_avail(&p->to_stream) >= PUMP_QUEUE_MAX)
+	size_t queued = buf_avail(&p->to_stream);
+	size_t room = queued < PUMP_QUEUE_MAX ? PUMP_QUEUE_MAX - queued : 0;
+
+	if (len > room) {
+		p->held = true; /* libssh keeps the rest */
+		len = (uint32_t)room;
+	}
+	if (len == 0)
 		return 0;
-	if (buf_put(&p->to_stream, data, len) < 0)
+	if (buf_put(&p->to_stream, data, len) < 0) {
+		p->held = true;
 		return 0;
+	}
 	p->bytes_in += len;
 	if (p->rec != NULL)
 		recorder_input(p->rec, data, len);
 	touch(p);
+	return len;
+}
+
+uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len)
+{
+	if (p->stream_eof || p->fd < 0)
+		return len; /* nobody to give it to: drop, as a closed pipe would */
+	len = take(p, data, len);
 	flush_to_stream(p);
 	return len;
 }
@@ -149,18 +166,50 @@ static int on_stream(socket_t fd, int revents, void *userdata)
 {
 	struct pump *p = userdata;
 
-	if (p->fd < 0)
+	/* ssh_channel_write() may handle packets, polling the whole event
+	 * context, this fd included: a nested call would interleave two reads
+	 * through one demuxer. The outer call is still going; poll reports the
+	 * fd again afterwards. */
+	if (p->fd < 0 || p->busy)
 		return 0;
+	p->busy = true;
 	if (revents & POLLOUT)
 		flush_to_stream(p);
 	if (revents & (POLLIN | POLLHUP | POLLERR))
 		read_stream(p);
+	p->busy = false;
+	if (p->close_pending)
+		pump_close(p);
 	return 0;
+}
+
+/* Takes client bytes libssh still holds, as far as the queue has room. Only
+ * called while libssh is known to hold some, so the read never processes
+ * packets (and so never re-enters the callbacks). */
+static void pull_held(struct pump *p)
+{
+	uint8_t tmp[PUMP_CHUNK];
+
+	while (p->held && !p->stream_eof && buf_avail(&p->to_stream) < PUMP_QUEUE_MAX) {
+		size_t room = PUMP_QUEUE_MAX - buf_avail(&p->to_stream);
+		uint32_t want = (uint32_t)(room < sizeof(tmp) ? room : sizeof(tmp));
+		int n = ssh_channel_read_nonblocking(p->chan, tmp, want, 0);
+		if (n <= 0) {
+			p->held = false; /* empty (0), or only the EOF is left */
+			break;
+		}
+		take(p, tmp, (uint32_t)n); /* fits: n <= room */
+	}
+	/* Only now may a client EOF be passed on: nothing is held any more. */
+	flush_to_stream(p);
 }
 
 bool pump_service(struct pump *p)
 {
 	short want = 0;
+
+	if (p->held)
+		pull_held(p);
 
 	if (p->fd >= 0 && !p->stream_eof) {
 		if (ssh_channel_window_size(p->chan) > 0)
@@ -180,6 +229,12 @@ bool pump_service(struct pump *p)
 
 void pump_close(struct pump *p)
 {
+	if (p->busy) {
+		p->close_pending = true;
+		p->stream_eof = true;
+		return;
+	}
+	p->close_pending = false;
 	if (p->fd >= 0) {
 		if (p->registered != 0)
 			ssh_event_remove_fd(p->event, p->fd);

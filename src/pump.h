@@ -3,11 +3,14 @@
  * hijacked docker exec socket), inside a worker, with flow control both
  * ways, and records them.
  *
- * Client -> container: libssh hands over everything it has; the pump takes
- * all of it into its own queue and drains the queue into the stream as the
- * socket accepts. Container -> client: the stream is read only while the
- * channel's window is open, never more than the window, so a slow client
- * slows the container instead of filling our memory.
+ * Client -> container: the pump takes what libssh offers into its own queue,
+ * up to a bound, and drains the queue into the stream as the socket accepts.
+ * What it cannot take stays in libssh's channel buffer, which keeps the
+ * client's window closed (backpressure); libssh re-offers it only with the
+ * next packet, so the pump pulls it itself with ssh_channel_read_nonblocking()
+ * when there is room, and passes the client's EOF on only after that. Container -> client: the
+ * stream is read only while the channel's window is open, never more than the window, so a slow
+ * client slows the container instead of filling our memory.
  *
  * The fd registrations with the ssh_event are changed only in pump_service(),
  * called after each ssh_event_dopoll(), never inside a callback.
@@ -34,17 +37,20 @@ struct pump {
 	struct demux demux;
 	struct recorder *rec; /* may be NULL */
 	uint64_t bytes_in, bytes_out;
-	bool stream_eof;   /* the container side ended */
-	bool client_eof;   /* the client sent EOF */
-	bool shut_wr;      /* EOF passed on to the stream */
-	bool failed;       /* the stream broke (error, not EOF) */
-	int64_t *activity; /* set to the monotonic ms of the last byte moved */
+	bool stream_eof;    /* the container side ended */
+	bool client_eof;    /* the client sent EOF */
+	bool held;          /* libssh holds client bytes not taken yet */
+	bool busy;          /* inside on_stream(): libssh may poll us again from there */
+	bool close_pending; /* pump_close() came while busy: done on the way out */
+	bool shut_wr;       /* EOF passed on to the stream */
+	bool failed;        /* the stream broke (error, not EOF) */
+	int64_t *activity;  /* set to the monotonic ms of the last byte moved */
 };
 
 void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool tty,
                struct recorder *rec, int64_t *activity);
-/* Bytes the client sent on the channel. Takes all of them (returns len)
- * unless the queue is over its bound, then returns what it took. */
+/* Bytes the client sent on the channel: returns how many it took (all of
+ * them, unless the queue is at its bound); libssh keeps the rest. */
 uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len);
 void pump_client_eof(struct pump *p);
 /* Re-evaluates what to poll for; returns true once the stream has ended

@@ -52,8 +52,7 @@ struct wchan {
 	bool pty;
 	char term[64];
 	int width, height;
-	char *command;      /* exec request, NULL for a shell */
-	struct buf pending; /* typed before the stream was there */
+	char *command; /* exec request, NULL for a shell */
 	bool client_eof;
 	struct pump pump;
 	bool pump_on;
@@ -221,14 +220,9 @@ static int on_chan_data(ssh_session s, ssh_channel chan, void *data, uint32_t le
 	c->w->activity_ms = util_mono_ms();
 	if (c->state == CH_RUNNING)
 		return (int)pump_client_data(&c->pump, data, len);
-	if (c->state == CH_OPEN || c->state == CH_WAITING) {
-		if (buf_avail(&c->pending) + len > PENDING_MAX)
-			return 0;
-		if (buf_put(&c->pending, data, len) < 0)
-			return 0;
-		return (int)len;
-	}
-	return (int)len; /* the stream is gone: drop */
+	if (c->state == CH_OPEN || c->state == CH_WAITING)
+		return 0; /* libssh keeps it until the stream is there */
+	return (int)len;  /* the stream is gone: drop */
 }
 
 static void on_chan_eof(ssh_session s, ssh_channel chan, void *ud)
@@ -352,7 +346,6 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 	c->w = w;
 	c->id = w->next_chan++;
 	c->state = CH_OPEN;
-	buf_init(&c->pending);
 	c->cb.userdata = c;
 	c->cb.channel_data_function = on_chan_data;
 	c->cb.channel_eof_function = on_chan_eof;
@@ -417,9 +410,7 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 	pump_init(&c->pump, c->chan, w->event, m->fds[0], c->pty, rec, &w->activity_ms);
 	c->pump_on = true;
 	c->state = CH_RUNNING;
-	if (buf_avail(&c->pending) > 0)
-		pump_client_data(&c->pump, buf_peek(&c->pending), (uint32_t)buf_avail(&c->pending));
-	buf_free(&c->pending);
+	c->pump.held = true; /* whatever came before the stream, libssh has it */
 	if (c->client_eof)
 		pump_client_eof(&c->pump);
 }
@@ -474,7 +465,6 @@ static void service_channels(struct worker *w)
 		if (c->state == CH_CLOSING && ssh_channel_is_closed(c->chan)) {
 			if (c->pump_on)
 				pump_close(&c->pump);
-			buf_free(&c->pending);
 			free(c->command);
 			ssh_channel_free(c->chan);
 			memset(c, 0, sizeof(*c));

@@ -1,0 +1,53 @@
+"""exec requests (`ssh host CMD`) as bots use them: exit codes, stdout and stderr kept apart,
+stdin streamed in and its EOF passed on, bulk data both ways byte-exact, and data a client
+sends before the command is even running (a whole small upload plus EOF in the first packets)."""
+
+import hashlib
+import os
+import subprocess
+
+import pytest
+
+from hermes_helpers import PASSWORD, USER, ssh_env, ssh_options
+
+
+def ssh_exec(hermes, command, stdin=b"", timeout=120):
+    argv = ["sshpass", "-p", PASSWORD, "ssh", *ssh_options(hermes.port), "-T",
+            f"{USER}@127.0.0.1", command]
+    return subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
+                          env=ssh_env())
+
+
+def test_exit_status_and_streams(hermes):
+    r = ssh_exec(hermes, "echo to-out; echo to-err >&2; exit 3")
+    assert r.returncode == 3, r
+    assert r.stdout == b"to-out\n"
+    assert r.stderr == b"to-err\n"
+
+
+def test_command_event_logged(hermes):
+    mark = hermes.mark()
+    r = ssh_exec(hermes, "uname -n")
+    assert r.returncode == 0 and r.stdout == b"prod-web-01\n", r
+    shell = hermes.wait_event("session.shell", since=mark, timeout=30)
+    assert shell["command"] == "uname -n"
+    assert shell["tty"] is False
+
+
+@pytest.mark.parametrize("size", [0, 1, 65536, 100_000, 3_000_000])
+def test_stdin_streamed_and_eof_passed_on(hermes, size):
+    data = os.urandom(size)
+    r = ssh_exec(hermes, "cat | sha256sum", stdin=data)
+    assert r.returncode == 0, r
+    assert r.stdout.split()[0].decode() == hashlib.sha256(data).hexdigest()
+
+
+def test_100mb_upload_and_download_byte_exact(hermes, tmp_path):
+    data = os.urandom(100 * 1000 * 1000)
+    r = ssh_exec(hermes, "cat > /root/up.bin && sha256sum /root/up.bin && "
+                         "cat /root/up.bin", stdin=data, timeout=300)
+    assert r.returncode == 0, r.stderr
+    digest, rest = r.stdout.split(b"\n", 1)
+    assert digest.split()[0].decode() == hashlib.sha256(data).hexdigest()
+    assert len(rest) == len(data)
+    assert hashlib.sha256(rest).hexdigest() == hashlib.sha256(data).hexdigest()
