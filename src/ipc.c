@@ -23,10 +23,10 @@ static const struct {
 	const char *layout;
 	size_t max_fds;
 } types[IPC_TYPE_MAX] = {
-    [IPC_AUTH_PASSWORD] = {"auth_password", "ss", 0},
+    [IPC_AUTH_PASSWORD] = {"auth_password", "uss", 0},
     [IPC_AUTH_PUBKEY] = {"auth_pubkey", "sss", 0},
     [IPC_EVENT] = {"event", "sS", 0},
-    [IPC_CHANNEL_OPEN] = {"channel_open", "uuuusS", 0},
+    [IPC_CHANNEL_OPEN] = {"channel_open", "uuuuusSs", 0},
     [IPC_RESIZE] = {"resize", "uuu", 0},
     [IPC_CHANNEL_DONE] = {"channel_done", "uqq", 0},
     [IPC_SESSION_END] = {"session_end", "s", 0},

@@ -20,11 +20,14 @@
 
 enum ipc_type {
 	/* worker -> monitor */
-	IPC_AUTH_PASSWORD = 1, /* s0 username, s1 password -> IPC_AUTH_REPLY */
+	IPC_AUTH_PASSWORD = 1, /* u0 method (enum ipc_auth_method), s0 username, s1 password
+	                        * -> IPC_AUTH_REPLY */
 	IPC_AUTH_PUBKEY,       /* s0 username, s1 key type, s2 SHA256 fingerprint -> REPLY */
 	IPC_EVENT,             /* s0 event type, s1 JSON object of its fields */
-	IPC_CHANNEL_OPEN,      /* u0 channel, u1 tty, u2 width, u3 height, s0 term,
-	                        * s1 command ("" = shell) -> IPC_CHANNEL_READY */
+	IPC_CHANNEL_OPEN,      /* u0 channel, u1 tty, u2 width, u3 height, u4 kind
+	                        * (enum ipc_channel_kind), s0 term, s1 command (exec) or
+	                        * subsystem name, s2 env requests as NUL-separated
+	                        * NAME=VALUE -> IPC_CHANNEL_READY */
 	IPC_RESIZE,            /* u0 channel, u1 width, u2 height */
 	IPC_CHANNEL_DONE,      /* u0 channel, q0 bytes in, q1 bytes out: the stream
 	                        * ended -> IPC_EXIT_STATUS */
@@ -38,6 +41,9 @@ enum ipc_type {
 	IPC_TYPE_MAX
 };
 
+enum ipc_auth_method { IPC_AUTH_METHOD_PASSWORD = 0, IPC_AUTH_METHOD_KBDINT = 1 };
+enum ipc_channel_kind { IPC_KIND_SHELL = 0, IPC_KIND_EXEC = 1, IPC_KIND_SUBSYSTEM = 2 };
+
 #define IPC_MAX_FDS 2
 #define IPC_MAX_MSG (80 * 1024)
 
@@ -48,7 +54,7 @@ struct ipc_str {
 
 struct ipc_msg {
 	uint32_t type;
-	uint32_t u[4];
+	uint32_t u[5];
 	uint64_t q[2];
 	struct ipc_str s[3];
 	int fds[IPC_MAX_FDS];

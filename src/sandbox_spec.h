@@ -21,6 +21,9 @@
  * no real server prints, and "" does not disable it. */
 extern const char SANDBOX_DETACH_KEYS[];
 
+/* The target image's SFTP server, run for the "sftp" subsystem. */
+#define SANDBOX_SFTP_SERVER "/usr/lib/openssh/sftp-server"
+
 /*
  * Body of POST /containers/create. session_id is NULL for a pre-warmed
  * container (label hermes.session_id is then ""). created is the time put

@@ -44,6 +44,8 @@ static const struct {
 } worker_events[] = {
     {"client.version", true, false},
     {"session.pty", false, true},
+    {"session.env", false, true},
+    {"forward.request", false, true},
 };
 
 /* Reasons a worker may give for ending. */
@@ -55,8 +57,11 @@ struct mchan {
 	struct session *s;
 	bool tty;
 	int width, height;
+	uint32_t kind; /* enum ipc_channel_kind */
 	char *term;
-	char *command;
+	char *command; /* what runs: NULL for a login shell */
+	char *subsystem;
+	char **env; /* NULL-terminated "NAME=VALUE" for the exec */
 	char exec_id[65];
 	bool streaming;       /* stream handed to the worker */
 	uint64_t resize_call; /* a resize in flight: later sizes wait for it */
@@ -143,6 +148,10 @@ static void chan_free(struct mchan *c)
 	loop_del_timer(s->ctx->loop, c->timer);
 	free(c->term);
 	free(c->command);
+	free(c->subsystem);
+	for (size_t i = 0; c->env != NULL && c->env[i] != NULL; i++)
+		free(c->env[i]);
+	free(c->env);
 	free(c->recording);
 	memset(c, 0, sizeof(*c));
 }
@@ -251,8 +260,14 @@ static void on_hijacked(void *arg, int fd, const char *error)
 	json_object_set_new(e, "container_id", json_string(s->container_id));
 	json_object_set_new(e, "container_name", json_string(s->container_name));
 	json_object_set_new(e, "recording", c->recording ? json_string(c->recording) : json_null());
-	if (c->command != NULL)
-		event_set_bytes(e, "command", c->command, strlen(c->command));
+	json_object_set_new(e, "kind",
+	                    json_string(c->kind == IPC_KIND_EXEC        ? "exec"
+	                                : c->kind == IPC_KIND_SUBSYSTEM ? "subsystem"
+	                                                                : "shell"));
+	if (c->kind == IPC_KIND_EXEC)
+		json_object_set_new(e, "command", json_string(c->command));
+	if (c->subsystem != NULL)
+		json_object_set_new(e, "subsystem", json_string(c->subsystem));
 	emit(s, e);
 }
 
@@ -277,7 +292,10 @@ static void start_exec(struct mchan *c)
 {
 	struct session *s = c->s;
 	char path[128];
-	struct exec_params p = {.command = c->command, .tty = c->tty, .term = c->term};
+	struct exec_params p = {.command = c->command,
+	                        .tty = c->tty,
+	                        .term = c->term,
+	                        .env = (const char *const *)c->env};
 	json_t *body = sandbox_exec_spec(s->ctx->cfg, &p);
 
 	snprintf(path, sizeof(path), "/containers/%s/exec", s->container_id);
@@ -317,6 +335,33 @@ static void on_allocated(void *arg, const struct pool_container *pc, const char 
 	}
 }
 
+/* The worker's accepted env requests (NUL-separated NAME=VALUE): only LANG,
+ * LC_* and TERM (not for a tty, whose TERM is the pty's) reach the exec,
+ * made valid UTF-8. */
+static char **env_list(const struct ipc_str *raw, bool tty)
+{
+	char **list = calloc(17, sizeof(*list));
+	size_t n = 0, i = 0;
+
+	while (list != NULL && i < raw->n && n < 16) {
+		const uint8_t *start = raw->p + i;
+		const uint8_t *nul = memchr(start, 0, raw->n - i);
+		size_t len = nul ? (size_t)(nul - start) : raw->n - i;
+		char *kv = util_utf8_sanitize(start, len);
+		i += len + 1;
+		if (kv == NULL)
+			continue;
+		bool ok = strncmp(kv, "LANG=", 5) == 0 ||
+		          (strncmp(kv, "LC_", 3) == 0 && strchr(kv, '=') != NULL) ||
+		          (!tty && strncmp(kv, "TERM=", 5) == 0);
+		if (ok)
+			list[n++] = kv;
+		else
+			free(kv);
+	}
+	return list;
+}
+
 static void on_channel_open(struct session *s, const struct ipc_msg *m)
 {
 	struct mchan *c = NULL;
@@ -344,14 +389,33 @@ static void on_channel_open(struct session *s, const struct ipc_msg *m)
 	c->height = m->u[3] > 0 && m->u[3] < 10000 ? (int)m->u[3] : 24;
 	c->exit_status = -1;
 	c->term = util_utf8_sanitize(m->s[0].p, m->s[0].n);
-	if (m->s[1].n > 0) {
+	c->kind = m->u[4];
+	c->env = env_list(&m->s[2], c->tty);
+	if (c->kind == IPC_KIND_EXEC) {
+		json_t *e = sess_event(s, "command.input");
+		json_object_set_new(e, "channel", json_integer(c->id));
+		json_object_set_new(e, "tty", json_boolean(c->tty));
+		event_set_bytes(e, "command", m->s[1].p, m->s[1].n);
+		emit(s, e);
 		/* Docker's API is JSON: a command that is not UTF-8 can only be
-		 * passed on sanitized (the event keeps the raw bytes). */
+		 * passed on sanitized (the event above keeps the raw bytes). */
 		c->command = util_utf8_sanitize(m->s[1].p, m->s[1].n);
-		if (c->command == NULL) {
-			chan_fail(c, "out of memory");
+	} else if (c->kind == IPC_KIND_SUBSYSTEM) {
+		/* The worker accepts only sftp; what runs is ours to say, as
+		 * sshd runs its Subsystem line through the user's shell. */
+		if (m->s[1].n != 4 || memcmp(m->s[1].p, "sftp", 4) != 0) {
+			kill_worker(s, "unknown subsystem");
 			return;
 		}
+		c->subsystem = strdup("sftp");
+		c->command = strdup(SANDBOX_SFTP_SERVER);
+	} else if (c->kind != IPC_KIND_SHELL) {
+		kill_worker(s, "unknown channel kind");
+		return;
+	}
+	if (c->kind != IPC_KIND_SHELL && c->command == NULL) {
+		chan_fail(c, "out of memory");
+		return;
 	}
 	if (s->ctx->shutting_down) {
 		chan_fail(c, "shutting down");
@@ -480,7 +544,9 @@ static void on_auth_password(struct session *s, const struct ipc_msg *m)
 	r = auth_policy_password(&s->ctx->policy, m->s[0].p, m->s[0].n, m->s[1].p, m->s[1].n,
 	                         s->pw_failures);
 	e = sess_event(s, r == AUTH_REJECT ? "login.failed" : "login.success");
-	json_object_set_new(e, "method", json_string("password"));
+	json_object_set_new(
+	    e, "method",
+	    json_string(m->u[0] == IPC_AUTH_METHOD_KBDINT ? "keyboard-interactive" : "password"));
 	event_set_bytes(e, "username", m->s[0].p, m->s[0].n);
 	event_set_bytes(e, "password", m->s[1].p, m->s[1].n);
 	if (r != AUTH_REJECT)

@@ -52,7 +52,9 @@ struct wchan {
 	bool pty;
 	char term[64];
 	int width, height;
-	char *command; /* exec request, NULL for a shell */
+	char *command;  /* exec command or subsystem name; NULL for a shell */
+	uint32_t kind;  /* enum ipc_channel_kind */
+	struct buf env; /* accepted env requests, NUL-separated NAME=VALUE */
 	bool client_eof;
 	struct pump pump;
 	bool pump_on;
@@ -66,6 +68,7 @@ struct worker {
 	struct ssh_server_callbacks_struct scb;
 	bool authenticated;
 	char *username;
+	char *kbdint_user; /* the keyboard-interactive request's; its answer has none */
 	struct wchan ch[MAX_CHANNELS];
 	uint32_t next_chan;
 	int64_t start_ms, activity_ms;
@@ -159,24 +162,28 @@ static int wait_reply(struct worker *w, uint32_t type, struct ipc_msg *out)
 	}
 }
 
-static int on_auth_password(ssh_session s, const char *user, const char *password, void *ud)
+/* Asks the monitor; true when the login is accepted. */
+static bool ask_password(struct worker *w, uint32_t method, const char *user, const char *password)
 {
-	struct worker *w = ud;
-	struct ipc_msg m = {.type = IPC_AUTH_PASSWORD};
+	struct ipc_msg m = {.type = IPC_AUTH_PASSWORD, .u = {method}};
 
 	m.s[0] = str_of(user);
 	m.s[1] = str_of(password);
 	send_msg(w, &m);
-	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0)
-		return SSH_AUTH_DENIED;
-	if (m.u[0] != 1)
-		return SSH_AUTH_DENIED;
+	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0 || m.u[0] != 1)
+		return false;
 	w->authenticated = true;
 	free(w->username);
 	w->username = strdup(user ? user : "");
 	alarm(0);
 	grace_ipc = -1;
-	return SSH_AUTH_SUCCESS;
+	return true;
+}
+
+static int on_auth_password(ssh_session s, const char *user, const char *password, void *ud)
+{
+	return ask_password(ud, IPC_AUTH_METHOD_PASSWORD, user, password) ? SSH_AUTH_SUCCESS
+	                                                                  : SSH_AUTH_DENIED;
 }
 
 static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *pubkey,
@@ -259,10 +266,11 @@ static void on_chan_close(ssh_session s, ssh_channel chan, void *ud)
 static void send_open(struct wchan *c)
 {
 	struct ipc_msg m = {.type = IPC_CHANNEL_OPEN,
-	                    .u = {c->id, c->pty, (uint32_t)c->width, (uint32_t)c->height}};
+	                    .u = {c->id, c->pty, (uint32_t)c->width, (uint32_t)c->height, c->kind}};
 
 	m.s[0] = str_of(c->pty ? c->term : "");
 	m.s[1] = str_of(c->command);
+	m.s[2] = (struct ipc_str){buf_peek(&c->env), buf_avail(&c->env)};
 	send_msg(c->w, &m);
 	c->state = CH_WAITING;
 }
@@ -305,6 +313,22 @@ static int on_exec_request(ssh_session s, ssh_channel chan, const char *command,
 	c->command = strdup(command);
 	if (c->command == NULL)
 		return SSH_ERROR;
+	c->kind = IPC_KIND_EXEC;
+	send_open(c);
+	return SSH_OK;
+}
+
+/* Only sftp, as Ubuntu's sshd_config offers; the monitor chooses what runs. */
+static int on_subsystem_request(ssh_session s, ssh_channel chan, const char *subsystem, void *ud)
+{
+	struct wchan *c = ud;
+
+	if (c->state != CH_OPEN || subsystem == NULL || strcmp(subsystem, "sftp") != 0)
+		return SSH_ERROR;
+	c->command = strdup(subsystem);
+	if (c->command == NULL)
+		return SSH_ERROR;
+	c->kind = IPC_KIND_SUBSYSTEM;
 	send_open(c);
 	return SSH_OK;
 }
@@ -323,6 +347,92 @@ static int on_window_change(ssh_session s, ssh_channel chan, int width, int heig
 	struct ipc_msg m = {.type = IPC_RESIZE, .u = {c->id, (uint32_t)width, (uint32_t)height}};
 	send_msg(c->w, &m);
 	return SSH_OK;
+}
+
+/* Every env request is logged; LANG, LC_* and TERM are accepted and passed
+ * on, as Ubuntu's AcceptEnv (plus TERM) would; the monitor filters again. */
+static int on_env_request(ssh_session s, ssh_channel chan, const char *name, const char *value,
+                          void *ud)
+{
+	struct wchan *c = ud;
+	json_t *f = json_pack("{s:I}", "channel", (json_int_t)c->id);
+
+	event_set_bytes(f, "name", name, strlen(name));
+	event_set_bytes(f, "value", value, strlen(value));
+	send_event(c->w, "session.env", f);
+	bool accept =
+	    strcmp(name, "LANG") == 0 || strncmp(name, "LC_", 3) == 0 || strcmp(name, "TERM") == 0;
+	if (!accept || c->state != CH_OPEN ||
+	    buf_avail(&c->env) + strlen(name) + strlen(value) > 4096)
+		return SSH_ERROR;
+	buf_putf(&c->env, "%s=%s", name, value);
+	buf_put_u8(&c->env, 0);
+	return SSH_OK;
+}
+
+/* What libssh 0.10 has no callbacks for: keyboard-interactive logins and
+ * forwarding requests. Returning 0 means we answered. */
+static int on_message(ssh_session s, ssh_message msg, void *ud)
+{
+	struct worker *w = ud;
+	int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
+
+	if (type == SSH_REQUEST_AUTH && sub == SSH_AUTH_METHOD_INTERACTIVE) {
+		if (!ssh_message_auth_kbdint_is_response(msg)) {
+			const char *user = ssh_message_auth_user(msg);
+			free(w->kbdint_user);
+			w->kbdint_user = strdup(user ? user : "");
+			/* PAM's single prompt, as sshd shows it. (libssh's
+			 * prototype wants non-const arrays.) */
+			const char *prompts[] = {"Password: "};
+			char echo[] = {0};
+			ssh_message_auth_interactive_request(msg, "", "", 1, prompts, echo);
+			return 0;
+		}
+		const char *answer = ssh_userauth_kbdint_getnanswers(s) >= 1
+		                         ? ssh_userauth_kbdint_getanswer(s, 0)
+		                         : "";
+		if (ask_password(w, IPC_AUTH_METHOD_KBDINT, w->kbdint_user, answer ? answer : ""))
+			ssh_message_auth_reply_success(msg, 0);
+		else
+			ssh_message_reply_default(msg);
+		return 0;
+	}
+	if (w->authenticated && type == SSH_REQUEST_CHANNEL_OPEN &&
+	    sub == SSH_CHANNEL_DIRECT_TCPIP) {
+		const char *dst = ssh_message_channel_request_open_destination(msg);
+		const char *orig = ssh_message_channel_request_open_originator(msg);
+		json_t *f = json_pack("{s:s}", "kind", "direct-tcpip");
+		event_set_bytes(f, "dst_host", dst ? dst : "", dst ? strlen(dst) : 0);
+		json_object_set_new(
+		    f, "dst_port",
+		    json_integer(ssh_message_channel_request_open_destination_port(msg)));
+		event_set_bytes(f, "orig_host", orig ? orig : "", orig ? strlen(orig) : 0);
+		json_object_set_new(
+		    f, "orig_port",
+		    json_integer(ssh_message_channel_request_open_originator_port(msg)));
+		send_event(w, "forward.request", f);
+		ssh_message_reply_default(msg); /* refused: nothing ever leaves */
+		return 0;
+	}
+	if (w->authenticated && type == SSH_REQUEST_GLOBAL &&
+	    (sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD ||
+	     sub == SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD)) {
+		const char *addr = ssh_message_global_request_address(msg);
+		json_t *f =
+		    json_pack("{s:s}", "kind",
+		              sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD ? "tcpip-forward"
+		                                                      : "cancel-tcpip-forward");
+		event_set_bytes(f, "bind_host", addr ? addr : "", addr ? strlen(addr) : 0);
+		json_object_set_new(f, "bind_port",
+		                    json_integer(ssh_message_global_request_port(msg)));
+		send_event(w, "forward.request", f);
+		ssh_message_reply_default(msg);
+		return 0;
+	}
+	/* Everything else gets libssh's refusal; keepalive@openssh.com too,
+	 * which is what OpenSSH answers. */
+	return 1;
 }
 
 static ssh_channel on_channel_open(ssh_session s, void *ud)
@@ -346,6 +456,7 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 	c->w = w;
 	c->id = w->next_chan++;
 	c->state = CH_OPEN;
+	buf_init(&c->env);
 	c->cb.userdata = c;
 	c->cb.channel_data_function = on_chan_data;
 	c->cb.channel_eof_function = on_chan_eof;
@@ -353,6 +464,8 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 	c->cb.channel_pty_request_function = on_pty_request;
 	c->cb.channel_shell_request_function = on_shell_request;
 	c->cb.channel_exec_request_function = on_exec_request;
+	c->cb.channel_subsystem_request_function = on_subsystem_request;
+	c->cb.channel_env_request_function = on_env_request;
 	c->cb.channel_pty_window_change_function = on_window_change;
 	ssh_callbacks_init(&c->cb);
 	ssh_set_channel_callbacks(c->chan, &c->cb);
@@ -466,6 +579,7 @@ static void service_channels(struct worker *w)
 			if (c->pump_on)
 				pump_close(&c->pump);
 			free(c->command);
+			buf_free(&c->env);
 			ssh_channel_free(c->chan);
 			memset(c, 0, sizeof(*c));
 		}
@@ -563,7 +677,9 @@ void worker_main(const struct worker_args *a)
 		ssh_free(w.session);
 		_exit(0);
 	}
-	ssh_set_auth_methods(w.session, SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_PUBLICKEY);
+	ssh_set_auth_methods(w.session, SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_PUBLICKEY |
+	                                    SSH_AUTH_METHOD_INTERACTIVE);
+	ssh_set_message_callback(w.session, on_message, &w);
 	ssh_event_add_fd(w.event, w.ipc, POLLIN, on_ipc, &w);
 
 	while (w.end_reason == NULL && !w.monitor_gone) {

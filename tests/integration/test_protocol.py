@@ -1,0 +1,129 @@
+"""The rest of what SSH clients and bots do besides shells: file transfer (sftp, OpenSSH 9's
+SFTP-based scp, legacy scp -O, both directions), keyboard-interactive logins, env requests, and
+port forwarding requests that are logged and refused."""
+
+import hashlib
+import os
+import socket
+import subprocess
+import time
+
+from hermes_helpers import PASSWORD, USER, ssh_env, ssh_options, wait_for
+
+
+def _opts(port, tool="ssh"):
+    opts = ssh_options(port)
+    if tool in ("scp", "sftp"):  # these take -P for the port
+        i = opts.index("-p")
+        opts = opts[:i] + ["-P", opts[i + 1]] + opts[i + 2:]
+    return opts
+
+
+def run(argv, timeout=120, stdin=None):
+    return subprocess.run(["sshpass", "-p", PASSWORD, *argv], capture_output=True,
+                          timeout=timeout, env=ssh_env(), input=stdin)
+
+
+def sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_sftp_put_rename_get_remove(hermes, tmp_path):
+    src = tmp_path / "payload.bin"
+    src.write_bytes(os.urandom(5_000_000))
+    back = tmp_path / "back.bin"
+    batch = (f"put {src} /root/payload.bin\nrename /root/payload.bin /root/moved.bin\n"
+             f"get /root/moved.bin {back}\nrm /root/moved.bin\nls /root\n")
+    mark = hermes.mark()
+    # -b implies BatchMode, which would keep sshpass from answering the prompt.
+    r = run(["sftp", *_opts(hermes.port, "sftp"), "-o", "BatchMode=no", "-b", "-",
+             f"{USER}@127.0.0.1"],
+            stdin=batch.encode())
+    assert r.returncode == 0, r.stderr
+    assert sha(back) == sha(src)
+    assert b"moved.bin" not in r.stdout.split(b"ls /root", 1)[1]
+    shell = hermes.wait_event("session.shell", since=mark, timeout=30)
+    assert (shell["kind"], shell["subsystem"], shell["tty"]) == ("subsystem", "sftp", False)
+
+
+def test_scp_both_protocols_both_directions(hermes, tmp_path):
+    src = tmp_path / "up.bin"
+    src.write_bytes(os.urandom(3_000_000))
+    for legacy in (False, True):
+        flags = ["-O"] if legacy else []
+        # One connection uploads then downloads within the same container: scp runs a
+        # remote command per transfer, so use one shell line for the round trip instead.
+        r = run(["scp", *flags, *_opts(hermes.port, "scp"), str(src),
+                 f"{USER}@127.0.0.1:/root/up.bin"])
+        assert r.returncode == 0, (legacy, r.stderr)
+        down = tmp_path / f"hostname-{legacy}"
+        r = run(["scp", *flags, *_opts(hermes.port, "scp"), f"{USER}@127.0.0.1:/etc/hostname",
+                 str(down)])
+        assert r.returncode == 0, (legacy, r.stderr)
+        assert down.read_text() == "prod-web-01\n"
+    cmds = [e["command"] for e in hermes.find("command.input")]
+    assert any(c.startswith("scp") and "-t" in c and "/root/up.bin" in c for c in cmds), cmds
+    assert any(c.startswith("scp") and "-f" in c and "/etc/hostname" in c for c in cmds), cmds
+
+
+def test_keyboard_interactive_follows_the_policy(hermes):
+    mark = hermes.mark()
+    # ssh keeps the first value of an option: replace the helpers' preference.
+    opts = [o if not o.startswith("PreferredAuthentications=") else
+            "PreferredAuthentications=keyboard-interactive" for o in _opts(hermes.port)]
+    r = run(["ssh", *opts, "-T", f"{USER}@127.0.0.1", "echo KBD-OK"])
+    assert r.returncode == 0 and r.stdout == b"KBD-OK\n", r
+    ok = hermes.wait_event("login.success", since=mark)
+    assert (ok["method"], ok["username"], ok["password"]) == \
+        ("keyboard-interactive", USER, PASSWORD)
+
+
+def test_env_requests_logged_and_filtered(hermes):
+    mark = hermes.mark()
+    env = dict(ssh_env(), LANG="de_DE.UTF-8", LC_HERMES="yes")
+    r = subprocess.run(["sshpass", "-p", PASSWORD, "ssh", *_opts(hermes.port), "-T",
+                        "-o", "SendEnv=LANG LC_*", "-o", "SetEnv=EVIL=1",
+                        f"{USER}@127.0.0.1", "echo $LANG/$LC_HERMES/${EVIL:-unset}"],
+                       capture_output=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"de_DE.UTF-8/yes/unset\n"
+    names = {e["name"]: e["value"] for e in hermes.find("session.env", since=mark)}
+    assert names.get("LANG") == "de_DE.UTF-8" and names.get("EVIL") == "1", names
+
+
+def test_forwarding_logged_and_refused(hermes):
+    mark = hermes.mark()
+    listen = socket.socket()
+    listen.bind(("127.0.0.1", 0))
+    lport = listen.getsockname()[1]
+    listen.close()
+    proc = subprocess.Popen(["sshpass", "-p", PASSWORD, "ssh", *_opts(hermes.port), "-N",
+                             "-L", f"127.0.0.1:{lport}:10.9.8.7:25", f"{USER}@127.0.0.1"],
+                            env=ssh_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        sock = wait_for(lambda: _try_connect(lport), 20, what="the local forward to listen")
+        sock.settimeout(10)
+        sock.sendall(b"EHLO spam.example\r\n")
+        try:
+            got = sock.recv(100)
+        except OSError:
+            got = b""
+        assert got == b""  # nothing ever answers: the channel was refused
+        ev = hermes.wait_event("forward.request", since=mark, timeout=10)
+        assert (ev["kind"], ev["dst_host"], ev["dst_port"]) == ("direct-tcpip", "10.9.8.7", 25)
+    finally:
+        proc.kill()
+        proc.wait()
+    r = run(["ssh", *_opts(hermes.port), "-o", "ExitOnForwardFailure=yes", "-N",
+             "-R", "8080:localhost:80", f"{USER}@127.0.0.1"], timeout=30)
+    assert r.returncode != 0 and b"remote port forwarding failed" in r.stderr, r
+    ev = hermes.wait_count("forward.request", 2, since=mark, timeout=10)[-1]
+    assert (ev["kind"], ev["bind_port"]) == ("tcpip-forward", 8080)
+
+
+def _try_connect(port):
+    try:
+        return socket.create_connection(("127.0.0.1", port), timeout=2)
+    except OSError:
+        time.sleep(0.2)
+        return None
