@@ -16,6 +16,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: takes more than a minute (timeouts); runs by default, "
         "deselect with -m 'not slow'")
+    config.addinivalue_line(
+        "markers", "rss: measures the daemon's memory; meaningless under ASan (its quarantine "
+        "and shadow memory), so the ASan run deselects it")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""Several channels on one connection (OpenSSH ControlMaster) share its container and run at
+once; and flow control: a slow reader or a stalled consumer never makes the worker buffer
+without bound (its RSS is sampled from /proc while hundreds of MB go by)."""
+
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from hermes_helpers import PASSWORD, USER, paramiko_transport, ssh_env, ssh_options, wait_for
+
+
+def test_controlmaster_channels_share_the_container(hermes, tmp_path):
+    ctl = ["-o", f"ControlPath={tmp_path}/cm-%p", "-T"]
+    base = ["ssh", *ssh_options(hermes.port), *ctl]
+    master = subprocess.Popen(["sshpass", "-p", PASSWORD, *base, "-o", "ControlMaster=yes",
+                               "-N", f"{USER}@127.0.0.1"], env=ssh_env(),
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: subprocess.run([*base, "-O", "check", f"{USER}@127.0.0.1"],
+                                        capture_output=True).returncode == 0, 30,
+                 what="the control master")
+        mark = hermes.mark()
+        slow = subprocess.Popen([*base, f"{USER}@127.0.0.1", "sleep 2; cat /root/flag"],
+                                stdout=subprocess.PIPE, env=ssh_env())
+        t0 = time.monotonic()
+        r = subprocess.run([*base, f"{USER}@127.0.0.1", "echo shared > /root/flag"],
+                           capture_output=True, env=ssh_env(), timeout=60)
+        assert r.returncode == 0
+        assert time.monotonic() - t0 < 2, "the second channel waited for the first"
+        out, _ = slow.communicate(timeout=60)
+        assert out == b"shared\n"
+        shells = hermes.wait_count("session.shell", 2, since=mark, timeout=30)
+        assert len({e["session"] for e in shells}) == 1
+        assert len({e["container_id"] for e in shells}) == 1
+        assert len({e["channel"] for e in shells}) == 2
+    finally:
+        subprocess.run([*base, "-O", "exit", f"{USER}@127.0.0.1"], capture_output=True)
+        master.kill()
+        master.wait()
+
+
+def worker_pids(hermes):
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == hermes.proc.pid:
+            pids.append(int(p))
+    return pids
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class RssWatch:
+    def __init__(self, hermes):
+        self.hermes, self.peak, self.stop = hermes, 0, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            for pid in worker_pids(self.hermes):
+                try:
+                    self.peak = max(self.peak, rss_kb(pid))
+                except OSError:
+                    pass
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+LIMIT_KB = 40 * 1024  # a worker is a few MB; unbounded buffering would be hundreds
+
+
+@pytest.mark.rss
+def test_slow_reader_and_stalled_consumer_keep_worker_memory_flat(hermes):
+    size = 300 * 1000 * 1000
+    t = paramiko_transport(hermes.port)
+    try:
+        t.auth_password(USER, PASSWORD)
+        with RssWatch(hermes) as watch:
+            ch = t.open_session()
+            ch.exec_command(f"head -c {size} /dev/zero")
+            got = 0
+            while True:
+                d = ch.recv(32768)
+                if not d:
+                    break
+                got += len(d)
+                time.sleep(0.0005)  # a slow reader
+            assert ch.recv_exit_status() == 0
+        assert got == size
+        print(f"worker RSS peak {watch.peak} kB")
+        assert watch.peak < LIMIT_KB, f"worker RSS peaked at {watch.peak} kB"
+
+        with RssWatch(hermes) as watch:
+            ch = t.open_session()
+            # The command reads nothing for 3 s while the client pushes as fast as it can.
+            ch.exec_command("sleep 3; wc -c")
+            chunk = bytes(1 << 20)
+            for _ in range(100):
+                ch.sendall(chunk)
+            ch.shutdown_write()
+            out = b""
+            while True:
+                d = ch.recv(4096)
+                if not d:
+                    break
+                out += d
+            assert ch.recv_exit_status() == 0
+        assert out.strip() == str(100 << 20).encode()
+        print(f"worker RSS peak {watch.peak} kB")
+        assert watch.peak < LIMIT_KB, f"worker RSS peaked at {watch.peak} kB"
+    finally:
+        t.close()
