@@ -16,6 +16,8 @@ void auth_policy_init(struct auth_policy *p, const struct config *c)
 	p->accept_all_after = c->authentication.accept_all_after_failures;
 	if (p->accept_all_after < 0)
 		p->accept_all_after = 0;
+	p->key_fingerprints = &c->authentication.accepted_key_fingerprints;
+	p->accept_keys_after = c->authentication.accept_keys_after;
 }
 
 /* Exact bytes: attacker input may hold a NUL ("root\0x"), which a C string
@@ -57,4 +59,18 @@ const char *auth_result_name(enum auth_result r)
 		return "accept_all";
 	}
 	return "unknown";
+}
+
+enum auth_result auth_policy_pubkey(const struct auth_policy *p, const char *fingerprint,
+                                    int key_failures)
+{
+	if (p == NULL || fingerprint == NULL || fingerprint[0] == '\0' || key_failures < 0)
+		return AUTH_REJECT;
+	if (p->key_fingerprints != NULL)
+		for (size_t i = 0; i < p->key_fingerprints->n; i++)
+			if (strcmp(p->key_fingerprints->items[i], fingerprint) == 0)
+				return AUTH_ACCEPT_STATIC;
+	if (p->accept_keys_after > 0 && key_failures >= p->accept_keys_after)
+		return AUTH_ACCEPT_ALL;
+	return AUTH_REJECT;
 }

@@ -27,7 +27,9 @@ enum auth_result {
 struct auth_policy {
 	const struct credential *creds;
 	size_t n_creds;
-	int accept_all_after; /* 0 = off */
+	int accept_all_after;                   /* 0 = off */
+	const struct strlist *key_fingerprints; /* accepted keys, "SHA256:..." */
+	int accept_keys_after;                  /* 0 = off */
 };
 
 void auth_policy_init(struct auth_policy *p, const struct config *c);
@@ -36,6 +38,14 @@ void auth_policy_init(struct auth_policy *p, const struct config *c);
 enum auth_result auth_policy_password(const struct auth_policy *p, const uint8_t *user,
                                       size_t user_len, const uint8_t *pass, size_t pass_len,
                                       int failures);
+
+/*
+ * An offered public key (fingerprint as `ssh-keygen -lf` prints it): accepted
+ * when listed (AUTH_ACCEPT_STATIC), or once accept_keys_after (N > 0) keys
+ * were refused on this connection (AUTH_ACCEPT_ALL); refused otherwise.
+ */
+enum auth_result auth_policy_pubkey(const struct auth_policy *p, const char *fingerprint,
+                                    int key_failures);
 
 /* "rejected", "static", "accept_all" */
 const char *auth_result_name(enum auth_result r);

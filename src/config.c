@@ -400,6 +400,8 @@ static const struct key credential_keys[] = {
 static const struct key authentication_keys[] = {
 	{.name = "static_credentials", .kind = K_CREDS},
 	INT("accept_all_after_failures", authentication.accept_all_after_failures, 0, INT_MAX),
+	LIST("accepted_key_fingerprints", authentication.accepted_key_fingerprints),
+	INT("accept_keys_after", authentication.accept_keys_after, 0, INT_MAX),
 	{0},
 };
 
@@ -528,6 +530,7 @@ void config_free(struct config *c)
 	free(c->server.banner);
 	credentials_free(c->authentication.static_credentials,
 	                 c->authentication.n_static_credentials);
+	strlist_clear(&c->authentication.accepted_key_fingerprints);
 	free(c->container_pool.image);
 	free(c->container_pool.hostname);
 	free(c->container_pool.security.network_mode);

@@ -42,7 +42,10 @@ struct config {
 	struct {
 		struct credential *static_credentials; /* [] */
 		size_t n_static_credentials;
-		int accept_all_after_failures; /* 3, >= 0, 0 disables */
+		int accept_all_after_failures;            /* 3, >= 0, 0 disables */
+		struct strlist accepted_key_fingerprints; /* new: [] "SHA256:..." */
+		int accept_keys_after;                    /* new: 0 = off; accept a key
+		                                           * after N were refused */
 	} authentication;
 
 	struct {

@@ -24,7 +24,7 @@ static const struct {
 	size_t max_fds;
 } types[IPC_TYPE_MAX] = {
     [IPC_AUTH_PASSWORD] = {"auth_password", "uss", 0},
-    [IPC_AUTH_PUBKEY] = {"auth_pubkey", "sss", 0},
+    [IPC_AUTH_PUBKEY] = {"auth_pubkey", "usss", 0},
     [IPC_EVENT] = {"event", "sS", 0},
     [IPC_CHANNEL_OPEN] = {"channel_open", "uuuuusSs", 0},
     [IPC_RESIZE] = {"resize", "uuu", 0},

@@ -22,7 +22,8 @@ enum ipc_type {
 	/* worker -> monitor */
 	IPC_AUTH_PASSWORD = 1, /* u0 method (enum ipc_auth_method), s0 username, s1 password
 	                        * -> IPC_AUTH_REPLY */
-	IPC_AUTH_PUBKEY,       /* s0 username, s1 key type, s2 SHA256 fingerprint -> REPLY */
+	IPC_AUTH_PUBKEY,       /* u0 1 if signed (else the probe), s0 username, s1 key type,
+	                        * s2 SHA256 fingerprint -> REPLY */
 	IPC_EVENT,             /* s0 event type, s1 JSON object of its fields */
 	IPC_CHANNEL_OPEN,      /* u0 channel, u1 tty, u2 width, u3 height, u4 kind
 	                        * (enum ipc_channel_kind), s0 term, s1 command (exec) or

@@ -86,7 +86,7 @@ struct session {
 	int64_t start_ms;
 	enum phase phase;
 	char *username; /* sanitized */
-	int attempts, pw_failures;
+	int attempts, pw_failures, key_failures;
 	char *client_version;
 	char container_id[65];
 	char container_name[80];
@@ -533,6 +533,7 @@ static void on_channel_done(struct session *s, const struct ipc_msg *m)
 /* ---- authentication ---- */
 
 static void on_backstop(struct loop *l, void *arg);
+static void logged_in(struct session *s, const uint8_t *user, size_t user_len);
 
 static void on_auth_password(struct session *s, const struct ipc_msg *m)
 {
@@ -556,33 +557,54 @@ static void on_auth_password(struct session *s, const struct ipc_msg *m)
 	if (r == AUTH_REJECT) {
 		s->pw_failures++;
 	} else {
-		s->phase = PH_AUTHED;
-		free(s->username);
-		s->username = util_utf8_sanitize(m->s[0].p, m->s[0].n);
 		reply.u[0] = 1;
-		/* From here the absolute limit applies; the backstop kills a
-		 * worker that outlives it. */
-		loop_del_timer(s->ctx->loop, s->backstop);
-		s->backstop = loop_add_timer(
-		    s->ctx->loop,
-		    (int64_t)s->ctx->cfg->container_pool.max_session_duration * 1000 + 30000,
-		    on_backstop, s);
+		logged_in(s, m->s[0].p, m->s[0].n);
 	}
 	send_to_worker(s, &reply);
 }
 
+static void logged_in(struct session *s, const uint8_t *user, size_t user_len)
+{
+	s->phase = PH_AUTHED;
+	free(s->username);
+	s->username = util_utf8_sanitize(user, user_len);
+	/* From here the absolute limit applies; the backstop kills a worker
+	 * that outlives it. */
+	loop_del_timer(s->ctx->loop, s->backstop);
+	s->backstop = loop_add_timer(
+	    s->ctx->loop, (int64_t)s->ctx->cfg->container_pool.max_session_duration * 1000 + 30000,
+	    on_backstop, s);
+}
+
+/* The probe and the signed attempt of one key are one attempt: the event
+ * is written once, at the probe's refusal or at the signed acceptance. */
 static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
 {
 	struct ipc_msg reply = {.type = IPC_AUTH_REPLY, .u = {0}};
-	json_t *e = sess_event(s, "login.failed");
+	char *fp = ipc_strdup(&m->s[2]);
+	enum auth_result r = auth_policy_pubkey(&s->ctx->policy, fp, s->key_failures);
+	bool is_signed = m->u[0] == 1;
 
-	s->attempts++;
-	json_object_set_new(e, "method", json_string("publickey"));
-	event_set_bytes(e, "username", m->s[0].p, m->s[0].n);
-	event_set_bytes(e, "key_type", m->s[1].p, m->s[1].n);
-	event_set_bytes(e, "fingerprint", m->s[2].p, m->s[2].n);
-	json_object_set_new(e, "attempt", json_integer(s->attempts));
-	emit(s, e);
+	free(fp);
+	if (r == AUTH_REJECT || is_signed) {
+		json_t *e = sess_event(s, r == AUTH_REJECT ? "login.failed" : "login.success");
+		s->attempts++;
+		json_object_set_new(e, "method", json_string("publickey"));
+		event_set_bytes(e, "username", m->s[0].p, m->s[0].n);
+		event_set_bytes(e, "key_type", m->s[1].p, m->s[1].n);
+		event_set_bytes(e, "fingerprint", m->s[2].p, m->s[2].n);
+		if (r != AUTH_REJECT)
+			json_object_set_new(e, "reason", json_string(auth_result_name(r)));
+		json_object_set_new(e, "attempt", json_integer(s->attempts));
+		emit(s, e);
+	}
+	if (r == AUTH_REJECT)
+		s->key_failures++;
+	else {
+		reply.u[0] = 1;
+		if (is_signed)
+			logged_in(s, m->s[0].p, m->s[0].n);
+	}
 	send_to_worker(s, &reply);
 }
 

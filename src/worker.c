@@ -195,9 +195,12 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	size_t hlen = 0;
 	char *fp = NULL;
 
-	/* OpenSSH probes first (no signature); others, such as paramiko, sign
-	 * straight away. Either way the key is logged and refused, so a client
-	 * that probes never gets to sign. */
+	/* OpenSSH probes first (no signature), others (paramiko) sign straight
+	 * away; the monitor decides both. A bad signature is refused here. */
+	if (signature_state != SSH_PUBLICKEY_STATE_NONE &&
+	    signature_state != SSH_PUBLICKEY_STATE_VALID)
+		return SSH_AUTH_DENIED;
+	m.u[0] = signature_state == SSH_PUBLICKEY_STATE_VALID;
 	if (ssh_get_publickey_hash(pubkey, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
 		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
 		ssh_clean_pubkey_hash(&hash);
@@ -207,8 +210,17 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	m.s[2] = str_of(fp);
 	send_msg(w, &m);
 	ssh_string_free_char(fp);
-	(void)wait_reply(w, IPC_AUTH_REPLY, &m);
-	return SSH_AUTH_DENIED;
+	bool signed_ = m.u[0] == 1;
+	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0 || m.u[0] != 1)
+		return SSH_AUTH_DENIED;
+	if (!signed_)
+		return SSH_AUTH_SUCCESS; /* "PK_OK": the client signs next */
+	w->authenticated = true;
+	free(w->username);
+	w->username = strdup(user ? user : "");
+	alarm(0);
+	grace_ipc = -1;
+	return SSH_AUTH_SUCCESS;
 }
 
 static struct wchan *chan_by_id(struct worker *w, uint32_t id)

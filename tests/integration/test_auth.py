@@ -123,3 +123,45 @@ def test_public_key_refused_and_fingerprint_logged(hermes, tmp_path, kind):
         hermes.wait_event("login.success", session=sid)
     finally:
         t.close()
+
+
+def _keypair(tmp_path, name):
+    key_path = tmp_path / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key_path)],
+                   check=True, timeout=60)
+    return key_path, ssh_keygen_fingerprint(f"{key_path}.pub")[0]
+
+
+def test_public_key_policy_listed_and_accept_after_n(hermes_factory, tmp_path):
+    listed, listed_fp = _keypair(tmp_path, "id_listed")
+    other, other_fp = _keypair(tmp_path, "id_other")
+    hermes = hermes_factory.start({"authentication": {
+        "accepted_key_fingerprints": [listed_fp], "accept_keys_after": 2}})
+
+    # OpenSSH probes first, then signs: a listed key logs in, once logged.
+    mark = hermes.mark()
+    r = subprocess.run(["ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+                        "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                        "-o", "IdentitiesOnly=yes", "-i", str(listed), "-p", str(hermes.port),
+                        "-T", f"{USER}@127.0.0.1", "echo KEY-IN"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == b"KEY-IN\n", r
+    ok = hermes.wait_event("login.success", since=mark)
+    assert (ok["method"], ok["fingerprint"], ok["reason"]) == ("publickey", listed_fp, "static")
+    assert not hermes.find("login.failed", since=mark)
+
+    # paramiko signs straight away: an unlisted key is refused twice, then accepted.
+    key = paramiko.Ed25519Key.from_private_key_file(str(other))
+    t, sid = _connect(hermes)
+    try:
+        for _ in range(2):
+            with pytest.raises(paramiko.AuthenticationException):
+                t.auth_publickey(USER, key)
+        t.auth_publickey(USER, key)
+        assert t.is_authenticated()
+        fails = hermes.find("login.failed", session=sid)
+        assert [e["fingerprint"] for e in fails] == [other_fp, other_fp]
+        ok = hermes.wait_event("login.success", session=sid)
+        assert (ok["fingerprint"], ok["reason"], ok["attempt"]) == (other_fp, "accept_all", 3)
+    finally:
+        t.close()

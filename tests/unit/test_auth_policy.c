@@ -152,9 +152,35 @@ static void test_names(void **state)
 	assert_string_equal(auth_result_name((enum auth_result)42), "unknown");
 }
 
+static void test_pubkey_listed_fingerprint(void **state)
+{
+	char *fps[] = {"SHA256:aaaa", "SHA256:bbbb", NULL};
+	struct strlist list = {fps, 2};
+	struct auth_policy p = {.key_fingerprints = &list};
+
+	assert_int_equal(auth_policy_pubkey(&p, "SHA256:bbbb", 0), AUTH_ACCEPT_STATIC);
+	assert_int_equal(auth_policy_pubkey(&p, "SHA256:bbb", 0), AUTH_REJECT);
+	assert_int_equal(auth_policy_pubkey(&p, "SHA256:cccc", 50), AUTH_REJECT);
+	assert_int_equal(auth_policy_pubkey(&p, "", 0), AUTH_REJECT);
+	assert_int_equal(auth_policy_pubkey(&p, NULL, 0), AUTH_REJECT);
+}
+
+static void test_pubkey_accept_after_n(void **state)
+{
+	struct auth_policy p = {.accept_keys_after = 2};
+
+	assert_int_equal(auth_policy_pubkey(&p, "SHA256:x", 0), AUTH_REJECT);
+	assert_int_equal(auth_policy_pubkey(&p, "SHA256:x", 1), AUTH_REJECT);
+	assert_int_equal(auth_policy_pubkey(&p, "SHA256:x", 2), AUTH_ACCEPT_ALL);
+	p.accept_keys_after = 0; /* off: never */
+	assert_int_equal(auth_policy_pubkey(&p, "SHA256:x", 1000), AUTH_REJECT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pubkey_listed_fingerprint),
+	    cmocka_unit_test(test_pubkey_accept_after_n),
 	    cmocka_unit_test(test_init),
 	    cmocka_unit_test(test_static_match),
 	    cmocka_unit_test(test_wrong_password),
