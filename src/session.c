@@ -14,6 +14,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "sandbox_spec.h"
+#include "scp_cmd.h"
 #include "session.h"
 #include "util.h"
 
@@ -362,6 +363,24 @@ static char **env_list(const struct ipc_str *raw, bool tty)
 	return list;
 }
 
+/* Legacy scp runs "scp -t PATH" (an upload arrives) or "scp -f PATH" (a
+ * download leaves) on the server: logged as a transfer of its own. */
+static void transfer_event(struct session *s, struct mchan *c)
+{
+	bool upload;
+	char *path = NULL;
+
+	if (c->command == NULL || scp_cmd_parse(c->command, &upload, &path) != 1)
+		return;
+	json_t *e = sess_event(s, "file.transfer");
+	json_object_set_new(e, "channel", json_integer(c->id));
+	json_object_set_new(e, "protocol", json_string("scp"));
+	json_object_set_new(e, "direction", json_string(upload ? "upload" : "download"));
+	json_object_set_new(e, "path", json_string(path));
+	emit(s, e);
+	free(path);
+}
+
 static void on_channel_open(struct session *s, const struct ipc_msg *m)
 {
 	struct mchan *c = NULL;
@@ -400,6 +419,7 @@ static void on_channel_open(struct session *s, const struct ipc_msg *m)
 		/* Docker's API is JSON: a command that is not UTF-8 can only be
 		 * passed on sanitized (the event above keeps the raw bytes). */
 		c->command = util_utf8_sanitize(m->s[1].p, m->s[1].n);
+		transfer_event(s, c);
 	} else if (c->kind == IPC_KIND_SUBSYSTEM) {
 		/* The worker accepts only sftp; what runs is ours to say, as
 		 * sshd runs its Subsystem line through the user's shell. */

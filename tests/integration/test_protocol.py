@@ -64,6 +64,9 @@ def test_scp_both_protocols_both_directions(hermes, tmp_path):
     cmds = [e["command"] for e in hermes.find("command.input")]
     assert any(c.startswith("scp") and "-t" in c and "/root/up.bin" in c for c in cmds), cmds
     assert any(c.startswith("scp") and "-f" in c and "/etc/hostname" in c for c in cmds), cmds
+    moves = {(e["direction"], e["path"]) for e in hermes.find("file.transfer")
+             if e["protocol"] == "scp"}
+    assert ("upload", "/root/up.bin") in moves and ("download", "/etc/hostname") in moves, moves
 
 
 def test_keyboard_interactive_follows_the_policy(hermes):
