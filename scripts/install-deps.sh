@@ -15,7 +15,7 @@ packages=(
 	# container engine and the offline base image builder
 	docker.io debootstrap
 	# integration tests: real clients driving the daemon
-	openssh-client sshpass tmux python3-pytest python3-paramiko asciinema putty-tools
+	openssh-client sshpass tmux python3-pytest python3-paramiko python3-asyncssh asciinema putty-tools
 	dropbear-bin
 )
 

@@ -71,3 +71,25 @@ def test_paramiko_exec_streams(hermes):
         assert err == b"err\n"
     finally:
         t.close()
+
+
+def test_asyncssh_exec_and_sftp(hermes, tmp_path):
+    import asyncio
+
+    import asyncssh
+
+    async def main():
+        async with asyncssh.connect("127.0.0.1", hermes.port, username=USER,
+                                    password=PASSWORD, known_hosts=None) as conn:
+            r = await conn.run("echo ASYNC-$((5*5)); exit 5", input="")
+            assert r.exit_status == 5
+            assert r.stdout == "ASYNC-25\n"
+            async with conn.start_sftp_client() as sftp:
+                src = tmp_path / "a.txt"
+                src.write_text("asyncssh upload\n")
+                await sftp.put(str(src), "/root/a.txt")
+                back = tmp_path / "b.txt"
+                await sftp.get("/root/a.txt", str(back))
+                assert back.read_text() == "asyncssh upload\n"
+
+    asyncio.run(main())
