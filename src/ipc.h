@@ -46,7 +46,7 @@ enum ipc_auth_method { IPC_AUTH_METHOD_PASSWORD = 0, IPC_AUTH_METHOD_KBDINT = 1 
 enum ipc_channel_kind { IPC_KIND_SHELL = 0, IPC_KIND_EXEC = 1, IPC_KIND_SUBSYSTEM = 2 };
 
 #define IPC_MAX_FDS 2
-#define IPC_MAX_MSG (80 * 1024)
+#define IPC_MAX_MSG (160 * 1024)
 
 struct ipc_str {
 	const uint8_t *p; /* into the message's buffer; not NUL-terminated */

@@ -43,10 +43,8 @@ static const struct {
 	const char *type;
 	bool preauth, authed;
 } worker_events[] = {
-    {"client.version", true, false},
-    {"session.pty", false, true},
-    {"session.env", false, true},
-    {"forward.request", false, true},
+    {"client.version", true, false},  {"session.pty", false, true},  {"session.env", false, true},
+    {"forward.request", false, true}, {"forward.data", false, true},
 };
 
 /* Reasons a worker may give for ending. */

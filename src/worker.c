@@ -43,6 +43,26 @@ enum chstate {
 
 struct worker;
 
+#define MAX_FORWARDS    8
+#define FORWARD_CAPTURE (64 * 1024)
+#define FORWARD_WAIT_MS 10000
+
+/* A direct-tcpip channel: accepted so the client says what it came to say,
+ * connected to nothing, closed after FORWARD_WAIT_MS or FORWARD_CAPTURE
+ * bytes or the client's EOF, as if the far end had hung up. */
+struct wfwd {
+	bool used, done;
+	uint32_t id;
+	ssh_channel chan;
+	struct ssh_channel_callbacks_struct cb;
+	struct worker *w;
+	char dst[256];
+	int dst_port;
+	struct buf data;
+	uint64_t total;
+	int64_t deadline;
+};
+
 struct wchan {
 	enum chstate state;
 	uint32_t id;
@@ -70,6 +90,7 @@ struct worker {
 	char *username;
 	char *kbdint_user; /* the keyboard-interactive request's; its answer has none */
 	struct wchan ch[MAX_CHANNELS];
+	struct wfwd fwd[MAX_FORWARDS];
 	uint32_t next_chan;
 	int64_t start_ms, activity_ms;
 	struct buf store;
@@ -382,6 +403,65 @@ static int on_env_request(ssh_session s, ssh_channel chan, const char *name, con
 	return SSH_OK;
 }
 
+static int on_fwd_data(ssh_session s, ssh_channel chan, void *data, uint32_t len, int is_stderr,
+                       void *ud)
+{
+	struct wfwd *f = ud;
+	size_t room = FORWARD_CAPTURE - buf_avail(&f->data);
+
+	f->total += len;
+	buf_put(&f->data, data, len < room ? len : room);
+	if (buf_avail(&f->data) >= FORWARD_CAPTURE)
+		f->done = true;
+	return (int)len;
+}
+
+static void on_fwd_eof(ssh_session s, ssh_channel chan, void *ud)
+{
+	struct wfwd *f = ud;
+
+	f->done = true;
+}
+
+/* Reports what the client sent through a forward and closes it. */
+static void finish_forward(struct worker *w, struct wfwd *f)
+{
+	json_t *ev = json_pack("{s:I}", "forward", (json_int_t)f->id);
+
+	event_set_bytes(ev, "dst_host", f->dst, strlen(f->dst));
+	json_object_set_new(ev, "dst_port", json_integer(f->dst_port));
+	json_object_set_new(ev, "bytes", json_integer((json_int_t)f->total));
+	char *b64 = util_base64(buf_peek(&f->data), buf_avail(&f->data));
+	json_object_set_new(ev, "data_b64", json_string(b64 ? b64 : ""));
+	free(b64);
+	json_object_set_new(ev, "truncated", json_boolean(f->total > buf_avail(&f->data)));
+	send_event(w, "forward.data", ev);
+	buf_free(&f->data);
+	if (!ssh_channel_is_closed(f->chan)) {
+		ssh_channel_send_eof(f->chan);
+		ssh_channel_close(f->chan);
+	}
+	f->done = true;
+	f->deadline = 0; /* reported */
+}
+
+static void service_forwards(struct worker *w)
+{
+	int64_t now = util_mono_ms();
+
+	for (size_t i = 0; i < MAX_FORWARDS; i++) {
+		struct wfwd *f = &w->fwd[i];
+		if (!f->used)
+			continue;
+		if (f->deadline != 0 && (f->done || now >= f->deadline))
+			finish_forward(w, f);
+		if (f->deadline == 0 && ssh_channel_is_closed(f->chan)) {
+			ssh_channel_free(f->chan);
+			memset(f, 0, sizeof(*f));
+		}
+	}
+}
+
 /* What libssh 0.10 has no callbacks for: keyboard-interactive logins and
  * forwarding requests. Returning 0 means we answered. */
 static int on_message(ssh_session s, ssh_message msg, void *ud)
@@ -414,17 +494,42 @@ static int on_message(ssh_session s, ssh_message msg, void *ud)
 	    sub == SSH_CHANNEL_DIRECT_TCPIP) {
 		const char *dst = ssh_message_channel_request_open_destination(msg);
 		const char *orig = ssh_message_channel_request_open_originator(msg);
-		json_t *f = json_pack("{s:s}", "kind", "direct-tcpip");
-		event_set_bytes(f, "dst_host", dst ? dst : "", dst ? strlen(dst) : 0);
+		int dport = ssh_message_channel_request_open_destination_port(msg);
+		struct wfwd *f = NULL;
+		for (size_t i = 0; i < MAX_FORWARDS && f == NULL; i++)
+			if (!w->fwd[i].used)
+				f = &w->fwd[i];
+		json_t *ev = json_pack("{s:s}", "kind", "direct-tcpip");
+		event_set_bytes(ev, "dst_host", dst ? dst : "", dst ? strlen(dst) : 0);
+		json_object_set_new(ev, "dst_port", json_integer(dport));
+		event_set_bytes(ev, "orig_host", orig ? orig : "", orig ? strlen(orig) : 0);
 		json_object_set_new(
-		    f, "dst_port",
-		    json_integer(ssh_message_channel_request_open_destination_port(msg)));
-		event_set_bytes(f, "orig_host", orig ? orig : "", orig ? strlen(orig) : 0);
-		json_object_set_new(
-		    f, "orig_port",
+		    ev, "orig_port",
 		    json_integer(ssh_message_channel_request_open_originator_port(msg)));
-		send_event(w, "forward.request", f);
-		ssh_message_reply_default(msg); /* refused: nothing ever leaves */
+		json_object_set_new(ev, "forward", json_integer(w->next_chan));
+		json_object_set_new(ev, "accepted", json_boolean(f != NULL));
+		send_event(w, "forward.request", ev);
+		if (f == NULL) {
+			ssh_message_reply_default(msg); /* too many at once: refused */
+			return 0;
+		}
+		memset(f, 0, sizeof(*f));
+		f->chan = ssh_message_channel_request_open_reply_accept(msg);
+		if (f->chan == NULL)
+			return 0;
+		f->used = true;
+		f->w = w;
+		f->id = w->next_chan++;
+		snprintf(f->dst, sizeof(f->dst), "%s", dst ? dst : "");
+		f->dst_port = dport;
+		f->deadline = util_mono_ms() + FORWARD_WAIT_MS;
+		buf_init(&f->data);
+		f->cb.userdata = f;
+		f->cb.channel_data_function = on_fwd_data;
+		f->cb.channel_eof_function = on_fwd_eof;
+		f->cb.channel_close_function = on_fwd_eof;
+		ssh_callbacks_init(&f->cb);
+		ssh_set_channel_callbacks(f->chan, &f->cb);
 		return 0;
 	}
 	if (w->authenticated && type == SSH_REQUEST_GLOBAL &&
@@ -700,6 +805,7 @@ void worker_main(const struct worker_args *a)
 			break;
 		r = ssh_event_dopoll(w.event, (int)wait);
 		service_channels(&w);
+		service_forwards(&w);
 		if (r == SSH_ERROR || !ssh_is_connected(w.session))
 			break;
 	}
@@ -713,6 +819,9 @@ void worker_main(const struct worker_args *a)
 		    ssh_is_connected(w.session))
 			close_channel(c, 0);
 	}
+	for (size_t i = 0; i < MAX_FORWARDS; i++)
+		if (w.fwd[i].used && w.fwd[i].deadline != 0)
+			finish_forward(&w, &w.fwd[i]);
 	if (ssh_is_connected(w.session)) {
 		ssh_blocking_flush(w.session, 2000);
 		/* No SSH_MSG_DISCONNECT: libssh's wording ("Bye Bye") is not

@@ -1,7 +1,9 @@
 """The rest of what SSH clients and bots do besides shells: file transfer (sftp, OpenSSH 9's
 SFTP-based scp, legacy scp -O, both directions), keyboard-interactive logins, env requests, and
-port forwarding requests that are logged and refused."""
+port forwarding: -L channels accepted but connected to nothing, their first bytes logged;
+-R refused."""
 
+import base64
 import hashlib
 import os
 import socket
@@ -121,15 +123,17 @@ def test_forwarding_logged_and_refused(hermes):
                             env=ssh_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         sock = wait_for(lambda: _try_connect(lport), 20, what="the local forward to listen")
-        sock.settimeout(10)
-        sock.sendall(b"EHLO spam.example\r\n")
-        try:
-            got = sock.recv(100)
-        except OSError:
-            got = b""
-        assert got == b""  # nothing ever answers: the channel was refused
+        sock.settimeout(20)
+        sent = b"EHLO spam.example\r\nMAIL FROM:<x@y>\r\n"
+        sock.sendall(sent)
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(100) == b""  # nothing ever answers; the far end just hangs up
         ev = hermes.wait_event("forward.request", since=mark, timeout=10)
         assert (ev["kind"], ev["dst_host"], ev["dst_port"]) == ("direct-tcpip", "10.9.8.7", 25)
+        data = hermes.wait_event("forward.data", since=mark, timeout=20)
+        assert base64.b64decode(data["data_b64"]) == sent
+        assert (data["bytes"], data["truncated"], data["forward"]) == \
+            (len(sent), False, ev["forward"])
     finally:
         proc.kill()
         proc.wait()
