@@ -547,9 +547,25 @@ static int on_message(ssh_session s, ssh_message msg, void *ud)
 		ssh_message_reply_default(msg);
 		return 0;
 	}
+	/* X11: refused, as sshd does without xauth in the image. */
+	if (w->authenticated && type == SSH_REQUEST_CHANNEL && sub == SSH_CHANNEL_REQUEST_X11) {
+		send_event(w, "forward.request", json_pack("{s:s}", "kind", "x11"));
+		ssh_message_reply_default(msg);
+		return 0;
+	}
 	/* Everything else gets libssh's refusal; keepalive@openssh.com too,
 	 * which is what OpenSSH answers. */
 	return 1;
+}
+
+/* Agent forwarding: OpenSSH (AllowAgentForwarding yes) says yes, and so does
+ * libssh once this callback exists; nothing ever opens an agent channel. */
+static void on_agent_request(ssh_session s, ssh_channel chan, void *ud)
+{
+	struct wchan *c = ud;
+
+	send_event(c->w, "forward.request",
+	           json_pack("{s:s, s:I}", "kind", "auth-agent", "channel", (json_int_t)c->id));
 }
 
 static ssh_channel on_channel_open(ssh_session s, void *ud)
@@ -583,6 +599,7 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 	c->cb.channel_exec_request_function = on_exec_request;
 	c->cb.channel_subsystem_request_function = on_subsystem_request;
 	c->cb.channel_env_request_function = on_env_request;
+	c->cb.channel_auth_agent_req_function = on_agent_request;
 	c->cb.channel_pty_window_change_function = on_window_change;
 	ssh_callbacks_init(&c->cb);
 	ssh_set_channel_callbacks(c->chan, &c->cb);

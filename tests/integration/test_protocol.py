@@ -150,3 +150,22 @@ def _try_connect(port):
     except OSError:
         time.sleep(0.2)
         return None
+
+
+def test_agent_and_x11_requests_logged(hermes, tmp_path):
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        wait_for(sock.exists, 10, what="ssh-agent's socket")
+        mark = hermes.mark()
+        env = dict(ssh_env(), SSH_AUTH_SOCK=str(sock), DISPLAY=":99")
+        r = subprocess.run(["sshpass", "-p", PASSWORD, "ssh", *_opts(hermes.port), "-T", "-A",
+                            "-Y", f"{USER}@127.0.0.1", "echo forwarded"],
+                           capture_output=True, timeout=60, env=env)
+        assert r.returncode == 0 and r.stdout == b"forwarded\n", r
+        assert b"X11 forwarding request failed" in r.stderr  # what sshd without xauth says
+        kinds = [e["kind"] for e in hermes.find("forward.request", since=mark)]
+        assert "auth-agent" in kinds and "x11" in kinds, kinds
+    finally:
+        agent.kill()
+        agent.wait()
