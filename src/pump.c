@@ -85,6 +85,8 @@ static uint32_t take(struct pump *p, const void *data, uint32_t len)
 	p->bytes_in += len;
 	if (p->rec != NULL)
 		recorder_input(p->rec, data, len);
+	if (p->tap != NULL)
+		p->tap(p->tap_arg, true, data, len);
 	touch(p);
 	return len;
 }
@@ -125,6 +127,8 @@ static void on_demuxed(void *arg, int stream, const uint8_t *data, size_t len)
 
 	if (stream == 0)
 		return; /* stdin echo: never sent by Docker to us */
+	if (stream == 1 && p->tap != NULL)
+		p->tap(p->tap_arg, false, data, len);
 	if (write_channel(p, stream, data, len) < 0)
 		p->failed = true;
 }

@@ -27,6 +27,10 @@
 #include "demux.h"
 #include "recorder.h"
 
+/* An observer of the bytes going by (the SFTP watcher); must not call back
+ * into the pump. */
+typedef void (*pump_tap)(void *arg, bool from_client, const uint8_t *data, size_t len);
+
 struct pump {
 	ssh_channel chan;
 	ssh_event event;
@@ -45,6 +49,8 @@ struct pump {
 	bool shut_wr;       /* EOF passed on to the stream */
 	bool failed;        /* the stream broke (error, not EOF) */
 	int64_t *activity;  /* set to the monotonic ms of the last byte moved */
+	pump_tap tap;       /* may be NULL */
+	void *tap_arg;
 };
 
 void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool tty,

@@ -44,7 +44,8 @@ static const struct {
 	bool preauth, authed;
 } worker_events[] = {
     {"client.version", true, false},  {"session.pty", false, true},  {"session.env", false, true},
-    {"forward.request", false, true}, {"forward.data", false, true},
+    {"forward.request", false, true}, {"forward.data", false, true}, {"file.transfer", false, true},
+    {"file.operation", false, true},
 };
 
 /* Reasons a worker may give for ending. */

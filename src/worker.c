@@ -27,6 +27,7 @@
 #include "log.h"
 #include "pump.h"
 #include "recorder.h"
+#include "sftp_watch.h"
 #include "worker.h"
 
 #define MAX_CHANNELS 10
@@ -72,9 +73,10 @@ struct wchan {
 	bool pty;
 	char term[64];
 	int width, height;
-	char *command;  /* exec command or subsystem name; NULL for a shell */
-	uint32_t kind;  /* enum ipc_channel_kind */
-	struct buf env; /* accepted env requests, NUL-separated NAME=VALUE */
+	char *command;           /* exec command or subsystem name; NULL for a shell */
+	uint32_t kind;           /* enum ipc_channel_kind */
+	struct buf env;          /* accepted env requests, NUL-separated NAME=VALUE */
+	struct sftp_watch *sftp; /* an sftp subsystem's file operations */
 	bool client_eof;
 	struct pump pump;
 	bool pump_on;
@@ -284,6 +286,10 @@ static void channel_done(struct worker *w, struct wchan *c)
 		pump_close(&c->pump);
 		c->pump_on = false;
 	}
+	/* Whatever is still open is reported before the channel's end. */
+	c->pump.tap = NULL;
+	sftp_watch_free(c->sftp);
+	c->sftp = NULL;
 	send_msg(w, &m);
 }
 
@@ -615,6 +621,49 @@ static void close_channel(struct wchan *c, int exit_status)
 	c->state = CH_CLOSING;
 }
 
+static const char *const sftp_op_names[] = {
+    [SFTP_OP_UPLOAD] = "upload",   [SFTP_OP_DOWNLOAD] = "download", [SFTP_OP_REMOVE] = "remove",
+    [SFTP_OP_RENAME] = "rename",   [SFTP_OP_MKDIR] = "mkdir",       [SFTP_OP_RMDIR] = "rmdir",
+    [SFTP_OP_SYMLINK] = "symlink", [SFTP_OP_SETSTAT] = "setstat",
+};
+
+/* A file moved through SFTP: file.transfer; anything else it did to files:
+ * file.operation. */
+static void on_sftp_event(void *arg, const struct sftp_event *e)
+{
+	struct wchan *c = arg;
+	bool transfer = e->op == SFTP_OP_UPLOAD || e->op == SFTP_OP_DOWNLOAD;
+	json_t *f = json_pack("{s:I, s:s}", "channel", (json_int_t)c->id, "protocol", "sftp");
+
+	if (transfer)
+		json_object_set_new(f, "direction", json_string(sftp_op_names[e->op]));
+	else
+		json_object_set_new(f, "op", json_string(sftp_op_names[e->op]));
+	event_set_bytes(f, "path", e->path, e->path_len);
+	if (e->path2 != NULL)
+		event_set_bytes(f, "path2", e->path2, e->path2_len);
+	if (transfer) {
+		json_object_set_new(f, "bytes", json_integer((json_int_t)e->bytes));
+		json_object_set_new(f, "pflags", json_integer(e->pflags));
+	}
+	json_object_set_new(f, "status", e->status >= 0 ? json_integer(e->status) : json_null());
+	if (e->ext != NULL)
+		json_object_set_new(f, "extension", json_string(e->ext));
+	send_event(c->w, transfer ? "file.transfer" : "file.operation", f);
+}
+
+static void sftp_tap(void *arg, bool from_client, const uint8_t *data, size_t len)
+{
+	struct wchan *c = arg;
+
+	if (c->sftp == NULL)
+		return; /* freed while a deferred pump_close() was pending */
+	if (from_client)
+		sftp_watch_client(c->sftp, data, len);
+	else
+		sftp_watch_server(c->sftp, data, len);
+}
+
 static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 {
 	struct wchan *c = chan_by_id(w, m->u[0]);
@@ -657,6 +706,10 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 	pump_init(&c->pump, c->chan, w->event, m->fds[0], c->pty, rec, &w->activity_ms);
 	c->pump_on = true;
 	c->state = CH_RUNNING;
+	if (c->kind == IPC_KIND_SUBSYSTEM && (c->sftp = sftp_watch_new(on_sftp_event, c)) != NULL) {
+		c->pump.tap = sftp_tap;
+		c->pump.tap_arg = c;
+	}
 	c->pump.held = true; /* whatever came before the stream, libssh has it */
 	if (c->client_eof)
 		pump_client_eof(&c->pump);

@@ -46,6 +46,17 @@ def test_sftp_put_rename_get_remove_100mb(hermes, tmp_path):
     assert b"moved.bin" not in r.stdout.split(b"ls /root", 1)[1]
     shell = hermes.wait_event("session.shell", since=mark, timeout=30)
     assert (shell["kind"], shell["subsystem"], shell["tty"]) == ("subsystem", "sftp", False)
+    sid = shell["session"]
+    hermes.wait_event("session.closed", session=sid, timeout=30)
+    moved = {(e["direction"], e["path"], e["bytes"], e["status"])
+             for e in hermes.find("file.transfer", session=sid)}
+    size = src.stat().st_size
+    assert ("upload", "/root/payload.bin", size, 0) in moved, moved
+    assert ("download", "/root/moved.bin", size, 0) in moved, moved
+    ops = {(e["op"], e["path"], e.get("path2"), e["status"])
+           for e in hermes.find("file.operation", session=sid)}
+    assert ("rename", "/root/payload.bin", "/root/moved.bin", 0) in ops, ops
+    assert ("remove", "/root/moved.bin", None, 0) in ops, ops
 
 
 def test_scp_both_protocols_both_directions_100mb(hermes, tmp_path):
