@@ -258,7 +258,15 @@ static void on_accept(struct loop *l, int fd, int events, void *arg)
 			close(cfd);
 			continue;
 		}
-		struct session *s = session_new(&m->ctx, sp[0], ip, port, m->cfg->server.port);
+		char local_ip[64];
+		int local_port = m->cfg->server.port;
+		struct sockaddr_storage ls;
+		socklen_t llen = sizeof(ls);
+		if (getsockname(cfd, (struct sockaddr *)&ls, &llen) == 0)
+			peer_address(&ls, llen, local_ip, sizeof(local_ip), &local_port);
+		else
+			snprintf(local_ip, sizeof(local_ip), "%s", m->cfg->server.host);
+		struct session *s = session_new(&m->ctx, sp[0], ip, port, local_ip, local_port);
 		if (s == NULL || add_session(m, s) < 0) {
 			error("out of memory for a new session");
 			close(cfd);

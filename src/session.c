@@ -79,6 +79,8 @@ struct session {
 	char id[SESSION_ID_LEN + 1];
 	char ip[64];
 	int port;
+	char dst_ip[64];
+	int dst_port;
 	pid_t pid;
 	int ipc;
 	struct buf store;
@@ -291,11 +293,21 @@ static void on_exec_created(void *arg, const struct docker_reply *r)
 static void start_exec(struct mchan *c)
 {
 	struct session *s = c->s;
-	char path[128];
-	struct exec_params p = {.command = c->command,
-	                        .tty = c->tty,
-	                        .term = c->term,
-	                        .env = (const char *const *)c->env};
+	char path[128], client[160], connection[200];
+	const char *env[20];
+	size_t n = 0;
+
+	/* What sshd puts in every session's environment. */
+	snprintf(client, sizeof(client), "SSH_CLIENT=%s %d %d", s->ip, s->port, s->dst_port);
+	snprintf(connection, sizeof(connection), "SSH_CONNECTION=%s %d %s %d", s->ip, s->port,
+	         s->dst_ip, s->dst_port);
+	env[n++] = client;
+	env[n++] = connection;
+	for (size_t i = 0; c->env != NULL && c->env[i] != NULL && n < 19; i++)
+		env[n++] = c->env[i];
+	env[n] = NULL;
+
+	struct exec_params p = {.command = c->command, .tty = c->tty, .term = c->term, .env = env};
 	json_t *body = sandbox_exec_spec(s->ctx->cfg, &p);
 
 	snprintf(path, sizeof(path), "/containers/%s/exec", s->container_id);
@@ -754,7 +766,7 @@ static void on_backstop(struct loop *l, void *arg)
 }
 
 struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src_ip, int src_port,
-                            int dst_port)
+                            const char *dst_ip, int dst_port)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -769,6 +781,8 @@ struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src
 	util_session_id(s->id);
 	snprintf(s->ip, sizeof(s->ip), "%s", src_ip);
 	s->port = src_port;
+	snprintf(s->dst_ip, sizeof(s->dst_ip), "%s", dst_ip);
+	s->dst_port = dst_port;
 	s->recordings = json_array();
 	fcntl(ipc_fd, F_SETFL, fcntl(ipc_fd, F_GETFL) | O_NONBLOCK);
 	loop_add_fd(ctx->loop, ipc_fd, LOOP_READ, on_ipc, s);

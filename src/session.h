@@ -34,8 +34,9 @@ struct session_ctx {
 struct session;
 
 /* Takes ownership of ipc_fd; emits session.connect. */
+/* dst_ip/dst_port: our end of the connection (for SSH_CONNECTION). */
 struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src_ip, int src_port,
-                            int dst_port);
+                            const char *dst_ip, int dst_port);
 void session_set_pid(struct session *s, pid_t pid);
 pid_t session_pid(const struct session *s);
 const char *session_id(const struct session *s);

@@ -51,3 +51,13 @@ def test_100mb_upload_and_download_byte_exact(hermes, tmp_path):
     assert digest.split()[0].decode() == hashlib.sha256(data).hexdigest()
     assert len(rest) == len(data)
     assert hashlib.sha256(rest).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_environment_as_sshd_gives_it(hermes):
+    r = ssh_exec(hermes, 'echo "$SSH_CONNECTION|$SSH_CLIENT|$USER|$HOME|$SHELL"')
+    assert r.returncode == 0, r
+    conn, client, user, home, shell = r.stdout.decode().strip().split("|")
+    ip, cport, sip, sport = conn.split()
+    assert (ip, sip, int(sport)) == ("127.0.0.1", "127.0.0.1", hermes.port)
+    assert client == f"{ip} {cport} {sport}"
+    assert (user, home, shell) == ("root", "/root", "/bin/bash")

@@ -93,7 +93,7 @@ LIMIT_KB = 40 * 1024  # a worker is a few MB; unbounded buffering would be hundr
 
 @pytest.mark.rss
 def test_slow_reader_and_stalled_consumer_keep_worker_memory_flat(hermes):
-    size = 300 * 1000 * 1000
+    size = 1000 * 1000 * 1000  # 1 GB
     t = paramiko_transport(hermes.port)
     try:
         t.auth_password(USER, PASSWORD)
