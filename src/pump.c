@@ -127,6 +127,10 @@ static void on_demuxed(void *arg, int stream, const uint8_t *data, size_t len)
 
 	if (stream == 0)
 		return; /* stdin echo: never sent by Docker to us */
+	/* What the terminal would show: stdout and stderr, without Docker's
+	 * framing. */
+	if (p->rec != NULL)
+		recorder_output(p->rec, data, len);
 	if (stream == 1 && p->tap != NULL)
 		p->tap(p->tap_arg, false, data, len);
 	if (write_channel(p, stream, data, len) < 0)
@@ -154,9 +158,9 @@ static void read_stream(struct pump *p)
 	}
 	p->bytes_out += (uint64_t)n;
 	touch(p);
-	if (p->rec != NULL)
-		recorder_output(p->rec, tmp, (size_t)n);
 	if (p->tty) {
+		if (p->rec != NULL)
+			recorder_output(p->rec, tmp, (size_t)n);
 		if (write_channel(p, 1, tmp, (size_t)n) < 0)
 			p->failed = true;
 	} else if (demux_feed(&p->demux, tmp, (size_t)n, on_demuxed, p) < 0) {

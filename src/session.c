@@ -169,7 +169,9 @@ static void chan_fail(struct mchan *c, const char *error)
 	emit(s, e);
 	m.s[0] = (struct ipc_str){(const uint8_t *)error, strlen(error)};
 	send_to_worker(s, &m);
+	/* The worker closes the channel and says no more of it. */
 	c->call = 0;
+	chan_free(c);
 }
 
 static int open_recording(struct mchan *c, char **path_out)

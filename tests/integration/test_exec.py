@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from hermes_helpers import PASSWORD, USER, ssh_env, ssh_options
+from hermes_helpers import PASSWORD, USER, parse_asciicast, ssh_env, ssh_options
 
 
 def ssh_exec(hermes, command, stdin=b"", timeout=120):
@@ -61,3 +61,16 @@ def test_environment_as_sshd_gives_it(hermes):
     assert (ip, sip, int(sport)) == ("127.0.0.1", "127.0.0.1", hermes.port)
     assert client == f"{ip} {cport} {sport}"
     assert (user, home, shell) == ("root", "/root", "/bin/bash")
+
+
+def test_exec_recording_has_output_without_docker_framing(hermes):
+    mark = hermes.mark()
+    r = ssh_exec(hermes, "echo rec-out; echo rec-err >&2")
+    assert r.returncode == 0
+    shell = hermes.wait_event("session.shell", since=mark, timeout=30)
+    hermes.wait_event("session.closed", session=shell["session"], timeout=30)
+    with open(shell["recording"], encoding="utf-8") as f:
+        header, events = parse_asciicast(f.read())
+    assert header["hermes"]["command"] == "echo rec-out; echo rec-err >&2"
+    out = "".join(data for _, code, data in events if code == "o")
+    assert sorted(out.splitlines()) == ["rec-err", "rec-out"], repr(out)
