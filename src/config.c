@@ -402,6 +402,7 @@ static const struct key authentication_keys[] = {
 	INT("accept_all_after_failures", authentication.accept_all_after_failures, 0, INT_MAX),
 	LIST("accepted_key_fingerprints", authentication.accepted_key_fingerprints),
 	INT("accept_keys_after", authentication.accept_keys_after, 0, INT_MAX),
+	{.name = "keyboard_interactive", .kind = K_BOOL, .off = C(authentication.keyboard_interactive)},
 	{0},
 };
 
@@ -569,6 +570,7 @@ struct config *config_new_defaults(void)
 	c->container_pool.security.pids_limit = 100;
 	c->container_pool.security.tmpfs_size = 50LL << 20;
 	c->recording.enabled = true;
+	c->authentication.keyboard_interactive = true;
 	c->logging.level = LOG_INFO;
 
 	if (!(c->server.host = strdup("0.0.0.0")) ||

@@ -44,6 +44,7 @@ struct config {
 		size_t n_static_credentials;
 		int accept_all_after_failures;            /* 3, >= 0, 0 disables */
 		struct strlist accepted_key_fingerprints; /* new: [] "SHA256:..." */
+		bool keyboard_interactive;                /* new: true; offer it */
 		int accept_keys_after;                    /* new: 0 = off; accept a key
 		                                           * after N were refused */
 	} authentication;

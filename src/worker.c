@@ -475,7 +475,8 @@ static int on_message(ssh_session s, ssh_message msg, void *ud)
 	struct worker *w = ud;
 	int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
 
-	if (type == SSH_REQUEST_AUTH && sub == SSH_AUTH_METHOD_INTERACTIVE) {
+	if (type == SSH_REQUEST_AUTH && sub == SSH_AUTH_METHOD_INTERACTIVE &&
+	    w->a->cfg->authentication.keyboard_interactive) {
 		if (!ssh_message_auth_kbdint_is_response(msg)) {
 			const char *user = ssh_message_auth_user(msg);
 			free(w->kbdint_user);
@@ -864,8 +865,13 @@ void worker_main(const struct worker_args *a)
 		ssh_free(w.session);
 		_exit(0);
 	}
-	ssh_set_auth_methods(w.session, SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_PUBLICKEY |
-	                                    SSH_AUTH_METHOD_INTERACTIVE);
+	/* Without keyboard-interactive the list is Ubuntu's default sshd's,
+	 * "publickey,password"; with it, libssh orders it
+	 * "publickey,keyboard-interactive,password". */
+	ssh_set_auth_methods(
+	    w.session,
+	    SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_PUBLICKEY |
+	        (a->cfg->authentication.keyboard_interactive ? SSH_AUTH_METHOD_INTERACTIVE : 0));
 	ssh_set_message_callback(w.session, on_message, &w);
 	ssh_event_add_fd(w.event, w.ipc, POLLIN, on_ipc, &w);
 

@@ -180,3 +180,15 @@ def test_agent_and_x11_requests_logged(hermes, tmp_path):
     finally:
         agent.kill()
         agent.wait()
+
+
+def test_keyboard_interactive_can_be_switched_off(hermes_factory):
+    hermes = hermes_factory.start({"authentication": {"keyboard_interactive": False}})
+    opts = [o if not o.startswith("PreferredAuthentications=") else
+            "PreferredAuthentications=keyboard-interactive" for o in _opts(hermes.port)]
+    opts = [o if o != "LogLevel=ERROR" else "LogLevel=DEBUG" for o in opts]
+    r = run(["ssh", *opts, "-T", f"{USER}@127.0.0.1", "true"], timeout=60)
+    assert r.returncode == 255, r
+    # The method list a scanner sees is Ubuntu's default sshd's.
+    assert b"Authentications that can continue: publickey,password\r\n" in r.stderr or \
+        b"Authentications that can continue: publickey,password\n" in r.stderr, r.stderr[-600:]
