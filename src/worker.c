@@ -333,43 +333,35 @@ static int on_pty_request(ssh_session s, ssh_channel chan, const char *term, int
 	return SSH_OK;
 }
 
-static int on_shell_request(ssh_session s, ssh_channel chan, void *ud)
+/* A shell, exec or subsystem request: answered at once (as sshd does), then
+ * the monitor is asked for the stream. One per channel. */
+static int start_channel(struct wchan *c, uint32_t kind, const char *command)
 {
-	struct wchan *c = ud;
-
 	if (c->state != CH_OPEN)
 		return SSH_ERROR;
+	if (command != NULL && (c->command = strdup(command)) == NULL)
+		return SSH_ERROR;
+	c->kind = kind;
 	send_open(c);
 	return SSH_OK;
 }
 
+static int on_shell_request(ssh_session s, ssh_channel chan, void *ud)
+{
+	return start_channel(ud, IPC_KIND_SHELL, NULL);
+}
+
 static int on_exec_request(ssh_session s, ssh_channel chan, const char *command, void *ud)
 {
-	struct wchan *c = ud;
-
-	if (c->state != CH_OPEN || command == NULL)
-		return SSH_ERROR;
-	c->command = strdup(command);
-	if (c->command == NULL)
-		return SSH_ERROR;
-	c->kind = IPC_KIND_EXEC;
-	send_open(c);
-	return SSH_OK;
+	return command == NULL ? SSH_ERROR : start_channel(ud, IPC_KIND_EXEC, command);
 }
 
 /* Only sftp, as Ubuntu's sshd_config offers; the monitor chooses what runs. */
 static int on_subsystem_request(ssh_session s, ssh_channel chan, const char *subsystem, void *ud)
 {
-	struct wchan *c = ud;
-
-	if (c->state != CH_OPEN || subsystem == NULL || strcmp(subsystem, "sftp") != 0)
+	if (subsystem == NULL || strcmp(subsystem, "sftp") != 0)
 		return SSH_ERROR;
-	c->command = strdup(subsystem);
-	if (c->command == NULL)
-		return SSH_ERROR;
-	c->kind = IPC_KIND_SUBSYSTEM;
-	send_open(c);
-	return SSH_OK;
+	return start_channel(ud, IPC_KIND_SUBSYSTEM, subsystem);
 }
 
 static int on_window_change(ssh_session s, ssh_channel chan, int width, int height, int pxw,
