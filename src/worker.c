@@ -185,6 +185,16 @@ static int wait_reply(struct worker *w, uint32_t type, struct ipc_msg *out)
 	}
 }
 
+/* The login grace alarm stops here. */
+static void logged_in(struct worker *w, const char *user)
+{
+	w->authenticated = true;
+	free(w->username);
+	w->username = strdup(user ? user : "");
+	alarm(0);
+	grace_ipc = -1;
+}
+
 /* Asks the monitor; true when the login is accepted. */
 static bool ask_password(struct worker *w, uint32_t method, const char *user, const char *password)
 {
@@ -195,11 +205,7 @@ static bool ask_password(struct worker *w, uint32_t method, const char *user, co
 	send_msg(w, &m);
 	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0 || m.u[0] != 1)
 		return false;
-	w->authenticated = true;
-	free(w->username);
-	w->username = strdup(user ? user : "");
-	alarm(0);
-	grace_ipc = -1;
+	logged_in(w, user);
 	return true;
 }
 
@@ -238,11 +244,7 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 		return SSH_AUTH_DENIED;
 	if (!signed_)
 		return SSH_AUTH_SUCCESS; /* "PK_OK": the client signs next */
-	w->authenticated = true;
-	free(w->username);
-	w->username = strdup(user ? user : "");
-	alarm(0);
-	grace_ipc = -1;
+	logged_in(w, user);
 	return SSH_AUTH_SUCCESS;
 }
 
