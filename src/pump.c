@@ -28,6 +28,8 @@ void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool t
 	p->rec = rec;
 	p->activity = activity;
 	buf_init(&p->to_stream);
+	buf_init(&p->to_client[0]);
+	buf_init(&p->to_client[1]);
 	demux_init(&p->demux);
 }
 
@@ -106,19 +108,57 @@ void pump_client_eof(struct pump *p)
 	flush_to_stream(p);
 }
 
+/* Writes to the channel what libssh takes now; the rest waits in
+ * to_client. libssh may take less than the window promised, and nothing at
+ * all while a key re-exchange is under way (it returns 0, not an error):
+ * those bytes must wait, never be dropped. Returns -EIO on a real error. */
 static int write_channel(struct pump *p, int stream, const uint8_t *data, size_t len)
 {
+	struct buf *pend = &p->to_client[stream == 2 ? 1 : 0];
+
+	if (buf_avail(pend) > 0)
+		return buf_put(pend, data, len) < 0 ? -EIO : 0; /* keep the order */
 	while (len > 0) {
 		int n = stream == 2 ? ssh_channel_write_stderr(p->chan, data, (uint32_t)len)
 		                    : ssh_channel_write(p->chan, data, (uint32_t)len);
 		if (n == SSH_ERROR)
 			return -EIO;
 		if (n == 0)
-			return -EAGAIN; /* cannot happen: we read no more than the window */
+			return buf_put(pend, data, len) < 0 ? -EIO : 0;
 		data += n;
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+static bool pending_to_client(const struct pump *p)
+{
+	return buf_avail(&p->to_client[0]) > 0 || buf_avail(&p->to_client[1]) > 0;
+}
+
+/* Retries what waits for the channel; the stream is read again only once
+ * all of it is out, which bounds to_client by one read. */
+static void flush_to_client(struct pump *p)
+{
+	for (int i = 0; i < 2; i++) {
+		struct buf *pend = &p->to_client[i];
+		while (buf_avail(pend) > 0) {
+			int n = i == 1 ? ssh_channel_write_stderr(p->chan, buf_peek(pend),
+			                                          (uint32_t)buf_avail(pend))
+			               : ssh_channel_write(p->chan, buf_peek(pend),
+			                                   (uint32_t)buf_avail(pend));
+			if (n == SSH_ERROR) {
+				p->failed = true;
+				p->stream_eof = true;
+				buf_reset(pend);
+				break;
+			}
+			if (n == 0)
+				break;
+			buf_skip(pend, (size_t)n);
+		}
+		buf_compact(pend);
+	}
 }
 
 static void on_demuxed(void *arg, int stream, const uint8_t *data, size_t len)
@@ -143,7 +183,7 @@ static void read_stream(struct pump *p)
 	uint32_t window = ssh_channel_window_size(p->chan);
 	size_t want = window < sizeof(tmp) ? window : sizeof(tmp);
 
-	if (want == 0)
+	if (want == 0 || pending_to_client(p))
 		return; /* pump_service() stops polling the stream for now */
 	ssize_t n = recv(p->fd, tmp, want, MSG_DONTWAIT);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
@@ -218,9 +258,11 @@ bool pump_service(struct pump *p)
 
 	if (p->held)
 		pull_held(p);
+	if (pending_to_client(p))
+		flush_to_client(p);
 
 	if (p->fd >= 0 && !p->stream_eof) {
-		if (ssh_channel_window_size(p->chan) > 0)
+		if (ssh_channel_window_size(p->chan) > 0 && !pending_to_client(p))
 			want |= POLLIN;
 		if (buf_avail(&p->to_stream) > 0)
 			want |= POLLOUT;
@@ -232,7 +274,8 @@ bool pump_service(struct pump *p)
 			want = 0;
 		p->registered = want;
 	}
-	return p->stream_eof;
+	/* Ended only once everything read from the stream reached libssh. */
+	return p->stream_eof && (p->failed || !pending_to_client(p));
 }
 
 void pump_close(struct pump *p)
@@ -251,6 +294,8 @@ void pump_close(struct pump *p)
 		p->fd = -1;
 	}
 	buf_free(&p->to_stream);
+	buf_free(&p->to_client[0]);
+	buf_free(&p->to_client[1]);
 	recorder_free(p->rec);
 	p->rec = NULL;
 }

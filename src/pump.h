@@ -38,6 +38,7 @@ struct pump {
 	bool tty;         /* raw stream; else Docker's framed one */
 	short registered; /* poll events currently registered, 0 = none */
 	struct buf to_stream;
+	struct buf to_client[2]; /* stdout, stderr bytes libssh could not take yet */
 	struct demux demux;
 	struct recorder *rec; /* may be NULL */
 	uint64_t bytes_in, bytes_out;

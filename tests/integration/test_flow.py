@@ -132,3 +132,41 @@ def test_slow_reader_and_stalled_consumer_keep_worker_memory_flat(hermes):
         assert watch.peak < LIMIT_KB, f"worker RSS peaked at {watch.peak} kB"
     finally:
         t.close()
+
+
+def test_no_bytes_lost_across_key_reexchanges(hermes):
+    """libssh takes nothing while keys are re-exchanged; a pump that took that for a failure
+    dropped data (seen at paramiko's rekey after 512 MiB). Re-key every MiB to make it certain."""
+    size = 50 * 1000 * 1000
+    t = paramiko_transport(hermes.port)
+    try:
+        t.packetizer.REKEY_BYTES = 1 << 20
+        t.packetizer.REKEY_PACKETS = 1 << 12
+        t.auth_password(USER, PASSWORD)
+        ch = t.open_session()
+        ch.exec_command(f"head -c {size} /dev/zero")
+        got = 0
+        while True:
+            d = ch.recv(65536)
+            if not d:
+                break
+            got += len(d)
+        assert ch.recv_exit_status() == 0
+        assert got == size
+
+        ch = t.open_session()
+        ch.exec_command("wc -c")
+        chunk = bytes(1 << 20)
+        for _ in range(50):
+            ch.sendall(chunk)
+        ch.shutdown_write()
+        out = b""
+        while True:
+            d = ch.recv(4096)
+            if not d:
+                break
+            out += d
+        assert ch.recv_exit_status() == 0
+        assert out.strip() == str(50 << 20).encode()
+    finally:
+        t.close()
