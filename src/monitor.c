@@ -126,7 +126,11 @@ static int check_docker(struct monitor *m)
 	const char *image = m->cfg->container_pool.image;
 
 	snprintf(path, sizeof(path), "/images/%s/json", image);
-	docker_request(m->ctx.docker, "GET", path, NULL, 15000, on_sync_reply, &sc);
+	/* 0: no call was started, and no callback will come. */
+	if (docker_request(m->ctx.docker, "GET", path, NULL, 15000, on_sync_reply, &sc) == 0) {
+		error("out of memory");
+		return -1;
+	}
 	while (!sc.done)
 		loop_once(m->loop, 1000);
 	if (sc.status == 404) {

@@ -568,25 +568,39 @@ static void on_channel_done(struct session *s, const struct ipc_msg *m)
 static void on_backstop(struct loop *l, void *arg);
 static void logged_in(struct session *s, const uint8_t *user, size_t user_len);
 
+/* A login event: the method's own fields go between login_event() and
+ * emit_login(), which adds the outcome and counts the attempt. */
+static json_t *login_event(struct session *s, enum auth_result r, const char *method,
+                           const struct ipc_str *user)
+{
+	json_t *e = sess_event(s, r == AUTH_REJECT ? "login.failed" : "login.success");
+
+	json_object_set_new(e, "method", json_string(method));
+	event_set_bytes(e, "username", user->p, user->n);
+	return e;
+}
+
+static void emit_login(struct session *s, json_t *e, enum auth_result r)
+{
+	if (r != AUTH_REJECT)
+		json_object_set_new(e, "reason", json_string(auth_result_name(r)));
+	json_object_set_new(e, "attempt", json_integer(++s->attempts));
+	emit(s, e);
+}
+
 static void on_auth_password(struct session *s, const struct ipc_msg *m)
 {
 	enum auth_result r;
 	struct ipc_msg reply = {.type = IPC_AUTH_REPLY};
 	json_t *e;
 
-	s->attempts++;
 	r = auth_policy_password(&s->ctx->policy, m->s[0].p, m->s[0].n, m->s[1].p, m->s[1].n,
 	                         s->pw_failures);
-	e = sess_event(s, r == AUTH_REJECT ? "login.failed" : "login.success");
-	json_object_set_new(
-	    e, "method",
-	    json_string(m->u[0] == IPC_AUTH_METHOD_KBDINT ? "keyboard-interactive" : "password"));
-	event_set_bytes(e, "username", m->s[0].p, m->s[0].n);
+	e = login_event(s, r,
+	                m->u[0] == IPC_AUTH_METHOD_KBDINT ? "keyboard-interactive" : "password",
+	                &m->s[0]);
 	event_set_bytes(e, "password", m->s[1].p, m->s[1].n);
-	if (r != AUTH_REJECT)
-		json_object_set_new(e, "reason", json_string(auth_result_name(r)));
-	json_object_set_new(e, "attempt", json_integer(s->attempts));
-	emit(s, e);
+	emit_login(s, e, r);
 	if (r == AUTH_REJECT) {
 		s->pw_failures++;
 	} else {
@@ -620,16 +634,10 @@ static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
 
 	free(fp);
 	if (r == AUTH_REJECT || is_signed) {
-		json_t *e = sess_event(s, r == AUTH_REJECT ? "login.failed" : "login.success");
-		s->attempts++;
-		json_object_set_new(e, "method", json_string("publickey"));
-		event_set_bytes(e, "username", m->s[0].p, m->s[0].n);
+		json_t *e = login_event(s, r, "publickey", &m->s[0]);
 		event_set_bytes(e, "key_type", m->s[1].p, m->s[1].n);
 		event_set_bytes(e, "fingerprint", m->s[2].p, m->s[2].n);
-		if (r != AUTH_REJECT)
-			json_object_set_new(e, "reason", json_string(auth_result_name(r)));
-		json_object_set_new(e, "attempt", json_integer(s->attempts));
-		emit(s, e);
+		emit_login(s, e, r);
 	}
 	if (r == AUTH_REJECT)
 		s->key_failures++;

@@ -88,6 +88,35 @@ class RssWatch:
         self.thread.join()
 
 
+def read_all(ch, size=65536, pace=0.0):
+    """Reads a channel to its EOF (sleeping `pace` s per read: a slow reader); bytes read."""
+    got = 0
+    while True:
+        d = ch.recv(size)
+        if not d:
+            return got
+        got += len(d)
+        if pace:
+            time.sleep(pace)
+
+
+def push_mib(t, command, mib):
+    """Runs `command`, sends it `mib` MiB of zeros and EOF; (exit status, its output)."""
+    ch = t.open_session()
+    ch.exec_command(command)
+    chunk = bytes(1 << 20)
+    for _ in range(mib):
+        ch.sendall(chunk)
+    ch.shutdown_write()
+    out = b""
+    while True:
+        d = ch.recv(4096)
+        if not d:
+            break
+        out += d
+    return ch.recv_exit_status(), out
+
+
 LIMIT_KB = 40 * 1024  # a worker is a few MB; unbounded buffering would be hundreds
 
 
@@ -100,35 +129,16 @@ def test_slow_reader_and_stalled_consumer_keep_worker_memory_flat(hermes):
         with RssWatch(hermes) as watch:
             ch = t.open_session()
             ch.exec_command(f"head -c {size} /dev/zero")
-            got = 0
-            while True:
-                d = ch.recv(32768)
-                if not d:
-                    break
-                got += len(d)
-                time.sleep(0.0005)  # a slow reader
+            got = read_all(ch, 32768, pace=0.0005)  # a slow reader
             assert ch.recv_exit_status() == 0
         assert got == size
-        print(f"worker RSS peak {watch.peak} kB")
         assert watch.peak < LIMIT_KB, f"worker RSS peaked at {watch.peak} kB"
 
         with RssWatch(hermes) as watch:
-            ch = t.open_session()
             # The command reads nothing for 3 s while the client pushes as fast as it can.
-            ch.exec_command("sleep 3; wc -c")
-            chunk = bytes(1 << 20)
-            for _ in range(100):
-                ch.sendall(chunk)
-            ch.shutdown_write()
-            out = b""
-            while True:
-                d = ch.recv(4096)
-                if not d:
-                    break
-                out += d
-            assert ch.recv_exit_status() == 0
+            status, out = push_mib(t, "sleep 3; wc -c", 100)
+            assert status == 0
         assert out.strip() == str(100 << 20).encode()
-        print(f"worker RSS peak {watch.peak} kB")
         assert watch.peak < LIMIT_KB, f"worker RSS peaked at {watch.peak} kB"
     finally:
         t.close()
@@ -145,28 +155,12 @@ def test_no_bytes_lost_across_key_reexchanges(hermes):
         t.auth_password(USER, PASSWORD)
         ch = t.open_session()
         ch.exec_command(f"head -c {size} /dev/zero")
-        got = 0
-        while True:
-            d = ch.recv(65536)
-            if not d:
-                break
-            got += len(d)
+        got = read_all(ch)
         assert ch.recv_exit_status() == 0
         assert got == size
 
-        ch = t.open_session()
-        ch.exec_command("wc -c")
-        chunk = bytes(1 << 20)
-        for _ in range(50):
-            ch.sendall(chunk)
-        ch.shutdown_write()
-        out = b""
-        while True:
-            d = ch.recv(4096)
-            if not d:
-                break
-            out += d
-        assert ch.recv_exit_status() == 0
+        status, out = push_mib(t, "wc -c", 50)
+        assert status == 0
         assert out.strip() == str(50 << 20).encode()
     finally:
         t.close()
