@@ -339,8 +339,11 @@ static int on_pty_request(ssh_session s, ssh_channel chan, const char *term, int
  * the monitor is asked for the stream. One per channel. */
 static int start_channel(struct wchan *c, uint32_t kind, const char *command)
 {
-	if (c->state != CH_OPEN)
+	if (c->state != CH_OPEN) {
+		debug("channel %u: refusing a second shell/exec/subsystem (state %d)", c->id,
+		      (int)c->state);
 		return SSH_ERROR;
+	}
 	if (command != NULL && (c->command = strdup(command)) == NULL)
 		return SSH_ERROR;
 	c->kind = kind;
@@ -456,6 +459,7 @@ static void service_forwards(struct worker *w)
 		if (f->deadline != 0 && (f->done || now >= f->deadline))
 			finish_forward(w, f);
 		if (f->deadline == 0 && ssh_channel_is_closed(f->chan)) {
+			ssh_remove_channel_callbacks(f->chan, &f->cb); /* see service_channels() */
 			ssh_channel_free(f->chan);
 			memset(f, 0, sizeof(*f));
 		}
@@ -762,6 +766,10 @@ static void service_channels(struct worker *w)
 				pump_close(&c->pump);
 			free(c->command);
 			buf_free(&c->env);
+			/* libssh may keep a channel past ssh_channel_free() until the
+			 * client's CLOSE comes, and would then call our callbacks with
+			 * this slot, by then another channel's: detach them first. */
+			ssh_remove_channel_callbacks(c->chan, &c->cb);
 			ssh_channel_free(c->chan);
 			memset(c, 0, sizeof(*c));
 		}
