@@ -40,7 +40,9 @@ struct dcall {
 	docker_cb cb;
 	docker_hijack_cb hcb;
 	void *arg;
-	char what[96]; /* "POST /containers/create" for messages */
+	char what[96];       /* "POST /containers/create" for messages */
+	const uint8_t *body; /* set just before finish() reports a body */
+	size_t body_len;
 };
 
 struct docker {
@@ -193,7 +195,11 @@ static void finish(struct dcall *c, int status, const char *error, json_t *json)
 		cb(arg, fd, error);
 		return;
 	}
-	struct docker_reply r = {.status = status, .error = error, .json = json};
+	struct docker_reply r = {.status = status,
+	                         .error = error,
+	                         .json = json,
+	                         .body = c->body,
+	                         .body_len = c->body_len};
 	char msg[512];
 	docker_cb cb = c->cb;
 	void *arg = c->arg;
@@ -285,9 +291,11 @@ static bool complete_body(struct dcall *c, bool eof)
 		         m ? m : "");
 		error = msg;
 	}
-	buf_free(&body);
+	c->body = body.data;
+	c->body_len = body.len;
 	finish(c, c->head.status, error, json);
 	json_decref(json);
+	buf_free(&body);
 	return true;
 }
 

@@ -25,9 +25,11 @@
 struct docker;
 
 struct docker_reply {
-	int status;        /* HTTP status; 0 when no answer came */
-	const char *error; /* NULL on 2xx; else a readable reason */
-	json_t *json;      /* the body when it parsed as JSON (borrowed), or NULL */
+	int status;          /* HTTP status; 0 when no answer came */
+	const char *error;   /* NULL on 2xx; else a readable reason */
+	json_t *json;        /* the body when it parsed as JSON (borrowed), or NULL */
+	const uint8_t *body; /* the raw body (borrowed; NULL when there was none) */
+	size_t body_len;
 };
 
 typedef void (*docker_cb)(void *arg, const struct docker_reply *r);

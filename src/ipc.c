@@ -32,7 +32,7 @@ static const struct {
     [IPC_SESSION_END] = {"session_end", "s", 0},
     [IPC_AUTH_REPLY] = {"auth_reply", "u", 0},
     [IPC_CHANNEL_READY] = {"channel_ready", "uuuss", 2},
-    [IPC_EXIT_STATUS] = {"exit_status", "uuu", 0},
+    [IPC_EXIT_STATUS] = {"exit_status", "uuuu", 0},
 };
 
 const char *ipc_type_name(uint32_t type)

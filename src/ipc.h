@@ -26,7 +26,8 @@ enum ipc_type {
 	                        * s2 SHA256 fingerprint -> REPLY */
 	IPC_EVENT,             /* s0 event type, s1 JSON object of its fields */
 	IPC_CHANNEL_OPEN,      /* u0 channel, u1 tty, u2 width, u3 height, u4 kind
-	                        * (enum ipc_channel_kind), s0 term, s1 command (exec) or
+	                        * (enum ipc_exit_kind { IPC_EXIT_UNKNOWN = 0, IPC_EXIT_CODE = 1,
+     IPC_EXIT_SIGNAL = 2 };      enum ipc_channel_kind), s0 term, s1 command (exec) or
 	                        * subsystem name, s2 env requests as NUL-separated
 	                        * NAME=VALUE -> IPC_CHANNEL_READY */
 	IPC_RESIZE,            /* u0 channel, u1 width, u2 height */
@@ -38,11 +39,13 @@ enum ipc_type {
 	IPC_CHANNEL_READY, /* u0 channel, u1 ok, u2 1 if a recording fd follows the
 	                    * stream fd, s0 error text, s1 container id;
 	                    * fds: stream, [recording] */
-	IPC_EXIT_STATUS,   /* u0 channel, u1 1 if known, u2 exit code */
+	IPC_EXIT_STATUS,   /* u0 channel, u1 enum ipc_exit_kind, u2 exit code or
+	                    * signal number, u3 1 if a core was dumped */
 	IPC_TYPE_MAX
 };
 
 enum ipc_auth_method { IPC_AUTH_METHOD_PASSWORD = 0, IPC_AUTH_METHOD_KBDINT = 1 };
+enum ipc_exit_kind { IPC_EXIT_UNKNOWN = 0, IPC_EXIT_CODE = 1, IPC_EXIT_SIGNAL = 2 };
 enum ipc_channel_kind { IPC_KIND_SHELL = 0, IPC_KIND_EXEC = 1, IPC_KIND_SUBSYSTEM = 2 };
 
 #define IPC_MAX_FDS 2

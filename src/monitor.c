@@ -107,15 +107,30 @@ struct sync_call {
 	bool done;
 	int status;
 	char error[300];
+	char parent[256]; /* the image's hermes.session_parent label */
 };
 
 static void on_sync_reply(void *arg, const struct docker_reply *r)
 {
 	struct sync_call *sc = arg;
+	json_t *labels = json_object_get(json_object_get(r->json, "Config"), "Labels");
+	const char *parent = json_string_value(json_object_get(labels, SESSION_PARENT_LABEL));
 
 	sc->done = true;
 	sc->status = r->status;
 	snprintf(sc->error, sizeof(sc->error), "%s", r->error ? r->error : "");
+	snprintf(sc->parent, sizeof(sc->parent), "%s", parent ? parent : "");
+}
+
+/* An absolute path of plain characters, or it is not used. */
+static bool parent_path_ok(const char *p)
+{
+	if (p[0] != '/' || strlen(p) >= 200)
+		return false;
+	for (; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return false;
+	return true;
 }
 
 /* Start-up only, before the loop serves anyone: waiting here is fine. */
@@ -144,6 +159,16 @@ static int check_docker(struct monitor *m)
 		      sc.error);
 		return -1;
 	}
+	if (sc.parent[0] != '\0' && !parent_path_ok(sc.parent)) {
+		warn("image %s: label %s=%s is not an absolute path; running shells without it",
+		     image, SESSION_PARENT_LABEL, sc.parent);
+		sc.parent[0] = '\0';
+	}
+	if (sc.parent[0] == '\0')
+		warn("image %s has no %s label: exit-signal cannot be reported and shells have no "
+		     "sshd parent",
+		     image, SESSION_PARENT_LABEL);
+	snprintf(m->ctx.session_parent, sizeof(m->ctx.session_parent), "%s", sc.parent);
 	return 0;
 }
 

@@ -170,13 +170,21 @@ json_t *sandbox_exec_spec(const struct config *c, const struct exec_params *p)
 
 	cmd = child(spec, "Cmd", json_array());
 	bad |= !cmd;
-	bad |= append_str(cmd, "/bin/bash");
+	if (p->parent != NULL && p->parent[0] != '\0') {
+		/* The session parent runs the user's shell as sshd does:
+		 * "-bash", or "bash -c COMMAND". */
+		bad |= append_str(cmd, p->parent);
+		bad |= append_str(cmd, "-R");
+		bad |= append_str(cmd, p->token ? p->token : "");
+	} else {
+		bad |= append_str(cmd, "/bin/bash");
+		if (!p->command)
+			bad |= append_str(cmd, "-l");
+	}
 	if (p->command) {
 		/* Fails (NULL spec) unless the caller made it valid UTF-8. */
 		bad |= append_str(cmd, "-c");
 		bad |= append_str(cmd, p->command);
-	} else {
-		bad |= append_str(cmd, "-l");
 	}
 
 	env = child(spec, "Env", json_array());

@@ -36,6 +36,10 @@ struct exec_params {
 	bool tty;
 	const char *term;       /* TERM for a tty exec; NULL: xterm */
 	const char *const *env; /* extra "KEY=VALUE" strings, NULL-terminated, or NULL */
+	/* The image's session parent, or NULL/"" to run bash directly; when
+	 * set, Cmd is [parent, "-R", token] plus ["-c", command] for a command. */
+	const char *parent;
+	const char *token;
 };
 
 /* Body of POST /containers/{id}/exec: attach all three streams, root in

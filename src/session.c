@@ -11,17 +11,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exit_signal.h"
 #include "ipc.h"
 #include "log.h"
 #include "sandbox_spec.h"
 #include "scp_cmd.h"
 #include "session.h"
+#include "tar_read.h"
 #include "util.h"
 
 #define MAX_CHANNELS       10   /* open at once */
 #define MAX_CHANNELS_TOTAL 1000 /* over a connection's life */
 #define EXIT_POLL_MS       50
 #define EXIT_POLLS         40
+/* Where the session parent reports a child killed by a signal, one file per
+ * exec named by its token (images/ubuntu/session-parent.c). */
+#define EXIT_REPORT_DIR "/run/sshd"
+#define EXIT_TOKEN_LEN  16
 
 enum phase { PH_PREAUTH, PH_AUTHED };
 
@@ -70,6 +76,9 @@ struct mchan {
 	uint64_t timer;
 	int polls;
 	int exit_status; /* -1 unknown */
+	int exit_signal; /* 0 none, else the signal that killed the process */
+	bool core_dumped;
+	char token[EXIT_TOKEN_LEN + 1]; /* names its exit report */
 	uint64_t bytes_in, bytes_out;
 	char *recording;
 };
@@ -99,6 +108,7 @@ struct session {
 	unsigned channels_total;
 	uint64_t bytes_in, bytes_out;
 	int last_exit;
+	int last_signal; /* the last channel's exit-signal, 0 if none */
 	const char *end_reason;
 	json_t *recordings;
 	uint64_t backstop;
@@ -309,7 +319,17 @@ static void start_exec(struct mchan *c)
 		env[n++] = c->env[i];
 	env[n] = NULL;
 
-	struct exec_params p = {.command = c->command, .tty = c->tty, .term = c->term, .env = env};
+	char id[SESSION_ID_LEN + 1];
+	util_session_id(id);
+	memcpy(c->token, id, EXIT_TOKEN_LEN);
+	c->token[EXIT_TOKEN_LEN] = '\0';
+
+	struct exec_params p = {.command = c->command,
+	                        .tty = c->tty,
+	                        .term = c->term,
+	                        .env = env,
+	                        .parent = s->ctx->session_parent,
+	                        .token = c->token};
 	json_t *body = sandbox_exec_spec(s->ctx->cfg, &p);
 
 	snprintf(path, sizeof(path), "/containers/%s/exec", s->container_id);
@@ -485,18 +505,33 @@ static void on_resize(struct session *s, const struct ipc_msg *m)
 static void channel_closed(struct mchan *c)
 {
 	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_EXIT_STATUS, .u = {c->id, c->exit_status >= 0, 0}};
+	struct ipc_msg m = {.type = IPC_EXIT_STATUS, .u = {c->id, IPC_EXIT_UNKNOWN, 0, 0}};
 	json_t *e = sess_event(s, "session.channel_closed");
 
-	if (c->exit_status >= 0) {
+	if (c->exit_signal > 0) {
+		m.u[1] = IPC_EXIT_SIGNAL;
+		m.u[2] = (uint32_t)c->exit_signal;
+		m.u[3] = c->core_dumped;
+		s->last_exit = -1;
+		s->last_signal = c->exit_signal;
+	} else if (c->exit_status >= 0) {
+		m.u[1] = IPC_EXIT_CODE;
 		m.u[2] = (uint32_t)c->exit_status;
 		s->last_exit = c->exit_status;
+		s->last_signal = 0;
 	}
 	if (!s->finishing)
 		send_to_worker(s, &m);
 	json_object_set_new(e, "channel", json_integer(c->id));
 	json_object_set_new(e, "exit_status",
-	                    c->exit_status >= 0 ? json_integer(c->exit_status) : json_null());
+	                    c->exit_status >= 0 && c->exit_signal == 0
+	                        ? json_integer(c->exit_status)
+	                        : json_null());
+	if (c->exit_signal > 0) {
+		json_object_set_new(e, "exit_signal",
+		                    json_string(exit_signal_name(c->exit_signal)));
+		json_object_set_new(e, "core_dumped", json_boolean(c->core_dumped));
+	}
 	json_object_set_new(e, "bytes_in", json_integer((json_int_t)c->bytes_in));
 	json_object_set_new(e, "bytes_out", json_integer((json_int_t)c->bytes_out));
 	emit(s, e);
@@ -511,6 +546,44 @@ static void on_exit_poll(struct loop *l, void *arg)
 
 	c->timer = 0;
 	query_exit(c);
+}
+
+/* The session parent's report, when there is one: a process killed by
+ * signal n and one that exited with 128+n look the same to Docker. */
+static void on_exit_report(void *arg, const struct docker_reply *r)
+{
+	struct mchan *c = arg;
+	const uint8_t *text;
+	size_t len;
+	int sig;
+	bool core;
+
+	c->call = 0;
+	/* 404: no report, so the process exited with this code itself. */
+	if (r->error == NULL && tar_first_file(r->body, r->body_len, &text, &len) == 0 &&
+	    exit_signal_parse((const char *)text, len, &sig, &core) == 0 &&
+	    c->exit_status == 128 + sig) {
+		c->exit_signal = sig;
+		c->core_dumped = core;
+	} else if (r->error == NULL) {
+		warn("session %.8s: channel %u: unreadable exit report", c->s->id, c->id);
+	} else if (r->status != 404) {
+		warn("session %.8s: exit report of channel %u: %s", c->s->id, c->id, r->error);
+	}
+	channel_closed(c);
+}
+
+static bool fetch_exit_report(struct mchan *c)
+{
+	char path[256];
+
+	if (c->s->ctx->session_parent[0] == '\0' || c->exit_status <= 128 ||
+	    c->exit_status > 128 + EXIT_SIGNAL_MAX || c->s->finishing)
+		return false;
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%s/%s", c->s->container_id,
+	         EXIT_REPORT_DIR, c->token);
+	c->call = docker_request(c->s->ctx->docker, "GET", path, NULL, 10000, on_exit_report, c);
+	return c->call != 0;
 }
 
 static void on_exec_inspected(void *arg, const struct docker_reply *r)
@@ -530,7 +603,8 @@ static void on_exec_inspected(void *arg, const struct docker_reply *r)
 		c->exit_status = (int)(json_integer_value(code) & 0xff);
 	else if (r->error != NULL)
 		warn("session %.8s: exit code of channel %u: %s", c->s->id, c->id, r->error);
-	channel_closed(c);
+	if (!fetch_exit_report(c))
+		channel_closed(c);
 }
 
 static void query_exit(struct mchan *c)
@@ -866,6 +940,9 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 		return NULL;
 	json_object_set_new(j, "exit_status",
 	                    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
+	if (s->last_signal > 0)
+		json_object_set_new(j, "exit_signal",
+		                    json_string(exit_signal_name(s->last_signal)));
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	int r = fd < 0 ? -1 : json_dumpfd(j, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fd >= 0 && close(fd) < 0)
@@ -923,6 +1000,9 @@ void session_worker_exited(struct session *s, int wstatus)
 	json_object_set_new(e, "bytes_out", json_integer((json_int_t)s->bytes_out));
 	json_object_set_new(e, "exit_status",
 	                    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
+	if (s->last_signal > 0)
+		json_object_set_new(e, "exit_signal",
+		                    json_string(exit_signal_name(s->last_signal)));
 	json_object_set_new(e, "container_id",
 	                    s->container_id[0] ? json_string(s->container_id) : json_null());
 	json_object_set_new(e, "container_name",

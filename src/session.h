@@ -21,6 +21,8 @@
 #include "pool.h"
 
 /* What the monitor shares with its sessions. */
+#define SESSION_PARENT_LABEL "hermes.session_parent"
+
 struct session_ctx {
 	const struct config *cfg;
 	struct loop *loop;
@@ -28,6 +30,9 @@ struct session_ctx {
 	struct pool *pool;
 	struct events *events;
 	struct auth_policy policy;
+	/* The image's session parent (label hermes.session_parent), or "" to
+	 * run shells directly; see images/ubuntu/session-parent.c. */
+	char session_parent[256];
 	bool shutting_down;
 };
 

@@ -23,6 +23,7 @@
 #include <libssh/server.h>
 
 #include "events.h"
+#include "exit_signal.h"
 #include "ipc.h"
 #include "log.h"
 #include "pump.h"
@@ -611,10 +612,22 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 	return c->chan;
 }
 
+/* How the channel's process ended, as sshd reports it: exit-status, or
+ * exit-signal (name, core flag, empty message and language); nothing when
+ * it is not known. */
+static void send_exit(struct wchan *c, uint32_t kind, uint32_t value, bool core)
+{
+	if (kind == IPC_EXIT_CODE)
+		ssh_channel_request_send_exit_status(c->chan, (int)(value & 0xff));
+	else if (kind == IPC_EXIT_SIGNAL && value >= 1 && value <= EXIT_SIGNAL_MAX)
+		ssh_channel_request_send_exit_signal(c->chan, exit_signal_name((int)value), core,
+		                                     "", "");
+}
+
 static void close_channel(struct wchan *c, int exit_status)
 {
 	if (exit_status >= 0)
-		ssh_channel_request_send_exit_status(c->chan, exit_status);
+		send_exit(c, IPC_EXIT_CODE, (uint32_t)exit_status, false);
 	ssh_channel_send_eof(c->chan);
 	ssh_channel_close(c->chan);
 	c->state = CH_CLOSING;
@@ -720,7 +733,8 @@ static void on_exit_status(struct worker *w, struct ipc_msg *m)
 
 	if (c == NULL || c->state != CH_EXITING)
 		return;
-	close_channel(c, m->u[1] ? (int)m->u[2] : -1);
+	send_exit(c, m->u[1], m->u[2], m->u[3] != 0);
+	close_channel(c, -1);
 }
 
 static void handle_ipc(struct worker *w, struct ipc_msg *m)

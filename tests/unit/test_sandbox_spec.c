@@ -287,6 +287,35 @@ static void test_exec_command_no_tty(void **state)
 	assert_null(sandbox_exec_spec(&cfg, &p));
 }
 
+/* With the image's session parent, it runs first and gets the token and the
+ * command; the shell is its to start. */
+static void test_exec_through_session_parent(void **state)
+{
+	static const char *const login[] = {"/usr/sbin/sshd", "-R", "0123abcd"};
+	static const char *const command[] = {"/usr/sbin/sshd", "-R", "0123abcd", "-c",
+	                                      "kill -9 $$"};
+	struct exec_params p = {.tty = true, .parent = "/usr/sbin/sshd", .token = "0123abcd"};
+	json_t *s;
+
+	(void)state;
+	s = sandbox_exec_spec(&cfg, &p);
+	assert_non_null(s);
+	assert_strings(json_object_get(s, "Cmd"), login, 3);
+	json_decref(s);
+	p.command = "kill -9 $$";
+	p.tty = false;
+	s = sandbox_exec_spec(&cfg, &p);
+	assert_non_null(s);
+	assert_strings(json_object_get(s, "Cmd"), command, 5);
+	json_decref(s);
+	/* "" means no parent: bash directly */
+	p.parent = "";
+	s = sandbox_exec_spec(&cfg, &p);
+	static const char *const direct[] = {"/bin/bash", "-c", "kill -9 $$"};
+	assert_strings(json_object_get(s, "Cmd"), direct, 3);
+	json_decref(s);
+}
+
 /* Docker's own grammar for the detach keys (moby term.ToBytes). */
 static void test_detach_keys(void **state)
 {
@@ -342,6 +371,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_cpu_quota, setup),
 	    cmocka_unit_test_setup(test_exec_tty_shell, setup),
 	    cmocka_unit_test_setup(test_exec_command_no_tty, setup),
+	    cmocka_unit_test_setup(test_exec_through_session_parent, setup),
 	    cmocka_unit_test(test_detach_keys),
 	    cmocka_unit_test(test_container_name),
 	};
