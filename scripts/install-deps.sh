@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
 	# build
 	meson ninja-build pkg-config gcc clang
-	libssh-dev libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev
+	libssh-dev libssl-dev libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev
 	# container engine and the offline base image builder
 	docker.io debootstrap
 	# integration tests: real clients driving the daemon

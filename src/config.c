@@ -301,6 +301,7 @@ struct key {
 	size_t off; /* of the field, from the struct being filled */
 	long long min, max;
 	const char *min_text;                /* K_SIZE: the minimum as users write it */
+	const char *max_text;                /* K_SIZE: the maximum (max > 0) */
 	int empty_ok;                        /* K_STRING: "" allowed */
 	int required;                        /* "missing" when absent */
 	const char *(*check)(const char *s); /* NULL if fine, else what is wrong */
@@ -442,6 +443,15 @@ static const struct key recording_keys[] = {
 	{0},
 };
 
+static const struct key forensics_keys[] = {
+	{.name = "enabled", .kind = K_BOOL, .off = C(forensics.enabled)},
+	STR("artifacts_dir", forensics.artifacts_dir, NULL),
+	{.name = "max_file_size", .kind = K_SIZE, .off = C(forensics.max_file_size),
+	 .max = 48 << 20, .max_text = "48m"},
+	{.name = "max_session_size", .kind = K_SIZE, .off = C(forensics.max_session_size)},
+	{0},
+};
+
 static const struct key logging_keys[] = {
 	{.name = "level", .kind = K_LEVEL, .off = C(logging.level)},
 	STR("format", logging.format, check_log_format),
@@ -460,6 +470,7 @@ static const struct key root_keys[] = {
 	SECTION("authentication", authentication_keys),
 	SECTION("container_pool", pool_keys),
 	SECTION("recording", recording_keys),
+	SECTION("forensics", forensics_keys),
 	SECTION("logging", logging_keys),
 	SECTION("docker", docker_keys),
 	{0},
@@ -474,6 +485,7 @@ FITS(capabilities_keys);
 FITS(security_keys);
 FITS(pool_keys);
 FITS(recording_keys);
+FITS(forensics_keys);
 FITS(logging_keys);
 FITS(docker_keys);
 FITS(root_keys);
@@ -539,6 +551,7 @@ void config_free(struct config *c)
 	strlist_clear(&c->container_pool.security.cap_add);
 	strlist_clear(&c->container_pool.security.security_opt);
 	free(c->recording.output_dir);
+	free(c->forensics.artifacts_dir);
 	free(c->recording.format);
 	free(c->logging.format);
 	free(c->logging.output_dir);
@@ -570,6 +583,9 @@ struct config *config_new_defaults(void)
 	c->container_pool.security.pids_limit = 100;
 	c->container_pool.security.tmpfs_size = 50LL << 20;
 	c->recording.enabled = true;
+	c->forensics.enabled = true;
+	c->forensics.max_file_size = 10LL << 20;
+	c->forensics.max_session_size = 100LL << 20;
 	c->authentication.keyboard_interactive = true;
 	c->logging.level = LOG_INFO;
 
@@ -583,7 +599,9 @@ struct config *config_new_defaults(void)
 	    strlist_set(&c->container_pool.security.cap_add, add, 3) < 0 ||
 	    strlist_set(&c->container_pool.security.security_opt, opt, 1) < 0 ||
 	    !(c->recording.output_dir = strdup("/data/recordings")) ||
-	    !(c->recording.format = strdup("asciinema")) || !(c->logging.format = strdup("json")) ||
+	    !(c->recording.format = strdup("asciinema")) ||
+	    !(c->forensics.artifacts_dir = strdup("/data/artifacts")) ||
+	    !(c->logging.format = strdup("json")) ||
 	    !(c->logging.output_dir = strdup("/data/logs")) ||
 	    !(c->docker.socket_path = strdup("/var/run/docker.sock"))) {
 		config_free(c);
@@ -769,6 +787,9 @@ static void load_size(struct ctx *x, const yaml_node_t *v, const struct key *k, 
 		report(x, line_of(v), path, "must be greater than 0, got %s", show(v, got));
 	else if (n < k->min)
 		report(x, line_of(v), path, "must be at least %s, got %s", k->min_text,
+		       show(v, got));
+	else if (k->max > 0 && n > k->max)
+		report(x, line_of(v), path, "must be at most %s, got %s", k->max_text,
 		       show(v, got));
 	else
 		*dst = n;

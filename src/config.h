@@ -75,6 +75,13 @@ struct config {
 	} recording;
 
 	struct {
+		bool enabled;             /* new: true; collect artifacts at session end */
+		char *artifacts_dir;      /* new: "/data/artifacts" */
+		int64_t max_file_size;    /* new: bytes; "10m", at most 48m */
+		int64_t max_session_size; /* new: bytes; "100m" */
+	} forensics;
+
+	struct {
 		int level;        /* enum log_level from log.h; "INFO" */
 		char *format;     /* "json" or "text" */
 		char *output_dir; /* "/data/logs" */

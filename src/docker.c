@@ -43,6 +43,8 @@ struct dcall {
 	char what[96];       /* "POST /containers/create" for messages */
 	const uint8_t *body; /* set just before finish() reports a body */
 	size_t body_len;
+	size_t max_answer; /* 0: only BUF_MAX */
+	bool too_large;
 };
 
 struct docker {
@@ -199,7 +201,8 @@ static void finish(struct dcall *c, int status, const char *error, json_t *json)
 	                         .error = error,
 	                         .json = json,
 	                         .body = c->body,
-	                         .body_len = c->body_len};
+	                         .body_len = c->body_len,
+	                         .too_large = c->too_large};
 	char msg[512];
 	docker_cb cb = c->cb;
 	void *arg = c->arg;
@@ -324,7 +327,9 @@ static void on_readable(struct dcall *c)
 			(void)complete_body(c, true);
 			return;
 		}
-		if (buf_put(&c->in, tmp, (size_t)n) < 0) {
+		if (buf_put(&c->in, tmp, (size_t)n) < 0 ||
+		    (c->max_answer > 0 && c->in.len > c->max_answer + HTTP_HEAD_MAX)) {
+			c->too_large = true;
 			finish(c, 0, "answer too large", NULL);
 			return;
 		}
@@ -475,12 +480,19 @@ static struct dcall *start_call(struct docker *d, const char *method, const char
 uint64_t docker_request(struct docker *d, const char *method, const char *path, json_t *body,
                         int timeout_ms, docker_cb cb, void *arg)
 {
+	return docker_request_max(d, method, path, body, 0, timeout_ms, cb, arg);
+}
+
+uint64_t docker_request_max(struct docker *d, const char *method, const char *path, json_t *body,
+                            size_t max_answer, int timeout_ms, docker_cb cb, void *arg)
+{
 	struct dcall *c = start_call(d, method, path, body, timeout_ms, false);
 
 	if (c == NULL)
 		return 0;
 	c->cb = cb;
 	c->arg = arg;
+	c->max_answer = max_answer;
 	return c->id;
 }
 

@@ -30,6 +30,7 @@ struct docker_reply {
 	json_t *json;        /* the body when it parsed as JSON (borrowed), or NULL */
 	const uint8_t *body; /* the raw body (borrowed; NULL when there was none) */
 	size_t body_len;
+	bool too_large; /* the answer passed the call's max_answer (or BUF_MAX) */
 };
 
 typedef void (*docker_cb)(void *arg, const struct docker_reply *r);
@@ -51,6 +52,10 @@ void docker_free(struct docker *d);
  */
 uint64_t docker_request(struct docker *d, const char *method, const char *path, json_t *body,
                         int timeout_ms, docker_cb cb, void *arg);
+/* The same, giving up (too_large, status 0) once the answer passes
+ * max_answer bytes (headers not counted exactly: a bound, not a size). */
+uint64_t docker_request_max(struct docker *d, const char *method, const char *path, json_t *body,
+                            size_t max_answer, int timeout_ms, docker_cb cb, void *arg);
 uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int timeout_ms,
                            docker_hijack_cb cb, void *arg);
 void docker_cancel(struct docker *d, uint64_t id);

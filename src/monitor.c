@@ -21,6 +21,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "artifacts.h"
 #include "docker.h"
 #include "events.h"
 #include "hostkeys.h"
@@ -313,7 +314,8 @@ static void on_accept(struct loop *l, int fd, int events, void *arg)
 
 static bool stopped(struct monitor *m)
 {
-	return m->nsessions == 0 && !pool_busy(m->ctx.pool) && docker_pending(m->ctx.docker) == 0;
+	return m->nsessions == 0 && !pool_busy(m->ctx.pool) && docker_pending(m->ctx.docker) == 0 &&
+	       artifacts_running(m->ctx.artifacts) == 0;
 }
 
 static void reap(struct monitor *m)
@@ -456,6 +458,16 @@ int monitor_run(const struct config *cfg)
 	m.ctx.pool = pool_new(m.loop, m.ctx.docker, cfg, m.ctx.events);
 	if (m.ctx.pool == NULL)
 		goto out;
+	if (cfg->forensics.enabled) {
+		if (util_mkdirs(cfg->forensics.artifacts_dir, 0750) < 0) {
+			error("cannot create forensics.artifacts_dir %s: %s",
+			      cfg->forensics.artifacts_dir, strerror(errno));
+			goto out;
+		}
+		m.ctx.artifacts = artifacts_new(cfg, m.loop, m.ctx.docker, m.ctx.events);
+		if (m.ctx.artifacts == NULL)
+			goto out;
+	}
 	loop_add_fd(m.loop, m.sig_fd, LOOP_READ, on_signal, &m);
 	warm_pool(&m);
 	if (!m.ctx.shutting_down) {
@@ -480,6 +492,7 @@ out:
 		if (session_pid(m.sessions[i]) > 0)
 			kill(session_pid(m.sessions[i]), SIGKILL);
 	free(m.sessions);
+	artifacts_free(m.ctx.artifacts);
 	pool_free(m.ctx.pool);
 	docker_free(m.ctx.docker);
 	if (m.bind != NULL)

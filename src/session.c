@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "artifacts.h"
 #include "exit_signal.h"
 #include "ipc.h"
 #include "log.h"
@@ -28,6 +29,7 @@
  * exec named by its token (images/ubuntu/session-parent.c). */
 #define EXIT_REPORT_DIR "/run/sshd"
 #define EXIT_TOKEN_LEN  16
+#define MAX_UPLOADS     64
 
 enum phase { PH_PREAUTH, PH_AUTHED };
 
@@ -108,7 +110,9 @@ struct session {
 	unsigned channels_total;
 	uint64_t bytes_in, bytes_out;
 	int last_exit;
-	int last_signal; /* the last channel's exit-signal, 0 if none */
+	int last_signal;                /* the last channel's exit-signal, 0 if none */
+	char *uploads[MAX_UPLOADS + 1]; /* absolute paths, for the artifacts */
+	size_t nuploads;
 	const char *end_reason;
 	json_t *recordings;
 	uint64_t backstop;
@@ -398,6 +402,22 @@ static char **env_list(const struct ipc_str *raw, bool tty)
 
 /* Legacy scp runs "scp -t PATH" (an upload arrives) or "scp -f PATH" (a
  * download leaves) on the server: logged as a transfer of its own. */
+/* Remembers an uploaded path (relative ones are from the home directory,
+ * where sftp-server and scp start) so its artifact can say so. */
+static void note_upload(struct session *s, const char *path)
+{
+	char *abs = NULL;
+
+	if (path == NULL || path[0] == '\0' || s->nuploads >= MAX_UPLOADS)
+		return;
+	if (path[0] == '/')
+		abs = strdup(path);
+	else if (asprintf(&abs, "/root/%s", path) < 0)
+		abs = NULL;
+	if (abs != NULL)
+		s->uploads[s->nuploads++] = abs;
+}
+
 static void transfer_event(struct session *s, struct mchan *c)
 {
 	bool upload;
@@ -411,6 +431,8 @@ static void transfer_event(struct session *s, struct mchan *c)
 	json_object_set_new(e, "direction", json_string(upload ? "upload" : "download"));
 	json_object_set_new(e, "path", json_string(path));
 	emit(s, e);
+	if (upload)
+		note_upload(s, path);
 	free(path);
 }
 
@@ -758,6 +780,9 @@ static void on_event(struct session *s, const struct ipc_msg *m)
 		if (json_object_get(e, k) == NULL)
 			json_object_set(e, k, v);
 	}
+	if (strcmp(type, "file.transfer") == 0 &&
+	    strcmp(json_string_value(json_object_get(fields, "direction")) ?: "", "upload") == 0)
+		note_upload(s, json_string_value(json_object_get(fields, "path")));
 	if (strcmp(type, "client.version") == 0 && s->client_version == NULL)
 		s->client_version =
 		    strdup(json_string_value(json_object_get(fields, "version")) ?: "");
@@ -957,6 +982,32 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	return strdup(path);
 }
 
+static void release_container(void *arg, const char *id, const char *name)
+{
+	pool_release(arg, id, name);
+}
+
+/* What the attacker left is copied out before the container stops (its
+ * tmpfs would be gone). Not at shutdown: that must be quick, and the
+ * stopped container keeps its writable layer for a later look. */
+static void collect_and_release(struct session *s)
+{
+	const struct config *cfg = s->ctx->cfg;
+
+	if (!cfg->forensics.enabled || s->ctx->artifacts == NULL || s->ctx->shutting_down ||
+	    s->phase == PH_PREAUTH) {
+		pool_release(s->ctx->pool, s->container_id, s->container_name);
+		return;
+	}
+	struct artifact_session a = {.session_id = s->id,
+	                             .src_ip = s->ip,
+	                             .src_port = s->port,
+	                             .container_id = s->container_id,
+	                             .container_name = s->container_name,
+	                             .uploads = (const char *const *)s->uploads};
+	artifacts_collect(s->ctx->artifacts, &a, release_container, s->ctx->pool);
+}
+
 void session_worker_exited(struct session *s, int wstatus)
 {
 	double end = util_wall();
@@ -989,7 +1040,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) != SIGTERM && WTERMSIG(wstatus) != SIGKILL)
 		warn("session %.8s: worker died of signal %d", s->id, WTERMSIG(wstatus));
 	if (s->container_id[0] != '\0')
-		pool_release(s->ctx->pool, s->container_id, s->container_name);
+		collect_and_release(s);
 
 	char *sidecar = write_sidecar(s, end, reason);
 	json_t *e = sess_event(s, "session.closed");
@@ -1014,6 +1065,8 @@ void session_worker_exited(struct session *s, int wstatus)
 	free(sidecar);
 	free(s->username);
 	free(s->client_version);
+	for (size_t i = 0; i < s->nuploads; i++)
+		free(s->uploads[i]);
 	json_decref(s->recordings);
 	buf_free(&s->store);
 	free(s);

@@ -29,6 +29,7 @@ struct session_ctx {
 	struct docker *docker;
 	struct pool *pool;
 	struct events *events;
+	struct artifacts *artifacts; /* NULL when forensics is off */
 	struct auth_policy policy;
 	/* The image's session parent (label hermes.session_parent), or "" to
 	 * run shells directly; see images/ubuntu/session-parent.c. */

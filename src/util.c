@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,5 +278,31 @@ int util_write_all(int fd, const void *p, size_t n, size_t *done)
 			return -EIO;
 		*done += (size_t)w;
 	}
+	return 0;
+}
+
+int util_url_encode(const char *s, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		             (ch >= '0' && ch <= '9') || strchr("-._~/", ch) != NULL;
+
+		if (n + (plain ? 1 : 3) >= cap)
+			return -1;
+		if (plain) {
+			out[n++] = (char)ch;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 15];
+		}
+	}
+	if (cap == 0)
+		return -1;
+	out[n] = '\0';
 	return 0;
 }

@@ -38,4 +38,8 @@ int util_write_all(int fd, const void *p, size_t n, size_t *done);
 /* mkdir -p with the given mode for directories it creates. */
 int util_mkdirs(const char *path, unsigned mode);
 
+/* Percent-encodes s for a URL query value (unreserved characters and '/'
+ * stay). Returns 0, or -1 when it does not fit in out[cap]. */
+int util_url_encode(const char *s, char *out, size_t cap);
+
 #endif

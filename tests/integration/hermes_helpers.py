@@ -126,6 +126,9 @@ def base_config(workdir, port):
             "output_dir": str(workdir / "recordings"),
             "format": "asciinema",
         },
+        "forensics": {
+            "artifacts_dir": str(workdir / "artifacts"),
+        },
         "logging": {
             "level": "DEBUG",
             "format": "json",

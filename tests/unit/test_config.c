@@ -135,6 +135,10 @@ static void check_defaults(const struct config *c)
 	assert_true(c->recording.enabled);
 	assert_string_equal(c->recording.output_dir, "/data/recordings");
 	assert_string_equal(c->recording.format, "asciinema");
+	assert_true(c->forensics.enabled);
+	assert_string_equal(c->forensics.artifacts_dir, "/data/artifacts");
+	assert_int_equal(c->forensics.max_file_size, 10 << 20);
+	assert_int_equal(c->forensics.max_session_size, 100 << 20);
 	assert_int_equal(c->logging.level, LOG_INFO);
 	assert_string_equal(c->logging.format, "json");
 	assert_string_equal(c->logging.output_dir, "/data/logs");
@@ -387,6 +391,10 @@ static void test_wrong_types(void **state)
 	           "t.yaml:3: container_pool.security.cpu_quota: must be a number, got \"inf\"");
 	expect_one("container_pool:\n  security:\n    cpu_quota: '0.5'\n",
 	           "t.yaml:3: container_pool.security.cpu_quota: must be a number, got \"0.5\"");
+	expect_one("forensics:\n  max_file_size: 49m\n",
+	           "t.yaml:2: forensics.max_file_size: must be at most 48m, got \"49m\"");
+	expect_one("forensics:\n  max_session_size: 0\n",
+	           "t.yaml:2: forensics.max_session_size: must be greater than 0, got 0");
 	expect_one("recording:\n  enabled: 1\n",
 	           "t.yaml:2: recording.enabled: must be true or false, got 1");
 	expect_one("recording:\n  enabled: \"true\"\n",

@@ -1,5 +1,6 @@
-/* Unit tests for tar_read: single-file archives as Docker's archive endpoint
- * returns them, and the damaged or foreign ones it must refuse. */
+/* Unit tests for tar_read: archives as Docker's archive endpoint returns
+ * them (ustar, PAX and GNU long names, files, directories, links) and the
+ * damaged or foreign ones it must refuse. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,8 @@
 
 #include "tar_read.h"
 
-static uint8_t archive[TAR_BLOCK * 4];
+static uint8_t archive[TAR_BLOCK * 64];
+static size_t used;
 
 static void set_checksum(uint8_t *h)
 {
@@ -20,69 +22,172 @@ static void set_checksum(uint8_t *h)
 	h[155] = ' ';
 }
 
-/* A ustar header for a regular file of `len` bytes followed by its data. */
-static size_t make(const char *contents, size_t len, char type)
+/* Appends one entry: a header then its contents, padded to a block. */
+static uint8_t *add(char type, const char *name, const char *contents, size_t len)
+{
+	uint8_t *h = archive + used;
+
+	memset(h, 0, TAR_BLOCK);
+	memcpy(h, name, strlen(name) < 100 ? strlen(name) : 100);
+	memcpy(h + 100, "0000644", 8);
+	snprintf((char *)h + 124, 12, "%011zo", len);
+	h[156] = (uint8_t)type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	set_checksum(h);
+	memcpy(h + TAR_BLOCK, contents, len);
+	used += TAR_BLOCK + (len + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+	return h;
+}
+
+static void reset(void)
 {
 	memset(archive, 0, sizeof(archive));
-	strcpy((char *)archive, "A1B2C3");
-	memcpy(archive + 100, "0000600", 8);
-	snprintf((char *)archive + 124, 12, "%011zo", len);
-	archive[156] = (uint8_t)type;
-	memcpy(archive + 257, "ustar", 6);
-	memcpy(archive + 263, "00", 2);
-	set_checksum(archive);
-	memcpy(archive + TAR_BLOCK, contents, len);
-	return sizeof(archive);
+	used = 0;
 }
 
 static void test_regular_file(void **state)
 {
 	const uint8_t *d = NULL;
-	size_t n = 0, total = make("signal 9\n", 9, '0');
+	size_t n = 0;
 
-	assert_int_equal(tar_first_file(archive, total, &d, &n), 0);
+	reset();
+	add('0', "A1B2C3", "signal 9\n", 9);
+	assert_int_equal(tar_first_file(archive, used + 1024, &d, &n), 0);
 	assert_int_equal(n, 9);
 	assert_memory_equal(d, "signal 9\n", 9);
 
-	total = make("", 0, '\0'); /* old-style type flag, empty file */
-	assert_int_equal(tar_first_file(archive, total, &d, &n), 0);
+	reset();
+	add('\0', "old", "", 0); /* old-style type flag, empty file */
+	assert_int_equal(tar_first_file(archive, used, &d, &n), 0);
 	assert_int_equal(n, 0);
+}
+
+static void test_walk(void **state)
+{
+	struct tar_entry e;
+	size_t off = 0;
+	uint8_t *h;
+
+	reset();
+	add('5', "tmp/", "", 0);
+	h = add('0', "tmp/payload.sh", "#!/bin/sh\n", 10);
+	memcpy(h + 100, "0000755", 8);
+	set_checksum(h);
+	h = add('2', "tmp/link", "", 0);
+	memcpy(h + 157, "/etc/passwd", 11);
+	set_checksum(h);
+
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_int_equal(e.type, '5');
+	assert_string_equal(e.name, "tmp/");
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_int_equal(e.type, '0');
+	assert_string_equal(e.name, "tmp/payload.sh");
+	assert_int_equal(e.mode, 0755);
+	assert_int_equal(e.size, 10);
+	assert_memory_equal(e.data, "#!/bin/sh\n", 10);
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_int_equal(e.type, '2');
+	assert_string_equal(e.link, "/etc/passwd");
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 0); /* zero block */
+	off = used;
+	assert_int_equal(tar_next(archive, used, &off, &e), 0); /* no bytes left */
+}
+
+static void test_long_names(void **state)
+{
+	char longname[300], record[400];
+	struct tar_entry e;
+	size_t off = 0;
+
+	memset(longname, 'd', sizeof(longname) - 1);
+	longname[0] = '/';
+	longname[sizeof(longname) - 1] = '\0';
+
+	/* PAX: "LEN path=VALUE\n", LEN counting the whole record. */
+	reset();
+	int body = snprintf(record, sizeof(record), " path=%s\n", longname);
+	int len = body + 3; /* three digits */
+	snprintf(record, sizeof(record), "%d path=%s\n", len, longname);
+	add('x', "PaxHeaders/x", record, (size_t)len);
+	add('0', "truncated-name", "x", 1);
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_string_equal(e.name, longname);
+	assert_int_equal(e.size, 1);
+
+	/* GNU: an 'L' entry holds the next entry's name. */
+	reset();
+	off = 0;
+	add('L', "././@LongLink", longname, strlen(longname) + 1);
+	add('0', "truncated-name", "y", 1);
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_string_equal(e.name, longname);
+
+	/* ustar prefix + name */
+	reset();
+	off = 0;
+	uint8_t *h = add('0', "file", "z", 1);
+	memcpy(h + 345, "var/lib", 7);
+	set_checksum(h);
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_string_equal(e.name, "var/lib/file");
+
+	/* a malformed PAX record */
+	reset();
+	off = 0;
+	add('x', "PaxHeaders/x", "99 path=x\n", 10);
+	add('0', "f", "", 0);
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), -1);
 }
 
 static void test_refused(void **state)
 {
 	const uint8_t *d;
-	size_t n, total;
+	size_t n;
 
-	total = make("x", 1, '2'); /* a symlink */
-	assert_int_equal(tar_first_file(archive, total, &d, &n), -1);
-	total = make("x", 1, '5'); /* a directory */
-	assert_int_equal(tar_first_file(archive, total, &d, &n), -1);
+	reset();
+	add('2', "link", "", 0);
+	assert_int_equal(tar_first_file(archive, sizeof(archive), &d, &n), -1);
+	reset();
+	add('5', "dir/", "", 0);
+	assert_int_equal(tar_first_file(archive, sizeof(archive), &d, &n), -1);
 
-	total = make("signal 9\n", 9, '0');
+	reset();
+	add('0', "f", "signal 9\n", 9);
 	archive[0] ^= 1; /* checksum no longer matches */
-	assert_int_equal(tar_first_file(archive, total, &d, &n), -1);
+	assert_int_equal(tar_first_file(archive, sizeof(archive), &d, &n), -1);
 
-	make("x", 1, '0');
+	reset();
+	add('0', "f", "x", 1);
 	assert_int_equal(tar_first_file(archive, TAR_BLOCK - 1, &d, &n), -1); /* short header */
 	assert_int_equal(tar_first_file(archive, TAR_BLOCK, &d, &n), -1);     /* data missing */
 	assert_int_equal(tar_first_file(NULL, 0, &d, &n), -1);
 
 	/* A size bigger than what arrived, or not octal. */
-	make("x", 1, '0');
-	snprintf((char *)archive + 124, 12, "%011o", 4000);
+	reset();
+	snprintf((char *)add('0', "f", "x", 1) + 124, 12, "%011o", 40000);
 	set_checksum(archive);
 	assert_int_equal(tar_first_file(archive, sizeof(archive), &d, &n), -1);
-	make("x", 1, '0');
-	memcpy(archive + 124, "0000000009x", 11);
+	reset();
+	memcpy(add('0', "f", "x", 1) + 124, "0000000009x", 11);
 	set_checksum(archive);
 	assert_int_equal(tar_first_file(archive, sizeof(archive), &d, &n), -1);
-	make("x", 1, '0');
-	archive[124] = 0x80; /* base-256 size */
+	reset();
+	add('0', "f", "x", 1)[124] = 0x80; /* base-256 size */
 	set_checksum(archive);
 	assert_int_equal(tar_first_file(archive, sizeof(archive), &d, &n), -1);
 
-	memset(archive, 0, sizeof(archive)); /* the end-of-archive blocks alone */
+	/* Too many extended headers in a row. */
+	reset();
+	for (int i = 0; i < 6; i++)
+		add('g', "g", "", 0);
+	add('0', "f", "", 0);
+	size_t off = 0;
+	struct tar_entry e;
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), -1);
+
+	reset(); /* the end-of-archive blocks alone */
 	assert_int_equal(tar_first_file(archive, sizeof(archive), &d, &n), -1);
 }
 
@@ -90,6 +195,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_regular_file),
+	    cmocka_unit_test(test_walk),
+	    cmocka_unit_test(test_long_names),
 	    cmocka_unit_test(test_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
-/* libFuzzer harness: any archive-endpoint answer through the tar reader and,
- * when it holds a file, its contents through the exit report parser. Half
+/* libFuzzer harness: any archive-endpoint answer through the tar reader
+ * (every entry, as artifact collection walks it, and the first file, whose
+ * contents go through the exit report parser). Half
  * the inputs get a correct header checksum written in first, so the fuzzer
  * also explores what lies past that check. */
 #include <stdbool.h>
@@ -32,6 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(p, data, size);
 	if (size >= TAR_BLOCK && (p[0] & 1))
 		fix_checksum(p);
+	static struct tar_entry e;
+	size_t off = 0, last = 0;
+	int r;
+
+	while ((r = tar_next(p, size, &off, &e)) == 1) {
+		if (off <= last || off > size || e.data < p || e.size > size ||
+		    e.data + e.size > p + size || strlen(e.name) >= TAR_NAME_MAX)
+			__builtin_trap();
+		last = off;
+	}
 	if (tar_first_file(p, size, &file, &len) == 0) {
 		if (file != p + TAR_BLOCK || len > size - TAR_BLOCK)
 			__builtin_trap();

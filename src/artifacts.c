@@ -1,0 +1,409 @@
+/* artifacts: see artifacts.h. One job per ended session, one Docker call in
+ * flight per job: the changes list, then one archive per changed path. */
+#include "artifacts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "changes.h"
+#include "log.h"
+#include "tar_read.h"
+#include "util.h"
+
+#define MAX_CHANGES 5000 /* paths looked at per session */
+#define CALL_MS     60000
+
+struct job {
+	struct artifacts *a;
+	struct job *next;
+	char session[SESSION_ID_LEN + 1];
+	char ip[64];
+	int port;
+	char cid[65];
+	char cname[80];
+	char **uploads;
+	struct change_list changes;
+	size_t next_change;
+	uint64_t call;
+	uint64_t bytes; /* stored for this session */
+	unsigned files, skipped;
+	json_t *manifest; /* array of file records */
+	artifacts_done_cb done;
+	void *arg;
+};
+
+struct artifacts {
+	const struct config *cfg;
+	struct loop *loop;
+	struct docker *docker;
+	struct events *events;
+	struct job *jobs;
+	unsigned running;
+};
+
+static void step(struct job *j);
+
+static json_t *job_event(struct job *j, const char *type)
+{
+	return event_new(type, j->session, j->ip, j->port);
+}
+
+static bool uploaded(const struct job *j, const char *path)
+{
+	for (size_t i = 0; j->uploads != NULL && j->uploads[i] != NULL; i++)
+		if (strcmp(j->uploads[i], path) == 0)
+			return true;
+	return false;
+}
+
+static int sha256_hex(const uint8_t *p, size_t n, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+		return -1;
+	for (unsigned i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* Stores the bytes once as DIR/<sha256>, read-only; 0 or -errno. */
+static int store(struct artifacts *a, const char *hash, const uint8_t *p, size_t n)
+{
+	char path[4096], tmp[4200];
+	size_t done;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", a->cfg->forensics.artifacts_dir, hash);
+	if (access(path, F_OK) == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0440);
+	if (fd < 0)
+		return -errno;
+	r = util_write_all(fd, p, n, &done);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r != 0)
+		unlink(tmp);
+	return r;
+}
+
+static void skipped(struct job *j, const char *path, const char *reason, json_int_t size)
+{
+	json_t *e = job_event(j, "artifact.skipped");
+	json_t *rec = json_pack("{s:s, s:s}", "path", path, "skipped", reason);
+
+	j->skipped++;
+	json_object_set_new(e, "path", json_string(path));
+	json_object_set_new(e, "reason", json_string(reason));
+	if (size >= 0) {
+		json_object_set_new(e, "size", json_integer(size));
+		json_object_set_new(rec, "size", json_integer(size));
+	}
+	events_emit(j->a->events, e);
+	json_array_append_new(j->manifest, rec);
+}
+
+/* One entry of an archive: a file is hashed and stored, a link noted,
+ * anything else (directories, devices) ignored. */
+static void take(struct job *j, const char *path, enum change_kind kind, const struct tar_entry *t)
+{
+	const char *type = kind == CHANGE_ADDED ? "file.created" : "file.changed";
+	char hash[65], mode[8];
+	json_t *e, *rec;
+	int r;
+
+	if (t->type != '0' && t->type != '2' && t->type != '1')
+		return;
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)t->mode);
+	rec = json_pack("{s:s, s:s, s:s}", "path", path, "kind",
+	                kind == CHANGE_ADDED ? "created" : "changed", "mode", mode);
+	if (t->type == '0') {
+		if (j->bytes + t->size > (uint64_t)j->a->cfg->forensics.max_session_size) {
+			json_decref(rec);
+			skipped(j, path, "max_session_size", (json_int_t)t->size);
+			return;
+		}
+		if (sha256_hex(t->data, t->size, hash) < 0) {
+			json_decref(rec);
+			skipped(j, path, "hash failed", (json_int_t)t->size);
+			return;
+		}
+		r = store(j->a, hash, t->data, t->size);
+		if (r < 0) {
+			error("artifact %s of session %.8s: %s", path, j->session, strerror(-r));
+			json_decref(rec);
+			skipped(j, path, "cannot store", (json_int_t)t->size);
+			return;
+		}
+		j->bytes += t->size;
+		json_object_set_new(rec, "type", json_string("file"));
+		json_object_set_new(rec, "size", json_integer((json_int_t)t->size));
+		json_object_set_new(rec, "sha256", json_string(hash));
+	} else {
+		json_object_set_new(rec, "type",
+		                    json_string(t->type == '2' ? "symlink" : "hardlink"));
+		json_object_set_new(rec, "link", json_string(t->link));
+	}
+	if (uploaded(j, path))
+		json_object_set_new(rec, "transfer", json_true());
+	j->files++;
+	e = job_event(j, type);
+	json_object_update(e, rec);
+	json_object_del(e, "kind");
+	events_emit(j->a->events, e);
+	json_array_append_new(j->manifest, rec);
+}
+
+static void deleted(struct job *j, const char *path)
+{
+	json_t *e = job_event(j, "file.deleted");
+
+	json_object_set_new(e, "path", json_string(path));
+	events_emit(j->a->events, e);
+	json_array_append_new(j->manifest,
+	                      json_pack("{s:s, s:s}", "path", path, "kind", "deleted"));
+}
+
+static void on_path_archive(void *arg, const struct docker_reply *r)
+{
+	struct job *j = arg;
+	const struct change *c = &j->changes.items[j->next_change++];
+	struct tar_entry *t;
+	size_t off = 0;
+
+	j->call = 0;
+	if (r->too_large) {
+		skipped(j, c->path, "max_file_size", -1);
+	} else if (r->error != NULL) {
+		/* Gone since the list was made, or a name Docker cannot take. */
+		if (r->status != 404)
+			skipped(j, c->path, r->error, -1);
+	} else if ((t = malloc(sizeof(*t))) != NULL) {
+		if (tar_next(r->body, r->body_len, &off, t) == 1)
+			take(j, c->path, c->kind, t);
+		else
+			skipped(j, c->path, "unreadable archive", -1);
+		free(t);
+	}
+	step(j);
+}
+
+static void write_manifest(struct job *j, char *out, size_t cap)
+{
+	char dir[4096], tmp[4200], when[32];
+	json_t *m;
+	int fd, r = -1;
+
+	out[0] = '\0';
+	snprintf(dir, sizeof(dir), "%s/sessions", j->a->cfg->forensics.artifacts_dir);
+	if (util_mkdirs(dir, 0750) < 0) {
+		error("artifacts: cannot create %s: %s", dir, strerror(errno));
+		return;
+	}
+	snprintf(out, cap, "%s/%s.json", dir, j->session);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+	util_rfc3339(util_wall(), when);
+	m = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:O}", "session", j->session,
+	              "container_id", j->cid, "container_name", j->cname, "collected", when,
+	              "bytes", (json_int_t)j->bytes, "files", j->files, "skipped", j->skipped,
+	              "entries", j->manifest);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd >= 0 && m != NULL)
+		r = json_dumpfd(m, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (fd >= 0 && close(fd) < 0)
+		r = -1;
+	if (r < 0 || rename(tmp, out) < 0) {
+		error("artifacts: cannot write %s: %s", out, strerror(errno));
+		unlink(tmp);
+		out[0] = '\0';
+	}
+	json_decref(m);
+}
+
+static void job_free(struct job *j)
+{
+	struct artifacts *a = j->a;
+
+	for (struct job **pp = &a->jobs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	a->running--;
+	for (size_t i = 0; j->uploads != NULL && j->uploads[i] != NULL; i++)
+		free(j->uploads[i]);
+	free(j->uploads);
+	changes_free(&j->changes);
+	json_decref(j->manifest);
+	free(j);
+}
+
+static void finish(struct job *j)
+{
+	char manifest[4200];
+	json_t *e;
+
+	write_manifest(j, manifest, sizeof(manifest));
+	e = job_event(j, "artifacts.collected");
+	json_object_set_new(e, "files", json_integer(j->files));
+	json_object_set_new(e, "bytes", json_integer((json_int_t)j->bytes));
+	json_object_set_new(e, "skipped", json_integer(j->skipped));
+	json_object_set_new(e, "manifest", manifest[0] ? json_string(manifest) : json_null());
+	json_object_set_new(e, "container_id", json_string(j->cid));
+	events_emit(j->a->events, e);
+	artifacts_done_cb done = j->done;
+	void *arg = j->arg;
+	char cid[65], cname[80];
+	snprintf(cid, sizeof(cid), "%s", j->cid);
+	snprintf(cname, sizeof(cname), "%s", j->cname);
+	job_free(j);
+	done(arg, cid, cname);
+}
+
+/* Starts the next archive call, or finishes. */
+static void step(struct job *j)
+{
+	struct artifacts *a = j->a;
+	char path[8192], q[6144];
+
+	while (j->next_change < j->changes.n) {
+		const struct change *c = &j->changes.items[j->next_change];
+		if (c->kind == CHANGE_DELETED) {
+			deleted(j, c->path);
+			j->next_change++;
+			continue;
+		}
+		if (util_url_encode(c->path, q, sizeof(q)) < 0) {
+			skipped(j, c->path, "path too long", -1);
+			j->next_change++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "/containers/%s/archive?path=%s", j->cid, q);
+		size_t max = (size_t)a->cfg->forensics.max_file_size;
+		j->call = docker_request_max(a->docker, "GET", path, NULL, max, CALL_MS,
+		                             on_path_archive, j);
+		if (j->call != 0)
+			return;
+		j->next_change = j->changes.n; /* out of memory: stop here */
+	}
+	finish(j);
+}
+
+static void on_changes(void *arg, const struct docker_reply *r)
+{
+	struct job *j = arg;
+
+	j->call = 0;
+	if (r->error != NULL)
+		warn("artifacts of session %.8s: %s", j->session, r->error);
+	else if (r->json != NULL && !json_is_array(r->json))
+		warn("artifacts of session %.8s: the changes list is not a list", j->session);
+	else if (r->json != NULL && changes_plan(r->json, MAX_CHANGES, &j->changes) < 0)
+		warn("artifacts of session %.8s: out of memory", j->session);
+	if (j->changes.dropped > 0)
+		skipped(j, "/", "too many changes", (json_int_t)j->changes.dropped);
+	step(j);
+}
+
+struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct docker *d,
+                                struct events *ev)
+{
+	struct artifacts *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->cfg = cfg;
+	a->loop = l;
+	a->docker = d;
+	a->events = ev;
+	return a;
+}
+
+void artifacts_free(struct artifacts *a)
+{
+	if (a == NULL)
+		return;
+	while (a->jobs != NULL) {
+		docker_cancel(a->docker, a->jobs->call);
+		job_free(a->jobs);
+	}
+	free(a);
+}
+
+unsigned artifacts_running(const struct artifacts *a)
+{
+	return a ? a->running : 0;
+}
+
+static char **copy_list(const char *const *l)
+{
+	size_t n = 0;
+	char **out;
+
+	while (l != NULL && l[n] != NULL)
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	for (size_t i = 0; out != NULL && i < n; i++)
+		out[i] = strdup(l[i]);
+	return out;
+}
+
+static void on_start(struct loop *l, void *arg)
+{
+	struct job *j = arg;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/containers/%s/changes", j->cid);
+	j->call = docker_request(j->a->docker, "GET", path, NULL, CALL_MS, on_changes, j);
+	if (j->call == 0)
+		finish(j);
+}
+
+void artifacts_collect(struct artifacts *a, const struct artifact_session *s,
+                       artifacts_done_cb done, void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL || (j->manifest = json_array()) == NULL ||
+	    (j->uploads = copy_list(s->uploads)) == NULL ||
+	    util_mkdirs(a->cfg->forensics.artifacts_dir, 0750) < 0) {
+		if (j != NULL && j->manifest != NULL)
+			error("artifacts: cannot create %s: %s", a->cfg->forensics.artifacts_dir,
+			      strerror(errno));
+		if (j != NULL) {
+			json_decref(j->manifest);
+			for (size_t i = 0; j->uploads != NULL && j->uploads[i] != NULL; i++)
+				free(j->uploads[i]);
+			free(j->uploads);
+			free(j);
+		}
+		done(arg, s->container_id, s->container_name);
+		return;
+	}
+	j->a = a;
+	snprintf(j->session, sizeof(j->session), "%s", s->session_id);
+	snprintf(j->ip, sizeof(j->ip), "%s", s->src_ip ? s->src_ip : "");
+	j->port = s->src_port;
+	snprintf(j->cid, sizeof(j->cid), "%s", s->container_id);
+	snprintf(j->cname, sizeof(j->cname), "%s", s->container_name ? s->container_name : "");
+	j->done = done;
+	j->arg = arg;
+	j->next = a->jobs;
+	a->jobs = j;
+	a->running++;
+	/* From the loop, so done() never runs inside the caller. */
+	if (loop_add_timer(a->loop, 0, on_start, j) == 0)
+		finish(j);
+}

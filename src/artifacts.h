@@ -1,0 +1,52 @@
+/*
+ * artifacts: what an attacker left in a session's container, copied out
+ * when the session ends, before the container is stopped.
+ *
+ * Docker's changes list gives the paths added or changed in the writable
+ * layer (not tmpfs mounts such as /tmp: Docker's archive endpoint does not
+ * see into them either; see docs/artifacts.md). Each regular file is fetched through the archive
+ * endpoint, stored once under forensics.artifacts_dir named by its SHA-256, and logged
+ * (file.created, file.changed; file.deleted for removals, artifact.skipped
+ * for what a size cap kept out); a manifest per session lists all of it.
+ * Runs entirely on the monitor's loop through the async Docker client; the
+ * only blocking work is writing a file of at most max_file_size.
+ */
+#ifndef HERMES_ARTIFACTS_H
+#define HERMES_ARTIFACTS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "docker.h"
+#include "events.h"
+#include "loop.h"
+
+struct artifacts;
+
+struct artifact_session {
+	const char *session_id;
+	const char *src_ip;
+	int src_port;
+	const char *container_id;
+	const char *container_name;
+	/* Absolute paths the session uploaded over SFTP/SCP (NULL-terminated,
+	 * or NULL): their artifacts say so ("transfer": true). */
+	const char *const *uploads;
+};
+
+/* Called once the collection is over, whatever came of it. */
+typedef void (*artifacts_done_cb)(void *arg, const char *container_id, const char *container_name);
+
+struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct docker *d,
+                                struct events *ev);
+/* Drops collections in flight without calling their callbacks. */
+void artifacts_free(struct artifacts *a);
+
+/* Starts collecting; done(arg, ...) always follows, from the loop. */
+void artifacts_collect(struct artifacts *a, const struct artifact_session *s,
+                       artifacts_done_cb done, void *arg);
+
+/* Collections still running. */
+unsigned artifacts_running(const struct artifacts *a);
+
+#endif
