@@ -1,5 +1,6 @@
 /* artifacts: see artifacts.h. One job per ended session, one Docker call in
- * flight per job: the changes list, then one archive per changed path. */
+ * flight per job: the changes list, then one archive per changed path, then
+ * one exec of tar for the tmpfs mounts. */
 #include "artifacts.h"
 
 #include <errno.h>
@@ -12,13 +13,19 @@
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "changes.h"
+#include "demux.h"
 #include "log.h"
 #include "tar_read.h"
 #include "util.h"
 
 #define MAX_CHANGES 5000 /* paths looked at per session */
 #define CALL_MS     60000
+/* tmpfs mounts: in neither the changes list nor the archive endpoint's view
+ * (Docker 20.10), and gone when the container stops, so tar reads them from
+ * inside. Missing ones only make tar complain on stderr, which is not read. */
+static const char *const tmpfs_cmd[] = {"tar", "-C", "/", "-cf", "-", "tmp", "dev/shm"};
 
 struct job {
 	struct artifacts *a;
@@ -31,6 +38,12 @@ struct job {
 	char **uploads;
 	struct change_list changes;
 	size_t next_change;
+	bool tmpfs_done;
+	int tar_fd; /* the tar exec's stream, or -1 */
+	uint64_t tar_timer;
+	struct demux demux;
+	struct buf tar; /* tar's stdout so far */
+	bool tar_too_large;
 	uint64_t call;
 	uint64_t bytes; /* stored for this session */
 	unsigned files, skipped;
@@ -242,6 +255,12 @@ static void job_free(struct job *j)
 			break;
 		}
 	a->running--;
+	if (j->tar_fd >= 0) {
+		loop_del_fd(a->loop, j->tar_fd);
+		close(j->tar_fd);
+	}
+	loop_del_timer(a->loop, j->tar_timer);
+	buf_free(&j->tar);
 	for (size_t i = 0; j->uploads != NULL && j->uploads[i] != NULL; i++)
 		free(j->uploads[i]);
 	free(j->uploads);
@@ -272,6 +291,8 @@ static void finish(struct job *j)
 	done(arg, cid, cname);
 }
 
+static void scan_tmpfs(struct job *j);
+
 /* Starts the next archive call, or finishes. */
 static void step(struct job *j)
 {
@@ -298,7 +319,133 @@ static void step(struct job *j)
 			return;
 		j->next_change = j->changes.n; /* out of memory: stop here */
 	}
+	if (!j->tmpfs_done) {
+		j->tmpfs_done = true;
+		scan_tmpfs(j);
+		return;
+	}
 	finish(j);
+}
+
+/* The whole of tar's output is there: every file in it is an artifact. */
+static void tar_done(struct job *j, const char *error)
+{
+	struct tar_entry *t = malloc(sizeof(*t));
+	char path[TAR_NAME_MAX + 2];
+	size_t off = 0;
+	int n = 0;
+
+	if (j->tar_fd >= 0) {
+		loop_del_fd(j->a->loop, j->tar_fd);
+		close(j->tar_fd);
+		j->tar_fd = -1;
+	}
+	loop_del_timer(j->a->loop, j->tar_timer);
+	j->tar_timer = 0;
+	if (error != NULL)
+		skipped(j, "/tmp", error, -1);
+	else if (j->tar_too_large)
+		skipped(j, "/tmp", "max_session_size", (json_int_t)j->tar.len);
+	else if (t != NULL) {
+		while ((n = tar_next(j->tar.data, j->tar.len, &off, t)) == 1) {
+			snprintf(path, sizeof(path), "/%s", t->name);
+			take(j, path, CHANGE_ADDED, t);
+		}
+		if (n < 0)
+			skipped(j, "/tmp", "unreadable archive", -1);
+	}
+	free(t);
+	buf_free(&j->tar);
+	step(j);
+}
+
+static void on_tar_stdout(void *arg, int stream, const uint8_t *p, size_t n)
+{
+	struct job *j = arg;
+	uint64_t left = (uint64_t)j->a->cfg->forensics.max_session_size - j->bytes;
+
+	if (stream != 1 || j->tar_too_large)
+		return;
+	if (j->tar.len + n > left || buf_put(&j->tar, p, n) < 0)
+		j->tar_too_large = true;
+}
+
+static void on_tar_readable(struct loop *l, int fd, int events, void *arg)
+{
+	struct job *j = arg;
+	uint8_t tmp[65536];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		tar_done(j, n < 0 ? strerror(errno) : NULL);
+		return;
+	}
+	if (demux_feed(&j->demux, tmp, (size_t)n, on_tar_stdout, j) < 0)
+		tar_done(j, "malformed exec stream");
+	else if (j->tar_too_large)
+		tar_done(j, NULL);
+}
+
+static void on_tar_timeout(struct loop *l, void *arg)
+{
+	struct job *j = arg;
+
+	j->tar_timer = 0;
+	tar_done(j, "timed out");
+}
+
+static void on_tar_hijacked(void *arg, int fd, const char *error)
+{
+	struct job *j = arg;
+
+	j->call = 0;
+	if (fd < 0) {
+		tar_done(j, error ? error : "exec start failed");
+		return;
+	}
+	j->tar_fd = fd;
+	demux_init(&j->demux);
+	if (loop_add_fd(j->a->loop, fd, LOOP_READ, on_tar_readable, j) < 0) {
+		tar_done(j, "out of memory");
+		return;
+	}
+	j->tar_timer = loop_add_timer(j->a->loop, CALL_MS, on_tar_timeout, j);
+}
+
+static void on_tar_created(void *arg, const struct docker_reply *r)
+{
+	struct job *j = arg;
+	const char *id = json_string_value(json_object_get(r->json, "Id"));
+
+	j->call = 0;
+	if (r->error != NULL || !docker_id_valid(id)) {
+		tar_done(j, r->error ? r->error : "exec create: no valid id");
+		return;
+	}
+	j->call = docker_exec_start(j->a->docker, id, false, CALL_MS, on_tar_hijacked, j);
+	if (j->call == 0)
+		tar_done(j, "out of memory");
+}
+
+static void scan_tmpfs(struct job *j)
+{
+	json_t *cmd = json_array(), *body;
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(tmpfs_cmd) / sizeof(tmpfs_cmd[0]); i++)
+		json_array_append_new(cmd, json_string(tmpfs_cmd[i]));
+	body = json_pack("{s:b, s:b, s:b, s:b, s:s, s:o}", "AttachStdin", 0, "AttachStdout", 1,
+	                 "AttachStderr", 0, "Tty", 0, "User", "root", "Cmd", cmd);
+	buf_init(&j->tar);
+	j->tar_too_large = false;
+	snprintf(path, sizeof(path), "/containers/%s/exec", j->cid);
+	j->call =
+	    body ? docker_request(j->a->docker, "POST", path, body, CALL_MS, on_tar_created, j) : 0;
+	json_decref(body);
+	if (j->call == 0)
+		tar_done(j, "out of memory");
 }
 
 static void on_changes(void *arg, const struct docker_reply *r)
@@ -393,6 +540,8 @@ void artifacts_collect(struct artifacts *a, const struct artifact_session *s,
 		return;
 	}
 	j->a = a;
+	j->tar_fd = -1;
+	buf_init(&j->tar);
 	snprintf(j->session, sizeof(j->session), "%s", s->session_id);
 	snprintf(j->ip, sizeof(j->ip), "%s", s->src_ip ? s->src_ip : "");
 	j->port = s->src_port;

@@ -3,8 +3,9 @@
  * when the session ends, before the container is stopped.
  *
  * Docker's changes list gives the paths added or changed in the writable
- * layer (not tmpfs mounts such as /tmp: Docker's archive endpoint does not
- * see into them either; see docs/artifacts.md). Each regular file is fetched through the archive
+ * layer; the tmpfs mounts /tmp and /dev/shm, which it does not cover and
+ * which vanish at the stop, are read with one exec of tar in the container
+ * (docs/artifacts.md). Each regular file is fetched through the archive
  * endpoint, stored once under forensics.artifacts_dir named by its SHA-256, and logged
  * (file.created, file.changed; file.deleted for removals, artifact.skipped
  * for what a size cap kept out); a manifest per session lists all of it.

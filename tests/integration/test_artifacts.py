@@ -1,7 +1,7 @@
-"""Artifacts: what a session added, changed or deleted in its container's writable layer is
-copied out when it ends, before the container stops, stored once by SHA-256, logged per file and
-listed in a per-session manifest; size caps log what they keep out. (Not yet: the tmpfs mounts,
-/tmp and /dev/shm, which Docker's changes list and archive endpoint do not see.)"""
+"""Artifacts: what a session added, changed or deleted in its container is copied out when it
+ends, before the container stops (so the tmpfs mounts /tmp and /dev/shm are still there), stored
+once by SHA-256, logged per file and listed in a per-session manifest; size caps log what they
+keep out."""
 
 import hashlib
 import json
@@ -47,7 +47,8 @@ def test_files_created_changed_deleted_and_stored(hermes):
     script = ("mkdir -p /root/.x && printf 'payload-one\\n' > /root/.x/bot.sh && "
               "chmod 755 /root/.x/bot.sh && printf 'payload-one\\n' > /root/copy.sh && "
               "echo 'evil motd' >> /etc/motd && rm /usr/bin/wget && "
-              "ln -s /etc/shadow /root/sh-link && "
+              "printf 'in-tmp\\n' > /tmp/t.sh && chmod 700 /tmp/t.sh && "
+              "printf 'shm\\n' > /dev/shm/s && ln -s /etc/shadow /root/sh-link && "
               "head -c 12000000 /dev/zero > /root/big.bin && echo DONE")
     r = ssh_exec(hermes.port, script)
     assert r.returncode == 0 and r.stdout == b"DONE\n", r
@@ -64,6 +65,9 @@ def test_files_created_changed_deleted_and_stored(hermes):
     assert created["/root/.x/bot.sh"]["mode"] == "0755"
     assert created["/root/.x/bot.sh"]["size"] == len(b"payload-one\n")
     assert created["/root/copy.sh"]["sha256"] == one
+    assert created["/tmp/t.sh"]["sha256"] == sha(b"in-tmp\n")
+    assert created["/tmp/t.sh"]["mode"] == "0700"
+    assert created["/dev/shm/s"]["sha256"] == sha(b"shm\n")
     assert created["/root/sh-link"]["type"] == "symlink"
     assert created["/root/sh-link"]["link"] == "/etc/shadow"
     motd = changed["/etc/motd"]
