@@ -9,14 +9,14 @@
 set -euo pipefail
 
 packages=(
-	# build
-	meson ninja-build pkg-config gcc clang
+	# build; clang's sanitizer and libFuzzer runtimes are only a recommendation of clang, so named
+	meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
 	libssh-dev libssl-dev libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev
 	# container engine and the offline base image builder
 	docker.io debootstrap
 	# integration tests: real clients driving the daemon
 	openssh-client sshpass tmux python3-pytest python3-paramiko python3-asyncssh asciinema putty-tools
-	dropbear-bin
+	dropbear-bin curl
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -4,6 +4,7 @@ tty and login records a shell sees on a real sshd server. Without the image's la
 shells directly and reports exit codes only."""
 
 import asyncio
+import os
 import subprocess
 import uuid
 
@@ -93,8 +94,9 @@ def test_tty_shell_has_ssh_tty_utmp_and_login_shell(hermes):
 def image_without_parent():
     """The target image with its hermes.session_parent label emptied."""
     tag = f"hermes-target-noparent:{uuid.uuid4().hex[:8]}"
+    # The classic builder, as scripts/build-images.sh uses: no buildx needed.
     subprocess.run(["docker", "build", "-q", "-t", tag, "-"], check=True, timeout=120,
-                   capture_output=True,
+                   capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0"},
                    input=f"FROM {IMAGE}\nLABEL hermes.session_parent=\n".encode())
     yield tag
     docker("rmi", "-f", tag)
