@@ -17,15 +17,17 @@
 #include "changes.h"
 #include "demux.h"
 #include "log.h"
+#include "sandbox_spec.h"
 #include "tar_read.h"
 #include "util.h"
 
-#define MAX_CHANGES 5000 /* paths looked at per session */
-#define CALL_MS     60000
+#define MAX_CHANGES  5000 /* paths looked at per session */
+#define CALL_MS      60000
+#define MANIFEST_DIR "sessions" /* under artifacts_dir */
 /* tmpfs mounts: in neither the changes list nor the archive endpoint's view
  * (Docker 20.10), and gone when the container stops, so tar reads them from
  * inside. Missing ones only make tar complain on stderr, which is not read. */
-static const char *const tmpfs_cmd[] = {"tar", "-C", "/", "-cf", "-", "tmp", "dev/shm"};
+static const char *const tmpfs_cmd[] = {"tar", "-C", "/", "-cf", "-", "tmp", "dev/shm", NULL};
 
 struct job {
 	struct artifacts *a;
@@ -44,6 +46,7 @@ struct job {
 	struct demux demux;
 	struct buf tar; /* tar's stdout so far */
 	bool tar_too_large;
+	struct tar_entry entry; /* the archive entry being read (large: not on the stack) */
 	uint64_t call;
 	uint64_t bytes; /* stored for this session */
 	unsigned files, skipped;
@@ -193,7 +196,6 @@ static void on_path_archive(void *arg, const struct docker_reply *r)
 {
 	struct job *j = arg;
 	const struct change *c = &j->changes.items[j->next_change++];
-	struct tar_entry *t;
 	size_t off = 0;
 
 	j->call = 0;
@@ -203,12 +205,10 @@ static void on_path_archive(void *arg, const struct docker_reply *r)
 		/* Gone since the list was made, or a name Docker cannot take. */
 		if (r->status != 404)
 			skipped(j, c->path, r->error, -1);
-	} else if ((t = malloc(sizeof(*t))) != NULL) {
-		if (tar_next(r->body, r->body_len, &off, t) == 1)
-			take(j, c->path, c->kind, t);
-		else
-			skipped(j, c->path, "unreadable archive", -1);
-		free(t);
+	} else if (tar_next(r->body, r->body_len, &off, &j->entry) == 1) {
+		take(j, c->path, c->kind, &j->entry);
+	} else {
+		skipped(j, c->path, "unreadable archive", -1);
 	}
 	step(j);
 }
@@ -220,11 +220,7 @@ static void write_manifest(struct job *j, char *out, size_t cap)
 	int fd, r = -1;
 
 	out[0] = '\0';
-	snprintf(dir, sizeof(dir), "%s/sessions", j->a->cfg->forensics.artifacts_dir);
-	if (util_mkdirs(dir, 0750) < 0) {
-		error("artifacts: cannot create %s: %s", dir, strerror(errno));
-		return;
-	}
+	snprintf(dir, sizeof(dir), "%s/%s", j->a->cfg->forensics.artifacts_dir, MANIFEST_DIR);
 	snprintf(out, cap, "%s/%s.json", dir, j->session);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	util_rfc3339(util_wall(), when);
@@ -330,7 +326,7 @@ static void step(struct job *j)
 /* The whole of tar's output is there: every file in it is an artifact. */
 static void tar_done(struct job *j, const char *error)
 {
-	struct tar_entry *t = malloc(sizeof(*t));
+	struct tar_entry *t = &j->entry;
 	char path[TAR_NAME_MAX + 2];
 	size_t off = 0;
 	int n = 0;
@@ -346,7 +342,7 @@ static void tar_done(struct job *j, const char *error)
 		skipped(j, "/tmp", error, -1);
 	else if (j->tar_too_large)
 		skipped(j, "/tmp", "max_session_size", (json_int_t)j->tar.len);
-	else if (t != NULL) {
+	else {
 		while ((n = tar_next(j->tar.data, j->tar.len, &off, t)) == 1) {
 			snprintf(path, sizeof(path), "/%s", t->name);
 			take(j, path, CHANGE_ADDED, t);
@@ -354,7 +350,6 @@ static void tar_done(struct job *j, const char *error)
 		if (n < 0)
 			skipped(j, "/tmp", "unreadable archive", -1);
 	}
-	free(t);
 	buf_free(&j->tar);
 	step(j);
 }
@@ -431,13 +426,9 @@ static void on_tar_created(void *arg, const struct docker_reply *r)
 
 static void scan_tmpfs(struct job *j)
 {
-	json_t *cmd = json_array(), *body;
+	json_t *body = sandbox_tool_exec_spec(tmpfs_cmd);
 	char path[128];
 
-	for (size_t i = 0; i < sizeof(tmpfs_cmd) / sizeof(tmpfs_cmd[0]); i++)
-		json_array_append_new(cmd, json_string(tmpfs_cmd[i]));
-	body = json_pack("{s:b, s:b, s:b, s:b, s:s, s:o}", "AttachStdin", 0, "AttachStdout", 1,
-	                 "AttachStderr", 0, "Tty", 0, "User", "root", "Cmd", cmd);
 	buf_init(&j->tar);
 	j->tar_too_large = false;
 	snprintf(path, sizeof(path), "/containers/%s/exec", j->cid);
@@ -453,12 +444,16 @@ static void on_changes(void *arg, const struct docker_reply *r)
 	struct job *j = arg;
 
 	j->call = 0;
+	/* Nothing changed is "null"; a list that cannot be had is said in
+	 * the events, so the manifest's silence is not taken for "nothing". */
 	if (r->error != NULL)
-		warn("artifacts of session %.8s: %s", j->session, r->error);
-	else if (r->json != NULL && !json_is_array(r->json))
-		warn("artifacts of session %.8s: the changes list is not a list", j->session);
+		skipped(j, "/", r->error, -1);
+	else if (r->json != NULL
+	             ? !json_is_array(r->json)
+	             : r->body_len > 0 && (r->body_len < 4 || memcmp(r->body, "null", 4)))
+		skipped(j, "/", "the changes list is not a list", -1);
 	else if (r->json != NULL && changes_plan(r->json, MAX_CHANGES, &j->changes) < 0)
-		warn("artifacts of session %.8s: out of memory", j->session);
+		skipped(j, "/", "out of memory", -1);
 	if (j->changes.dropped > 0)
 		skipped(j, "/", "too many changes", (json_int_t)j->changes.dropped);
 	step(j);
@@ -467,9 +462,15 @@ static void on_changes(void *arg, const struct docker_reply *r)
 struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct docker *d,
                                 struct events *ev)
 {
-	struct artifacts *a = calloc(1, sizeof(*a));
+	struct artifacts *a;
+	char dir[4096];
 
-	if (a == NULL)
+	snprintf(dir, sizeof(dir), "%s/%s", cfg->forensics.artifacts_dir, MANIFEST_DIR);
+	if (util_mkdirs(dir, 0750) < 0) {
+		error("cannot create %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->cfg = cfg;
 	a->loop = l;
@@ -524,11 +525,8 @@ void artifacts_collect(struct artifacts *a, const struct artifact_session *s,
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL || (j->manifest = json_array()) == NULL ||
-	    (j->uploads = copy_list(s->uploads)) == NULL ||
-	    util_mkdirs(a->cfg->forensics.artifacts_dir, 0750) < 0) {
-		if (j != NULL && j->manifest != NULL)
-			error("artifacts: cannot create %s: %s", a->cfg->forensics.artifacts_dir,
-			      strerror(errno));
+	    (j->uploads = copy_list(s->uploads)) == NULL) {
+		error("artifacts of session %.8s: out of memory", s->session_id);
 		if (j != NULL) {
 			json_decref(j->manifest);
 			for (size_t i = 0; j->uploads != NULL && j->uploads[i] != NULL; i++)

@@ -38,6 +38,8 @@ struct artifact_session {
 /* Called once the collection is over, whatever came of it. */
 typedef void (*artifacts_done_cb)(void *arg, const char *container_id, const char *container_name);
 
+/* Creates artifacts_dir and its sessions/ directory; NULL (with the reason
+ * in the log) when it cannot. */
 struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct docker *d,
                                 struct events *ev);
 /* Drops collections in flight without calling their callbacks. */

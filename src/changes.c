@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exit_signal.h"
+
 /* Written by images/ubuntu/session-parent.c in every tty session or kill. */
 static const char *const noise[] = {
     "/run/utmp", "/var/run/utmp", "/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog",
 };
-static const char *const noise_dirs[] = {"/run/sshd", "/var/run/sshd"};
+static const char *const noise_dirs[] = {EXIT_REPORT_DIR, "/var" EXIT_REPORT_DIR};
 
 int changes_is_noise(const char *path)
 {

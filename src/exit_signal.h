@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Where the session parent writes a report, one file per exec named by the
+ * token it was given (images/ubuntu/session-parent.c says the same). */
+#define EXIT_REPORT_DIR "/run/sshd"
+
 /* The highest signal number Linux has; a report naming another is refused. */
 #define EXIT_SIGNAL_MAX 64
 

@@ -459,11 +459,7 @@ int monitor_run(const struct config *cfg)
 	if (m.ctx.pool == NULL)
 		goto out;
 	if (cfg->forensics.enabled) {
-		if (util_mkdirs(cfg->forensics.artifacts_dir, 0750) < 0) {
-			error("cannot create forensics.artifacts_dir %s: %s",
-			      cfg->forensics.artifacts_dir, strerror(errno));
-			goto out;
-		}
+		/* Creates forensics.artifacts_dir, or says why it cannot. */
 		m.ctx.artifacts = artifacts_new(cfg, m.loop, m.ctx.docker, m.ctx.events);
 		if (m.ctx.artifacts == NULL)
 			goto out;

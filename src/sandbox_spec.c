@@ -87,7 +87,7 @@ json_t *sandbox_container_spec(const struct config *c, const char *session_id, c
 	bad |= put(spec, "AttachStdin", json_false());
 	bad |= put(spec, "AttachStdout", json_false());
 	bad |= put(spec, "AttachStderr", json_false());
-	bad |= put_str(spec, "WorkingDir", "/root");
+	bad |= put_str(spec, "WorkingDir", SANDBOX_HOME);
 	bad |= put_str(spec, "User", "root");
 
 	host = child(spec, "HostConfig", json_object());
@@ -144,7 +144,7 @@ static const char *term_name(const char *term)
 }
 
 static const char *const base_env[] = {
-    "HOME=/root",
+    "HOME=" SANDBOX_HOME,
     "USER=root",
     "LOGNAME=root",
     "SHELL=/bin/bash",
@@ -165,7 +165,7 @@ json_t *sandbox_exec_spec(const struct config *c, const struct exec_params *p)
 	bad |= put(spec, "AttachStderr", json_true());
 	bad |= put(spec, "Tty", json_boolean(p->tty));
 	bad |= put_str(spec, "User", "root");
-	bad |= put_str(spec, "WorkingDir", "/root");
+	bad |= put_str(spec, "WorkingDir", SANDBOX_HOME);
 	bad |= put_str(spec, "DetachKeys", SANDBOX_DETACH_KEYS);
 
 	cmd = child(spec, "Cmd", json_array());
@@ -207,6 +207,27 @@ json_t *sandbox_exec_spec(const struct config *c, const struct exec_params *p)
 			bad |= json_array_append_new(env, v) != 0;
 	}
 
+	if (bad) {
+		json_decref(spec);
+		return NULL;
+	}
+	return spec;
+}
+
+json_t *sandbox_tool_exec_spec(const char *const *argv)
+{
+	json_t *spec = json_object(), *cmd;
+	int bad = !spec;
+
+	bad |= put(spec, "AttachStdin", json_false());
+	bad |= put(spec, "AttachStdout", json_true());
+	bad |= put(spec, "AttachStderr", json_false());
+	bad |= put(spec, "Tty", json_false());
+	bad |= put_str(spec, "User", "root");
+	cmd = child(spec, "Cmd", json_array());
+	bad |= !cmd;
+	for (; !bad && *argv != NULL; argv++)
+		bad |= append_str(cmd, *argv);
 	if (bad) {
 		json_decref(spec);
 		return NULL;

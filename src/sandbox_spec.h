@@ -21,6 +21,10 @@
  * no real server prints, and "" does not disable it. */
 extern const char SANDBOX_DETACH_KEYS[];
 
+/* The attacker's home: every exec's HOME and working directory, and where
+ * sftp-server and scp resolve relative paths. */
+#define SANDBOX_HOME "/root"
+
 /* The target image's SFTP server, run for the "sftp" subsystem. */
 #define SANDBOX_SFTP_SERVER "/usr/lib/openssh/sftp-server"
 
@@ -43,8 +47,12 @@ struct exec_params {
 };
 
 /* Body of POST /containers/{id}/exec: attach all three streams, root in
- * /root, Tty as asked, DetachKeys = SANDBOX_DETACH_KEYS. */
+ * SANDBOX_HOME, Tty as asked, DetachKeys = SANDBOX_DETACH_KEYS. */
 json_t *sandbox_exec_spec(const struct config *c, const struct exec_params *p);
+
+/* Body of an exec Hermes runs for itself (argv, NULL-terminated): root,
+ * no tty, no stdin, stdout only (stderr is not read). */
+json_t *sandbox_tool_exec_spec(const char *const *argv);
 
 /* "hermes-target-<first 8 chars of session id>-<YYYYMMDD-HHMMSS in UTC>" */
 void sandbox_container_name(const char *session_id, time_t t, char out[64]);

@@ -25,11 +25,8 @@
 #define MAX_CHANNELS_TOTAL 1000 /* over a connection's life */
 #define EXIT_POLL_MS       50
 #define EXIT_POLLS         40
-/* Where the session parent reports a child killed by a signal, one file per
- * exec named by its token (images/ubuntu/session-parent.c). */
-#define EXIT_REPORT_DIR "/run/sshd"
-#define EXIT_TOKEN_LEN  16
-#define MAX_UPLOADS     64
+#define EXIT_TOKEN_LEN     16 /* names an exec's report in EXIT_REPORT_DIR */
+#define MAX_UPLOADS        64
 
 enum phase { PH_PREAUTH, PH_AUTHED };
 
@@ -400,8 +397,6 @@ static char **env_list(const struct ipc_str *raw, bool tty)
 	return list;
 }
 
-/* Legacy scp runs "scp -t PATH" (an upload arrives) or "scp -f PATH" (a
- * download leaves) on the server: logged as a transfer of its own. */
 /* Remembers an uploaded path (relative ones are from the home directory,
  * where sftp-server and scp start) so its artifact can say so. */
 static void note_upload(struct session *s, const char *path)
@@ -412,12 +407,14 @@ static void note_upload(struct session *s, const char *path)
 		return;
 	if (path[0] == '/')
 		abs = strdup(path);
-	else if (asprintf(&abs, "/root/%s", path) < 0)
+	else if (asprintf(&abs, "%s/%s", SANDBOX_HOME, path) < 0)
 		abs = NULL;
 	if (abs != NULL)
 		s->uploads[s->nuploads++] = abs;
 }
 
+/* Legacy scp runs "scp -t PATH" (an upload arrives) or "scp -f PATH" (a
+ * download leaves) on the server: logged as a transfer of its own. */
 static void transfer_event(struct session *s, struct mchan *c)
 {
 	bool upload;
@@ -524,6 +521,15 @@ static void on_resize(struct session *s, const struct ipc_msg *m)
 	emit(s, e);
 }
 
+/* How a process ended, in an event or the sidecar: exit_status (null if
+ * unknown or signalled), and exit_signal only when it was killed. */
+static void set_exit(json_t *o, int status, int sig)
+{
+	json_object_set_new(o, "exit_status", status >= 0 ? json_integer(status) : json_null());
+	if (sig > 0)
+		json_object_set_new(o, "exit_signal", json_string(exit_signal_name(sig)));
+}
+
 static void channel_closed(struct mchan *c)
 {
 	struct session *s = c->s;
@@ -545,15 +551,9 @@ static void channel_closed(struct mchan *c)
 	if (!s->finishing)
 		send_to_worker(s, &m);
 	json_object_set_new(e, "channel", json_integer(c->id));
-	json_object_set_new(e, "exit_status",
-	                    c->exit_status >= 0 && c->exit_signal == 0
-	                        ? json_integer(c->exit_status)
-	                        : json_null());
-	if (c->exit_signal > 0) {
-		json_object_set_new(e, "exit_signal",
-		                    json_string(exit_signal_name(c->exit_signal)));
+	set_exit(e, c->exit_signal > 0 ? -1 : c->exit_status, c->exit_signal);
+	if (c->exit_signal > 0)
 		json_object_set_new(e, "core_dumped", json_boolean(c->core_dumped));
-	}
 	json_object_set_new(e, "bytes_in", json_integer((json_int_t)c->bytes_in));
 	json_object_set_new(e, "bytes_out", json_integer((json_int_t)c->bytes_out));
 	emit(s, e);
@@ -963,11 +963,7 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	              "login_attempts", s->attempts);
 	if (j == NULL)
 		return NULL;
-	json_object_set_new(j, "exit_status",
-	                    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
-	if (s->last_signal > 0)
-		json_object_set_new(j, "exit_signal",
-		                    json_string(exit_signal_name(s->last_signal)));
+	set_exit(j, s->last_exit, s->last_signal);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	int r = fd < 0 ? -1 : json_dumpfd(j, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fd >= 0 && close(fd) < 0)
@@ -1049,11 +1045,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	json_object_set_new(e, "username", s->username ? json_string(s->username) : json_null());
 	json_object_set_new(e, "bytes_in", json_integer((json_int_t)s->bytes_in));
 	json_object_set_new(e, "bytes_out", json_integer((json_int_t)s->bytes_out));
-	json_object_set_new(e, "exit_status",
-	                    s->last_exit >= 0 ? json_integer(s->last_exit) : json_null());
-	if (s->last_signal > 0)
-		json_object_set_new(e, "exit_signal",
-		                    json_string(exit_signal_name(s->last_signal)));
+	set_exit(e, s->last_exit, s->last_signal);
 	json_object_set_new(e, "container_id",
 	                    s->container_id[0] ? json_string(s->container_id) : json_null());
 	json_object_set_new(e, "container_name",

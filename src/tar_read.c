@@ -64,7 +64,8 @@ static bool checksum_ok(const uint8_t *h)
 	return octal(h + CHKSUM_OFF, CHKSUM_LEN, &want) && want == tar_header_sum(h);
 }
 
-/* Copies a field of at most len bytes (NUL-terminated or not) to out. */
+/* Copies at most len bytes of f, up to a NUL if there is one, to out[cap],
+ * cutting what does not fit. */
 static void field(char *out, size_t cap, const uint8_t *f, size_t len)
 {
 	const uint8_t *nul = memchr(f, '\0', len);
@@ -73,18 +74,6 @@ static void field(char *out, size_t cap, const uint8_t *f, size_t len)
 	if (n >= cap)
 		n = cap - 1;
 	memcpy(out, f, n);
-	out[n] = '\0';
-}
-
-static void set_text(char *out, const uint8_t *s, size_t n)
-{
-	const uint8_t *nul = memchr(s, '\0', n);
-
-	if (nul)
-		n = (size_t)(nul - s);
-	if (n >= TAR_NAME_MAX)
-		n = TAR_NAME_MAX - 1;
-	memcpy(out, s, n);
 	out[n] = '\0';
 }
 
@@ -111,10 +100,10 @@ static bool pax(const uint8_t *p, size_t n, struct tar_entry *e, bool *name, boo
 			return false;
 		size_t klen = (size_t)(eq - kv), vlen = kvlen - klen - 1;
 		if (klen == 4 && memcmp(kv, "path", 4) == 0) {
-			set_text(e->name, eq + 1, vlen);
+			field(e->name, sizeof(e->name), eq + 1, vlen);
 			*name = true;
 		} else if (klen == 8 && memcmp(kv, "linkpath", 8) == 0) {
-			set_text(e->link, eq + 1, vlen);
+			field(e->link, sizeof(e->link), eq + 1, vlen);
 			*link = true;
 		}
 		p += len;
@@ -165,10 +154,10 @@ int tar_next(const uint8_t *p, size_t n, size_t *off, struct tar_entry *e)
 			if (type == 'x' && !pax(data, (size_t)size, e, &have_name, &have_link))
 				return -1;
 			if (type == 'L') {
-				set_text(e->name, data, (size_t)size);
+				field(e->name, sizeof(e->name), data, (size_t)size);
 				have_name = true;
 			} else if (type == 'K') {
-				set_text(e->link, data, (size_t)size);
+				field(e->link, sizeof(e->link), data, (size_t)size);
 				have_link = true;
 			}
 			*off = next;

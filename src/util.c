@@ -286,6 +286,8 @@ int util_url_encode(const char *s, char *out, size_t cap)
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = 0;
 
+	if (cap == 0)
+		return -1;
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -301,8 +303,6 @@ int util_url_encode(const char *s, char *out, size_t cap)
 			out[n++] = hex[ch & 15];
 		}
 	}
-	if (cap == 0)
-		return -1;
 	out[n] = '\0';
 	return 0;
 }

@@ -316,6 +316,24 @@ static void test_exec_through_session_parent(void **state)
 	json_decref(s);
 }
 
+/* Hermes's own execs (the tar of the tmpfs mounts): stdout only, no tty,
+ * root, the argv as given. */
+static void test_tool_exec(void **state)
+{
+	static const char *const argv[] = {"tar", "-C", "/", "-cf", "-", "tmp", NULL};
+	json_t *s = sandbox_tool_exec_spec(argv);
+
+	(void)state;
+	assert_non_null(s);
+	assert_strings(json_object_get(s, "Cmd"), argv, 6);
+	assert_true(json_is_false(json_object_get(s, "AttachStdin")));
+	assert_true(json_is_true(json_object_get(s, "AttachStdout")));
+	assert_true(json_is_false(json_object_get(s, "AttachStderr")));
+	assert_true(json_is_false(json_object_get(s, "Tty")));
+	assert_string_equal(json_string_value(json_object_get(s, "User")), "root");
+	json_decref(s);
+}
+
 /* Docker's own grammar for the detach keys (moby term.ToBytes). */
 static void test_detach_keys(void **state)
 {
@@ -372,6 +390,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_exec_tty_shell, setup),
 	    cmocka_unit_test_setup(test_exec_command_no_tty, setup),
 	    cmocka_unit_test_setup(test_exec_through_session_parent, setup),
+	    cmocka_unit_test(test_tool_exec),
 	    cmocka_unit_test(test_detach_keys),
 	    cmocka_unit_test(test_container_name),
 	};

@@ -222,12 +222,34 @@ static void test_mkdirs(void **state)
 	assert_int_equal(rmdir(base), 0); /* everything above was removed */
 }
 
+/* Query values for Docker URLs: unreserved characters and '/' stay, the rest
+ * is %XX (upper-case hex), and nothing is written past cap. */
+static void test_url_encode(void **state)
+{
+	char out[32];
+
+	(void)state;
+	assert_int_equal(util_url_encode("/root/.x/bot-1_2~3", out, sizeof(out)), 0);
+	assert_string_equal(out, "/root/.x/bot-1_2~3");
+	assert_int_equal(util_url_encode("/a b?c&d#e%\xff", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a%20b%3Fc%26d%23e%25%FF");
+	assert_int_equal(util_url_encode("", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	/* exactly fits (3 + NUL), one more does not; cap 0 writes nothing */
+	assert_int_equal(util_url_encode("%", out, 4), 0);
+	assert_string_equal(out, "%25");
+	assert_int_equal(util_url_encode("%", out, 3), -1);
+	assert_int_equal(util_url_encode("ab", out, 2), -1);
+	assert_int_equal(util_url_encode("", out, 0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_utf8_table), cmocka_unit_test(test_rfc3339),
 	    cmocka_unit_test(test_base64),     cmocka_unit_test(test_session_id),
 	    cmocka_unit_test(test_clocks),     cmocka_unit_test(test_mkdirs),
+	    cmocka_unit_test(test_url_encode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
