@@ -472,12 +472,82 @@ class Hermes:
 # ---------------------------------------------------------------------------------------------
 # OpenSSH client
 
-def ssh_options(port):
+def ssh_options(port, tool="ssh"):
+    """Options for OpenSSH's ssh, or scp/sftp (`tool`), which take the port as -P."""
     return ["-F", "/dev/null",
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no",
             "-o", "PreferredAuthentications=password,keyboard-interactive",
-            "-o", "ConnectTimeout=15", "-p", str(port)]
+            "-o", "ConnectTimeout=15", "-p" if tool == "ssh" else "-P", str(port)]
+
+
+def ssh_exec(port, command, stdin=b"", timeout=120, options=()):
+    """`ssh -T host COMMAND` under sshpass; CompletedProcess with bytes stdout/stderr."""
+    argv = ["sshpass", "-p", PASSWORD, "ssh", *ssh_options(port), *options, "-T",
+            f"{USER}@127.0.0.1", command]
+    return subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
+                          env=ssh_env())
+
+
+def scp_upload(port, src, remote, options=(), timeout=120):
+    return subprocess.run(["sshpass", "-p", PASSWORD, "scp", *ssh_options(port, "scp"),
+                           *options, str(src), f"{USER}@127.0.0.1:{remote}"],
+                          capture_output=True, timeout=timeout, env=ssh_env())
+
+
+class ControlMaster:
+    """An OpenSSH ControlMaster connection; `client` holds the options that make ssh/scp/sftp
+    use it, and fail at once (never prompt) if it is gone."""
+
+    def __init__(self, port, directory):
+        self.port = port
+        self.client = ["-o", f"ControlPath={directory}/cm-%p", "-o", "ControlMaster=no",
+                       "-o", "BatchMode=yes"]
+        self._ctl = ["-o", f"ControlPath={directory}/cm-%p"]
+        self.proc = None
+
+    def __enter__(self):
+        base = ["ssh", *ssh_options(self.port), *self._ctl]
+        self.proc = subprocess.Popen(["sshpass", "-p", PASSWORD, *base, "-o",
+                                      "ControlMaster=yes", "-N", f"{USER}@127.0.0.1"],
+                                     env=ssh_env(), stdin=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_for(lambda: subprocess.run([*base, "-O", "check", f"{USER}@127.0.0.1"],
+                                        capture_output=True, timeout=20).returncode == 0, 30,
+                 what="the control master")
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ssh", *ssh_options(self.port), *self._ctl, "-O", "exit",
+                        f"{USER}@127.0.0.1"], capture_output=True, timeout=20)
+        self.proc.kill()
+        self.proc.wait()
+
+
+def sha256_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def asyncssh_run(port, *commands, timeout=120):
+    """Runs each command on one asyncssh connection; their SSHCompletedProcess results."""
+    import asyncio
+
+    import asyncssh
+
+    async def main():
+        async with asyncssh.connect("127.0.0.1", port, username=USER, password=PASSWORD,
+                                    known_hosts=None) as conn:
+            return [await conn.run(c, input="") for c in commands]
+
+    return asyncio.run(asyncio.wait_for(main(), timeout))
 
 
 def ssh_command(port, tty=True, password=PASSWORD, user=USER, askpass=None):

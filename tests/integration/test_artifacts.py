@@ -3,28 +3,11 @@ ends, before the container stops (so the tmpfs mounts /tmp and /dev/shm are stil
 once by SHA-256, logged per file and listed in a per-session manifest; size caps log what they
 keep out."""
 
-import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 
-from hermes_helpers import PASSWORD, USER, ssh_env, ssh_options
-
-
-def ssh_exec(port, command, timeout=120):
-    argv = ["sshpass", "-p", PASSWORD, "ssh", *ssh_options(port), "-T",
-            f"{USER}@127.0.0.1", command]
-    return subprocess.run(argv, capture_output=True, timeout=timeout, env=ssh_env())
-
-
-def scp_upload(port, src, remote):
-    opts = ssh_options(port)
-    i = opts.index("-p")
-    opts = opts[:i] + ["-P", opts[i + 1]] + opts[i + 2:]
-    return subprocess.run(["sshpass", "-p", PASSWORD, "scp", *opts, str(src),
-                           f"{USER}@127.0.0.1:{remote}"], capture_output=True, timeout=120,
-                          env=ssh_env())
+from hermes_helpers import scp_upload, sha256_bytes as sha, ssh_exec
 
 
 def session_of_last(hermes, mark):
@@ -37,12 +20,8 @@ def collected(hermes, sid):
     return done, evs
 
 
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
-
-
 def test_files_created_changed_deleted_and_stored(hermes):
-    art_dir = Path(hermes.workdir) / "artifacts"
+    art_dir = Path(hermes.config["forensics"]["artifacts_dir"])
     mark = hermes.mark()
     script = ("mkdir -p /root/.x && printf 'payload-one\\n' > /root/.x/bot.sh && "
               "chmod 755 /root/.x/bot.sh && printf 'payload-one\\n' > /root/copy.sh && "
@@ -108,7 +87,8 @@ def test_upload_is_linked_to_its_transfer(hermes, tmp_path):
     art = [e for e in evs if e["event"] == "file.created" and e["path"] == "/root/drop.bin"]
     assert len(art) == 1, evs
     assert art[0]["sha256"] == sha(data) and art[0]["transfer"] is True
-    assert (Path(hermes.workdir) / "artifacts" / sha(data)).read_bytes() == data
+    art_dir = Path(hermes.config["forensics"]["artifacts_dir"])
+    assert (art_dir / sha(data)).read_bytes() == data
 
 
 def test_session_cap_and_disabled(hermes_factory):

@@ -4,22 +4,14 @@ sends before the command is even running (a whole small upload plus EOF in the f
 
 import hashlib
 import os
-import subprocess
 
 import pytest
 
-from hermes_helpers import PASSWORD, USER, parse_asciicast, ssh_env, ssh_options
-
-
-def ssh_exec(hermes, command, stdin=b"", timeout=120):
-    argv = ["sshpass", "-p", PASSWORD, "ssh", *ssh_options(hermes.port), "-T",
-            f"{USER}@127.0.0.1", command]
-    return subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
-                          env=ssh_env())
+from hermes_helpers import parse_asciicast, ssh_exec
 
 
 def test_exit_status_and_streams(hermes):
-    r = ssh_exec(hermes, "echo to-out; echo to-err >&2; exit 3")
+    r = ssh_exec(hermes.port, "echo to-out; echo to-err >&2; exit 3")
     assert r.returncode == 3, r
     assert r.stdout == b"to-out\n"
     assert r.stderr == b"to-err\n"
@@ -27,7 +19,7 @@ def test_exit_status_and_streams(hermes):
 
 def test_command_event_logged(hermes):
     mark = hermes.mark()
-    r = ssh_exec(hermes, "uname -n")
+    r = ssh_exec(hermes.port, "uname -n")
     assert r.returncode == 0 and r.stdout == b"prod-web-01\n", r
     shell = hermes.wait_event("session.shell", since=mark, timeout=30)
     assert shell["command"] == "uname -n"
@@ -37,14 +29,14 @@ def test_command_event_logged(hermes):
 @pytest.mark.parametrize("size", [0, 1, 65536, 100_000, 3_000_000])
 def test_stdin_streamed_and_eof_passed_on(hermes, size):
     data = os.urandom(size)
-    r = ssh_exec(hermes, "cat | sha256sum", stdin=data)
+    r = ssh_exec(hermes.port, "cat | sha256sum", stdin=data)
     assert r.returncode == 0, r
     assert r.stdout.split()[0].decode() == hashlib.sha256(data).hexdigest()
 
 
 def test_100mb_upload_and_download_byte_exact(hermes, tmp_path):
     data = os.urandom(100 * 1000 * 1000)
-    r = ssh_exec(hermes, "cat > /root/up.bin && sha256sum /root/up.bin && "
+    r = ssh_exec(hermes.port, "cat > /root/up.bin && sha256sum /root/up.bin && "
                          "cat /root/up.bin", stdin=data, timeout=300)
     assert r.returncode == 0, r.stderr
     digest, rest = r.stdout.split(b"\n", 1)
@@ -54,7 +46,7 @@ def test_100mb_upload_and_download_byte_exact(hermes, tmp_path):
 
 
 def test_environment_as_sshd_gives_it(hermes):
-    r = ssh_exec(hermes, 'echo "$SSH_CONNECTION|$SSH_CLIENT|$USER|$HOME|$SHELL"')
+    r = ssh_exec(hermes.port, 'echo "$SSH_CONNECTION|$SSH_CLIENT|$USER|$HOME|$SHELL"')
     assert r.returncode == 0, r
     conn, client, user, home, shell = r.stdout.decode().strip().split("|")
     ip, cport, sip, sport = conn.split()
@@ -65,7 +57,7 @@ def test_environment_as_sshd_gives_it(hermes):
 
 def test_exec_recording_has_output_without_docker_framing(hermes):
     mark = hermes.mark()
-    r = ssh_exec(hermes, "echo rec-out; echo rec-err >&2")
+    r = ssh_exec(hermes.port, "echo rec-out; echo rec-err >&2")
     assert r.returncode == 0
     shell = hermes.wait_event("session.shell", since=mark, timeout=30)
     hermes.wait_event("session.closed", session=shell["session"], timeout=30)

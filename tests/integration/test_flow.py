@@ -9,37 +9,27 @@ import time
 
 import pytest
 
-from hermes_helpers import PASSWORD, USER, paramiko_transport, ssh_env, ssh_options, wait_for
+from hermes_helpers import PASSWORD, USER, ControlMaster, paramiko_transport, ssh_env, ssh_options
 
 
 def test_controlmaster_channels_share_the_container(hermes, tmp_path):
-    ctl = ["-o", f"ControlPath={tmp_path}/cm-%p", "-T"]
-    base = ["ssh", *ssh_options(hermes.port), *ctl]
-    master = subprocess.Popen(["sshpass", "-p", PASSWORD, *base, "-o", "ControlMaster=yes",
-                               "-N", f"{USER}@127.0.0.1"], env=ssh_env(),
-                              stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: subprocess.run([*base, "-O", "check", f"{USER}@127.0.0.1"],
-                                        capture_output=True).returncode == 0, 30,
-                 what="the control master")
+    with ControlMaster(hermes.port, tmp_path) as cm:
+        base = ["ssh", *ssh_options(hermes.port), *cm.client, "-T", f"{USER}@127.0.0.1"]
         mark = hermes.mark()
-        slow = subprocess.Popen([*base, f"{USER}@127.0.0.1", "sleep 2; cat /root/flag"],
-                                stdout=subprocess.PIPE, env=ssh_env())
-        t0 = time.monotonic()
-        r = subprocess.run([*base, f"{USER}@127.0.0.1", "echo shared > /root/flag"],
-                           capture_output=True, env=ssh_env(), timeout=60)
-        assert r.returncode == 0
-        assert time.monotonic() - t0 < 2, "the second channel waited for the first"
-        out, _ = slow.communicate(timeout=60)
+        # The first channel can only print the flag if the second one runs while it waits.
+        waiter = subprocess.Popen([*base, "for i in $(seq 600); do [ -e /root/flag ] && break; "
+                                          "sleep 0.1; done; cat /root/flag"],
+                                  stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=ssh_env())
+        hermes.wait_event("session.shell", since=mark, timeout=30)
+        r = subprocess.run([*base, "echo shared > /root/flag"], capture_output=True,
+                           env=ssh_env(), timeout=60)
+        assert r.returncode == 0, r.stderr
+        out, _ = waiter.communicate(timeout=90)
         assert out == b"shared\n"
         shells = hermes.wait_count("session.shell", 2, since=mark, timeout=30)
         assert len({e["session"] for e in shells}) == 1
         assert len({e["container_id"] for e in shells}) == 1
         assert len({e["channel"] for e in shells}) == 2
-    finally:
-        subprocess.run([*base, "-O", "exit", f"{USER}@127.0.0.1"], capture_output=True)
-        master.kill()
-        master.wait()
 
 
 def worker_pids(hermes):
@@ -66,8 +56,11 @@ def rss_kb(pid):
 
 
 class RssWatch:
+    """Samples the RSS of the daemon's workers; `samples` says how many were read, so that a
+    watch that never found a worker cannot pass for a flat one."""
+
     def __init__(self, hermes):
-        self.hermes, self.peak, self.stop = hermes, 0, threading.Event()
+        self.hermes, self.peak, self.samples, self.stop = hermes, 0, 0, threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
@@ -75,6 +68,7 @@ class RssWatch:
             for pid in worker_pids(self.hermes):
                 try:
                     self.peak = max(self.peak, rss_kb(pid))
+                    self.samples += 1
                 except OSError:
                     pass
             time.sleep(0.05)
@@ -88,8 +82,12 @@ class RssWatch:
         self.thread.join()
 
 
+CHANNEL_TIMEOUT = 120  # a stalled transfer fails the test instead of hanging the suite
+
+
 def read_all(ch, size=65536, pace=0.0):
     """Reads a channel to its EOF (sleeping `pace` s per read: a slow reader); bytes read."""
+    ch.settimeout(CHANNEL_TIMEOUT)
     got = 0
     while True:
         d = ch.recv(size)
@@ -103,6 +101,7 @@ def read_all(ch, size=65536, pace=0.0):
 def push_mib(t, command, mib):
     """Runs `command`, sends it `mib` MiB of zeros and EOF; (exit status, its output)."""
     ch = t.open_session()
+    ch.settimeout(CHANNEL_TIMEOUT)
     ch.exec_command(command)
     chunk = bytes(1 << 20)
     for _ in range(mib):
@@ -132,6 +131,7 @@ def test_slow_reader_and_stalled_consumer_keep_worker_memory_flat(hermes):
             got = read_all(ch, 32768, pace=0.0005)  # a slow reader
             assert ch.recv_exit_status() == 0
         assert got == size
+        assert watch.samples > 0 and watch.peak > 0, "no worker was measured"
         assert watch.peak < LIMIT_KB, f"worker RSS peaked at {watch.peak} kB"
 
         with RssWatch(hermes) as watch:
@@ -139,6 +139,7 @@ def test_slow_reader_and_stalled_consumer_keep_worker_memory_flat(hermes):
             status, out = push_mib(t, "sleep 3; wc -c", 100)
             assert status == 0
         assert out.strip() == str(100 << 20).encode()
+        assert watch.samples > 0 and watch.peak > 0, "no worker was measured"
         assert watch.peak < LIMIT_KB, f"worker RSS peaked at {watch.peak} kB"
     finally:
         t.close()
@@ -152,6 +153,10 @@ def test_no_bytes_lost_across_key_reexchanges(hermes):
     try:
         t.packetizer.REKEY_BYTES = 1 << 20
         t.packetizer.REKEY_PACKETS = 1 << 12
+        # Count the re-keys, so that a paramiko that ignored the settings above fails the test.
+        kex_inits = []
+        send_kex_init = t._send_kex_init
+        t._send_kex_init = lambda: (kex_inits.append(1), send_kex_init())[1]
         t.auth_password(USER, PASSWORD)
         ch = t.open_session()
         ch.exec_command(f"head -c {size} /dev/zero")
@@ -162,5 +167,6 @@ def test_no_bytes_lost_across_key_reexchanges(hermes):
         status, out = push_mib(t, "wc -c", 50)
         assert status == 0
         assert out.strip() == str(50 << 20).encode()
+        assert len(kex_inits) >= 40, f"only {len(kex_inits)} re-keys"
     finally:
         t.close()

@@ -4,30 +4,18 @@ port forwarding: -L channels accepted but connected to nothing, their first byte
 -R refused."""
 
 import base64
-import hashlib
 import os
 import socket
 import subprocess
 import time
 
-from hermes_helpers import PASSWORD, USER, ssh_env, ssh_options, wait_for
-
-
-def _opts(port, tool="ssh"):
-    opts = ssh_options(port)
-    if tool in ("scp", "sftp"):  # these take -P for the port
-        i = opts.index("-p")
-        opts = opts[:i] + ["-P", opts[i + 1]] + opts[i + 2:]
-    return opts
+from hermes_helpers import PASSWORD, USER, ControlMaster, sha256_file, ssh_env, ssh_options, \
+    wait_for
 
 
 def run(argv, timeout=120, stdin=None):
     return subprocess.run(["sshpass", "-p", PASSWORD, *argv], capture_output=True,
                           timeout=timeout, env=ssh_env(), input=stdin)
-
-
-def sha(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 def test_sftp_put_rename_get_remove_100mb(hermes, tmp_path):
@@ -38,11 +26,11 @@ def test_sftp_put_rename_get_remove_100mb(hermes, tmp_path):
              f"get /root/moved.bin {back}\nrm /root/moved.bin\nls /root\n")
     mark = hermes.mark()
     # -b implies BatchMode, which would keep sshpass from answering the prompt.
-    r = run(["sftp", *_opts(hermes.port, "sftp"), "-o", "BatchMode=no", "-b", "-",
+    r = run(["sftp", *ssh_options(hermes.port, "sftp"), "-o", "BatchMode=no", "-b", "-",
              f"{USER}@127.0.0.1"],
             stdin=batch.encode(), timeout=300)
     assert r.returncode == 0, r.stderr
-    assert sha(back) == sha(src)
+    assert sha256_file(back) == sha256_file(src)
     assert b"moved.bin" not in r.stdout.split(b"ls /root", 1)[1]
     shell = hermes.wait_event("session.shell", since=mark, timeout=30)
     assert (shell["kind"], shell["subsystem"], shell["tty"]) == ("subsystem", "sftp", False)
@@ -63,34 +51,21 @@ def test_scp_both_protocols_both_directions_100mb(hermes, tmp_path):
     src = tmp_path / "up.bin"
     src.write_bytes(os.urandom(100 * 1000 * 1000))
     # One master connection, so that the download finds the upload in the same container.
-    ctl = ["-o", f"ControlPath={tmp_path}/cm-%p"]
-    base = _opts(hermes.port)
-    master = subprocess.Popen(["sshpass", "-p", PASSWORD, "ssh", *base, *ctl, "-o",
-                               "ControlMaster=yes", "-N", f"{USER}@127.0.0.1"], env=ssh_env(),
-                              stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: subprocess.run(["ssh", *base, *ctl, "-O", "check", f"{USER}@127.0.0.1"],
-                                        capture_output=True).returncode == 0, 30,
-                 what="the control master")
+    with ControlMaster(hermes.port, tmp_path) as cm:
         for legacy in (False, True):
             flags = ["-O"] if legacy else []
             remote = f"/root/up-{int(legacy)}.bin"
-            r = subprocess.run(["scp", *flags, *_opts(hermes.port, "scp"), *ctl, str(src),
-                                f"{USER}@127.0.0.1:{remote}"], capture_output=True,
+            r = subprocess.run(["scp", *flags, *ssh_options(hermes.port, "scp"), *cm.client,
+                                str(src), f"{USER}@127.0.0.1:{remote}"], capture_output=True,
                                timeout=300, env=ssh_env())
             assert r.returncode == 0, (legacy, r.stderr)
             down = tmp_path / f"down-{int(legacy)}.bin"
-            r = subprocess.run(["scp", *flags, *_opts(hermes.port, "scp"), *ctl,
+            r = subprocess.run(["scp", *flags, *ssh_options(hermes.port, "scp"), *cm.client,
                                 f"{USER}@127.0.0.1:{remote}", str(down)], capture_output=True,
                                timeout=300, env=ssh_env())
             assert r.returncode == 0, (legacy, r.stderr)
-            assert sha(down) == sha(src), legacy
+            assert sha256_file(down) == sha256_file(src), legacy
             down.unlink()
-    finally:
-        subprocess.run(["ssh", *base, *ctl, "-O", "exit", f"{USER}@127.0.0.1"],
-                       capture_output=True)
-        master.kill()
-        master.wait()
     cmds = [e["command"] for e in hermes.find("command.input")]
     assert any(c.startswith("scp") and "-t" in c and "/root/up-1.bin" in c for c in cmds), cmds
     moves = {(e["direction"], e["path"]) for e in hermes.find("file.transfer")
@@ -102,7 +77,7 @@ def test_keyboard_interactive_follows_the_policy(hermes):
     mark = hermes.mark()
     # ssh keeps the first value of an option: replace the helpers' preference.
     opts = [o if not o.startswith("PreferredAuthentications=") else
-            "PreferredAuthentications=keyboard-interactive" for o in _opts(hermes.port)]
+            "PreferredAuthentications=keyboard-interactive" for o in ssh_options(hermes.port)]
     r = run(["ssh", *opts, "-T", f"{USER}@127.0.0.1", "echo KBD-OK"])
     assert r.returncode == 0 and r.stdout == b"KBD-OK\n", r
     ok = hermes.wait_event("login.success", since=mark)
@@ -113,7 +88,7 @@ def test_keyboard_interactive_follows_the_policy(hermes):
 def test_env_requests_logged_and_filtered(hermes):
     mark = hermes.mark()
     env = dict(ssh_env(), LANG="de_DE.UTF-8", LC_HERMES="yes")
-    r = subprocess.run(["sshpass", "-p", PASSWORD, "ssh", *_opts(hermes.port), "-T",
+    r = subprocess.run(["sshpass", "-p", PASSWORD, "ssh", *ssh_options(hermes.port), "-T",
                         "-o", "SendEnv=LANG LC_*", "-o", "SetEnv=EVIL=1",
                         f"{USER}@127.0.0.1", "echo $LANG/$LC_HERMES/${EVIL:-unset}"],
                        capture_output=True, timeout=60, env=env)
@@ -129,7 +104,7 @@ def test_forwarding_logged_and_refused(hermes):
     listen.bind(("127.0.0.1", 0))
     lport = listen.getsockname()[1]
     listen.close()
-    proc = subprocess.Popen(["sshpass", "-p", PASSWORD, "ssh", *_opts(hermes.port), "-N",
+    proc = subprocess.Popen(["sshpass", "-p", PASSWORD, "ssh", *ssh_options(hermes.port), "-N",
                              "-L", f"127.0.0.1:{lport}:10.9.8.7:25", f"{USER}@127.0.0.1"],
                             env=ssh_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -148,7 +123,7 @@ def test_forwarding_logged_and_refused(hermes):
     finally:
         proc.kill()
         proc.wait()
-    r = run(["ssh", *_opts(hermes.port), "-o", "ExitOnForwardFailure=yes", "-N",
+    r = run(["ssh", *ssh_options(hermes.port), "-o", "ExitOnForwardFailure=yes", "-N",
              "-R", "8080:localhost:80", f"{USER}@127.0.0.1"], timeout=30)
     assert r.returncode != 0 and b"remote port forwarding failed" in r.stderr, r
     ev = hermes.wait_count("forward.request", 2, since=mark, timeout=10)[-1]
@@ -170,7 +145,7 @@ def test_agent_and_x11_requests_logged(hermes, tmp_path):
         wait_for(sock.exists, 10, what="ssh-agent's socket")
         mark = hermes.mark()
         env = dict(ssh_env(), SSH_AUTH_SOCK=str(sock), DISPLAY=":99")
-        r = subprocess.run(["sshpass", "-p", PASSWORD, "ssh", *_opts(hermes.port), "-T", "-A",
+        r = subprocess.run(["sshpass", "-p", PASSWORD, "ssh", *ssh_options(hermes.port), "-T", "-A",
                             "-Y", f"{USER}@127.0.0.1", "echo forwarded"],
                            capture_output=True, timeout=60, env=env)
         assert r.returncode == 0 and r.stdout == b"forwarded\n", r
@@ -185,7 +160,7 @@ def test_agent_and_x11_requests_logged(hermes, tmp_path):
 def test_keyboard_interactive_can_be_switched_off(hermes_factory):
     hermes = hermes_factory.start({"authentication": {"keyboard_interactive": False}})
     opts = [o if not o.startswith("PreferredAuthentications=") else
-            "PreferredAuthentications=keyboard-interactive" for o in _opts(hermes.port)]
+            "PreferredAuthentications=keyboard-interactive" for o in ssh_options(hermes.port)]
     opts = [o if o != "LogLevel=ERROR" else "LogLevel=DEBUG" for o in opts]
     r = run(["ssh", *opts, "-T", f"{USER}@127.0.0.1", "true"], timeout=60)
     assert r.returncode == 255, r

@@ -3,26 +3,13 @@ killed by a signal (Docker alone cannot tell `kill -9 $$` from `exit 137`), and 
 tty and login records a shell sees on a real sshd server. Without the image's label Hermes runs
 shells directly and reports exit codes only."""
 
-import asyncio
 import os
 import subprocess
 import uuid
 
 import pytest
 
-from hermes_helpers import IMAGE, PASSWORD, USER, ParamikoShell, docker
-
-
-def run_async(port, *commands):
-    """Runs each command on one asyncssh connection; returns their SSHCompletedProcess."""
-    import asyncssh
-
-    async def main():
-        async with asyncssh.connect("127.0.0.1", port, username=USER, password=PASSWORD,
-                                    known_hosts=None) as conn:
-            return [await conn.run(c, input="") for c in commands]
-
-    return asyncio.run(main())
+from hermes_helpers import IMAGE, ParamikoShell, asyncssh_run, docker
 
 
 @pytest.mark.parametrize("command, name", [
@@ -33,7 +20,7 @@ def run_async(port, *commands):
     ("kill -s VTALRM $$", "SIG@openssh.com"),
 ])
 def test_killed_command_gets_exit_signal(hermes, command, name):
-    (r,) = run_async(hermes.port, f"echo before; {command}; echo after")
+    (r,) = asyncssh_run(hermes.port, f"echo before; {command}; echo after")
     assert r.stdout == "before\n"
     assert r.exit_signal is not None, (r.exit_status, r.stderr)
     assert r.exit_signal[0] == name
@@ -42,7 +29,7 @@ def test_killed_command_gets_exit_signal(hermes, command, name):
 
 
 def test_exit_code_above_128_stays_an_exit_status(hermes):
-    r1, r2, r3 = run_async(hermes.port, "exit 137", "exit 129", "sh -c 'kill -9 $$'; exit $?")
+    r1, r2, r3 = asyncssh_run(hermes.port, "exit 137", "exit 129", "sh -c 'kill -9 $$'; exit $?")
     for r, code in ((r1, 137), (r2, 129), (r3, 137)):
         assert r.exit_signal is None, r.exit_signal
         assert r.exit_status == code
@@ -50,7 +37,7 @@ def test_exit_code_above_128_stays_an_exit_status(hermes):
 
 def test_signal_logged_in_events(hermes):
     mark = hermes.mark()
-    (r,) = run_async(hermes.port, "kill -9 $$")
+    (r,) = asyncssh_run(hermes.port, "kill -9 $$")
     assert r.exit_signal[0] == "KILL"
     shell = hermes.wait_event("session.shell", since=mark, timeout=30)
     closed = hermes.wait_event("session.channel_closed", session=shell["session"], timeout=30)
@@ -62,7 +49,7 @@ def test_signal_logged_in_events(hermes):
 
 
 def test_exec_parent_looks_like_sshd(hermes):
-    (r,) = run_async(hermes.port,
+    (r,) = asyncssh_run(hermes.port,
                      'tr "\\0" "|" < /proc/$PPID/cmdline; echo; ps -o comm= -p $PPID; '
                      'readlink /proc/$PPID/exe; echo "[$SSH_TTY]"; '
                      'ps -o sid= -p $$; echo $$')
@@ -102,10 +89,11 @@ def image_without_parent():
     docker("rmi", "-f", tag)
 
 
-def test_image_without_label_runs_shell_directly(hermes_factory, image_without_parent):
+# The image fixture comes first so that it is removed after the daemon and its containers.
+def test_image_without_label_runs_shell_directly(image_without_parent, hermes_factory):
     inst = hermes_factory.start({"container_pool": {"image": image_without_parent}})
-    assert "label" in inst.stderr_tail(200)
-    r1, r2 = run_async(inst.port, "exit 5", "ps -o comm= -p $PPID; kill -9 $$")
+    assert "has no hermes.session_parent label" in inst.stderr_tail(200)
+    r1, r2 = asyncssh_run(inst.port, "exit 5", "ps -o comm= -p $PPID; kill -9 $$")
     assert r1.exit_status == 5
     # Without the parent Docker's code is all there is: 137, as for `exit 137`.
     assert r2.exit_signal is None and r2.exit_status == 137
