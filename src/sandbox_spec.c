@@ -144,7 +144,7 @@ static const char *term_name(const char *term)
 }
 
 static const char *const base_env[] = {
-    "HOME=" SANDBOX_HOME,
+    ("HOME=" SANDBOX_HOME), /* parenthesized: one string, not a missing comma */
     "USER=root",
     "LOGNAME=root",
     "SHELL=/bin/bash",
