@@ -176,6 +176,14 @@ json_t *sandbox_exec_spec(const struct config *c, const struct exec_params *p)
 		bad |= append_str(cmd, p->parent);
 		bad |= append_str(cmd, "-R");
 		bad |= append_str(cmd, p->token ? p->token : "");
+		/* Docker 1.41 sizes an exec's pty only once it runs; the parent
+		 * sets it before the shell starts, as sshd does. */
+		if (p->tty && p->width > 0 && p->height > 0) {
+			char size[32];
+			snprintf(size, sizeof(size), "%dx%d", p->width, p->height);
+			bad |= append_str(cmd, "-s");
+			bad |= append_str(cmd, size);
+		}
 	} else {
 		bad |= append_str(cmd, "/bin/bash");
 		if (!p->command)

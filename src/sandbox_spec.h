@@ -41,9 +41,11 @@ struct exec_params {
 	const char *term;       /* TERM for a tty exec; NULL: xterm */
 	const char *const *env; /* extra "KEY=VALUE" strings, NULL-terminated, or NULL */
 	/* The image's session parent, or NULL/"" to run bash directly; when
-	 * set, Cmd is [parent, "-R", token] plus ["-c", command] for a command. */
+	 * set, Cmd is [parent, "-R", token], then ["-s", "COLSxROWS"] for a tty
+	 * with a size, then ["-c", command] for a command. */
 	const char *parent;
 	const char *token;
+	int width, height; /* the client's terminal; 0: unknown */
 };
 
 /* Body of POST /containers/{id}/exec: attach all three streams, root in

@@ -330,7 +330,9 @@ static void start_exec(struct mchan *c)
 	                        .term = c->term,
 	                        .env = env,
 	                        .parent = s->ctx->session_parent,
-	                        .token = c->token};
+	                        .token = c->token,
+	                        .width = c->width,
+	                        .height = c->height};
 	json_t *body = sandbox_exec_spec(s->ctx->cfg, &p);
 
 	snprintf(path, sizeof(path), "/containers/%s/exec", s->container_id);

@@ -11,7 +11,9 @@
  *     child is killed by a signal this writes "signal N [core]" to
  *     STATUS_DIR/TOKEN, which Hermes reads through the archive API.
  *
- * Usage (Hermes only): sshd -R TOKEN [-c COMMAND]
+ * Usage (Hermes only): sshd -R TOKEN [-s COLSxROWS] [-c COMMAND]
+ * -s sizes the terminal before the shell starts, as sshd does from the
+ * client's pty request (Docker can only resize an exec once it runs).
  * Anything else prints what a real sshd without host keys prints.
  *
  * Runs as root inside the sandbox, never on the host. Built statically in the
@@ -194,27 +196,58 @@ static void run_shell(const char *shell, const char *command, int tty)
 	_exit(127);
 }
 
+/* "COLSxROWS", each 1..9999. */
+static int size_ok(const char *s, struct winsize *ws)
+{
+	char *end;
+	unsigned long cols = strtoul(s, &end, 10), rows;
+
+	if (end == s || *end != 'x' || cols < 1 || cols > 9999)
+		return 0;
+	s = end + 1;
+	rows = strtoul(s, &end, 10);
+	if (end == s || *end != '\0' || rows < 1 || rows > 9999)
+		return 0;
+	memset(ws, 0, sizeof(*ws));
+	ws->ws_col = (unsigned short)cols;
+	ws->ws_row = (unsigned short)rows;
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *shell = getenv("SHELL"), *user = getenv("USER");
 	char token[TOKEN_MAX + 1], title[128], line[64] = "";
 	char *command = NULL;
-	int tty, status;
+	struct winsize ws;
+	int tty, status, sized = 0, i = 3;
 	struct utmpx ut;
 	pid_t pid;
 
-	if (!(argc == 3 || (argc == 5 && strcmp(argv[3], "-c") == 0)) ||
-	    strcmp(argv[1], "-R") != 0 || !token_ok(argv[2]))
+	if (argc < 3 || strcmp(argv[1], "-R") != 0 || !token_ok(argv[2]))
 		return usage();
 	snprintf(token, sizeof(token), "%s", argv[2]);
-	if (argc == 5 && (command = strdup(argv[4])) == NULL)
-		return 1;
+	if (i + 1 < argc && strcmp(argv[i], "-s") == 0) {
+		if (!size_ok(argv[i + 1], &ws))
+			return usage();
+		sized = 1;
+		i += 2;
+	}
+	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
+		if ((command = strdup(argv[i + 1])) == NULL)
+			return 1;
+		i += 2;
+	}
+	if (i != argc)
+		return usage();
 	if (shell == NULL || shell[0] != '/')
 		shell = "/bin/bash";
 	if (user == NULL || user[0] == '\0')
 		user = "root";
 
 	tty = isatty(0);
+	if (tty && sized)
+		(void)ioctl(0, TIOCSWINSZ, &ws);
 	if (tty) {
 		const char *name = ttyname(0);
 

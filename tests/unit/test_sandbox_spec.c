@@ -291,16 +291,20 @@ static void test_exec_command_no_tty(void **state)
  * command; the shell is its to start. */
 static void test_exec_through_session_parent(void **state)
 {
-	static const char *const login[] = {"/usr/sbin/sshd", "-R", "0123abcd"};
+	static const char *const login[] = {"/usr/sbin/sshd", "-R", "0123abcd", "-s", "132x43"};
 	static const char *const command[] = {"/usr/sbin/sshd", "-R", "0123abcd", "-c",
 	                                      "kill -9 $$"};
-	struct exec_params p = {.tty = true, .parent = "/usr/sbin/sshd", .token = "0123abcd"};
+	struct exec_params p = {.tty = true,
+	                        .parent = "/usr/sbin/sshd",
+	                        .token = "0123abcd",
+	                        .width = 132,
+	                        .height = 43};
 	json_t *s;
 
 	(void)state;
 	s = sandbox_exec_spec(&cfg, &p);
 	assert_non_null(s);
-	assert_strings(json_object_get(s, "Cmd"), login, 3);
+	assert_strings(json_object_get(s, "Cmd"), login, 5);
 	json_decref(s);
 	p.command = "kill -9 $$";
 	p.tty = false;
