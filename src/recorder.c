@@ -366,6 +366,11 @@ static double elapsed(const struct recorder *r)
 	       (double)(now.tv_nsec - r->start.tv_nsec) / 1e9;
 }
 
+double recorder_elapsed(const struct recorder *r)
+{
+	return r != NULL ? elapsed(r) : -1;
+}
+
 int recorder_output(struct recorder *r, const void *data, size_t len)
 {
 	if (r == NULL)

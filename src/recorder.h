@@ -39,6 +39,8 @@ struct recorder *recorder_new(int fd, const struct recorder_header *h);
 int recorder_output(struct recorder *r, const void *data, size_t len); /* "o" */
 int recorder_input(struct recorder *r, const void *data, size_t len);  /* "i" */
 int recorder_resize(struct recorder *r, int width, int height);        /* "r" */
+/* Seconds since recorder_new, as the events get them; -1 for NULL. */
+double recorder_elapsed(const struct recorder *r);
 
 /* Flushes a pending partial UTF-8 sequence (as U+FFFD), closes the fd. */
 void recorder_free(struct recorder *r);

@@ -48,9 +48,10 @@ static const struct {
 	const char *type;
 	bool preauth, authed;
 } worker_events[] = {
-    {"client.version", true, false},  {"session.pty", false, true},  {"session.env", false, true},
-    {"forward.request", false, true}, {"forward.data", false, true}, {"file.transfer", false, true},
-    {"file.operation", false, true},
+    {"client.version", true, false}, {"session.pty", false, true},
+    {"session.env", false, true},    {"forward.request", false, true},
+    {"forward.data", false, true},   {"file.transfer", false, true},
+    {"file.operation", false, true}, {"command.input", false, true},
 };
 
 /* Reasons a worker may give for ending. */
@@ -468,6 +469,7 @@ static void on_channel_open(struct session *s, const struct ipc_msg *m)
 		json_t *e = sess_event(s, "command.input");
 		json_object_set_new(e, "channel", json_integer(c->id));
 		json_object_set_new(e, "tty", json_boolean(c->tty));
+		json_object_set_new(e, "source", json_string("exec"));
 		event_set_bytes(e, "command", m->s[1].p, m->s[1].n);
 		emit(s, e);
 		/* Docker's API is JSON: a command that is not UTF-8 can only be

@@ -25,6 +25,7 @@
 #include "events.h"
 #include "exit_signal.h"
 #include "ipc.h"
+#include "line_input.h"
 #include "log.h"
 #include "pump.h"
 #include "recorder.h"
@@ -74,10 +75,11 @@ struct wchan {
 	bool pty;
 	char term[64];
 	int width, height;
-	char *command;           /* exec command or subsystem name; NULL for a shell */
-	uint32_t kind;           /* enum ipc_channel_kind */
-	struct buf env;          /* accepted env requests, NUL-separated NAME=VALUE */
-	struct sftp_watch *sftp; /* an sftp subsystem's file operations */
+	char *command;            /* exec command or subsystem name; NULL for a shell */
+	uint32_t kind;            /* enum ipc_channel_kind */
+	struct buf env;           /* accepted env requests, NUL-separated NAME=VALUE */
+	struct sftp_watch *sftp;  /* an sftp subsystem's file operations */
+	struct line_input *lines; /* a shell's command lines */
 	bool client_eof;
 	struct pump pump;
 	bool pump_on;
@@ -284,6 +286,7 @@ static void channel_done(struct worker *w, struct wchan *c)
 	struct ipc_msg m = {.type = IPC_CHANNEL_DONE, .u = {c->id}};
 
 	if (c->pump_on) {
+		line_input_finish(c->lines); /* while the recording's clock still runs */
 		m.q[0] = c->pump.bytes_in;
 		m.q[1] = c->pump.bytes_out;
 		pump_close(&c->pump);
@@ -293,6 +296,8 @@ static void channel_done(struct worker *w, struct wchan *c)
 	c->pump.tap = NULL;
 	sftp_watch_free(c->sftp);
 	c->sftp = NULL;
+	line_input_free(c->lines);
+	c->lines = NULL;
 	send_msg(w, &m);
 }
 
@@ -676,6 +681,36 @@ static void sftp_tap(void *arg, bool from_client, const uint8_t *data, size_t le
 		sftp_watch_server(c->sftp, data, len);
 }
 
+/* A line a shell received: command.input, with where it is in the recording. */
+static void on_line(void *arg, const char *text, size_t len, unsigned flags)
+{
+	struct wchan *c = arg;
+	json_t *f = json_pack("{s:I, s:b, s:s}", "channel", (json_int_t)c->id, "tty", c->pty,
+	                      "source", "interactive");
+	double at = recorder_elapsed(c->pump.rec);
+
+	event_set_bytes(f, "command", text, len);
+	if (at >= 0)
+		json_object_set_new(f, "at", json_real((double)(int64_t)(at * 1e6 + 0.5) / 1e6));
+	if (flags & LINE_RECALLED)
+		json_object_set_new(f, "recalled", json_true());
+	if (flags & LINE_UNRESOLVED)
+		json_object_set_new(f, "unresolved", json_true());
+	if (flags & LINE_COMPLETION)
+		json_object_set_new(f, "completion", json_true());
+	if (flags & LINE_TRUNCATED)
+		json_object_set_new(f, "truncated", json_true());
+	send_event(c->w, "command.input", f);
+}
+
+static void line_tap(void *arg, bool from_client, const uint8_t *data, size_t len)
+{
+	struct wchan *c = arg;
+
+	if (from_client)
+		line_input_feed(c->lines, data, len);
+}
+
 static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 {
 	struct wchan *c = chan_by_id(w, m->u[0]);
@@ -720,6 +755,10 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 	c->state = CH_RUNNING;
 	if (c->kind == IPC_KIND_SUBSYSTEM && (c->sftp = sftp_watch_new(on_sftp_event, c)) != NULL) {
 		c->pump.tap = sftp_tap;
+		c->pump.tap_arg = c;
+	}
+	if (c->kind == IPC_KIND_SHELL && (c->lines = line_input_new(c->pty, on_line, c)) != NULL) {
+		c->pump.tap = line_tap;
 		c->pump.tap_arg = c;
 	}
 	c->pump.held = true; /* whatever came before the stream, libssh has it */

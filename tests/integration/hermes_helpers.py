@@ -10,6 +10,7 @@ Every wait here polls with a deadline; nothing sleeps for a fixed time where a p
 """
 
 import base64
+import contextlib
 import copy
 import fcntl
 import hashlib
@@ -842,6 +843,25 @@ class Tmux:
                 os.unlink(sock)
             except FileNotFoundError:
                 pass
+
+
+@contextlib.contextmanager
+def tmux_ssh(hermes, directory, width, height, after=""):
+    """OpenSSH on a tmux pty (password from SSH_ASKPASS, not sshpass, whose own pty in between
+    would have to pass the size on), logged in with its shell started: yields (tmux, session
+    id). `after` runs in the pane once ssh ends; the tmux server goes at the end."""
+    askpass = write_askpass(directory)
+    cmd = shlex.join(ssh_command(hermes.port, tty="auto", askpass=askpass))
+    tmux = Tmux(directory)
+    try:
+        mark = hermes.mark()
+        tmux.new_session(f"{cmd}; {after}sleep 600", width, height, env=ssh_env(askpass))
+        sid = hermes.wait_new_session(mark, timeout=30)
+        # Keys typed before the shell exists could land in a password prompt.
+        hermes.wait_event("session.shell", session=sid, timeout=30)
+        yield tmux, sid
+    finally:
+        tmux.kill_server()
 
 
 # ---------------------------------------------------------------------------------------------

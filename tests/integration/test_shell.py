@@ -2,10 +2,8 @@
 (including a resize), and paramiko. All on the shared default instance."""
 
 import re
-import shlex
 
-from hermes_helpers import HOSTNAME, Tmux, open_shell, run_ssh, clean_tty_text, write_askpass, \
-    ssh_command, ssh_env
+from hermes_helpers import HOSTNAME, clean_tty_text, open_shell, run_ssh, tmux_ssh
 
 
 def _lines(text):
@@ -50,18 +48,8 @@ def test_openssh_shell_without_pty(hermes):
 
 
 def test_tmux_real_pty_and_resize(hermes, tmp_path):
-    askpass = write_askpass(tmp_path)
-    # ssh itself sits on the tmux pty (password from SSH_ASKPASS, not sshpass, whose own pty
-    # in between would have to pass the size on); after it ends, the pane shows its status.
-    cmd = shlex.join(ssh_command(hermes.port, tty="auto", askpass=askpass))
-    tmux = Tmux(tmp_path)
-    try:
-        mark = hermes.mark()
-        tmux.new_session(f"{cmd}; echo SSH-EXIT=$?; sleep 600", 120, 40,
-                         env=ssh_env(askpass))
-        sid = hermes.wait_new_session(mark, timeout=30)
-        # Keys typed before the shell exists could land in a password prompt.
-        hermes.wait_event("session.shell", session=sid, timeout=30)
+    # After ssh ends, the pane shows its status.
+    with tmux_ssh(hermes, tmp_path, 120, 40, after="echo SSH-EXIT=$?; ") as (tmux, sid):
         pty = hermes.wait_event("session.pty", session=sid)
         assert (pty["width"], pty["height"]) == (120, 40)
 
@@ -88,8 +76,6 @@ def test_tmux_real_pty_and_resize(hermes, tmp_path):
         assert m.group(1) == "0", tmux.capture()
         closed = hermes.wait_event("session.closed", session=sid, timeout=20)
         assert closed["exit_status"] == 0
-    finally:
-        tmux.kill_server()
 
 
 def test_paramiko_shell_exit_status(hermes):
