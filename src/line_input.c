@@ -247,15 +247,18 @@ static void cut(struct line_input *li, size_t from, size_t to, bool kill)
 		li->cur = from;
 }
 
-static void set_line(struct line_input *li, const char *s, size_t n, unsigned flags)
+/* Replaces the line, cursor at its end; false (nothing changed) when the
+ * work budget is spent. */
+static bool set_line(struct line_input *li, const char *s, size_t n, unsigned flags)
 {
 	if (!afford(li, n))
-		return;
+		return false;
 	text_set(&li->line, s, n);
 	li->cur = li->line.len;
 	li->flags = flags;
 	if (li->line.len < n)
 		li->flags |= LINE_TRUNCATED;
+	return true;
 }
 
 static void transpose(struct line_input *li)
@@ -363,6 +366,10 @@ static void yank_last_arg(struct line_input *li)
 	}
 	const struct entry *e = &li->hist[li->hist_n - 1];
 	size_t end = e->len, start;
+	if (e->p == NULL) { /* a placeholder: its words are unknown */
+		li->flags |= LINE_RECALLED | LINE_UNRESOLVED;
+		return;
+	}
 	if (!afford(li, e->len))
 		return;
 	while (end > 0 && is_space(e->p[end - 1]))
@@ -442,8 +449,8 @@ static bool search_key(struct line_input *li, unsigned char c)
 	if (c == 0x7f || c == 0x08) {
 		if (li->pattern.len > 0) {
 			li->pattern.len = prev_char(&li->pattern, li->pattern.len);
-			set_line(li, li->before.p, li->before.len, li->before_flags);
-			li->cur = li->before_cur;
+			if (set_line(li, li->before.p, li->before.len, li->before_flags))
+				li->cur = li->before_cur;
 			li->match = li->hist_n;
 			search_from(li, li->hist_n);
 		}
