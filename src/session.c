@@ -48,10 +48,11 @@ static const struct {
 	const char *type;
 	bool preauth, authed;
 } worker_events[] = {
-    {"client.version", true, false}, {"session.pty", false, true},
-    {"session.env", false, true},    {"forward.request", false, true},
-    {"forward.data", false, true},   {"file.transfer", false, true},
-    {"file.operation", false, true}, {"command.input", false, true},
+    {"client.version", true, false},  {"client.kex", true, false},
+    {"session.pty", false, true},     {"session.env", false, true},
+    {"forward.request", false, true}, {"forward.data", false, true},
+    {"file.transfer", false, true},   {"file.operation", false, true},
+    {"command.input", false, true},
 };
 
 /* Reasons a worker may give for ending. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
@@ -25,6 +26,7 @@
 #include "events.h"
 #include "exit_signal.h"
 #include "ipc.h"
+#include "kex_tap.h"
 #include "line_input.h"
 #include "log.h"
 #include "pump.h"
@@ -102,6 +104,8 @@ struct worker {
 	const char *end_reason;
 	bool monitor_gone;
 	char container_id[80];
+	struct kex_tap tap;
+	bool tap_reading, tap_writing; /* its fds in the event */
 };
 
 /* The login grace alarm ends the process from a signal handler; the message
@@ -876,6 +880,119 @@ static void setup_session(struct worker *w)
 	ssh_set_server_callbacks(w->session, &w->scb);
 }
 
+static int on_tap_client(socket_t fd, int revents, void *ud)
+{
+	(void)fd, (void)revents;
+	kex_tap_from_client(ud);
+	return 0;
+}
+
+static int on_tap_libssh(socket_t fd, int revents, void *ud)
+{
+	(void)fd, (void)revents;
+	kex_tap_to_client(ud);
+	return 0;
+}
+
+/* After each poll round of the key exchange: stop watching what the tap
+ * is done with, and step aside as soon as it can. */
+static void service_tap(struct worker *w)
+{
+	struct kex_tap *t = &w->tap;
+
+	if (w->tap_reading && !kex_tap_reading(t)) {
+		ssh_event_remove_fd(w->event, t->client);
+		w->tap_reading = false;
+	}
+	kex_tap_to_client(t);
+	if (w->tap_writing && (t->broken || kex_tap_can_splice(t))) {
+		ssh_event_remove_fd(w->event, t->mine);
+		w->tap_writing = false;
+	}
+	if (kex_tap_can_splice(t)) {
+		int r = kex_tap_splice(t);
+		if (r < 0) {
+			error("cannot hand the connection to libssh: %s", strerror(-r));
+			_exit(1);
+		}
+	}
+}
+
+/* client.kex: the client's KEXINIT and its HASSH (the MD5 of Cowrie's and
+ * Salesforce's "kex;ciphers;macs;compression"), or why it could not be
+ * read. */
+static void report_client_kex(struct worker *w)
+{
+	static const char *const names[HELLO_LISTS] = {"kex_algorithms", "host_key_algorithms",
+	                                               "ciphers_cs",     "ciphers_sc",
+	                                               "macs_cs",        "macs_sc",
+	                                               "compression_cs", "compression_sc",
+	                                               "languages_cs",   "languages_sc"};
+	const struct client_hello *h = &w->tap.hello;
+	json_t *f = json_object();
+
+	if (h->state == HELLO_FAILED) {
+		json_object_set_new(f, "error", json_string(h->why));
+		send_event(w, "client.kex", f);
+		return;
+	}
+	struct buf in;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[2 * 16 + 1];
+
+	buf_init(&in);
+	if (client_hello_hassh_input(h, &in) < 0 ||
+	    EVP_Digest(buf_peek(&in), buf_avail(&in), md, &mdlen, EVP_md5(), NULL) != 1 ||
+	    mdlen != 16) {
+		buf_free(&in);
+		json_decref(f);
+		return;
+	}
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	json_object_set_new(f, "hassh", json_string(hex));
+	event_set_bytes(f, "hassh_algorithms", buf_peek(&in), buf_avail(&in));
+	buf_free(&in);
+	for (int i = 0; i < HELLO_LISTS; i++)
+		event_set_bytes(f, names[i], h->list[i], h->list_len[i]);
+	if (h->first_kex_follows >= 0)
+		json_object_set_new(f, "first_kex_follows", json_boolean(h->first_kex_follows));
+	send_event(w, "client.kex", f);
+}
+
+/* The key exchange, non-blocking under the login grace alarm, with the
+ * tap reading the client's opening on the way. Returns libssh's result. */
+static int key_exchange(struct worker *w)
+{
+	int r;
+
+	ssh_set_blocking(w->session, 0);
+	/* The first step creates the session's poll context, which
+	 * ssh_event_add_session() needs. */
+	r = ssh_handle_key_exchange(w->session);
+	w->event = ssh_event_new();
+	if (w->event == NULL || ssh_event_add_session(w->event, w->session) != SSH_OK ||
+	    ssh_event_add_fd(w->event, w->tap.client, POLLIN, on_tap_client, &w->tap) != SSH_OK ||
+	    ssh_event_add_fd(w->event, w->tap.mine, POLLIN, on_tap_libssh, &w->tap) != SSH_OK) {
+		error("cannot set up the session's event loop");
+		_exit(1);
+	}
+	w->tap_reading = w->tap_writing = true;
+	service_tap(w);
+	while (r == SSH_AGAIN) {
+		/* A client that takes nothing holds libssh's bytes in the
+		 * tap: look again soon rather than on the next event. */
+		int wait = buf_avail(&w->tap.out) > 0 ? 50 : 1000;
+		if (ssh_event_dopoll(w->event, wait) == SSH_ERROR)
+			break;
+		service_tap(w);
+		r = ssh_handle_key_exchange(w->session);
+	}
+	service_tap(w);
+	return r;
+}
+
 void worker_main(const struct worker_args *a)
 {
 	struct worker w = {0};
@@ -891,30 +1008,30 @@ void worker_main(const struct worker_args *a)
 	if (w.session == NULL)
 		_exit(1);
 	setup_session(&w);
-	if (ssh_bind_accept_fd(a->bind, w.session, a->client_fd) != SSH_OK) {
+	if ((r = kex_tap_open(&w.tap, a->client_fd)) < 0) {
+		error("cannot set up the key exchange relay: %s", strerror(-r));
+		_exit(1);
+	}
+	if (ssh_bind_accept_fd(a->bind, w.session, w.tap.theirs) != SSH_OK) {
 		debug("accept: %s", ssh_get_error(a->bind));
 		_exit(0);
 	}
-	ssh_set_blocking(w.session, 0);
-	/* The first step creates the session's poll context, which
-	 * ssh_event_add_session() needs. */
-	r = ssh_handle_key_exchange(w.session);
-	w.event = ssh_event_new();
-	if (w.event == NULL || ssh_event_add_session(w.event, w.session) != SSH_OK) {
-		error("cannot set up the session's event loop");
-		_exit(1);
-	}
-	while (r == SSH_AGAIN) {
-		if (ssh_event_dopoll(w.event, 1000) == SSH_ERROR)
-			break;
-		r = ssh_handle_key_exchange(w.session);
-	}
+	r = key_exchange(&w);
 	const char *banner = ssh_get_clientbanner(w.session);
 	if (banner != NULL) {
 		json_t *f = json_object();
 		event_set_bytes(f, "version", banner, strlen(banner));
 		send_event(&w, "client.version", f);
 	}
+	if (w.tap.hello.state == HELLO_DONE || w.tap.hello.state == HELLO_FAILED)
+		report_client_kex(&w);
+	if (r == SSH_OK && !w.tap.spliced) {
+		/* Cannot happen: libssh needs the client's next packet,
+		 * which only reaches it after the splice. */
+		error("key exchange finished with the relay still in place");
+		_exit(1);
+	}
+	kex_tap_close(&w.tap);
 	if (r != SSH_OK) {
 		debug("key exchange: %s", ssh_get_error(w.session));
 		ssh_free(w.session);

@@ -1,0 +1,73 @@
+/*
+ * client_hello: the cleartext start of an SSH client's side of a
+ * connection - its identification line and its first binary packet, the
+ * KEXINIT (RFC 4253 sections 4.2, 6 and 7.1) - read as it passes, for the
+ * client.kex event and its HASSH.
+ *
+ * The caller offers bytes as they arrive; client_hello_take() says how
+ * many of them belong to that opening and never takes a byte past the end
+ * of the KEXINIT packet, so a relay that forwards exactly what was taken
+ * can stop there and hand the rest of the stream over untouched. Anything
+ * unexpected (no identification line in the first lines, a packet that is
+ * not a KEXINIT or is too large, a malformed name-list or one that is not
+ * printable US-ASCII as RFC 4251 5 wants) ends the reading
+ * with HELLO_FAILED; the bytes taken so far are still the client's own and
+ * must be forwarded.
+ */
+#ifndef HERMES_CLIENT_HELLO_H
+#define HERMES_CLIENT_HELLO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define HELLO_LINE_MAX   255         /* RFC 4253 4.2: including CR LF */
+#define HELLO_LINES_MAX  8           /* lines before the SSH- one */
+#define HELLO_PACKET_MAX (32 * 1024) /* a KEXINIT is ~1-2 KiB */
+
+enum hello_state { HELLO_LINE, HELLO_PACKET, HELLO_DONE, HELLO_FAILED };
+
+/* The KEXINIT's name-lists, in wire order. */
+enum hello_list {
+	KEX_ALGS,
+	HOST_KEY_ALGS,
+	CIPHERS_CS,
+	CIPHERS_SC,
+	MACS_CS,
+	MACS_SC,
+	COMP_CS,
+	COMP_SC,
+	LANG_CS,
+	LANG_SC,
+	HELLO_LISTS
+};
+
+struct client_hello {
+	enum hello_state state;
+	const char *why; /* HELLO_FAILED: what was wrong */
+	uint8_t line[HELLO_LINE_MAX];
+	size_t line_len;
+	unsigned lines;
+	uint8_t *packet; /* the KEXINIT packet, length field first */
+	size_t packet_len, packet_want;
+	/* HELLO_DONE: pointers into packet, not NUL-terminated. */
+	const uint8_t *list[HELLO_LISTS];
+	size_t list_len[HELLO_LISTS];
+	int first_kex_follows;
+};
+
+void client_hello_init(struct client_hello *h);
+void client_hello_free(struct client_hello *h);
+
+/* Takes bytes from p[0..n) and returns how many it took: all of them
+ * while the opening lasts, fewer when it ends inside them, 0 once it has
+ * ended (state HELLO_DONE or HELLO_FAILED). */
+size_t client_hello_take(struct client_hello *h, const uint8_t *p, size_t n);
+
+/* HELLO_DONE: appends to out the text HASSH is the MD5 of,
+ * "kex;ciphers;macs;compression" with the client-to-server lists (no NUL).
+ * Returns 0, or -1 if not done or out of memory. */
+int client_hello_hassh_input(const struct client_hello *h, struct buf *out);
+
+#endif
