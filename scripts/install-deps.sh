@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
 	# build; clang's sanitizer and libFuzzer runtimes are only a recommendation of clang, so named
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
-	libssh-dev libssl-dev libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev
+	libssh-dev libssl-dev libjansson-dev libyaml-dev libsqlite3-dev libcmocka-dev libseccomp-dev
 	# container engine and the offline base image builder
 	docker.io debootstrap
 	# integration tests: real clients driving the daemon

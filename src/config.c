@@ -446,6 +446,7 @@ static const struct key recording_keys[] = {
 static const struct key forensics_keys[] = {
 	{.name = "enabled", .kind = K_BOOL, .off = C(forensics.enabled)},
 	STR("artifacts_dir", forensics.artifacts_dir, NULL),
+	STR("database", forensics.database, NULL),
 	{.name = "max_file_size", .kind = K_SIZE, .off = C(forensics.max_file_size),
 	 .max = 48 << 20, .max_text = "48m"},
 	{.name = "max_session_size", .kind = K_SIZE, .off = C(forensics.max_session_size)},
@@ -552,6 +553,7 @@ void config_free(struct config *c)
 	strlist_clear(&c->container_pool.security.security_opt);
 	free(c->recording.output_dir);
 	free(c->forensics.artifacts_dir);
+	free(c->forensics.database);
 	free(c->recording.format);
 	free(c->logging.format);
 	free(c->logging.output_dir);
@@ -601,6 +603,7 @@ struct config *config_new_defaults(void)
 	    !(c->recording.output_dir = strdup("/data/recordings")) ||
 	    !(c->recording.format = strdup("asciinema")) ||
 	    !(c->forensics.artifacts_dir = strdup("/data/artifacts")) ||
+	    !(c->forensics.database = strdup("/data/hermes.db")) ||
 	    !(c->logging.format = strdup("json")) ||
 	    !(c->logging.output_dir = strdup("/data/logs")) ||
 	    !(c->docker.socket_path = strdup("/var/run/docker.sock"))) {
@@ -1195,4 +1198,19 @@ fail:
 	if (errors && asprintf(errors, "%s: %s: %s\n", file, what, strerror(err)) < 0)
 		*errors = NULL;
 	return -1;
+}
+
+struct config *config_load_or_report(const char *file)
+{
+	struct config *cfg = NULL;
+	char *errors = NULL;
+
+	if (config_load(file, &cfg, &errors) < 0) {
+		fputs(errors ? errors : "invalid config\n", stderr);
+		if (errors != NULL && errors[0] != '\0' && errors[strlen(errors) - 1] != '\n')
+			fputc('\n', stderr);
+		free(errors);
+		return NULL;
+	}
+	return cfg;
 }

@@ -77,6 +77,7 @@ struct config {
 	struct {
 		bool enabled;             /* new: true; collect artifacts at session end */
 		char *artifacts_dir;      /* new: "/data/artifacts" */
+		char *database;           /* new: "/data/hermes.db"; the SQLite index */
 		int64_t max_file_size;    /* new: bytes; "10m", at most 48m */
 		int64_t max_session_size; /* new: bytes; "100m" */
 	} forensics;
@@ -102,6 +103,10 @@ struct config *config_new_defaults(void);
  * one per line, each "FILE:LINE: key.path: message" (caller frees).
  */
 int config_load(const char *file, struct config **out, char **errors);
+
+/* config_load() for a command line: the problems go to stderr, one per
+ * line. Returns the config or NULL. */
+struct config *config_load_or_report(const char *file);
 
 /* The same over a buffer already in memory; NAME is used in messages. */
 int config_parse(const char *name, const void *data, size_t len, struct config **out,

@@ -11,6 +11,7 @@
 
 #include <libssh/libssh.h>
 
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "monitor.h"
@@ -20,22 +21,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: hermes --config FILE [--log-level LEVEL]\n"
 	           "       hermes --check-config FILE\n"
 	           "       hermes --version\n"
+	           "       hermes sessions|show|stats|replay|reindex --config FILE ... (--help)\n"
 	           "LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL\n");
-}
-
-static struct config *load(const char *path)
-{
-	struct config *cfg = NULL;
-	char *errors = NULL;
-
-	if (config_load(path, &cfg, &errors) < 0) {
-		fputs(errors ? errors : "invalid config\n", stderr);
-		if (errors != NULL && errors[0] != '\0' && errors[strlen(errors) - 1] != '\n')
-			fputc('\n', stderr);
-		free(errors);
-		return NULL;
-	}
-	return cfg;
 }
 
 int main(int argc, char **argv)
@@ -50,6 +37,9 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *check_path = NULL, *level_name = NULL;
 	int c;
+
+	if (argc >= 2 && cli_is_command(argv[1]))
+		return cli_main(argc - 1, argv + 1);
 
 	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -78,7 +68,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_path != NULL) {
-		struct config *cfg = load(check_path);
+		struct config *cfg = config_load_or_report(check_path);
 		if (cfg == NULL)
 			return 2;
 		printf("%s: OK\n", check_path);
@@ -91,7 +81,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	struct config *cfg = load(config_path);
+	struct config *cfg = config_load_or_report(config_path);
 	if (cfg == NULL)
 		return 2;
 	if (level >= 0)

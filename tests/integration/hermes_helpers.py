@@ -129,6 +129,7 @@ def base_config(workdir, port):
         },
         "forensics": {
             "artifacts_dir": str(workdir / "artifacts"),
+            "database": str(workdir / "hermes.db"),
         },
         "logging": {
             "level": "DEBUG",

@@ -1,0 +1,547 @@
+/*
+ * cli: the analyst commands; see cli.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "config.h"
+#include "index.h"
+#include "table.h"
+
+/* Cells of the list tables are cut to this; `show` prints them whole. */
+#define MAX_CELL 64
+
+struct opts {
+	const char *config, *since, *ip, *user;
+	bool json, has_commands, raw;
+	long limit;
+	double speed;
+	char since_buf[32];
+};
+
+struct ctx {
+	struct config *cfg;
+	struct index *ix;
+	struct opts o;
+};
+
+static const char *const commands[] = {"sessions", "show", "stats", "replay", "reindex"};
+
+bool cli_is_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i]) == 0)
+			return true;
+	return false;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hermes sessions --config FILE [--since T] [--ip IP] [--user U]\n"
+	           "                       [--has-commands] [--limit N] [--json]\n"
+	           "       hermes show SESSION --config FILE [--json]\n"
+	           "       hermes stats --config FILE [--since T] [--limit N] [--json]\n"
+	           "       hermes replay SESSION --config FILE [--speed N] [--raw]\n"
+	           "       hermes reindex --config FILE\n"
+	           "T: 2026-11-24, 2026-11-24T10:30[:00] (UTC), or 30m, 12h, 7d ago\n"
+	           "SESSION: a session id or a unique prefix of one\n");
+}
+
+/* --since: an RFC 3339 prefix the stored timestamps compare against. */
+static int parse_since(const char *s, char out[32])
+{
+	size_t n = strlen(s);
+	char *end;
+
+	if (n >= 2 && isdigit((unsigned char)s[0]) && strchr("smhd", s[n - 1]) != NULL) {
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (errno != 0 || end != s + n - 1 || v < 0 || v > 100000)
+			return -1;
+		long mult = s[n - 1] == 's'   ? 1
+		            : s[n - 1] == 'm' ? 60
+		            : s[n - 1] == 'h' ? 3600
+		                              : 86400;
+		time_t t = time(NULL) - (time_t)(v * mult);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		return 0;
+	}
+	/* YYYY-MM-DD, then optionally [T ]HH:MM, then :SS */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	if (n != 10 && n != 16 && n != 19)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char want = shape[i];
+		if (want == 'd'   ? !isdigit((unsigned char)s[i])
+		    : want == 'T' ? s[i] != 'T' && s[i] != ' '
+		                  : s[i] != want)
+			return -1;
+	}
+	memcpy(out, s, n + 1);
+	if (n > 10)
+		out[10] = 'T';
+	return 0;
+}
+
+/* Runs sql with text parameters (NULL binds NULL) and returns its rows as
+ * objects keyed by column name, or NULL after printing why. */
+static json_t *query(struct ctx *c, const char *sql, const char *const *params, int nparams)
+{
+	sqlite3 *db = index_db(c->ix);
+	sqlite3_stmt *st = NULL;
+	json_t *rows = json_array();
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "hermes: query: %s\n", sqlite3_errmsg(db));
+		json_decref(rows);
+		return NULL;
+	}
+	for (int i = 0; i < nparams; i++)
+		if (params[i] != NULL)
+			sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = json_object();
+		for (int k = 0; k < sqlite3_column_count(st); k++) {
+			const char *name = sqlite3_column_name(st, k);
+			json_t *v;
+			switch (sqlite3_column_type(st, k)) {
+			case SQLITE_INTEGER:
+				v = json_integer(sqlite3_column_int64(st, k));
+				break;
+			case SQLITE_FLOAT:
+				v = json_real(sqlite3_column_double(st, k));
+				break;
+			case SQLITE_NULL:
+				v = json_null();
+				break;
+			default:
+				v = json_stringn((const char *)sqlite3_column_text(st, k),
+				                 (size_t)sqlite3_column_bytes(st, k));
+				if (v == NULL) /* not UTF-8: cannot come from the log */
+					v = json_string("\xef\xbf\xbd");
+			}
+			json_object_set_new(row, name, v);
+		}
+		json_array_append_new(rows, row);
+	}
+	if (r != SQLITE_DONE) {
+		fprintf(stderr, "hermes: query: %s\n", sqlite3_errmsg(db));
+		json_decref(rows);
+		rows = NULL;
+	}
+	sqlite3_finalize(st);
+	return rows;
+}
+
+static int print_json(json_t *v)
+{
+	int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0 ? 0 : 1;
+	putchar('\n');
+	return rc;
+}
+
+/* Text: the title (when given) and the rows as a table, or "(none)". */
+static void print_section(const char *title, json_t *rows, size_t max_cell)
+{
+	if (title != NULL)
+		printf("\n%s\n", title);
+	if (json_array_size(rows) == 0)
+		printf("  (none)\n");
+	else
+		table_print(stdout, rows, max_cell);
+}
+
+static char limit_text[24];
+
+static const char *limit_param(long limit)
+{
+	snprintf(limit_text, sizeof(limit_text), "%ld", limit > 0 ? limit : -1);
+	return limit_text;
+}
+
+static int cmd_sessions(struct ctx *c)
+{
+	/* The newest N, shown oldest first. */
+	static const char sql[] =
+	    "SELECT * FROM (SELECT id AS session, replace(substr(start, 1, 19), 'T', ' ') AS start,"
+	    " src_ip AS ip, username AS user, attempts AS logins, commands,"
+	    " round(duration, 1) AS duration, reason AS end, client_version AS client"
+	    " FROM sessions WHERE (?1 IS NULL OR start >= ?1) AND (?2 IS NULL OR src_ip = ?2)"
+	    " AND (?3 IS NULL OR username = ?3) AND (?4 IS NULL OR commands > 0)"
+	    " ORDER BY start DESC LIMIT CAST(?5 AS INTEGER)) ORDER BY start";
+	const char *p[] = {c->o.since, c->o.ip, c->o.user, c->o.has_commands ? "1" : NULL,
+	                   limit_param(c->o.limit)};
+	json_t *rows = query(c, sql, p, 5);
+
+	if (rows == NULL)
+		return 1;
+	int rc = 0;
+	if (c->o.json)
+		rc = print_json(rows);
+	else if (json_array_size(rows) == 0)
+		printf("no sessions\n");
+	else
+		table_print(stdout, rows, MAX_CELL);
+	json_decref(rows);
+	return rc;
+}
+
+/* A session id from an id or a unique prefix; prints why not. */
+static int resolve_session(struct ctx *c, const char *arg, char out[64])
+{
+	size_t n = strlen(arg);
+
+	if (n == 0 || n > 32 || strspn(arg, "0123456789abcdef") != n) {
+		fprintf(stderr, "hermes: %s: not a session id (hex digits)\n", arg);
+		return -1;
+	}
+	const char *p[] = {arg};
+	json_t *rows = query(c,
+	                     "SELECT id FROM sessions WHERE id >= ?1 AND id < ?1 || 'g'"
+	                     " ORDER BY id LIMIT 2",
+	                     p, 1);
+	if (rows == NULL)
+		return -1;
+	size_t found = json_array_size(rows);
+	if (found == 1)
+		snprintf(out, 64, "%s",
+		         json_string_value(json_object_get(json_array_get(rows, 0), "id")));
+	else
+		fprintf(stderr, "hermes: %s: %s\n", arg,
+		        found == 0 ? "no such session" : "ambiguous prefix; give more digits");
+	json_decref(rows);
+	return found == 1 ? 0 : -1;
+}
+
+static const struct section {
+	const char *key, *title, *sql;
+} show_sections[] = {
+    {"logins", "Logins",
+     "SELECT replace(substr(timestamp, 12, 12), 'T', ' ') AS time, CASE success WHEN 1 THEN"
+     " 'accepted' ELSE 'failed' END AS result, method, username, password, fingerprint"
+     " FROM logins WHERE session = ?1 ORDER BY rowid"},
+    {"channels", "Channels",
+     "SELECT channel, kind, tty, coalesce(command, subsystem) AS command, exit_status AS exit,"
+     " exit_signal AS signal, recording FROM channels WHERE session = ?1 ORDER BY rowid"},
+    {"commands", "Commands",
+     "SELECT substr(timestamp, 12, 12) AS time, channel, source, command, at,"
+     " trim(CASE recalled WHEN 1 THEN 'recalled ' ELSE '' END || CASE unresolved WHEN 1"
+     " THEN 'unresolved ' ELSE '' END || CASE completion WHEN 1 THEN 'completion ' ELSE ''"
+     " END || CASE truncated WHEN 1 THEN 'truncated' ELSE '' END) AS flags"
+     " FROM commands WHERE session = ?1 ORDER BY rowid"},
+    {"transfers", "Transfers",
+     "SELECT substr(timestamp, 12, 12) AS time, protocol, direction, path, bytes, status"
+     " FROM transfers WHERE session = ?1 ORDER BY rowid"},
+    {"artifacts", "Artifacts",
+     "SELECT substr(event, 6) AS event, path, type, size, sha256, mode, transfer, reason"
+     " FROM artifacts WHERE session = ?1 ORDER BY rowid"},
+    {"forwards", "Forwarding",
+     "SELECT substr(timestamp, 12, 12) AS time, kind, coalesce(dst_host, bind_host) AS host,"
+     " coalesce(dst_port, bind_port) AS port, accepted, bytes"
+     " FROM forwards WHERE session = ?1 ORDER BY rowid"},
+};
+
+static int cmd_show(struct ctx *c, const char *arg)
+{
+	char id[64];
+
+	if (resolve_session(c, arg, id) < 0)
+		return 1;
+	const char *p[] = {id};
+	json_t *sess = query(c,
+	                     "SELECT id AS session, start, end, src_ip, src_port, dst_port,"
+	                     " client_version, hassh, attempts AS logins, username, password,"
+	                     " login_method, commands, duration, reason, exit_status, exit_signal,"
+	                     " bytes_in, bytes_out, container_id, container_name, recordings,"
+	                     " metadata, manifest FROM sessions WHERE id = ?1",
+	                     p, 1);
+	if (sess == NULL)
+		return 1;
+	json_t *all = json_object();
+	json_object_set(all, "session", json_array_get(sess, 0));
+	for (size_t i = 0; i < sizeof(show_sections) / sizeof(show_sections[0]); i++) {
+		json_t *rows = query(c, show_sections[i].sql, p, 1);
+		if (rows == NULL) {
+			json_decref(all);
+			json_decref(sess);
+			return 1;
+		}
+		json_object_set_new(all, show_sections[i].key, rows);
+	}
+	int rc = 0;
+	if (c->o.json) {
+		rc = print_json(all);
+	} else {
+		/* The session as "key: value" lines, then each section. */
+		const char *key;
+		json_t *v;
+		size_t w = 0;
+		json_object_foreach(json_array_get(sess, 0), key, v) if (strlen(key) > w) w =
+		    strlen(key);
+		json_object_foreach(json_array_get(sess, 0), key, v)
+		{
+			char *cell = table_cell(v, 0);
+			printf("%-*s  %s\n", (int)w + 1, key, cell ? cell : "?");
+			free(cell);
+		}
+		for (size_t i = 0; i < sizeof(show_sections) / sizeof(show_sections[0]); i++)
+			print_section(show_sections[i].title,
+			              json_object_get(all, show_sections[i].key), 0);
+	}
+	json_decref(all);
+	json_decref(sess);
+	return rc;
+}
+
+static const struct section stats_sections[] = {
+    {"source_ips", "Source IPs (sessions)",
+     "SELECT src_ip AS ip, count(*) AS sessions FROM sessions WHERE (?1 IS NULL OR start >= ?1)"
+     " GROUP BY src_ip ORDER BY sessions DESC, ip LIMIT CAST(?2 AS INTEGER)"},
+    {"usernames", "Usernames (login attempts)",
+     "SELECT username, count(*) AS attempts, sum(success) AS accepted FROM logins"
+     " WHERE (?1 IS NULL OR timestamp >= ?1) GROUP BY username"
+     " ORDER BY attempts DESC, username LIMIT CAST(?2 AS INTEGER)"},
+    {"passwords", "Passwords (login attempts)",
+     "SELECT password, count(*) AS attempts FROM logins WHERE password IS NOT NULL AND"
+     " (?1 IS NULL OR timestamp >= ?1) GROUP BY password"
+     " ORDER BY attempts DESC, password LIMIT CAST(?2 AS INTEGER)"},
+    {"commands", "Commands",
+     "SELECT command, count(*) AS times, count(DISTINCT session) AS sessions FROM commands"
+     " WHERE (?1 IS NULL OR timestamp >= ?1) GROUP BY command"
+     " ORDER BY times DESC, command LIMIT CAST(?2 AS INTEGER)"},
+    {"client_versions", "Client versions (sessions)",
+     "SELECT client_version AS client, count(*) AS sessions FROM sessions"
+     " WHERE (?1 IS NULL OR start >= ?1) GROUP BY client_version"
+     " ORDER BY sessions DESC, client LIMIT CAST(?2 AS INTEGER)"},
+    {"hassh", "HASSH (sessions)",
+     "SELECT hassh, count(*) AS sessions, min(client_version) AS client FROM sessions"
+     " WHERE hassh IS NOT NULL AND (?1 IS NULL OR start >= ?1) GROUP BY hassh"
+     " ORDER BY sessions DESC, hassh LIMIT CAST(?2 AS INTEGER)"},
+    {"per_day", "Sessions per day",
+     "SELECT substr(start, 1, 10) AS day, count(*) AS sessions, count(username) AS logged_in"
+     " FROM sessions WHERE (?1 IS NULL OR start >= ?1) GROUP BY day ORDER BY day DESC"
+     " LIMIT CAST(?2 AS INTEGER)"},
+};
+
+static int cmd_stats(struct ctx *c)
+{
+	const char *p[] = {c->o.since, limit_param(c->o.limit)};
+	json_t *all = json_object();
+
+	for (size_t i = 0; i < sizeof(stats_sections) / sizeof(stats_sections[0]); i++) {
+		json_t *rows = query(c, stats_sections[i].sql, p, 2);
+		if (rows == NULL) {
+			json_decref(all);
+			return 1;
+		}
+		json_object_set_new(all, stats_sections[i].key, rows);
+	}
+	int rc = 0;
+	if (c->o.json)
+		rc = print_json(all);
+	else
+		for (size_t i = 0; i < sizeof(stats_sections) / sizeof(stats_sections[0]); i++)
+			print_section(stats_sections[i].title,
+			              json_object_get(all, stats_sections[i].key), MAX_CELL);
+	json_decref(all);
+	return rc;
+}
+
+/* Plays one asciicast v2 file's output: with its timing divided by speed,
+ * or, raw, all at once. */
+static int play(const char *path, double speed, bool raw)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	double last = 0;
+	bool header = true;
+
+	if (f == NULL) {
+		fprintf(stderr, "hermes: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_t *ev = json_loadb(line, (size_t)n, 0, NULL);
+		if (header) {
+			header = false;
+			json_decref(ev);
+			continue;
+		}
+		const char *type = json_string_value(json_array_get(ev, 1));
+		if (json_is_array(ev) && type != NULL && strcmp(type, "o") == 0) {
+			double t = json_number_value(json_array_get(ev, 0));
+			if (!raw && t > last) {
+				double d = (t - last) / speed;
+				struct timespec ts = {(time_t)d,
+				                      (long)((d - (double)(time_t)d) * 1e9)};
+				nanosleep(&ts, NULL);
+			}
+			if (t > last)
+				last = t;
+			json_t *data = json_array_get(ev, 2);
+			fwrite(json_string_value(data), 1, json_string_length(data), stdout);
+			fflush(stdout);
+		}
+		json_decref(ev);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static int cmd_replay(struct ctx *c, const char *arg)
+{
+	char id[64];
+
+	if (resolve_session(c, arg, id) < 0)
+		return 1;
+	const char *p[] = {id};
+	json_t *rows =
+	    query(c,
+	          "SELECT recording FROM channels WHERE session = ?1 AND recording IS NOT"
+	          " NULL ORDER BY rowid",
+	          p, 1);
+	if (rows == NULL)
+		return 1;
+	int rc = 0;
+	if (json_array_size(rows) == 0) {
+		fprintf(stderr, "hermes: %s: no recording\n", id);
+		rc = 1;
+	}
+	for (size_t i = 0; rc == 0 && i < json_array_size(rows); i++)
+		rc = play(json_string_value(json_object_get(json_array_get(rows, i), "recording")),
+		          c->o.speed, c->o.raw);
+	json_decref(rows);
+	return rc;
+}
+
+int cli_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"since", required_argument, NULL, 's'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"has-commands", no_argument, NULL, 'H'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {"speed", required_argument, NULL, 'S'},
+	    {"raw", no_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *cmd = argv[0];
+	struct ctx c = {0};
+	int opt;
+	char *end;
+
+	c.o.limit = strcmp(cmd, "stats") == 0 ? 10 : 50;
+	c.o.speed = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			c.o.config = optarg;
+			break;
+		case 'j':
+			c.o.json = true;
+			break;
+		case 's':
+			if (parse_since(optarg, c.o.since_buf) < 0) {
+				fprintf(stderr, "hermes: --since: cannot read \"%s\"\n", optarg);
+				usage(stderr);
+				return 2;
+			}
+			c.o.since = c.o.since_buf;
+			break;
+		case 'i':
+			c.o.ip = optarg;
+			break;
+		case 'u':
+			c.o.user = optarg;
+			break;
+		case 'H':
+			c.o.has_commands = true;
+			break;
+		case 'n':
+			c.o.limit = strtol(optarg, &end, 10);
+			if (*end != '\0' || c.o.limit < 0) {
+				fprintf(stderr, "hermes: --limit: not a count: \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'S':
+			c.o.speed = strtod(optarg, &end);
+			if (*end != '\0' || !(c.o.speed > 0 && c.o.speed <= 1000)) {
+				fprintf(stderr, "hermes: --speed: want a number in (0, 1000]\n");
+				return 2;
+			}
+			break;
+		case 'r':
+			c.o.raw = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	bool wants_session = strcmp(cmd, "show") == 0 || strcmp(cmd, "replay") == 0;
+	if (c.o.config == NULL || argc - optind != (wants_session ? 1 : 0)) {
+		usage(stderr);
+		return 2;
+	}
+
+	if ((c.cfg = config_load_or_report(c.o.config)) == NULL)
+		return 2;
+	char err[512], events[4096];
+	int rc = 1;
+	snprintf(events, sizeof(events), "%s/events.jsonl", c.cfg->logging.output_dir);
+	c.ix = index_open(c.cfg->forensics.database, err, sizeof(err));
+	if (c.ix == NULL) {
+		fprintf(stderr, "hermes: index: %s\n", err);
+		goto out;
+	}
+	if (strcmp(cmd, "reindex") == 0 && index_reset(c.ix, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hermes: index: %s\n", err);
+		goto out;
+	}
+	long n = index_catch_up(c.ix, events, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "hermes: index: %s\n", err);
+		goto out;
+	}
+	if (strcmp(cmd, "reindex") == 0) {
+		printf("indexed %ld events from %s (%ld lines skipped)\n", n, events,
+		       index_bad_lines(c.ix));
+		rc = 0;
+	} else if (strcmp(cmd, "sessions") == 0) {
+		rc = cmd_sessions(&c);
+	} else if (strcmp(cmd, "show") == 0) {
+		rc = cmd_show(&c, argv[optind]);
+	} else if (strcmp(cmd, "stats") == 0) {
+		rc = cmd_stats(&c);
+	} else {
+		rc = cmd_replay(&c, argv[optind]);
+	}
+out:
+	index_close(c.ix);
+	config_free(c.cfg);
+	return rc;
+}

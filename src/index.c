@@ -1,0 +1,461 @@
+/*
+ * index: events.jsonl into SQLite; see index.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "index.h"
+
+#define SCHEMA_VERSION "1"
+#define CHUNK          (1 << 20)  /* read size */
+#define LINE_MAX_BYTES (16 << 20) /* a longer line is skipped */
+#define TXN_LINES      20000      /* events per transaction */
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE IF NOT EXISTS sessions("
+    " id TEXT PRIMARY KEY, start TEXT, end TEXT, src_ip TEXT, src_port INT, dst_port INT,"
+    " client_version TEXT, hassh TEXT, attempts INT NOT NULL DEFAULT 0, username TEXT,"
+    " password TEXT, login_method TEXT, commands INT NOT NULL DEFAULT 0, duration REAL,"
+    " reason TEXT, exit_status INT, exit_signal TEXT, bytes_in INT, bytes_out INT,"
+    " container_id TEXT, container_name TEXT, recordings TEXT, metadata TEXT, manifest TEXT);"
+    "CREATE INDEX IF NOT EXISTS sessions_start ON sessions(start);"
+    "CREATE INDEX IF NOT EXISTS sessions_ip ON sessions(src_ip, start);"
+    "CREATE INDEX IF NOT EXISTS sessions_user ON sessions(username, start);"
+    "CREATE TABLE IF NOT EXISTS logins("
+    " session TEXT, timestamp TEXT, src_ip TEXT, success INT, method TEXT, username TEXT,"
+    " password TEXT, key_type TEXT, fingerprint TEXT, attempt INT);"
+    "CREATE INDEX IF NOT EXISTS logins_session ON logins(session);"
+    "CREATE INDEX IF NOT EXISTS logins_time ON logins(timestamp);"
+    "CREATE TABLE IF NOT EXISTS commands("
+    " session TEXT, timestamp TEXT, channel INT, source TEXT, tty INT, command TEXT, at REAL,"
+    " recalled INT, unresolved INT, completion INT, truncated INT);"
+    "CREATE INDEX IF NOT EXISTS commands_session ON commands(session);"
+    "CREATE INDEX IF NOT EXISTS commands_time ON commands(timestamp);"
+    "CREATE TABLE IF NOT EXISTS channels("
+    " session TEXT, timestamp TEXT, channel INT, kind TEXT, tty INT, command TEXT,"
+    " subsystem TEXT, recording TEXT, exit_status INT, exit_signal TEXT);"
+    "CREATE INDEX IF NOT EXISTS channels_session ON channels(session);"
+    "CREATE TABLE IF NOT EXISTS transfers("
+    " session TEXT, timestamp TEXT, channel INT, protocol TEXT, direction TEXT, path TEXT,"
+    " bytes INT, status INT);"
+    "CREATE INDEX IF NOT EXISTS transfers_session ON transfers(session);"
+    "CREATE TABLE IF NOT EXISTS artifacts("
+    " session TEXT, timestamp TEXT, event TEXT, path TEXT, type TEXT, size INT, sha256 TEXT,"
+    " mode TEXT, link TEXT, transfer INT, reason TEXT);"
+    "CREATE INDEX IF NOT EXISTS artifacts_session ON artifacts(session);"
+    "CREATE INDEX IF NOT EXISTS artifacts_sha256 ON artifacts(sha256);"
+    "CREATE TABLE IF NOT EXISTS forwards("
+    " session TEXT, timestamp TEXT, kind TEXT, forward INT, dst_host TEXT, dst_port INT,"
+    " orig_host TEXT, orig_port INT, bind_host TEXT, bind_port INT, accepted INT, bytes INT);"
+    "CREATE INDEX IF NOT EXISTS forwards_session ON forwards(session);";
+
+static const char *const tables[] = {"sessions",  "logins",    "commands", "channels",
+                                     "transfers", "artifacts", "forwards"};
+
+/* Every event with a session first makes sure its row exists, so a log
+ * whose start is missing still indexes. */
+static const char ensure_sql[] = "INSERT OR IGNORE INTO sessions(id, start, src_ip, src_port)"
+                                 " VALUES(:session, :timestamp, :src_ip, :src_port)";
+
+#define LOGIN_INSERT                                                                               \
+	"INSERT INTO logins(session, timestamp, src_ip, success, method, username, password,"      \
+	" key_type, fingerprint, attempt) VALUES(:session, :timestamp, :src_ip,"                   \
+	" :event = 'login.success', :method, :username, :password, :key_type, :fingerprint,"       \
+	" :attempt)"
+#define ARTIFACT_INSERT                                                                            \
+	"INSERT INTO artifacts(session, timestamp, event, path, type, size, sha256, mode, link,"   \
+	" transfer, reason) VALUES(:session, :timestamp, :event, :path, :type, :size, :sha256,"    \
+	" :mode, :link, :transfer, :reason)"
+
+static const struct rule {
+	const char *event;
+	const char *sql[2];
+} rules[] = {
+    {"session.connect", {"UPDATE sessions SET dst_port = :dst_port WHERE id = :session"}},
+    {"client.version", {"UPDATE sessions SET client_version = :version WHERE id = :session"}},
+    {"client.kex", {"UPDATE sessions SET hassh = :hassh WHERE id = :session"}},
+    {"login.failed",
+     {LOGIN_INSERT, "UPDATE sessions SET attempts = attempts + 1 WHERE id = :session"}},
+    {"login.success",
+     {LOGIN_INSERT, "UPDATE sessions SET attempts = attempts + 1, username = :username,"
+                    " password = :password, login_method = :method WHERE id = :session"}},
+    {"command.input",
+     {"INSERT INTO commands(session, timestamp, channel, source, tty, command, at, recalled,"
+      " unresolved, completion, truncated) VALUES(:session, :timestamp, :channel, :source, :tty,"
+      " :command, :at, :recalled, :unresolved, :completion, :truncated)",
+      "UPDATE sessions SET commands = commands + 1 WHERE id = :session"}},
+    {"session.shell",
+     {"INSERT INTO channels(session, timestamp, channel, kind, tty, command, subsystem,"
+      " recording) VALUES(:session, :timestamp, :channel, :kind, :tty, :command, :subsystem,"
+      " :recording)",
+      "UPDATE sessions SET container_id = :container_id, container_name = :container_name"
+      " WHERE id = :session"}},
+    {"session.channel_closed",
+     {"UPDATE channels SET exit_status = :exit_status, exit_signal = :exit_signal"
+      " WHERE session = :session AND channel = :channel"}},
+    {"file.transfer",
+     {"INSERT INTO transfers(session, timestamp, channel, protocol, direction, path, bytes,"
+      " status) VALUES(:session, :timestamp, :channel, :protocol, :direction, :path, :bytes,"
+      " :status)"}},
+    {"file.created", {ARTIFACT_INSERT}},
+    {"file.changed", {ARTIFACT_INSERT}},
+    {"file.deleted", {ARTIFACT_INSERT}},
+    {"artifact.skipped", {ARTIFACT_INSERT}},
+    {"artifacts.collected", {"UPDATE sessions SET manifest = :manifest WHERE id = :session"}},
+    {"forward.request",
+     {"INSERT INTO forwards(session, timestamp, kind, forward, dst_host, dst_port, orig_host,"
+      " orig_port, bind_host, bind_port, accepted) VALUES(:session, :timestamp, :kind, :forward,"
+      " :dst_host, :dst_port, :orig_host, :orig_port, :bind_host, :bind_port, :accepted)"}},
+    {"forward.data",
+     {"UPDATE forwards SET bytes = :bytes WHERE session = :session AND forward = :forward"}},
+    {"session.closed",
+     {"UPDATE sessions SET end = :timestamp, duration = :duration, reason = :reason,"
+      " exit_status = :exit_status, exit_signal = :exit_signal, bytes_in = :bytes_in,"
+      " bytes_out = :bytes_out, container_id = coalesce(:container_id, container_id),"
+      " container_name = coalesce(:container_name, container_name), username ="
+      " coalesce(username, :username), recordings = :recordings, metadata = :metadata"
+      " WHERE id = :session"}},
+};
+
+#define NRULES (sizeof(rules) / sizeof(rules[0]))
+
+struct index {
+	sqlite3 *db;
+	sqlite3_stmt *ensure;
+	sqlite3_stmt *stmt[NRULES][2];
+	sqlite3_stmt *meta_get, *meta_set;
+	long bad;
+};
+
+static void set_err(char *err, size_t errsz, const char *what, sqlite3 *db)
+{
+	snprintf(err, errsz, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static int prepare(struct index *ix, const char *sql, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v3(ix->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+}
+
+static int meta_set(struct index *ix, const char *key, sqlite3_int64 v)
+{
+	sqlite3_reset(ix->meta_set);
+	sqlite3_bind_text(ix->meta_set, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ix->meta_set, 2, v);
+	return sqlite3_step(ix->meta_set) == SQLITE_DONE ? 0 : -1;
+}
+
+static sqlite3_int64 meta_get(struct index *ix, const char *key)
+{
+	sqlite3_int64 v = 0;
+
+	sqlite3_reset(ix->meta_get);
+	sqlite3_bind_text(ix->meta_get, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(ix->meta_get) == SQLITE_ROW)
+		v = sqlite3_column_int64(ix->meta_get, 0);
+	sqlite3_reset(ix->meta_get);
+	return v;
+}
+
+struct index *index_open(const char *path, char *err, size_t errsz)
+{
+	struct index *ix = calloc(1, sizeof(*ix));
+
+	if (ix == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		set_err(err, errsz, path, ix->db);
+		index_close(ix);
+		return NULL;
+	}
+	sqlite3_busy_timeout(ix->db, 10000);
+	/* WAL: readers never wait for the indexer; NORMAL: no fsync per
+	 * commit (the log is the truth, the index can be rebuilt). */
+	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+	                 NULL) != SQLITE_OK ||
+	    sqlite3_exec(ix->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, errsz, path, ix->db);
+		index_close(ix);
+		return NULL;
+	}
+	if (prepare(ix, "SELECT value FROM meta WHERE key = ?", &ix->meta_get) != SQLITE_OK ||
+	    prepare(ix, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &ix->meta_set) !=
+	        SQLITE_OK ||
+	    prepare(ix, ensure_sql, &ix->ensure) != SQLITE_OK) {
+		set_err(err, errsz, "preparing statements", ix->db);
+		index_close(ix);
+		return NULL;
+	}
+	for (size_t i = 0; i < NRULES; i++)
+		for (size_t k = 0; k < 2 && rules[i].sql[k] != NULL; k++)
+			if (prepare(ix, rules[i].sql[k], &ix->stmt[i][k]) != SQLITE_OK) {
+				set_err(err, errsz, rules[i].event, ix->db);
+				index_close(ix);
+				return NULL;
+			}
+	sqlite3_int64 version = meta_get(ix, "schema");
+	if (version != 0 && version != atoi(SCHEMA_VERSION) && index_reset(ix, err, errsz) < 0) {
+		index_close(ix);
+		return NULL;
+	}
+	meta_set(ix, "schema", atoi(SCHEMA_VERSION));
+	return ix;
+}
+
+void index_close(struct index *ix)
+{
+	if (ix == NULL)
+		return;
+	sqlite3_finalize(ix->ensure);
+	sqlite3_finalize(ix->meta_get);
+	sqlite3_finalize(ix->meta_set);
+	for (size_t i = 0; i < NRULES; i++)
+		for (size_t k = 0; k < 2; k++)
+			sqlite3_finalize(ix->stmt[i][k]);
+	sqlite3_close(ix->db);
+	free(ix);
+}
+
+sqlite3 *index_db(struct index *ix)
+{
+	return ix->db;
+}
+
+long index_bad_lines(struct index *ix)
+{
+	return (long)meta_get(ix, "bad_lines");
+}
+
+int index_reset(struct index *ix, char *err, size_t errsz)
+{
+	char sql[64];
+
+	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, errsz, "reset", ix->db);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s", tables[i]);
+		if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			set_err(err, errsz, "reset", ix->db);
+			sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	if (sqlite3_exec(ix->db, "DELETE FROM meta", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, errsz, "reset", ix->db);
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Binds each named parameter of st to the event's field of that name:
+ * strings as text, numbers as numbers, booleans as 0/1, arrays and objects
+ * as JSON text, a missing field or null as NULL. */
+static void bind_event(sqlite3_stmt *st, json_t *ev)
+{
+	int n = sqlite3_bind_parameter_count(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (int i = 1; i <= n; i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+		json_t *v = name != NULL ? json_object_get(ev, name + 1) : NULL;
+		if (v == NULL)
+			continue;
+		switch (json_typeof(v)) {
+		case JSON_STRING:
+			sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v),
+			                  SQLITE_TRANSIENT);
+			break;
+		case JSON_INTEGER:
+			sqlite3_bind_int64(st, i, json_integer_value(v));
+			break;
+		case JSON_REAL:
+			sqlite3_bind_double(st, i, json_real_value(v));
+			break;
+		case JSON_TRUE:
+		case JSON_FALSE:
+			sqlite3_bind_int(st, i, json_is_true(v));
+			break;
+		case JSON_OBJECT:
+		case JSON_ARRAY: {
+			char *s = json_dumps(v, JSON_COMPACT);
+			if (s != NULL)
+				sqlite3_bind_text(st, i, s, -1, free);
+			break;
+		}
+		case JSON_NULL:
+			break;
+		}
+	}
+}
+
+static int run(sqlite3_stmt *st, json_t *ev)
+{
+	bind_event(st, ev);
+	int r = sqlite3_step(st);
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : -1;
+}
+
+/* One line of the log. Returns 0, 1 for a line that is not an event (or
+ * an event that does not fit the tables), -1 for a database failure. */
+static int index_line(struct index *ix, const char *line, size_t len)
+{
+	json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	int rc = 0;
+
+	if (!json_is_object(ev) || !json_is_string(json_object_get(ev, "event"))) {
+		json_decref(ev);
+		return 1;
+	}
+	const char *type = json_string_value(json_object_get(ev, "event"));
+	if (json_is_string(json_object_get(ev, "session")) && run(ix->ensure, ev) < 0)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < NRULES; i++) {
+		if (strcmp(rules[i].event, type) != 0)
+			continue;
+		for (size_t k = 0; k < 2 && ix->stmt[i][k] != NULL; k++)
+			if (run(ix->stmt[i][k], ev) < 0) {
+				/* A constraint or type problem is this line's; a
+				 * full disk or I/O error is everyone's. */
+				int e = sqlite3_errcode(ix->db);
+				rc = e == SQLITE_CONSTRAINT || e == SQLITE_MISMATCH ? 1 : -1;
+				break;
+			}
+	}
+	json_decref(ev);
+	return rc;
+}
+
+static int commit_at(struct index *ix, off_t offset, long bad)
+{
+	if (meta_set(ix, "offset", offset) < 0 ||
+	    (bad > 0 && meta_set(ix, "bad_lines", meta_get(ix, "bad_lines") + bad) < 0))
+		return -1;
+	return sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+long index_catch_up(struct index *ix, const char *events_path, char *err, size_t errsz)
+{
+	int fd = open(events_path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errsz, "%s: %s", events_path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != 0) {
+		snprintf(err, errsz, "%s: %s", events_path,
+		         errno ? strerror(errno) : sqlite3_errmsg(ix->db));
+		close(fd);
+		return -1;
+	}
+	off_t offset = (off_t)meta_get(ix, "offset");
+	if ((sqlite3_int64)st.st_ino != meta_get(ix, "inode") || st.st_size < offset) {
+		/* Another file, or this one cut short: read it all again. */
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		if (index_reset(ix, err, errsz) < 0 ||
+		    sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			close(fd);
+			return -1;
+		}
+		meta_set(ix, "schema", atoi(SCHEMA_VERSION));
+		meta_set(ix, "inode", (sqlite3_int64)st.st_ino);
+		offset = 0;
+	}
+
+	char *b = NULL;
+	size_t have = 0, cap = 0;
+	long count = 0, in_txn = 0, bad = 0;
+	int failed = 0;
+	off_t pos = offset; /* file position of b[0] */
+
+	for (;;) {
+		if (cap - have < CHUNK) {
+			size_t ncap = cap ? cap * 2 : CHUNK * 2;
+			char *nb = ncap <= LINE_MAX_BYTES + CHUNK ? realloc(b, ncap) : NULL;
+			if (nb == NULL) { /* a line too long to hold: skip it */
+				bad++;
+				pos += (off_t)have;
+				have = 0;
+				for (;;) {
+					ssize_t n = pread(fd, b, cap, pos);
+					if (n <= 0)
+						break;
+					char *nl = memchr(b, '\n', (size_t)n);
+					pos += nl ? nl - b + 1 : n;
+					if (nl)
+						break;
+				}
+				continue;
+			}
+			b = nb;
+			cap = ncap;
+		}
+		ssize_t n = pread(fd, b + have, CHUNK, pos + (off_t)have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		size_t start = 0;
+		char *nl;
+		while ((nl = memchr(b + start, '\n', have - start)) != NULL) {
+			size_t len = (size_t)(nl - (b + start));
+			int r = len > 0 ? index_line(ix, b + start, len) : 0;
+			if (r < 0) {
+				failed = 1;
+				break;
+			}
+			bad += r;
+			count += r == 0 && len > 0;
+			start += len + 1;
+			if (++in_txn >= TXN_LINES) {
+				if (commit_at(ix, pos + (off_t)start, bad) < 0 ||
+				    sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+				        0) {
+					failed = 1;
+					break;
+				}
+				in_txn = bad = 0;
+			}
+		}
+		if (failed)
+			break;
+		memmove(b, b + start, have - start);
+		pos += (off_t)start;
+		have -= start;
+	}
+	free(b);
+	close(fd);
+	/* A last line without its newline is still being written: it is
+	 * read next time, whole. */
+	if (failed) {
+		set_err(err, errsz, "indexing", ix->db);
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (commit_at(ix, pos, bad) < 0) {
+		set_err(err, errsz, "indexing", ix->db);
+		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return count;
+}
