@@ -30,6 +30,7 @@ struct pcont {
 	uint64_t call;
 	int attempts;
 	struct waiter *for_waiter; /* while C_RENAMING */
+	char new_name[64];         /* while C_RENAMING: the name asked for */
 	bool doomed;               /* shutdown: remove once it exists */
 };
 
@@ -238,9 +239,9 @@ static void on_renamed(void *arg, const struct docker_reply *r)
 		warn("renaming %s: %s", c->id, r->error);
 		error_event(p, "rename", c->id, r->error);
 	} else {
-		char name[64];
-		sandbox_container_name(w->session_id, time(NULL), name);
-		snprintf(c->name, sizeof(c->name), "%s", name);
+		/* The name asked for, not one made again: the clock may have
+		 * passed a second since. */
+		snprintf(c->name, sizeof(c->name), "%s", c->new_name);
 	}
 	give(p, w, c, NULL);
 }
@@ -263,9 +264,9 @@ static void match(struct pool *p)
 			}
 		if (w == NULL || c == NULL)
 			return;
-		char path[200], name[64];
-		sandbox_container_name(w->session_id, time(NULL), name);
-		snprintf(path, sizeof(path), "/containers/%s/rename?name=%s", c->id, name);
+		char path[200];
+		sandbox_container_name(w->session_id, time(NULL), c->new_name);
+		snprintf(path, sizeof(path), "/containers/%s/rename?name=%s", c->id, c->new_name);
 		c->state = C_RENAMING;
 		c->for_waiter = w;
 		w->assigned = c;
