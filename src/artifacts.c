@@ -11,10 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "buf.h"
 #include "changes.h"
+#include "digest.h"
 #include "demux.h"
 #include "log.h"
 #include "sandbox_spec.h"
@@ -79,18 +78,6 @@ static bool uploaded(const struct job *j, const char *path)
 	return false;
 }
 
-static int sha256_hex(const uint8_t *p, size_t n, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
-
-	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
-		return -1;
-	for (unsigned i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
-}
-
 /* Stores the bytes once as DIR/<sha256>, read-only; 0 or -errno. */
 static int store(struct artifacts *a, const char *hash, const uint8_t *p, size_t n)
 {
@@ -136,7 +123,7 @@ static void skipped(struct job *j, const char *path, const char *reason, json_in
 static void take(struct job *j, const char *path, enum change_kind kind, const struct tar_entry *t)
 {
 	const char *type = kind == CHANGE_ADDED ? "file.created" : "file.changed";
-	char hash[65], mode[8];
+	char hash[DIGEST_HEX_MAX], mode[8];
 	json_t *e, *rec;
 	int r;
 
@@ -151,7 +138,7 @@ static void take(struct job *j, const char *path, enum change_kind kind, const s
 			skipped(j, path, "max_session_size", (json_int_t)t->size);
 			return;
 		}
-		if (sha256_hex(t->data, t->size, hash) < 0) {
+		if (digest_hex(EVP_sha256(), t->data, t->size, hash) < 0) {
 			json_decref(rec);
 			skipped(j, path, "hash failed", (json_int_t)t->size);
 			return;

@@ -163,12 +163,11 @@ static void print_section(const char *title, json_t *rows, size_t max_cell)
 		table_print(stdout, rows, max_cell);
 }
 
-static char limit_text[24];
-
-static const char *limit_param(long limit)
+/* --limit as the text parameter the queries CAST; 0 (no limit) is -1. */
+static const char *limit_param(long limit, char out[24])
 {
-	snprintf(limit_text, sizeof(limit_text), "%ld", limit > 0 ? limit : -1);
-	return limit_text;
+	snprintf(out, 24, "%ld", limit > 0 ? limit : -1);
+	return out;
 }
 
 static int cmd_sessions(struct ctx *c)
@@ -181,8 +180,9 @@ static int cmd_sessions(struct ctx *c)
 	    " FROM sessions WHERE (?1 IS NULL OR start >= ?1) AND (?2 IS NULL OR src_ip = ?2)"
 	    " AND (?3 IS NULL OR username = ?3) AND (?4 IS NULL OR commands > 0)"
 	    " ORDER BY start DESC LIMIT CAST(?5 AS INTEGER)) ORDER BY start";
+	char limit[24];
 	const char *p[] = {c->o.since, c->o.ip, c->o.user, c->o.has_commands ? "1" : NULL,
-	                   limit_param(c->o.limit)};
+	                   limit_param(c->o.limit, limit)};
 	json_t *rows = query(c, sql, p, 5);
 
 	if (rows == NULL)
@@ -337,7 +337,8 @@ static const struct section stats_sections[] = {
 
 static int cmd_stats(struct ctx *c)
 {
-	const char *p[] = {c->o.since, limit_param(c->o.limit)};
+	char limit[24];
+	const char *p[] = {c->o.since, limit_param(c->o.limit, limit)};
 	json_t *all = json_object();
 
 	for (size_t i = 0; i < sizeof(stats_sections) / sizeof(stats_sections[0]); i++) {

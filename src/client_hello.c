@@ -10,6 +10,14 @@
 #define SSH_MSG_KEXINIT 20
 #define COOKIE_LEN      16
 
+const char *const client_hello_list_names[HELLO_LISTS] = {
+    [KEX_ALGS] = "kex_algorithms", [HOST_KEY_ALGS] = "host_key_algorithms",
+    [CIPHERS_CS] = "ciphers_cs",   [CIPHERS_SC] = "ciphers_sc",
+    [MACS_CS] = "macs_cs",         [MACS_SC] = "macs_sc",
+    [COMP_CS] = "compression_cs",  [COMP_SC] = "compression_sc",
+    [LANG_CS] = "languages_cs",    [LANG_SC] = "languages_sc",
+};
+
 void client_hello_init(struct client_hello *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -96,24 +104,24 @@ static size_t take_line(struct client_hello *h, const uint8_t *p, size_t n)
 
 static size_t take_packet(struct client_hello *h, const uint8_t *p, size_t n)
 {
-	if (h->packet == NULL && (h->packet = malloc(HELLO_PACKET_MAX)) == NULL) {
-		fail(h, "out of memory");
-		return 0;
-	}
 	size_t t = h->packet_want - h->packet_len;
 
 	if (t > n)
 		t = n;
-	memcpy(h->packet + h->packet_len, p, t);
+	memcpy((h->packet ? h->packet : h->length_field) + h->packet_len, p, t);
 	h->packet_len += t;
 	if (h->packet_len < h->packet_want)
 		return t;
-	if (h->packet_want == 4) {
-		uint32_t len = get_u32(h->packet);
-		if (len < 2 || len > HELLO_PACKET_MAX - 4)
+	if (h->packet == NULL) {
+		uint32_t len = get_u32(h->length_field);
+		if (len < 2 || len > HELLO_PACKET_MAX - 4) {
 			fail(h, "first packet's length out of range");
-		else
+		} else if ((h->packet = malloc(4 + (size_t)len)) == NULL) {
+			fail(h, "out of memory");
+		} else {
+			memcpy(h->packet, h->length_field, 4);
 			h->packet_want = 4 + (size_t)len;
+		}
 		return t;
 	}
 	const char *why = parse_kexinit(h);

@@ -43,13 +43,18 @@ enum hello_list {
 	HELLO_LISTS
 };
 
+/* The lists' names in client.kex (docs/events.md), by enum hello_list. */
+extern const char *const client_hello_list_names[HELLO_LISTS];
+
 struct client_hello {
 	enum hello_state state;
 	const char *why; /* HELLO_FAILED: what was wrong */
 	uint8_t line[HELLO_LINE_MAX];
 	size_t line_len;
 	unsigned lines;
-	uint8_t *packet; /* the KEXINIT packet, length field first */
+	uint8_t *packet; /* the KEXINIT packet, length field first; allocated
+	                    to its size once the length field is in */
+	uint8_t length_field[4];
 	size_t packet_len, packet_want;
 	/* HELLO_DONE: pointers into packet, not NUL-terminated. */
 	const uint8_t *list[HELLO_LISTS];

@@ -2,7 +2,7 @@
  * index: events.jsonl into SQLite; see index.h.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +13,8 @@
 
 #include "index.h"
 
-#define SCHEMA_VERSION "1"
-#define CHUNK          (1 << 20)  /* read size */
-#define LINE_MAX_BYTES (16 << 20) /* a longer line is skipped */
+#define SCHEMA_VERSION 1          /* a database of another version is rebuilt */
+#define LINE_MAX_BYTES (16 << 20) /* a longer line is skipped as bad */
 #define TXN_LINES      20000      /* events per transaction */
 
 static const char schema[] =
@@ -170,6 +169,30 @@ static sqlite3_int64 meta_get(struct index *ix, const char *key)
 	return v;
 }
 
+/* A database made by another version of this schema: its tables go, and
+ * the next catch-up reads the log again. */
+static int drop_other_schema(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 version = 0;
+	char sql[64];
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0; /* no meta table: a new database */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (version == SCHEMA_VERSION)
+		return 0;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", tables[i]);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return -1;
+	}
+	return sqlite3_exec(db, "DELETE FROM meta", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 struct index *index_open(const char *path, char *err, size_t errsz)
 {
 	struct index *ix = calloc(1, sizeof(*ix));
@@ -189,6 +212,7 @@ struct index *index_open(const char *path, char *err, size_t errsz)
 	 * commit (the log is the truth, the index can be rebuilt). */
 	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
 	                 NULL) != SQLITE_OK ||
+	    drop_other_schema(ix->db) < 0 ||
 	    sqlite3_exec(ix->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
 		set_err(err, errsz, path, ix->db);
 		index_close(ix);
@@ -209,12 +233,7 @@ struct index *index_open(const char *path, char *err, size_t errsz)
 				index_close(ix);
 				return NULL;
 			}
-	sqlite3_int64 version = meta_get(ix, "schema");
-	if (version != 0 && version != atoi(SCHEMA_VERSION) && index_reset(ix, err, errsz) < 0) {
-		index_close(ix);
-		return NULL;
-	}
-	meta_set(ix, "schema", atoi(SCHEMA_VERSION));
+	meta_set(ix, "schema", SCHEMA_VERSION);
 	return ix;
 }
 
@@ -242,24 +261,26 @@ long index_bad_lines(struct index *ix)
 	return (long)meta_get(ix, "bad_lines");
 }
 
-int index_reset(struct index *ix, char *err, size_t errsz)
+/* Empties every table and the meta data but the schema version, inside
+ * the caller's transaction. */
+static int clear_all(struct index *ix)
 {
 	char sql[64];
 
-	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, errsz, "reset", ix->db);
-		return -1;
-	}
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		snprintf(sql, sizeof(sql), "DELETE FROM %s", tables[i]);
-		if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			set_err(err, errsz, "reset", ix->db);
-			sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 			return -1;
-		}
 	}
-	if (sqlite3_exec(ix->db, "DELETE FROM meta", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(ix->db, "DELETE FROM meta", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	return meta_set(ix, "schema", SCHEMA_VERSION);
+}
+
+int index_reset(struct index *ix, char *err, size_t errsz)
+{
+	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+	    clear_all(ix) < 0 || sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		set_err(err, errsz, "reset", ix->db);
 		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
@@ -357,107 +378,60 @@ static int commit_at(struct index *ix, off_t offset, long bad)
 
 long index_catch_up(struct index *ix, const char *events_path, char *err, size_t errsz)
 {
-	int fd = open(events_path, O_RDONLY | O_CLOEXEC);
+	FILE *f = fopen(events_path, "re");
 	struct stat st;
 
-	if (fd < 0) {
+	if (f == NULL) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errsz, "%s: %s", events_path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != 0) {
-		snprintf(err, errsz, "%s: %s", events_path,
-		         errno ? strerror(errno) : sqlite3_errmsg(ix->db));
-		close(fd);
+	if (fstat(fileno(f), &st) < 0) {
+		snprintf(err, errsz, "%s: %s", events_path, strerror(errno));
+		fclose(f);
 		return -1;
 	}
-	off_t offset = (off_t)meta_get(ix, "offset");
-	if ((sqlite3_int64)st.st_ino != meta_get(ix, "inode") || st.st_size < offset) {
+	/* One writer at a time: the offset is read and moved under the lock. */
+	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, errsz, "indexing", ix->db);
+		fclose(f);
+		return -1;
+	}
+	off_t pos = (off_t)meta_get(ix, "offset");
+	bool ok = true;
+	if ((sqlite3_int64)st.st_ino != meta_get(ix, "inode") || st.st_size < pos) {
 		/* Another file, or this one cut short: read it all again. */
-		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-		if (index_reset(ix, err, errsz) < 0 ||
-		    sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-			close(fd);
-			return -1;
-		}
-		meta_set(ix, "schema", atoi(SCHEMA_VERSION));
-		meta_set(ix, "inode", (sqlite3_int64)st.st_ino);
-		offset = 0;
+		ok = clear_all(ix) == 0 && meta_set(ix, "inode", (sqlite3_int64)st.st_ino) == 0;
+		pos = 0;
 	}
+	ok = ok && fseeko(f, pos, SEEK_SET) == 0;
 
-	char *b = NULL;
-	size_t have = 0, cap = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 	long count = 0, in_txn = 0, bad = 0;
-	int failed = 0;
-	off_t pos = offset; /* file position of b[0] */
-
-	for (;;) {
-		if (cap - have < CHUNK) {
-			size_t ncap = cap ? cap * 2 : CHUNK * 2;
-			char *nb = ncap <= LINE_MAX_BYTES + CHUNK ? realloc(b, ncap) : NULL;
-			if (nb == NULL) { /* a line too long to hold: skip it */
-				bad++;
-				pos += (off_t)have;
-				have = 0;
-				for (;;) {
-					ssize_t n = pread(fd, b, cap, pos);
-					if (n <= 0)
-						break;
-					char *nl = memchr(b, '\n', (size_t)n);
-					pos += nl ? nl - b + 1 : n;
-					if (nl)
-						break;
-				}
-				continue;
-			}
-			b = nb;
-			cap = ncap;
-		}
-		ssize_t n = pread(fd, b + have, CHUNK, pos + (off_t)have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		size_t start = 0;
-		char *nl;
-		while ((nl = memchr(b + start, '\n', have - start)) != NULL) {
-			size_t len = (size_t)(nl - (b + start));
-			int r = len > 0 ? index_line(ix, b + start, len) : 0;
-			if (r < 0) {
-				failed = 1;
-				break;
-			}
-			bad += r;
-			count += r == 0 && len > 0;
-			start += len + 1;
-			if (++in_txn >= TXN_LINES) {
-				if (commit_at(ix, pos + (off_t)start, bad) < 0 ||
-				    sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-				        0) {
-					failed = 1;
-					break;
-				}
-				in_txn = bad = 0;
-			}
-		}
-		if (failed)
-			break;
-		memmove(b, b + start, have - start);
-		pos += (off_t)start;
-		have -= start;
-	}
-	free(b);
-	close(fd);
 	/* A last line without its newline is still being written: it is
 	 * read next time, whole. */
-	if (failed) {
-		set_err(err, errsz, "indexing", ix->db);
-		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
+	while (ok && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+		size_t len = (size_t)n - 1;
+		int r = len == 0 ? 0 : len > LINE_MAX_BYTES ? 1 : index_line(ix, line, len);
+		if (r < 0) {
+			ok = false;
+			break;
+		}
+		bad += r;
+		count += r == 0 && len > 0;
+		pos += n;
+		if (++in_txn >= TXN_LINES) {
+			ok = commit_at(ix, pos, bad) == 0 &&
+			     sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+			in_txn = bad = 0;
+		}
 	}
-	if (commit_at(ix, pos, bad) < 0) {
+	free(line);
+	fclose(f);
+	if (!ok || commit_at(ix, pos, bad) < 0) {
 		set_err(err, errsz, "indexing", ix->db);
 		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;

@@ -18,11 +18,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "digest.h"
 #include "events.h"
 #include "exit_signal.h"
 #include "ipc.h"
@@ -905,11 +905,12 @@ static void service_tap(struct worker *w)
 		w->tap_reading = false;
 	}
 	kex_tap_to_client(t);
-	if (w->tap_writing && (t->broken || kex_tap_can_splice(t))) {
+	bool ready = kex_tap_can_splice(t);
+	if (w->tap_writing && (t->broken || ready)) {
 		ssh_event_remove_fd(w->event, t->mine);
 		w->tap_writing = false;
 	}
-	if (kex_tap_can_splice(t)) {
+	if (ready) {
 		int r = kex_tap_splice(t);
 		if (r < 0) {
 			error("cannot hand the connection to libssh: %s", strerror(-r));
@@ -923,11 +924,6 @@ static void service_tap(struct worker *w)
  * read. */
 static void report_client_kex(struct worker *w)
 {
-	static const char *const names[HELLO_LISTS] = {"kex_algorithms", "host_key_algorithms",
-	                                               "ciphers_cs",     "ciphers_sc",
-	                                               "macs_cs",        "macs_sc",
-	                                               "compression_cs", "compression_sc",
-	                                               "languages_cs",   "languages_sc"};
 	const struct client_hello *h = &w->tap.hello;
 	json_t *f = json_object();
 
@@ -937,25 +933,20 @@ static void report_client_kex(struct worker *w)
 		return;
 	}
 	struct buf in;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char hex[2 * 16 + 1];
+	char hex[DIGEST_HEX_MAX];
 
 	buf_init(&in);
 	if (client_hello_hassh_input(h, &in) < 0 ||
-	    EVP_Digest(buf_peek(&in), buf_avail(&in), md, &mdlen, EVP_md5(), NULL) != 1 ||
-	    mdlen != 16) {
+	    digest_hex(EVP_md5(), buf_peek(&in), buf_avail(&in), hex) < 0) {
 		buf_free(&in);
 		json_decref(f);
 		return;
 	}
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	json_object_set_new(f, "hassh", json_string(hex));
 	event_set_bytes(f, "hassh_algorithms", buf_peek(&in), buf_avail(&in));
 	buf_free(&in);
 	for (int i = 0; i < HELLO_LISTS; i++)
-		event_set_bytes(f, names[i], h->list[i], h->list_len[i]);
+		event_set_bytes(f, client_hello_list_names[i], h->list[i], h->list_len[i]);
 	if (h->first_kex_follows >= 0)
 		json_object_set_new(f, "first_kex_follows", json_boolean(h->first_kex_follows));
 	send_event(w, "client.kex", f);

@@ -142,6 +142,6 @@ def test_index_follows_the_log_line_by_line(tmp_path):
     assert "indexed 5 events" in out and "1 lines skipped" in out, out
     assert cli_json(conf, "show", b) == before
 
-    # Errors: a prefix matching two sessions would be ambiguous, none matches nothing.
+    # Errors: a prefix that matches no session, a --since that cannot be read.
     assert cli(conf, "show", "c0ffee", check=False).returncode == 1
     assert cli(conf, "sessions", "--since", "yesterday", check=False).returncode == 2
