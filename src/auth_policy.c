@@ -1,6 +1,7 @@
 /*
  * auth_policy: the prototype's login rules (static credentials, then
- * accept-all after N failed password attempts on a connection).
+ * accept-all after N failed password attempts on a connection), and
+ * honeytoken credentials.
  *
  * Decides only; counting failures, delays and logging belong to the
  * caller. Public keys never get here: they are always refused.
@@ -13,6 +14,8 @@ void auth_policy_init(struct auth_policy *p, const struct config *c)
 {
 	p->creds = c->authentication.static_credentials;
 	p->n_creds = c->authentication.n_static_credentials;
+	p->tokens = c->honeytokens.credentials;
+	p->n_tokens = c->honeytokens.n_credentials;
 	p->accept_all_after = c->authentication.accept_all_after_failures;
 	if (p->accept_all_after < 0)
 		p->accept_all_after = 0;
@@ -39,6 +42,11 @@ enum auth_result auth_policy_password(const struct auth_policy *p, const uint8_t
 {
 	size_t i;
 
+	for (i = 0; i < p->n_tokens; i++)
+		if ((p->tokens[i].username == NULL ||
+		     same(p->tokens[i].username, user, user_len)) &&
+		    same(p->tokens[i].password, pass, pass_len))
+			return AUTH_ACCEPT_HONEYTOKEN;
 	for (i = 0; i < p->n_creds; i++)
 		if (same(p->creds[i].username, user, user_len) &&
 		    same(p->creds[i].password, pass, pass_len))
@@ -57,6 +65,8 @@ const char *auth_result_name(enum auth_result r)
 		return "static";
 	case AUTH_ACCEPT_ALL:
 		return "accept_all";
+	case AUTH_ACCEPT_HONEYTOKEN:
+		return "honeytoken";
 	}
 	return "unknown";
 }

@@ -6,8 +6,10 @@
  * authentication.static_credentials is accepted; any other pair is
  * refused, until accept_all_after_failures (N > 0) password attempts on
  * this connection have failed, after which the next attempt is accepted
- * whatever it is. N = 0 turns accept-all off. Public keys are never
- * accepted (they are only logged). Bytes are compared exactly: usernames
+ * whatever it is. N = 0 turns accept-all off. A honeytoken credential
+ * (honeytokens.credentials: a password, with or without its user) is
+ * accepted before any of these, so that the alert it raises is never
+ * hidden behind another rule. Bytes are compared exactly: usernames
  * and passwords are attacker bytes, not C strings.
  */
 #ifndef HERMES_AUTH_POLICY_H
@@ -20,13 +22,16 @@
 
 enum auth_result {
 	AUTH_REJECT = 0,
-	AUTH_ACCEPT_STATIC, /* matched a static credential */
-	AUTH_ACCEPT_ALL,    /* accepted because N attempts had failed */
+	AUTH_ACCEPT_STATIC,     /* matched a static credential */
+	AUTH_ACCEPT_ALL,        /* accepted because N attempts had failed */
+	AUTH_ACCEPT_HONEYTOKEN, /* matched a honeytoken credential */
 };
 
 struct auth_policy {
 	const struct credential *creds;
 	size_t n_creds;
+	const struct credential *tokens; /* username NULL: any user */
+	size_t n_tokens;
 	int accept_all_after;                   /* 0 = off */
 	const struct strlist *key_fingerprints; /* accepted keys, "SHA256:..." */
 	int accept_keys_after;                  /* 0 = off */
@@ -47,7 +52,7 @@ enum auth_result auth_policy_password(const struct auth_policy *p, const uint8_t
 enum auth_result auth_policy_pubkey(const struct auth_policy *p, const char *fingerprint,
                                     int key_failures);
 
-/* "rejected", "static", "accept_all" */
+/* "rejected", "static", "accept_all", "honeytoken" */
 const char *auth_result_name(enum auth_result r);
 
 #endif

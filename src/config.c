@@ -291,7 +291,7 @@ enum kind {
 	K_NULLSTR, /* char *, or NULL for a YAML null; optional check */
 	K_SIZE,    /* int64_t bytes from <n>[kmg], > 0 and >= min */
 	K_LIST,    /* struct strlist of non-empty strings */
-	K_CREDS,   /* the static_credentials list */
+	K_CREDS,   /* a list of credential mappings: .off the array, .off_n its length */
 	K_LEVEL,   /* int, a log level name */
 };
 
@@ -304,6 +304,7 @@ struct key {
 	const char *max_text;                /* K_SIZE: the maximum (max > 0) */
 	int empty_ok;                        /* K_STRING: "" allowed */
 	int required;                        /* "missing" when absent */
+	size_t off_n;                        /* K_CREDS: of the list's length */
 	const char *(*check)(const char *s); /* NULL if fine, else what is wrong */
 	const struct key *sub;               /* K_SECTION */
 };
@@ -366,6 +367,19 @@ static const char *check_log_format(const char *s)
 	                                                        : "must be \"json\" or \"text\"";
 }
 
+/* Bait files are named as the shell sees them: absolute, no "." or ".."
+ * components, no doubled or trailing slash. */
+static const char *check_abs_path(const char *s)
+{
+	static const char msg[] = "must be an absolute path without \".\", \"..\" or \"//\"";
+
+	if (s[0] != '/' || s[1] == '\0' || s[strlen(s) - 1] == '/' || strstr(s, "//") ||
+	    strstr(s, "/./") || strstr(s, "/../") || !strcmp(s + strlen(s) - 2, "/.") ||
+	    (strlen(s) >= 3 && !strcmp(s + strlen(s) - 3, "/..")))
+		return msg;
+	return NULL;
+}
+
 static const char *check_recording_format(const char *s)
 {
 	return strcmp(s, "asciinema") == 0 ? NULL : "must be \"asciinema\"";
@@ -398,8 +412,19 @@ static const struct key credential_keys[] = {
 	{0},
 };
 
+/* A honeytoken login names a password, and a user only when it must match too. */
+static const struct key honeytoken_credential_keys[] = {
+	{.name = "username", .kind = K_STRING, .off = offsetof(struct credential, username)},
+	{.name = "password", .kind = K_STRING, .off = offsetof(struct credential, password),
+	 .required = 1},
+	{0},
+};
+
+#define CREDS(n, f, fn, items) {.name = n, .kind = K_CREDS, .off = C(f), .off_n = C(fn), .sub = items}
+
 static const struct key authentication_keys[] = {
-	{.name = "static_credentials", .kind = K_CREDS},
+	CREDS("static_credentials", authentication.static_credentials,
+	      authentication.n_static_credentials, credential_keys),
 	INT("accept_all_after_failures", authentication.accept_all_after_failures, 0, INT_MAX),
 	LIST("accepted_key_fingerprints", authentication.accepted_key_fingerprints),
 	INT("accept_keys_after", authentication.accept_keys_after, 0, INT_MAX),
@@ -453,6 +478,13 @@ static const struct key forensics_keys[] = {
 	{0},
 };
 
+static const struct key honeytokens_keys[] = {
+	CREDS("credentials", honeytokens.credentials, honeytokens.n_credentials,
+	      honeytoken_credential_keys),
+	{.name = "files", .kind = K_LIST, .off = C(honeytokens.files), .check = check_abs_path},
+	{0},
+};
+
 static const struct key logging_keys[] = {
 	{.name = "level", .kind = K_LEVEL, .off = C(logging.level)},
 	STR("format", logging.format, check_log_format),
@@ -472,6 +504,7 @@ static const struct key root_keys[] = {
 	SECTION("container_pool", pool_keys),
 	SECTION("recording", recording_keys),
 	SECTION("forensics", forensics_keys),
+	SECTION("honeytokens", honeytokens_keys),
 	SECTION("logging", logging_keys),
 	SECTION("docker", docker_keys),
 	{0},
@@ -487,6 +520,8 @@ FITS(security_keys);
 FITS(pool_keys);
 FITS(recording_keys);
 FITS(forensics_keys);
+FITS(honeytoken_credential_keys);
+FITS(honeytokens_keys);
 FITS(logging_keys);
 FITS(docker_keys);
 FITS(root_keys);
@@ -554,6 +589,8 @@ void config_free(struct config *c)
 	free(c->recording.output_dir);
 	free(c->forensics.artifacts_dir);
 	free(c->forensics.database);
+	credentials_free(c->honeytokens.credentials, c->honeytokens.n_credentials);
+	strlist_clear(&c->honeytokens.files);
 	free(c->recording.format);
 	free(c->logging.format);
 	free(c->logging.output_dir);
@@ -826,8 +863,10 @@ static int check_list(struct ctx *x, const yaml_node_t *v, const char *path)
 	return -1;
 }
 
-static void load_list(struct ctx *x, const yaml_node_t *v, struct strlist *dst, const char *path)
+static void load_list(struct ctx *x, const yaml_node_t *v, const struct key *k, struct strlist *dst,
+                      const char *path)
 {
+	const char *bad;
 	size_t n, i;
 	char ipath[PATH_BUF];
 	const yaml_node_item_t *it;
@@ -850,14 +889,18 @@ static void load_list(struct ctx *x, const yaml_node_t *v, struct strlist *dst, 
 			continue;
 		if (!*s)
 			report(x, line_of(item), ipath, "must not be empty");
+		else if (k->check && (bad = k->check(s)))
+			report(x, line_of(item), ipath, "%s", bad);
 		else if (!(dst->items[i] = strdup(s)))
 			report_oom(x);
 	}
 }
 
-static void load_credentials(struct ctx *x, const yaml_node_t *v, struct config *c,
+static void load_credentials(struct ctx *x, const yaml_node_t *v, const struct key *k, void *base,
                              const char *path)
 {
+	struct credential **list = (struct credential **)((char *)base + k->off);
+	size_t *count = (size_t *)((char *)base + k->off_n);
 	struct credential *cr;
 	char ipath[PATH_BUF], got[SHOW_BUF];
 	const yaml_node_item_t *it;
@@ -870,10 +913,9 @@ static void load_credentials(struct ctx *x, const yaml_node_t *v, struct config 
 		report_oom(x);
 		return;
 	}
-	credentials_free(c->authentication.static_credentials,
-	                 c->authentication.n_static_credentials);
-	c->authentication.static_credentials = cr;
-	c->authentication.n_static_credentials = n;
+	credentials_free(*list, *count);
+	*list = cr;
+	*count = n;
 	for (i = 0, it = v->data.sequence.items.start; i < n; i++, it++) {
 		const yaml_node_t *item = node(x, *it);
 
@@ -885,7 +927,7 @@ static void load_credentials(struct ctx *x, const yaml_node_t *v, struct config 
 			       "must be a mapping with username and password, got %s",
 			       show(item, got));
 		else
-			load_map(x, item, credential_keys, &cr[i], ipath);
+			load_map(x, item, k->sub, &cr[i], ipath);
 	}
 }
 
@@ -922,10 +964,10 @@ static void load_value(struct ctx *x, const yaml_node_t *v, const struct key *k,
 		load_size(x, v, k, field, path);
 		return;
 	case K_LIST:
-		load_list(x, v, field, path);
+		load_list(x, v, k, field, path);
 		return;
 	case K_CREDS:
-		load_credentials(x, v, base, path);
+		load_credentials(x, v, k, base, path);
 		return;
 	case K_LEVEL:
 		load_level(x, v, field, path);

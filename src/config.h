@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 struct credential {
-	char *username;
+	char *username; /* NULL only in honeytokens.credentials: any user */
 	char *password;
 };
 
@@ -81,6 +81,13 @@ struct config {
 		int64_t max_file_size;    /* new: bytes; "10m", at most 48m */
 		int64_t max_session_size; /* new: bytes; "100m" */
 	} forensics;
+
+	/* new: bait that raises an alert when an attacker touches it */
+	struct {
+		struct credential *credentials; /* [] ; username NULL = any user */
+		size_t n_credentials;
+		struct strlist files; /* [] absolute paths in the container */
+	} honeytokens;
 
 	struct {
 		int level;        /* enum log_level from log.h; "INFO" */

@@ -30,6 +30,8 @@
 struct events {
 	int fd;
 	unsigned long failures;
+	void (*hook)(void *arg, json_t *obj);
+	void *hook_arg;
 };
 
 struct events *events_open(const char *dir)
@@ -131,6 +133,12 @@ static char *dump_line(json_t *obj, size_t *len)
 	return s;
 }
 
+void events_set_hook(struct events *ev, void (*hook)(void *arg, json_t *obj), void *arg)
+{
+	ev->hook = hook;
+	ev->hook_arg = arg;
+}
+
 int events_emit(struct events *ev, json_t *obj)
 {
 	size_t len, done = 0;
@@ -142,6 +150,8 @@ int events_emit(struct events *ev, json_t *obj)
 		json_decref(obj);
 		return -EINVAL;
 	}
+	if (ev->hook != NULL)
+		ev->hook(ev->hook_arg, obj);
 	line = dump_line(obj, &len);
 	json_decref(obj);
 	if (line == NULL) {

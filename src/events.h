@@ -22,6 +22,10 @@ void events_close(struct events *ev);
  * session and src_ip may be NULL (JSON null), src_port 0 -> null. */
 json_t *event_new(const char *type, const char *session, const char *src_ip, int src_port);
 
+/* hook(arg, obj) runs on every event before it is written: it may add
+ * fields (the bait-file alert). NULL removes it. */
+void events_set_hook(struct events *ev, void (*hook)(void *arg, json_t *obj), void *arg);
+
 /* Writes obj as one line and frees it (the reference is stolen). A failed
  * write is reported to the diagnostic log and counted, never fatal.
  * Returns 0 or a negative errno. */

@@ -13,7 +13,7 @@
 
 #include "index.h"
 
-#define SCHEMA_VERSION 1          /* a database of another version is rebuilt */
+#define SCHEMA_VERSION 2          /* a database of another version is rebuilt */
 #define LINE_MAX_BYTES (16 << 20) /* a longer line is skipped as bad */
 #define TXN_LINES      20000      /* events per transaction */
 
@@ -24,7 +24,8 @@ static const char schema[] =
     " client_version TEXT, hassh TEXT, attempts INT NOT NULL DEFAULT 0, username TEXT,"
     " password TEXT, login_method TEXT, commands INT NOT NULL DEFAULT 0, duration REAL,"
     " reason TEXT, exit_status INT, exit_signal TEXT, bytes_in INT, bytes_out INT,"
-    " container_id TEXT, container_name TEXT, recordings TEXT, metadata TEXT, manifest TEXT);"
+    " container_id TEXT, container_name TEXT, recordings TEXT, metadata TEXT, manifest TEXT,"
+    " alerts INT NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS sessions_start ON sessions(start);"
     "CREATE INDEX IF NOT EXISTS sessions_ip ON sessions(src_ip, start);"
     "CREATE INDEX IF NOT EXISTS sessions_user ON sessions(username, start);"
@@ -59,10 +60,15 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS forwards("
     " session TEXT, timestamp TEXT, kind TEXT, forward INT, dst_host TEXT, dst_port INT,"
     " orig_host TEXT, orig_port INT, bind_host TEXT, bind_port INT, accepted INT, bytes INT);"
-    "CREATE INDEX IF NOT EXISTS forwards_session ON forwards(session);";
+    "CREATE INDEX IF NOT EXISTS forwards_session ON forwards(session);"
+    /* One row per alert and bait file: an event with an "alert". */
+    "CREATE TABLE IF NOT EXISTS alerts("
+    " session TEXT, timestamp TEXT, event TEXT, type TEXT, path TEXT);"
+    "CREATE INDEX IF NOT EXISTS alerts_session ON alerts(session);"
+    "CREATE INDEX IF NOT EXISTS alerts_time ON alerts(timestamp);";
 
 static const char *const tables[] = {"sessions",  "logins",    "commands", "channels",
-                                     "transfers", "artifacts", "forwards"};
+                                     "transfers", "artifacts", "forwards", "alerts"};
 
 /* Every event with a session first makes sure its row exists, so a log
  * whose start is missing still indexes. */
@@ -131,10 +137,21 @@ static const struct rule {
 
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
+/* Any event may carry an alert (docs/events.md): a row per bait file it
+ * names, or one without a path. */
+static const char *const alert_sql[2] = {
+    "INSERT INTO alerts(session, timestamp, event, type, path) SELECT :session, :timestamp,"
+    " :event, json_extract(:alert, '$.type'), value FROM (SELECT value FROM"
+    " json_each(:alert, '$.paths') UNION ALL SELECT NULL WHERE json_extract(:alert,"
+    " '$.paths') IS NULL)",
+    "UPDATE sessions SET alerts = alerts + 1 WHERE id = :session",
+};
+
 struct index {
 	sqlite3 *db;
 	sqlite3_stmt *ensure;
 	sqlite3_stmt *stmt[NRULES][2];
+	sqlite3_stmt *alert[2];
 	sqlite3_stmt *meta_get, *meta_set;
 	long bad;
 };
@@ -233,6 +250,12 @@ struct index *index_open(const char *path, char *err, size_t errsz)
 				index_close(ix);
 				return NULL;
 			}
+	for (size_t k = 0; k < 2; k++)
+		if (prepare(ix, alert_sql[k], &ix->alert[k]) != SQLITE_OK) {
+			set_err(err, errsz, "alerts", ix->db);
+			index_close(ix);
+			return NULL;
+		}
 	meta_set(ix, "schema", SCHEMA_VERSION);
 	return ix;
 }
@@ -244,6 +267,8 @@ void index_close(struct index *ix)
 	sqlite3_finalize(ix->ensure);
 	sqlite3_finalize(ix->meta_get);
 	sqlite3_finalize(ix->meta_set);
+	sqlite3_finalize(ix->alert[0]);
+	sqlite3_finalize(ix->alert[1]);
 	for (size_t i = 0; i < NRULES; i++)
 		for (size_t k = 0; k < 2; k++)
 			sqlite3_finalize(ix->stmt[i][k]);
@@ -338,6 +363,19 @@ static int run(sqlite3_stmt *st, json_t *ev)
 	return r == SQLITE_DONE ? 0 : -1;
 }
 
+/* Runs a rule's statements: 0, 1 when the line does not fit the tables
+ * (a constraint or type problem is this line's), -1 when the database
+ * failed (a full disk or I/O error is everyone's). */
+static int run_all(struct index *ix, sqlite3_stmt *const st[2], json_t *ev)
+{
+	for (size_t k = 0; k < 2 && st[k] != NULL; k++)
+		if (run(st[k], ev) < 0) {
+			int e = sqlite3_errcode(ix->db);
+			return e == SQLITE_CONSTRAINT || e == SQLITE_MISMATCH ? 1 : -1;
+		}
+	return 0;
+}
+
 /* One line of the log. Returns 0, 1 for a line that is not an event (or
  * an event that does not fit the tables), -1 for a database failure. */
 static int index_line(struct index *ix, const char *line, size_t len)
@@ -352,18 +390,11 @@ static int index_line(struct index *ix, const char *line, size_t len)
 	const char *type = json_string_value(json_object_get(ev, "event"));
 	if (json_is_string(json_object_get(ev, "session")) && run(ix->ensure, ev) < 0)
 		rc = -1;
-	for (size_t i = 0; rc == 0 && i < NRULES; i++) {
-		if (strcmp(rules[i].event, type) != 0)
-			continue;
-		for (size_t k = 0; k < 2 && ix->stmt[i][k] != NULL; k++)
-			if (run(ix->stmt[i][k], ev) < 0) {
-				/* A constraint or type problem is this line's; a
-				 * full disk or I/O error is everyone's. */
-				int e = sqlite3_errcode(ix->db);
-				rc = e == SQLITE_CONSTRAINT || e == SQLITE_MISMATCH ? 1 : -1;
-				break;
-			}
-	}
+	for (size_t i = 0; rc == 0 && i < NRULES; i++)
+		if (strcmp(rules[i].event, type) == 0)
+			rc = run_all(ix, ix->stmt[i], ev);
+	if (rc == 0 && json_is_object(json_object_get(ev, "alert")))
+		rc = run_all(ix, ix->alert, ev);
 	json_decref(ev);
 	return rc;
 }

@@ -24,6 +24,7 @@
 #include "artifacts.h"
 #include "docker.h"
 #include "events.h"
+#include "honeytoken.h"
 #include "hostkeys.h"
 #include "log.h"
 #include "monitor.h"
@@ -421,6 +422,22 @@ static void warm_pool(struct monitor *m)
 		info("pool: %u containers ready", ready);
 }
 
+/* Every event passes here before it is written: bait files touched get
+ * their alert, and every alert is said loudly in the daemon's log too. */
+static void mark_event(void *arg, json_t *e)
+{
+	const struct config *cfg = arg;
+
+	honeytoken_mark(&cfg->honeytokens.files, e);
+	json_t *alert = json_object_get(e, "alert");
+	if (alert != NULL)
+		warn("ALERT %s: %s in session %.8s from %s",
+		     json_string_value(json_object_get(alert, "type")) ?: "?",
+		     json_string_value(json_object_get(e, "event")) ?: "?",
+		     json_string_value(json_object_get(e, "session")) ?: "-",
+		     json_string_value(json_object_get(e, "src_ip")) ?: "-");
+}
+
 int monitor_run(const struct config *cfg)
 {
 	struct monitor m = {.cfg = cfg, .listen_fd = -1, .sig_fd = -1};
@@ -444,6 +461,7 @@ int monitor_run(const struct config *cfg)
 		      strerror(errno));
 		return 1;
 	}
+	events_set_hook(m.ctx.events, mark_event, (void *)cfg);
 	m.loop = loop_new();
 	m.ctx.loop = m.loop;
 	if (m.loop == NULL || setup_bind(&m) < 0)

@@ -13,6 +13,7 @@
 
 #include "artifacts.h"
 #include "exit_signal.h"
+#include "honeytoken.h"
 #include "ipc.h"
 #include "log.h"
 #include "sandbox_spec.h"
@@ -685,6 +686,8 @@ static void emit_login(struct session *s, json_t *e, enum auth_result r)
 {
 	if (r != AUTH_REJECT)
 		json_object_set_new(e, "reason", json_string(auth_result_name(r)));
+	if (r == AUTH_ACCEPT_HONEYTOKEN)
+		json_object_set_new(e, "alert", honeytoken_login_alert());
 	json_object_set_new(e, "attempt", json_integer(++s->attempts));
 	emit(s, e);
 }

@@ -38,6 +38,28 @@ static enum auth_result try(const char *u, size_t un, const char *p, size_t pn, 
 
 #define TRY(u, p, f) try(u, strlen(u), p, strlen(p), f)
 
+static void test_honeytoken_first(void **state)
+{
+	static struct credential tokens[] = {
+	    {.username = "postgres", .password = "P0stgr3s"},
+	    {.username = NULL, .password = "Xk9#mQ2v"},
+	};
+	(void)state;
+	with_n(3);
+	cfg.honeytokens.credentials = tokens;
+	cfg.honeytokens.n_credentials = 2;
+	auth_policy_init(&pol, &cfg);
+	assert_int_equal(TRY("postgres", "P0stgr3s", 0), AUTH_ACCEPT_HONEYTOKEN);
+	assert_int_equal(TRY("root", "P0stgr3s", 0), AUTH_REJECT);     /* its user only */
+	assert_int_equal(TRY("root", "P0stgr3s", 3), AUTH_ACCEPT_ALL); /* not the token */
+	assert_int_equal(TRY("anyone", "Xk9#mQ2v", 0), AUTH_ACCEPT_HONEYTOKEN);
+	assert_int_equal(TRY("root", "Xk9#mQ2v", 5),
+	                 AUTH_ACCEPT_HONEYTOKEN); /* before accept-all */
+	assert_int_equal(try("root", 4, "Xk9#mQ2v\0", 9, 0), AUTH_REJECT);
+	assert_int_equal(TRY("root", "toor", 0), AUTH_ACCEPT_STATIC);
+	assert_string_equal(auth_result_name(AUTH_ACCEPT_HONEYTOKEN), "honeytoken");
+}
+
 static void test_init(void **state)
 {
 	(void)state;
@@ -182,6 +204,7 @@ int main(void)
 	    cmocka_unit_test(test_pubkey_listed_fingerprint),
 	    cmocka_unit_test(test_pubkey_accept_after_n),
 	    cmocka_unit_test(test_init),
+	    cmocka_unit_test(test_honeytoken_first),
 	    cmocka_unit_test(test_static_match),
 	    cmocka_unit_test(test_wrong_password),
 	    cmocka_unit_test(test_wrong_user),

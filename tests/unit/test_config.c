@@ -841,6 +841,46 @@ static void test_load_file(void **state)
 	free(path);
 }
 
+static void test_honeytokens(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok("honeytokens:\n"
+	                            "  credentials:\n"
+	                            "    - {username: postgres, password: 'P0stgr3s-Pr0d-2023!'}\n"
+	                            "    - password: Xk9#mQ2vL7pR!wd4\n"
+	                            "  files: [/etc/config/app.env, /root/.ssh/config]\n");
+	assert_int_equal(c->honeytokens.n_credentials, 2);
+	assert_string_equal(c->honeytokens.credentials[0].username, "postgres");
+	assert_string_equal(c->honeytokens.credentials[0].password, "P0stgr3s-Pr0d-2023!");
+	assert_null(c->honeytokens.credentials[1].username);
+	assert_string_equal(c->honeytokens.credentials[1].password, "Xk9#mQ2vL7pR!wd4");
+	assert_int_equal(c->honeytokens.files.n, 2);
+	assert_string_equal(c->honeytokens.files.items[1], "/root/.ssh/config");
+	config_free(c);
+
+	c = parse_ok("honeytokens:\n");
+	assert_int_equal(c->honeytokens.n_credentials, 0);
+	assert_int_equal(c->honeytokens.files.n, 0);
+	config_free(c);
+
+	expect_one("honeytokens:\n  credentials:\n    - username: a\n",
+	           "t.yaml:3: honeytokens.credentials[0].password: missing");
+	expect_one("honeytokens:\n  credentials:\n    - {username: a, password: ''}\n",
+	           "t.yaml:3: honeytokens.credentials[0].password: must not be empty");
+	expect_one("honeytokens:\n  credentials:\n    - {password: a, shell: b}\n",
+	           "t.yaml:3: honeytokens.credentials[0].shell: unknown key");
+	static const char *const bad_paths[] = {"etc/passwd", "/",       "/etc/",   "/etc//x",
+	                                        "/etc/./x",   "/etc/..", "/a/../b", "/a/."};
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		char yaml[128], want[200];
+		snprintf(yaml, sizeof(yaml), "honeytokens:\n  files: ['%s']\n", bad_paths[i]);
+		snprintf(want, sizeof(want),
+		         "t.yaml:2: honeytokens.files[0]: must be an absolute path without \".\", "
+		         "\"..\" or \"//\"");
+		expect_one(yaml, want);
+	}
+}
+
 static void test_example_file(void **state)
 {
 	const char *root = getenv("HERMES_SOURCE_ROOT");
@@ -868,6 +908,12 @@ static void test_example_file(void **state)
 	assert_string_equal(cr[0].password, "toor");
 	assert_string_equal(cr[1].username, "admin");
 	assert_string_equal(cr[1].password, "admin123");
+	/* The image's bait: '#' and '!' inside a plain scalar are text. */
+	assert_int_equal(c->honeytokens.n_credentials, 2);
+	assert_string_equal(c->honeytokens.credentials[0].password, "P0stgr3s-Pr0d-2023!");
+	assert_null(c->honeytokens.credentials[1].username);
+	assert_string_equal(c->honeytokens.credentials[1].password, "Xk9#mQ2vL7pR!wd4");
+	assert_int_equal(c->honeytokens.files.n, 3);
 	/* Everything else is the default. */
 	assert_string_equal(c->server.banner, "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13");
 	assert_int_equal(c->server.login_grace_time, 120);
@@ -891,6 +937,7 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_yaml_structure),
 	    cmocka_unit_test(test_many_errors),     cmocka_unit_test(test_parse_size),
 	    cmocka_unit_test(test_load_file),       cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_honeytokens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
