@@ -48,8 +48,10 @@ struct job {
 	struct tar_entry entry; /* the archive entry being read (large: not on the stack) */
 	uint64_t call;
 	uint64_t bytes; /* stored for this session */
-	unsigned files, skipped;
+	unsigned files, skipped, unchanged;
 	json_t *manifest; /* array of file records */
+	json_t *known;    /* an earlier session's seen, or NULL */
+	json_t *seen;     /* path -> what it is now */
 	artifacts_done_cb done;
 	void *arg;
 };
@@ -118,6 +120,21 @@ static void skipped(struct job *j, const char *path, const char *reason, json_in
 	json_array_append_new(j->manifest, rec);
 }
 
+/* Notes what path is now; true when an earlier session of the container
+ * left it just so (then it is listed, not reported again). */
+static bool as_before(struct job *j, const char *path, const char *now, json_t *rec)
+{
+	const char *was = json_string_value(json_object_get(j->known, path));
+
+	json_object_set_new(j->seen, path, json_string(now));
+	if (was == NULL || strcmp(was, now) != 0)
+		return false;
+	json_object_set_new(rec, "unchanged", json_true());
+	json_array_append_new(j->manifest, rec);
+	j->unchanged++;
+	return true;
+}
+
 /* One entry of an archive: a file is hashed and stored, a link noted,
  * anything else (directories, devices) ignored. */
 static void take(struct job *j, const char *path, enum change_kind kind, const struct tar_entry *t)
@@ -133,14 +150,19 @@ static void take(struct job *j, const char *path, enum change_kind kind, const s
 	rec = json_pack("{s:s, s:s, s:s}", "path", path, "kind",
 	                kind == CHANGE_ADDED ? "created" : "changed", "mode", mode);
 	if (t->type == '0') {
-		if (j->bytes + t->size > (uint64_t)j->a->cfg->forensics.max_session_size) {
-			json_decref(rec);
-			skipped(j, path, "max_session_size", (json_int_t)t->size);
-			return;
-		}
 		if (digest_hex(EVP_sha256(), t->data, t->size, hash) < 0) {
 			json_decref(rec);
 			skipped(j, path, "hash failed", (json_int_t)t->size);
+			return;
+		}
+		json_object_set_new(rec, "type", json_string("file"));
+		json_object_set_new(rec, "size", json_integer((json_int_t)t->size));
+		json_object_set_new(rec, "sha256", json_string(hash));
+		if (as_before(j, path, hash, rec))
+			return;
+		if (j->bytes + t->size > (uint64_t)j->a->cfg->forensics.max_session_size) {
+			json_decref(rec);
+			skipped(j, path, "max_session_size", (json_int_t)t->size);
 			return;
 		}
 		r = store(j->a, hash, t->data, t->size);
@@ -151,13 +173,14 @@ static void take(struct job *j, const char *path, enum change_kind kind, const s
 			return;
 		}
 		j->bytes += t->size;
-		json_object_set_new(rec, "type", json_string("file"));
-		json_object_set_new(rec, "size", json_integer((json_int_t)t->size));
-		json_object_set_new(rec, "sha256", json_string(hash));
 	} else {
+		char now[sizeof(t->link) + 8];
 		json_object_set_new(rec, "type",
 		                    json_string(t->type == '2' ? "symlink" : "hardlink"));
 		json_object_set_new(rec, "link", json_string(t->link));
+		snprintf(now, sizeof(now), "link:%s", t->link);
+		if (as_before(j, path, now, rec))
+			return;
 	}
 	if (uploaded(j, path))
 		json_object_set_new(rec, "transfer", json_true());
@@ -171,12 +194,15 @@ static void take(struct job *j, const char *path, enum change_kind kind, const s
 
 static void deleted(struct job *j, const char *path)
 {
+	json_t *rec = json_pack("{s:s, s:s}", "path", path, "kind", "deleted");
+
+	if (as_before(j, path, "deleted", rec))
+		return;
 	json_t *e = job_event(j, "file.deleted");
 
 	json_object_set_new(e, "path", json_string(path));
 	events_emit(j->a->events, e);
-	json_array_append_new(j->manifest,
-	                      json_pack("{s:s, s:s}", "path", path, "kind", "deleted"));
+	json_array_append_new(j->manifest, rec);
 }
 
 static void on_path_archive(void *arg, const struct docker_reply *r)
@@ -211,10 +237,10 @@ static void write_manifest(struct job *j, char *out, size_t cap)
 	snprintf(out, cap, "%s/%s.json", dir, j->session);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	util_rfc3339(util_wall(), when);
-	m = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:O}", "session", j->session,
+	m = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:i, s:O}", "session", j->session,
 	              "container_id", j->cid, "container_name", j->cname, "collected", when,
 	              "bytes", (json_int_t)j->bytes, "files", j->files, "skipped", j->skipped,
-	              "entries", j->manifest);
+	              "unchanged", j->unchanged, "entries", j->manifest);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd >= 0 && m != NULL)
 		r = json_dumpfd(m, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -249,6 +275,8 @@ static void job_free(struct job *j)
 	free(j->uploads);
 	changes_free(&j->changes);
 	json_decref(j->manifest);
+	json_decref(j->known);
+	json_decref(j->seen);
 	free(j);
 }
 
@@ -262,6 +290,8 @@ static void finish(struct job *j)
 	json_object_set_new(e, "files", json_integer(j->files));
 	json_object_set_new(e, "bytes", json_integer((json_int_t)j->bytes));
 	json_object_set_new(e, "skipped", json_integer(j->skipped));
+	if (j->known != NULL)
+		json_object_set_new(e, "unchanged", json_integer(j->unchanged));
 	json_object_set_new(e, "manifest", manifest[0] ? json_string(manifest) : json_null());
 	json_object_set_new(e, "container_id", json_string(j->cid));
 	events_emit(j->a->events, e);
@@ -270,8 +300,9 @@ static void finish(struct job *j)
 	char cid[65], cname[80];
 	snprintf(cid, sizeof(cid), "%s", j->cid);
 	snprintf(cname, sizeof(cname), "%s", j->cname);
+	json_t *seen = json_incref(j->seen);
 	job_free(j);
-	done(arg, cid, cname);
+	done(arg, cid, cname, seen);
 }
 
 static void scan_tmpfs(struct job *j);
@@ -512,19 +543,21 @@ void artifacts_collect(struct artifacts *a, const struct artifact_session *s,
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL || (j->manifest = json_array()) == NULL ||
-	    (j->uploads = copy_list(s->uploads)) == NULL) {
+	    (j->seen = json_object()) == NULL || (j->uploads = copy_list(s->uploads)) == NULL) {
 		error("artifacts of session %.8s: out of memory", s->session_id);
 		if (j != NULL) {
 			json_decref(j->manifest);
+			json_decref(j->seen);
 			for (size_t i = 0; j->uploads != NULL && j->uploads[i] != NULL; i++)
 				free(j->uploads[i]);
 			free(j->uploads);
 			free(j);
 		}
-		done(arg, s->container_id, s->container_name);
+		done(arg, s->container_id, s->container_name, NULL);
 		return;
 	}
 	j->a = a;
+	j->known = s->known != NULL ? json_deep_copy(s->known) : NULL;
 	j->tar_fd = -1;
 	buf_init(&j->tar);
 	snprintf(j->session, sizeof(j->session), "%s", s->session_id);

@@ -33,10 +33,19 @@ struct artifact_session {
 	/* Absolute paths the session uploaded over SFTP/SCP (NULL-terminated,
 	 * or NULL): their artifacts say so ("transfer": true). */
 	const char *const *uploads;
+	/* What an earlier session left in this container (sticky_ttl): the
+	 * `seen` its collection ended with. An entry still as it was is
+	 * listed in the manifest ("unchanged": true) and raises no event.
+	 * NULL: a fresh container. Not kept. */
+	const json_t *known;
 };
 
-/* Called once the collection is over, whatever came of it. */
-typedef void (*artifacts_done_cb)(void *arg, const char *container_id, const char *container_name);
+/* Called once the collection is over, whatever came of it. seen (owned by
+ * the callee, NULL after a failure) maps every path found to what it was:
+ * its SHA-256, "link:TARGET" or "deleted", for the next session of the
+ * same container. */
+typedef void (*artifacts_done_cb)(void *arg, const char *container_id, const char *container_name,
+                                  json_t *seen);
 
 /* Creates artifacts_dir and its sessions/ directory; NULL (with the reason
  * in the log) when it cannot. */

@@ -457,6 +457,7 @@ static const struct key pool_keys[] = {
 	INT("max_session_duration", container_pool.max_session_duration, 60, INT_MAX),
 	INT("cleanup_stopped_after_days", container_pool.cleanup_stopped_after_days, 0, INT_MAX),
 	STR("hostname", container_pool.hostname, check_hostname),
+	INT("sticky_ttl", container_pool.sticky_ttl, 0, 7 * 86400),
 	SECTION("security", security_keys),
 	{0},
 };

@@ -56,6 +56,8 @@ struct config {
 		int max_session_duration;       /* 3600 s, >= 60 */
 		int cleanup_stopped_after_days; /* 7, >= 0, 0 keeps forever */
 		char *hostname;                 /* new: "prod-web-01" */
+		int sticky_ttl;                 /* new: 0 s = off; a returning source
+		                                 * address gets its last container back */
 		struct {
 			char *network_mode;          /* "none" */
 			int64_t memory_limit;        /* bytes; "256m" */

@@ -25,7 +25,7 @@ static const char schema[] =
     " password TEXT, login_method TEXT, commands INT NOT NULL DEFAULT 0, duration REAL,"
     " reason TEXT, exit_status INT, exit_signal TEXT, bytes_in INT, bytes_out INT,"
     " container_id TEXT, container_name TEXT, recordings TEXT, metadata TEXT, manifest TEXT,"
-    " alerts INT NOT NULL DEFAULT 0);"
+    " alerts INT NOT NULL DEFAULT 0, previous_session TEXT);"
     "CREATE INDEX IF NOT EXISTS sessions_start ON sessions(start);"
     "CREATE INDEX IF NOT EXISTS sessions_ip ON sessions(src_ip, start);"
     "CREATE INDEX IF NOT EXISTS sessions_user ON sessions(username, start);"
@@ -131,8 +131,8 @@ static const struct rule {
       " exit_status = :exit_status, exit_signal = :exit_signal, bytes_in = :bytes_in,"
       " bytes_out = :bytes_out, container_id = coalesce(:container_id, container_id),"
       " container_name = coalesce(:container_name, container_name), username ="
-      " coalesce(username, :username), recordings = :recordings, metadata = :metadata"
-      " WHERE id = :session"}},
+      " coalesce(username, :username), recordings = :recordings, metadata = :metadata,"
+      " previous_session = :previous_session WHERE id = :session"}},
 };
 
 #define NRULES (sizeof(rules) / sizeof(rules[0]))

@@ -30,6 +30,7 @@
 #include "monitor.h"
 #include "pool.h"
 #include "session.h"
+#include "sticky.h"
 #include "util.h"
 #include "worker.h"
 
@@ -369,6 +370,7 @@ static void begin_shutdown(struct monitor *m, const char *why)
 	loop_del_fd(m->loop, m->listen_fd);
 	for (size_t i = 0; i < m->nsessions; i++)
 		session_terminate(m->sessions[i]);
+	sticky_release_all(m->ctx.sticky);
 	pool_shutdown(m->ctx.pool);
 	m->shutdown_timer = loop_add_timer(m->loop, SHUTDOWN_GRACE_MS, on_shutdown_deadline, m);
 	m->poll_timer = loop_add_timer(m->loop, 100, on_shutdown_poll, m);
@@ -476,6 +478,9 @@ int monitor_run(const struct config *cfg)
 	m.ctx.pool = pool_new(m.loop, m.ctx.docker, cfg, m.ctx.events);
 	if (m.ctx.pool == NULL)
 		goto out;
+	m.ctx.sticky = sticky_new(m.loop, m.ctx.pool, cfg->container_pool.sticky_ttl);
+	if (m.ctx.sticky == NULL)
+		goto out;
 	if (cfg->forensics.enabled) {
 		/* Creates forensics.artifacts_dir, or says why it cannot. */
 		m.ctx.artifacts = artifacts_new(cfg, m.loop, m.ctx.docker, m.ctx.events);
@@ -507,6 +512,7 @@ out:
 			kill(session_pid(m.sessions[i]), SIGKILL);
 	free(m.sessions);
 	artifacts_free(m.ctx.artifacts);
+	sticky_free(m.ctx.sticky);
 	pool_free(m.ctx.pool);
 	docker_free(m.ctx.docker);
 	if (m.bind != NULL)

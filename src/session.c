@@ -19,6 +19,7 @@
 #include "sandbox_spec.h"
 #include "scp_cmd.h"
 #include "session.h"
+#include "sticky.h"
 #include "tar_read.h"
 #include "util.h"
 
@@ -103,6 +104,11 @@ struct session {
 	char *client_version;
 	char container_id[65];
 	char container_name[80];
+	/* The container came back from this earlier session of the same
+	 * address (sticky_ttl); "" for a fresh one. */
+	char previous_session[SESSION_ID_LEN + 1];
+	json_t *known;     /* what that session's artifacts saw, or NULL */
+	bool exec_started; /* an exec of this container started: it runs */
 	uint64_t alloc;
 	bool alloc_failed;
 	char alloc_error[200];
@@ -289,6 +295,8 @@ static void on_hijacked(void *arg, int fd, const char *error)
 	emit(s, e);
 }
 
+static void get_container(struct session *s, struct mchan *c);
+
 static void on_exec_created(void *arg, const struct docker_reply *r)
 {
 	struct mchan *c = arg;
@@ -296,10 +304,26 @@ static void on_exec_created(void *arg, const struct docker_reply *r)
 	const char *id = json_string_value(json_object_get(r->json, "Id"));
 
 	c->call = 0;
+	if (r->status == 409 && !s->exec_started && (s->previous_session[0] != '\0' || s->alloc)) {
+		/* The kept container stopped while it waited (its init was
+		 * killed): a fresh one, as for a first visit. A channel that
+		 * finds the fresh one on its way waits for it (on_allocated). */
+		if (s->alloc == 0) {
+			warn("session %.8s: kept container %s is not running; taking a fresh one",
+			     s->id, s->container_name);
+			pool_release(s->ctx->pool, s->container_id, s->container_name);
+			s->container_id[0] = s->container_name[0] = s->previous_session[0] = '\0';
+			json_decref(s->known);
+			s->known = NULL;
+			get_container(s, c);
+		}
+		return;
+	}
 	if (r->error != NULL || !docker_id_valid(id)) {
 		chan_fail(c, r->error ? r->error : "exec create: no valid id");
 		return;
 	}
+	s->exec_started = true;
 	snprintf(c->exec_id, sizeof(c->exec_id), "%s", id);
 	c->call = docker_exec_start(s->ctx->docker, c->exec_id, c->tty, 30000, on_hijacked, c);
 	if (c->call == 0)
@@ -345,6 +369,27 @@ static void start_exec(struct mchan *c)
 		chan_fail(c, "out of memory");
 }
 
+/* The session's container from here on; container.allocated says where
+ * it came from. */
+static void use_container(struct session *s, const char *id, const char *name, bool pooled,
+                          const struct sticky_container *kept)
+{
+	snprintf(s->container_id, sizeof(s->container_id), "%s", id);
+	snprintf(s->container_name, sizeof(s->container_name), "%s", name);
+	json_t *e = sess_event(s, "container.allocated");
+	json_object_set_new(e, "container_id", json_string(id));
+	json_object_set_new(e, "container_name", json_string(name));
+	json_object_set_new(e, "pooled", json_boolean(pooled));
+	if (kept != NULL) {
+		snprintf(s->previous_session, sizeof(s->previous_session), "%s", kept->session_id);
+		s->known = kept->known;
+		json_object_set_new(e, "returning", json_true());
+		json_object_set_new(e, "previous_session", json_string(kept->session_id));
+		json_object_set_new(e, "kept_for", json_real(util_wall() - kept->ended));
+	}
+	emit(s, e);
+}
+
 static void on_allocated(void *arg, const struct pool_container *pc, const char *error)
 {
 	struct session *s = arg;
@@ -356,13 +401,7 @@ static void on_allocated(void *arg, const struct pool_container *pc, const char 
 		         error ? error : "no container");
 		error("session %.8s: no container: %s", s->id, s->alloc_error);
 	} else {
-		snprintf(s->container_id, sizeof(s->container_id), "%s", pc->id);
-		snprintf(s->container_name, sizeof(s->container_name), "%s", pc->name);
-		json_t *e = sess_event(s, "container.allocated");
-		json_object_set_new(e, "container_id", json_string(pc->id));
-		json_object_set_new(e, "container_name", json_string(pc->name));
-		json_object_set_new(e, "pooled", json_boolean(pc->pooled));
-		emit(s, e);
+		use_container(s, pc->id, pc->name, pc->pooled, NULL);
 	}
 	for (size_t i = 0; i < MAX_CHANNELS; i++) {
 		struct mchan *c = &s->ch[i];
@@ -373,6 +412,23 @@ static void on_allocated(void *arg, const struct pool_container *pc, const char 
 		else
 			start_exec(c);
 	}
+}
+
+/* A container to run channels in: the one kept for this address, or one
+ * from the pool (on_allocated). */
+static void get_container(struct session *s, struct mchan *c)
+{
+	struct sticky_container kept;
+
+	if (sticky_take(s->ctx->sticky, s->ip, &kept)) {
+		info("session %.8s: returning attacker gets %s back", s->id, kept.name);
+		use_container(s, kept.id, kept.name, false, &kept);
+		start_exec(c);
+		return;
+	}
+	s->alloc = pool_allocate(s->ctx->pool, s->id, on_allocated, s);
+	if (s->alloc == 0)
+		chan_fail(c, "out of memory");
 }
 
 /* The worker's accepted env requests (NUL-separated NAME=VALUE): only LANG,
@@ -503,11 +559,8 @@ static void on_channel_open(struct session *s, const struct ipc_msg *m)
 		start_exec(c);
 	else if (s->alloc_failed)
 		chan_fail(c, s->alloc_error);
-	else if (s->alloc == 0) {
-		s->alloc = pool_allocate(s->ctx->pool, s->id, on_allocated, s);
-		if (s->alloc == 0)
-			chan_fail(c, "out of memory");
-	}
+	else if (s->alloc == 0)
+		get_container(s, c);
 }
 
 static void on_resize(struct session *s, const struct ipc_msg *m)
@@ -972,6 +1025,8 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	if (j == NULL)
 		return NULL;
 	set_exit(j, s->last_exit, s->last_signal);
+	if (s->previous_session[0] != '\0')
+		json_object_set_new(j, "previous_session", json_string(s->previous_session));
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	int r = fd < 0 ? -1 : json_dumpfd(j, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fd >= 0 && close(fd) < 0)
@@ -986,21 +1041,47 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	return strdup(path);
 }
 
-static void release_container(void *arg, const char *id, const char *name)
+/* Where a container goes once its session is done with it: kept for the
+ * address's return (sticky_ttl; sticky.h), or stopped. */
+struct parking {
+	struct sticky *sticky;
+	char ip[64];
+	struct sticky_container c;
+};
+
+static void park_container(void *arg, const char *id, const char *name, json_t *seen)
 {
-	pool_release(arg, id, name);
+	struct parking *pk = arg;
+
+	(void)id, (void)name; /* pk has them */
+	pk->c.known = seen;
+	sticky_park(pk->sticky, pk->ip, &pk->c);
+	free(pk);
 }
 
 /* What the attacker left is copied out before the container stops (its
- * tmpfs would be gone). Not at shutdown: that must be quick, and the
- * stopped container keeps its writable layer for a later look. */
-static void collect_and_release(struct session *s)
+ * tmpfs would be gone) or is kept. Not at shutdown: that must be quick,
+ * and the stopped container keeps its writable layer for a later look. */
+static void collect_and_release(struct session *s, double end)
 {
 	const struct config *cfg = s->ctx->cfg;
+	struct parking *pk = NULL;
 
-	if (!cfg->forensics.enabled || s->ctx->artifacts == NULL || s->ctx->shutting_down ||
-	    s->phase == PH_PREAUTH) {
+	if (!s->ctx->shutting_down && s->phase == PH_AUTHED &&
+	    (pk = calloc(1, sizeof(*pk))) != NULL) {
+		pk->sticky = s->ctx->sticky;
+		snprintf(pk->ip, sizeof(pk->ip), "%s", s->ip);
+		snprintf(pk->c.id, sizeof(pk->c.id), "%s", s->container_id);
+		snprintf(pk->c.name, sizeof(pk->c.name), "%s", s->container_name);
+		snprintf(pk->c.session_id, sizeof(pk->c.session_id), "%s", s->id);
+		pk->c.ended = end;
+	}
+	if (pk == NULL) {
 		pool_release(s->ctx->pool, s->container_id, s->container_name);
+		return;
+	}
+	if (!cfg->forensics.enabled || s->ctx->artifacts == NULL) {
+		park_container(pk, s->container_id, s->container_name, NULL);
 		return;
 	}
 	struct artifact_session a = {.session_id = s->id,
@@ -1008,8 +1089,9 @@ static void collect_and_release(struct session *s)
 	                             .src_port = s->port,
 	                             .container_id = s->container_id,
 	                             .container_name = s->container_name,
-	                             .uploads = (const char *const *)s->uploads};
-	artifacts_collect(s->ctx->artifacts, &a, release_container, s->ctx->pool);
+	                             .uploads = (const char *const *)s->uploads,
+	                             .known = s->known};
+	artifacts_collect(s->ctx->artifacts, &a, park_container, pk);
 }
 
 void session_worker_exited(struct session *s, int wstatus)
@@ -1044,7 +1126,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) != SIGTERM && WTERMSIG(wstatus) != SIGKILL)
 		warn("session %.8s: worker died of signal %d", s->id, WTERMSIG(wstatus));
 	if (s->container_id[0] != '\0')
-		collect_and_release(s);
+		collect_and_release(s, end);
 
 	char *sidecar = write_sidecar(s, end, reason);
 	json_t *e = sess_event(s, "session.closed");
@@ -1060,6 +1142,8 @@ void session_worker_exited(struct session *s, int wstatus)
 	                    s->container_name[0] ? json_string(s->container_name) : json_null());
 	json_object_set(e, "recordings", s->recordings);
 	json_object_set_new(e, "metadata", sidecar ? json_string(sidecar) : json_null());
+	if (s->previous_session[0] != '\0')
+		json_object_set_new(e, "previous_session", json_string(s->previous_session));
 	emit(s, e);
 
 	free(sidecar);
@@ -1068,6 +1152,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	for (size_t i = 0; i < s->nuploads; i++)
 		free(s->uploads[i]);
 	json_decref(s->recordings);
+	json_decref(s->known);
 	buf_free(&s->store);
 	free(s);
 }
