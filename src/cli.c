@@ -2,11 +2,14 @@
  * cli: the analyst commands; see cli.h.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,12 +19,18 @@
 #include "config.h"
 #include "index.h"
 #include "table.h"
+#include "util.h"
 
 /* Cells of the list tables are cut to this; `show` prints them whole. */
 #define MAX_CELL 64
 
+#define SHA256_HEX 64 /* the hex digits of a stored file's name */
+
+/* "file.created" -> "created", "artifact.skipped" -> "skipped" */
+#define ARTIFACT_EVENT "substr(event, instr(event, '.') + 1) AS event"
+
 struct opts {
-	const char *config, *since, *ip, *user;
+	const char *config, *since, *ip, *user, *session;
 	bool json, has_commands, raw;
 	long limit;
 	double speed;
@@ -31,10 +40,12 @@ struct opts {
 struct ctx {
 	struct config *cfg;
 	struct index *ix;
+	const char *events; /* the daemon's events.jsonl */
 	struct opts o;
 };
 
-static const char *const commands[] = {"sessions", "show", "stats", "replay", "reindex"};
+static const char *const commands[] = {"sessions", "show",      "stats", "replay",
+                                       "reindex",  "artifacts", "export"};
 
 bool cli_is_command(const char *name)
 {
@@ -51,6 +62,9 @@ static void usage(FILE *f)
 	           "       hermes show SESSION --config FILE [--json]\n"
 	           "       hermes stats --config FILE [--since T] [--limit N] [--json]\n"
 	           "       hermes replay SESSION --config FILE [--speed N] [--raw]\n"
+	           "       hermes artifacts --config FILE [--session SESSION] [--since T]\n"
+	           "                        [--limit N] [--json]\n"
+	           "       hermes export SESSION DIR --config FILE [--json]\n"
 	           "       hermes reindex --config FILE\n"
 	           "T: 2026-11-24, 2026-11-24T10:30[:00] (UTC), or 30m, 12h, 7d ago\n"
 	           "SESSION: a session id or a unique prefix of one\n");
@@ -176,7 +190,7 @@ static int cmd_sessions(struct ctx *c)
 	static const char sql[] =
 	    "SELECT * FROM (SELECT id AS session, replace(substr(start, 1, 19), 'T', ' ') AS start,"
 	    " src_ip AS ip, username AS user, attempts AS logins, commands,"
-	    " round(duration, 1) AS duration, reason AS end, client_version AS client"
+	    " round(duration, 1) AS duration, reason AS end, alerts, client_version AS client"
 	    " FROM sessions WHERE (?1 IS NULL OR start >= ?1) AND (?2 IS NULL OR src_ip = ?2)"
 	    " AND (?3 IS NULL OR username = ?3) AND (?4 IS NULL OR commands > 0)"
 	    " ORDER BY start DESC LIMIT CAST(?5 AS INTEGER)) ORDER BY start";
@@ -245,13 +259,45 @@ static const struct section {
      "SELECT substr(timestamp, 12, 12) AS time, protocol, direction, path, bytes, status"
      " FROM transfers WHERE session = ?1 ORDER BY rowid"},
     {"artifacts", "Artifacts",
-     "SELECT substr(event, 6) AS event, path, type, size, sha256, mode, transfer, reason"
+     "SELECT " ARTIFACT_EVENT ", path, type, size, sha256, mode, transfer, reason"
      " FROM artifacts WHERE session = ?1 ORDER BY rowid"},
     {"forwards", "Forwarding",
      "SELECT substr(timestamp, 12, 12) AS time, kind, coalesce(dst_host, bind_host) AS host,"
      " coalesce(dst_port, bind_port) AS port, accepted, bytes"
      " FROM forwards WHERE session = ?1 ORDER BY rowid"},
+    {"alerts", "Alerts",
+     "SELECT substr(timestamp, 12, 12) AS time, type, event, path FROM alerts"
+     " WHERE session = ?1 ORDER BY rowid"},
 };
+
+/* The session and every section about it: what `show --json` prints. NULL
+ * after printing why. */
+static json_t *show_json(struct ctx *c, const char *id)
+{
+	const char *p[] = {id};
+	json_t *sess = query(c,
+	                     "SELECT id AS session, start, end, src_ip, src_port, dst_port,"
+	                     " client_version, hassh, attempts AS logins, username, password,"
+	                     " login_method, commands, duration, reason, exit_status, exit_signal,"
+	                     " bytes_in, bytes_out, container_id, container_name, recordings,"
+	                     " metadata, manifest, alerts, previous_session FROM sessions"
+	                     " WHERE id = ?1",
+	                     p, 1);
+	if (sess == NULL)
+		return NULL;
+	json_t *all = json_object();
+	json_object_set(all, "session", json_array_get(sess, 0));
+	json_decref(sess);
+	for (size_t i = 0; i < sizeof(show_sections) / sizeof(show_sections[0]); i++) {
+		json_t *rows = query(c, show_sections[i].sql, p, 1);
+		if (rows == NULL) {
+			json_decref(all);
+			return NULL;
+		}
+		json_object_set_new(all, show_sections[i].key, rows);
+	}
+	return all;
+}
 
 static int cmd_show(struct ctx *c, const char *arg)
 {
@@ -259,38 +305,24 @@ static int cmd_show(struct ctx *c, const char *arg)
 
 	if (resolve_session(c, arg, id) < 0)
 		return 1;
-	const char *p[] = {id};
-	json_t *sess = query(c,
-	                     "SELECT id AS session, start, end, src_ip, src_port, dst_port,"
-	                     " client_version, hassh, attempts AS logins, username, password,"
-	                     " login_method, commands, duration, reason, exit_status, exit_signal,"
-	                     " bytes_in, bytes_out, container_id, container_name, recordings,"
-	                     " metadata, manifest FROM sessions WHERE id = ?1",
-	                     p, 1);
-	if (sess == NULL)
+	json_t *all = show_json(c, id);
+	if (all == NULL)
 		return 1;
-	json_t *all = json_object();
-	json_object_set(all, "session", json_array_get(sess, 0));
-	for (size_t i = 0; i < sizeof(show_sections) / sizeof(show_sections[0]); i++) {
-		json_t *rows = query(c, show_sections[i].sql, p, 1);
-		if (rows == NULL) {
-			json_decref(all);
-			json_decref(sess);
-			return 1;
-		}
-		json_object_set_new(all, show_sections[i].key, rows);
-	}
 	int rc = 0;
 	if (c->o.json) {
 		rc = print_json(all);
 	} else {
 		/* The session as "key: value" lines, then each section. */
+		json_t *sess = json_object_get(all, "session");
 		const char *key;
 		json_t *v;
 		size_t w = 0;
-		json_object_foreach(json_array_get(sess, 0), key, v) if (strlen(key) > w) w =
-		    strlen(key);
-		json_object_foreach(json_array_get(sess, 0), key, v)
+		json_object_foreach(sess, key, v)
+		{
+			if (strlen(key) > w)
+				w = strlen(key);
+		}
+		json_object_foreach(sess, key, v)
 		{
 			char *cell = table_cell(v, 0);
 			printf("%-*s  %s\n", (int)w + 1, key, cell ? cell : "?");
@@ -301,7 +333,6 @@ static int cmd_show(struct ctx *c, const char *arg)
 			              json_object_get(all, show_sections[i].key), 0);
 	}
 	json_decref(all);
-	json_decref(sess);
 	return rc;
 }
 
@@ -329,6 +360,10 @@ static const struct section stats_sections[] = {
      "SELECT hassh, count(*) AS sessions, min(client_version) AS client FROM sessions"
      " WHERE hassh IS NOT NULL AND (?1 IS NULL OR start >= ?1) GROUP BY hassh"
      " ORDER BY sessions DESC, hassh LIMIT CAST(?2 AS INTEGER)"},
+    {"alerts", "Alerts",
+     "SELECT type, path, count(*) AS times, count(DISTINCT session) AS sessions FROM alerts"
+     " WHERE (?1 IS NULL OR timestamp >= ?1) GROUP BY type, path"
+     " ORDER BY times DESC, type, path LIMIT CAST(?2 AS INTEGER)"},
     {"per_day", "Sessions per day",
      "SELECT substr(start, 1, 10) AS day, count(*) AS sessions, count(username) AS logged_in"
      " FROM sessions WHERE (?1 IS NULL OR start >= ?1) GROUP BY day ORDER BY day DESC"
@@ -430,6 +465,451 @@ static int cmd_replay(struct ctx *c, const char *arg)
 	return rc;
 }
 
+/* True if s is exactly n lower-case hex digits: our session ids and the
+ * names of stored files, the only outside names that become file names. */
+static bool is_hex(const char *s, size_t n)
+{
+	return s != NULL && strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
+/* <artifacts_dir>/<sha256> in out when that file is stored, else -1. */
+static int stored_file(struct ctx *c, const char *sha256, char *out, size_t cap)
+{
+	struct stat st;
+
+	if (!is_hex(sha256, SHA256_HEX))
+		return -1;
+	int n = snprintf(out, cap, "%s/%s", c->cfg->forensics.artifacts_dir, sha256);
+	if (n < 0 || (size_t)n >= cap || stat(out, &st) < 0 || !S_ISREG(st.st_mode))
+		return -1;
+	return 0;
+}
+
+/* Text: every cell cut to MAX_CELL but the column named whole, which holds
+ * one of our paths and is printed whole. */
+static int print_cut(json_t *rows, const char *whole)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row)
+	{
+		for (void *it = json_object_iter(row); it != NULL;
+		     it = json_object_iter_next(row, it)) {
+			if (strcmp(json_object_iter_key(it), whole) == 0)
+				continue;
+			char *cell = table_cell(json_object_iter_value(it), MAX_CELL);
+			if (cell == NULL)
+				return -1;
+			json_object_iter_set_new(row, it, json_string(cell));
+			free(cell);
+		}
+	}
+	return table_print(stdout, rows, 0);
+}
+
+static int cmd_artifacts(struct ctx *c)
+{
+	/* The newest N, shown oldest first. */
+	static const char sql[] =
+	    "SELECT session, time, event, path, type, size, sha256, mode, transfer, reason FROM"
+	    " (SELECT rowid AS n, session, replace(substr(timestamp, 1, 19), 'T', ' ') AS time,"
+	    " " ARTIFACT_EVENT ", path, type, size, sha256, mode, transfer, reason"
+	    " FROM artifacts"
+	    " WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR timestamp >= ?2)"
+	    " ORDER BY rowid DESC LIMIT CAST(?3 AS INTEGER)) ORDER BY n";
+	char id[64], limit[24], path[4200];
+
+	if (c->o.session != NULL && resolve_session(c, c->o.session, id) < 0)
+		return 1;
+	const char *p[] = {c->o.session != NULL ? id : NULL, c->o.since,
+	                   limit_param(c->o.limit, limit)};
+	json_t *rows = query(c, sql, p, 3);
+	size_t i;
+	json_t *row;
+
+	if (rows == NULL)
+		return 1;
+	json_array_foreach(rows, i, row)
+	{
+		const char *sha256 = json_string_value(json_object_get(row, "sha256"));
+		json_t *stored = NULL;
+		if (stored_file(c, sha256, path, sizeof(path)) == 0)
+			stored = json_string(path);
+		json_object_set_new(row, "stored", stored != NULL ? stored : json_null());
+	}
+	int rc = 0;
+	if (c->o.json)
+		rc = print_json(rows);
+	else if (json_array_size(rows) == 0)
+		printf("no artifacts\n");
+	else
+		rc = print_cut(rows, "stored") == 0 ? 0 : 1;
+	json_decref(rows);
+	return rc;
+}
+
+/* One export under way: the directory, what was written, what was not. */
+struct export_job {
+	struct ctx *c;
+	int dirfd;
+	json_t *files, *failed;
+};
+
+static void wrote(struct export_job *x, const char *name, const char *src, long long bytes)
+{
+	json_t *f = json_object();
+
+	json_object_set_new(f, "file", json_string(name));
+	json_object_set_new(f, "source", src != NULL ? json_string(src) : json_null());
+	json_object_set_new(f, "bytes", json_integer(bytes));
+	json_array_append_new(x->files, f);
+}
+
+static void failed(struct export_job *x, const char *name, const char *src, const char *why)
+{
+	json_t *f = json_object();
+
+	if (src != NULL)
+		fprintf(stderr, "hermes: export: %s (from %s): %s\n", name, src, why);
+	else
+		fprintf(stderr, "hermes: export: %s: %s\n", name, why);
+	json_object_set_new(f, "file", json_string(name));
+	json_object_set_new(f, "source", src != NULL ? json_string(src) : json_null());
+	json_object_set_new(f, "error", json_string(why));
+	json_array_append_new(x->failed, f);
+}
+
+/* A new file in the export directory, never one that is there already. */
+static int create_in(struct export_job *x, const char *name, mode_t mode)
+{
+	return openat(x->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+/* Copies the regular file src to name. Returns the bytes copied, or -1 with
+ * the reason in why (and no partial copy left). */
+static long long copy_file(struct export_job *x, const char *name, const char *src, mode_t mode,
+                           char *why, size_t whysz)
+{
+	struct stat st;
+	char buf[65536];
+	long long total = 0;
+	int err = 0;
+	/* O_NONBLOCK: a FIFO in the source's place must not hang us. */
+	int in = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (in < 0) {
+		snprintf(why, whysz, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whysz, "not a regular file");
+		close(in);
+		return -1;
+	}
+	int out = create_in(x, name, mode);
+	if (out < 0) {
+		snprintf(why, whysz, "cannot create it: %s", strerror(errno));
+		close(in);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		size_t done;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : 0;
+			break;
+		}
+		int r = util_write_all(out, buf, (size_t)n, &done);
+		if (r < 0) {
+			err = -r;
+			break;
+		}
+		total += n;
+	}
+	if (close(out) < 0 && err == 0)
+		err = errno;
+	close(in);
+	if (err != 0) {
+		unlinkat(x->dirfd, name, 0);
+		snprintf(why, whysz, "%s", strerror(err));
+		return -1;
+	}
+	return total;
+}
+
+static void export_copy(struct export_job *x, const char *name, const char *src, mode_t mode)
+{
+	char why[512];
+	long long n = copy_file(x, name, src, mode, why, sizeof(why));
+
+	if (n < 0)
+		failed(x, name, src, why);
+	else
+		wrote(x, name, src, n);
+}
+
+/* session.json: the session as `hermes show SESSION --json` prints it. */
+static void export_summary(struct export_job *x, json_t *all)
+{
+	static const char name[] = "session.json";
+	int fd = create_in(x, name, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (f == NULL) {
+		failed(x, name, NULL, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	bool bad = json_dumpf(all, f, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0;
+	bad = fputc('\n', f) == EOF || bad;
+	long long bytes = ftello(f);
+	bad = ferror(f) || bad;
+	if (fclose(f) != 0 || bad) {
+		unlinkat(x->dirfd, name, 0);
+		failed(x, name, NULL, "write failed");
+		return;
+	}
+	wrote(x, name, NULL, bytes);
+}
+
+/* Whether one line of the log is an event of session id. */
+static bool line_of(const char *line, size_t len, const char *id)
+{
+	/* Most lines are another session's: no parse for them. */
+	if (memmem(line, len, id, strlen(id)) == NULL)
+		return false;
+	json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *s = json_string_value(json_object_get(ev, "session"));
+	bool yes = s != NULL && strcmp(s, id) == 0;
+	json_decref(ev);
+	return yes;
+}
+
+/* events.jsonl: the log's whole lines of this session, byte for byte. */
+static void export_events(struct export_job *x, const char *id)
+{
+	static const char name[] = "events.jsonl";
+	const char *src = x->c->events;
+	FILE *in = fopen(src, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long long bytes = 0;
+
+	if (in == NULL) {
+		failed(x, name, src, strerror(errno));
+		return;
+	}
+	int fd = create_in(x, name, 0644);
+	FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (out == NULL) {
+		failed(x, name, NULL, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fclose(in);
+		return;
+	}
+	/* A last line without its newline is still being written. */
+	while ((n = getline(&line, &cap, in)) > 0 && line[n - 1] == '\n')
+		if (line_of(line, (size_t)n - 1, id)) {
+			fwrite(line, 1, (size_t)n, out);
+			bytes += n;
+		}
+	free(line);
+	bool bad_in = ferror(in), bad_out = ferror(out);
+	fclose(in);
+	if (fclose(out) != 0 || bad_in || bad_out) {
+		unlinkat(x->dirfd, name, 0);
+		failed(x, name, src, bad_in ? "read failed" : "write failed");
+		return;
+	}
+	wrote(x, name, src, bytes);
+}
+
+/* The channels' recordings, named as the daemon names them: <id>.cast for
+ * the first, <id>-<channel>.cast for the others. */
+static void export_recordings(struct export_job *x, const char *id)
+{
+	const char *p[] = {id};
+	json_t *rows = query(x->c,
+	                     "SELECT channel, recording FROM channels WHERE session = ?1 AND"
+	                     " recording IS NOT NULL GROUP BY recording ORDER BY min(rowid)",
+	                     p, 1);
+	size_t i;
+	json_t *row;
+	char name[SESSION_ID_LEN + 32], first[SESSION_ID_LEN + 8];
+
+	if (rows == NULL) {
+		failed(x, "*.cast", NULL, "cannot read the index");
+		return;
+	}
+	snprintf(first, sizeof(first), "%s.cast", id);
+	json_array_foreach(rows, i, row)
+	{
+		const char *src = json_string_value(json_object_get(row, "recording"));
+		if (src == NULL) {
+			failed(x, "*.cast", NULL, "a recording in the index is not a path");
+			continue;
+		}
+		const char *base = strrchr(src, '/');
+		base = base != NULL ? base + 1 : src;
+		if (strcmp(base, first) == 0)
+			snprintf(name, sizeof(name), "%s", first);
+		else
+			snprintf(name, sizeof(name), "%s-%lld.cast", id,
+			         (long long)json_integer_value(json_object_get(row, "channel")));
+		export_copy(x, name, src, 0644);
+	}
+	json_decref(rows);
+}
+
+/* artifacts/<sha256>: each file the session left that was stored. */
+static void export_artifacts(struct export_job *x, const char *id)
+{
+	const char *p[] = {id};
+	json_t *rows = query(x->c,
+	                     "SELECT sha256 FROM artifacts WHERE session = ?1 AND sha256 IS NOT"
+	                     " NULL GROUP BY sha256 ORDER BY min(rowid)",
+	                     p, 1);
+	size_t i;
+	json_t *row;
+	char name[SHA256_HEX + 16], src[4200];
+	bool made = false;
+
+	if (rows == NULL) {
+		failed(x, "artifacts/", NULL, "cannot read the index");
+		return;
+	}
+	json_array_foreach(rows, i, row)
+	{
+		const char *sha256 = json_string_value(json_object_get(row, "sha256"));
+		if (!is_hex(sha256, SHA256_HEX)) {
+			failed(x, "artifacts/", NULL, "a sha256 in the index is not 64 hex digits");
+			continue;
+		}
+		if (!made && mkdirat(x->dirfd, "artifacts", 0755) < 0) {
+			failed(x, "artifacts/", NULL, strerror(errno));
+			break;
+		}
+		made = true;
+		snprintf(name, sizeof(name), "artifacts/%s", sha256);
+		snprintf(src, sizeof(src), "%s/%s", x->c->cfg->forensics.artifacts_dir, sha256);
+		/* Read-only and never executable, as the store keeps them. */
+		export_copy(x, name, src, 0440);
+	}
+	if (made) /* gone again if nothing could be copied into it */
+		unlinkat(x->dirfd, "artifacts", AT_REMOVEDIR);
+	json_decref(rows);
+}
+
+/* The export directory, open: made when missing, else it must be an empty
+ * directory. -1 after printing why. */
+static int open_export_dir(const char *dir)
+{
+	struct stat st;
+	struct dirent *e;
+
+	if (stat(dir, &st) < 0) {
+		int r = errno == ENOENT ? util_mkdirs(dir, 0755) : -errno;
+		if (r < 0) {
+			fprintf(stderr, "hermes: %s: %s\n", dir, strerror(-r));
+			return -1;
+		}
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd2 = fd >= 0 ? dup(fd) : -1;
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (d == NULL) {
+		fprintf(stderr, "hermes: %s: %s\n", dir, strerror(errno));
+		if (fd2 >= 0)
+			close(fd2);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	bool empty = true;
+	while (empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	if (!empty) {
+		fprintf(stderr, "hermes: %s: not empty; export into a new or empty directory\n",
+		        dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int cmd_export(struct ctx *c, const char *arg, const char *dir)
+{
+	char id[64];
+
+	if (resolve_session(c, arg, id) < 0)
+		return 1;
+	if (!is_hex(id, SESSION_ID_LEN)) {
+		fprintf(stderr, "hermes: %s: not a session id of ours (%d hex digits)\n", arg,
+		        SESSION_ID_LEN);
+		return 1;
+	}
+	json_t *all = show_json(c, id);
+	if (all == NULL)
+		return 1;
+	struct export_job x = {.c = c, .files = json_array(), .failed = json_array()};
+	if ((x.dirfd = open_export_dir(dir)) < 0) {
+		json_decref(all);
+		json_decref(x.files);
+		json_decref(x.failed);
+		return 1;
+	}
+	json_t *sess = json_object_get(all, "session");
+	const char *metadata = json_string_value(json_object_get(sess, "metadata"));
+	const char *manifest = json_string_value(json_object_get(sess, "manifest"));
+	char name[SESSION_ID_LEN + 8];
+
+	export_summary(&x, all);
+	export_events(&x, id);
+	export_recordings(&x, id);
+	snprintf(name, sizeof(name), "%s.json", id);
+	if (metadata != NULL)
+		export_copy(&x, name, metadata, 0644);
+	if (manifest != NULL)
+		export_copy(&x, "manifest.json", manifest, 0644);
+	export_artifacts(&x, id);
+	close(x.dirfd);
+
+	int rc = json_array_size(x.failed) > 0 ? 1 : 0;
+	if (c->o.json) {
+		json_t *out = json_object(), *d = json_string(dir);
+		json_object_set_new(out, "session", json_string(id));
+		json_object_set_new(out, "dir", d != NULL ? d : json_null());
+		json_object_set(out, "files", x.files);
+		json_object_set(out, "failed", x.failed);
+		if (print_json(out) != 0)
+			rc = 1;
+		json_decref(out);
+	} else {
+		/* DIR as given, without its trailing slashes. */
+		size_t len = strlen(dir);
+		while (len > 1 && dir[len - 1] == '/')
+			len--;
+		size_t i;
+		json_t *f;
+		json_array_foreach(x.files, i, f)
+		{
+			const char *file = json_string_value(json_object_get(f, "file"));
+			printf("%.*s/%s\n", (int)len, dir, file);
+		}
+	}
+	json_decref(x.files);
+	json_decref(x.failed);
+	json_decref(all);
+	return rc;
+}
+
 int cli_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -442,6 +922,7 @@ int cli_main(int argc, char **argv)
 	    {"limit", required_argument, NULL, 'n'},
 	    {"speed", required_argument, NULL, 'S'},
 	    {"raw", no_argument, NULL, 'r'},
+	    {"session", required_argument, NULL, 'e'}, /* hermes artifacts */
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -495,6 +976,9 @@ int cli_main(int argc, char **argv)
 		case 'r':
 			c.o.raw = true;
 			break;
+		case 'e':
+			c.o.session = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -503,8 +987,10 @@ int cli_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	bool wants_session = strcmp(cmd, "show") == 0 || strcmp(cmd, "replay") == 0;
-	if (c.o.config == NULL || argc - optind != (wants_session ? 1 : 0)) {
+	int args = strcmp(cmd, "export") == 0                               ? 2
+	           : strcmp(cmd, "show") == 0 || strcmp(cmd, "replay") == 0 ? 1
+	                                                                    : 0;
+	if (c.o.config == NULL || argc - optind != args) {
 		usage(stderr);
 		return 2;
 	}
@@ -514,6 +1000,7 @@ int cli_main(int argc, char **argv)
 	char err[512], events[4096];
 	int rc = 1;
 	snprintf(events, sizeof(events), "%s/events.jsonl", c.cfg->logging.output_dir);
+	c.events = events;
 	c.ix = index_open(c.cfg->forensics.database, err, sizeof(err));
 	if (c.ix == NULL) {
 		fprintf(stderr, "hermes: index: %s\n", err);
@@ -538,6 +1025,10 @@ int cli_main(int argc, char **argv)
 		rc = cmd_show(&c, argv[optind]);
 	} else if (strcmp(cmd, "stats") == 0) {
 		rc = cmd_stats(&c);
+	} else if (strcmp(cmd, "artifacts") == 0) {
+		rc = cmd_artifacts(&c);
+	} else if (strcmp(cmd, "export") == 0) {
+		rc = cmd_export(&c, argv[optind], argv[optind + 1]);
 	} else {
 		rc = cmd_replay(&c, argv[optind]);
 	}

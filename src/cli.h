@@ -1,6 +1,6 @@
 /*
  * cli: the analyst commands of the hermes binary - sessions, show, stats,
- * replay, reindex. Each reads the daemon's config (--config FILE) to find
+ * replay, artifacts, export, reindex. Each reads the daemon's config (--config FILE) to find
  * events.jsonl and the index, brings the index up to date with the log
  * first, and prints aligned text, or JSON with --json.
  */

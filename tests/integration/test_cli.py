@@ -1,14 +1,20 @@
-"""The analyst commands (hermes sessions, show, stats, replay, reindex) over the SQLite index:
-a real session (scp upload, shell commands, a file written) found and replayed; the index
-caught up from events.jsonl, line by line, and rebuilt; attacker text kept off the terminal."""
+"""The analyst commands (hermes sessions, show, stats, replay, artifacts, export, reindex) over
+the SQLite index: a real session (scp upload, shell commands, a file written) found, replayed,
+its artifacts listed and the whole of it exported; the index caught up from events.jsonl, line
+by line, and rebuilt; attacker text kept off the terminal; an export from a log alone, with
+files missing and names that must not become paths."""
 
 import json
+import os
 import subprocess
+from pathlib import Path
+from types import SimpleNamespace
 
 import paramiko
+import pytest
 
 from hermes_helpers import PASSWORD, USER, base_config, free_port, hermes_bin, open_shell, \
-    scp_upload, sha256_file, write_config
+    parse_asciicast, parse_event_lines, scp_upload, sha256_bytes, sha256_file, write_config
 
 
 def cli(config_path, *args, check=True):
@@ -23,8 +29,11 @@ def cli_json(config_path, *args):
     return json.loads(cli(config_path, *args, "--json").stdout)
 
 
-def test_a_session_shown_and_replayed(hermes, tmp_path):
-    payload = tmp_path / "drop.sh"
+@pytest.fixture(scope="module")
+def recorded(hermes, tmp_path_factory):
+    """Two finished sessions on the shared daemon, for several tests: an scp upload, and a shell
+    that wrote /root/answer.txt; both with their artifacts collected."""
+    payload = tmp_path_factory.mktemp("cli") / "drop.sh"
     payload.write_bytes(b"#!/bin/sh\necho dropped\n")
     mark = hermes.mark()
     r = scp_upload(hermes.port, payload, "/tmp/drop.sh")
@@ -35,8 +44,15 @@ def test_a_session_shown_and_replayed(hermes, tmp_path):
         sh.expect(r"CLI-42")
         sh.send("exit\n")
         sh.exit_status()
-    hermes.wait_event("artifacts.collected", session=sh.sid, timeout=60)
-    hermes.wait_event("artifacts.collected", session=up_sid, timeout=60)
+    for sid in (sh.sid, up_sid):
+        hermes.wait_event("session.closed", session=sid, timeout=60)
+        hermes.wait_event("artifacts.collected", session=sid, timeout=60)
+    return SimpleNamespace(sid=sh.sid, up_sid=up_sid, payload=payload)
+
+
+def test_a_session_shown_and_replayed(hermes, recorded):
+    sh = SimpleNamespace(sid=recorded.sid)
+    up_sid, payload = recorded.up_sid, recorded.payload
 
     shown = cli_json(hermes.config_path, "show", sh.sid[:10])
     s = shown["session"]
@@ -76,6 +92,108 @@ def test_a_session_shown_and_replayed(hermes, tmp_path):
     assert any(x["command"] == "exit" for x in stats["commands"])
 
 
+ANSWER = b"CLI-42\n"  # what the shell of `recorded` wrote to /root/answer.txt
+
+
+def test_artifacts_listed_with_where_they_are_stored(hermes, recorded):
+    artifacts_dir = Path(hermes.config["forensics"]["artifacts_dir"])
+    rows = cli_json(hermes.config_path, "artifacts", "--session", recorded.sid[:8],
+                    "--limit", "0")
+    assert rows and all(x["session"] == recorded.sid for x in rows)
+    answer = {x["path"]: x for x in rows}["/root/answer.txt"]
+    assert answer["event"] == "created" and answer["type"] == "file"
+    assert answer["sha256"] == sha256_bytes(ANSWER) and answer["size"] == len(ANSWER)
+    assert answer["stored"] == str(artifacts_dir / answer["sha256"])
+    assert sha256_file(answer["stored"]) == answer["sha256"]
+    assert set(answer) == {"session", "time", "event", "path", "type", "size", "sha256", "mode",
+                           "transfer", "reason", "stored"}
+
+    up = {x["path"]: x for x in cli_json(hermes.config_path, "artifacts", "--session",
+                                         recorded.up_sid)}["/tmp/drop.sh"]
+    assert up["transfer"] == 1 and up["sha256"] == sha256_file(recorded.payload)
+    assert Path(up["stored"]).is_file() and sha256_file(up["stored"]) == up["sha256"]
+
+    # All sessions: the newest N, oldest first; --since filters on the time.
+    everything = cli_json(hermes.config_path, "artifacts", "--limit", "0")
+    assert answer in everything and up in everything
+    assert cli_json(hermes.config_path, "artifacts", "--limit", "2") == everything[-2:]
+    assert answer in cli_json(hermes.config_path, "artifacts", "--since", "1h", "--limit", "0")
+    assert cli_json(hermes.config_path, "artifacts", "--since", "2100-01-01") == []
+
+    # Text: a table with the stored path whole.
+    text = cli(hermes.config_path, "artifacts", "--session", recorded.sid).stdout.decode()
+    assert "STORED" in text.splitlines()[0] and answer["stored"] in text
+
+    assert cli(hermes.config_path, "artifacts", "--session", "zz", check=False).returncode == 1
+    assert cli(hermes.config_path, "artifacts", "--session", "c0ffee" * 5,
+               check=False).returncode == 1
+
+
+def files_under(d):
+    return sorted(str(p.relative_to(d)) for p in Path(d).rglob("*") if p.is_file())
+
+
+def test_a_session_exported(hermes, recorded, tmp_path):
+    sid = recorded.sid
+    out = tmp_path / "new" / "export"  # neither exists yet
+    r = cli(hermes.config_path, "export", sid[:12], str(out))
+    files = files_under(out)
+    assert sorted(r.stdout.decode().splitlines()) == sorted(f"{out}/{f}" for f in files)
+    assert {"session.json", "events.jsonl", f"{sid}.cast", f"{sid}.json",
+            "manifest.json"} <= set(files)
+
+    # events.jsonl: the daemon's lines of this session, byte for byte, and only those.
+    log_lines = hermes.events_path.read_bytes().split(b"\n")[:-1]
+    mine = [ln for ln in log_lines if json.loads(ln).get("session") == sid]
+    exported = (out / "events.jsonl").read_bytes()
+    assert exported == b"".join(ln + b"\n" for ln in mine)
+    evs = parse_event_lines(exported)
+    assert evs and all(e["session"] == sid for e in evs)
+    kinds = [e["event"] for e in evs]
+    assert "session.closed" in kinds and "artifacts.collected" in kinds
+    assert "login.success" in kinds and "command.input" in kinds
+
+    assert json.loads((out / "session.json").read_text()) == cli_json(hermes.config_path,
+                                                                      "show", sid)
+    assert json.loads((out / "manifest.json").read_text())["session"] == sid
+    assert json.loads((out / f"{sid}.json").read_text())["session_id"] == sid
+
+    header, cast = parse_asciicast((out / f"{sid}.cast").read_text())
+    assert header["version"] == 2
+    assert "CLI-42" in "".join(data for _, code, data in cast if code == "o")
+
+    stored = [p for p in (out / "artifacts").iterdir()]
+    assert sha256_bytes(ANSWER) in [p.name for p in stored]
+    for p in stored:
+        assert sha256_file(p) == p.name
+        mode = p.stat().st_mode & 0o777
+        assert mode & 0o400 and not mode & 0o333, oct(mode)  # readable, never writable or run
+
+    # Into a directory that is not empty: refused, nothing in it touched.
+    before = {f: (out / f).read_bytes() for f in files}
+    again = cli(hermes.config_path, "export", sid, str(out), check=False)
+    assert again.returncode == 1 and b"not empty" in again.stderr, again.stderr
+    assert {f: (out / f).read_bytes() for f in files_under(out)} == before
+
+    # Into an empty directory, as JSON: the same files, with their sources.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    listed = json.loads(cli(hermes.config_path, "export", sid, str(empty), "--json").stdout)
+    assert listed["session"] == sid and listed["failed"] == []
+    assert sorted(f["file"] for f in listed["files"]) == files
+    byname = {f["file"]: f for f in listed["files"]}
+    assert byname["events.jsonl"]["bytes"] == len(exported)
+    assert byname[f"artifacts/{sha256_bytes(ANSWER)}"]["source"] == str(
+        Path(hermes.config["forensics"]["artifacts_dir"]) / sha256_bytes(ANSWER))
+
+    # Bad session ids and command lines.
+    for bad in ("zz", "c0ffee" * 5):
+        r = cli(hermes.config_path, "export", bad, str(tmp_path / "bad"), check=False)
+        assert r.returncode == 1, (bad, r.stderr)
+    assert not (tmp_path / "bad").exists()
+    assert cli(hermes.config_path, "export", sid, check=False).returncode == 2
+
+
 def test_attacker_text_never_reaches_the_terminal(hermes):
     evil = "\x1b]0;owned\x07\x1b[2Jroot"
     t = paramiko.Transport(("127.0.0.1", hermes.port))
@@ -97,8 +215,8 @@ def test_attacker_text_never_reaches_the_terminal(hermes):
     assert logins[0]["username"] == evil and logins[0]["password"] == "nope\x1b[31m"
 
 
-def event(kind, sid, ts, **fields):
-    return json.dumps({"timestamp": ts, "event": kind, "session": sid, "src_ip": "198.51.100.7",
+def event(name, sid, ts, **fields):
+    return json.dumps({"timestamp": ts, "event": name, "session": sid, "src_ip": "198.51.100.7",
                        "src_port": 40000, **fields}) + "\n"
 
 
@@ -145,3 +263,73 @@ def test_index_follows_the_log_line_by_line(tmp_path):
     # Errors: a prefix that matches no session, a --since that cannot be read.
     assert cli(conf, "show", "c0ffee", check=False).returncode == 1
     assert cli(conf, "sessions", "--since", "yesterday", check=False).returncode == 2
+
+
+def test_artifacts_and_export_from_a_log_alone(tmp_path):
+    """No daemon: a log, a store with one of two files, a recording that is gone, and ids and
+    hashes in the log that would be paths if they were used as names."""
+    cfg = base_config(tmp_path, free_port())
+    conf = tmp_path / "hermes.yaml"
+    write_config(conf, cfg)
+    logs, store, rec = tmp_path / "logs", tmp_path / "artifacts", tmp_path / "recordings"
+    for d in (logs, store, rec):
+        d.mkdir()
+    a, evil = "a" * 32, "ab/../../escaped"
+    kept, lost = b"kept\n", b"lost\n"
+    (store / sha256_bytes(kept)).write_bytes(kept)
+    (rec / f"{a}.cast").write_text('{"version": 2, "width": 80, "height": 24}\n')
+
+    def ts(n):
+        return f"2026-11-20T10:00:{n:02d}.000000Z"
+
+    log = (
+        event("session.connect", a, ts(0), dst_port=22) +
+        event("session.shell", a, ts(1), channel=0, kind="shell", tty=True,
+              recording=str(rec / f"{a}.cast")) +
+        event("session.shell", a, ts(2), channel=1, kind="exec", tty=False,
+              recording=str(rec / f"{a}-1.cast")) +  # never written
+        event("session.connect", "b" * 32, ts(3), dst_port=22) +
+        # Another session's line that names this one: not this session's.
+        event("login.failed", "b" * 32, ts(3), method="password", username=a, password=a,
+              attempt=1) +
+        event("file.created", a, ts(4), path="/root/kept", type="file", size=5,
+              sha256=sha256_bytes(kept), mode="0755") +
+        event("file.changed", a, ts(5), path="/etc/lost", type="file", size=5,
+              sha256=sha256_bytes(lost), mode="0644") +
+        event("file.created", a, ts(6), path="/root/odd", type="file", size=1,
+              sha256="../../../escaped", mode="0644") +
+        event("artifact.skipped", a, ts(7), path="/root/big", reason="max_file_size") +
+        event("file.deleted", a, ts(8), path="/etc/motd") +
+        event("session.closed", a, ts(9), duration=9.0, reason="client_closed") +
+        event("session.connect", evil, ts(10), dst_port=22))
+    (logs / "events.jsonl").write_text(log + event("session.closed", a, ts(11))[:30])
+
+    rows = cli_json(conf, "artifacts", "--session", a)
+    assert [(x["event"], x["path"]) for x in rows] == [
+        ("created", "/root/kept"), ("changed", "/etc/lost"), ("created", "/root/odd"),
+        ("skipped", "/root/big"), ("deleted", "/etc/motd")]
+    assert [x["stored"] for x in rows] == [str(store / sha256_bytes(kept))] + [None] * 4
+
+    out = tmp_path / "out"
+    r = cli(conf, "export", a, str(out), "--json", check=False)
+    assert r.returncode == 1, r.stderr
+    res = json.loads(r.stdout)
+    assert sorted(f["file"] for f in res["failed"]) == sorted(
+        [f"{a}-1.cast", f"artifacts/{sha256_bytes(lost)}", "artifacts/"])
+    stderr = r.stderr.decode()
+    assert f"{a}-1.cast" in stderr and sha256_bytes(lost) in stderr
+    # Everything else was still written, and nothing outside DIR.
+    assert files_under(out) == sorted(["session.json", "events.jsonl", f"{a}.cast",
+                                       f"artifacts/{sha256_bytes(kept)}"])
+    assert not (tmp_path / "escaped").exists()
+    lines = (out / "events.jsonl").read_text().splitlines()
+    assert len(lines) == 9 and all(json.loads(x)["session"] == a for x in lines)
+    assert (out / "events.jsonl").read_text() == "".join(
+        x for x in log.splitlines(keepends=True) if json.loads(x)["session"] == a)
+    assert not os.stat(out / "artifacts" / sha256_bytes(kept)).st_mode & 0o333
+
+    # A session id that is a prefix of a name with a path in it: never used as a name.
+    r = cli(conf, "export", "ab", str(tmp_path / "evil"), check=False)
+    assert r.returncode == 1 and b"not a session id of ours" in r.stderr, r.stderr
+    assert not (tmp_path / "evil").exists()
+    assert cli(conf, "show", "ab").returncode == 0  # still shown, as the log has it

@@ -102,3 +102,16 @@ def test_bait_files_read_fetched_and_changed(baited):
                                    ("file.changed", "bait_file", BAIT_SSH)])
     assert db.execute("SELECT alerts FROM sessions WHERE id = ?", (sid,)).fetchone() == (4,)
     db.close()
+
+    # The analyst sees them in show, sessions and stats.
+    from test_cli import cli_json
+    shown = cli_json(baited.config_path, "show", sid)
+    assert shown["session"]["alerts"] == 4
+    assert sorted((a["event"], a["path"]) for a in shown["alerts"]) == sorted(
+        [("command.input", BAIT_ENV), ("command.input", BAIT_SSH),
+         ("file.transfer", BAIT_ENV), ("file.changed", BAIT_SSH)])
+    listed = {x["session"]: x for x in cli_json(baited.config_path, "sessions")}
+    assert listed[sid]["alerts"] == 4
+    stats = {(x["type"], x["path"]): x for x in cli_json(baited.config_path, "stats")["alerts"]}
+    assert stats[("bait_file", BAIT_ENV)]["sessions"] >= 1
+    assert stats[("honeytoken_login", None)]["times"] >= 2
