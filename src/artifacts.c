@@ -88,7 +88,9 @@ static int store(struct artifacts *a, const char *hash, const uint8_t *p, size_t
 	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s", a->cfg->forensics.artifacts_dir, hash);
-	if (access(path, F_OK) == 0)
+	/* Stored already: its time becomes now, so that retention measures a
+	 * file's age from the last session that left it. */
+	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0440);

@@ -302,7 +302,7 @@ struct key {
 	long long min, max;
 	const char *min_text;                /* K_SIZE: the minimum as users write it */
 	const char *max_text;                /* K_SIZE: the maximum (max > 0) */
-	int empty_ok;                        /* K_STRING: "" allowed */
+	int empty_ok;                        /* K_STRING: "" allowed; K_SIZE: 0 allowed */
 	int required;                        /* "missing" when absent */
 	size_t off_n;                        /* K_CREDS: of the list's length */
 	const char *(*check)(const char *s); /* NULL if fine, else what is wrong */
@@ -466,6 +466,7 @@ static const struct key recording_keys[] = {
 	{.name = "enabled", .kind = K_BOOL, .off = C(recording.enabled)},
 	STR("output_dir", recording.output_dir, NULL),
 	STR("format", recording.format, check_recording_format),
+	INT("retention_days", recording.retention_days, 0, 36500),
 	{0},
 };
 
@@ -476,6 +477,8 @@ static const struct key forensics_keys[] = {
 	{.name = "max_file_size", .kind = K_SIZE, .off = C(forensics.max_file_size),
 	 .max = 48 << 20, .max_text = "48m"},
 	{.name = "max_session_size", .kind = K_SIZE, .off = C(forensics.max_session_size)},
+	INT("retention_days", forensics.retention_days, 0, 36500),
+	{.name = "disk_budget", .kind = K_SIZE, .off = C(forensics.disk_budget), .empty_ok = 1},
 	{0},
 };
 
@@ -824,7 +827,7 @@ static void load_size(struct ctx *x, const yaml_node_t *v, const struct key *k, 
 	n = config_parse_size(s);
 	if (n < 0)
 		report(x, line_of(v), path, "must look like <n>[kmg], got %s", show(v, got));
-	else if (n == 0)
+	else if (n == 0 && !k->empty_ok)
 		report(x, line_of(v), path, "must be greater than 0, got %s", show(v, got));
 	else if (n < k->min)
 		report(x, line_of(v), path, "must be at least %s, got %s", k->min_text,

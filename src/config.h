@@ -71,9 +71,10 @@ struct config {
 	} container_pool;
 
 	struct {
-		bool enabled;     /* true */
-		char *output_dir; /* "/data/recordings" */
-		char *format;     /* "asciinema" (the only value accepted) */
+		bool enabled;       /* true */
+		char *output_dir;   /* "/data/recordings" */
+		char *format;       /* "asciinema" (the only value accepted) */
+		int retention_days; /* new: 0 = keep forever */
 	} recording;
 
 	struct {
@@ -82,6 +83,8 @@ struct config {
 		char *database;           /* new: "/data/hermes.db"; the SQLite index */
 		int64_t max_file_size;    /* new: bytes; "10m", at most 48m */
 		int64_t max_session_size; /* new: bytes; "100m" */
+		int retention_days;       /* new: 0 = keep stored files forever */
+		int64_t disk_budget;      /* new: bytes for recordings + artifacts; 0 = none */
 	} forensics;
 
 	/* new: bait that raises an alert when an attacker touches it */

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "pool.h"
+#include "pruner.h"
 #include "session.h"
 #include "sticky.h"
 #include "util.h"
@@ -48,6 +49,7 @@ struct monitor {
 	uint64_t shutdown_timer;
 	uint64_t poll_timer;
 	const char *stop_reason;
+	struct pruner *pruner; /* NULL when no retention rule is set */
 };
 
 /* OpenSSH 8.9p1's (Ubuntu 22.04) server offer, less what libssh 0.10 lacks
@@ -487,6 +489,7 @@ int monitor_run(const struct config *cfg)
 		if (m.ctx.artifacts == NULL)
 			goto out;
 	}
+	m.pruner = pruner_new(m.loop, cfg, m.ctx.events);
 	loop_add_fd(m.loop, m.sig_fd, LOOP_READ, on_signal, &m);
 	warm_pool(&m);
 	if (!m.ctx.shutting_down) {
@@ -511,6 +514,7 @@ out:
 		if (session_pid(m.sessions[i]) > 0)
 			kill(session_pid(m.sessions[i]), SIGKILL);
 	free(m.sessions);
+	pruner_free(m.pruner);
 	artifacts_free(m.ctx.artifacts);
 	sticky_free(m.ctx.sticky);
 	pool_free(m.ctx.pool);

@@ -885,6 +885,28 @@ static void test_honeytokens(void **state)
 	}
 }
 
+static void test_retention_keys(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok("recording: {retention_days: 30}\n"
+	                            "forensics: {retention_days: 90, disk_budget: 20g}\n");
+	assert_int_equal(c->recording.retention_days, 30);
+	assert_int_equal(c->forensics.retention_days, 90);
+	assert_int_equal(c->forensics.disk_budget, 20LL << 30);
+	config_free(c);
+	c = parse_ok("forensics: {disk_budget: 0}\n");
+	assert_int_equal(c->forensics.disk_budget, 0);
+	assert_int_equal(c->recording.retention_days, 0);
+	config_free(c);
+	expect_one("forensics: {disk_budget: lots}\n",
+	           "t.yaml:1: forensics.disk_budget: must look like <n>[kmg], got \"lots\"");
+	expect_one("recording: {retention_days: -1}\n",
+	           "t.yaml:1: recording.retention_days: must be between 0 and 36500, got -1");
+	/* max_file_size still refuses 0: only the budget may be "none". */
+	expect_one("forensics: {max_file_size: 0}\n",
+	           "t.yaml:1: forensics.max_file_size: must be greater than 0, got 0");
+}
+
 static void test_example_file(void **state)
 {
 	const char *root = getenv("HERMES_SOURCE_ROOT");
@@ -941,7 +963,7 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_yaml_structure),
 	    cmocka_unit_test(test_many_errors),     cmocka_unit_test(test_parse_size),
 	    cmocka_unit_test(test_load_file),       cmocka_unit_test(test_example_file),
-	    cmocka_unit_test(test_honeytokens),
+	    cmocka_unit_test(test_honeytokens),     cmocka_unit_test(test_retention_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
