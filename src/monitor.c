@@ -26,6 +26,7 @@
 #include "events.h"
 #include "honeytoken.h"
 #include "hostkeys.h"
+#include "indexer.h"
 #include "log.h"
 #include "monitor.h"
 #include "pool.h"
@@ -50,6 +51,7 @@ struct monitor {
 	uint64_t poll_timer;
 	const char *stop_reason;
 	struct pruner *pruner; /* NULL when no retention rule is set */
+	pid_t indexer;         /* the index's child, or -1 */
 };
 
 /* OpenSSH 8.9p1's (Ubuntu 22.04) server offer, less what libssh 0.10 lacks
@@ -374,6 +376,8 @@ static void begin_shutdown(struct monitor *m, const char *why)
 		session_terminate(m->sessions[i]);
 	sticky_release_all(m->ctx.sticky);
 	pool_shutdown(m->ctx.pool);
+	if (m->indexer > 0)
+		kill(m->indexer, SIGTERM);
 	m->shutdown_timer = loop_add_timer(m->loop, SHUTDOWN_GRACE_MS, on_shutdown_deadline, m);
 	m->poll_timer = loop_add_timer(m->loop, 100, on_shutdown_poll, m);
 }
@@ -444,7 +448,7 @@ static void mark_event(void *arg, json_t *e)
 
 int monitor_run(const struct config *cfg)
 {
-	struct monitor m = {.cfg = cfg, .listen_fd = -1, .sig_fd = -1};
+	struct monitor m = {.cfg = cfg, .listen_fd = -1, .sig_fd = -1, .indexer = -1};
 	const char *err = NULL;
 	int rc = 1;
 
@@ -490,6 +494,7 @@ int monitor_run(const struct config *cfg)
 			goto out;
 	}
 	m.pruner = pruner_new(m.loop, cfg, m.ctx.events);
+	m.indexer = indexer_start(cfg);
 	loop_add_fd(m.loop, m.sig_fd, LOOP_READ, on_signal, &m);
 	warm_pool(&m);
 	if (!m.ctx.shutting_down) {
@@ -515,6 +520,8 @@ out:
 			kill(session_pid(m.sessions[i]), SIGKILL);
 	free(m.sessions);
 	pruner_free(m.pruner);
+	if (m.indexer > 0)
+		kill(m.indexer, SIGTERM);
 	artifacts_free(m.ctx.artifacts);
 	sticky_free(m.ctx.sticky);
 	pool_free(m.ctx.pool);

@@ -333,3 +333,25 @@ def test_artifacts_and_export_from_a_log_alone(tmp_path):
     assert r.returncode == 1 and b"not a session id of ours" in r.stderr, r.stderr
     assert not (tmp_path / "evil").exists()
     assert cli(conf, "show", "ab").returncode == 0  # still shown, as the log has it
+
+
+def test_the_daemon_keeps_the_index_current(hermes):
+    """No analyst command runs here: the daemon's indexer child writes the rows."""
+    import sqlite3
+    from hermes_helpers import ssh_exec, wait_for
+    mark = hermes.mark()
+    r = ssh_exec(hermes.port, "echo indexed-by-daemon")
+    assert r.returncode == 0, r
+    sid = hermes.wait_event("session.closed", since=mark, timeout=30)["session"]
+
+    def row():
+        db = sqlite3.connect(hermes.config["forensics"]["database"], timeout=10)
+        try:
+            found = db.execute("SELECT reason, commands FROM sessions WHERE id = ?",
+                               (sid,)).fetchone()
+            return found if found and found[0] else None  # closed, and indexed as such
+        except sqlite3.OperationalError:
+            return None  # the schema may not be made yet
+        finally:
+            db.close()
+    assert wait_for(row, timeout=15, what="the session in the index") == ("client_closed", 1)
