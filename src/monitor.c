@@ -415,9 +415,14 @@ static int setup_signals(struct monitor *m)
 
 static void warm_pool(struct monitor *m)
 {
-	int64_t deadline =
-	    util_mono_ms() + (int64_t)m->cfg->container_pool.spawn_timeout * 1000 + 5000;
+	int64_t deadline = util_mono_ms() + 60000;
 
+	/* What a killed run left goes first, so that the listing cannot
+	 * catch this run's own new containers. */
+	pool_reconcile(m->ctx.pool);
+	while (pool_busy(m->ctx.pool) && util_mono_ms() < deadline && !m->ctx.shutting_down)
+		loop_once(m->loop, 200);
+	deadline = util_mono_ms() + (int64_t)m->cfg->container_pool.spawn_timeout * 1000 + 5000;
 	pool_start(m->ctx.pool);
 	while (pool_ready(m->ctx.pool) < (unsigned)m->cfg->container_pool.size &&
 	       pool_warming(m->ctx.pool) > 0 && util_mono_ms() < deadline && !m->ctx.shutting_down)

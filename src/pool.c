@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "digest.h"
 #include "log.h"
 #include "pool.h"
 #include "sandbox_spec.h"
@@ -59,6 +60,7 @@ struct pool {
 	size_t calls; /* stop/remove calls in flight */
 	bool shutting_down;
 	uint64_t cleanup_timer;
+	char instance[17]; /* hermes.instance: from the data directory */
 };
 
 #define CLEANUP_EVERY_MS (6 * 3600 * 1000)
@@ -78,6 +80,16 @@ struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg
 	p->cfg = cfg;
 	p->ev = ev;
 	p->next_handle = 1;
+	/* The data, not the process: a restart on the same logs is the same
+	 * instance, another Hermes on the same engine is not. */
+	char *dir = realpath(cfg->logging.output_dir, NULL);
+	char hex[DIGEST_HEX_MAX];
+	const char *name = dir != NULL ? dir : cfg->logging.output_dir;
+	if (digest_hex(EVP_sha256(), name, strlen(name), hex) < 0)
+		snprintf(hex, sizeof(hex), "%s", "0000000000000000");
+	free(dir);
+	memcpy(p->instance, hex, sizeof(p->instance) - 1); /* 64 bits of it are plenty */
+	p->instance[sizeof(p->instance) - 1] = '\0';
 	return p;
 }
 
@@ -350,7 +362,7 @@ static void create_one(struct pool *p, struct pcont *c)
 		util_session_id(rnd);
 		snprintf(c->name, sizeof(c->name), "hermes-pool-%.12s", rnd);
 	}
-	spec = sandbox_container_spec(p->cfg, NULL, created);
+	spec = sandbox_container_spec(p->cfg, NULL, created, p->instance);
 	snprintf(path, sizeof(path), "/containers/create?name=%s", c->name);
 	c->state = C_CREATING;
 	c->call = docker_request(p->docker, "POST", path, spec,
@@ -481,6 +493,64 @@ static void on_cleanup_timer(struct loop *l, void *arg)
 	        NULL, 30000, on_stopped_listed, p) == 0)
 		p->calls--;
 	p->cleanup_timer = loop_add_timer(p->loop, CLEANUP_EVERY_MS, on_cleanup_timer, p);
+}
+
+static void on_leftovers(void *arg, const struct docker_reply *r)
+{
+	struct pool *p = arg;
+	size_t i, removed = 0, stopped = 0;
+	json_t *c;
+
+	p->calls--;
+	if (r->error != NULL) {
+		warn("listing what an earlier run left: %s", r->error);
+		error_event(p, "reconcile", NULL, r->error);
+		return;
+	}
+	json_array_foreach(r->json, i, c)
+	{
+		const char *id = json_string_value(json_object_get(c, "Id"));
+		const char *name =
+		    json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+		const char *state = json_string_value(json_object_get(c, "State"));
+
+		if (!docker_id_valid(id) || name == NULL || state == NULL)
+			continue;
+		if (name[0] == '/')
+			name++;
+		if (strncmp(name, "hermes-pool-", 12) == 0) {
+			/* Never handed out: nothing to keep. */
+			remove_container(p, id, "orphaned");
+			removed++;
+		} else if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
+		           strcmp(state, "restarting") == 0) {
+			/* A session's, cut off by the kill: evidence, stopped. */
+			pool_release(p, id, name);
+			stopped++;
+		}
+	}
+	if (removed + stopped > 0)
+		warn("an earlier run left %zu unused and %zu running session containers", removed,
+		     stopped);
+	json_t *e = event_new("pool.reconciled", NULL, NULL, 0);
+	json_object_set_new(e, "removed", json_integer((json_int_t)removed));
+	json_object_set_new(e, "stopped", json_integer((json_int_t)stopped));
+	events_emit(p->ev, e);
+}
+
+void pool_reconcile(struct pool *p)
+{
+	char path[256];
+
+	/* filters={"label":["hermes.instance=<id>"]} */
+	snprintf(
+	    path, sizeof(path),
+	    "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22" SANDBOX_INSTANCE_LABEL
+	    "%%3D%s%%22%%5D%%7D",
+	    p->instance);
+	p->calls++;
+	if (docker_request(p->docker, "GET", path, NULL, 30000, on_leftovers, p) == 0)
+		p->calls--;
 }
 
 void pool_start(struct pool *p)

@@ -6,7 +6,9 @@
  * replacement starts warming at once; when none is ready the request waits
  * for the next one to come up, and one is created on demand (a warning).
  * A released container is stopped, never removed: it is evidence. At
- * shutdown the unused ready ones are removed. All Docker calls are
+ * shutdown the unused ready ones are removed. Every container carries the
+ * instance label, so a restart after a kill finds what it left
+ * (pool_reconcile). All Docker calls are
  * asynchronous (docker.h); results come back through callbacks.
  */
 #ifndef HERMES_POOL_H
@@ -34,6 +36,15 @@ typedef void (*pool_cb)(void *arg, const struct pool_container *c, const char *e
 struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg,
                       struct events *ev);
 void pool_free(struct pool *p);
+
+/*
+ * Start-up, before pool_start: the containers a killed Hermes of the same
+ * data (logging.output_dir; label hermes.instance) left behind. Unused
+ * pre-warmed ones are removed; session containers still running are
+ * stopped (kept, as every session container is). One pool.reconciled
+ * event says how many. Done when pool_busy() turns false.
+ */
+void pool_reconcile(struct pool *p);
 
 /* Starts warming up to the configured size. */
 void pool_start(struct pool *p);

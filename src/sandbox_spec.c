@@ -66,7 +66,8 @@ static int put_strlist(json_t *o, const char *key, const struct strlist *l)
 	return bad;
 }
 
-json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created)
+json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
+                               const char *instance)
 {
 	const __typeof__(c->container_pool.security) *s = &c->container_pool.security;
 	json_t *spec = json_object(), *labels, *host, *tmpfs;
@@ -80,6 +81,8 @@ json_t *sandbox_container_spec(const struct config *c, const char *session_id, c
 	bad |= put_str(labels, "hermes.role", "target");
 	bad |= put_str(labels, "hermes.session_id", session_id ? session_id : "");
 	bad |= put_str(labels, "hermes.created", created ? created : "");
+	if (instance != NULL)
+		bad |= put_str(labels, SANDBOX_INSTANCE_LABEL, instance);
 	/* The image's CMD is the container's long-lived init; shells come
 	 * later through exec, so nothing is attached and Cmd is not set. */
 	bad |= put(spec, "Tty", json_false());

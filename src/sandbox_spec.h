@@ -31,9 +31,15 @@ extern const char SANDBOX_DETACH_KEYS[];
 /*
  * Body of POST /containers/create. session_id is NULL for a pre-warmed
  * container (label hermes.session_id is then ""). created is the time put
- * in the hermes.created label (RFC 3339 UTC).
+ * in the hermes.created label (RFC 3339 UTC); instance, when not NULL, in
+ * SANDBOX_INSTANCE_LABEL.
  */
-json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created);
+json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
+                               const char *instance);
+
+/* Names the Hermes instance (its data, not its process) that made a
+ * container, so that a restart finds what a killed one left: pool.h. */
+#define SANDBOX_INSTANCE_LABEL "hermes.instance"
 
 struct exec_params {
 	const char *command; /* NULL: a login shell; else run via bash -c */

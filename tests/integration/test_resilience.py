@@ -1,11 +1,12 @@
 """What survives trouble: Hermes killed outright mid-session (the recording and the event log
-stay valid, the worker goes too), and a pool that runs dry (containers made on demand)."""
+stay valid, the worker goes too, and the next start cleans up what it left), and a pool that
+runs dry (containers made on demand)."""
 
 import signal
 import threading
 
-from hermes_helpers import asciinema_cat, open_shell, parse_asciicast, parse_event_lines, \
-    tail_text, wait_for
+from hermes_helpers import POOL_SIZE, Hermes, asciinema_cat, docker_inspect, open_shell, parse_asciicast, \
+    parse_event_lines, tail_text, wait_for
 
 
 def test_sigkill_mid_session_leaves_valid_records(hermes_factory):
@@ -76,3 +77,42 @@ def test_empty_pool_creates_on_demand(hermes_factory):
     finally:
         for sh in shells:
             sh.close()
+
+
+def test_restart_after_sigkill_reconciles_what_it_left(hermes_factory):
+    """A Hermes killed outright leaves its containers running; the next start on the same data
+    stops the session's (kept as evidence) and removes the unused pre-warmed ones, and leaves
+    other instances' containers alone."""
+    other = hermes_factory.start()  # another instance on the same engine: not ours to touch
+    first = hermes_factory.start()
+    with open_shell(first) as sh:
+        shell = first.wait_event("session.shell", session=sh.sid, timeout=30)
+        sh.send("echo BEFORE-KILL\n")
+        sh.expect(r"BEFORE-KILL")
+        session_cid = shell["container_id"]
+        # The replacement is up too, so that every container the kill leaves is known.
+        first.wait_count("container.created", POOL_SIZE + 1, timeout=60)
+        first.signal(signal.SIGKILL)
+        first.proc.wait(timeout=10)
+    pooled = {e["container_id"] for e in first.find("container.created")} - {session_cid}
+    assert pooled and docker_inspect(session_cid)["State"]["Running"]
+    others = {e["container_id"] for e in other.find("container.created")}
+
+    # The same data directory is the same instance; its log starts afresh for the test.
+    first.events_path.rename(first.events_path.with_name("events.before-kill.jsonl"))
+    second = Hermes(first.workdir, name="hermes-restarted", binary=first.binary)
+    hermes_factory.instances.append(second)
+    second.start()
+    ev = second.wait_event("pool.reconciled", timeout=30)
+    assert ev["stopped"] == 1, ev
+    assert ev["removed"] == len(pooled), (ev, pooled)
+    wait_for(lambda: not docker_inspect(session_cid)["State"]["Running"], 30,
+             what="the killed session's container to be stopped")
+    assert docker_inspect(session_cid) is not None  # kept, not removed
+    wait_for(lambda: all(docker_inspect(c) is None for c in pooled), 30,
+             what="the unused pre-warmed containers to be removed")
+    assert all(docker_inspect(c)["State"]["Running"] for c in others)
+    # And the restarted instance serves.
+    with open_shell(second) as sh:
+        sh.send("echo AFTER-RESTART\n")
+        sh.expect(r"AFTER-RESTART")

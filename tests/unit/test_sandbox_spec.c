@@ -108,7 +108,7 @@ static void test_container_spec(void **state)
 
 	(void)state;
 	s = sandbox_container_spec(&cfg, "0123abcd4567ef890123abcd4567ef89",
-	                           "2025-11-23T19:07:26.123456Z");
+	                           "2025-11-23T19:07:26.123456Z", "00ff00ff00ff00ff");
 	assert_non_null(s);
 	assert_keys(s, top, sizeof(top) / sizeof(top[0]));
 	assert_null(json_object_get(s, "Cmd"));
@@ -124,7 +124,8 @@ static void test_container_spec(void **state)
 
 	labels = json_object_get(s, "Labels");
 	assert_non_null(labels);
-	assert_int_equal(json_object_size(labels), 3);
+	assert_int_equal(json_object_size(labels), 4);
+	assert_string_equal(str_at(labels, "hermes.instance"), "00ff00ff00ff00ff");
 	assert_string_equal(str_at(labels, "hermes.role"), "target");
 	assert_string_equal(str_at(labels, "hermes.session_id"),
 	                    "0123abcd4567ef890123abcd4567ef89");
@@ -169,9 +170,10 @@ static void test_container_prewarmed_and_lists(void **state)
 	cfg.container_pool.security.cap_add = (struct strlist){NULL, 0};
 	cfg.container_pool.security.network_mode = "bridge";
 	cfg.container_pool.security.memory_limit = 1LL << 33; /* 8g: past 32 bits */
-	s = sandbox_container_spec(&cfg, NULL, "2025-01-01T00:00:00.000000Z");
+	s = sandbox_container_spec(&cfg, NULL, "2025-01-01T00:00:00.000000Z", NULL);
 	assert_non_null(s);
 	assert_string_equal(str_at(json_object_get(s, "Labels"), "hermes.session_id"), "");
+	assert_null(json_object_get(json_object_get(s, "Labels"), "hermes.instance"));
 	hc = json_object_get(s, "HostConfig");
 	assert_int_equal(json_array_size(json_object_get(hc, "CapAdd")), 0);
 	assert_true(json_is_array(json_object_get(hc, "CapAdd")));
@@ -181,7 +183,7 @@ static void test_container_prewarmed_and_lists(void **state)
 	json_decref(s);
 	/* a config string that is missing gives no body rather than a bad one */
 	cfg.container_pool.image = NULL;
-	assert_null(sandbox_container_spec(&cfg, NULL, "x"));
+	assert_null(sandbox_container_spec(&cfg, NULL, "x", NULL));
 }
 
 static void test_cpu_quota(void **state)
@@ -198,7 +200,7 @@ static void test_cpu_quota(void **state)
 		json_t *s;
 
 		cfg.container_pool.security.cpu_quota = cases[i].cores;
-		s = sandbox_container_spec(&cfg, "ab", "t");
+		s = sandbox_container_spec(&cfg, "ab", "t", NULL);
 		assert_non_null(s);
 		assert_int_equal(int_at(json_object_get(s, "HostConfig"), "CpuQuota"),
 		                 cases[i].quota);
