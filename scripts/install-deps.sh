@@ -14,9 +14,9 @@ packages=(
 	libssh-dev libssl-dev libjansson-dev libyaml-dev libsqlite3-dev libcmocka-dev libseccomp-dev
 	# container engine and the offline base image builder
 	docker.io debootstrap
-	# integration tests: real clients driving the daemon
+	# integration tests: real clients driving the daemon (gdb: calls into a sandboxed worker)
 	openssh-client sshpass tmux python3-pytest python3-paramiko python3-asyncssh asciinema putty-tools
-	dropbear-bin curl
+	dropbear-bin curl gdb
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

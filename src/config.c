@@ -287,12 +287,13 @@ enum kind {
 	K_INT,     /* int, min..max */
 	K_CORES,   /* double, an int or a float, 0.1..8.0 */
 	K_BOOL,
-	K_STRING,  /* char *, any scalar's text; optional check */
-	K_NULLSTR, /* char *, or NULL for a YAML null; optional check */
-	K_SIZE,    /* int64_t bytes from <n>[kmg], > 0 and >= min */
-	K_LIST,    /* struct strlist of non-empty strings */
-	K_CREDS,   /* a list of credential mappings: .off the array, .off_n its length */
-	K_LEVEL,   /* int, a log level name */
+	K_STRING,   /* char *, any scalar's text; optional check */
+	K_NULLSTR,  /* char *, or NULL for a YAML null; optional check */
+	K_SIZE,     /* int64_t bytes from <n>[kmg], > 0 and >= min */
+	K_LIST,     /* struct strlist of non-empty strings */
+	K_CREDS,    /* a list of credential mappings: .off the array, .off_n its length */
+	K_LEVEL,    /* int, a log level name */
+	K_STARTUPS, /* int[3] from "start:rate:full" (or one number: start = full) */
 };
 
 struct key {
@@ -380,6 +381,14 @@ static const char *check_abs_path(const char *s)
 	return NULL;
 }
 
+/* The workers' chroot: absolute, and not / itself. */
+static const char *check_abs_dir(const char *s)
+{
+	if (strcmp(s, "/") == 0)
+		return "must not be /";
+	return check_abs_path(s);
+}
+
 static const char *check_recording_format(const char *s)
 {
 	return strcmp(s, "asciinema") == 0 ? NULL : "must be \"asciinema\"";
@@ -400,6 +409,11 @@ static const struct key server_keys[] = {
 	INT("max_concurrent_sessions", server.max_concurrent_sessions, 1, INT_MAX),
 	INT("session_timeout", server.session_timeout, 60, INT_MAX),
 	INT("login_grace_time", server.login_grace_time, 1, INT_MAX),
+	INT("max_auth_tries", server.max_auth_tries, 1, 1000),
+	INT("max_sessions_per_ip", server.max_sessions_per_ip, 1, INT_MAX),
+	{.name = "max_startups", .kind = K_STARTUPS, .off = C(server.max_startups)},
+	STR("worker_user", server.worker_user, NULL),
+	STR("worker_chroot", server.worker_chroot, check_abs_dir),
 	STR("banner", server.banner, check_banner),
 	{0},
 };
@@ -581,6 +595,8 @@ void config_free(struct config *c)
 	free(c->server.host);
 	free(c->server.host_key_path);
 	free(c->server.banner);
+	free(c->server.worker_user);
+	free(c->server.worker_chroot);
 	credentials_free(c->authentication.static_credentials,
 	                 c->authentication.n_static_credentials);
 	strlist_clear(&c->authentication.accepted_key_fingerprints);
@@ -616,6 +632,11 @@ struct config *config_new_defaults(void)
 	c->server.max_concurrent_sessions = 10;
 	c->server.session_timeout = 3600;
 	c->server.login_grace_time = 120;
+	c->server.max_auth_tries = 6;
+	c->server.max_sessions_per_ip = 4;
+	c->server.max_startups[0] = 10;
+	c->server.max_startups[1] = 30;
+	c->server.max_startups[2] = 100;
 	c->authentication.accept_all_after_failures = 3;
 	c->container_pool.size = 3;
 	c->container_pool.spawn_timeout = 30;
@@ -635,6 +656,8 @@ struct config *config_new_defaults(void)
 	if (!(c->server.host = strdup("0.0.0.0")) ||
 	    !(c->server.host_key_path = strdup("/data/keys/ssh_host_rsa_key")) ||
 	    !(c->server.banner = strdup("OpenSSH_8.9p1 Ubuntu-3ubuntu0.13")) ||
+	    !(c->server.worker_user = strdup("nobody")) ||
+	    !(c->server.worker_chroot = strdup("/var/empty")) ||
 	    !(c->container_pool.image = strdup("hermes-target-ubuntu:latest")) ||
 	    !(c->container_pool.hostname = strdup("prod-web-01")) ||
 	    !(c->container_pool.security.network_mode = strdup("none")) ||
@@ -857,6 +880,50 @@ static void load_level(struct ctx *x, const yaml_node_t *v, int *dst, const char
 	*dst = level;
 }
 
+/* OpenSSH's MaxStartups: "start:rate:full" (1 <= start <= full, rate
+ * 1..100 percent), or one number N meaning N:100:N. */
+static void load_startups(struct ctx *x, const yaml_node_t *v, int *dst, const char *path)
+{
+	char got[SHOW_BUF];
+	const char *s;
+	long n[3];
+	int k = 0;
+
+	if (!(s = string_text(x, v, path)))
+		return;
+	/* k numbers, each digits, separated by single colons, to the end */
+	for (const char *p = s;;) {
+		char *end;
+		if (k == 3 || !is_digit((unsigned char)*p) ||
+		    (n[k] = strtol(p, &end, 10)) > 100000) {
+			k = -1;
+			break;
+		}
+		k++;
+		p = end;
+		if (*p == '\0')
+			break;
+		if (*p++ != ':') {
+			k = -1;
+			break;
+		}
+	}
+	if (k == 1) {
+		n[2] = n[0];
+		n[1] = 100;
+		k = 3;
+	}
+	if (k != 3 || n[0] < 1 || n[0] > n[2] || n[1] < 1 || n[1] > 100) {
+		report(x, line_of(v), path,
+		       "must be start:rate:full (1 <= start <= full, rate 1..100) or one number, "
+		       "got %s",
+		       show(v, got));
+		return;
+	}
+	for (k = 0; k < 3; k++)
+		dst[k] = (int)n[k];
+}
+
 static int check_list(struct ctx *x, const yaml_node_t *v, const char *path)
 {
 	char got[SHOW_BUF];
@@ -975,6 +1042,9 @@ static void load_value(struct ctx *x, const yaml_node_t *v, const struct key *k,
 		return;
 	case K_LEVEL:
 		load_level(x, v, field, path);
+		return;
+	case K_STARTUPS:
+		load_startups(x, v, field, path);
 		return;
 	}
 }

@@ -35,6 +35,12 @@ struct config {
 		int max_concurrent_sessions; /* 10, >= 1 */
 		int session_timeout;         /* 3600 s idle, >= 60 */
 		int login_grace_time;        /* new: 120 s, >= 1 */
+		int max_auth_tries;          /* new: 6 (OpenSSH's MaxAuthTries), >= 1 */
+		int max_sessions_per_ip;     /* new: 4 connections at once from one address */
+		char *worker_user;           /* new: "nobody"; workers run as it */
+		char *worker_chroot;         /* new: "/var/empty"; workers chroot there */
+		int max_startups[3];         /* new: OpenSSH's MaxStartups start:rate:full,
+		                              * 10:30:100 */
 		char *banner;                /* new: "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"
 		                              * (after "SSH-2.0-") */
 	} server;

@@ -35,7 +35,8 @@ enum ipc_type {
 	                        * ended -> IPC_EXIT_STATUS */
 	IPC_SESSION_END,       /* s0 reason (see docs/events.md session.closed) */
 	/* monitor -> worker */
-	IPC_AUTH_REPLY,    /* u0 1 accepted / 0 refused */
+	IPC_AUTH_REPLY,    /* u0 1 accepted / 0 refused, u1 1: too many failures,
+	                    * disconnect (MaxAuthTries) */
 	IPC_CHANNEL_READY, /* u0 channel, u1 ok, u2 1 if a recording fd follows the
 	                    * stream fd, s0 error text, s1 container id;
 	                    * fds: stream, [recording] */

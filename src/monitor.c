@@ -27,6 +27,7 @@
 #include "honeytoken.h"
 #include "hostkeys.h"
 #include "indexer.h"
+#include "admission.h"
 #include "log.h"
 #include "monitor.h"
 #include "pool.h"
@@ -35,6 +36,7 @@
 #include "sticky.h"
 #include "util.h"
 #include "worker.h"
+#include "worker_sandbox.h"
 
 #define SHUTDOWN_GRACE_MS 12000
 
@@ -52,6 +54,7 @@ struct monitor {
 	const char *stop_reason;
 	struct pruner *pruner; /* NULL when no retention rule is set */
 	pid_t indexer;         /* the index's child, or -1 */
+	struct worker_sandbox sandbox;
 };
 
 /* OpenSSH 8.9p1's (Ubuntu 22.04) server offer, less what libssh 0.10 lacks
@@ -220,6 +223,7 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	close_all_but(client_fd, ipc_fd);
 	fcntl(client_fd, F_SETFD, 0);
+	worker_sandbox_enter(&m->sandbox);
 
 	struct worker_args a = {
 	    .client_fd = client_fd,
@@ -264,6 +268,18 @@ static int add_session(struct monitor *m, struct session *s)
 	return 0;
 }
 
+/* NULL when a connection from ip may be served now, else why not. */
+static const char *admit(struct monitor *m, const char *ip)
+{
+	struct admission_load load = {.total = (unsigned)m->nsessions};
+
+	for (size_t i = 0; i < m->nsessions; i++) {
+		load.from_ip += strcmp(session_ip(m->sessions[i]), ip) == 0;
+		load.unauth += !session_authenticated(m->sessions[i]);
+	}
+	return admission_check(m->cfg, &load, arc4random());
+}
+
 static void on_accept(struct loop *l, int fd, int events, void *arg)
 {
 	struct monitor *m = arg;
@@ -282,9 +298,11 @@ static void on_accept(struct loop *l, int fd, int events, void *arg)
 			return;
 		}
 		peer_address(&ss, len, ip, sizeof(ip), &port);
-		if (m->nsessions >= (size_t)m->cfg->server.max_concurrent_sessions) {
+		const char *why = admit(m, ip);
+		if (why != NULL) {
+			/* As sshd past MaxStartups: closed before the banner. */
 			json_t *e = event_new("session.rejected", NULL, ip, port);
-			json_object_set_new(e, "reason", json_string("max_concurrent_sessions"));
+			json_object_set_new(e, "reason", json_string(why));
 			events_emit(m->ctx.events, e);
 			close(cfd);
 			continue;
@@ -463,6 +481,8 @@ int monitor_run(const struct config *cfg)
 		error("signals: %s", strerror(errno));
 		return 1;
 	}
+	if (worker_sandbox_prepare(&m.sandbox, cfg) < 0)
+		return 1;
 	if (util_mkdirs(cfg->logging.output_dir, 0750) < 0 ||
 	    (cfg->recording.enabled && util_mkdirs(cfg->recording.output_dir, 0750) < 0)) {
 		error("cannot create the data directories: %s", strerror(errno));

@@ -745,6 +745,18 @@ static void emit_login(struct session *s, json_t *e, enum auth_result r)
 	emit(s, e);
 }
 
+/* A refused login: the worker is told to disconnect once the connection
+ * has failed max_auth_tries times (password, keyboard-interactive and
+ * public-key attempts together, as OpenSSH counts them). */
+static void refused(struct session *s, struct ipc_msg *reply)
+{
+	if (s->pw_failures + s->key_failures < s->ctx->cfg->server.max_auth_tries)
+		return;
+	reply->u[1] = 1;
+	s->end_reason = "max_auth_tries";
+	info("session %.8s from %s: too many authentication failures", s->id, s->ip);
+}
+
 static void on_auth_password(struct session *s, const struct ipc_msg *m)
 {
 	enum auth_result r;
@@ -760,6 +772,7 @@ static void on_auth_password(struct session *s, const struct ipc_msg *m)
 	emit_login(s, e, r);
 	if (r == AUTH_REJECT) {
 		s->pw_failures++;
+		refused(s, &reply);
 	} else {
 		reply.u[0] = 1;
 		logged_in(s, m->s[0].p, m->s[0].n);
@@ -796,9 +809,10 @@ static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
 		event_set_bytes(e, "fingerprint", m->s[2].p, m->s[2].n);
 		emit_login(s, e, r);
 	}
-	if (r == AUTH_REJECT)
+	if (r == AUTH_REJECT) {
 		s->key_failures++;
-	else {
+		refused(s, &reply);
+	} else {
 		reply.u[0] = 1;
 		if (is_signed)
 			logged_in(s, m->s[0].p, m->s[0].n);
@@ -977,6 +991,16 @@ pid_t session_pid(const struct session *s)
 	return s->pid;
 }
 
+const char *session_ip(const struct session *s)
+{
+	return s->ip;
+}
+
+bool session_authenticated(const struct session *s)
+{
+	return s->phase == PH_AUTHED;
+}
+
 const char *session_id(const struct session *s)
 {
 	return s->id;
@@ -1123,8 +1147,12 @@ void session_worker_exited(struct session *s, int wstatus)
 		else
 			reason = "client_closed";
 	}
-	if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) != SIGTERM && WTERMSIG(wstatus) != SIGKILL)
-		warn("session %.8s: worker died of signal %d", s->id, WTERMSIG(wstatus));
+	int worker_signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+	if (worker_signal == SIGSYS)
+		error("session %.8s from %s: worker killed for a forbidden system call (seccomp)",
+		      s->id, s->ip);
+	else if (worker_signal != 0 && worker_signal != SIGTERM && worker_signal != SIGKILL)
+		warn("session %.8s: worker died of signal %d", s->id, worker_signal);
 	if (s->container_id[0] != '\0')
 		collect_and_release(s, end);
 
@@ -1144,6 +1172,9 @@ void session_worker_exited(struct session *s, int wstatus)
 	json_object_set_new(e, "metadata", sidecar ? json_string(sidecar) : json_null());
 	if (s->previous_session[0] != '\0')
 		json_object_set_new(e, "previous_session", json_string(s->previous_session));
+	if (worker_signal != 0 && worker_signal != SIGTERM && worker_signal != SIGKILL)
+		json_object_set_new(e, "worker_signal",
+		                    json_string(sigabbrev_np(worker_signal) ?: "?"));
 	emit(s, e);
 
 	free(sidecar);

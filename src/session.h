@@ -47,6 +47,9 @@ struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src
 void session_set_pid(struct session *s, pid_t pid);
 pid_t session_pid(const struct session *s);
 const char *session_id(const struct session *s);
+const char *session_ip(const struct session *s);
+/* Logged in (MaxStartups counts the others). */
+bool session_authenticated(const struct session *s);
 
 /* The worker has exited (wstatus from waitpid): drain its last messages,
  * release the container, write session.closed and the sidecar, free s. */

@@ -202,6 +202,16 @@ static void logged_in(struct worker *w, const char *user)
 	grace_ipc = -1;
 }
 
+/* The monitor's MaxAuthTries was reached: as sshd, a disconnect that says
+ * so; the main loop ends with the connection. */
+static void too_many_failures(struct worker *w, const struct ipc_msg *reply)
+{
+	if (reply->u[1] != 1)
+		return;
+	ssh_session_set_disconnect_message(w->session, "Too many authentication failures");
+	ssh_disconnect(w->session);
+}
+
 /* Asks the monitor; true when the login is accepted. */
 static bool ask_password(struct worker *w, uint32_t method, const char *user, const char *password)
 {
@@ -210,8 +220,12 @@ static bool ask_password(struct worker *w, uint32_t method, const char *user, co
 	m.s[0] = str_of(user);
 	m.s[1] = str_of(password);
 	send_msg(w, &m);
-	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0 || m.u[0] != 1)
+	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0)
 		return false;
+	if (m.u[0] != 1) {
+		too_many_failures(w, &m);
+		return false;
+	}
 	logged_in(w, user);
 	return true;
 }
@@ -247,8 +261,12 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	send_msg(w, &m);
 	ssh_string_free_char(fp);
 	bool signed_ = m.u[0] == 1;
-	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0 || m.u[0] != 1)
+	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0)
 		return SSH_AUTH_DENIED;
+	if (m.u[0] != 1) {
+		too_many_failures(w, &m);
+		return SSH_AUTH_DENIED;
+	}
 	if (!signed_)
 		return SSH_AUTH_SUCCESS; /* "PK_OK": the client signs next */
 	logged_in(w, user);

@@ -108,6 +108,8 @@ def base_config(workdir, port):
             "port": port,
             "host_key_path": str(workdir / "keys" / "ssh_host_rsa_key"),
             "max_concurrent_sessions": 10,
+            # Every test client comes from 127.0.0.1: one address may use every slot.
+            "max_sessions_per_ip": 10,
             "session_timeout": 3600,
             "login_grace_time": 120,
             "banner": BANNER,

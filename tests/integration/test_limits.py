@@ -53,3 +53,68 @@ def test_third_connection_refused_at_limit_of_two(hermes_factory):
     finally:
         for sh in held:
             sh.close()
+
+
+def test_max_sessions_per_ip_and_max_startups(hermes_factory):
+    """Per-address cap, then MaxStartups with start = full = 2: the third connection not yet
+    logged in is dropped before SSH; one that logs in frees its place for MaxStartups."""
+    hermes = hermes_factory.start({"server": {"max_sessions_per_ip": 3,
+                                              "max_startups": "2:100:2"}})
+    held = []
+    try:
+        held.append(paramiko_transport(hermes.port))
+        held.append(paramiko_transport(hermes.port))
+        mark = hermes.mark()
+        with raw_connect(hermes.port) as sock:
+            took, data = read_until_closed(sock, 10)
+        assert took is not None and not data.startswith(b"SSH-"), data[:200]
+        assert hermes.wait_event("session.rejected", since=mark)["reason"] == "max_startups"
+
+        # One logs in: two connections, one unauthenticated, so a third may start...
+        held[0].auth_password(USER, PASSWORD)
+        hermes.wait_event("login.success", since=mark)
+        held.append(paramiko_transport(hermes.port))
+        # ...and the fourth from this address meets the per-address cap.
+        mark = hermes.mark()
+        with raw_connect(hermes.port) as sock:
+            took, data = read_until_closed(sock, 10)
+        assert took is not None and not data.startswith(b"SSH-"), data[:200]
+        assert hermes.wait_event("session.rejected", since=mark)["reason"] == \
+            "max_sessions_per_ip"
+    finally:
+        for t in held:
+            t.close()
+
+
+def test_max_auth_tries_disconnects_as_openssh_does(hermes_factory, tmp_path):
+    hermes = hermes_factory.start({"server": {"max_auth_tries": 3},
+                                   "authentication": {"accept_all_after_failures": 0}})
+    mark = hermes.mark()
+    t = paramiko_transport(hermes.port)
+    sid = hermes.session_for_port(t.sock.getsockname()[1], since=mark)
+    try:
+        for n in (1, 2):
+            with pytest.raises(paramiko.AuthenticationException):
+                t.auth_password("root", f"wrong-{n}")
+            assert t.is_active()
+        with pytest.raises((paramiko.SSHException, EOFError)):
+            t.auth_password("root", "wrong-3")
+        # paramiko may still be reading the disconnect; it is gone soon after.
+        from hermes_helpers import wait_for
+        wait_for(lambda: not t.is_active(), 10, what="the server to disconnect")
+    finally:
+        t.close()
+    closed = hermes.wait_event("session.closed", session=sid, timeout=20)
+    assert closed["reason"] == "max_auth_tries"
+    assert len(hermes.find("login.failed", session=sid)) == 3
+
+    # OpenSSH's client, asking again and again, sees OpenSSH's words.
+    import subprocess
+    from hermes_helpers import ssh_env, ssh_options, write_askpass
+    askpass = write_askpass(tmp_path, "nope")
+    r = subprocess.run(["ssh", *ssh_options(hermes.port), "-o", "LogLevel=INFO",
+                        "-o", "NumberOfPasswordPrompts=10", "root@127.0.0.1", "true"],
+                       capture_output=True, timeout=60, env=ssh_env(askpass),
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert b"Too many authentication failures" in r.stderr, r.stderr[-500:]

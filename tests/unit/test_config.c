@@ -907,6 +907,42 @@ static void test_retention_keys(void **state)
 	           "t.yaml:1: forensics.max_file_size: must be greater than 0, got 0");
 }
 
+static void test_connection_limits(void **state)
+{
+	(void)state;
+	struct config *c = config_new_defaults();
+	assert_int_equal(c->server.max_auth_tries, 6);
+	assert_int_equal(c->server.max_sessions_per_ip, 4);
+	assert_int_equal(c->server.max_startups[0], 10);
+	assert_int_equal(c->server.max_startups[1], 30);
+	assert_int_equal(c->server.max_startups[2], 100);
+	config_free(c);
+	c = parse_ok(
+	    "server: {max_startups: '5:50:20', max_auth_tries: 3, max_sessions_per_ip: 1}");
+	assert_int_equal(c->server.max_startups[0], 5);
+	assert_int_equal(c->server.max_startups[1], 50);
+	assert_int_equal(c->server.max_startups[2], 20);
+	assert_int_equal(c->server.max_auth_tries, 3);
+	config_free(c);
+	c = parse_ok("server: {max_startups: 8}");
+	assert_int_equal(c->server.max_startups[0], 8);
+	assert_int_equal(c->server.max_startups[1], 100);
+	assert_int_equal(c->server.max_startups[2], 8);
+	config_free(c);
+	static const char *const bad[] = {
+	    "'10:30'", "'10:30:5'",     "'0:30:100'", "'10:0:100'", "'10:101:100'",
+	    "'a:b:c'", "'10:30:100:1'", "'10::100'",  "''",         "'-1'"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char yaml[96];
+		snprintf(yaml, sizeof(yaml), "server: {max_startups: %s}", bad[i]);
+		char *errors = parse_bad(yaml);
+		assert_non_null(strstr(errors, "server.max_startups: must be start:rate:full"));
+		free(errors);
+	}
+	expect_one("server: {max_auth_tries: 0}",
+	           "t.yaml:1: server.max_auth_tries: must be between 1 and 1000, got 0");
+}
+
 static void test_example_file(void **state)
 {
 	const char *root = getenv("HERMES_SOURCE_ROOT");
@@ -955,15 +991,25 @@ static void test_example_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),        cmocka_unit_test(test_full_valid),
-	    cmocka_unit_test(test_scalar_forms),    cmocka_unit_test(test_numeric_password),
-	    cmocka_unit_test(test_unknown_keys),    cmocka_unit_test(test_wrong_types),
-	    cmocka_unit_test(test_ranges),          cmocka_unit_test(test_bad_sizes),
-	    cmocka_unit_test(test_bad_credentials), cmocka_unit_test(test_string_rules),
-	    cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_yaml_structure),
-	    cmocka_unit_test(test_many_errors),     cmocka_unit_test(test_parse_size),
-	    cmocka_unit_test(test_load_file),       cmocka_unit_test(test_example_file),
-	    cmocka_unit_test(test_honeytokens),     cmocka_unit_test(test_retention_keys),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_full_valid),
+	    cmocka_unit_test(test_scalar_forms),
+	    cmocka_unit_test(test_numeric_password),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_wrong_types),
+	    cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_bad_sizes),
+	    cmocka_unit_test(test_bad_credentials),
+	    cmocka_unit_test(test_string_rules),
+	    cmocka_unit_test(test_duplicate_keys),
+	    cmocka_unit_test(test_yaml_structure),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_parse_size),
+	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_honeytokens),
+	    cmocka_unit_test(test_retention_keys),
+	    cmocka_unit_test(test_connection_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,12 +127,12 @@ static void test_decode_rejects_bad_layouts(void **state)
 	/* resize with one u32 missing */
 	static const uint8_t short_msg[] = {0, 0, 0, IPC_RESIZE, 0, 0, 0, 1, 0, 0, 0, 80};
 	/* auth_reply with a trailing byte */
-	static const uint8_t trailing[] = {0, 0, 0, IPC_AUTH_REPLY, 0, 0, 0, 1, 9};
+	static const uint8_t trailing[] = {0, 0, 0, IPC_AUTH_REPLY, 0, 0, 0, 1, 0, 0, 0, 0, 9};
 	/* unknown type */
 	static const uint8_t unknown[] = {0, 0, 0, 99};
 	/* a string claiming 4 GiB */
 	static const uint8_t huge[] = {0, 0, 0, IPC_SESSION_END, 0xff, 0xff, 0xff, 0xff, 'x'};
-	static const uint8_t ok[] = {0, 0, 0, IPC_AUTH_REPLY, 0, 0, 0, 1};
+	static const uint8_t ok[] = {0, 0, 0, IPC_AUTH_REPLY, 0, 0, 0, 1, 0, 0, 0, 0};
 
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(ipc_decode(short_msg, sizeof(short_msg), &m), -EBADMSG);

@@ -1,0 +1,219 @@
+/*
+ * worker_sandbox: chroot, user, no_new_privs and the seccomp allow-list
+ * of a worker; see worker_sandbox.h.
+ *
+ * The allow-list below is the whole of what a worker may ask the kernel
+ * for, read top to bottom: I/O on the descriptors it was given, memory,
+ * time, signals to itself, and exit. No socket(), connect(), bind(),
+ * execve(), ptrace(), kill() of others, mount or namespace calls. Names
+ * are resolved for the machine it runs on; a name the architecture lacks
+ * is skipped.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <dirent.h>
+#include <seccomp.h>
+
+#include "log.h"
+#include "util.h"
+#include "worker_sandbox.h"
+
+static const char *const allowed[] = {
+    /* I/O on what it holds: the client socket, the IPC socket, container
+     * streams and recordings the monitor passed, the key-exchange relay */
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "pread64",
+    "pwrite64",
+    "close",
+    "lseek",
+    "fstat",
+    "newfstatat",
+    "fcntl",
+    "dup",
+    "dup2",
+    "dup3",
+    "ioctl",
+    "pipe",
+    "pipe2",
+    "socketpair",
+    "shutdown",
+    "recvfrom",
+    "recvmsg",
+    "sendto",
+    "sendmsg",
+    "getsockopt",
+    "setsockopt",
+    "getsockname",
+    "getpeername",
+    /* waiting */
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "futex",
+    "sched_yield",
+    "restart_syscall",
+    /* memory */
+    "brk",
+    "mmap",
+    "munmap",
+    "mremap",
+    "mprotect",
+    "madvise",
+    /* time and randomness */
+    "clock_gettime",
+    "clock_getres",
+    "gettimeofday",
+    "time",
+    "nanosleep",
+    "clock_nanosleep",
+    "alarm",
+    "setitimer",
+    "getitimer",
+    "getrandom",
+    /* signals (to itself: see tgkill below) and who it is */
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sigaltstack",
+    "getpid",
+    "gettid",
+    "getppid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    /* the end */
+    "exit",
+    "exit_group",
+};
+
+/* A library looking for a file of its own gets "permission denied". */
+static const char *const refused[] = {"open",       "openat", "openat2", "access",   "faccessat",
+                                      "faccessat2", "stat",   "lstat",   "readlink", "readlinkat"};
+
+static int add(scmp_filter_ctx f, uint32_t action, const char *name)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0; /* not on this architecture */
+	return seccomp_rule_add(f, action, nr, 0);
+}
+
+static int load_filter(void)
+{
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = f != NULL ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		r = add(f, SCMP_ACT_ALLOW, allowed[i]);
+	for (size_t i = 0; r == 0 && i < sizeof(refused) / sizeof(refused[0]); i++)
+		r = add(f, SCMP_ACT_ERRNO(EACCES), refused[i]);
+	/* abort() signals itself; no other process may be signalled. */
+	struct scmp_arg_cmp self = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)getpid()};
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, self);
+	if (r == 0)
+		r = seccomp_load(f);
+	seccomp_release(f);
+	return r;
+}
+
+/* The directory exists (made here if missing), is root's, writable by no
+ * one else, and holds nothing. */
+static int check_root(const char *dir)
+{
+	struct stat st;
+
+	if (util_mkdirs(dir, 0755) < 0) {
+		error("server.worker_chroot %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022) != 0) {
+		error("server.worker_chroot %s: must be a directory of root's that no one else may "
+		      "write",
+		      dir);
+		return -1;
+	}
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	while (d != NULL && (de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	if (d != NULL)
+		closedir(d);
+	if (d == NULL || n > 0) {
+		error("server.worker_chroot %s: must be empty", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int worker_sandbox_prepare(struct worker_sandbox *sb, const struct config *cfg)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->root = cfg->server.worker_chroot;
+	if (geteuid() != 0) {
+		warn("not running as root: workers cannot chroot or change user; they keep "
+		     "no_new_privs and the system-call filter");
+		return 0;
+	}
+	struct passwd *pw = getpwnam(cfg->server.worker_user);
+	if (pw == NULL) {
+		error("server.worker_user %s: no such user", cfg->server.worker_user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		error("server.worker_user %s: must not be root", cfg->server.worker_user);
+		return -1;
+	}
+	sb->uid = pw->pw_uid;
+	sb->gid = pw->pw_gid;
+	if (check_root(sb->root) < 0)
+		return -1;
+	sb->drop = true;
+	return 0;
+}
+
+static void fail(const char *what)
+{
+	error("worker sandbox: %s: %s", what, strerror(errno));
+	_exit(1);
+}
+
+void worker_sandbox_enter(const struct worker_sandbox *sb)
+{
+	if (sb->drop) {
+		if (chroot(sb->root) < 0 || chdir("/") < 0)
+			fail("chroot");
+		if (setgroups(0, NULL) < 0 || setresgid(sb->gid, sb->gid, sb->gid) < 0 ||
+		    setresuid(sb->uid, sb->uid, sb->uid) < 0)
+			fail("dropping privileges");
+		if (setuid(0) == 0)
+			fail("root could be taken back"); /* cannot happen */
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail("no_new_privs");
+	int r = load_filter();
+	if (r < 0) {
+		errno = -r;
+		fail("seccomp");
+	}
+}

@@ -1,0 +1,39 @@
+/*
+ * worker_sandbox: what a worker gives up right after fork, before it reads
+ * a byte from the network.
+ *
+ * As root the monitor prepares an empty directory (server.worker_chroot)
+ * and looks up server.worker_user once at start; each worker then chroots
+ * there, drops every group and takes that user's uid and gid, sets
+ * no_new_privs and installs a seccomp allow-list (libseccomp): the system
+ * calls a running worker makes and nothing else. A forbidden call kills
+ * the worker (SIGSYS), which the monitor logs; opening a file fails with
+ * EACCES instead, so that a library trying a file of its own fails softly.
+ * Run as an ordinary user, the monitor cannot chroot or change uid: the
+ * worker keeps no_new_privs and the filter, and the start-up log says so.
+ */
+#ifndef HERMES_WORKER_SANDBOX_H
+#define HERMES_WORKER_SANDBOX_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+struct worker_sandbox {
+	bool drop; /* chroot and change user (the monitor runs as root) */
+	uid_t uid;
+	gid_t gid;
+	const char *root; /* the empty directory */
+};
+
+/* In the monitor at start: 0, or -1 after logging why the workers could
+ * not be sandboxed as configured (an unknown user, a directory that is
+ * not empty or is writable by others). */
+int worker_sandbox_prepare(struct worker_sandbox *sb, const struct config *cfg);
+
+/* In the worker, at once after fork. Does not return on failure: a worker
+ * that cannot be confined does not serve (it exits 1). */
+void worker_sandbox_enter(const struct worker_sandbox *sb);
+
+#endif
