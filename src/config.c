@@ -481,6 +481,7 @@ static const struct key recording_keys[] = {
 	STR("output_dir", recording.output_dir, NULL),
 	STR("format", recording.format, check_recording_format),
 	INT("retention_days", recording.retention_days, 0, 36500),
+	{.name = "max_session_size", .kind = K_SIZE, .off = C(recording.max_session_size)},
 	{0},
 };
 
@@ -647,6 +648,7 @@ struct config *config_new_defaults(void)
 	c->container_pool.security.pids_limit = 100;
 	c->container_pool.security.tmpfs_size = 50LL << 20;
 	c->recording.enabled = true;
+	c->recording.max_session_size = 256LL << 20;
 	c->forensics.enabled = true;
 	c->forensics.max_file_size = 10LL << 20;
 	c->forensics.max_session_size = 100LL << 20;

@@ -77,10 +77,11 @@ struct config {
 	} container_pool;
 
 	struct {
-		bool enabled;       /* true */
-		char *output_dir;   /* "/data/recordings" */
-		char *format;       /* "asciinema" (the only value accepted) */
-		int retention_days; /* new: 0 = keep forever */
+		bool enabled;             /* true */
+		char *output_dir;         /* "/data/recordings" */
+		char *format;             /* "asciinema" (the only value accepted) */
+		int retention_days;       /* new: 0 = keep forever */
+		int64_t max_session_size; /* new: bytes all of a session's recordings may take */
 	} recording;
 
 	struct {

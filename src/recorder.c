@@ -42,6 +42,8 @@ struct recorder {
 	int failing;          /* last write failed: errors are logged once per run */
 	int torn;             /* a failed write left part of a line in the file */
 	unsigned long errors; /* failed writes, for the log */
+	uint64_t *budget;     /* bytes the session's recordings may still take, or NULL */
+	bool cut;             /* the budget ran out: nothing more is written */
 };
 
 /* Writes one line. If a failing write left part of it behind (disk full),
@@ -289,10 +291,24 @@ static int emit(struct recorder *r, double t, char code, const void *data, size_
 		rc = put_json_string(&line, text);
 	if (rc == 0)
 		rc = buf_put(&line, "]\n", 2);
-	if (rc == 0)
+	if (rc == 0 && r->budget != NULL && !r->cut && buf_avail(&line) > *r->budget) {
+		/* The marker is the budget's last word, not counted in it. */
+		static const char mark[] =
+		    "\"recording cut: recording.max_session_size reached\"]\n";
+		r->cut = true;
+		buf_reset(&line);
+		rc = buf_putf(&line, "[%lld.%06lld, \"m\", %s", us / 1000000, us % 1000000, mark);
+		if (rc == 0)
+			rc = write_line(r, buf_peek(&line), buf_avail(&line));
+	} else if (r->cut) {
+		rc = 0; /* dropped: the marker said so */
+	} else if (rc == 0) {
+		if (r->budget != NULL)
+			*r->budget -= buf_avail(&line);
 		rc = write_line(r, buf_peek(&line), buf_avail(&line));
-	else
+	} else {
 		rc = -ENOMEM;
+	}
 	buf_free(&line);
 	free(text);
 	return rc;
@@ -364,6 +380,17 @@ static double elapsed(const struct recorder *r)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - r->start.tv_sec) +
 	       (double)(now.tv_nsec - r->start.tv_nsec) / 1e9;
+}
+
+void recorder_set_budget(struct recorder *r, uint64_t *budget)
+{
+	if (r != NULL)
+		r->budget = budget;
+}
+
+bool recorder_was_cut(const struct recorder *r)
+{
+	return r != NULL && r->cut;
 }
 
 double recorder_elapsed(const struct recorder *r)

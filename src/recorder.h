@@ -13,7 +13,9 @@
 #ifndef HERMES_RECORDER_H
 #define HERMES_RECORDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct recorder;
 
@@ -41,6 +43,16 @@ int recorder_input(struct recorder *r, const void *data, size_t len);  /* "i" */
 int recorder_resize(struct recorder *r, int width, int height);        /* "r" */
 /* Seconds since recorder_new, as the events get them; -1 for NULL. */
 double recorder_elapsed(const struct recorder *r);
+
+/*
+ * A byte budget shared by the recordings of one session (the caller keeps
+ * *budget alive): each line written takes its size from it; the line that
+ * would overdraw it is replaced by one marker event ("m") saying the
+ * recording was cut, and nothing more is recorded. NULL: no budget.
+ */
+void recorder_set_budget(struct recorder *r, uint64_t *budget);
+/* The budget cut this recording. */
+bool recorder_was_cut(const struct recorder *r);
 
 /* Flushes a pending partial UTF-8 sequence (as U+FFFD), closes the fd. */
 void recorder_free(struct recorder *r);

@@ -54,7 +54,7 @@ static const struct {
     {"session.pty", false, true},     {"session.env", false, true},
     {"forward.request", false, true}, {"forward.data", false, true},
     {"file.transfer", false, true},   {"file.operation", false, true},
-    {"command.input", false, true},
+    {"command.input", false, true},   {"recording.truncated", false, true},
 };
 
 /* Reasons a worker may give for ending. */

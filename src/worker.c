@@ -93,6 +93,7 @@ struct worker {
 	ssh_event event;
 	int ipc;
 	struct ssh_server_callbacks_struct scb;
+	uint64_t rec_budget; /* bytes the session's recordings may still take */
 	bool authenticated;
 	char *username;
 	char *kbdint_user; /* the keyboard-interactive request's; its answer has none */
@@ -309,6 +310,12 @@ static void channel_done(struct worker *w, struct wchan *c)
 
 	if (c->pump_on) {
 		line_input_finish(c->lines); /* while the recording's clock still runs */
+		if (recorder_was_cut(c->pump.rec)) {
+			json_t *f =
+			    json_pack("{s:i, s:I}", "channel", (int)c->id, "max_session_size",
+			              (json_int_t)w->a->cfg->recording.max_session_size);
+			send_event(w, "recording.truncated", f);
+		}
 		m.q[0] = c->pump.bytes_in;
 		m.q[1] = c->pump.bytes_out;
 		pump_close(&c->pump);
@@ -771,6 +778,7 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 		    .command = c->command,
 		};
 		rec = recorder_new(m->fds[1], &h);
+		recorder_set_budget(rec, &w->rec_budget);
 	}
 	pump_init(&c->pump, c->chan, w->event, m->fds[0], c->pty, rec, &w->activity_ms);
 	c->pump_on = true;
@@ -1010,6 +1018,7 @@ void worker_main(const struct worker_args *a)
 	w.a = a;
 	w.ipc = a->ipc_fd;
 	w.start_ms = w.activity_ms = util_mono_ms();
+	w.rec_budget = (uint64_t)a->cfg->recording.max_session_size;
 	buf_init(&w.store);
 	arm_login_grace(&w);
 

@@ -68,3 +68,21 @@ def test_shell_recording_and_sidecar(hermes):
     assert abs(meta["duration"] - closed["duration"]) < 2.0
     if type(meta["start"]) is type(meta["end"]):
         assert meta["end"] >= meta["start"]
+
+
+def test_session_recording_budget(hermes_factory):
+    """recording.max_session_size: past it the recording ends with a marker and the event log
+    says so; the client still gets every byte."""
+    from hermes_helpers import ssh_exec
+    hermes = hermes_factory.start({"recording": {"max_session_size": "16k"}})
+    mark = hermes.mark()
+    r = ssh_exec(hermes.port, "head -c 200000 /dev/zero | tr '\\0' x")
+    assert r.returncode == 0 and r.stdout == b"x" * 200000
+    shell = hermes.wait_event("session.shell", since=mark, timeout=30)
+    cut = hermes.wait_event("recording.truncated", session=shell["session"], timeout=30)
+    assert cut["max_session_size"] == 16384 and cut["channel"] == shell["channel"]
+    path = shell["recording"]
+    assert os.path.getsize(path) < 16384 + 4096  # the header and the marker on top
+    header, events = parse_asciicast(open(path, encoding="utf-8").read())
+    assert events[-1][1] == "m" and "max_session_size" in events[-1][2]
+    assert sum(len(d) for _, c, d in events if c == "o") < 16384

@@ -451,6 +451,48 @@ static void test_torn_write(void **state)
 	close(fd);
 }
 
+/* Two recordings of one session share a budget: the line that would pass
+ * it becomes a marker, nothing follows, the file stays valid. */
+static void test_session_budget(void **state)
+{
+	struct recorder_header h = {0};
+	int fd1 = new_memfd(), fd2 = new_memfd();
+	uint64_t budget = 60; /* two lines of 25-26 bytes, not three */
+	struct recorder *a, *b;
+
+	(void)state;
+	assert_non_null(a = recorder_new(dup(fd1), &h));
+	assert_non_null(b = recorder_new(dup(fd2), &h));
+	recorder_set_budget(a, &budget);
+	recorder_set_budget(b, &budget);
+	assert_int_equal(recorder_event_at(a, 1, 'o', "first", 5), 0);  /* 25 bytes */
+	assert_int_equal(recorder_event_at(b, 1, 'o', "second", 6), 0); /* 26 */
+	assert_false(recorder_was_cut(a));
+	assert_int_equal(budget, 60 - 25 - 26);
+	assert_int_equal(recorder_event_at(a, 2, 'o', "third", 5), 0);
+	assert_true(recorder_was_cut(a));
+	assert_int_equal(recorder_event_at(a, 3, 'o', "fourth", 6), 0);
+	assert_int_equal(recorder_resize(a, 100, 40), 0);
+	assert_false(recorder_was_cut(b));
+	assert_int_equal(recorder_event_at(b, 4, 'o', "fifth-is-long", 13), 0);
+	assert_true(recorder_was_cut(b));
+	recorder_free(a);
+	recorder_free(b);
+
+	json_t *la = read_back(fd1), *lb = read_back(fd2);
+	assert_int_equal(json_array_size(la), 3); /* header, first, the marker */
+	check_event(la, 1, 1, "o", "first", 5);
+	json_t *m = json_array_get(la, 2);
+	assert_string_equal(json_string_value(json_array_get(m, 1)), "m");
+	assert_non_null(strstr(json_string_value(json_array_get(m, 2)), "max_session_size"));
+	assert_int_equal(json_array_size(lb), 3);
+	check_event(lb, 1, 1, "o", "second", 6);
+	json_decref(la);
+	json_decref(lb);
+	close(fd1);
+	close(fd2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +505,7 @@ int main(void)
 	    cmocka_unit_test(test_big_chunks),
 	    cmocka_unit_test(test_write_errors),
 	    cmocka_unit_test(test_torn_write),
+	    cmocka_unit_test(test_session_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
