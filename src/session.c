@@ -29,6 +29,7 @@
 #define EXIT_POLLS         40
 #define EXIT_TOKEN_LEN     16 /* names an exec's report in EXIT_REPORT_DIR */
 #define MAX_UPLOADS        64
+#define MAX_REPLACED       3 /* dead containers swapped for new ones, per session */
 
 enum phase { PH_PREAUTH, PH_AUTHED };
 
@@ -109,6 +110,7 @@ struct session {
 	char previous_session[SESSION_ID_LEN + 1];
 	json_t *known;     /* what that session's artifacts saw, or NULL */
 	bool exec_started; /* an exec of this container started: it runs */
+	int replaced;      /* containers found dead before their first exec */
 	uint64_t alloc;
 	bool alloc_failed;
 	char alloc_error[200];
@@ -304,13 +306,21 @@ static void on_exec_created(void *arg, const struct docker_reply *r)
 	const char *id = json_string_value(json_object_get(r->json, "Id"));
 
 	c->call = 0;
-	if (r->status == 409 && !s->exec_started && (s->previous_session[0] != '\0' || s->alloc)) {
-		/* The kept container stopped while it waited (its init was
-		 * killed): a fresh one, as for a first visit. A channel that
-		 * finds the fresh one on its way waits for it (on_allocated). */
+	if ((r->status == 409 || r->status == 404) && !s->exec_started &&
+	    s->replaced < MAX_REPLACED) {
+		/* The container died before its first exec: a kept one whose
+		 * init was killed, or a pre-warmed one that a restart of
+		 * dockerd took down. Another, as for a first visit; a channel
+		 * that finds the new one on its way waits for it. */
 		if (s->alloc == 0) {
-			warn("session %.8s: kept container %s is not running; taking a fresh one",
-			     s->id, s->container_name);
+			warn("session %.8s: container %s is gone (%s); taking another", s->id,
+			     s->container_name, r->error ? r->error : "?");
+			json_t *e = sess_event(s, "container.error");
+			json_object_set_new(e, "operation", json_string("exec"));
+			json_object_set_new(e, "error", json_string(r->error ? r->error : "gone"));
+			json_object_set_new(e, "container_id", json_string(s->container_id));
+			emit(s, e);
+			s->replaced++;
 			pool_release(s->ctx->pool, s->container_id, s->container_name);
 			s->container_id[0] = s->container_name[0] = s->previous_session[0] = '\0';
 			json_decref(s->known);

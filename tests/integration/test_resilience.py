@@ -116,3 +116,50 @@ def test_restart_after_sigkill_reconciles_what_it_left(hermes_factory):
     with open_shell(second) as sh:
         sh.send("echo AFTER-RESTART\n")
         sh.expect(r"AFTER-RESTART")
+
+
+def test_dead_pool_containers_are_replaced(hermes_factory):
+    """A restart of dockerd kills every container; the ready ones the pool holds are then dead.
+    A login that is handed one gets another instead, and says so in the events."""
+    import subprocess
+    hermes = hermes_factory.start()
+    ready = [e["container_id"] for e in hermes.wait_count("container.created", POOL_SIZE,
+                                                          timeout=60)]
+    subprocess.run(["docker", "kill", *ready], check=True, capture_output=True, timeout=60)
+    with open_shell(hermes) as sh:
+        sh.send("echo ALIVE-$((20+1))\n")
+        sh.expect(r"ALIVE-21", timeout=60)
+        shell = hermes.wait_event("session.shell", session=sh.sid, timeout=30)
+    assert shell["container_id"] not in ready
+    gone = hermes.find("container.error", session=sh.sid, operation="exec")
+    assert gone and {e["container_id"] for e in gone} <= set(ready)
+
+
+def test_logins_go_on_while_docker_does_not_answer(hermes_factory):
+    """With dockerd frozen (SIGSTOP), the monitor still accepts and logs logins - no Docker
+    call blocks it - and once dockerd answers again shells work."""
+    import os
+    import subprocess
+    import time
+    from hermes_helpers import PASSWORD, USER, paramiko_transport
+    hermes = hermes_factory.start()
+    hermes.wait_count("container.created", POOL_SIZE, timeout=60)
+    pid = int(subprocess.run(["pidof", "-s", "dockerd"], capture_output=True, text=True,
+                             check=True).stdout)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        mark = hermes.mark()
+        t = paramiko_transport(hermes.port)
+        try:
+            t.auth_password(USER, PASSWORD)
+            assert t.is_authenticated()
+            sid = hermes.session_for_port(t.sock.getsockname()[1], since=mark)
+            assert hermes.wait_event("login.success", session=sid, timeout=10)
+        finally:
+            t.close()
+        time.sleep(1)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    with open_shell(hermes) as sh:
+        sh.send("echo THAWED\n")
+        sh.expect(r"THAWED", timeout=90)
