@@ -19,7 +19,7 @@ static int startup_drop_percent(const int ms[3], unsigned unauth)
 const char *admission_check(const struct config *cfg, const struct admission_load *load,
                             uint32_t rnd)
 {
-	if (load->total >= (unsigned)cfg->server.max_concurrent_sessions)
+	if (load->authed >= (unsigned)cfg->server.max_concurrent_sessions)
 		return "max_concurrent_sessions";
 	if (load->from_ip >= (unsigned)cfg->server.max_sessions_per_ip)
 		return "max_sessions_per_ip";

@@ -39,6 +39,7 @@
 #include "worker_sandbox.h"
 
 #define SHUTDOWN_GRACE_MS 12000
+#define LISTEN_BACKLOG    128
 
 struct monitor {
 	const struct config *cfg;
@@ -106,6 +107,11 @@ static int setup_bind(struct monitor *m)
 		return -1;
 	}
 	m->listen_fd = ssh_bind_get_fd(m->bind);
+	/* libssh listens with a backlog of 10: a burst of connections (a
+	 * scan, a flood) would overflow it and lose some unseen and unlogged.
+	 * sshd's is 128. */
+	if (listen(m->listen_fd, LISTEN_BACKLOG) < 0)
+		warn("listen backlog: %s", strerror(errno));
 	fcntl(m->listen_fd, F_SETFL, fcntl(m->listen_fd, F_GETFL) | O_NONBLOCK);
 	fcntl(m->listen_fd, F_SETFD, FD_CLOEXEC);
 	return 0;
@@ -271,11 +277,13 @@ static int add_session(struct monitor *m, struct session *s)
 /* NULL when a connection from ip may be served now, else why not. */
 static const char *admit(struct monitor *m, const char *ip)
 {
-	struct admission_load load = {.total = (unsigned)m->nsessions};
+	struct admission_load load = {0};
 
 	for (size_t i = 0; i < m->nsessions; i++) {
+		bool authed = session_authenticated(m->sessions[i]);
 		load.from_ip += strcmp(session_ip(m->sessions[i]), ip) == 0;
-		load.unauth += !session_authenticated(m->sessions[i]);
+		load.authed += authed;
+		load.unauth += !authed;
 	}
 	return admission_check(m->cfg, &load, arc4random());
 }

@@ -733,6 +733,16 @@ static void on_channel_done(struct session *s, const struct ipc_msg *m)
 static void on_backstop(struct loop *l, void *arg);
 static void logged_in(struct session *s, const uint8_t *user, size_t user_len);
 
+/* A login the policy accepts is refused all the same while
+ * max_concurrent_sessions sessions are logged in: each holds a container.
+ * To the client it is a wrong password; the event says why. */
+static enum auth_result at_capacity(struct session *s, enum auth_result r, bool *full)
+{
+	*full = r != AUTH_REJECT &&
+	        s->ctx->logged_in >= (unsigned)s->ctx->cfg->server.max_concurrent_sessions;
+	return *full ? AUTH_REJECT : r;
+}
+
 /* A login event: the method's own fields go between login_event() and
  * emit_login(), which adds the outcome and counts the attempt. */
 static json_t *login_event(struct session *s, enum auth_result r, const char *method,
@@ -773,11 +783,16 @@ static void on_auth_password(struct session *s, const struct ipc_msg *m)
 	struct ipc_msg reply = {.type = IPC_AUTH_REPLY};
 	json_t *e;
 
-	r = auth_policy_password(&s->ctx->policy, m->s[0].p, m->s[0].n, m->s[1].p, m->s[1].n,
-	                         s->pw_failures);
+	bool full;
+	r = at_capacity(s,
+	                auth_policy_password(&s->ctx->policy, m->s[0].p, m->s[0].n, m->s[1].p,
+	                                     m->s[1].n, s->pw_failures),
+	                &full);
 	e = login_event(s, r,
 	                m->u[0] == IPC_AUTH_METHOD_KBDINT ? "keyboard-interactive" : "password",
 	                &m->s[0]);
+	if (full)
+		json_object_set_new(e, "reason", json_string("max_concurrent_sessions"));
 	event_set_bytes(e, "password", m->s[1].p, m->s[1].n);
 	emit_login(s, e, r);
 	if (r == AUTH_REJECT) {
@@ -793,6 +808,7 @@ static void on_auth_password(struct session *s, const struct ipc_msg *m)
 static void logged_in(struct session *s, const uint8_t *user, size_t user_len)
 {
 	s->phase = PH_AUTHED;
+	s->ctx->logged_in++;
 	free(s->username);
 	s->username = util_utf8_sanitize(user, user_len);
 	/* From here the absolute limit applies; the backstop kills a worker
@@ -809,7 +825,9 @@ static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
 {
 	struct ipc_msg reply = {.type = IPC_AUTH_REPLY, .u = {0}};
 	char *fp = ipc_strdup(&m->s[2]);
-	enum auth_result r = auth_policy_pubkey(&s->ctx->policy, fp, s->key_failures);
+	bool full;
+	enum auth_result r =
+	    at_capacity(s, auth_policy_pubkey(&s->ctx->policy, fp, s->key_failures), &full);
 	bool is_signed = m->u[0] == 1;
 
 	free(fp);
@@ -817,6 +835,8 @@ static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
 		json_t *e = login_event(s, r, "publickey", &m->s[0]);
 		event_set_bytes(e, "key_type", m->s[1].p, m->s[1].n);
 		event_set_bytes(e, "fingerprint", m->s[2].p, m->s[2].n);
+		if (full)
+			json_object_set_new(e, "reason", json_string("max_concurrent_sessions"));
 		emit_login(s, e, r);
 	}
 	if (r == AUTH_REJECT) {
@@ -1134,6 +1154,8 @@ void session_worker_exited(struct session *s, int wstatus)
 	const char *reason;
 
 	s->finishing = true;
+	if (s->phase == PH_AUTHED)
+		s->ctx->logged_in--;
 	/* Whatever the worker said last (byte counts, why it ended) is read
 	 * before it is forgotten: SIGCHLD may come before its last messages
 	 * have been read. */

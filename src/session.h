@@ -36,6 +36,7 @@ struct session_ctx {
 	 * run shells directly; see images/ubuntu/session-parent.c. */
 	char session_parent[256];
 	bool shutting_down;
+	unsigned logged_in; /* sessions past login now: max_concurrent_sessions */
 };
 
 struct session;

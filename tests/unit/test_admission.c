@@ -22,9 +22,9 @@ static void with(int total, int per_ip, int start, int rate, int full)
 	cfg.server.max_startups[2] = full;
 }
 
-static const char *check(unsigned total, unsigned from_ip, unsigned unauth, uint32_t rnd)
+static const char *check(unsigned authed, unsigned from_ip, unsigned unauth, uint32_t rnd)
 {
-	struct admission_load l = {.total = total, .from_ip = from_ip, .unauth = unauth};
+	struct admission_load l = {.authed = authed, .from_ip = from_ip, .unauth = unauth};
 	return admission_check(&cfg, &l, rnd);
 }
 
