@@ -459,6 +459,8 @@ static const struct key security_keys[] = {
 	{.name = "cpu_quota", .kind = K_CORES, .off = C(container_pool.security.cpu_quota)},
 	INT("pids_limit", container_pool.security.pids_limit, 10, INT_MAX),
 	{.name = "tmpfs_size", .kind = K_SIZE, .off = C(container_pool.security.tmpfs_size)},
+	{.name = "disk_quota", .kind = K_SIZE, .off = C(container_pool.security.disk_quota),
+	 .empty_ok = 1},
 	SECTION("capabilities", capabilities_keys),
 	LIST("security_opt", container_pool.security.security_opt),
 	{0},
@@ -647,6 +649,7 @@ struct config *config_new_defaults(void)
 	c->container_pool.security.cpu_quota = 0.5;
 	c->container_pool.security.pids_limit = 100;
 	c->container_pool.security.tmpfs_size = 50LL << 20;
+	c->container_pool.security.disk_quota = 1LL << 30;
 	c->recording.enabled = true;
 	c->recording.max_session_size = 256LL << 20;
 	c->forensics.enabled = true;

@@ -65,13 +65,14 @@ struct config {
 		int sticky_ttl;                 /* new: 0 s = off; a returning source
 		                                 * address gets its last container back */
 		struct {
-			char *network_mode;          /* "none" */
-			int64_t memory_limit;        /* bytes; "256m" */
-			double cpu_quota;            /* 0.5 cores, 0.1..8.0 */
-			int pids_limit;              /* 100, >= 10 */
-			int64_t tmpfs_size;          /* bytes; "50m" */
-			struct strlist cap_drop;     /* [ALL] */
-			struct strlist cap_add;      /* [CHOWN, SETUID, SETGID] */
+			char *network_mode;      /* "none" */
+			int64_t memory_limit;    /* bytes; "256m" */
+			double cpu_quota;        /* 0.5 cores, 0.1..8.0 */
+			int pids_limit;          /* 100, >= 10 */
+			int64_t tmpfs_size;      /* bytes; "50m" */
+			int64_t disk_quota;      /* new: bytes of writable layer; "1g", 0 = off */
+			struct strlist cap_drop; /* [ALL] */
+			struct strlist cap_add;  /* [CHOWN, SETUID, SETGID] */
 			struct strlist security_opt; /* [no-new-privileges:true] */
 		} security;
 	} container_pool;

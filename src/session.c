@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "artifacts.h"
+#include "disk_watch.h"
 #include "exit_signal.h"
 #include "honeytoken.h"
 #include "ipc.h"
@@ -124,6 +125,7 @@ struct session {
 	const char *end_reason;
 	json_t *recordings;
 	uint64_t backstop;
+	struct disk_watch *disk; /* the container's writable layer vs. its quota */
 	uint64_t kill_timer;
 	bool finishing;
 };
@@ -379,6 +381,22 @@ static void start_exec(struct mchan *c)
 		chan_fail(c, "out of memory");
 }
 
+/* The container wrote more than container_pool.security.disk_quota: the
+ * session ends, as it would at a time limit. */
+static void on_over_quota(void *arg, int64_t size)
+{
+	struct session *s = arg;
+	json_t *e = sess_event(s, "container.over_quota");
+
+	json_object_set_new(e, "container_id", json_string(s->container_id));
+	json_object_set_new(e, "size", json_integer((json_int_t)size));
+	json_object_set_new(
+	    e, "quota", json_integer((json_int_t)s->ctx->cfg->container_pool.security.disk_quota));
+	emit(s, e);
+	s->end_reason = "disk_quota";
+	kill_worker(s, "the container passed its disk quota");
+}
+
 /* The session's container from here on; container.allocated says where
  * it came from. */
 static void use_container(struct session *s, const char *id, const char *name, bool pooled,
@@ -386,6 +404,9 @@ static void use_container(struct session *s, const char *id, const char *name, b
 {
 	snprintf(s->container_id, sizeof(s->container_id), "%s", id);
 	snprintf(s->container_name, sizeof(s->container_name), "%s", name);
+	disk_watch_free(s->disk);
+	s->disk = disk_watch_new(s->ctx->loop, s->ctx->docker, id,
+	                         s->ctx->cfg->container_pool.security.disk_quota, on_over_quota, s);
 	json_t *e = sess_event(s, "container.allocated");
 	json_object_set_new(e, "container_id", json_string(id));
 	json_object_set_new(e, "container_name", json_string(name));
@@ -1166,6 +1187,8 @@ void session_worker_exited(struct session *s, int wstatus)
 	s->ipc = -1;
 	loop_del_timer(s->ctx->loop, s->backstop);
 	loop_del_timer(s->ctx->loop, s->kill_timer);
+	disk_watch_free(s->disk);
+	s->disk = NULL;
 	if (s->alloc != 0)
 		pool_cancel(s->ctx->pool, s->alloc);
 	for (size_t i = 0; i < MAX_CHANNELS; i++)

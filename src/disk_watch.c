@@ -1,0 +1,81 @@
+/*
+ * disk_watch: a container's writable-layer size against its quota; see
+ * disk_watch.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "disk_watch.h"
+#include "log.h"
+
+struct disk_watch {
+	struct loop *loop;
+	struct docker *docker;
+	char path[128];
+	int64_t quota;
+	disk_watch_cb over;
+	void *arg;
+	uint64_t timer, call;
+	int failures; /* Docker errors in a row, for the log */
+};
+
+static void on_timer(struct loop *l, void *arg);
+
+static void on_size(void *arg, const struct docker_reply *r)
+{
+	struct disk_watch *w = arg;
+	json_t *size = json_object_get(r->json, "SizeRw");
+
+	w->call = 0;
+	if (r->error != NULL || !json_is_integer(size)) {
+		if (w->failures++ == 0)
+			warn("disk quota: cannot read the size of %s: %s", w->path,
+			     r->error ? r->error : "no SizeRw");
+	} else {
+		w->failures = 0;
+		if (json_integer_value(size) > w->quota) {
+			/* Once: the session is ending. */
+			w->over(w->arg, (int64_t)json_integer_value(size));
+			return;
+		}
+	}
+	w->timer = loop_add_timer(w->loop, DISK_WATCH_EVERY_MS, on_timer, w);
+}
+
+static void on_timer(struct loop *l, void *arg)
+{
+	struct disk_watch *w = arg;
+
+	w->timer = 0;
+	/* Docker walks the layer for this: it may take a while, and nothing
+	 * waits for it. */
+	w->call = docker_request(w->docker, "GET", w->path, NULL, 60000, on_size, w);
+	if (w->call == 0)
+		w->timer = loop_add_timer(w->loop, DISK_WATCH_EVERY_MS, on_timer, w);
+}
+
+struct disk_watch *disk_watch_new(struct loop *l, struct docker *d, const char *container_id,
+                                  int64_t quota, disk_watch_cb over, void *arg)
+{
+	struct disk_watch *w;
+
+	if (quota <= 0 || !docker_id_valid(container_id) || (w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->loop = l;
+	w->docker = d;
+	snprintf(w->path, sizeof(w->path), "/containers/%s/json?size=1", container_id);
+	w->quota = quota;
+	w->over = over;
+	w->arg = arg;
+	w->timer = loop_add_timer(l, DISK_WATCH_EVERY_MS, on_timer, w);
+	return w;
+}
+
+void disk_watch_free(struct disk_watch *w)
+{
+	if (w == NULL)
+		return;
+	loop_del_timer(w->loop, w->timer);
+	docker_cancel(w->docker, w->call);
+	free(w);
+}

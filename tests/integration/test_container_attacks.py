@@ -1,0 +1,63 @@
+"""What an attacker does to the container it is given: a fork bomb, a memory bomb, CPU spinning
+and filling the disk. The container's limits hold each of them there - another session stays
+responsive and the monitor keeps logging - and a container that writes past its disk quota
+ends its session."""
+
+import time
+
+from hermes_helpers import open_shell, ssh_exec, wait_for
+
+BOMBS = (
+    # fork bomb: PidsLimit stops it
+    "(f(){ f|f& }; f) 2>/dev/null &",
+    # memory bomb: the memory limit's OOM killer stops it
+    "(python3 -c 'b=[]\nwhile True: b.append(bytearray(1<<24))' 2>/dev/null &)",
+    # CPU spinning, twice: the CPU quota holds it to its share
+    "(while :; do :; done &) ; (while :; do :; done &)",
+)
+
+
+def round_trip(hermes):
+    start = time.monotonic()
+    r = ssh_exec(hermes.port, "echo PONG", timeout=120)
+    assert r.returncode == 0 and r.stdout == b"PONG\n", r
+    return time.monotonic() - start
+
+
+def test_bombs_stay_in_their_container(hermes_factory):
+    hermes = hermes_factory.start()
+    calm = round_trip(hermes)
+    with open_shell(hermes) as attacker:
+        for bomb in BOMBS:
+            attacker.send(bomb + "\n")
+        attacker.send("echo LIT\n")
+        attacker.expect(r"LIT", timeout=60)
+        time.sleep(5)  # let them run into their limits
+        # Another attacker's login, command and logout, while the bombs go off. A generous
+        # bound: it is whether Hermes and Docker still serve, not how fast (bench/ measures).
+        stormy = round_trip(hermes)
+        assert stormy < max(30, 10 * calm), (calm, stormy)
+        # The monitor still logs at once: the attacker's own next line is there.
+        attacker.send("echo STILL-LOGGED\n")
+        hermes.wait_event("command.input", session=attacker.sid, command="echo STILL-LOGGED",
+                          timeout=30)
+    assert hermes.running()
+
+
+def test_disk_quota_ends_the_session(hermes_factory):
+    hermes = hermes_factory.start({"container_pool": {"security": {"disk_quota": "20m"}}})
+    with open_shell(hermes) as sh:
+        sh.send("dd if=/dev/zero of=/root/fill bs=1M count=40 2>/dev/null; echo FILLED\n")
+        sh.expect(r"FILLED", timeout=60)
+        over = hermes.wait_event("container.over_quota", session=sh.sid, timeout=60)
+        assert over["size"] > 20 << 20 and over["quota"] == 20 << 20
+        closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
+    assert closed["reason"] == "disk_quota"
+    # A session that stays within it is left alone.
+    mark = hermes.mark()
+    r = ssh_exec(hermes.port, "dd if=/dev/zero of=/root/small bs=1M count=2 2>/dev/null; "
+                 "sleep 12; echo DONE")
+    assert r.returncode == 0 and r.stdout == b"DONE\n"
+    sid = hermes.wait_event("session.closed", since=mark, timeout=30)["session"]
+    assert not hermes.find("container.over_quota", session=sid)
+    wait_for(lambda: hermes.running(), 1)
