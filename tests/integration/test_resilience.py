@@ -163,3 +163,40 @@ def test_logins_go_on_while_docker_does_not_answer(hermes_factory):
     with open_shell(hermes) as sh:
         sh.send("echo THAWED\n")
         sh.expect(r"THAWED", timeout=90)
+
+
+def test_a_full_disk_is_said_loudly_and_survived(hermes_factory, tmp_path):
+    """The event log and the recordings on a file system that fills up: the daemon says so in
+    its own log and keeps serving; once there is room again, events are written again."""
+    import subprocess
+    from hermes_helpers import ssh_exec
+    data = tmp_path / "small"
+    data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(data)], check=True)
+    try:
+        hermes = hermes_factory.start({"logging": {"output_dir": str(data / "logs")},
+                                       "recording": {"output_dir": str(data / "rec")}})
+        filler = data / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)
+        before = hermes.events_path.stat().st_size
+        # Sessions go on with nowhere to write: logins, shells, output.
+        for n in range(2):
+            r = ssh_exec(hermes.port, f"echo FULL-{n}; head -c 300000 /dev/zero | tr '\\0' y")
+            assert r.returncode == 0 and r.stdout.startswith(f"FULL-{n}\n".encode()), r
+        assert hermes.running()
+        wait_for(lambda: "cannot write event log" in hermes.stderr_tail(400), 20,
+                 what="the daemon to say it cannot write its event log")
+        # What still fit in the file's last page went in, whole lines only; then nothing.
+        assert hermes.events_path.stat().st_size <= before + 4096
+        parse_event_lines(hermes.events_path.read_bytes())
+        # Room again: the next session is logged, whole lines only.
+        filler.unlink()
+        mark = hermes.mark()
+        r = ssh_exec(hermes.port, "echo ROOM")
+        assert r.returncode == 0 and r.stdout == b"ROOM\n"
+        hermes.wait_event("session.closed", since=mark, timeout=30)
+        parse_event_lines(hermes.events_path.read_bytes())  # every line whole
+    finally:
+        for inst in hermes_factory.instances:
+            inst.teardown()
+        subprocess.run(["umount", "-l", str(data)], check=False)
