@@ -30,6 +30,7 @@
 #include "admission.h"
 #include "log.h"
 #include "monitor.h"
+#include "orphans.h"
 #include "pool.h"
 #include "pruner.h"
 #include "session.h"
@@ -439,13 +440,43 @@ static int setup_signals(struct monitor *m)
 	return m->sig_fd < 0 ? -1 : 0;
 }
 
+static void on_orphan_collected(void *arg, const char *id, const char *name, json_t *seen)
+{
+	json_decref(seen);
+	pool_release(arg, id, name);
+}
+
+/* A session container a killed run left running: what the session left
+ * there is collected under its own session id (found in the log's tail)
+ * before the container stops, as it would have been at the session's end.
+ * The tmpfs mounts are still there: the container never stopped. */
+static void on_orphan(void *arg, const char *id, const char *name)
+{
+	struct monitor *m = arg;
+	struct orphan_session o;
+	char log[4096];
+
+	snprintf(log, sizeof(log), "%s/events.jsonl", m->cfg->logging.output_dir);
+	if (m->ctx.artifacts == NULL || !orphans_find_in_log(log, id, &o)) {
+		pool_release(m->ctx.pool, id, name);
+		return;
+	}
+	info("collecting what session %.8s left in %s before stopping it", o.session_id, name);
+	struct artifact_session a = {.session_id = o.session_id,
+	                             .src_ip = o.src_ip,
+	                             .src_port = o.src_port,
+	                             .container_id = id,
+	                             .container_name = name};
+	artifacts_collect(m->ctx.artifacts, &a, on_orphan_collected, m->ctx.pool);
+}
+
 static void warm_pool(struct monitor *m)
 {
 	int64_t deadline = util_mono_ms() + 60000;
 
 	/* What a killed run left goes first, so that the listing cannot
 	 * catch this run's own new containers. */
-	pool_reconcile(m->ctx.pool);
+	pool_reconcile(m->ctx.pool, on_orphan, m);
 	while (pool_busy(m->ctx.pool) && util_mono_ms() < deadline && !m->ctx.shutting_down)
 		loop_once(m->loop, 200);
 	deadline = util_mono_ms() + (int64_t)m->cfg->container_pool.spawn_timeout * 1000 + 5000;

@@ -61,6 +61,8 @@ struct pool {
 	bool shutting_down;
 	uint64_t cleanup_timer;
 	char instance[17]; /* hermes.instance: from the data directory */
+	pool_orphan_cb orphan;
+	void *orphan_arg;
 };
 
 #define CLEANUP_EVERY_MS (6 * 3600 * 1000)
@@ -524,8 +526,12 @@ static void on_leftovers(void *arg, const struct docker_reply *r)
 			removed++;
 		} else if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
 		           strcmp(state, "restarting") == 0) {
-			/* A session's, cut off by the kill: evidence, stopped. */
-			pool_release(p, id, name);
+			/* A session's, cut off by the kill: evidence, stopped
+			 * (after its artifacts, when the monitor can find them). */
+			if (p->orphan != NULL)
+				p->orphan(p->orphan_arg, id, name);
+			else
+				pool_release(p, id, name);
 			stopped++;
 		}
 	}
@@ -538,10 +544,12 @@ static void on_leftovers(void *arg, const struct docker_reply *r)
 	events_emit(p->ev, e);
 }
 
-void pool_reconcile(struct pool *p)
+void pool_reconcile(struct pool *p, pool_orphan_cb orphan, void *arg)
 {
 	char path[256];
 
+	p->orphan = orphan;
+	p->orphan_arg = arg;
 	/* filters={"label":["hermes.instance=<id>"]} */
 	snprintf(
 	    path, sizeof(path),

@@ -37,14 +37,19 @@ struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg
                       struct events *ev);
 void pool_free(struct pool *p);
 
+/* A session container a killed run left running: the callee stops it
+ * (pool_release) once it is done with it (its artifacts). */
+typedef void (*pool_orphan_cb)(void *arg, const char *id, const char *name);
+
 /*
  * Start-up, before pool_start: the containers a killed Hermes of the same
  * data (logging.output_dir; label hermes.instance) left behind. Unused
- * pre-warmed ones are removed; session containers still running are
- * stopped (kept, as every session container is). One pool.reconciled
- * event says how many. Done when pool_busy() turns false.
+ * pre-warmed ones are removed; each session container still running goes
+ * to orphan(arg, ...), or is stopped at once when orphan is NULL (kept, as
+ * every session container is). One pool.reconciled event says how many.
+ * The listing is done when pool_busy() turns false.
  */
-void pool_reconcile(struct pool *p);
+void pool_reconcile(struct pool *p, pool_orphan_cb orphan, void *arg);
 
 /* Starts warming up to the configured size. */
 void pool_start(struct pool *p);

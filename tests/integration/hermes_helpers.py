@@ -298,7 +298,9 @@ class Hermes:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def start(self, timeout=120):
+    def start(self, timeout=120, since=0):
+        """Starts the daemon and waits for its hermes.started (past event number `since`, for
+        a restart on a log that already has one)."""
         for d in (self.workdir, self.keys_dir, self.rec_dir, self.log_dir):
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.keys_dir, 0o700)
@@ -313,7 +315,7 @@ class Hermes:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if self.find("hermes.started"):
+                if self.find("hermes.started", since=since):
                     return self
             except AssertionError as e:  # a malformed line in events.jsonl
                 raise HermesStartError(f"{self.name}: {e}\n" + self.diagnostics())

@@ -87,7 +87,8 @@ def test_restart_after_sigkill_reconciles_what_it_left(hermes_factory):
     first = hermes_factory.start()
     with open_shell(first) as sh:
         shell = first.wait_event("session.shell", session=sh.sid, timeout=30)
-        sh.send("echo BEFORE-KILL\n")
+        sh.send("printf 'stage2\\n' > /tmp/implant.sh; echo left > /root/left.txt; "
+                "echo BEFORE-KILL\n")
         sh.expect(r"BEFORE-KILL")
         session_cid = shell["container_id"]
         # The replacement is up too, so that every container the kill leaves is known.
@@ -98,17 +99,23 @@ def test_restart_after_sigkill_reconciles_what_it_left(hermes_factory):
     assert pooled and docker_inspect(session_cid)["State"]["Running"]
     others = {e["container_id"] for e in other.find("container.created")}
 
-    # The same data directory is the same instance; its log starts afresh for the test.
-    first.events_path.rename(first.events_path.with_name("events.before-kill.jsonl"))
+    # The same data directory is the same instance, and the same log.
+    mark = first.mark()
     second = Hermes(first.workdir, name="hermes-restarted", binary=first.binary)
     hermes_factory.instances.append(second)
-    second.start()
-    ev = second.wait_event("pool.reconciled", timeout=30)
+    second.start(since=mark)
+    ev = second.wait_event("pool.reconciled", timeout=30, since=mark)
     assert ev["stopped"] == 1, ev
     assert ev["removed"] == len(pooled), (ev, pooled)
     wait_for(lambda: not docker_inspect(session_cid)["State"]["Running"], 30,
              what="the killed session's container to be stopped")
     assert docker_inspect(session_cid) is not None  # kept, not removed
+    # Before it stopped, what the killed session left was collected under its own id - the
+    # tmpfs too, which a stop would have emptied.
+    done = second.wait_event("artifacts.collected", session=sh.sid, since=mark, timeout=60)
+    assert done["container_id"] == session_cid
+    created = {e["path"] for e in second.find("file.created", session=sh.sid, since=mark)}
+    assert {"/tmp/implant.sh", "/root/left.txt"} <= created, created
     wait_for(lambda: all(docker_inspect(c) is None for c in pooled), 30,
              what="the unused pre-warmed containers to be removed")
     assert all(docker_inspect(c)["State"]["Running"] for c in others)
