@@ -5,7 +5,9 @@
  * The allow-list below is the whole of what a worker may ask the kernel
  * for, read top to bottom: I/O on the descriptors it was given, memory,
  * time, signals to itself, and exit. No socket(), connect(), bind(),
- * execve(), ptrace(), kill() of others, mount or namespace calls. Names
+ * execve(), ptrace(), kill() of others, mount or namespace calls, and no
+ * ioctl but FIONREAD/FIONBIO/FIOCLEX/FIONCLEX (no TIOCSTI into a terminal
+ * Hermes was started from). Names
  * are resolved for the machine it runs on; a name the architecture lacks
  * is skipped.
  */
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,7 +46,6 @@ static const char *const allowed[] = {
     "dup",
     "dup2",
     "dup3",
-    "ioctl",
     "pipe",
     "pipe2",
     "socketpair",
@@ -129,6 +131,13 @@ static int load_filter(void)
 	struct scmp_arg_cmp self = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)getpid()};
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, self);
+	/* ioctl only to ask how much is readable or set blocking: never
+	 * TIOCSTI and friends on a terminal the daemon was started from. */
+	static const unsigned long ioctls[] = {FIONREAD, FIONBIO, FIOCLEX, FIONCLEX};
+	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
+		struct scmp_arg_cmp req = {.arg = 1, .op = SCMP_CMP_EQ, .datum_a = ioctls[i]};
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, req);
+	}
 	if (r == 0)
 		r = seccomp_load(f);
 	seccomp_release(f);

@@ -76,12 +76,29 @@ def test_forbidden_calls_fail_or_kill_and_are_logged(hermes):
             ["gdb", "-p", str(pid), "-batch", "-nx",
              "-ex", 'print (int)open("/var/run/docker.sock", 2)',
              "-ex", 'print (int)open("/etc/passwd", 0)',
+             "-ex", "print (int)ioctl(0, 0x541B, $rsp - 64)",
              "-ex", "print (int)socket(1, 1, 0)"],
             capture_output=True, text=True, timeout=120)
         opened = re.findall(r"^\$\d+ = (-?\d+)$", r.stdout, re.M)
-        assert opened[:2] == ["-1", "-1"], r.stdout + r.stderr
+        # The opens are refused (-1); FIONREAD is allowed: it returns (on /dev/null, with
+        # ENOTTY) instead of killing the worker, which socket() then does.
+        assert opened[:2] == ["-1", "-1"] and len(opened) == 3, r.stdout + r.stderr
         assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
         closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
     assert closed["reason"] == "worker_failed"
     assert closed["worker_signal"] == "SYS"
     assert "forbidden system call" in hermes.stderr_tail(200)
+
+
+def test_no_keystrokes_pushed_into_a_terminal(hermes):
+    """TIOCSTI - faking input on a terminal the daemon was started from - kills the worker."""
+    with open_shell(hermes) as sh:
+        sh.send("echo TTY\n")
+        sh.expect(r"TTY")
+        pid = worker_of(hermes)
+        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                            "-ex", 'print (int)ioctl(2, 0x5412, "x")'],
+                           capture_output=True, text=True, timeout=120)
+        assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+        closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
+    assert closed["worker_signal"] == "SYS"
