@@ -18,19 +18,12 @@
 
 #define SHA256_HEX 64 /* the hex digits of a stored file's name */
 
-/* True if s is exactly n lower-case hex digits: our session ids and the
- * names of stored files, the only outside names that become file names. */
-static bool is_hex(const char *s, size_t n)
-{
-	return s != NULL && strlen(s) == n && strspn(s, "0123456789abcdef") == n;
-}
-
 /* <artifacts_dir>/<sha256> in out when that file is stored, else -1. */
 static int stored_file(struct ctx *c, const char *sha256, char *out, size_t cap)
 {
 	struct stat st;
 
-	if (!is_hex(sha256, SHA256_HEX))
+	if (!util_is_hex(sha256, SHA256_HEX))
 		return -1;
 	int n = snprintf(out, cap, "%s/%s", c->cfg->forensics.artifacts_dir, sha256);
 	if (n < 0 || (size_t)n >= cap || stat(out, &st) < 0 || !S_ISREG(st.st_mode))
@@ -340,7 +333,7 @@ static void export_artifacts(struct export_job *x, const char *id)
 	json_array_foreach(rows, i, row)
 	{
 		const char *sha256 = json_string_value(json_object_get(row, "sha256"));
-		if (!is_hex(sha256, SHA256_HEX)) {
+		if (!util_is_hex(sha256, SHA256_HEX)) {
 			failed(x, "artifacts/", NULL, "a sha256 in the index is not 64 hex digits");
 			continue;
 		}
@@ -403,7 +396,7 @@ int cmd_export(struct ctx *c, const char *arg, const char *dir)
 
 	if (cli_resolve_session(c, arg, id) < 0)
 		return 1;
-	if (!is_hex(id, SESSION_ID_LEN)) {
+	if (!util_is_hex(id, SESSION_ID_LEN)) {
 		fprintf(stderr, "hermes: %s: not a session id of ours (%d hex digits)\n", arg,
 		        SESSION_ID_LEN);
 		return 1;

@@ -14,12 +14,6 @@
 
 #include "orphans.h"
 
-static bool hex_id(const char *s)
-{
-	return s != NULL && strlen(s) == SESSION_ID_LEN &&
-	       strspn(s, "0123456789abcdef") == SESSION_ID_LEN;
-}
-
 int orphans_find(const char *buf, size_t len, const char *container_id, struct orphan_session *out)
 {
 	size_t idlen = container_id != NULL ? strlen(container_id) : 0;
@@ -47,7 +41,7 @@ int orphans_find(const char *buf, size_t len, const char *container_id, struct o
 		const char *ip = json_string_value(json_object_get(e, "src_ip"));
 		json_t *port = json_object_get(e, "src_port");
 		if (type != NULL && strcmp(type, "container.allocated") == 0 && cid != NULL &&
-		    strcmp(cid, container_id) == 0 && hex_id(sid)) {
+		    strcmp(cid, container_id) == 0 && util_is_hex(sid, SESSION_ID_LEN)) {
 			memcpy(out->session_id, sid, SESSION_ID_LEN + 1);
 			snprintf(out->src_ip, sizeof(out->src_ip), "%s", ip != NULL ? ip : "");
 			out->src_port = json_is_integer(port) ? (int)json_integer_value(port) : 0;

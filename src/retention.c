@@ -28,20 +28,12 @@ struct files {
 	size_t n, cap;
 };
 
-static bool hex_run(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* <session>.cast, <session>-<n>.cast, <session>.json */
 static bool recording_name(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n < SESSION_ID_LEN + 5 || !hex_run(s, SESSION_ID_LEN))
+	if (n < SESSION_ID_LEN + 5 || !util_hex_prefix(s, SESSION_ID_LEN))
 		return false;
 	const char *rest = s + SESSION_ID_LEN;
 	if (strcmp(rest, ".cast") == 0 || strcmp(rest, ".json") == 0)
@@ -54,12 +46,12 @@ static bool recording_name(const char *s)
 
 static bool artifact_name(const char *s)
 {
-	return strlen(s) == 64 && hex_run(s, 64);
+	return util_is_hex(s, 64);
 }
 
 static bool manifest_name(const char *s)
 {
-	return strlen(s) == SESSION_ID_LEN + 5 && hex_run(s, SESSION_ID_LEN) &&
+	return strlen(s) == SESSION_ID_LEN + 5 && util_hex_prefix(s, SESSION_ID_LEN) &&
 	       strcmp(s + SESSION_ID_LEN, ".json") == 0;
 }
 

@@ -306,3 +306,13 @@ int util_url_encode(const char *s, char *out, size_t cap)
 	out[n] = '\0';
 	return 0;
 }
+
+bool util_hex_prefix(const char *s, size_t n)
+{
+	return s != NULL && strspn(s, "0123456789abcdef") >= n;
+}
+
+bool util_is_hex(const char *s, size_t n)
+{
+	return s != NULL && strlen(s) == n && util_hex_prefix(s, n);
+}

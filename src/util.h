@@ -6,11 +6,17 @@
 #ifndef HERMES_UTIL_H
 #define HERMES_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #define SESSION_ID_LEN 32 /* hex characters, 128 random bits */
+
+/* The first n bytes of s are lower-case hex digits (our session ids and
+ * the SHA-256 names of stored files); whole: and s ends there. */
+bool util_hex_prefix(const char *s, size_t n);
+bool util_is_hex(const char *s, size_t n);
 
 /* Fill out[SESSION_ID_LEN + 1] with a fresh random lower-case hex id. */
 int util_session_id(char out[SESSION_ID_LEN + 1]);

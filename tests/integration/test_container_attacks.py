@@ -3,6 +3,7 @@ and filling the disk. The container's limits hold each of them there - another s
 responsive and the monitor keeps logging - and a container that writes past its disk quota
 ends its session."""
 
+import subprocess
 import time
 
 from hermes_helpers import open_shell, ssh_exec, wait_for
@@ -33,6 +34,15 @@ def test_bombs_stay_in_their_container(hermes_factory):
         attacker.send("echo LIT\n")
         attacker.expect(r"LIT", timeout=60)
         time.sleep(5)  # let them run into their limits
+        # They did go off, and hit the limits: the PID limit is reached and the CPU is busy
+        # (a test of containment that cannot tell a dud from a bomb proves nothing).
+        cid = hermes.wait_event("session.shell", session=attacker.sid)["container_id"]
+        pids, cpu = subprocess.run(
+            ["docker", "stats", "--no-stream", "--format", "{{.PIDs}} {{.CPUPerc}}", cid],
+            capture_output=True, text=True, check=True, timeout=60).stdout.split()
+        limit = hermes.config["container_pool"].get("security", {}).get("pids_limit", 100)
+        assert int(pids) >= limit * 0.8, (pids, limit)
+        assert float(cpu.rstrip("%")) >= 20, cpu
         # Another attacker's login, command and logout, while the bombs go off. A generous
         # bound: it is whether Hermes and Docker still serve, not how fast (bench/ measures).
         stormy = round_trip(hermes)

@@ -243,13 +243,26 @@ static void test_url_encode(void **state)
 	assert_int_equal(util_url_encode("", out, 0), -1);
 }
 
+static void test_hex(void **state)
+{
+	(void)state;
+	assert_true(util_is_hex("0a9f", 4));
+	assert_false(util_is_hex("0a9f", 3));
+	assert_false(util_is_hex("0A9F", 4)); /* ours are lower case */
+	assert_false(util_is_hex("0a9g", 4));
+	assert_false(util_is_hex(NULL, 0));
+	assert_true(util_hex_prefix("0a9f.cast", 4));
+	assert_false(util_hex_prefix("0a9.cast", 4));
+	assert_true(util_is_hex("", 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_utf8_table), cmocka_unit_test(test_rfc3339),
 	    cmocka_unit_test(test_base64),     cmocka_unit_test(test_session_id),
 	    cmocka_unit_test(test_clocks),     cmocka_unit_test(test_mkdirs),
-	    cmocka_unit_test(test_url_encode),
+	    cmocka_unit_test(test_hex),        cmocka_unit_test(test_url_encode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
