@@ -8,13 +8,14 @@ import time
 
 from hermes_helpers import open_shell, ssh_exec, wait_for
 
+# In this order: once the fork bomb has taken every PID, nothing else can start.
 BOMBS = (
-    # fork bomb: PidsLimit stops it
-    "(f(){ f|f& }; f) 2>/dev/null &",
-    # memory bomb: the memory limit's OOM killer stops it
-    "(python3 -c 'b=[]\nwhile True: b.append(bytearray(1<<24))' 2>/dev/null &)",
     # CPU spinning, twice: the CPU quota holds it to its share
     "(while :; do :; done &) ; (while :; do :; done &)",
+    # memory bomb: the memory limit's OOM killer stops it
+    "(python3 -c 'b=[]\nwhile True: b.append(bytearray(1<<24))' 2>/dev/null &)",
+    # fork bomb: PidsLimit stops it
+    "(f(){ f|f& }; f) 2>/dev/null &",
 )
 
 
