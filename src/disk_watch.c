@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "disk_pace.h"
 #include "disk_watch.h"
 #include "log.h"
+#include "util.h"
 
 struct disk_watch {
 	struct loop *loop;
@@ -16,7 +18,10 @@ struct disk_watch {
 	disk_watch_cb over;
 	void *arg;
 	uint64_t timer, call;
-	int failures; /* Docker errors in a row, for the log */
+	int failures;    /* Docker errors in a row, for the log */
+	int64_t wait_ms; /* before the last poll */
+	int64_t size;    /* at the last answer, -1 before the first */
+	int64_t when_ms; /* of the last answer */
 };
 
 static void on_timer(struct loop *l, void *arg);
@@ -25,6 +30,7 @@ static void on_size(void *arg, const struct docker_reply *r)
 {
 	struct disk_watch *w = arg;
 	json_t *size = json_object_get(r->json, "SizeRw");
+	int64_t now = util_mono_ms(), next = DISK_PACE_MAX_MS;
 
 	w->call = 0;
 	if (r->error != NULL || !json_is_integer(size)) {
@@ -38,8 +44,13 @@ static void on_size(void *arg, const struct docker_reply *r)
 			w->over(w->arg, (int64_t)json_integer_value(size));
 			return;
 		}
+		next = disk_pace_next(w->wait_ms, w->size, json_integer_value(size),
+		                      now - w->when_ms, w->quota);
+		w->size = json_integer_value(size);
+		w->when_ms = now;
 	}
-	w->timer = loop_add_timer(w->loop, DISK_WATCH_EVERY_MS, on_timer, w);
+	w->wait_ms = next;
+	w->timer = loop_add_timer(w->loop, next, on_timer, w);
 }
 
 static void on_timer(struct loop *l, void *arg)
@@ -51,7 +62,7 @@ static void on_timer(struct loop *l, void *arg)
 	 * waits for it. */
 	w->call = docker_request(w->docker, "GET", w->path, NULL, 60000, on_size, w);
 	if (w->call == 0)
-		w->timer = loop_add_timer(w->loop, DISK_WATCH_EVERY_MS, on_timer, w);
+		w->timer = loop_add_timer(w->loop, DISK_PACE_MAX_MS, on_timer, w);
 }
 
 struct disk_watch *disk_watch_new(struct loop *l, struct docker *d, const char *container_id,
@@ -67,7 +78,9 @@ struct disk_watch *disk_watch_new(struct loop *l, struct docker *d, const char *
 	w->quota = quota;
 	w->over = over;
 	w->arg = arg;
-	w->timer = loop_add_timer(l, DISK_WATCH_EVERY_MS, on_timer, w);
+	w->size = -1;
+	w->wait_ms = DISK_PACE_MIN_MS;
+	w->timer = loop_add_timer(l, DISK_PACE_MIN_MS, on_timer, w);
 	return w;
 }
 

@@ -3,9 +3,10 @@
  * container_pool.security.disk_quota to its writable layer.
  *
  * overlay2 on ext4 cannot enforce a size (StorageOpt needs xfs with
- * pquota), so the monitor asks Docker for the layer's size (SizeRw) every
- * DISK_WATCH_EVERY_MS, asynchronously, one call in flight at most, and
- * calls over() once when it passes the quota. tmpfs mounts are bounded by
+ * pquota), so the monitor asks Docker for the layer's size (SizeRw) at
+ * the pace disk_pace.h sets (every 1 to 10 s, sooner the faster the layer
+ * grows towards the quota), asynchronously, one call in flight at most,
+ * and calls over() once when it passes the quota. tmpfs mounts are bounded by
  * their own size and not counted.
  */
 #ifndef HERMES_DISK_WATCH_H
@@ -15,8 +16,6 @@
 
 #include "docker.h"
 #include "loop.h"
-
-#define DISK_WATCH_EVERY_MS 10000
 
 struct disk_watch;
 

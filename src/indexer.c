@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper_sandbox.h"
 #include "index.h"
 #include "indexer.h"
 #include "log.h"
@@ -66,6 +67,7 @@ pid_t indexer_start(const struct config *cfg)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	log_setup(cfg->logging.level, strcmp(cfg->logging.format, "json") == 0, "indexer");
+	helper_sandbox_enter("hermes-indexer");
 	run(cfg, parent);
 	_exit(0);
 }

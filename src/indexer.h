@@ -6,7 +6,9 @@
  * second brings the index up to date (index_catch_up). SQLite's blocking
  * I/O never touches the monitor's loop; the analyst commands then find the
  * index current and catch up only the last second's lines. It ends with
- * the monitor (SIGTERM at shutdown, or the parent-death signal).
+ * the monitor (SIGTERM at shutdown, or the parent-death signal). It runs
+ * in helper_sandbox.h's sandbox; the monitor starts it again
+ * (INDEXER_RESTART_MS later) if it dies.
  */
 #ifndef HERMES_INDEXER_H
 #define HERMES_INDEXER_H
@@ -17,5 +19,7 @@
 
 /* The child's pid, or -1 (logged) when it could not be started. */
 pid_t indexer_start(const struct config *cfg);
+
+#define INDEXER_RESTART_MS 5000
 
 #endif

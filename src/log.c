@@ -1,8 +1,10 @@
 /*
  * log: the daemon's diagnostic log, one line per message on stderr.
  *
- * Each line leaves in a single write(2) so that the monitor and its workers,
- * which share stderr, never interleave halves of lines. Messages may quote
+ * Each line leaves in a single write(2), so that the monitor and its other
+ * children, which share stderr, never interleave halves of lines. Workers
+ * do not write there: they send records to the monitor, which logs them
+ * (log_setup_relay, log_relayed, worker_log.c). Messages may quote
  * attacker bytes (user names, commands), so they are made valid UTF-8 and,
  * in text format, control characters are escaped: an operator's terminal
  * must not execute what an attacker typed. This is not the event log
@@ -28,6 +30,8 @@
 
 static int log_level = LOG_INFO;
 static int log_json;
+static int log_relay; /* a worker: records for the monitor to re-log */
+static int log_fd = STDERR_FILENO;
 static char log_process[32] = "hermes";
 
 static const struct {
@@ -54,8 +58,21 @@ void log_setup(int level, int json, const char *process)
 {
 	log_level = level;
 	log_json = json != 0;
+	log_relay = 0;
 	if (process != NULL)
 		snprintf(log_process, sizeof(log_process), "%s", process);
+}
+
+void log_set_fd(int fd)
+{
+	log_fd = fd;
+}
+
+void log_setup_relay(int level)
+{
+	log_level = level;
+	log_relay = 1;
+	snprintf(log_process, sizeof(log_process), "worker");
 }
 
 int log_enabled(int level)
@@ -81,7 +98,7 @@ static void write_line(const char *p, size_t n)
 	ssize_t w;
 
 	while (n > 0) {
-		w = write(STDERR_FILENO, p, n);
+		w = write(log_fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -124,12 +141,13 @@ static size_t escape_text(char *out, size_t cap, const char *s)
 	return o;
 }
 
-static void emit_text(const char *ts, const char *lvl, long pid, const char *func, const char *msg)
+static void emit_text(const char *ts, const char *lvl, const char *process, long pid,
+                      const char *func, const char *msg)
 {
 	char line[LOG_LINE_MAX];
 	int n;
 
-	n = snprintf(line, sizeof(line), "%s %s %s[%ld] %s: ", ts, lvl, log_process, pid, func);
+	n = snprintf(line, sizeof(line), "%s %s %s[%ld] %s: ", ts, lvl, process, pid, func);
 	if (n < 0 || (size_t)n >= sizeof(line) - 2)
 		return;
 	n += (int)escape_text(line + n, sizeof(line) - 1 - (size_t)n, msg);
@@ -139,14 +157,15 @@ static void emit_text(const char *ts, const char *lvl, long pid, const char *fun
 
 /* Returns -1 if jansson could not build the line (no memory), so the caller
  * can still say something in text. */
-static int emit_json(const char *ts, const char *lvl, long pid, const char *func, const char *msg)
+static int emit_json(const char *ts, const char *lvl, const char *process, long pid,
+                     const char *func, const char *msg)
 {
 	char line[LOG_LINE_MAX], *heap = NULL, *out = line;
 	size_t n;
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "timestamp", ts, "level", lvl, "process",
-	              log_process, "pid", (json_int_t)pid, "func", func, "message", msg);
+	              process, "pid", (json_int_t)pid, "func", func, "message", msg);
 	if (o == NULL)
 		return -1;
 	n = json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -169,14 +188,38 @@ static int emit_json(const char *ts, const char *lvl, long pid, const char *func
 	return 0;
 }
 
+/* msg is valid UTF-8. */
+static void emit(int level, const char *process, long pid, const char *func, const char *msg)
+{
+	char ts[32];
+
+	util_rfc3339(util_wall(), ts);
+	if (!log_json || emit_json(ts, level_name(level), process, pid, func, msg) != 0)
+		emit_text(ts, level_name(level), process, pid, func, msg);
+}
+
+/* A worker's record: "LEVEL<tab>FUNC<tab>MESSAGE", the message escaped
+ * like a text line so that it holds no tab or newline. */
+static void emit_relay(int level, const char *func, const char *msg)
+{
+	char line[LOG_LINE_MAX];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%d\t%s\t", level, func);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		return;
+	n += (int)escape_text(line + n, sizeof(line) - 1 - (size_t)n, msg);
+	line[n++] = '\n';
+	write_line(line, (size_t)n);
+}
+
 void log_msg(int level, const char *func, const char *fmt, ...)
 {
-	char raw[LOG_MSG_MAX], ts[32];
+	char raw[LOG_MSG_MAX];
 	const char *msg;
 	char *clean;
 	va_list ap;
 	int saved = errno, n;
-	long pid;
 
 	if (!log_enabled(level))
 		return;
@@ -193,10 +236,26 @@ void log_msg(int level, const char *func, const char *fmt, ...)
 	msg = clean != NULL ? clean : "(message lost: out of memory)";
 	if (func == NULL)
 		func = "?";
-	util_rfc3339(util_wall(), ts);
-	pid = (long)getpid();
-	if (!log_json || emit_json(ts, level_name(level), pid, func, msg) != 0)
-		emit_text(ts, level_name(level), pid, func, msg);
+	if (log_relay)
+		emit_relay(level, func, msg);
+	else
+		emit(level, log_process, (long)getpid(), func, msg);
+	free(clean);
+	errno = saved;
+}
+
+void log_relayed(int level, const char *process, long pid, const char *func, const char *msg,
+                 size_t len)
+{
+	char *clean;
+	int saved = errno;
+
+	if (!log_enabled(level))
+		return;
+	if (len > 4 * LOG_MSG_MAX) /* what a line can hold */
+		len = 4 * LOG_MSG_MAX;
+	clean = util_utf8_sanitize(msg, len);
+	emit(level, process, pid, func, clean != NULL ? clean : "(message lost: out of memory)");
 	free(clean);
 	errno = saved;
 }

@@ -21,9 +21,21 @@ enum log_level {
 /* Returns the level for a name (case-insensitive), or -1. */
 int log_level_parse(const char *name);
 void log_setup(int level, int json, const char *process /* "monitor", "worker" */);
+/* In a worker: its stderr is a pipe to the monitor, which re-logs each
+ * line under the worker's pid (worker_log.h); log_msg then writes
+ * "LEVEL<tab>FUNC<tab>MESSAGE" records with the message escaped. */
+void log_setup_relay(int level);
+/* Where lines go: stderr unless a test or fuzz harness says otherwise. */
+void log_set_fd(int fd);
 int log_enabled(int level);
 void log_msg(int level, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Logs a message some other process sent (a worker's, read from its
+ * pipe) under that process' name and pid: len bytes, any bytes, made valid
+ * UTF-8 and cut at the usual length. */
+void log_relayed(int level, const char *process, long pid, const char *func, const char *msg,
+                 size_t len);
 
 #define debug(...) log_msg(LOG_DEBUG, __func__, __VA_ARGS__)
 #define info(...)  log_msg(LOG_INFO, __func__, __VA_ARGS__)

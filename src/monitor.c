@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -54,8 +56,9 @@ struct monitor {
 	uint64_t shutdown_timer;
 	uint64_t poll_timer;
 	const char *stop_reason;
-	struct pruner *pruner; /* NULL when no retention rule is set */
-	pid_t indexer;         /* the index's child, or -1 */
+	struct pruner *pruner;  /* NULL when no retention rule is set */
+	pid_t indexer;          /* the index's child, or -1 */
+	uint64_t indexer_timer; /* starts it again after it died */
 	struct worker_sandbox sandbox;
 };
 
@@ -207,18 +210,33 @@ static void close_all_but(int keep1, int keep2)
 static int fork_worker(struct monitor *m, struct session *s, int client_fd, int ipc_fd,
                        const char *ip, int port)
 {
-	pid_t pid = fork();
+	int logp[2];
+	pid_t pid;
 
+	/* The worker's stderr comes to us (worker_log.h), never to ours. */
+	if (pipe2(logp, O_CLOEXEC) < 0) {
+		error("pipe: %s", strerror(errno));
+		close(client_fd);
+		close(ipc_fd);
+		return -1;
+	}
+	pid = fork();
 	if (pid < 0) {
 		error("fork: %s", strerror(errno));
 		close(client_fd);
 		close(ipc_fd);
+		close(logp[0]);
+		close(logp[1]);
 		return -1;
 	}
 	if (pid > 0) {
 		close(client_fd);
 		close(ipc_fd);
+		close(logp[1]);
 		session_set_pid(s, pid);
+		if (session_attach_worker_log(s, logp[0]) < 0)
+			warn("session %.8s: out of memory: the worker's stderr is not read",
+			     session_id(s));
 		return 0;
 	}
 	/* The worker: nothing of the monitor's but the two sockets. */
@@ -228,6 +246,12 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "hermes-worker", 0, 0, 0);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (dup2(logp[1], STDERR_FILENO) < 0 ||
+	    (nul >= 0 && (dup2(nul, STDIN_FILENO) < 0 || dup2(nul, STDOUT_FILENO) < 0)))
+		_exit(1);
+	log_setup_relay(m->cfg->logging.level);
 	close_all_but(client_fd, ipc_fd);
 	fcntl(client_fd, F_SETFD, 0);
 	worker_sandbox_enter(&m->sandbox);
@@ -241,7 +265,6 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	};
 	snprintf(a.session_id, sizeof(a.session_id), "%s", session_id(s));
 	snprintf(a.src_ip, sizeof(a.src_ip), "%s", ip);
-	log_setup(m->cfg->logging.level, strcmp(m->cfg->logging.format, "json") == 0, "worker");
 	worker_main(&a);
 }
 
@@ -351,12 +374,43 @@ static bool stopped(struct monitor *m)
 	       artifacts_running(m->ctx.artifacts) == 0;
 }
 
+static void on_indexer_timer(struct loop *l, void *arg)
+{
+	struct monitor *m = arg;
+
+	(void)l;
+	m->indexer_timer = 0;
+	if (!m->ctx.shutting_down && m->indexer < 0)
+		m->indexer = indexer_start(m->cfg);
+}
+
+static void indexer_died(struct monitor *m, int st)
+{
+	m->indexer = -1;
+	if (m->ctx.shutting_down)
+		return;
+	if (WIFSIGNALED(st))
+		error("indexer killed by SIG%s%s; starting it again in %d s",
+		      sigabbrev_np(WTERMSIG(st)) ?: "?",
+		      WTERMSIG(st) == SIGSYS ? " (a forbidden system call)" : "",
+		      INDEXER_RESTART_MS / 1000);
+	else
+		error("indexer exited with status %d; starting it again in %d s", WEXITSTATUS(st),
+		      INDEXER_RESTART_MS / 1000);
+	if (m->indexer_timer == 0)
+		m->indexer_timer = loop_add_timer(m->loop, INDEXER_RESTART_MS, on_indexer_timer, m);
+}
+
 static void reap(struct monitor *m)
 {
 	int st;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == m->indexer) {
+			indexer_died(m, st);
+			continue;
+		}
 		for (size_t i = 0; i < m->nsessions; i++) {
 			if (session_pid(m->sessions[i]) != pid)
 				continue;
@@ -508,6 +562,20 @@ static void mark_event(void *arg, json_t *e)
 		     json_string_value(json_object_get(e, "src_ip")) ?: "-");
 }
 
+/* Each connection costs the monitor two descriptors (IPC, the worker's
+ * stderr) and more while it has channels: the soft limit, often 1024, goes
+ * up to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max)
+		return;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+		warn("cannot raise the open-files limit: %s", strerror(errno));
+}
+
 int monitor_run(const struct config *cfg)
 {
 	struct monitor m = {.cfg = cfg, .listen_fd = -1, .sig_fd = -1, .indexer = -1};
@@ -515,6 +583,7 @@ int monitor_run(const struct config *cfg)
 	int rc = 1;
 
 	m.ctx.cfg = cfg;
+	raise_fd_limit();
 	auth_policy_init(&m.ctx.policy, cfg);
 	if (setup_signals(&m) < 0) {
 		error("signals: %s", strerror(errno));
@@ -584,6 +653,7 @@ out:
 			kill(session_pid(m.sessions[i]), SIGKILL);
 	free(m.sessions);
 	pruner_free(m.pruner);
+	loop_del_timer(m.loop, m.indexer_timer);
 	if (m.indexer > 0)
 		kill(m.indexer, SIGTERM);
 	artifacts_free(m.ctx.artifacts);

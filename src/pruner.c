@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helper_sandbox.h"
 #include "log.h"
 #include "pruner.h"
 #include "retention.h"
@@ -76,6 +77,7 @@ static void run_child(const struct config *cfg, int fd)
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	helper_sandbox_enter("hermes-pruner");
 	retention_run(cfg, time(NULL), false, NULL, &r);
 	json_t *j = retention_report_json(&r);
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;

@@ -23,6 +23,7 @@
 #include "sticky.h"
 #include "tar_read.h"
 #include "util.h"
+#include "worker_log.h"
 
 #define MAX_CHANNELS       10   /* open at once */
 #define MAX_CHANNELS_TOTAL 1000 /* over a connection's life */
@@ -97,6 +98,8 @@ struct session {
 	int dst_port;
 	pid_t pid;
 	int ipc;
+	int log_fd; /* the worker's stderr, or -1 */
+	struct worker_log *wlog;
 	struct buf store;
 	double start_wall;
 	int64_t start_ms;
@@ -1009,6 +1012,7 @@ struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src
 		return NULL;
 	s->ctx = ctx;
 	s->ipc = ipc_fd;
+	s->log_fd = -1;
 	s->last_exit = -1;
 	s->start_wall = util_wall();
 	s->start_ms = util_mono_ms();
@@ -1035,6 +1039,62 @@ struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src
 void session_set_pid(struct session *s, pid_t pid)
 {
 	s->pid = pid;
+	worker_log_set_pid(s->wlog, (long)pid);
+}
+
+/* Reads what the worker wrote to its stderr, at most chunks * 16 KiB (so a
+ * chatty worker cannot hold the loop); returns false at EOF or an error. */
+static bool read_worker_log(struct session *s, int chunks)
+{
+	char chunk[16384];
+	ssize_t n;
+
+	while (chunks-- > 0) {
+		n = read(s->log_fd, chunk, sizeof(chunk));
+		if (n > 0)
+			worker_log_feed(s->wlog, chunk, (size_t)n, util_mono_ms());
+		else if (n < 0 && errno == EINTR)
+			chunks++;
+		else
+			return n < 0 && errno == EAGAIN;
+	}
+	return true;
+}
+
+static void on_worker_log(struct loop *l, int fd, int events, void *arg)
+{
+	struct session *s = arg;
+
+	(void)events;
+	if (!read_worker_log(s, 4))
+		loop_del_fd(l, fd); /* closed when the worker is reaped */
+}
+
+int session_attach_worker_log(struct session *s, int fd)
+{
+	s->wlog = worker_log_new(s->id);
+	if (s->wlog == NULL) {
+		close(fd);
+		return -1;
+	}
+	s->log_fd = fd;
+	worker_log_set_pid(s->wlog, (long)s->pid);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	loop_add_fd(s->ctx->loop, fd, LOOP_READ, on_worker_log, s);
+	return 0;
+}
+
+static void close_worker_log(struct session *s)
+{
+	if (s->log_fd >= 0) {
+		/* The worker is gone: what it wrote last is all in the pipe. */
+		read_worker_log(s, 64);
+		loop_del_fd(s->ctx->loop, s->log_fd);
+		close(s->log_fd);
+		s->log_fd = -1;
+	}
+	worker_log_free(s->wlog);
+	s->wlog = NULL;
 }
 
 pid_t session_pid(const struct session *s)
@@ -1181,6 +1241,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	 * before it is forgotten: SIGCHLD may come before its last messages
 	 * have been read. */
 	read_worker(s);
+	close_worker_log(s);
 	reason = s->end_reason;
 	loop_del_fd(s->ctx->loop, s->ipc);
 	close(s->ipc);

@@ -46,6 +46,9 @@ struct session;
 struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src_ip, int src_port,
                             const char *dst_ip, int dst_port);
 void session_set_pid(struct session *s, pid_t pid);
+/* Takes the read end of the worker's stderr pipe (worker_log.h): 0, or -1
+ * (out of memory; fd closed). */
+int session_attach_worker_log(struct session *s, int fd);
 pid_t session_pid(const struct session *s);
 const char *session_id(const struct session *s);
 const char *session_ip(const struct session *s);

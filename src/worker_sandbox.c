@@ -20,7 +20,10 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <dirent.h>
 #include <seccomp.h>
@@ -207,6 +210,20 @@ static void fail(const char *what)
 	_exit(1);
 }
 
+/* Every capability gone, the ambient ones too: a monitor run as an ordinary
+ * user with CAP_NET_BIND_SERVICE must not pass it on. (As root, the change
+ * of user has already cleared them.) */
+static int drop_caps(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
 void worker_sandbox_enter(const struct worker_sandbox *sb)
 {
 	if (sb->drop) {
@@ -218,6 +235,8 @@ void worker_sandbox_enter(const struct worker_sandbox *sb)
 		if (setuid(0) == 0)
 			fail("root could be taken back"); /* cannot happen */
 	}
+	if (drop_caps() < 0)
+		fail("dropping capabilities");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail("no_new_privs");
 	int r = load_filter();

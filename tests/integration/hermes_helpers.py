@@ -279,8 +279,9 @@ class HermesStartError(Exception):
 class Hermes:
     """One Hermes daemon on a free port with all its directories in `workdir`."""
 
-    def __init__(self, workdir, overrides=None, name="hermes", binary=None):
+    def __init__(self, workdir, overrides=None, name="hermes", binary=None, prefix=()):
         self.name = name
+        self.prefix = list(prefix)  # e.g. setpriv ... -- to run it as another user
         self.workdir = Path(workdir)
         self.binary = Path(binary) if binary else hermes_bin()
         self.port = free_port()
@@ -309,7 +310,7 @@ class Hermes:
             # Own session: a signal meant for pytest's group never reaches it, and teardown
             # can take down any worker it leaves behind by this group id.
             self.proc = subprocess.Popen(
-                [str(self.binary), "--config", str(self.config_path), "--log-level", "DEBUG"],
+                [*self.prefix, str(self.binary), "--config", str(self.config_path), "--log-level", "DEBUG"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.workdir,
                 start_new_session=True)
         deadline = time.monotonic() + timeout

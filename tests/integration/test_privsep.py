@@ -3,6 +3,7 @@ an empty chroot with no_new_privs and a seccomp filter, holds only its sockets a
 monitor passed, cannot open the Docker socket, and a forbidden system call kills it - which the
 monitor logs. Checked from outside, in /proc, and from inside with gdb calling into it."""
 
+import json
 import os
 import pwd
 import re
@@ -29,10 +30,22 @@ def status(pid):
     return fields
 
 
+def named(pid, comm):
+    """The daemon's children called `comm` (its workers: hermes-worker)."""
+    out = []
+    for p in children(pid):
+        try:
+            if Path(f"/proc/{p}/comm").read_text().strip() == comm:
+                out.append(p)
+        except FileNotFoundError:  # gone meanwhile
+            pass
+    return out
+
+
 def worker_of(hermes):
-    """The daemon's children with a seccomp filter are its workers."""
+    """The daemon's one worker (a test's session is the only one)."""
     def probe():
-        found = [p for p in children(hermes.proc.pid) if status(p).get("Seccomp") == "2"]
+        found = named(hermes.proc.pid, "hermes-worker")
         return found[0] if len(found) == 1 else None
     return wait_for(probe, 15, what="exactly one sandboxed worker")
 
@@ -51,8 +64,18 @@ def test_worker_is_unprivileged_chrooted_and_filtered(hermes):
         assert st["CapEff"] == "0000000000000000"
         assert os.readlink(f"/proc/{pid}/root") == "/var/empty"
         assert os.listdir("/var/empty") == []
-        # Its fds: the standard three, sockets (client, IPC, relay, container streams) and
-        # the recordings the monitor opened for it - nothing of the monitor's own.
+        # Its fds: /dev/null for stdin and stdout, a pipe to the monitor for stderr (the
+        # daemon's own stderr is not the worker's to write), sockets (client, IPC, relay,
+        # container streams) and the recordings the monitor opened for it - nothing of the
+        # monitor's own.
+        assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
+        assert os.readlink(f"/proc/{pid}/fd/1") == "/dev/null"
+        err = os.readlink(f"/proc/{pid}/fd/2")
+        assert err.startswith("pipe:"), err
+        monitor_fds = [os.readlink(f"/proc/{hermes.proc.pid}/fd/{fd}")
+                       for fd in os.listdir(f"/proc/{hermes.proc.pid}/fd")]
+        assert err in monitor_fds, "the monitor holds the other end of the worker's stderr"
+        assert os.readlink(f"/proc/{hermes.proc.pid}/fd/2") != err
         data = Path(hermes.workdir)
         for fd in os.listdir(f"/proc/{pid}/fd"):
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
@@ -102,3 +125,69 @@ def test_no_keystrokes_pushed_into_a_terminal(hermes):
         assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
         closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
     assert closed["worker_signal"] == "SYS"
+
+
+def test_worker_stderr_is_relayed_escaped_and_attributed(hermes):
+    """What a worker writes to its stderr - a taken-over worker writing terminal escapes, or a
+    line dressed as the monitor's - reaches the daemon's log only through the monitor: under
+    the worker's pid and session, control characters escaped."""
+    with open_shell(hermes) as sh:
+        sh.send("echo STDERR\n")
+        sh.expect(r"STDERR")
+        pid = worker_of(hermes)
+        payload = r"\033]0;owned\007 INFO monitor[1] listening: forged\n"
+        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                            "-ex", f'print (long)write(2, "{payload}", 45)'],
+                           capture_output=True, text=True, timeout=120)
+        assert re.search(r"^\$1 = 45$", r.stdout, re.M), r.stdout + r.stderr
+        line = wait_for(lambda: next((ln for ln in hermes.stderr_tail(400).splitlines()
+                                      if "owned" in ln), None), 15, what="the relayed line")
+        sh.send("echo STILL\n")
+        sh.expect(r"STILL")  # the worker lives on
+    assert "\x1b" not in line and "\x07" not in line, line  # no raw control byte
+    forged = "\x1b]0;owned\x07 INFO monitor[1] listening: forged"
+    if line.startswith("{"):  # logging.format: json
+        rec = json.loads(line)
+        assert (rec["process"], rec["pid"], rec["level"], rec["func"]) == \
+            ("worker", pid, "WARNING", "stderr"), rec
+        assert rec["message"] == f"session {sh.sid[:8]}: {forged}", rec
+    else:
+        assert f" WARNING worker[{pid}] stderr: session {sh.sid[:8]}: " in line, line
+        assert forged.replace("\x1b", "\\x1b").replace("\x07", "\\x07") in line, line
+    assert not any(ln.startswith("INFO monitor[1]") for ln in hermes.stderr_tail(400).splitlines())
+
+
+def test_indexer_is_confined_and_restarted(hermes):
+    """The indexer child parses the event log (attacker strings and all) as root: it keeps only
+    the file capabilities, has no_new_privs and a deny-list filter; socket() kills it, the
+    monitor says so and starts another, which goes on indexing."""
+    import sqlite3
+    from hermes_helpers import ssh_exec
+    pid = wait_for(lambda: (named(hermes.proc.pid, "hermes-indexer") or [None])[0], 15,
+                   what="the indexer")
+    st = status(pid)
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", st
+    # chown, dac_override, dac_read_search, fowner: no sys_admin, net_*, ptrace, setuid...
+    assert int(st["CapEff"], 16) == 0xF and int(st["CapPrm"], 16) == 0xF, st
+    assert int(st["CapAmb"], 16) == 0 and int(st["CapInh"], 16) == 0, st
+    r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                        "-ex", "print (int)socket(1, 1, 0)"],
+                       capture_output=True, text=True, timeout=120)
+    assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+    wait_for(lambda: "indexer killed by SIGSYS (a forbidden system call)"
+             in hermes.stderr_tail(300), 15, what="the monitor's word on it")
+    again = wait_for(lambda: next((p for p in named(hermes.proc.pid, "hermes-indexer")
+                                   if p != pid), None), 20, what="a new indexer")
+    assert status(again)["Seccomp"] == "2"
+    mark = hermes.mark()
+    assert ssh_exec(hermes.port, "true").returncode == 0
+    sid = hermes.wait_event("session.closed", since=mark, timeout=30)["session"]
+
+    def indexed():
+        db = sqlite3.connect(hermes.config["forensics"]["database"], timeout=10)
+        try:
+            row = db.execute("SELECT reason FROM sessions WHERE id = ?", (sid,)).fetchone()
+            return row[0] if row and row[0] else None
+        finally:
+            db.close()
+    assert wait_for(indexed, 15, what="the new indexer to index the session") == "client_closed"

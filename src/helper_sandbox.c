@@ -1,0 +1,109 @@
+/*
+ * helper_sandbox: capabilities, no_new_privs and the seccomp deny-list of
+ * the indexer and the pruner; see helper_sandbox.h.
+ *
+ * A deny-list, not the workers' allow-list: SQLite and the file walks ask
+ * for many ordinary file calls, and none of these children reads the
+ * network. What is denied is what an exploit would need next.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+#include <seccomp.h>
+
+#include "helper_sandbox.h"
+#include "log.h"
+
+static const char *const denied[] = {
+    /* the network, and other processes */
+    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "execve", "execveat",
+    "fork", "vfork", "clone", "clone3", "ptrace", "process_vm_readv", "process_vm_writev", "kill",
+    "tkill", "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
+    /* the machine */
+    "mount", "umount2", "move_mount", "open_tree", "fsopen", "fsmount", "fspick", "chroot",
+    "pivot_root", "unshare", "setns", "init_module", "finit_module", "delete_module", "kexec_load",
+    "kexec_file_load", "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "iopl",
+    "ioperm", "swapon", "swapoff", "reboot", "settimeofday", "clock_settime", "adjtimex",
+    "clock_adjtime", "sethostname", "setdomainname", "acct", "quotactl", "open_by_handle_at",
+    "name_to_handle_at", "userfaultfd", "personality",
+    /* credentials */
+    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "setfsuid",
+    "setfsgid", "capset"};
+
+static int deny(scmp_filter_ctx f, const char *name)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0; /* not on this architecture */
+	return seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, nr, 0);
+}
+
+static int load_filter(void)
+{
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+	int r = f != NULL ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < sizeof(denied) / sizeof(denied[0]); i++)
+		r = deny(f, denied[i]);
+	/* abort() signals itself; no other thread group. */
+	struct scmp_arg_cmp other = {
+	    .arg = 0, .op = SCMP_CMP_NE, .datum_a = (scmp_datum_t)getpid()};
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(tgkill), 1, other);
+	/* No faked input on, or console tricks with, the operator's terminal. */
+	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
+	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
+		struct scmp_arg_cmp req = {.arg = 1, .op = SCMP_CMP_EQ, .datum_a = ioctls[i]};
+		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(ioctl), 1, req);
+	}
+	if (r == 0)
+		r = seccomp_load(f);
+	seccomp_release(f);
+	return r;
+}
+
+/* Keeps the file capabilities of the ones it has (none, as an ordinary
+ * user), and no ambient or inheritable ones. */
+static int keep_file_caps(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+	const uint32_t keep =
+	    1u << CAP_CHOWN | 1u << CAP_DAC_OVERRIDE | 1u << CAP_DAC_READ_SEARCH | 1u << CAP_FOWNER;
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	d[0].effective &= keep;
+	d[0].permitted &= keep;
+	d[0].inheritable = 0;
+	d[1].effective = d[1].permitted = d[1].inheritable = 0;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+void helper_sandbox_enter(const char *name)
+{
+	const char *what = NULL;
+	int r;
+
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	if (keep_file_caps() < 0)
+		what = "dropping capabilities";
+	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		what = "no_new_privs";
+	else if ((r = load_filter()) < 0) {
+		errno = -r;
+		what = "seccomp";
+	}
+	if (what != NULL) {
+		error("%s sandbox: %s: %s", name, what, strerror(errno));
+		_exit(1);
+	}
+}

@@ -1,0 +1,116 @@
+"""The monitor needs no root: run as an ordinary user whose only privileges are the docker
+group (for the Docker socket) and CAP_NET_BIND_SERVICE (for a port below 1024), Hermes still
+serves a real shell, records and logs it, and its workers keep no_new_privs and the seccomp
+filter and drop the capability. Without the capability it says why it cannot listen."""
+
+import grp
+import os
+import pwd
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from hermes_helpers import Hermes, HermesStartError, open_shell, wait_for
+
+from test_privsep import status, worker_of
+
+UID = 64123  # an ordinary user with no name: nothing but the ids matters
+
+
+def unused_uid():
+    try:
+        pwd.getpwuid(UID)
+    except KeyError:
+        return UID
+    pytest.skip(f"uid {UID} is taken on this machine")
+
+
+def low_port():
+    """A free port below 1024 (only root or CAP_NET_BIND_SERVICE may bind it)."""
+    for port in range(1023, 600, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    pytest.skip("no free port below 1024")
+
+
+def setpriv(uid, gid, caps):
+    """Runs the daemon as uid:gid with the docker group and nothing else; `caps` ambient."""
+    assert shutil.which("setpriv"), "setpriv (util-linux) is missing"
+    cmd = ["setpriv", f"--reuid={uid}", f"--regid={gid}",
+           f"--groups={grp.getgrnam('docker').gr_gid}", "--inh-caps=-all"]
+    if caps:
+        cmd = cmd[:-1] + [f"--inh-caps=-all,+{caps}", f"--ambient-caps=+{caps}"]
+    return cmd + ["--"]
+
+
+@pytest.fixture
+def user_workdir():
+    uid = unused_uid()
+    d = Path(tempfile.mkdtemp(prefix="hermes-unprivileged-"))
+    os.chmod(d, 0o755)
+    for sub in ("keys", "recordings", "logs"):
+        (d / sub).mkdir()
+    (d / "keys").chmod(0o700)
+    for p in [d, *d.iterdir()]:
+        os.chown(p, uid, uid)
+    yield uid, d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_monitor_as_an_ordinary_user(user_workdir, hermes_binary, docker_ready):
+    try:
+        grp.getgrnam("docker")
+    except KeyError:
+        pytest.skip("no docker group (the engine's socket is not group-accessible)")
+    uid, workdir = user_workdir
+    port = low_port()
+    inst = Hermes(workdir, {"server": {"port": port}}, name="hermes-unprivileged",
+                  binary=hermes_binary, prefix=setpriv(uid, uid, "net_bind_service"))
+    inst.port = port
+    try:
+        inst.start()
+        st = status(inst.proc.pid)
+        assert st["Uid"].split() == [str(uid)] * 4, st["Uid"]
+        assert st["Groups"] == str(grp.getgrnam("docker").gr_gid)
+        assert int(st["CapEff"], 16) == 1 << 10  # CAP_NET_BIND_SERVICE and nothing else
+        assert "not running as root" in inst.stderr_tail(200)
+        with open_shell(inst) as sh:
+            sh.send("echo $((6*7))-UNPRIVILEGED\n")
+            sh.expect(r"42-UNPRIVILEGED")
+            ws = status(worker_of(inst))
+            assert ws["Seccomp"] == "2"
+            assert ws["NoNewPrivs"] == "1"
+            assert ws["CapEff"] == ws["CapPrm"] == ws["CapAmb"] == "0000000000000000", ws
+            assert ws["Uid"].split() == [str(uid)] * 4
+            sid = sh.sid
+        closed = inst.wait_event("session.closed", session=sid, timeout=30)
+        # Everything it wrote is its user's.
+        cast = Path(closed["recordings"][0])
+        assert cast.stat().st_uid == uid and cast.stat().st_size > 0
+        assert inst.events_path.stat().st_uid == uid
+        assert b"42-UNPRIVILEGED" in cast.read_bytes()
+    finally:
+        inst.teardown()
+
+
+def test_without_the_capability_it_says_why(user_workdir, hermes_binary, docker_ready):
+    uid, workdir = user_workdir
+    port = low_port()
+    inst = Hermes(workdir, {"server": {"port": port}}, name="hermes-nocap",
+                  binary=hermes_binary, prefix=setpriv(uid, uid, None))
+    try:
+        with pytest.raises(HermesStartError):
+            inst.start(timeout=60)
+        wait_for(lambda: not inst.running(), 30, what="the daemon to exit")
+        assert inst.proc.returncode != 0
+        err = inst.stderr_tail(50)
+        assert str(port) in err and "ermission denied" in err, err
+    finally:
+        inst.teardown()
