@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -581,13 +582,37 @@ static void credentials_free(struct credential *cr, size_t n)
 	size_t i;
 
 	for (i = 0; cr && i < n; i++) {
-		free(cr[i].username);
+		if (cr[i].username) {
+			explicit_bzero(cr[i].username, strlen(cr[i].username));
+			free(cr[i].username);
+		}
 		if (cr[i].password) {
 			explicit_bzero(cr[i].password, strlen(cr[i].password));
 			free(cr[i].password);
 		}
 	}
 	free(cr);
+}
+
+static void strlist_wipe(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->items[i] != NULL)
+			explicit_bzero(l->items[i], strlen(l->items[i]));
+	strlist_clear(l);
+}
+
+void config_forget_secrets(struct config *c)
+{
+	credentials_free(c->authentication.static_credentials,
+	                 c->authentication.n_static_credentials);
+	c->authentication.static_credentials = NULL;
+	c->authentication.n_static_credentials = 0;
+	strlist_wipe(&c->authentication.accepted_key_fingerprints);
+	credentials_free(c->honeytokens.credentials, c->honeytokens.n_credentials);
+	c->honeytokens.credentials = NULL;
+	c->honeytokens.n_credentials = 0;
+	strlist_wipe(&c->honeytokens.files);
 }
 
 void config_free(struct config *c)
@@ -1266,6 +1291,15 @@ int config_parse(const char *name, const void *data, size_t len, struct config *
 	return -1;
 }
 
+static void set_perturb(int byte)
+{
+#ifdef M_PERTURB
+	mallopt(M_PERTURB, byte);
+#else
+	(void)byte;
+#endif
+}
+
 int config_load(const char *file, struct config **out, char **errors)
 {
 	size_t len = 0, cap = 0;
@@ -1277,6 +1311,10 @@ int config_load(const char *file, struct config **out, char **errors)
 	*out = NULL;
 	if (errors)
 		*errors = NULL;
+	/* Whatever is freed while the file is read and parsed (our buffer as
+	 * realloc moves it, libyaml's copies of the text) is overwritten, so
+	 * that a forked worker finds no credentials in freed memory either. */
+	set_perturb(0x5a);
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
@@ -1309,13 +1347,16 @@ int config_load(const char *file, struct config **out, char **errors)
 	}
 	close(fd);
 	rc = config_parse(file, buf, len, out, errors);
+	explicit_bzero(buf, len);
 	free(buf);
+	set_perturb(0);
 	return rc;
 
 fail:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+	set_perturb(0);
 	if (errors && asprintf(errors, "%s: %s: %s\n", file, what, strerror(err)) < 0)
 		*errors = NULL;
 	return -1;

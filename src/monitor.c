@@ -252,6 +252,9 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	    (nul >= 0 && (dup2(nul, STDIN_FILENO) < 0 || dup2(nul, STDOUT_FILENO) < 0)))
 		_exit(1);
 	log_setup_relay(m->cfg->logging.level);
+	/* The worker's own copy of the config, which the monitor alone reads
+	 * for the auth policy and honeytokens. */
+	config_forget_secrets((struct config *)m->cfg);
 	close_all_but(client_fd, ipc_fd);
 	fcntl(client_fd, F_SETFD, 0);
 	worker_sandbox_enter(&m->sandbox);

@@ -19,6 +19,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "rss: measures the daemon's memory; meaningless under ASan (its quarantine "
         "and shadow memory), so the ASan run deselects it")
+    config.addinivalue_line(
+        "markers", "heap: looks for what freed memory still holds; ASan's allocator keeps "
+        "freed blocks intact in its quarantine, so the ASan run deselects it")
 
 
 # ---------------------------------------------------------------------------------------------

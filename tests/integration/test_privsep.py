@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from hermes_helpers import open_shell, wait_for
 
 
@@ -191,3 +193,46 @@ def test_indexer_is_confined_and_restarted(hermes):
         finally:
             db.close()
     assert wait_for(indexed, 15, what="the new indexer to index the session") == "client_closed"
+
+
+def readable_memory(pid):
+    """The bytes of pid's private memory: heap, anonymous maps, stacks, data segments."""
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            parts = line.split()
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            perms, path = parts[1], parts[5] if len(parts) > 5 else ""
+            if "r" not in perms or "w" not in perms or path in ("[vvar]", "[vsyscall]"):
+                continue
+            try:
+                mem.seek(lo)
+                yield mem.read(hi - lo)
+            except OSError:
+                continue
+
+
+SECRETS = [b"Unused-Static-Pw-41x", b"Honey-Pw-77qz", b"honey-user-r8", b"/srv/bait-Kx3.key"]
+
+
+@pytest.mark.heap
+def test_worker_memory_holds_no_credentials_or_bait(hermes_factory):
+    """The worker is a fork of the monitor, so it starts with a copy of the monitor's memory:
+    the config's credentials and honeytokens are wiped from that copy (and from what was
+    freed while the config was read), so a worker taken over learns no bait to avoid."""
+    inst = hermes_factory.start({
+        "authentication": {"static_credentials": [
+            {"username": "root", "password": "toor"},
+            {"username": "admin", "password": SECRETS[0].decode()}]},
+        "honeytokens": {"credentials": [{"username": SECRETS[2].decode(),
+                                         "password": SECRETS[1].decode()}],
+                        "files": [SECRETS[3].decode()]},
+    })
+    with open_shell(inst) as sh:
+        sh.send("echo MEM\n")
+        sh.expect(r"MEM")
+        pid = worker_of(inst)
+        in_worker = {s for chunk in readable_memory(pid) for s in SECRETS if s in chunk}
+        in_monitor = {s for chunk in readable_memory(inst.proc.pid) for s in SECRETS
+                      if s in chunk}
+    assert in_monitor == set(SECRETS), "the scan finds them where they are"
+    assert in_worker == set(), in_worker
