@@ -46,18 +46,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 	meson test -C build-asan --suite unit --print-errorlogs
 
 step "fuzz harnesses (${fuzz_seconds}s each)"
-scripts/build.sh build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-	-Dtests=disabled
-for f in build-fuzz/fuzz_*; do
-	[ -f "$f" ] && [ -x "$f" ] || continue
-	name=$(basename "$f")
-	corpus=tests/fuzz/corpus/${name#fuzz_}
-	mkdir -p "build-fuzz/corpus-$name"
-	args=("build-fuzz/corpus-$name")
-	[ -d "$corpus" ] && args+=("$corpus")
-	echo "--- $name"
-	"$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "${args[@]}" 2>&1 | tail -n 3
-done
+scripts/fuzz.sh "$fuzz_seconds"
 
 if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
 	step "integration tests"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# fuzz.sh: build the libFuzzer harnesses (clang, ASan+UBSan) and run them.
+#
+#   scripts/fuzz.sh [SECONDS] [HARNESS...]
+#
+# SECONDS per harness (default 600: the long run by hand; the test command runs 15). HARNESS:
+# names without the fuzz_ prefix (http, demux, config, ...), all of them if none is given.
+# Each harness keeps what it finds in build-fuzz/corpus-fuzz_NAME (seeded from
+# tests/fuzz/corpus/NAME) and writes a crashing input to build-fuzz/crash-fuzz_NAME-*; exits
+# non-zero if any harness found something.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+seconds=${1:-600}
+shift || true
+
+scripts/build.sh build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dtests=disabled
+
+if [ $# -gt 0 ]; then
+	harnesses=()
+	for n in "$@"; do harnesses+=("build-fuzz/fuzz_${n#fuzz_}"); done
+else
+	harnesses=()
+	for f in build-fuzz/fuzz_*; do
+		[ -f "$f" ] && [ -x "$f" ] && harnesses+=("$f")
+	done
+fi
+
+for f in "${harnesses[@]}"; do
+	if ! [ -f "$f" ] || ! [ -x "$f" ]; then
+		echo "no harness $f" >&2
+		exit 2
+	fi
+	name=$(basename "$f")
+	corpus=tests/fuzz/corpus/${name#fuzz_}
+	mkdir -p "build-fuzz/corpus-$name"
+	args=("build-fuzz/corpus-$name")
+	[ -d "$corpus" ] && args+=("$corpus")
+	echo "--- $name (${seconds}s)"
+	"$f" -max_total_time="$seconds" -print_final_stats=0 \
+		-artifact_prefix="build-fuzz/crash-$name-" "${args[@]}" 2>&1 | tail -n 3
+done
