@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -237,6 +238,14 @@ void worker_sandbox_enter(const struct worker_sandbox *sb)
 	}
 	if (drop_caps() < 0)
 		fail("dropping capabilities");
+	/* No core file (it would hold the host keys), and no debugger or
+	 * /proc/PID/mem for anyone without CAP_SYS_PTRACE: another process of
+	 * the same user (the monitor's, run as an ordinary user) cannot read
+	 * it. The change of user does this by itself; run as an ordinary
+	 * user it must be said. */
+	struct rlimit none = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("no core dumps");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail("no_new_privs");
 	int r = load_filter();

@@ -9,8 +9,10 @@
  * calls a running worker makes and nothing else. A forbidden call kills
  * the worker (SIGSYS), which the monitor logs; opening a file fails with
  * EACCES instead, so that a library trying a file of its own fails softly.
- * Run as an ordinary user, the monitor cannot chroot or change uid: the
- * worker keeps no_new_privs and the filter, and the start-up log says so.
+ * Either way it drops every capability, takes no core file and is not
+ * dumpable (no ptrace or /proc/PID/mem but with CAP_SYS_PTRACE). Run as an
+ * ordinary user, the monitor cannot chroot or change uid: the worker keeps
+ * the rest, and the start-up log says so.
  */
 #ifndef HERMES_WORKER_SANDBOX_H
 #define HERMES_WORKER_SANDBOX_H

@@ -44,6 +44,14 @@ def named(pid, comm):
     return out
 
 
+def core_limit(pid):
+    """(soft, hard) of RLIMIT_CORE, as /proc shows them."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max core file size"):
+            return tuple(line.split()[4:6])
+    raise AssertionError(f"no core limit for {pid}")
+
+
 def worker_of(hermes):
     """The daemon's one worker (a test's session is the only one)."""
     def probe():
@@ -64,6 +72,7 @@ def test_worker_is_unprivileged_chrooted_and_filtered(hermes):
         assert st["Groups"] == ""
         assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2"
         assert st["CapEff"] == "0000000000000000"
+        assert core_limit(pid) == ("0", "0")  # soft and hard: no core file with its keys
         assert os.readlink(f"/proc/{pid}/root") == "/var/empty"
         assert os.listdir("/var/empty") == []
         # Its fds: /dev/null for stdin and stdout, a pipe to the monitor for stderr (the

@@ -15,7 +15,7 @@ import pytest
 
 from hermes_helpers import Hermes, HermesStartError, open_shell, wait_for
 
-from test_privsep import status, worker_of
+from test_privsep import core_limit, status, worker_of
 
 UID = 64123  # an ordinary user with no name: nothing but the ids matters
 
@@ -88,6 +88,11 @@ def test_monitor_as_an_ordinary_user(user_workdir, hermes_binary, docker_ready):
             assert ws["Seccomp"] == "2"
             assert ws["NoNewPrivs"] == "1"
             assert ws["CapEff"] == ws["CapPrm"] == ws["CapAmb"] == "0000000000000000", ws
+            # Not dumpable: its /proc files are root's, so the monitor's user (or another
+            # process of it) cannot read its memory; and it leaves no core file.
+            assert os.stat(f"/proc/{worker_of(inst)}/mem").st_uid == 0
+            assert os.stat(f"/proc/{inst.proc.pid}/mem").st_uid == uid
+            assert core_limit(worker_of(inst)) == ("0", "0")
             assert ws["Uid"].split() == [str(uid)] * 4
             sid = sh.sid
         closed = inst.wait_event("session.closed", session=sid, timeout=30)
