@@ -1,8 +1,9 @@
-"""What an attacker does to the container it is given: a fork bomb, a memory bomb, CPU spinning
-and filling the disk. The container's limits hold each of them there - another session stays
+"""What an attacker does to the container it is given: a fork bomb, a memory bomb, CPU spinning,
+filling the disk, and looking for a way out (the Docker socket, the network, the host's devices). The container's limits hold each of them there - another session stays
 responsive and the monitor keeps logging - and a container that writes past its disk quota
 ends its session."""
 
+import re
 import subprocess
 import time
 
@@ -72,3 +73,36 @@ def test_disk_quota_ends_the_session(hermes_factory):
     sid = hermes.wait_event("session.closed", since=mark, timeout=30)["session"]
     assert not hermes.find("container.over_quota", session=sid)
     wait_for(lambda: hermes.running(), 1)
+
+
+# Succeeds only when connecting fails for want of any route.
+UNREACHABLE = ("timeout 3 bash -c 'echo > /dev/tcp/{}' 2>&1 | grep -q 'Network is unreachable'")
+# Each prints NAME=<status>; 0 would mean the escape worked.
+ESCAPES = {
+    # the Docker socket, at its usual paths and anywhere else on the container's file system
+    "SOCK": "test -S /var/run/docker.sock -o -S /run/docker.sock",
+    "SOCKETS": "find / -xdev -type s -name '*docker*' 2>/dev/null | grep -q .",
+    # the Docker API over TCP on the default bridge's gateway, the host's sshd, the internet:
+    # not refused or timed out (as a firewall might) but unroutable, there being no network
+    "API": f"! {UNREACHABLE.format('172.17.0.1/2375')}",
+    "HOSTSSH": f"! {UNREACHABLE.format('172.17.0.1/22')}",
+    "NET": f"! {UNREACHABLE.format('1.1.1.1/53')}",
+    # the host's disks and kernel interfaces
+    "MKNOD": "mknod /root/sda b 8 0 2>/dev/null",
+    "MOUNT": "mount -t tmpfs none /mnt 2>/dev/null",
+    "SYSRQ": "echo h 2>/dev/null > /proc/sysrq-trigger",
+    "MODULE": "modprobe dummy 2>/dev/null",
+}
+
+
+def test_no_way_out_to_the_network_or_docker(hermes):
+    """Root in the container, trying the usual ways out: each fails (and the session lives)."""
+    with open_shell(hermes) as sh:
+        script = "; ".join(f"{cmd}; echo {name}=$?" for name, cmd in ESCAPES.items())
+        sh.send(script + "; echo ESCAPES-$((1+1))-DONE\n")
+        sh.expect(r"ESCAPES-2-DONE", timeout=120)
+        results = {name: int(st) for name, st in re.findall(r"\b([A-Z]+)=(\d+)", sh.output)}
+        sh.send("echo STILL-$((2+2))\n")
+        sh.expect(r"STILL-4")
+    assert results.keys() == ESCAPES.keys(), results
+    assert all(status != 0 for status in results.values()), results
