@@ -1,7 +1,8 @@
 """What an attacker does to the container it is given: a fork bomb, a memory bomb, CPU spinning,
-filling the disk, and looking for a way out (the Docker socket, the network, the host's devices). The container's limits hold each of them there - another session stays
-responsive and the monitor keeps logging - and a container that writes past its disk quota
-ends its session."""
+filling the disk, and looking for a way out (the Docker socket, the network, the host's
+devices). The container's limits hold each of them there - another session stays responsive and
+the monitor keeps logging -, a container that writes past its disk quota ends its session, and
+no way out opens."""
 
 import re
 import subprocess
