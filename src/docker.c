@@ -40,7 +40,7 @@ struct dcall {
 	docker_cb cb;
 	docker_hijack_cb hcb;
 	void *arg;
-	char what[96];       /* "POST /containers/create" for messages */
+	char what[192];      /* "POST /containers/create" for messages */
 	const uint8_t *body; /* set just before finish() reports a body */
 	size_t body_len;
 	size_t max_answer; /* 0: only BUF_MAX */
@@ -417,7 +417,7 @@ static struct dcall *start_call(struct docker *d, const char *method, const char
 	c->hijack = hijack;
 	buf_init(&c->out);
 	buf_init(&c->in);
-	snprintf(c->what, sizeof(c->what), "%s %.80s", method, path);
+	snprintf(c->what, sizeof(c->what), "%s %.160s", method, path);
 	c->next = d->calls;
 	d->calls = c;
 	d->pending++;

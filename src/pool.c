@@ -319,6 +319,49 @@ static void on_started(void *arg, const struct docker_reply *r)
 	match(p);
 }
 
+/* A create whose answer was lost or mangled may still have made the
+ * container: look it up by its name and, if it is ours, remove it. (One
+ * the engine makes after this look finds nothing is left to the next
+ * start's reconciliation.) */
+struct lost {
+	struct pool *pool;
+	char name[80]; /* as pcont's */
+};
+
+static void on_lost_inspected(void *arg, const struct docker_reply *r)
+{
+	struct lost *l = arg;
+	struct pool *p = l->pool;
+	const char *id = json_string_value(json_object_get(r->json, "Id"));
+	json_t *labels = json_object_get(json_object_get(r->json, "Config"), "Labels");
+	const char *inst = json_string_value(json_object_get(labels, "hermes.instance"));
+
+	p->calls--;
+	if (r->error == NULL && docker_id_valid(id) && inst != NULL &&
+	    strcmp(inst, p->instance) == 0) {
+		warn("container %s was made though its create failed: removing it", l->name);
+		remove_container(p, id, "unused");
+	}
+	free(l);
+}
+
+static void forget_lost(struct pool *p, const char *name)
+{
+	struct lost *l = calloc(1, sizeof(*l));
+	char path[128];
+
+	if (l == NULL)
+		return;
+	l->pool = p;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(path, sizeof(path), "/containers/%s/json", name);
+	p->calls++;
+	if (docker_request(p->docker, "GET", path, NULL, 30000, on_lost_inspected, l) == 0) {
+		p->calls--;
+		free(l);
+	}
+}
+
 static void on_created(void *arg, const struct docker_reply *r)
 {
 	struct pcont *c = arg;
@@ -330,6 +373,9 @@ static void on_created(void *arg, const struct docker_reply *r)
 		const char *err = r->error ? r->error : "create: no valid container id";
 		warn("creating a container: %s", err);
 		error_event(p, "create", NULL, err);
+		if (r->status != 400) /* a refused spec made nothing */
+			forget_lost(p, c->name);
+		c->name[0] = '\0'; /* the retry under a new name: the old may be taken */
 		if (++c->attempts < 2 && !p->shutting_down && !c->doomed) {
 			create_one(p, c); /* the one retry */
 			return;

@@ -2,19 +2,14 @@
 whole session (pool, shell, resize, exec, an upload collected as an artifact, disk-quota polls,
 shutdown) works through it, no call it makes is refused, and the proxy does refuse the rest.
 
-The proxy is a few lines of asyncio here, in front of the real engine: it reads each request's
-head, allows or refuses it by method and path, then relays bytes both ways (the exec hijack
-included)."""
+The proxy (docker_proxy.py) is a few lines of asyncio in front of the real engine: it reads
+each request's head, allows or refuses it by method and path, then relays bytes both ways (the
+exec hijack included)."""
 
-import asyncio
-import os
 import re
 import socket
-import threading
-from pathlib import Path
 
-import pytest
-
+from docker_proxy import DockerProxy
 from hermes_helpers import Hermes, open_shell, scp_upload, ssh_exec, wait_for
 
 ID = r"[A-Za-z0-9_.-]+"
@@ -32,74 +27,6 @@ ALLOWED = [re.compile(p) for p in (
 )]
 
 
-def docker_socket():
-    host = os.environ.get("DOCKER_HOST", "")
-    return host[len("unix://"):] if host.startswith("unix://") else "/var/run/docker.sock"
-
-
-class Proxy:
-    def __init__(self, path, upstream):
-        self.path, self.upstream = str(path), upstream
-        self.allowed, self.refused = [], []
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        assert self.ready.wait(10), "the proxy did not start"
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(asyncio.start_unix_server(self._serve, path=self.path))
-        self.ready.set()
-        self.loop.run_forever()
-
-    @staticmethod
-    def verdict(method, target):
-        path = re.sub(r"^/v1\.\d+", "", target.split("?", 1)[0])
-        call = f"{method} {path}"
-        return call, any(rx.fullmatch(call) for rx in ALLOWED)
-
-    async def _serve(self, reader, writer):
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            writer.close()
-            return
-        method, target = head.split(b" ", 2)[:2]
-        call, ok = self.verdict(method.decode(), target.decode())
-        if not ok:
-            self.refused.append(call)
-            body = b'{"message":"refused by the socket proxy"}'
-            writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
-            await writer.drain()
-            writer.close()
-            return
-        self.allowed.append(call)
-        up_r, up_w = await asyncio.open_unix_connection(self.upstream)
-        up_w.write(head)
-
-        async def pipe(src, dst):
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-                if dst.can_write_eof():
-                    dst.write_eof()  # a half-close is how stdin's EOF reaches the exec
-            except (ConnectionError, OSError):
-                pass
-        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
-        for w in (writer, up_w):
-            w.close()
-
-
 def raw_call(path, request):
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(path))
@@ -109,7 +36,8 @@ def raw_call(path, request):
 
 def test_hermes_behind_a_socket_proxy(tmp_path, hermes_binary, docker_ready):
     sock = tmp_path / "proxy.sock"
-    with Proxy(sock, docker_socket()) as proxy:
+    allowed = lambda call: any(rx.fullmatch(call) for rx in ALLOWED)  # noqa: E731
+    with DockerProxy(sock, policy=allowed) as proxy:
         # The proxy does refuse what is not on the list (and passes what is).
         assert raw_call(sock, b"GET /v1.41/info HTTP/1.1\r\nHost: d\r\n\r\n").startswith(
             b"HTTP/1.1 403")

@@ -1,0 +1,121 @@
+"""Bad input from Docker gets a clear error, never a crash. Between Hermes and the real engine
+a proxy (docker_proxy.py) rewrites half of the engine's answers - fields of the wrong type,
+garbage, cut short, errors with odd bodies, broken heads, lying lengths, deep nesting, silence -
+while attackers keep logging in. Hermes must stay up, end every session it began with a
+session.closed, keep its event log whole, and serve real shells again once the engine's answers
+are honest."""
+
+import hashlib
+import json
+import os
+import random
+
+from docker_proxy import DockerProxy
+from hermes_helpers import Hermes, docker, docker_rm_f, parse_event_lines, ssh_exec, wait_for
+
+
+def confuse(v, rnd, depth=0):
+    """The same JSON with values of the wrong type here and there."""
+    if isinstance(v, dict):
+        return {k: confuse(x, rnd, depth + 1) for k, x in v.items()}
+    if isinstance(v, list):
+        return [confuse(x, rnd, depth + 1) for x in v] if rnd.random() < 0.8 else {"0": v}
+    if rnd.random() < 0.5:
+        return v
+    return rnd.choice([None, True, 0, -1, 2 ** 63, 1e308, "", "x" * 70000, "\u0000\u001b[2J",
+                       [], {}, [v], {"v": v}, "../../etc/passwd", str(v)])
+
+
+def answer(status, body, extra=b""):
+    return (b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s"
+            b"Connection: close\r\n\r\n%s" % (status, len(body), extra, body))
+
+
+def hostile(seed, rate=0.5):
+    rnd = random.Random(seed)
+    state = {"on": False}
+
+    def mutate(call, status, body):
+        if not state["on"] or rnd.random() >= rate:
+            return None
+        kind = rnd.randrange(9)
+        if kind == 0:  # fields of the wrong type
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = {"Id": body.decode("latin-1")}
+            return answer(status, json.dumps(confuse(doc, rnd)).encode())
+        if kind == 1:  # garbage
+            return answer(200, bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 4096))))
+        if kind == 2:  # cut short
+            whole = answer(status, body)
+            return whole[:rnd.randrange(len(whole))]
+        if kind == 3:  # an error with an odd body
+            return answer(rnd.choice([400, 404, 409, 500, 503]),
+                          rnd.choice([b'{"message": 12}', b"<html>oops</html>", b"", b"{"]))
+        if kind == 4:  # a broken head
+            return rnd.choice([b"HTTP/1.1 abc\r\n\r\n{}", b"SSH-2.0-x\r\n\r\n",
+                               b"HTTP/1.1 200 OK\r\nX: " + b"y" * 100000 + b"\r\n\r\n{}"])
+        if kind == 5:  # a length that lies
+            return answer(status, body)[:-1] if body else answer(status, b"{}")[:-1]
+        if kind == 6:  # nesting deeper than any parser should follow
+            return answer(status, b"[" * 50000 + b"]" * 50000)
+        if kind == 7:  # silence
+            return b""
+        return answer(status, body, b"Transfer-Encoding: chunked\r\n")  # both framings
+    return mutate, state
+
+
+def ours(inst):
+    """{name: state} of every container labelled with inst's hermes.instance (the SHA-256 of
+    its log directory's real path, 16 hex digits)."""
+    label = hashlib.sha256(os.path.realpath(inst.log_dir).encode()).hexdigest()[:16]
+    out = docker("ps", "-a", "--filter", f"label=hermes.instance={label}",
+                 "--format", "{{.Names}} {{.State}}").stdout.split()
+    return dict(zip(out[0::2], out[1::2]))
+
+
+def test_hermes_survives_a_hostile_engine(tmp_path, hermes_binary, docker_ready):
+    sock = tmp_path / "hostile.sock"
+    # HERMES_HOSTILE_SEED picks another run of rewrites (to hunt by hand with many seeds).
+    mutate, state = hostile(seed=int(os.environ.get("HERMES_HOSTILE_SEED", "5")))
+    with DockerProxy(sock, mutate=mutate) as proxy:
+        overrides = {"docker": {"socket_path": str(sock)},
+                     "container_pool": {"size": 2, "spawn_timeout": 10}}
+        inst = Hermes(tmp_path / "hermes", overrides, name="hermes-hostile",
+                      binary=hermes_binary)
+        try:
+            inst.start()  # with honest answers: the start-up check must pass
+            state["on"] = True
+            outcomes = []
+            for i in range(12):
+                r = ssh_exec(inst.port, f"echo hostile-{i}", timeout=90)
+                outcomes.append(r.returncode)
+                assert inst.running(), f"Hermes died at login {i}\n" + inst.diagnostics()
+            assert proxy.mutated, "the proxy rewrote nothing: this test tested nothing"
+            state["on"] = False
+            # Honest again: real shells come back.
+
+            def served():
+                r = ssh_exec(inst.port, "echo honest-again", timeout=90)
+                return r.returncode == 0 and r.stdout == b"honest-again\n"
+            wait_for(served, 120, interval=2, what="a working shell after the engine is honest")
+            assert inst.stop() == 0, inst.diagnostics()
+            # Containers the engine made though their answers were lost are Hermes' still:
+            # a restart on the same data finds and removes them, and leaves none running.
+            again = Hermes(inst.workdir, overrides, name="hermes-hostile-again",
+                           binary=hermes_binary)
+            again.start(since=inst.mark())
+            assert again.stop() == 0, again.diagnostics()
+            left = ours(inst)
+            assert not [c for c in left if c.startswith("hermes-pool-")], left
+            assert not [c for c in left if left[c] == "running"], left
+        finally:
+            inst.teardown()
+            docker_rm_f(list(ours(inst)))
+    events = parse_event_lines(inst.events_path.read_bytes())  # every line whole JSON
+    opened = {e["session"] for e in events if e["event"] == "session.connect"}
+    closed = {e["session"] for e in events if e["event"] == "session.closed"}
+    assert opened and opened == closed, (opened - closed, outcomes)
+    assert any(e["event"] == "container.error" for e in events) or \
+        "docker" in inst.stderr_tail(2000).lower(), "the bad answers were not reported"
