@@ -17,15 +17,14 @@ from hermes_helpers import Hermes, HermesStartError, open_shell, wait_for
 
 from test_privsep import core_limit, status, worker_of
 
-UID = 64123  # an ordinary user with no name: nothing but the ids matters
-
-
 def unused_uid():
-    try:
-        pwd.getpwuid(UID)
-    except KeyError:
-        return UID
-    pytest.skip(f"uid {UID} is taken on this machine")
+    """An ordinary user with no name (nothing but the ids matters) that nobody else has."""
+    for uid in range(64123, 65000):
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+    raise AssertionError("no unused uid in 64123..64999")
 
 
 def low_port():
@@ -37,7 +36,7 @@ def low_port():
                 return port
             except OSError:
                 continue
-    pytest.skip("no free port below 1024")
+    raise AssertionError("no free port below 1024 on 127.0.0.1")
 
 
 def setpriv(uid, gid, caps):
@@ -68,7 +67,8 @@ def test_monitor_as_an_ordinary_user(user_workdir, hermes_binary, docker_ready):
     try:
         grp.getgrnam("docker")
     except KeyError:
-        pytest.skip("no docker group (the engine's socket is not group-accessible)")
+        raise AssertionError("no docker group: Debian's docker.io makes it "
+                             "(scripts/install-deps.sh)") from None
     uid, workdir = user_workdir
     port = low_port()
     inst = Hermes(workdir, {"server": {"port": port}}, name="hermes-unprivileged",
