@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,6 +344,11 @@ static void on_accept(struct loop *l, int fd, int events, void *arg)
 			close(cfd);
 			continue;
 		}
+		/* As sshd does for its sessions: each small packet (an echoed
+		 * key, an auth answer) leaves at once, not after the client's
+		 * delayed ACK. */
+		int one = 1;
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 			error("socketpair: %s", strerror(errno));
 			close(cfd);

@@ -1005,6 +1005,10 @@ static int key_exchange(struct worker *w)
 			break;
 		service_tap(w);
 		r = ssh_handle_key_exchange(w->session);
+		/* That step may have read the last bytes the tap forwarded:
+		 * splice now, or the client's next packet (which the tap no
+		 * longer reads) waits for the poll above to time out. */
+		service_tap(w);
 	}
 	service_tap(w);
 	return r;
