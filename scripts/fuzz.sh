@@ -6,13 +6,14 @@
 # SECONDS per harness (default 600: the long run by hand; the test command runs 15). HARNESS:
 # names without the fuzz_ prefix (http, demux, config, ...), all of them if none is given.
 # Each harness keeps what it finds in build-fuzz/corpus-fuzz_NAME (seeded from
-# tests/fuzz/corpus/NAME) and writes a crashing input to build-fuzz/crash-fuzz_NAME-*; exits
-# non-zero if any harness found something.
+# tests/fuzz/corpus/NAME) and writes a crashing input to build-fuzz/crash-fuzz_NAME-*. Every
+# harness runs even when one finds something; the exit status is then non-zero.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 seconds=${1:-600}
+failed=()
 shift || true
 
 scripts/build.sh build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
@@ -39,6 +40,16 @@ for f in "${harnesses[@]}"; do
 	args=("build-fuzz/corpus-$name")
 	[ -d "$corpus" ] && args+=("$corpus")
 	echo "--- $name (${seconds}s)"
-	"$f" -max_total_time="$seconds" -print_final_stats=0 \
-		-artifact_prefix="build-fuzz/crash-$name-" "${args[@]}" 2>&1 | tail -n 3
+	if ! "$f" -max_total_time="$seconds" -print_final_stats=0 \
+		-artifact_prefix="build-fuzz/crash-$name-" "${args[@]}" > "build-fuzz/log-$name" 2>&1; then
+		tail -n 40 "build-fuzz/log-$name"
+		echo "*** $name found something: build-fuzz/crash-$name-*" >&2
+		failed+=("$name")
+	else
+		tail -n 3 "build-fuzz/log-$name"
+	fi
 done
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "fuzzing failed: ${failed[*]}" >&2
+	exit 1
+fi

@@ -1300,6 +1300,24 @@ static void set_perturb(int byte)
 #endif
 }
 
+/* glibc keeps the last few freed small blocks of each size (its tcache,
+ * up to 1032 bytes, 7 a size) as they were, M_PERTURB or not: taking them
+ * back, wiping and freeing them again leaves no text of the config there. */
+static void wipe_small_free_blocks(void)
+{
+	enum { SIZES = 1040 / 16, PER_SIZE = 8 };
+	void *held[PER_SIZE];
+
+	for (size_t c = 1; c <= SIZES; c++) {
+		size_t n = c * 16 - 8; /* the most each size class holds */
+		int k;
+		for (k = 0; k < PER_SIZE && (held[k] = malloc(n)) != NULL; k++)
+			explicit_bzero(held[k], n);
+		while (k-- > 0)
+			free(held[k]);
+	}
+}
+
 int config_load(const char *file, struct config **out, char **errors)
 {
 	size_t len = 0, cap = 0;
@@ -1349,6 +1367,7 @@ int config_load(const char *file, struct config **out, char **errors)
 	rc = config_parse(file, buf, len, out, errors);
 	explicit_bzero(buf, len);
 	free(buf);
+	wipe_small_free_blocks();
 	set_perturb(0);
 	return rc;
 

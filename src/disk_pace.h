@@ -7,8 +7,9 @@
  * The first look comes after DISK_PACE_MIN_MS; while the layer does not
  * grow the wait doubles up to DISK_PACE_MAX_MS; while it grows the wait is
  * half the time the current rate needs to reach the quota, within those
- * bounds. So a writer overshoots by at most about DISK_PACE_MIN_MS of its
- * writing. Pure.
+ * bounds. So a writer seen growing overshoots by about DISK_PACE_MIN_MS of
+ * its writing at most; one that starts after a long quiet spell goes
+ * unseen for up to DISK_PACE_MAX_MS. Pure.
  */
 #ifndef HERMES_DISK_PACE_H
 #define HERMES_DISK_PACE_H

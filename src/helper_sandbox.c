@@ -17,13 +17,17 @@
 #include <seccomp.h>
 
 #include "helper_sandbox.h"
+#include "landlock.h"
 #include "log.h"
 
 static const char *const denied[] = {
     /* the network, and other processes */
     "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "execve", "execveat",
     "fork", "vfork", "clone", "clone3", "ptrace", "process_vm_readv", "process_vm_writev", "kill",
-    "tkill", "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
+    "tkill", "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    /* io_uring does socket, connect and open without these calls */
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
     /* the machine */
     "mount", "umount2", "move_mount", "open_tree", "fsopen", "fsmount", "fspick", "chroot",
     "pivot_root", "unshare", "setns", "init_module", "finit_module", "delete_module", "kexec_load",
@@ -56,10 +60,14 @@ static int load_filter(void)
 	    .arg = 0, .op = SCMP_CMP_NE, .datum_a = (scmp_datum_t)getpid()};
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(tgkill), 1, other);
-	/* No faked input on, or console tricks with, the operator's terminal. */
+	/* No faked input on, or console tricks with, the operator's terminal.
+	 * The kernel reads the request's low 32 bits only: so does the test. */
 	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
 	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
-		struct scmp_arg_cmp req = {.arg = 1, .op = SCMP_CMP_EQ, .datum_a = ioctls[i]};
+		struct scmp_arg_cmp req = {.arg = 1,
+		                           .op = SCMP_CMP_MASKED_EQ,
+		                           .datum_a = 0xffffffffu,
+		                           .datum_b = ioctls[i]};
 		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(ioctl), 1, req);
 	}
 	if (r == 0)
@@ -88,7 +96,7 @@ static int keep_file_caps(void)
 	return (int)syscall(SYS_capset, &h, d);
 }
 
-void helper_sandbox_enter(const char *name)
+void helper_sandbox_enter(const char *name, const struct fs_rule *rules, size_t n)
 {
 	const char *what = NULL;
 	int r;
@@ -98,7 +106,10 @@ void helper_sandbox_enter(const char *name)
 		what = "dropping capabilities";
 	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		what = "no_new_privs";
-	else if ((r = load_filter()) < 0) {
+	else if ((r = landlock_confine(rules, n)) < 0) { /* 1: none here, said at start */
+		errno = -r;
+		what = "landlock";
+	} else if ((r = load_filter()) < 0) {
 		errno = -r;
 		what = "seccomp";
 	}

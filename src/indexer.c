@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "index.h"
 #include "indexer.h"
 #include "log.h"
+#include "util.h"
 
 #define EVERY_MS 1000
 
@@ -66,8 +68,27 @@ pid_t indexer_start(const struct config *cfg)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	util_fd_limit_restore();
 	log_setup(cfg->logging.level, strcmp(cfg->logging.format, "json") == 0, "indexer");
-	helper_sandbox_enter("hermes-indexer");
+	/* The log to read; the index's directory, where SQLite also keeps
+	 * its journal and temporary files; the randomness it opens. */
+	char *dbdir = strdup(cfg->forensics.database);
+	if (dbdir == NULL)
+		_exit(1);
+	char *slash = strrchr(dbdir, '/');
+	if (slash == NULL)
+		snprintf(dbdir, strlen(dbdir) + 1, ".");
+	else if (slash == dbdir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	setenv("SQLITE_TMPDIR", dbdir, 1);
+	const struct fs_rule rules[] = {
+	    {cfg->logging.output_dir, FS_READ},
+	    {dbdir, FS_READ | FS_WRITE | FS_REMOVE},
+	    {"/dev/urandom", FS_READ},
+	};
+	helper_sandbox_enter("hermes-indexer", rules, sizeof(rules) / sizeof(rules[0]));
 	run(cfg, parent);
 	_exit(0);
 }

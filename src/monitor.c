@@ -31,6 +31,7 @@
 #include "honeytoken.h"
 #include "hostkeys.h"
 #include "indexer.h"
+#include "landlock.h"
 #include "admission.h"
 #include "log.h"
 #include "monitor.h"
@@ -61,6 +62,7 @@ struct monitor {
 	struct pruner *pruner;  /* NULL when no retention rule is set */
 	pid_t indexer;          /* the index's child, or -1 */
 	uint64_t indexer_timer; /* starts it again after it died */
+	int64_t indexer_started_ms, indexer_wait_ms;
 	struct worker_sandbox sandbox;
 };
 
@@ -249,6 +251,7 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	signal(SIGCHLD, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "hermes-worker", 0, 0, 0);
+	util_fd_limit_restore();
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (dup2(logp[1], STDERR_FILENO) < 0 ||
 	    (nul >= 0 && (dup2(nul, STDIN_FILENO) < 0 || dup2(nul, STDOUT_FILENO) < 0)))
@@ -388,10 +391,13 @@ static void on_indexer_timer(struct loop *l, void *arg)
 {
 	struct monitor *m = arg;
 
-	(void)l;
 	m->indexer_timer = 0;
-	if (!m->ctx.shutting_down && m->indexer < 0)
-		m->indexer = indexer_start(m->cfg);
+	if (m->ctx.shutting_down || m->indexer >= 0)
+		return;
+	m->indexer = indexer_start(m->cfg); /* -1 logged: try again */
+	m->indexer_started_ms = util_mono_ms();
+	if (m->indexer < 0)
+		m->indexer_timer = loop_add_timer(l, m->indexer_wait_ms, on_indexer_timer, m);
 }
 
 static void indexer_died(struct monitor *m, int st)
@@ -399,16 +405,23 @@ static void indexer_died(struct monitor *m, int st)
 	m->indexer = -1;
 	if (m->ctx.shutting_down)
 		return;
+	/* One that dies at once again and again (it cannot be sandboxed,
+	 * say) is tried less and less often, up to once every 5 minutes. */
+	if (util_mono_ms() - m->indexer_started_ms < 60000)
+		m->indexer_wait_ms =
+		    m->indexer_wait_ms * 2 > 300000 ? 300000 : m->indexer_wait_ms * 2;
+	else
+		m->indexer_wait_ms = INDEXER_RESTART_MS;
 	if (WIFSIGNALED(st))
-		error("indexer killed by SIG%s%s; starting it again in %d s",
+		error("indexer killed by SIG%s%s; starting it again in %lld s",
 		      sigabbrev_np(WTERMSIG(st)) ?: "?",
 		      WTERMSIG(st) == SIGSYS ? " (a forbidden system call)" : "",
-		      INDEXER_RESTART_MS / 1000);
+		      (long long)m->indexer_wait_ms / 1000);
 	else
-		error("indexer exited with status %d; starting it again in %d s", WEXITSTATUS(st),
-		      INDEXER_RESTART_MS / 1000);
+		error("indexer exited with status %d; starting it again in %lld s", WEXITSTATUS(st),
+		      (long long)m->indexer_wait_ms / 1000);
 	if (m->indexer_timer == 0)
-		m->indexer_timer = loop_add_timer(m->loop, INDEXER_RESTART_MS, on_indexer_timer, m);
+		m->indexer_timer = loop_add_timer(m->loop, m->indexer_wait_ms, on_indexer_timer, m);
 }
 
 static void reap(struct monitor *m)
@@ -572,20 +585,6 @@ static void mark_event(void *arg, json_t *e)
 		     json_string_value(json_object_get(e, "src_ip")) ?: "-");
 }
 
-/* Each connection costs the monitor two descriptors (IPC, the worker's
- * stderr) and more while it has channels: the soft limit, often 1024, goes
- * up to the hard one. */
-static void raise_fd_limit(void)
-{
-	struct rlimit r;
-
-	if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max)
-		return;
-	r.rlim_cur = r.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &r) != 0)
-		warn("cannot raise the open-files limit: %s", strerror(errno));
-}
-
 int monitor_run(const struct config *cfg)
 {
 	struct monitor m = {.cfg = cfg, .listen_fd = -1, .sig_fd = -1, .indexer = -1};
@@ -593,7 +592,9 @@ int monitor_run(const struct config *cfg)
 	int rc = 1;
 
 	m.ctx.cfg = cfg;
-	raise_fd_limit();
+	/* Each connection costs the monitor two descriptors (IPC, the
+	 * worker's stderr), more while it has channels. */
+	util_fd_limit_raise();
 	auth_policy_init(&m.ctx.policy, cfg);
 	if (setup_signals(&m) < 0) {
 		error("signals: %s", strerror(errno));
@@ -601,6 +602,10 @@ int monitor_run(const struct config *cfg)
 	}
 	if (worker_sandbox_prepare(&m.sandbox, cfg) < 0)
 		return 1;
+	if (landlock_abi() == 0)
+		warn(
+		    "this kernel has no Landlock: the indexer and pruner are not confined to their "
+		    "directories (they keep their other limits)");
 	if (util_mkdirs(cfg->logging.output_dir, 0750) < 0 ||
 	    (cfg->recording.enabled && util_mkdirs(cfg->recording.output_dir, 0750) < 0)) {
 		error("cannot create the data directories: %s", strerror(errno));
@@ -638,6 +643,10 @@ int monitor_run(const struct config *cfg)
 	}
 	m.pruner = pruner_new(m.loop, cfg, m.ctx.events);
 	m.indexer = indexer_start(cfg);
+	m.indexer_started_ms = util_mono_ms();
+	m.indexer_wait_ms = INDEXER_RESTART_MS / 2; /* the first death doubles it */
+	if (m.indexer < 0)
+		m.indexer_timer = loop_add_timer(m.loop, INDEXER_RESTART_MS, on_indexer_timer, &m);
 	loop_add_fd(m.loop, m.sig_fd, LOOP_READ, on_signal, &m);
 	warm_pool(&m);
 	if (!m.ctx.shutting_down) {

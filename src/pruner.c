@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pruner.h"
 #include "retention.h"
+#include "util.h"
 
 #define EVERY_MS   (3600 * 1000)
 #define REPORT_MAX 4096
@@ -77,7 +78,13 @@ static void run_child(const struct config *cfg, int fd)
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	helper_sandbox_enter("hermes-pruner");
+	/* It lists, reads manifests and removes, in these trees only. */
+	const struct fs_rule rules[] = {
+	    {cfg->recording.output_dir, FS_READ | FS_REMOVE},
+	    {cfg->forensics.artifacts_dir, FS_READ | FS_REMOVE},
+	};
+	util_fd_limit_restore();
+	helper_sandbox_enter("hermes-pruner", rules, sizeof(rules) / sizeof(rules[0]));
 	retention_run(cfg, time(NULL), false, NULL, &r);
 	json_t *j = retention_report_json(&r);
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;

@@ -1080,7 +1080,15 @@ int session_attach_worker_log(struct session *s, int fd)
 	s->log_fd = fd;
 	worker_log_set_pid(s->wlog, (long)s->pid);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	loop_add_fd(s->ctx->loop, fd, LOOP_READ, on_worker_log, s);
+	if (loop_add_fd(s->ctx->loop, fd, LOOP_READ, on_worker_log, s) < 0) {
+		/* Unread, the pipe would fill and block the worker: closed, its
+		 * writes fail instead (EPIPE; SIGPIPE is ignored). */
+		close(fd);
+		s->log_fd = -1;
+		worker_log_free(s->wlog);
+		s->wlog = NULL;
+		return -1;
+	}
 	return 0;
 }
 

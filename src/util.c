@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -315,4 +316,25 @@ bool util_hex_prefix(const char *s, size_t n)
 bool util_is_hex(const char *s, size_t n)
 {
 	return s != NULL && strlen(s) == n && util_hex_prefix(s, n);
+}
+
+static struct rlimit fd_limit_orig;
+static bool fd_limit_raised;
+
+void util_fd_limit_raise(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max)
+		return;
+	fd_limit_orig = r;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+		fd_limit_raised = true;
+}
+
+void util_fd_limit_restore(void)
+{
+	if (fd_limit_raised)
+		setrlimit(RLIMIT_NOFILE, &fd_limit_orig);
 }

@@ -41,6 +41,12 @@ char *util_base64(const void *data, size_t len);
  * *done says how many went out even on failure. 0 or a negative errno. */
 int util_write_all(int fd, const void *p, size_t n, size_t *done);
 
+/* The monitor raises its open-files soft limit to the hard one (each
+ * connection costs it descriptors); its children put the old one back, so
+ * that a worker taken over cannot hold a million. */
+void util_fd_limit_raise(void);
+void util_fd_limit_restore(void);
+
 /* mkdir -p with the given mode for directories it creates. */
 int util_mkdirs(const char *path, unsigned mode);
 

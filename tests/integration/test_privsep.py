@@ -165,13 +165,15 @@ def test_worker_stderr_is_relayed_escaped_and_attributed(hermes):
     else:
         assert f" WARNING worker[{pid}] stderr: session {sh.sid[:8]}: " in line, line
         assert forged.replace("\x1b", "\\x1b").replace("\x07", "\\x07") in line, line
-    assert not any(ln.startswith("INFO monitor[1]") for ln in hermes.stderr_tail(400).splitlines())
+    # Nowhere in the daemon's log did the escape sequence arrive raw.
+    assert not any("\x1b]0;owned" in ln for ln in hermes.stderr_tail(400).splitlines())
 
 
 def test_indexer_is_confined_and_restarted(hermes):
     """The indexer child parses the event log (attacker strings and all) as root: it keeps only
-    the file capabilities, has no_new_privs and a deny-list filter; socket() kills it, the
-    monitor says so and starts another, which goes on indexing."""
+    the file capabilities, has no_new_privs, Landlock rules (the log and the index's directory
+    only) and a deny-list filter; socket() kills it, the monitor says so and starts another,
+    which goes on indexing."""
     import sqlite3
     from hermes_helpers import ssh_exec
     pid = wait_for(lambda: (named(hermes.proc.pid, "hermes-indexer") or [None])[0], 15,
@@ -181,9 +183,25 @@ def test_indexer_is_confined_and_restarted(hermes):
     # chown, dac_override, dac_read_search, fowner: no sys_admin, net_*, ptrace, setuid...
     assert int(st["CapEff"], 16) == 0xF and int(st["CapPrm"], 16) == 0xF, st
     assert int(st["CapAmb"], 16) == 0 and int(st["CapInh"], 16) == 0, st
+    # Landlock: it may read the log (and write the index's directory), nothing else - not even
+    # as root with dac_override. A kernel without Landlock must be said to be one.
+    confined = "this kernel has no Landlock" not in hermes.stderr_tail(5000)
+    probe = "/etc/hermes-landlock-probe"
     r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                        "-ex", f'print (int)open("{hermes.events_path}", 0)',
+                        "-ex", 'print (int)open("/etc/passwd", 0)',
+                        "-ex", f'print (int)open("{probe}", 0101, 0600)',
                         "-ex", "print (int)socket(1, 1, 0)"],
                        capture_output=True, text=True, timeout=120)
+    opened = [int(v) for v in re.findall(r"^\$\d+ = (-?\d+)$", r.stdout, re.M)]
+    assert len(opened) == 3 and opened[0] >= 0, r.stdout + r.stderr
+    made = os.path.exists(probe)
+    if made:
+        os.unlink(probe)
+    if confined:
+        assert opened[1:] == [-1, -1] and not made, r.stdout + r.stderr
+    else:
+        assert opened[1] >= 0  # the warning was true
     assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
     wait_for(lambda: "indexer killed by SIGSYS (a forbidden system call)"
              in hermes.stderr_tail(300), 15, what="the monitor's word on it")
@@ -220,7 +238,11 @@ def readable_memory(pid):
                 continue
 
 
-SECRETS = [b"Unused-Static-Pw-41x", b"Honey-Pw-77qz", b"honey-user-r8", b"/srv/bait-Kx3.key"]
+# Long, and looked for by their last 16 bytes: an allocator reuses a freed block's first bytes
+# for its own lists, so a whole-string search would miss a secret's surviving tail.
+SECRETS = [b"Unused-Static-Pw-41x-" + b"q" * 20 + b"-tail1", b"Honey-Pw-77qz-" + b"z" * 24 + b"-tail2",
+           b"honey-user-r8-" + b"u" * 24 + b"-tail3", b"/srv/bait-Kx3-" + b"k" * 24 + b"-tail4.key"]
+TAILS = [s[-16:] for s in SECRETS]
 
 
 @pytest.mark.heap
@@ -240,8 +262,8 @@ def test_worker_memory_holds_no_credentials_or_bait(hermes_factory):
         sh.send("echo MEM\n")
         sh.expect(r"MEM")
         pid = worker_of(inst)
-        in_worker = {s for chunk in readable_memory(pid) for s in SECRETS if s in chunk}
-        in_monitor = {s for chunk in readable_memory(inst.proc.pid) for s in SECRETS
-                      if s in chunk}
-    assert in_monitor == set(SECRETS), "the scan finds them where they are"
+        in_worker = {t for chunk in readable_memory(pid) for t in TAILS if t in chunk}
+        in_monitor = {t for chunk in readable_memory(inst.proc.pid) for t in TAILS
+                      if t in chunk}
+    assert in_monitor == set(TAILS), "the scan finds them where they are"
     assert in_worker == set(), in_worker
