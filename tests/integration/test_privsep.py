@@ -220,6 +220,11 @@ def test_indexer_is_confined_and_restarted(hermes):
         finally:
             db.close()
     assert wait_for(indexed, 15, what="the new indexer to index the session") == "client_closed"
+    # TIOCSTI with bits above the 32 the kernel reads is TIOCSTI all the same: killed too.
+    r = subprocess.run(["gdb", "-p", str(again), "-batch", "-nx",
+                        "-ex", 'print (int)ioctl(2, 0x100005412, "x")'],
+                       capture_output=True, text=True, timeout=120)
+    assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
 
 
 def readable_memory(pid):
