@@ -673,6 +673,7 @@ out:
 	free(m.sessions);
 	pruner_free(m.pruner);
 	loop_del_timer(m.loop, m.indexer_timer);
+	worker_sandbox_free(&m.sandbox);
 	if (m.indexer > 0)
 		kill(m.indexer, SIGTERM);
 	artifacts_free(m.ctx.artifacts);

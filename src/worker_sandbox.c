@@ -20,11 +20,14 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <dirent.h>
 #include <seccomp.h>
@@ -122,7 +125,8 @@ static int add(scmp_filter_ctx f, uint32_t action, const char *name)
 	return seccomp_rule_add(f, action, nr, 0);
 }
 
-static int load_filter(void)
+/* The filter for a worker whose pid is `self`. */
+static scmp_filter_ctx build_filter(pid_t self, int *err)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r = f != NULL ? 0 : -ENOMEM;
@@ -132,9 +136,9 @@ static int load_filter(void)
 	for (size_t i = 0; r == 0 && i < sizeof(refused) / sizeof(refused[0]); i++)
 		r = add(f, SCMP_ACT_ERRNO(EACCES), refused[i]);
 	/* abort() signals itself; no other process may be signalled. */
-	struct scmp_arg_cmp self = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)getpid()};
+	struct scmp_arg_cmp me = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)self};
 	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, self);
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, me);
 	/* ioctl only to ask how much is readable or set blocking: never
 	 * TIOCSTI and friends on a terminal the daemon was started from. */
 	static const unsigned long ioctls[] = {FIONREAD, FIONBIO, FIOCLEX, FIONCLEX};
@@ -142,8 +146,70 @@ static int load_filter(void)
 		struct scmp_arg_cmp req = {.arg = 1, .op = SCMP_CMP_EQ, .datum_a = ioctls[i]};
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, req);
 	}
-	if (r == 0)
-		r = seccomp_load(f);
+	if (r != 0 && f != NULL) {
+		seccomp_release(f);
+		f = NULL;
+	}
+	*err = r;
+	return f;
+}
+
+/* Compiled once in the monitor, for a pid no process has, then copied
+ * into each worker with its own pid put in: a worker spends no time and
+ * no memory on libseccomp. */
+#define PID_PLACEHOLDER 0x5ecc0de1u /* above any pid_max */
+
+static void compile_filter(struct worker_sandbox *sb)
+{
+	int err, fd = -1;
+	scmp_filter_ctx f = build_filter((pid_t)PID_PLACEHOLDER, &err);
+	off_t size;
+
+	sb->prog = NULL;
+	if (f == NULL || (fd = memfd_create("hermes-seccomp", MFD_CLOEXEC)) < 0 ||
+	    seccomp_export_bpf(f, fd) != 0 || (size = lseek(fd, 0, SEEK_END)) <= 0 ||
+	    size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    (sb->prog = malloc((size_t)size)) == NULL ||
+	    pread(fd, sb->prog, (size_t)size, 0) != size) {
+		free(sb->prog);
+		sb->prog = NULL;
+	} else {
+		sb->len = (size_t)size / sizeof(struct sock_filter);
+		sb->npatch = 0;
+		for (size_t i = 0; i < sb->len; i++)
+			if (sb->prog[i].k == PID_PLACEHOLDER && sb->npatch < WORKER_SANDBOX_PATCHES)
+				sb->patch[sb->npatch++] = i;
+			else if (sb->prog[i].k == PID_PLACEHOLDER)
+				sb->npatch =
+				    WORKER_SANDBOX_PATCHES + 1; /* not the program we know */
+		if (sb->npatch == 0 || sb->npatch > WORKER_SANDBOX_PATCHES) {
+			free(sb->prog);
+			sb->prog = NULL;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (f != NULL)
+		seccomp_release(f);
+	if (sb->prog == NULL)
+		warn("cannot compile the workers' system-call filter once: each worker compiles "
+		     "its own");
+}
+
+static int load_filter(const struct worker_sandbox *sb)
+{
+	if (sb->prog != NULL) {
+		/* The worker's own copy of the program (fork copied it). */
+		for (size_t i = 0; i < sb->npatch; i++)
+			sb->prog[sb->patch[i]].k = (uint32_t)getpid();
+		struct sock_fprog fp = {.len = (unsigned short)sb->len, .filter = sb->prog};
+		return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) == 0 ? 0 : -errno;
+	}
+	int r;
+	scmp_filter_ctx f = build_filter(getpid(), &r);
+	if (f == NULL)
+		return r != 0 ? r : -ENOMEM;
+	r = seccomp_load(f);
 	seccomp_release(f);
 	return r;
 }
@@ -183,6 +249,7 @@ int worker_sandbox_prepare(struct worker_sandbox *sb, const struct config *cfg)
 {
 	memset(sb, 0, sizeof(*sb));
 	sb->root = cfg->server.worker_chroot;
+	compile_filter(sb);
 	if (geteuid() != 0) {
 		warn("not running as root: workers cannot chroot or change user; they keep "
 		     "no_new_privs and the system-call filter");
@@ -248,9 +315,15 @@ void worker_sandbox_enter(const struct worker_sandbox *sb)
 		fail("no core dumps");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail("no_new_privs");
-	int r = load_filter();
+	int r = load_filter(sb);
 	if (r < 0) {
 		errno = -r;
 		fail("seccomp");
 	}
+}
+
+void worker_sandbox_free(struct worker_sandbox *sb)
+{
+	free(sb->prog);
+	sb->prog = NULL;
 }

@@ -6,7 +6,9 @@
  * and looks up server.worker_user once at start; each worker then chroots
  * there, drops every group and takes that user's uid and gid, sets
  * no_new_privs and installs a seccomp allow-list (libseccomp): the system
- * calls a running worker makes and nothing else. A forbidden call kills
+ * calls a running worker makes and nothing else. The filter is compiled
+ * once, in the monitor at start; each worker only puts its own pid in
+ * (tgkill is allowed to itself alone) and loads it. A forbidden call kills
  * the worker (SIGSYS), which the monitor logs; opening a file fails with
  * EACCES instead, so that a library trying a file of its own fails softly.
  * Either way it drops every capability, takes no core file and is not
@@ -22,7 +24,16 @@
 
 #include "config.h"
 
+#define WORKER_SANDBOX_PATCHES 4
+
+struct sock_filter;
+
 struct worker_sandbox {
+	/* The filter, compiled once (NULL: each worker compiles its own),
+	 * with the places where the worker's pid goes. */
+	struct sock_filter *prog;
+	size_t len, npatch;
+	size_t patch[WORKER_SANDBOX_PATCHES];
 	bool drop; /* chroot and change user (the monitor runs as root) */
 	uid_t uid;
 	gid_t gid;
@@ -37,5 +48,8 @@ int worker_sandbox_prepare(struct worker_sandbox *sb, const struct config *cfg);
 /* In the worker, at once after fork. Does not return on failure: a worker
  * that cannot be confined does not serve (it exits 1). */
 void worker_sandbox_enter(const struct worker_sandbox *sb);
+
+/* In the monitor at the end. */
+void worker_sandbox_free(struct worker_sandbox *sb);
 
 #endif

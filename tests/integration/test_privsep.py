@@ -124,6 +124,25 @@ def test_forbidden_calls_fail_or_kill_and_are_logged(hermes):
     assert "forbidden system call" in hermes.stderr_tail(200)
 
 
+def test_signals_only_to_itself(hermes):
+    """tgkill to itself is allowed (abort() needs it; the filter carries the worker's own pid),
+    to any other process it kills the worker."""
+    with open_shell(hermes) as sh:
+        sh.send("echo SIG\n")
+        sh.expect(r"SIG")
+        pid = worker_of(hermes)
+        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                            "-ex", f"print (long)syscall(234, {pid}, {pid}, 0)",
+                            "-ex", f"print (long)syscall(234, {hermes.proc.pid}, "
+                                   f"{hermes.proc.pid}, 0)"],
+                           capture_output=True, text=True, timeout=120)
+        got = re.findall(r"^\$\d+ = (-?\d+)$", r.stdout, re.M)
+        assert got[:1] == ["0"], r.stdout + r.stderr
+        assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+        closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
+    assert closed["worker_signal"] == "SYS"
+
+
 def test_no_keystrokes_pushed_into_a_terminal(hermes):
     """TIOCSTI - faking input on a terminal the daemon was started from - kills the worker."""
     with open_shell(hermes) as sh:
