@@ -132,6 +132,17 @@ def report(name, pid, port, n, k):
           f"memory per held connection {mem:7.0f} KiB (over {kept} held)")
 
 
+def other(name, argv, port, n, k):
+    """Runs another SSH server on port for report()."""
+    srv = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: listening(port), 10, what=name)
+        report(name, srv.pid, port, n, k)
+    finally:
+        srv.terminate()
+        srv.wait()
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -154,29 +165,15 @@ def main():
         key, port = work / "dropbear_ed25519", free_port()
         subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(key)], capture_output=True,
                        check=True)
-        srv = subprocess.Popen(["dropbear", "-F", "-E", "-p", f"127.0.0.1:{port}",
-                                "-r", str(key), "-K", "0"], stderr=subprocess.DEVNULL)
-        try:
-            wait_for(lambda: listening(port), 10, what="dropbear")
-            report("dropbear", srv.pid, port, n, k)
-        finally:
-            srv.terminate()
-            srv.wait()
+        other("dropbear", ["dropbear", "-F", "-E", "-p", f"127.0.0.1:{port}", "-r", str(key),
+                           "-K", "0"], port, n, k)
     sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
     if sshd:
-        port = free_port()
-        key = work / "sshd_ed25519"
+        key, port = work / "sshd_ed25519", free_port()
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        srv = subprocess.Popen([sshd, "-D", "-e", "-f", "/dev/null", "-p", str(port),
-                                "-o", "ListenAddress=127.0.0.1", "-h", str(key),
-                                "-o", f"MaxStartups={k + 10}", "-o", "UsePAM=no"],
-                               stderr=subprocess.DEVNULL)
-        try:
-            wait_for(lambda: listening(port), 10, what="sshd")
-            report("sshd", srv.pid, port, n, k)
-        finally:
-            srv.terminate()
-            srv.wait()
+        other("sshd", [sshd, "-D", "-e", "-f", "/dev/null", "-p", str(port),
+                       "-o", "ListenAddress=127.0.0.1", "-h", str(key),
+                       "-o", f"MaxStartups={k + 10}", "-o", "UsePAM=no"], port, n, k)
     shutil.rmtree(work, ignore_errors=True)
 
 

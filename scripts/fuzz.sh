@@ -19,21 +19,23 @@ shift || true
 scripts/build.sh build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dtests=disabled
 
+harnesses=()
 if [ $# -gt 0 ]; then
-	harnesses=()
-	for n in "$@"; do harnesses+=("build-fuzz/fuzz_${n#fuzz_}"); done
+	for n in "$@"; do
+		f=build-fuzz/fuzz_${n#fuzz_}
+		if ! [ -f "$f" ] || ! [ -x "$f" ]; then
+			echo "no harness $f" >&2
+			exit 2
+		fi
+		harnesses+=("$f")
+	done
 else
-	harnesses=()
 	for f in build-fuzz/fuzz_*; do
 		[ -f "$f" ] && [ -x "$f" ] && harnesses+=("$f")
 	done
 fi
 
 for f in "${harnesses[@]}"; do
-	if ! [ -f "$f" ] || ! [ -x "$f" ]; then
-		echo "no harness $f" >&2
-		exit 2
-	fi
 	name=$(basename "$f")
 	corpus=tests/fuzz/corpus/${name#fuzz_}
 	mkdir -p "build-fuzz/corpus-$name"

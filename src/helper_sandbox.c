@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
@@ -19,6 +18,7 @@
 #include "helper_sandbox.h"
 #include "landlock.h"
 #include "log.h"
+#include "sandbox_util.h"
 
 static const char *const denied[] = {
     /* the network, and other processes */
@@ -39,22 +39,14 @@ static const char *const denied[] = {
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "setfsuid",
     "setfsgid", "capset"};
 
-static int deny(scmp_filter_ctx f, const char *name)
-{
-	int nr = seccomp_syscall_resolve_name(name);
-
-	if (nr == __NR_SCMP_ERROR)
-		return 0; /* not on this architecture */
-	return seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, nr, 0);
-}
-
 static int load_filter(void)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
 	int r = f != NULL ? 0 : -ENOMEM;
 
-	for (size_t i = 0; r == 0 && i < sizeof(denied) / sizeof(denied[0]); i++)
-		r = deny(f, denied[i]);
+	if (r == 0)
+		r = sandbox_rules(f, SCMP_ACT_KILL_PROCESS, denied,
+		                  sizeof(denied) / sizeof(denied[0]));
 	/* abort() signals itself; no other thread group. */
 	struct scmp_arg_cmp other = {
 	    .arg = 0, .op = SCMP_CMP_NE, .datum_a = (scmp_datum_t)getpid()};
@@ -76,25 +68,10 @@ static int load_filter(void)
 	return r;
 }
 
-/* Keeps the file capabilities of the ones it has (none, as an ordinary
- * user), and no ambient or inheritable ones. */
-static int keep_file_caps(void)
-{
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct d[2];
-	const uint32_t keep =
-	    1u << CAP_CHOWN | 1u << CAP_DAC_OVERRIDE | 1u << CAP_DAC_READ_SEARCH | 1u << CAP_FOWNER;
-
-	if (syscall(SYS_capget, &h, d) < 0)
-		return -1;
-	d[0].effective &= keep;
-	d[0].permitted &= keep;
-	d[0].inheritable = 0;
-	d[1].effective = d[1].permitted = d[1].inheritable = 0;
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return -1;
-	return (int)syscall(SYS_capset, &h, d);
-}
+/* Of the capabilities it has (none, as an ordinary user), the ones for
+ * files. */
+#define FILE_CAPS                                                                                  \
+	(1u << CAP_CHOWN | 1u << CAP_DAC_OVERRIDE | 1u << CAP_DAC_READ_SEARCH | 1u << CAP_FOWNER)
 
 void helper_sandbox_enter(const char *name, const struct fs_rule *rules, size_t n)
 {
@@ -102,7 +79,7 @@ void helper_sandbox_enter(const char *name, const struct fs_rule *rules, size_t 
 	int r;
 
 	prctl(PR_SET_NAME, name, 0, 0, 0);
-	if (keep_file_caps() < 0)
+	if (sandbox_keep_caps(FILE_CAPS) < 0)
 		what = "dropping capabilities";
 	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		what = "no_new_privs";

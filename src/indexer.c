@@ -2,6 +2,7 @@
  * indexer: the index kept current by a child process; see indexer.h.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,16 +73,10 @@ pid_t indexer_start(const struct config *cfg)
 	log_setup(cfg->logging.level, strcmp(cfg->logging.format, "json") == 0, "indexer");
 	/* The log to read; the index's directory, where SQLite also keeps
 	 * its journal and temporary files; the randomness it opens. */
-	char *dbdir = strdup(cfg->forensics.database);
-	if (dbdir == NULL)
+	char *copy = strdup(cfg->forensics.database);
+	if (copy == NULL)
 		_exit(1);
-	char *slash = strrchr(dbdir, '/');
-	if (slash == NULL)
-		snprintf(dbdir, strlen(dbdir) + 1, ".");
-	else if (slash == dbdir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	const char *dbdir = dirname(copy);
 	setenv("SQLITE_TMPDIR", dbdir, 1);
 	const struct fs_rule rules[] = {
 	    {cfg->logging.output_dir, FS_READ},

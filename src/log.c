@@ -141,18 +141,25 @@ static size_t escape_text(char *out, size_t cap, const char *s)
 	return o;
 }
 
+/* line[LOG_LINE_MAX] holds a head of n bytes (snprintf's answer): adds
+ * msg escaped and the newline, and writes the line. */
+static void finish_line(char *line, int n, const char *msg)
+{
+	if (n < 0 || (size_t)n >= LOG_LINE_MAX - 2)
+		return;
+	n += (int)escape_text(line + n, LOG_LINE_MAX - 1 - (size_t)n, msg);
+	line[n++] = '\n';
+	write_line(line, (size_t)n);
+}
+
 static void emit_text(const char *ts, const char *lvl, const char *process, long pid,
                       const char *func, const char *msg)
 {
 	char line[LOG_LINE_MAX];
-	int n;
 
-	n = snprintf(line, sizeof(line), "%s %s %s[%ld] %s: ", ts, lvl, process, pid, func);
-	if (n < 0 || (size_t)n >= sizeof(line) - 2)
-		return;
-	n += (int)escape_text(line + n, sizeof(line) - 1 - (size_t)n, msg);
-	line[n++] = '\n';
-	write_line(line, (size_t)n);
+	finish_line(line,
+	            snprintf(line, sizeof(line), "%s %s %s[%ld] %s: ", ts, lvl, process, pid, func),
+	            msg);
 }
 
 /* Returns -1 if jansson could not build the line (no memory), so the caller
@@ -203,14 +210,8 @@ static void emit(int level, const char *process, long pid, const char *func, con
 static void emit_relay(int level, const char *func, const char *msg)
 {
 	char line[LOG_LINE_MAX];
-	int n;
 
-	n = snprintf(line, sizeof(line), "%d\t%s\t", level, func);
-	if (n < 0 || (size_t)n >= sizeof(line) - 2)
-		return;
-	n += (int)escape_text(line + n, sizeof(line) - 1 - (size_t)n, msg);
-	line[n++] = '\n';
-	write_line(line, (size_t)n);
+	finish_line(line, snprintf(line, sizeof(line), "%d\t%s\t", level, func), msg);
 }
 
 void log_msg(int level, const char *func, const char *fmt, ...)

@@ -252,9 +252,11 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "hermes-worker", 0, 0, 0);
 	util_fd_limit_restore();
+	/* Never the daemon's terminal: a worker that cannot have /dev/null
+	 * and the pipe does not serve. */
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (dup2(logp[1], STDERR_FILENO) < 0 ||
-	    (nul >= 0 && (dup2(nul, STDIN_FILENO) < 0 || dup2(nul, STDOUT_FILENO) < 0)))
+	if (nul < 0 || dup2(logp[1], STDERR_FILENO) < 0 || dup2(nul, STDIN_FILENO) < 0 ||
+	    dup2(nul, STDOUT_FILENO) < 0)
 		_exit(1);
 	log_setup_relay(m->cfg->logging.level);
 	/* The worker's own copy of the config, which the monitor alone reads

@@ -19,13 +19,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -33,6 +32,7 @@
 #include <seccomp.h>
 
 #include "log.h"
+#include "sandbox_util.h"
 #include "util.h"
 #include "worker_sandbox.h"
 
@@ -116,25 +116,17 @@ static const char *const allowed[] = {
 static const char *const refused[] = {"open",       "openat", "openat2", "access",   "faccessat",
                                       "faccessat2", "stat",   "lstat",   "readlink", "readlinkat"};
 
-static int add(scmp_filter_ctx f, uint32_t action, const char *name)
-{
-	int nr = seccomp_syscall_resolve_name(name);
-
-	if (nr == __NR_SCMP_ERROR)
-		return 0; /* not on this architecture */
-	return seccomp_rule_add(f, action, nr, 0);
-}
-
 /* The filter for a worker whose pid is `self`. */
 static scmp_filter_ctx build_filter(pid_t self, int *err)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r = f != NULL ? 0 : -ENOMEM;
 
-	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		r = add(f, SCMP_ACT_ALLOW, allowed[i]);
-	for (size_t i = 0; r == 0 && i < sizeof(refused) / sizeof(refused[0]); i++)
-		r = add(f, SCMP_ACT_ERRNO(EACCES), refused[i]);
+	if (r == 0)
+		r = sandbox_rules(f, SCMP_ACT_ALLOW, allowed, sizeof(allowed) / sizeof(allowed[0]));
+	if (r == 0)
+		r = sandbox_rules(f, SCMP_ACT_ERRNO(EACCES), refused,
+		                  sizeof(refused) / sizeof(refused[0]));
 	/* abort() signals itself; no other process may be signalled. */
 	struct scmp_arg_cmp me = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)self};
 	if (r == 0)
@@ -278,20 +270,6 @@ static void fail(const char *what)
 	_exit(1);
 }
 
-/* Every capability gone, the ambient ones too: a monitor run as an ordinary
- * user with CAP_NET_BIND_SERVICE must not pass it on. (As root, the change
- * of user has already cleared them.) */
-static int drop_caps(void)
-{
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct d[2];
-
-	memset(d, 0, sizeof(d));
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return -1;
-	return (int)syscall(SYS_capset, &h, d);
-}
-
 void worker_sandbox_enter(const struct worker_sandbox *sb)
 {
 	if (sb->drop) {
@@ -303,7 +281,10 @@ void worker_sandbox_enter(const struct worker_sandbox *sb)
 		if (setuid(0) == 0)
 			fail("root could be taken back"); /* cannot happen */
 	}
-	if (drop_caps() < 0)
+	/* Every capability gone, the ambient ones too: a monitor run as an
+	 * ordinary user with CAP_NET_BIND_SERVICE must not pass it on. (As
+	 * root, the change of user has already cleared them.) */
+	if (sandbox_keep_caps(0) < 0)
 		fail("dropping capabilities");
 	/* No core file (it would hold the host keys), and no debugger or
 	 * /proc/PID/mem for anyone without CAP_SYS_PTRACE: another process of

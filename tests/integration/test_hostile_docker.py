@@ -117,5 +117,4 @@ def test_hermes_survives_a_hostile_engine(tmp_path, hermes_binary, docker_ready)
     opened = {e["session"] for e in events if e["event"] == "session.connect"}
     closed = {e["session"] for e in events if e["event"] == "session.closed"}
     assert opened and opened == closed, (opened - closed, outcomes)
-    assert any(e["event"] == "container.error" for e in events) or \
-        "docker" in inst.stderr_tail(2000).lower(), "the bad answers were not reported"
+    assert any(e["event"] == "container.error" for e in events), "the bad answers went unreported"

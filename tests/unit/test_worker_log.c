@@ -61,6 +61,17 @@ static size_t count(const char *s, const char *needle)
 	return n;
 }
 
+/* A worker's log for session SID and pid, the monitor's log set up. */
+static struct worker_log *start(int level, int json, long pid)
+{
+	struct worker_log *w;
+
+	log_setup(level, json, "monitor");
+	assert_non_null(w = worker_log_new(SID));
+	worker_log_set_pid(w, pid);
+	return w;
+}
+
 static void feed(struct worker_log *w, const char *s, int64_t now)
 {
 	worker_log_feed(w, s, strlen(s), now);
@@ -104,9 +115,7 @@ static void test_records_and_raw_lines(void **state)
 	char *s, want[128];
 
 	(void)state;
-	log_setup(LOG_INFO, 0, "monitor");
-	assert_non_null(w = worker_log_new(SID));
-	worker_log_set_pid(w, 4242);
+	w = start(LOG_INFO, 0, 4242);
 	/* A record, split over three reads; one below the level; raw bytes
 	 * with a terminal escape and a line forged in the monitor's name. */
 	feed(w, "20\ton_a", 1);
@@ -139,8 +148,7 @@ static void test_long_lines_are_cut(void **state)
 	size_t n = 3 * WORKER_LOG_LINE_MAX;
 
 	(void)state;
-	log_setup(LOG_INFO, 0, "monitor");
-	assert_non_null(w = worker_log_new(SID));
+	w = start(LOG_INFO, 0, 0);
 	big = malloc(n + 1);
 	assert_non_null(big);
 	memset(big, 'a', n);
@@ -162,8 +170,7 @@ static void test_floods_are_capped_and_counted(void **state)
 	char *s, want[128];
 
 	(void)state;
-	log_setup(LOG_INFO, 0, "monitor");
-	assert_non_null(w = worker_log_new(SID));
+	w = start(LOG_INFO, 0, 0);
 	for (int i = 0; i < WORKER_LOG_BURST + 100; i++)
 		feed(w, "20\tspam\tx\n", 1000);
 	s = logged();
@@ -192,9 +199,7 @@ static void test_json(void **state)
 	char *s;
 
 	(void)state;
-	log_setup(LOG_DEBUG, 1, "monitor");
-	assert_non_null(w = worker_log_new(SID));
-	worker_log_set_pid(w, 99);
+	w = start(LOG_DEBUG, 1, 99);
 	feed(w, "10\tkex\tbad \xff byte\n", 1);
 	worker_log_free(w);
 	s = logged();
@@ -222,9 +227,7 @@ static void test_relay_round_trip(void **state)
 	warn("user \"%s\"\n\tnext", "r\x1bot");
 	rec = logged();
 	assert_string_equal(rec, "30\ttest_relay_round_trip\tuser \"r\\x1bot\"\\x0a\\x09next\n");
-	log_setup(LOG_INFO, 0, "monitor");
-	assert_non_null(w = worker_log_new(SID));
-	worker_log_set_pid(w, 7);
+	w = start(LOG_INFO, 0, 7);
 	feed(w, rec, 1);
 	worker_log_free(w);
 	free(rec);
