@@ -64,6 +64,8 @@ struct config {
 		char *hostname;                 /* new: "prod-web-01" */
 		int sticky_ttl;                 /* new: 0 s = off; a returning source
 		                                 * address gets its last container back */
+		bool agent;                     /* new: true; channels through the box's
+		                                 * own sshd (docs/agent-protocol.md) */
 		struct {
 			char *network_mode;      /* "none" */
 			int64_t memory_limit;    /* bytes; "256m" */

@@ -28,10 +28,10 @@ static const struct {
     [IPC_EVENT] = {"event", "sS", 0},
     [IPC_CHANNEL_OPEN] = {"channel_open", "uuuuusSs", 0},
     [IPC_RESIZE] = {"resize", "uuu", 0},
-    [IPC_CHANNEL_DONE] = {"channel_done", "uqq", 0},
+    [IPC_CHANNEL_DONE] = {"channel_done", "uuuuqq", 0},
     [IPC_SESSION_END] = {"session_end", "s", 0},
     [IPC_AUTH_REPLY] = {"auth_reply", "uu", 0},
-    [IPC_CHANNEL_READY] = {"channel_ready", "uuuss", 2},
+    [IPC_CHANNEL_READY] = {"channel_ready", "uuuuuss", 2},
     [IPC_EXIT_STATUS] = {"exit_status", "uuuu", 0},
 };
 

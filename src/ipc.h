@@ -32,14 +32,18 @@ enum ipc_type {
 	                        * NAME=VALUE -> IPC_CHANNEL_READY */
 	IPC_RESIZE,            /* u0 channel, u1 width, u2 height */
 	IPC_CHANNEL_DONE,      /* u0 channel, q0 bytes in, q1 bytes out: the stream
-	                        * ended -> IPC_EXIT_STATUS */
+	                        * ended -> IPC_EXIT_STATUS; for an agent channel
+	                        * u1 enum ipc_exit_kind, u2 code or signal, u3 core
+	                        * (the agent said so; no reply) */
 	IPC_SESSION_END,       /* s0 reason (see docs/events.md session.closed) */
 	/* monitor -> worker */
 	IPC_AUTH_REPLY,    /* u0 1 accepted / 0 refused, u1 1: too many failures,
 	                    * disconnect (MaxAuthTries) */
 	IPC_CHANNEL_READY, /* u0 channel, u1 ok, u2 1 if a recording fd follows the
-	                    * stream fd, s0 error text, s1 container id;
-	                    * fds: stream, [recording] */
+	                    * stream fd, u3 1: through the session agent (no stream
+	                    * fd), u4 1: the agent connection comes first,
+	                    * s0 error text, s1 container id;
+	                    * fds: stream | [agent], [recording] */
 	IPC_EXIT_STATUS,   /* u0 channel, u1 enum ipc_exit_kind, u2 exit code or
 	                    * signal number, u3 1 if a core was dumped */
 	IPC_TYPE_MAX

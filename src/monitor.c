@@ -33,6 +33,7 @@
 #include "indexer.h"
 #include "landlock.h"
 #include "admission.h"
+#include "agent_dial.h"
 #include "log.h"
 #include "monitor.h"
 #include "orphans.h"
@@ -132,6 +133,7 @@ struct sync_call {
 	int status;
 	char error[300];
 	char parent[256]; /* the image's hermes.session_parent label */
+	char agent[16];   /* its hermes.agent label */
 };
 
 static void on_sync_reply(void *arg, const struct docker_reply *r)
@@ -144,6 +146,8 @@ static void on_sync_reply(void *arg, const struct docker_reply *r)
 	sc->status = r->status;
 	snprintf(sc->error, sizeof(sc->error), "%s", r->error ? r->error : "");
 	snprintf(sc->parent, sizeof(sc->parent), "%s", parent ? parent : "");
+	const char *agent = json_string_value(json_object_get(labels, AGENT_LABEL));
+	snprintf(sc->agent, sizeof(sc->agent), "%s", agent ? agent : "");
 }
 
 /* An absolute path of plain characters, or it is not used. */
@@ -155,6 +159,35 @@ static bool parent_path_ok(const char *p)
 		if (*p <= ' ' || *p > '~')
 			return false;
 	return true;
+}
+
+/* The image's session agent, when it has one (label hermes.agent=PORT) and
+ * this monitor may enter a box's network namespace to reach it. */
+static void use_agent(struct monitor *m, const char *image, const char *label)
+{
+	char *end;
+	long port = strtol(label, &end, 10);
+	int r;
+
+	m->ctx.agent_port = 0;
+	if (label[0] == '\0')
+		return;
+	if (*end != '\0' || port < 1 || port > 65535) {
+		warn("image %s: label %s=%s is not a port; not using its session agent", image,
+		     AGENT_LABEL, label);
+		return;
+	}
+	if (!m->cfg->container_pool.agent) {
+		info("container_pool.agent is off: every channel is a docker exec");
+		return;
+	}
+	if ((r = agent_dial_init()) < 0) {
+		warn("cannot enter a box's network namespace (%s): every channel is a docker exec "
+		     "(run the monitor with CAP_SYS_ADMIN to use the box's own sshd)",
+		     strerror(-r));
+		return;
+	}
+	m->ctx.agent_port = (int)port;
 }
 
 /* Start-up only, before the loop serves anyone: waiting here is fine. */
@@ -193,6 +226,7 @@ static int check_docker(struct monitor *m)
 		     "sshd parent",
 		     image, SESSION_PARENT_LABEL);
 	snprintf(m->ctx.session_parent, sizeof(m->ctx.session_parent), "%s", sc.parent);
+	use_agent(m, image, sc.agent);
 	return 0;
 }
 

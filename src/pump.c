@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent_link.h"
 #include "log.h"
 #include "pump.h"
 #include "util.h"
@@ -33,14 +34,54 @@ void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool t
 	demux_init(&p->demux);
 }
 
+int pump_init_agent(struct pump *p, ssh_channel chan, ssh_event event, struct agent_link *link,
+                    uint32_t id, struct agent_open *open, bool tty, struct recorder *rec,
+                    int64_t *activity)
+{
+	pump_init(p, chan, event, -1, tty, rec, activity);
+	p->link = link;
+	p->link_id = id;
+	open->window = PUMP_AGENT_WINDOW;
+	int r = agent_link_open(link, id, open, p);
+	if (r < 0) {
+		p->link = NULL;
+		p->failed = true;
+		p->stream_eof = true;
+	}
+	return r;
+}
+
 static void touch(struct pump *p)
 {
 	if (p->activity != NULL)
 		*p->activity = util_mono_ms();
 }
 
+/* Client bytes to the agent as far as its credit goes; the client's EOF
+ * once they are all out. */
+static void flush_to_agent(struct pump *p)
+{
+	size_t room = agent_link_room(p->link, p->link_id);
+	size_t n = buf_avail(&p->to_stream) < room ? buf_avail(&p->to_stream) : room;
+
+	if (n > 0 && agent_link_data(p->link, p->link_id, buf_peek(&p->to_stream), n) == 0) {
+		buf_skip(&p->to_stream, n);
+		buf_compact(&p->to_stream);
+	}
+	if (p->client_eof && !p->held && !p->eof_sent && buf_avail(&p->to_stream) == 0 &&
+	    !p->stream_eof) {
+		struct agent_msg m = {.type = AGENT_EOF, .channel = p->link_id};
+		agent_link_send(p->link, &m);
+		p->eof_sent = true;
+	}
+}
+
 static void flush_to_stream(struct pump *p)
 {
+	if (p->link != NULL) {
+		flush_to_agent(p);
+		return;
+	}
 	while (p->fd >= 0 && buf_avail(&p->to_stream) > 0) {
 		ssize_t n = send(p->fd, buf_peek(&p->to_stream), buf_avail(&p->to_stream),
 		                 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -95,7 +136,7 @@ static uint32_t take(struct pump *p, const void *data, uint32_t len)
 
 uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len)
 {
-	if (p->stream_eof || p->fd < 0)
+	if (p->stream_eof || (p->fd < 0 && p->link == NULL))
 		return len; /* nobody to give it to: drop, as a closed pipe would */
 	len = take(p, data, len);
 	flush_to_stream(p);
@@ -125,6 +166,7 @@ static int write_channel(struct pump *p, int stream, const uint8_t *data, size_t
 			return -EIO;
 		if (n == 0)
 			return buf_put(pend, data, len) < 0 ? -EIO : 0;
+		p->to_return += (uint64_t)n;
 		data += n;
 		len -= (size_t)n;
 	}
@@ -155,10 +197,23 @@ static void flush_to_client(struct pump *p)
 			}
 			if (n == 0)
 				break;
+			p->to_return += (uint64_t)n;
 			buf_skip(pend, (size_t)n);
 		}
 		buf_compact(pend);
 	}
+}
+
+/* Output of the process, stdout (1) or stderr (2), to the recording, the
+ * tap and the channel. */
+static void deliver(struct pump *p, int stream, const uint8_t *data, size_t len)
+{
+	if (p->rec != NULL)
+		recorder_output(p->rec, data, len);
+	if (stream == 1 && p->tap != NULL)
+		p->tap(p->tap_arg, false, data, len);
+	if (write_channel(p, stream, data, len) < 0)
+		p->failed = true;
 }
 
 static void on_demuxed(void *arg, int stream, const uint8_t *data, size_t len)
@@ -169,12 +224,49 @@ static void on_demuxed(void *arg, int stream, const uint8_t *data, size_t len)
 		return; /* stdin echo: never sent by Docker to us */
 	/* What the terminal would show: stdout and stderr, without Docker's
 	 * framing. */
-	if (p->rec != NULL)
-		recorder_output(p->rec, data, len);
-	if (stream == 1 && p->tap != NULL)
-		p->tap(p->tap_arg, false, data, len);
-	if (write_channel(p, stream, data, len) < 0)
-		p->failed = true;
+	deliver(p, stream, data, len);
+}
+
+void pump_agent_ready(struct pump *p)
+{
+	flush_to_agent(p);
+}
+
+void pump_agent_output(struct pump *p, int stream, const uint8_t *data, size_t len)
+{
+	p->bytes_out += len;
+	touch(p);
+	if (p->tty)
+		stream = 1; /* a pty has one stream */
+	deliver(p, stream, data, len);
+}
+
+void pump_agent_exit(struct pump *p, const struct agent_exit *e)
+{
+	p->exited = true;
+	p->exit_kind = e->kind;
+	p->exit_value = e->value;
+	p->exit_core = e->core;
+	p->stream_eof = true;
+}
+
+void pump_agent_failed(struct pump *p)
+{
+	p->failed = true;
+	p->stream_eof = true;
+}
+
+/* Gives the agent back the credit for output libssh has taken: in batches,
+ * or at once when nothing waits (an interactive echo must not stall). */
+static void return_credit(struct pump *p)
+{
+	if (p->to_return == 0 || p->stream_eof ||
+	    (p->to_return < PUMP_AGENT_WINDOW / 4 && pending_to_client(p)))
+		return;
+	struct agent_msg m = {.type = AGENT_WINDOW, .channel = p->link_id};
+	m.u.window = (uint32_t)p->to_return;
+	agent_link_send(p->link, &m);
+	p->to_return = 0;
 }
 
 static void read_stream(struct pump *p)
@@ -260,6 +352,11 @@ bool pump_service(struct pump *p)
 		pull_held(p);
 	if (pending_to_client(p))
 		flush_to_client(p);
+	if (p->link != NULL) {
+		flush_to_agent(p);
+		return_credit(p);
+		return p->stream_eof && (p->failed || !pending_to_client(p));
+	}
 
 	if (p->fd >= 0 && !p->stream_eof) {
 		if (ssh_channel_window_size(p->chan) > 0 && !pending_to_client(p))
@@ -286,6 +383,10 @@ void pump_close(struct pump *p)
 		return;
 	}
 	p->close_pending = false;
+	if (p->link != NULL) {
+		agent_link_detach(p->link, p->link_id);
+		p->link = NULL;
+	}
 	if (p->fd >= 0) {
 		if (p->registered != 0)
 			ssh_event_remove_fd(p->event, p->fd);

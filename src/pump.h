@@ -1,7 +1,8 @@
 /*
  * pump: moves bytes between one SSH channel and one container stream (the
- * hijacked docker exec socket), inside a worker, with flow control both
- * ways, and records them.
+ * hijacked docker exec socket, or a channel of the box's session agent:
+ * agent_link.h), inside a worker, with flow control both ways, and records
+ * them.
  *
  * Client -> container: the pump takes what libssh offers into its own queue,
  * up to a bound, and drains the queue into the stream as the socket accepts.
@@ -11,6 +12,11 @@
  * when there is room, and passes the client's EOF on only after that. Container -> client: the
  * stream is read only while the channel's window is open, never more than the window, so a slow
  * client slows the container instead of filling our memory.
+ *
+ * Through the agent the same holds with credits instead of a socket's
+ * buffer: client bytes go out as DATA only as far as the agent's credit
+ * goes, and the agent's output is taken whole (it cannot send more than the
+ * credit the pump gave) and the credit given back as libssh takes it.
  *
  * The fd registrations with the ssh_event are changed only in pump_service(),
  * called after each ssh_event_dopoll(), never inside a callback.
@@ -23,6 +29,7 @@
 
 #include <libssh/libssh.h>
 
+#include "agent/agent_proto.h"
 #include "buf.h"
 #include "demux.h"
 #include "recorder.h"
@@ -52,10 +59,34 @@ struct pump {
 	int64_t *activity;  /* set to the monotonic ms of the last byte moved */
 	pump_tap tap;       /* may be NULL */
 	void *tap_arg;
+	/* Through the agent (fd is -1 then). */
+	struct agent_link *link;
+	uint32_t link_id;
+	uint64_t to_return; /* output libssh took, credit not given back yet */
+	bool eof_sent;
+	bool exited; /* EXIT came: exit_kind/value/core say how */
+	uint8_t exit_kind, exit_core;
+	uint32_t exit_value;
 };
+
+/* The credit a pump gives the agent for its output. */
+#define PUMP_AGENT_WINDOW (256 * 1024)
 
 void pump_init(struct pump *p, ssh_channel chan, ssh_event event, int fd, bool tty,
                struct recorder *rec, int64_t *activity);
+/* Through the agent: OPEN is sent (open says what to run; its window is
+ * set here). Returns 0 or a negative errno. */
+int pump_init_agent(struct pump *p, ssh_channel chan, ssh_event event, struct agent_link *link,
+                    uint32_t id, struct agent_open *open, bool tty, struct recorder *rec,
+                    int64_t *activity);
+/* From the link: credit came (or the channel opened); output; how the
+ * process ended; the channel is gone without an exit (refused, or the link
+ * died). */
+void pump_agent_ready(struct pump *p);
+void pump_agent_output(struct pump *p, int stream, const uint8_t *data, size_t len);
+void pump_agent_exit(struct pump *p, const struct agent_exit *e);
+void pump_agent_failed(struct pump *p);
+
 /* Bytes the client sent on the channel: returns how many it took (all of
  * them, unless the queue is at its bound); libssh keeps the rest. */
 uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len);

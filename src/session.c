@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/agent_proto.h"
+#include "agent_dial.h"
 #include "artifacts.h"
 #include "disk_watch.h"
 #include "exit_signal.h"
@@ -87,7 +89,18 @@ struct mchan {
 	char token[EXIT_TOKEN_LEN + 1]; /* names its exit report */
 	uint64_t bytes_in, bytes_out;
 	char *recording;
+	bool via_agent;  /* runs through the box's session agent, not docker exec */
+	bool agent_wait; /* waits for the agent connection */
 };
+
+/* A failed attempt before the login, for the box's own records. */
+struct failure {
+	double time;
+	char *user;
+	const char *method;
+};
+
+enum agent_state { AG_NONE, AG_DIALING, AG_READY, AG_FAILED };
 
 struct session {
 	struct session_ctx *ctx;
@@ -105,6 +118,13 @@ struct session {
 	int64_t start_ms;
 	enum phase phase;
 	char *username; /* sanitized */
+	const char *login_method;
+	struct failure failures[AGENT_MAX_FAILURES];
+	size_t nfailures;
+	enum agent_state agent;
+	uint64_t dial;
+	int agent_fd; /* connected to the agent, not yet handed to the worker; or -1 */
+	bool agent_handed;
 	int attempts, pw_failures, key_failures;
 	char *client_version;
 	char container_id[65];
@@ -254,6 +274,8 @@ static void resize_exec(struct mchan *c)
 	c->resize_call = docker_request(s->ctx->docker, "POST", path, NULL, 10000, on_resized, c);
 }
 
+static void shell_event(struct mchan *c);
+
 static void on_hijacked(void *arg, int fd, const char *error)
 {
 	struct mchan *c = arg;
@@ -284,7 +306,13 @@ static void on_hijacked(void *arg, int fd, const char *error)
 	/* Docker 1.41 ignores the size at exec create; it can only be set once
 	 * the exec runs. */
 	resize_exec(c);
+	shell_event(c);
+}
 
+/* session.shell: a channel's process runs. */
+static void shell_event(struct mchan *c)
+{
+	struct session *s = c->s;
 	json_t *e = sess_event(s, "session.shell");
 	json_object_set_new(e, "channel", json_integer(c->id));
 	json_object_set_new(e, "tty", json_boolean(c->tty));
@@ -299,6 +327,7 @@ static void on_hijacked(void *arg, int fd, const char *error)
 		json_object_set_new(e, "command", json_string(c->command));
 	if (c->subsystem != NULL)
 		json_object_set_new(e, "subsystem", json_string(c->subsystem));
+	json_object_set_new(e, "transport", json_string(c->via_agent ? "agent" : "exec"));
 	emit(s, e);
 }
 
@@ -330,6 +359,8 @@ static void on_exec_created(void *arg, const struct docker_reply *r)
 			s->container_id[0] = s->container_name[0] = s->previous_session[0] = '\0';
 			json_decref(s->known);
 			s->known = NULL;
+			if (!s->agent_handed)
+				s->agent = AG_NONE; /* the next box's agent is asked */
 			get_container(s, c);
 		}
 		return;
@@ -382,6 +413,136 @@ static void start_exec(struct mchan *c)
 	json_decref(body);
 	if (c->call == 0)
 		chan_fail(c, "out of memory");
+}
+
+/* ---- the box's session agent (docs/agent-protocol.md) ---- */
+
+static struct agent_bytes bytes_of(const char *str)
+{
+	return (struct agent_bytes){(const uint8_t *)(str ? str : ""),
+	                            str ? (uint32_t)strlen(str) : 0};
+}
+
+/* HELLO: who logged in, from where, and what failed before; the monitor's
+ * own knowledge, never the worker's word. */
+static size_t encode_hello(struct session *s, uint8_t *out, size_t cap)
+{
+	struct agent_msg m = {.type = AGENT_HELLO};
+	struct agent_hello *h = &m.u.hello;
+
+	h->version = AGENT_PROTO_VERSION;
+	h->user = bytes_of(s->username);
+	h->method = bytes_of(s->login_method);
+	h->client_addr = bytes_of(s->ip);
+	h->client_port = (uint32_t)s->port;
+	h->server_addr = bytes_of(s->dst_ip);
+	h->server_port = (uint32_t)s->dst_port;
+	h->session_id = bytes_of(s->id);
+	h->nfailures = (uint32_t)s->nfailures;
+	for (size_t i = 0; i < s->nfailures; i++) {
+		h->failures[i].time = (uint32_t)s->failures[i].time;
+		h->failures[i].user = bytes_of(s->failures[i].user);
+		h->failures[i].method = bytes_of(s->failures[i].method);
+	}
+	return agent_encode(out, cap, &m);
+}
+
+/* Hands channel c to the worker to run through the agent; the connection
+ * itself goes along with the first such channel. */
+static void agent_channel_ready(struct mchan *c)
+{
+	struct session *s = c->s;
+	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .u = {c->id, 1, 0, 1, 0}};
+	int rec = -1;
+
+	c->agent_wait = false;
+	c->via_agent = true;
+	if (s->ctx->cfg->recording.enabled)
+		rec = open_recording(c, &c->recording);
+	if (!s->agent_handed) {
+		m.fds[m.nfds++] = s->agent_fd;
+		m.u[4] = 1;
+	}
+	if (rec >= 0) {
+		m.fds[m.nfds++] = rec;
+		m.u[2] = 1;
+	}
+	m.s[1] = (struct ipc_str){(const uint8_t *)s->container_id, strlen(s->container_id)};
+	send_to_worker(s, &m);
+	if (!s->agent_handed) {
+		close(s->agent_fd);
+		s->agent_fd = -1;
+		s->agent_handed = true;
+	}
+	if (rec >= 0)
+		close(rec);
+	c->streaming = true;
+	shell_event(c);
+}
+
+static void on_agent_dialed(void *arg, int fd, const char *error)
+{
+	struct session *s = arg;
+
+	s->dial = 0;
+	if (fd < 0) {
+		warn("session %.8s: no session agent in %s (%s); using docker exec", s->id,
+		     s->container_name, error ? error : "?");
+		json_t *e = sess_event(s, "container.error");
+		json_object_set_new(e, "operation", json_string("agent"));
+		json_object_set_new(e, "error", json_string(error ? error : "?"));
+		json_object_set_new(e, "container_id", json_string(s->container_id));
+		emit(s, e);
+		s->agent = AG_FAILED;
+	} else {
+		s->agent = AG_READY;
+		s->agent_fd = fd;
+	}
+	for (size_t i = 0; i < MAX_CHANNELS; i++) {
+		struct mchan *c = &s->ch[i];
+		if (!c->used || !c->agent_wait)
+			continue;
+		if (s->agent == AG_READY) {
+			agent_channel_ready(c);
+		} else {
+			c->agent_wait = false;
+			start_exec(c);
+		}
+	}
+}
+
+/* Runs channel c in the session's box: through the box's own sshd (the
+ * session agent) when the image has one and the monitor may reach it,
+ * through docker exec otherwise. */
+static void start_channel(struct mchan *c)
+{
+	struct session *s = c->s;
+	uint8_t hello[AGENT_HDR_LEN + 8192];
+	size_t n;
+
+	if (s->ctx->agent_port == 0 || s->agent == AG_FAILED) {
+		start_exec(c);
+		return;
+	}
+	if (s->agent == AG_READY) {
+		agent_channel_ready(c);
+		return;
+	}
+	c->agent_wait = true;
+	if (s->agent == AG_DIALING)
+		return;
+	n = encode_hello(s, hello, sizeof(hello));
+	s->dial = n == 0 ? 0
+	                 : agent_dial(s->ctx->loop, s->ctx->docker, s->container_id,
+	                              s->ctx->agent_port, hello, n, on_agent_dialed, s);
+	if (s->dial == 0) {
+		warn("session %.8s: cannot dial the session agent; using docker exec", s->id);
+		s->agent = AG_FAILED;
+		c->agent_wait = false;
+		start_exec(c);
+		return;
+	}
+	s->agent = AG_DIALING;
 }
 
 /* The container wrote more than container_pool.security.disk_quota: the
@@ -439,12 +600,13 @@ static void on_allocated(void *arg, const struct pool_container *pc, const char 
 	}
 	for (size_t i = 0; i < MAX_CHANNELS; i++) {
 		struct mchan *c = &s->ch[i];
-		if (!c->used || c->streaming || c->call != 0 || c->exec_id[0] != '\0')
+		if (!c->used || c->streaming || c->call != 0 || c->exec_id[0] != '\0' ||
+		    c->agent_wait)
 			continue;
 		if (pc == NULL)
 			chan_fail(c, s->alloc_error);
 		else
-			start_exec(c);
+			start_channel(c);
 	}
 }
 
@@ -457,7 +619,7 @@ static void get_container(struct session *s, struct mchan *c)
 	if (sticky_take(s->ctx->sticky, s->ip, &kept)) {
 		info("session %.8s: returning attacker gets %s back", s->id, kept.name);
 		use_container(s, kept.id, kept.name, false, &kept);
-		start_exec(c);
+		start_channel(c);
 		return;
 	}
 	s->alloc = pool_allocate(s->ctx->pool, s->id, on_allocated, s);
@@ -590,7 +752,7 @@ static void on_channel_open(struct session *s, const struct ipc_msg *m)
 		return;
 	}
 	if (s->container_id[0] != '\0')
-		start_exec(c);
+		start_channel(c);
 	else if (s->alloc_failed)
 		chan_fail(c, s->alloc_error);
 	else if (s->alloc == 0)
@@ -605,8 +767,8 @@ static void on_resize(struct session *s, const struct ipc_msg *m)
 		return;
 	c->width = (int)m->u[1];
 	c->height = (int)m->u[2];
-	if (c->streaming)
-		resize_exec(c);
+	if (c->streaming && !c->via_agent)
+		resize_exec(c); /* the worker tells the agent itself */
 	json_t *e = sess_event(s, "session.resize");
 	json_object_set_new(e, "channel", json_integer(c->id));
 	json_object_set_new(e, "width", json_integer(c->width));
@@ -641,7 +803,7 @@ static void channel_closed(struct mchan *c)
 		s->last_exit = c->exit_status;
 		s->last_signal = 0;
 	}
-	if (!s->finishing)
+	if (!s->finishing && !c->via_agent) /* the agent told the worker */
 		send_to_worker(s, &m);
 	json_object_set_new(e, "channel", json_integer(c->id));
 	set_exit(e, c->exit_signal > 0 ? -1 : c->exit_status, c->exit_signal);
@@ -743,6 +905,19 @@ static void on_channel_done(struct session *s, const struct ipc_msg *m)
 	c->bytes_out += m->q[1];
 	s->bytes_in += m->q[0];
 	s->bytes_out += m->q[1];
+	if (c->via_agent) {
+		/* The agent's word, through the worker: both are the attacker's
+		 * side, and it only says what their own client is told. */
+		if (m->u[1] == IPC_EXIT_CODE) {
+			c->exit_status = (int)(m->u[2] & 0xff);
+		} else if (m->u[1] == IPC_EXIT_SIGNAL && m->u[2] >= 1 &&
+		           m->u[2] <= EXIT_SIGNAL_MAX) {
+			c->exit_signal = (int)m->u[2];
+			c->core_dumped = m->u[3] != 0;
+		}
+		channel_closed(c);
+		return;
+	}
 	if (c->call != 0 || c->timer != 0)
 		return; /* already asking */
 	if (!docker_id_valid(c->exec_id) || s->finishing) {
@@ -755,7 +930,23 @@ static void on_channel_done(struct session *s, const struct ipc_msg *m)
 /* ---- authentication ---- */
 
 static void on_backstop(struct loop *l, void *arg);
-static void logged_in(struct session *s, const uint8_t *user, size_t user_len);
+static void logged_in(struct session *s, const uint8_t *user, size_t user_len, const char *method);
+
+/* Kept for the box's own records of the login (btmp, auth.log). */
+static void note_failure(struct session *s, const struct ipc_str *user, const char *method)
+{
+	struct failure *f;
+
+	if (s->nfailures >= AGENT_MAX_FAILURES)
+		return;
+	f = &s->failures[s->nfailures];
+	f->user = util_utf8_sanitize(user->p, user->n < 256 ? user->n : 256);
+	if (f->user == NULL)
+		return;
+	f->time = util_wall();
+	f->method = method;
+	s->nfailures++;
+}
 
 /* A login the policy accepts is refused all the same while
  * max_concurrent_sessions sessions are logged in: each holds a container.
@@ -812,26 +1003,28 @@ static void on_auth_password(struct session *s, const struct ipc_msg *m)
 	                auth_policy_password(&s->ctx->policy, m->s[0].p, m->s[0].n, m->s[1].p,
 	                                     m->s[1].n, s->pw_failures),
 	                &full);
-	e = login_event(s, r,
-	                m->u[0] == IPC_AUTH_METHOD_KBDINT ? "keyboard-interactive" : "password",
-	                &m->s[0]);
+	const char *method =
+	    m->u[0] == IPC_AUTH_METHOD_KBDINT ? "keyboard-interactive" : "password";
+	e = login_event(s, r, method, &m->s[0]);
 	if (full)
 		json_object_set_new(e, "reason", json_string("max_concurrent_sessions"));
 	event_set_bytes(e, "password", m->s[1].p, m->s[1].n);
 	emit_login(s, e, r);
 	if (r == AUTH_REJECT) {
 		s->pw_failures++;
+		note_failure(s, &m->s[0], method);
 		refused(s, &reply);
 	} else {
 		reply.u[0] = 1;
-		logged_in(s, m->s[0].p, m->s[0].n);
+		logged_in(s, m->s[0].p, m->s[0].n, method);
 	}
 	send_to_worker(s, &reply);
 }
 
-static void logged_in(struct session *s, const uint8_t *user, size_t user_len)
+static void logged_in(struct session *s, const uint8_t *user, size_t user_len, const char *method)
 {
 	s->phase = PH_AUTHED;
+	s->login_method = method;
 	s->ctx->logged_in++;
 	free(s->username);
 	s->username = util_utf8_sanitize(user, user_len);
@@ -865,11 +1058,12 @@ static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
 	}
 	if (r == AUTH_REJECT) {
 		s->key_failures++;
+		note_failure(s, &m->s[0], "publickey");
 		refused(s, &reply);
 	} else {
 		reply.u[0] = 1;
 		if (is_signed)
-			logged_in(s, m->s[0].p, m->s[0].n);
+			logged_in(s, m->s[0].p, m->s[0].n, "publickey");
 	}
 	send_to_worker(s, &reply);
 }
@@ -1013,6 +1207,7 @@ struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src
 	s->ctx = ctx;
 	s->ipc = ipc_fd;
 	s->log_fd = -1;
+	s->agent_fd = -1;
 	s->last_exit = -1;
 	s->start_wall = util_wall();
 	s->start_ms = util_mono_ms();
@@ -1260,6 +1455,9 @@ void session_worker_exited(struct session *s, int wstatus)
 	s->disk = NULL;
 	if (s->alloc != 0)
 		pool_cancel(s->ctx->pool, s->alloc);
+	agent_dial_cancel(s->dial);
+	if (s->agent_fd >= 0)
+		close(s->agent_fd);
 	for (size_t i = 0; i < MAX_CHANNELS; i++)
 		if (s->ch[i].used)
 			chan_free(&s->ch[i]);
@@ -1304,6 +1502,8 @@ void session_worker_exited(struct session *s, int wstatus)
 	free(sidecar);
 	free(s->username);
 	free(s->client_version);
+	for (size_t i = 0; i < s->nfailures; i++)
+		free(s->failures[i].user);
 	for (size_t i = 0; i < s->nuploads; i++)
 		free(s->uploads[i]);
 	json_decref(s->recordings);

@@ -22,6 +22,7 @@
 
 /* What the monitor shares with its sessions. */
 #define SESSION_PARENT_LABEL "hermes.session_parent"
+#define AGENT_LABEL          "hermes.agent" /* the port of the box's session agent */
 
 struct session_ctx {
 	const struct config *cfg;
@@ -35,6 +36,9 @@ struct session_ctx {
 	/* The image's session parent (label hermes.session_parent), or "" to
 	 * run shells directly; see images/ubuntu/session-parent.c. */
 	char session_parent[256];
+	/* The box's session agent (docs/agent-protocol.md): its port, or 0
+	 * when the image has none or the monitor cannot reach it. */
+	int agent_port;
 	bool shutting_down;
 	unsigned logged_in; /* sessions past login now: max_concurrent_sessions */
 };

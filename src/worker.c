@@ -22,6 +22,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "agent_link.h"
 #include "digest.h"
 #include "events.h"
 #include "exit_signal.h"
@@ -83,6 +84,7 @@ struct wchan {
 	struct sftp_watch *sftp;  /* an sftp subsystem's file operations */
 	struct line_input *lines; /* a shell's command lines */
 	bool client_eof;
+	bool via_agent; /* runs through the session agent: the exit comes in-band */
 	struct pump pump;
 	bool pump_on;
 };
@@ -98,6 +100,7 @@ struct worker {
 	char *username;
 	char *kbdint_user; /* the keyboard-interactive request's; its answer has none */
 	struct wchan ch[MAX_CHANNELS];
+	struct agent_link *agent; /* the box's session agent, once the monitor passed it */
 	struct wfwd fwd[MAX_FORWARDS];
 	uint32_t next_chan;
 	int64_t start_ms, activity_ms;
@@ -318,6 +321,12 @@ static void channel_done(struct worker *w, struct wchan *c)
 		}
 		m.q[0] = c->pump.bytes_in;
 		m.q[1] = c->pump.bytes_out;
+		if (c->pump.exited) {
+			m.u[1] = c->pump.exit_kind == AGENT_EXIT_SIGNAL ? IPC_EXIT_SIGNAL
+			                                                : IPC_EXIT_CODE;
+			m.u[2] = c->pump.exit_value;
+			m.u[3] = c->pump.exit_core;
+		}
 		pump_close(&c->pump);
 		c->pump_on = false;
 	}
@@ -415,6 +424,12 @@ static int on_window_change(ssh_session s, ssh_channel chan, int width, int heig
 	c->height = height;
 	if (c->state == CH_RUNNING && c->pump.rec != NULL)
 		recorder_resize(c->pump.rec, width, height);
+	if (c->state == CH_RUNNING && c->pump.link != NULL) {
+		struct agent_msg am = {.type = AGENT_RESIZE, .channel = c->pump.link_id};
+		am.u.resize.cols = (uint32_t)width;
+		am.u.resize.rows = (uint32_t)height;
+		agent_link_send(c->pump.link, &am);
+	}
 	struct ipc_msg m = {.type = IPC_RESIZE, .u = {c->id, (uint32_t)width, (uint32_t)height}};
 	send_msg(c->w, &m);
 	return SSH_OK;
@@ -608,6 +623,8 @@ static void on_agent_request(ssh_session s, ssh_channel chan, void *ud)
 	           json_pack("{s:s, s:I}", "kind", "auth-agent", "channel", (json_int_t)c->id));
 }
 
+static void on_signal(ssh_session s, ssh_channel chan, const char *signal, void *ud);
+
 static ssh_channel on_channel_open(ssh_session s, void *ud)
 {
 	struct worker *w = ud;
@@ -641,6 +658,7 @@ static ssh_channel on_channel_open(ssh_session s, void *ud)
 	c->cb.channel_env_request_function = on_env_request;
 	c->cb.channel_auth_agent_req_function = on_agent_request;
 	c->cb.channel_pty_window_change_function = on_window_change;
+	c->cb.channel_signal_function = on_signal;
 	ssh_callbacks_init(&c->cb);
 	ssh_set_channel_callbacks(c->chan, &c->cb);
 	return c->chan;
@@ -740,15 +758,65 @@ static void line_tap(void *arg, bool from_client, const uint8_t *data, size_t le
 		line_input_feed(c->lines, data, len);
 }
 
+/* A signal request: only the agent can deliver one (Docker has no API for
+ * it); sshd answers none of them either. */
+static void on_signal(ssh_session s, ssh_channel chan, const char *signal, void *ud)
+{
+	struct wchan *c = ud;
+
+	if (c->state != CH_RUNNING || c->pump.link == NULL || signal == NULL || strlen(signal) > 32)
+		return;
+	struct agent_msg m = {.type = AGENT_SIGNAL, .channel = c->pump.link_id};
+	m.u.text = (struct agent_bytes){(const uint8_t *)signal, (uint32_t)strlen(signal)};
+	agent_link_send(c->pump.link, &m);
+}
+
+/* A channel through the session agent: OPEN says what to run. */
+static void start_agent_channel(struct worker *w, struct wchan *c, struct recorder *rec)
+{
+	struct agent_open o = {
+	    .kind = c->kind == IPC_KIND_EXEC        ? AGENT_KIND_EXEC
+	            : c->kind == IPC_KIND_SUBSYSTEM ? AGENT_KIND_SUBSYSTEM
+	                                            : AGENT_KIND_SHELL,
+	    .pty = c->pty,
+	    .cols = (uint32_t)c->width,
+	    .rows = (uint32_t)c->height,
+	    .term = {(const uint8_t *)c->term, c->pty ? (uint32_t)strlen(c->term) : 0},
+	    .command = {(const uint8_t *)(c->command ? c->command : ""),
+	                c->command ? (uint32_t)strlen(c->command) : 0},
+	    .env = {buf_peek(&c->env), (uint32_t)buf_avail(&c->env)},
+	};
+	c->via_agent = true;
+	/* Agent channel numbers start at 1; ours at 0. */
+	if (pump_init_agent(&c->pump, c->chan, w->event, w->agent, c->id + 1, &o, c->pty, rec,
+	                    &w->activity_ms) < 0)
+		warn("channel %u: the session agent cannot take it", c->id);
+}
+
 static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 {
 	struct wchan *c = chan_by_id(w, m->u[0]);
-	size_t need = m->u[1] ? 1u + (m->u[2] ? 1u : 0u) : 0u;
+	bool agent = m->u[3] != 0, new_agent = agent && m->u[4] != 0;
+	size_t lead = agent ? (new_agent ? 1u : 0u) : 1u; /* stream or agent fd */
+	size_t need = m->u[1] ? lead + (m->u[2] ? 1u : 0u) : 0u;
+
+	if (m->u[1] && m->nfds == need && new_agent) {
+		/* The connection comes with the first channel that uses it,
+		 * whether or not that channel is still there. */
+		if (w->agent != NULL) {
+			warn("a second session agent connection from the monitor");
+			close(m->fds[0]);
+		} else if ((w->agent = agent_link_new(m->fds[0], w->event)) == NULL) {
+			warn("out of memory for the session agent");
+		}
+		m->fds[0] = -1;
+	}
 
 	if (c == NULL || c->state != CH_WAITING || m->nfds != need) {
 		/* The client closed the channel meanwhile: let the stream go. */
 		for (size_t i = 0; i < m->nfds; i++)
-			close(m->fds[i]);
+			if (m->fds[i] >= 0)
+				close(m->fds[i]);
 		if (c != NULL && c->state == CH_WAITING)
 			close_channel(c, 1);
 		return;
@@ -777,10 +845,18 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 		    .container_id = w->container_id,
 		    .command = c->command,
 		};
-		rec = recorder_new(m->fds[1], &h);
+		rec = recorder_new(m->fds[lead], &h);
 		recorder_set_budget(rec, &w->rec_budget);
 	}
-	pump_init(&c->pump, c->chan, w->event, m->fds[0], c->pty, rec, &w->activity_ms);
+	if (agent && w->agent == NULL) {
+		recorder_free(rec);
+		close_channel(c, 1);
+		return;
+	}
+	if (agent)
+		start_agent_channel(w, c, rec);
+	else
+		pump_init(&c->pump, c->chan, w->event, m->fds[0], c->pty, rec, &w->activity_ms);
 	c->pump_on = true;
 	c->state = CH_RUNNING;
 	if (c->kind == IPC_KIND_SUBSYSTEM && (c->sftp = sftp_watch_new(on_sftp_event, c)) != NULL) {
@@ -841,8 +917,22 @@ static void service_channels(struct worker *w)
 	for (size_t i = 0; i < MAX_CHANNELS; i++) {
 		struct wchan *c = &w->ch[i];
 		if (c->state == CH_RUNNING && pump_service(&c->pump)) {
+			/* Through the agent the exit came with the stream's end;
+			 * through docker exec the monitor asks Docker for it. */
+			bool in_band = c->via_agent;
+			bool exited = c->pump.exited;
+			uint8_t kind = c->pump.exit_kind, core = c->pump.exit_core;
+			uint32_t value = c->pump.exit_value;
 			c->state = CH_EXITING;
 			channel_done(w, c);
+			if (in_band) {
+				if (exited)
+					send_exit(c,
+					          kind == AGENT_EXIT_SIGNAL ? IPC_EXIT_SIGNAL
+					                                    : IPC_EXIT_CODE,
+					          value, core != 0);
+				close_channel(c, -1);
+			}
 		}
 		if (c->state == CH_CLOSING && ssh_channel_is_closed(c->chan)) {
 			if (c->pump_on)
@@ -1075,6 +1165,7 @@ void worker_main(const struct worker_args *a)
 			break;
 		r = ssh_event_dopoll(w.event, (int)wait);
 		service_channels(&w);
+		agent_link_service(w.agent);
 		service_forwards(&w);
 		if (r == SSH_ERROR || !ssh_is_connected(w.session))
 			break;
@@ -1092,6 +1183,7 @@ void worker_main(const struct worker_args *a)
 	for (size_t i = 0; i < MAX_FORWARDS; i++)
 		if (w.fwd[i].used && w.fwd[i].deadline != 0)
 			finish_forward(&w, &w.fwd[i]);
+	agent_link_free(w.agent);
 	if (ssh_is_connected(w.session)) {
 		ssh_blocking_flush(w.session, 2000);
 		/* No SSH_MSG_DISCONNECT: libssh's wording ("Bye Bye") is not
