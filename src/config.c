@@ -475,6 +475,7 @@ static const struct key pool_keys[] = {
 	INT("cleanup_stopped_after_days", container_pool.cleanup_stopped_after_days, 0, INT_MAX),
 	STR("hostname", container_pool.hostname, check_hostname),
 	INT("sticky_ttl", container_pool.sticky_ttl, 0, 7 * 86400),
+	INT("max_boxes", container_pool.max_boxes, 1, 100000),
 	{.name = "agent", .kind = K_BOOL, .off = C(container_pool.agent)},
 	SECTION("security", security_keys),
 	{0},
@@ -683,6 +684,8 @@ struct config *config_new_defaults(void)
 	c->forensics.max_session_size = 100LL << 20;
 	c->authentication.keyboard_interactive = true;
 	c->container_pool.agent = true;
+	c->container_pool.sticky_ttl = 3600;
+	c->container_pool.max_boxes = 64;
 	c->logging.level = LOG_INFO;
 
 	if (!(c->server.host = strdup("0.0.0.0")) ||

@@ -62,8 +62,10 @@ struct config {
 		int max_session_duration;       /* 3600 s, >= 60 */
 		int cleanup_stopped_after_days; /* 7, >= 0, 0 keeps forever */
 		char *hostname;                 /* new: "prod-web-01" */
-		int sticky_ttl;                 /* new: 0 s = off; a returning source
-		                                 * address gets its last container back */
+		int sticky_ttl;                 /* new: 3600 s; a returning source address
+		                                 * gets its box back; 0 = not kept */
+		int max_boxes;                  /* new: 64; boxes held at once (in use,
+		                                 * kept); the one unused longest yields */
 		bool agent;                     /* new: true; channels through the box's
 		                                 * own sshd (docs/agent-protocol.md) */
 		struct {

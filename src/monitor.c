@@ -33,6 +33,7 @@
 #include "indexer.h"
 #include "landlock.h"
 #include "admission.h"
+#include "boxes.h"
 #include "agent_dial.h"
 #include "log.h"
 #include "monitor.h"
@@ -40,7 +41,6 @@
 #include "pool.h"
 #include "pruner.h"
 #include "session.h"
-#include "sticky.h"
 #include "util.h"
 #include "worker.h"
 #include "worker_sandbox.h"
@@ -514,7 +514,7 @@ static void begin_shutdown(struct monitor *m, const char *why)
 	loop_del_fd(m->loop, m->listen_fd);
 	for (size_t i = 0; i < m->nsessions; i++)
 		session_terminate(m->sessions[i]);
-	sticky_release_all(m->ctx.sticky);
+	boxes_release_all(m->ctx.boxes);
 	pool_shutdown(m->ctx.pool);
 	if (m->indexer > 0)
 		kill(m->indexer, SIGTERM);
@@ -668,8 +668,9 @@ int monitor_run(const struct config *cfg)
 	m.ctx.pool = pool_new(m.loop, m.ctx.docker, cfg, m.ctx.events);
 	if (m.ctx.pool == NULL)
 		goto out;
-	m.ctx.sticky = sticky_new(m.loop, m.ctx.pool, cfg->container_pool.sticky_ttl);
-	if (m.ctx.sticky == NULL)
+	m.ctx.boxes = boxes_new(m.loop, m.ctx.pool, cfg->container_pool.sticky_ttl,
+	                         cfg->container_pool.max_boxes);
+	if (m.ctx.boxes == NULL)
 		goto out;
 	if (cfg->forensics.enabled) {
 		/* Creates forensics.artifacts_dir, or says why it cannot. */
@@ -713,7 +714,7 @@ out:
 	if (m.indexer > 0)
 		kill(m.indexer, SIGTERM);
 	artifacts_free(m.ctx.artifacts);
-	sticky_free(m.ctx.sticky);
+	boxes_free(m.ctx.boxes);
 	pool_free(m.ctx.pool);
 	docker_free(m.ctx.docker);
 	if (m.bind != NULL)

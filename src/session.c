@@ -14,6 +14,7 @@
 #include "agent/agent_proto.h"
 #include "agent_dial.h"
 #include "artifacts.h"
+#include "boxes.h"
 #include "disk_watch.h"
 #include "exit_signal.h"
 #include "honeytoken.h"
@@ -22,7 +23,6 @@
 #include "sandbox_spec.h"
 #include "scp_cmd.h"
 #include "session.h"
-#include "sticky.h"
 #include "tar_read.h"
 #include "util.h"
 #include "worker_log.h"
@@ -132,7 +132,6 @@ struct session {
 	/* The container came back from this earlier session of the same
 	 * address (sticky_ttl); "" for a fresh one. */
 	char previous_session[SESSION_ID_LEN + 1];
-	json_t *known;     /* what that session's artifacts saw, or NULL */
 	bool exec_started; /* an exec of this container started: it runs */
 	int replaced;      /* containers found dead before their first exec */
 	uint64_t alloc;
@@ -355,10 +354,8 @@ static void on_exec_created(void *arg, const struct docker_reply *r)
 			json_object_set_new(e, "container_id", json_string(s->container_id));
 			emit(s, e);
 			s->replaced++;
-			pool_release(s->ctx->pool, s->container_id, s->container_name);
+			boxes_discard(s->ctx->boxes, s->container_id);
 			s->container_id[0] = s->container_name[0] = s->previous_session[0] = '\0';
-			json_decref(s->known);
-			s->known = NULL;
 			if (!s->agent_handed)
 				s->agent = AG_NONE; /* the next box's agent is asked */
 			get_container(s, c);
@@ -561,68 +558,64 @@ static void on_over_quota(void *arg, int64_t size)
 	kill_worker(s, "the container passed its disk quota");
 }
 
-/* The session's container from here on; container.allocated says where
- * it came from. */
-static void use_container(struct session *s, const char *id, const char *name, bool pooled,
-                          const struct sticky_container *kept)
+/* The session's box from here on; container.allocated says where it came
+ * from: the pool, or this address's box, in use or kept. */
+static void use_container(struct session *s, const struct box_grant *g)
 {
-	snprintf(s->container_id, sizeof(s->container_id), "%s", id);
-	snprintf(s->container_name, sizeof(s->container_name), "%s", name);
+	snprintf(s->container_id, sizeof(s->container_id), "%s", g->id);
+	snprintf(s->container_name, sizeof(s->container_name), "%s", g->name);
 	disk_watch_free(s->disk);
-	s->disk = disk_watch_new(s->ctx->loop, s->ctx->docker, id,
+	s->disk = disk_watch_new(s->ctx->loop, s->ctx->docker, g->id,
 	                         s->ctx->cfg->container_pool.security.disk_quota, on_over_quota, s);
 	json_t *e = sess_event(s, "container.allocated");
-	json_object_set_new(e, "container_id", json_string(id));
-	json_object_set_new(e, "container_name", json_string(name));
-	json_object_set_new(e, "pooled", json_boolean(pooled));
-	if (kept != NULL) {
-		snprintf(s->previous_session, sizeof(s->previous_session), "%s", kept->session_id);
-		s->known = kept->known;
+	json_object_set_new(e, "container_id", json_string(g->id));
+	json_object_set_new(e, "container_name", json_string(g->name));
+	json_object_set_new(e, "pooled", json_boolean(g->pooled));
+	if (g->returning) {
+		snprintf(s->previous_session, sizeof(s->previous_session), "%s",
+		         g->previous_session);
 		json_object_set_new(e, "returning", json_true());
-		json_object_set_new(e, "previous_session", json_string(kept->session_id));
-		json_object_set_new(e, "kept_for", json_real(util_wall() - kept->ended));
+		json_object_set_new(e, "previous_session", json_string(g->previous_session));
+		if (g->shared)
+			json_object_set_new(e, "shared", json_true());
+		else
+			json_object_set_new(e, "kept_for", json_real(g->idle_for));
 	}
 	emit(s, e);
 }
 
-static void on_allocated(void *arg, const struct pool_container *pc, const char *error)
+static void on_box(void *arg, const struct box_grant *g, const char *error)
 {
 	struct session *s = arg;
 
 	s->alloc = 0;
-	if (pc == NULL) {
+	if (g == NULL) {
 		s->alloc_failed = true;
 		snprintf(s->alloc_error, sizeof(s->alloc_error), "%s",
 		         error ? error : "no container");
 		error("session %.8s: no container: %s", s->id, s->alloc_error);
 	} else {
-		use_container(s, pc->id, pc->name, pc->pooled, NULL);
+		if (g->returning)
+			info("session %.8s: %s gets box %s%s", s->id, s->ip, g->name,
+			     g->shared ? " (in use)" : " back");
+		use_container(s, g);
 	}
 	for (size_t i = 0; i < MAX_CHANNELS; i++) {
 		struct mchan *c = &s->ch[i];
 		if (!c->used || c->streaming || c->call != 0 || c->exec_id[0] != '\0' ||
 		    c->agent_wait)
 			continue;
-		if (pc == NULL)
+		if (g == NULL)
 			chan_fail(c, s->alloc_error);
 		else
 			start_channel(c);
 	}
 }
 
-/* A container to run channels in: the one kept for this address, or one
- * from the pool (on_allocated). */
+/* The box of this address (boxes.h): on_box. */
 static void get_container(struct session *s, struct mchan *c)
 {
-	struct sticky_container kept;
-
-	if (sticky_take(s->ctx->sticky, s->ip, &kept)) {
-		info("session %.8s: returning attacker gets %s back", s->id, kept.name);
-		use_container(s, kept.id, kept.name, false, &kept);
-		start_channel(c);
-		return;
-	}
-	s->alloc = pool_allocate(s->ctx->pool, s->id, on_allocated, s);
+	s->alloc = boxes_acquire(s->ctx->boxes, s->ip, s->id, on_box, s);
 	if (s->alloc == 0)
 		chan_fail(c, "out of memory");
 }
@@ -1379,57 +1372,80 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	return strdup(path);
 }
 
-/* Where a container goes once its session is done with it: kept for the
- * address's return (sticky_ttl; sticky.h), or stopped. */
-struct parking {
-	struct sticky *sticky;
+/* A session's artifact collection waiting for its box's turn (boxes.h):
+ * what artifacts_collect() needs, copied, since the session is gone by
+ * then. */
+struct collection {
+	struct session_ctx *ctx;
+	char session_id[SESSION_ID_LEN + 1];
 	char ip[64];
-	struct sticky_container c;
+	int port;
+	char container_id[65];
+	char container_name[80];
+	char *uploads[MAX_UPLOADS + 1];
 };
 
-static void park_container(void *arg, const char *id, const char *name, json_t *seen)
+static void collection_free(struct collection *k)
 {
-	struct parking *pk = arg;
-
-	(void)id, (void)name; /* pk has them */
-	pk->c.known = seen;
-	sticky_park(pk->sticky, pk->ip, &pk->c);
-	free(pk);
+	for (size_t i = 0; k->uploads[i] != NULL; i++)
+		free(k->uploads[i]);
+	free(k);
 }
 
-/* What the attacker left is copied out before the container stops (its
- * tmpfs would be gone) or is kept. Not at shutdown: that must be quick,
- * and the stopped container keeps its writable layer for a later look. */
-static void collect_and_release(struct session *s, double end)
+static void on_collected(void *arg, const char *id, const char *name, json_t *seen)
 {
-	const struct config *cfg = s->ctx->cfg;
-	struct parking *pk = NULL;
+	struct collection *k = arg;
 
-	if (!s->ctx->shutting_down && s->phase == PH_AUTHED &&
-	    (pk = calloc(1, sizeof(*pk))) != NULL) {
-		pk->sticky = s->ctx->sticky;
-		snprintf(pk->ip, sizeof(pk->ip), "%s", s->ip);
-		snprintf(pk->c.id, sizeof(pk->c.id), "%s", s->container_id);
-		snprintf(pk->c.name, sizeof(pk->c.name), "%s", s->container_name);
-		snprintf(pk->c.session_id, sizeof(pk->c.session_id), "%s", s->id);
-		pk->c.ended = end;
-	}
-	if (pk == NULL) {
-		pool_release(s->ctx->pool, s->container_id, s->container_name);
+	(void)name;
+	boxes_collected(k->ctx->boxes, id, seen);
+	collection_free(k);
+}
+
+static void on_turn(void *arg, const json_t *known, bool go)
+{
+	struct collection *k = arg;
+
+	if (!go) {
+		collection_free(k);
 		return;
 	}
-	if (!cfg->forensics.enabled || s->ctx->artifacts == NULL) {
-		park_container(pk, s->container_id, s->container_name, NULL);
+	struct artifact_session a = {.session_id = k->session_id,
+	                             .src_ip = k->ip,
+	                             .src_port = k->port,
+	                             .container_id = k->container_id,
+	                             .container_name = k->container_name,
+	                             .uploads = (const char *const *)k->uploads,
+	                             .known = known};
+	artifacts_collect(k->ctx->artifacts, &a, on_collected, k);
+}
+
+/* What the attacker left is copied out while the box still runs (its
+ * tmpfs would be gone once stopped), after any earlier session's
+ * collection of the same box; the box is the address's until boxes.h says
+ * otherwise. Not at shutdown: that must be quick, and the stopped box
+ * keeps its writable layer for a later look. */
+static void collect_and_release(struct session *s)
+{
+	struct collection *k = NULL;
+
+	if (!s->ctx->shutting_down && s->phase == PH_AUTHED && s->ctx->cfg->forensics.enabled &&
+	    s->ctx->artifacts != NULL)
+		k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		boxes_leave(s->ctx->boxes, s->container_id, NULL, NULL);
 		return;
 	}
-	struct artifact_session a = {.session_id = s->id,
-	                             .src_ip = s->ip,
-	                             .src_port = s->port,
-	                             .container_id = s->container_id,
-	                             .container_name = s->container_name,
-	                             .uploads = (const char *const *)s->uploads,
-	                             .known = s->known};
-	artifacts_collect(s->ctx->artifacts, &a, park_container, pk);
+	k->ctx = s->ctx;
+	snprintf(k->session_id, sizeof(k->session_id), "%s", s->id);
+	snprintf(k->ip, sizeof(k->ip), "%s", s->ip);
+	k->port = s->port;
+	snprintf(k->container_id, sizeof(k->container_id), "%s", s->container_id);
+	snprintf(k->container_name, sizeof(k->container_name), "%s", s->container_name);
+	/* The uploads move over: the session is freed next. */
+	for (size_t i = 0; i < s->nuploads; i++)
+		k->uploads[i] = s->uploads[i];
+	s->nuploads = 0;
+	boxes_leave(s->ctx->boxes, k->container_id, on_turn, k);
 }
 
 void session_worker_exited(struct session *s, int wstatus)
@@ -1453,8 +1469,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	loop_del_timer(s->ctx->loop, s->kill_timer);
 	disk_watch_free(s->disk);
 	s->disk = NULL;
-	if (s->alloc != 0)
-		pool_cancel(s->ctx->pool, s->alloc);
+	boxes_cancel(s->ctx->boxes, s->alloc);
 	agent_dial_cancel(s->dial);
 	if (s->agent_fd >= 0)
 		close(s->agent_fd);
@@ -1476,7 +1491,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	else if (worker_signal != 0 && worker_signal != SIGTERM && worker_signal != SIGKILL)
 		warn("session %.8s: worker died of signal %d", s->id, worker_signal);
 	if (s->container_id[0] != '\0')
-		collect_and_release(s, end);
+		collect_and_release(s);
 
 	char *sidecar = write_sidecar(s, end, reason);
 	json_t *e = sess_event(s, "session.closed");
@@ -1507,7 +1522,6 @@ void session_worker_exited(struct session *s, int wstatus)
 	for (size_t i = 0; i < s->nuploads; i++)
 		free(s->uploads[i]);
 	json_decref(s->recordings);
-	json_decref(s->known);
 	buf_free(&s->store);
 	free(s);
 }

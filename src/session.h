@@ -29,7 +29,7 @@ struct session_ctx {
 	struct loop *loop;
 	struct docker *docker;
 	struct pool *pool;
-	struct sticky *sticky; /* containers kept for returning attackers */
+	struct boxes *boxes; /* one box per attacker (boxes.h) */
 	struct events *events;
 	struct artifacts *artifacts; /* NULL when forensics is off */
 	struct auth_policy policy;

@@ -123,6 +123,9 @@ def base_config(workdir, port):
             "image": IMAGE,
             "hostname": HOSTNAME,
             "max_session_duration": 3600,
+            # Every test client comes from 127.0.0.1: without this, every session of a test
+            # instance would share one box (test_boxes.py tests that default).
+            "sticky_ttl": 0,
         },
         "recording": {
             "enabled": True,

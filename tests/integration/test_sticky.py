@@ -82,7 +82,8 @@ def test_second_stage_finds_its_implant_then_the_container_expires(sticky):
     assert a3["container_id"] != a1["container_id"] and "returning" not in a3
 
 
-def test_without_sticky_ttl_every_session_gets_its_own(hermes):
+def test_sticky_ttl_zero_every_session_gets_its_own(hermes):
+    # The test instances' base config sets sticky_ttl: 0 (the default is an hour).
     first, _ = shell_session(hermes, "echo one > /root/one; echo ONE\n", r"ONE")
     second, _ = shell_session(hermes, "test -e /root/one || echo NEW\n", r"NEW")
     assert allocated(hermes, first)["container_id"] != allocated(hermes, second)["container_id"]
