@@ -17,7 +17,7 @@ packages=(
 	# integration tests: real clients driving the daemon (gdb: calls into a sandboxed worker;
 	# util-linux: setpriv, to run the daemon as an ordinary user; dropbear-bin: also bench/)
 	openssh-client sshpass tmux python3-pytest python3-paramiko python3-asyncssh asciinema putty-tools
-	dropbear-bin curl gdb util-linux
+	dropbear-bin curl gdb util-linux hydra
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

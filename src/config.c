@@ -663,10 +663,13 @@ struct config *config_new_defaults(void)
 	c->server.session_timeout = 3600;
 	c->server.login_grace_time = 120;
 	c->server.max_auth_tries = 6;
-	c->server.max_sessions_per_ip = 4;
-	c->server.max_startups[0] = 10;
+	/* Not OpenSSH's 10:30:100 and no per-address cap of 4: a worker costs
+	 * a fraction of an sshd, and a honeypot wants the attackers in (a
+	 * 16-task hydra, a thousand scanners at once). */
+	c->server.max_sessions_per_ip = 32;
+	c->server.max_startups[0] = 2000;
 	c->server.max_startups[1] = 30;
-	c->server.max_startups[2] = 100;
+	c->server.max_startups[2] = 4000;
 	c->authentication.accept_all_after_failures = 3;
 	c->container_pool.size = 3;
 	c->container_pool.spawn_timeout = 30;

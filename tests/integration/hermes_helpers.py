@@ -676,9 +676,11 @@ class SshProc:
 # ---------------------------------------------------------------------------------------------
 # paramiko
 
-def paramiko_transport(port, timeout=15):
+def paramiko_transport(port, timeout=15, source=None):
+    """source: a loopback address to connect from (default: the kernel's choice)."""
     import paramiko
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                    source_address=(source, 0) if source else None)
     t = paramiko.Transport(sock)
     t.banner_timeout = timeout
     t.auth_timeout = timeout
@@ -690,8 +692,8 @@ class ParamikoShell:
     """A logged-in paramiko connection with one session channel (pty + shell by default)."""
 
     def __init__(self, port, username=USER, password=PASSWORD, pty=True, term="xterm",
-                 width=80, height=24, timeout=15):
-        self.transport = paramiko_transport(port, timeout)
+                 width=80, height=24, timeout=15, source=None):
+        self.transport = paramiko_transport(port, timeout, source)
         self.src_port = self.transport.sock.getsockname()[1]
         self.sid = None
         self._buf = bytearray()

@@ -932,10 +932,13 @@ static void test_connection_limits(void **state)
 	(void)state;
 	struct config *c = config_new_defaults();
 	assert_int_equal(c->server.max_auth_tries, 6);
-	assert_int_equal(c->server.max_sessions_per_ip, 4);
-	assert_int_equal(c->server.max_startups[0], 10);
+	assert_int_equal(c->server.max_sessions_per_ip, 32);
+	assert_int_equal(c->server.max_startups[0], 2000);
 	assert_int_equal(c->server.max_startups[1], 30);
-	assert_int_equal(c->server.max_startups[2], 100);
+	assert_int_equal(c->server.max_startups[2], 4000);
+	assert_int_equal(c->container_pool.sticky_ttl, 3600);
+	assert_int_equal(c->container_pool.max_boxes, 64);
+	assert_true(c->container_pool.agent);
 	config_free(c);
 	c = parse_ok(
 	    "server: {max_startups: '5:50:20', max_auth_tries: 3, max_sessions_per_ip: 1}");
