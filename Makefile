@@ -11,10 +11,10 @@ build:
 	scripts/build.sh build gcc
 
 format:
-	clang-format -i src/*.c src/*.h src/agent/*.c src/agent/*.h tests/unit/*.c tests/fuzz/*.c images/*/*.c
+	clang-format -i src/*.c src/*.h src/agent/*.c src/agent/*.h tests/unit/*.c tests/fuzz/*.c
 
 format-check:
-	clang-format --dry-run -Werror src/*.c src/*.h src/agent/*.c src/agent/*.h tests/unit/*.c tests/fuzz/*.c images/*/*.c
+	clang-format --dry-run -Werror src/*.c src/*.h src/agent/*.c src/agent/*.h tests/unit/*.c tests/fuzz/*.c
 
 clean:
 	rm -rf build build-clang build-asan build-fuzz

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# build-images.sh: build the target image hermes-target-ubuntu:latest from images/ubuntu/.
+# build-images.sh: build the target image hermes-target-ubuntu:latest from images/ubuntu/ and the
+# session agent's sources (src/agent/).
 #
 # Usage: scripts/build-images.sh [--force]
 #   --force  rebuild the target even when it is up to date, without the layer cache (to pick up
@@ -10,15 +11,17 @@
 #   2. ubuntu:22.04 when it is present locally or a (time-limited) pull succeeds;
 #   3. otherwise hermes-base:bookworm, made once with debootstrap from this machine's configured
 #      Debian apt mirror (read from /etc/apt at run time, never stored in the repo) and reused.
-# The target carries a label with a hash of the build context and the base image's id; a re-run
-# whose target still matches skips everything (no pull attempt either) unless --force is given.
+# The build context is staged in a temporary directory under the state dir: a copy of images/ubuntu
+# with src/agent as agent/ (the Dockerfile compiles the agent from there). The target carries a
+# label with a hash of that context and the base image's id; a re-run whose target still matches
+# skips everything (no pull attempt either) unless --force is given.
 #
 # Not for: starting the engine (scripts/docker-up.sh) or installing tools (install-deps.sh).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state_dir=${HERMES_STATE_DIR:-$repo_root/.state}
-context=$repo_root/images/ubuntu
+context= # the staged build context, made below
 target=hermes-target-ubuntu:latest
 ubuntu_base=ubuntu:22.04
 debian_suite=bookworm
@@ -59,6 +62,20 @@ if ! flock -n 9; then
 	log "another build-images.sh is running; waiting for it"
 	flock 9
 fi
+
+# The build context: images/ubuntu plus the agent's sources, staged so that `FROM`, `COPY rootfs/`
+# and `COPY agent/` all see one directory. Removed when the script ends.
+stage_context() {
+	context=$(mktemp -d "$state_dir/context.XXXXXX")
+	cp -a "$repo_root/images/ubuntu/." "$context/"
+	mkdir "$context/agent"
+	cp -a "$repo_root"/src/agent/*.c "$repo_root"/src/agent/*.h "$context/agent/"
+}
+cleanup_stage() {
+	if [ -n "$context" ]; then rm -rf "$context"; fi
+}
+trap cleanup_stage EXIT
+stage_context
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 image_id() { docker image inspect -f '{{.Id}}' "$1"; }
@@ -155,7 +172,7 @@ make_debian_base() {
 		fi
 		rm -rf --one-file-system "$work"
 	}
-	trap cleanup_work EXIT
+	trap 'cleanup_work; cleanup_stage' EXIT
 
 	# Show only debootstrap's stage lines; the full output goes to its log.
 	local stages='^I: (Retrieving InRelease|Installing core|Unpacking the base|Configuring the base'
@@ -193,7 +210,7 @@ make_debian_base() {
 			--change 'CMD ["bash"]' \
 			- "$debian_base" >/dev/null
 	cleanup_work
-	trap - EXIT
+	trap cleanup_stage EXIT
 	log "base image $debian_base ready"
 }
 
@@ -237,7 +254,7 @@ if [ "$force" -eq 0 ] && image_exists "$target" &&
 	exit 0
 fi
 
-log "building $target from images/ubuntu on $base"
+log "building $target from images/ubuntu and src/agent on $base"
 build_log=$state_dir/build-target.log
 # Show the Dockerfile steps as they start; the full output goes to the log.
 if ! docker build "${cache_opt[@]}" --build-arg "BASE=$base" --label "$hash_label=$hash" \

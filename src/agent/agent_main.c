@@ -1,0 +1,31 @@
+/*
+ * agent_main: the entry of the box's /usr/sbin/sshd. Chooses the mode from
+ * the arguments:
+ *   sshd -D            the listener in the foreground (how the box's init
+ *                      starts it), one process per Hermes connection;
+ *   sshd               the same, detached, as a real sshd daemonizes;
+ *   sshd -R TOKEN ...  the one-shot session parent of Hermes's docker-exec
+ *                      fallback (session_parent.c);
+ *   anything else      what a real sshd without host keys says.
+ */
+#include "agent.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int no_hostkeys(void)
+{
+	fputs("sshd: no hostkeys available -- exiting.\n", stderr);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "-R") == 0)
+		return session_parent_main(argc, argv);
+	if (argc == 1)
+		return listener_main(argc, argv, 0);
+	if (argc == 2 && strcmp(argv[1], "-D") == 0)
+		return listener_main(argc, argv, 1);
+	return no_hostkeys();
+}

@@ -1,0 +1,449 @@
+"""The session agent in the box (src/agent/, the image's /usr/sbin/sshd; docs/agent-protocol.md),
+spoken to directly with agent_client.py, without Hermes: a box from the target image with network
+"none", the client's socket made inside the box's network namespace and connected to
+127.0.0.1:22 there, as Hermes does. Needs root (setns) and the image built by
+scripts/build-images.sh.
+
+Checks the login as a shell sees it (tty, process titles and tree, environment, limits, login
+uid, utmp/wtmp/lastlog, auth.log, MOTD and "Last login"), exit statuses and signals, flow control
+with small windows both ways, stderr kept apart, SIGNAL, several channels at once, CLOSE, and that
+a protocol error ends one connection while the listener goes on serving.
+"""
+
+import hashlib
+import os
+import re
+import struct
+import time
+import uuid
+
+import pytest
+
+from agent_client import (CLOSE, DATA, KIND_EXEC, KIND_SHELL, KIND_SUBSYSTEM, AgentClient,
+                          connect_in_netns, frame, hello_payload)
+from hermes_helpers import IMAGE, docker
+
+CLIENT = ("198.51.100.23", 41022)
+SERVER = ("172.17.0.5", 22)
+
+
+class Box:
+    def __init__(self, name, pid):
+        self.name = name
+        self.pid = pid
+
+    def connect(self, timeout=30, **kw):
+        return AgentClient(connect_in_netns(self.pid), timeout=timeout, **kw)
+
+    def login(self, **kw):
+        kw.setdefault("client", CLIENT)
+        kw.setdefault("server", SERVER)
+        c = self.connect()
+        assert c.hello(**kw) == 1
+        return c
+
+    def sh(self, command):
+        r = docker("exec", self.name, "sh", "-c", command)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+
+def _start_box():
+    if os.geteuid() != 0:
+        pytest.fail("test_agent needs root (setns into the box's network namespace)",
+                    pytrace=False)
+    name = f"hermes-agent-test-{uuid.uuid4().hex[:12]}"
+    r = docker("run", "-d", "--network", "none", "--name", name, IMAGE)
+    if r.returncode != 0:
+        pytest.fail(f"docker run {IMAGE} failed: {r.stderr.strip()}", pytrace=False)
+    r = docker("inspect", "-f", "{{.State.Pid}}", name)
+    box = Box(name, int(r.stdout.strip()))
+    # The listener starts with the box's init: wait until it accepts.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            connect_in_netns(box.pid).close()
+            return box
+        except OSError:
+            if time.monotonic() > deadline:
+                docker("rm", "-f", name)
+                pytest.fail("the agent never listened on 127.0.0.1:22 in the box", pytrace=False)
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def box(request, docker_ready):
+    b = _start_box()
+    request.addfinalizer(lambda: docker("rm", "-f", b.name))
+    return b
+
+
+@pytest.fixture
+def fresh_box(request, docker_ready):
+    b = _start_box()
+    request.addfinalizer(lambda: docker("rm", "-f", b.name))
+    return b
+
+
+def clean(out):
+    """A pty's output without CRs and terminal escapes (bash's bracketed-paste switches)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", bytes(out).decode(errors="replace")
+                  .replace("\r", ""))
+
+
+def shell_until(c, ch, marker, timeout=20):
+    """Waits for marker in a pty's output (with its CRs removed); returns clean(output)."""
+    m = marker.encode()
+    c.until(lambda: m in ch.out.replace(b"\r", b"") or ch.exit is not None, timeout)
+    assert m in ch.out.replace(b"\r", b""), ch.out.decode(errors="replace")
+    return clean(ch.out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Login and the shell's world
+
+def test_listener_title_and_hello(box):
+    out = box.sh("ps -o pid=,ppid=,args= -C sshd")
+    assert re.search(r"^\s*\d+\s+1\s+sshd: /usr/sbin/sshd -D \[listener\] 0 of 10-100 startups$",
+                     out, re.M), out
+    c = box.login()
+    c.close()
+
+
+def test_hello_with_another_version_is_refused(box):
+    c = box.connect(timeout=10)
+    c.send(frame(1, 0, hello_payload(version=2)))
+    with pytest.raises(ConnectionError):
+        c.until(lambda: False, timeout=10)
+    c.close()
+
+
+def test_pty_shell_looks_like_sshd(fresh_box):
+    box = fresh_box
+    c = box.login(failures=[(1700000000, "admin", "password"),
+                            (1700000001, "oracle", "password"),
+                            (1700000002, "root", "publickey")])
+    ch = c.open(KIND_SHELL, pty=True, cols=120, rows=40,
+                env=[("LANG", "C.UTF-8"), ("LC_TIME", "C"), ("FOO", "bar"), ("LC_X-Y", "no")])
+    assert ch.opened, ch.fail_message
+    shell_until(c, ch, "# ")
+    c.data(ch, b"tty; echo T=$SSH_TTY; echo P=$(ps -o ppid=,args= -p $$); "
+                b"echo PP=$(ps -o ppid=,args= -p $PPID); "
+                b"echo L=$(ps -o args= -p $(ps -o ppid= -p $PPID)); stty size; "
+                b"echo N=$(ulimit -n) H=$(ulimit -Hn); echo U=$(cat /proc/self/loginuid); "
+                b"echo M=$(umask); pwd; env | sort | sed 's/^/E:/'; who; echo END-$((6*7))\n")
+    out = shell_until(c, ch, "END-42\n")
+    lines = out.splitlines()
+    assert "/dev/pts/0" in lines
+    assert "T=/dev/pts/0" in lines
+    # The shell is "-bash", child of "sshd: root@pts/0", child of the listener.
+    assert any(re.match(r"^P=\s*\d+ -bash$", ln) for ln in lines), out
+    assert any(re.match(r"^PP=\s*\d+ sshd: root@pts/0$", ln) for ln in lines), out
+    assert "L=sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups" in lines, out
+    assert "40 120" in lines
+    assert "U=0" in lines
+    n = next(ln for ln in lines if ln.startswith("N="))
+    assert n.split()[0] == "N=1024", n
+    assert "M=0022" in lines
+    assert "/root" in lines
+    env = dict(ln[2:].split("=", 1) for ln in lines if ln.startswith("E:") and "=" in ln)
+    assert "HOSTNAME" not in env
+    assert env["SSH_CONNECTION"] == "198.51.100.23 41022 172.17.0.5 22"
+    assert env["SSH_CLIENT"] == "198.51.100.23 41022 22"
+    assert env["SSH_TTY"] == "/dev/pts/0"
+    assert env["TERM"] == "xterm-256color"
+    assert env["USER"] == env["LOGNAME"] == "root"
+    assert env["HOME"] == "/root" and env["SHELL"] == "/bin/bash"
+    assert env["PATH"] == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    assert env["MAIL"] == "/var/mail/root"
+    assert env["XDG_SESSION_TYPE"] == "tty" and env["XDG_SESSION_CLASS"] == "user"
+    assert env["XDG_RUNTIME_DIR"] == "/run/user/0"
+    assert env["XDG_SESSION_ID"].isdigit()
+    assert env["MOTD_SHOWN"] == "pam"
+    assert env["LANG"] == "C.UTF-8" and env["LC_TIME"] == "C"
+    assert "FOO" not in env and "LC_X-Y" not in env
+    assert any(ln.split()[:2] == ["root", "pts/0"] and "(198.51.100.23)" in ln
+               for ln in lines), out
+    # The MOTD came before the prompt; a first login has no "Last login".
+    assert "Authorized access only" in out.split("# ")[0]
+    assert "Last login" not in out
+
+    c.resize(ch, 100, 30)
+    c.data(ch, b"stty size; exit 3\n")
+    assert c.wait_exit(ch) == ("status", 3)
+    assert "30 100" in clean(ch.out).splitlines()
+    assert ch.eof
+    assert [t for t, _ in ch.frames if t not in ("DATA",)][-2:] == ["EOF", "EXIT"]
+    c.close()
+
+    # What the box's records say now.
+    time.sleep(0.5)
+    auth = box.sh("cat /var/log/auth.log")
+    stamp = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ sshd\[\d+\]: "
+    assert re.search(stamp + r"Failed password for admin from 198\.51\.100\.23 port 41022 ssh2$",
+                     auth, re.M), auth
+    assert re.search(stamp + r"Failed password for invalid user oracle from 198\.51\.100\.23 "
+                     r"port 41022 ssh2$", auth, re.M), auth
+    assert "publickey for root" not in auth.replace("Accepted publickey", "")
+    assert re.search(stamp + r"Accepted password for root from 198\.51\.100\.23 port 41022 ssh2$",
+                     auth, re.M), auth
+    assert re.search(stamp + r"pam_unix\(sshd:session\): session opened for user root\(uid=0\) "
+                     r"by \(uid=0\)$", auth, re.M), auth
+    assert re.search(stamp + r"pam_unix\(sshd:session\): session closed for user root$",
+                     auth, re.M), auth
+    assert box.sh("stat -c %a /var/log/auth.log").strip() == "640"
+    last = box.sh("last -w")
+    assert re.search(r"^root\s+pts/0\s+198\.51\.100\.23\s", last, re.M), last
+    lastb = box.sh("lastb -w")
+    assert re.search(r"^oracle\s+ssh:notty\s+198\.51\.100\.23\s", lastb, re.M), lastb
+    assert re.search(r"^admin\s+ssh:notty\s+198\.51\.100\.23\s", lastb, re.M), lastb
+    assert "root" not in lastb.split("btmp begins")[0]  # the publickey refusal is no failure
+    assert box.sh("who").strip() == ""  # the session's utmp entry is dead
+
+    # A second login is told about the first.
+    c = box.login()
+    ch = c.open(KIND_SHELL, pty=True)
+    out = shell_until(c, ch, "# ")
+    assert re.search(r"^Last login: [A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4} "
+                     r"from 198\.51\.100\.23$", out, re.M), out
+    c.close_channel(ch)
+    assert c.wait_exit(ch) == ("signal", 1, False)
+    c.close()
+
+
+def test_exec_has_no_pty_and_notty_title(box):
+    c = box.login()
+    ch = c.run("tty; tr '\\0' '|' < /proc/$PPID/cmdline; echo; echo $$ $(ps -o sid= -p $$); "
+               "echo TERM=$(printenv TERM || echo unset) MOTD=${MOTD_SHOWN-unset}; "
+               "cat /proc/self/loginuid")
+    assert ch.exit == ("status", 0), ch.err
+    lines = ch.out.decode().splitlines()
+    assert lines[0] == "not a tty"
+    assert lines[1].rstrip("|") == "sshd: root@notty"
+    pid, sid = lines[2].split()
+    assert pid == sid  # the command leads its own session
+    assert lines[3] == "TERM=unset MOTD=unset"
+    assert lines[4] == "0"
+    assert "Authorized access" not in ch.out.decode()
+    c.close()
+
+
+def test_admin_user_runs_as_admin(box):
+    c = box.login(user="admin")
+    ch = c.run("id -un; echo $HOME $PATH; pwd")
+    assert ch.exit == ("status", 0), ch.err
+    assert ch.out.decode().splitlines() == [
+        "admin", "/home/admin /usr/local/bin:/usr/bin:/bin:/usr/games", "/home/admin"]
+    c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Exit status, signals, streams
+
+def test_exit_status_and_signal(box):
+    c = box.login()
+    assert c.run("exit 3").exit == ("status", 3)
+    assert c.run("kill -TERM $$").exit == ("signal", 15, False)
+    assert c.run("kill -KILL $$").exit == ("signal", 9, False)
+    assert c.run("exit 0").exit == ("status", 0)
+    c.close()
+
+
+def test_stderr_is_separate(box):
+    c = box.login()
+    ch = c.run("echo out; echo err >&2; echo out2")
+    assert ch.out == b"out\nout2\n"
+    assert ch.err == b"err\n"
+    assert ch.exit == ("status", 0)
+    c.close()
+
+
+def test_signal_frame(box):
+    c = box.login()
+    ch = c.open(KIND_EXEC, command="sleep 100")
+    time.sleep(0.3)
+    c.signal(ch, "INT")
+    assert c.wait_exit(ch, timeout=10) == ("signal", 2, False)
+    ch = c.open(KIND_EXEC, command="trap 'echo got-usr1; exit 7' USR1; sleep 100 & wait")
+    time.sleep(0.3)
+    c.signal(ch, "NOSUCH")  # unknown names are ignored
+    c.signal(ch, "USR1")
+    assert c.wait_exit(ch, timeout=10) == ("status", 7)
+    assert ch.out == b"got-usr1\n"
+    c.close()
+
+
+def test_megabyte_round_trip_with_small_windows(box):
+    payload = bytes((i * 7 + i // 251) & 0xff for i in range(1 << 20))
+    c = box.login()
+    c.timeout = 120
+    ch = c.open(KIND_EXEC, command="cat", window=4096)
+    assert ch.opened
+    c.data(ch, payload)
+    c.eof(ch)
+    assert c.wait_exit(ch, timeout=120) == ("status", 0)
+    assert len(ch.out) == len(payload)
+    assert hashlib.sha256(ch.out).digest() == hashlib.sha256(payload).digest()
+    # The client fails on any frame over its credit; 4096 was all it ever gave at once.
+    assert max(n for t, n in ch.frames if t == "DATA") <= 4096
+
+    ch = c.open(KIND_EXEC, command="wc -c", window=4096)
+    c.data(ch, payload)
+    c.eof(ch)
+    assert c.wait_exit(ch, timeout=120) == ("status", 0)
+    assert ch.out.decode().strip() == str(1 << 20)
+    c.close()
+
+
+def test_agent_waits_for_credit(box):
+    """With no WINDOW from the client, the agent stops at the credit it was given."""
+    c = box.connect(auto_window=False)
+    c.hello()
+    ch = c.open(KIND_EXEC, command="head -c 100000 /dev/zero; echo done >&2", window=1000)
+    time.sleep(1.0)
+    c.poll(0.2)
+    assert len(ch.out) + len(ch.err) == 1000
+    assert ch.exit is None
+    c.window(ch, 1 << 20)
+    c.until(lambda: len(ch.out) + len(ch.err) >= 1000 + 99000 + 5, timeout=20)
+    c.window(ch, 1 << 20)
+    assert c.wait_exit(ch) == ("status", 0)
+    assert len(ch.out) == 100000 and ch.err == b"done\n"
+    c.close()
+
+
+def test_two_channels_at_once(box):
+    c = box.login()
+    a = c.open(KIND_EXEC, command="read x; echo A$x")
+    b = c.open(KIND_EXEC, command="echo B; sleep 0.2; echo B2")
+    assert c.wait_exit(b) == ("status", 0)
+    assert a.exit is None
+    c.data(a, b"1\n")
+    c.eof(a)
+    assert c.wait_exit(a) == ("status", 0)
+    assert a.out == b"A1\n" and b.out == b"B\nB2\n"
+    # Ptys at once: the connection's title lists them.
+    p1 = c.open(KIND_SHELL, pty=True)
+    p2 = c.open(KIND_SHELL, pty=True)
+    shell_until(c, p1, "# ")
+    shell_until(c, p2, "# ")
+    c.data(p2, b"tr '\\0' '|' < /proc/$PPID/cmdline; echo; echo END-$((1+1))\n")
+    out = shell_until(c, p2, "END-2\n")
+    assert re.search(r"sshd: root@pts/\d+,pts/\d+\|", out), out
+    c.data(p1, b"exit\n")
+    c.data(p2, b"exit 5\n")
+    assert c.wait_exit(p1) == ("status", 0)
+    assert c.wait_exit(p2) == ("status", 5)
+    c.close()
+
+
+def test_close_hangs_up(box):
+    c = box.login()
+    sh = c.open(KIND_SHELL, pty=True)
+    shell_until(c, sh, "# ")
+    cat = c.open(KIND_EXEC, command="cat")
+    c.data(cat, b"partial")
+    c.close_channel(sh)
+    c.close_channel(cat)
+    assert c.wait_exit(sh) == ("signal", 1, False)
+    assert c.wait_exit(cat) == ("status", 0)
+    # Frames for the ended channels are ignored: the connection goes on.
+    c.send(frame(CLOSE, sh.id))
+    c.send(frame(DATA, cat.id, b"late"))
+    assert c.run("echo still").out == b"still\n"
+    c.close()
+
+
+def test_subsystems(box):
+    c = box.login()
+    bad = c.open(KIND_SUBSYSTEM, command="nosuch")
+    assert bad.opened is False
+    sftp = c.open(KIND_SUBSYSTEM, command="sftp")
+    assert sftp.opened
+    # SSH_FXP_INIT version 3 -> SSH_FXP_VERSION.
+    c.data(sftp, struct.pack(">IBI", 5, 1, 3))
+    c.until(lambda: len(sftp.out) >= 9)
+    assert sftp.out[4] == 2  # SSH_FXP_VERSION
+    c.eof(sftp)
+    assert c.wait_exit(sftp) == ("status", 0)
+    c.close()
+
+
+def test_pty_eof_is_ignored_and_pipe_eof_closes_stdin(box):
+    c = box.login()
+    sh = c.open(KIND_SHELL, pty=True)
+    shell_until(c, sh, "# ")
+    c.eof(sh)
+    c.data(sh, b"echo alive-$((2+3))\n")
+    shell_until(c, sh, "alive-5")
+    c.data(sh, b"exit\n")
+    assert c.wait_exit(sh) == ("status", 0)
+    ch = c.run("cat; echo after-eof", stdin=b"in\n")
+    assert ch.out == b"in\nafter-eof\n"
+    c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Protocol errors end the connection, not the listener
+
+@pytest.mark.parametrize("garbage", [
+    b"\xff" * 16,                                      # a huge length
+    frame(99, 1),                                      # an unknown type
+    frame(11, 0, b"x"),                                # DATA on channel 0
+    frame(6, 0, struct.pack(">I", 1)),                 # a frame only the agent sends
+    frame(1, 0, b"\0\0\0\1"),                          # HELLO again, cut short
+])
+def test_garbage_drops_connection_listener_survives(box, garbage):
+    c = box.login()
+    sh = c.open(KIND_EXEC, command="sleep 100")
+    c.send(garbage)
+    with pytest.raises(ConnectionError):
+        c.until(lambda: False, timeout=10)
+    c.close()
+    c = box.login()
+    assert c.run("echo fine").out == b"fine\n"
+    c.close()
+    assert sh.exit is None
+
+
+def test_data_over_credit_drops_connection(box):
+    c = box.login()
+    ch = c.open(KIND_EXEC, command="sleep 100", window=4096)
+    # sleep reads nothing: beyond the pipe's buffer (whose bytes the agent gives back as
+    # WINDOWs, unread here) no credit comes back.
+    credit = ch.credit + (1 << 20)
+    chunk = b"x" * 32768
+    sent = 0
+    with pytest.raises(ConnectionError):
+        while sent <= credit:
+            c.send(frame(DATA, ch.id, chunk))
+            sent += len(chunk)
+        c.until(lambda: False, timeout=10)
+    c.close()
+    assert box.login().run("echo ok").out == b"ok\n"
+
+
+def test_connection_end_hangs_up_the_shell(box):
+    c = box.login()
+    sh = c.open(KIND_SHELL, pty=True)
+    shell_until(c, sh, "# ")
+    c.data(sh, b"echo PID=$$\n")
+    out = shell_until(c, sh, "PID=")
+    c.until(lambda: re.search(rb"PID=\d+\r\n", sh.out) is not None)
+    pid = re.search(r"PID=(\d+)\n", sh.out.decode().replace("\r", "")).group(1)
+    c.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if docker("exec", box.name, "test", "-d", f"/proc/{pid}").returncode != 0:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the shell {pid} outlived its connection: {out}")
+
+
+def test_nothing_but_hello_first(box):
+    c = box.connect(timeout=10)
+    c.send(frame(2, 1, b""))  # OPEN before HELLO (and malformed)
+    with pytest.raises(ConnectionError):
+        c.until(lambda: False, timeout=10)
+    c.close()
