@@ -2,7 +2,8 @@
 spoken to directly with agent_client.py, without Hermes: a box from the target image with network
 "none", the client's socket made inside the box's network namespace and connected to
 127.0.0.1:22 there, as Hermes does. Needs root (setns) and the image built by
-scripts/build-images.sh.
+scripts/build-images.sh. HERMES_AGENT_BIN=build-asan/hermes-agent runs another build of the agent
+(meson's, with sanitizers) in the box instead of the image's.
 
 Checks the login as a shell sees it (tty, process titles and tree, environment, limits, login
 uid, utmp/wtmp/lastlog, auth.log, MOTD and "Last login"), exit statuses and signals, flow control
@@ -53,9 +54,21 @@ def _start_box():
         pytest.fail("test_agent needs root (setns into the box's network namespace)",
                     pytrace=False)
     name = f"hermes-agent-test-{uuid.uuid4().hex[:12]}"
-    r = docker("run", "-d", "--network", "none", "--name", name, IMAGE)
+    # HERMES_AGENT_BIN: another build of the agent (say meson's with sanitizers) in place of the
+    # image's, copied in before the box starts; sanitizer reports go to `docker logs`.
+    agent = os.environ.get("HERMES_AGENT_BIN")
+    env = ["-e", "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1",
+           "-e", "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"] if agent else []
+    r = docker("create", "--network", "none", "--name", name, *env, IMAGE)
     if r.returncode != 0:
-        pytest.fail(f"docker run {IMAGE} failed: {r.stderr.strip()}", pytrace=False)
+        pytest.fail(f"docker create {IMAGE} failed: {r.stderr.strip()}", pytrace=False)
+    if agent:
+        r = docker("cp", agent, f"{name}:/usr/sbin/sshd")
+        assert r.returncode == 0, r.stderr
+    r = docker("start", name)
+    if r.returncode != 0:
+        docker("rm", "-f", name)
+        pytest.fail(f"docker start {name} failed: {r.stderr.strip()}", pytrace=False)
     r = docker("inspect", "-f", "{{.State.Pid}}", name)
     box = Box(name, int(r.stdout.strip()))
     # The listener starts with the box's init: wait until it accepts.
@@ -71,18 +84,26 @@ def _start_box():
             time.sleep(0.1)
 
 
+def _end_box(b):
+    """Removes the box; fails if the agent wrote a sanitizer report (or anything) to its log."""
+    logs = docker("logs", b.name)
+    docker("rm", "-f", b.name)
+    report = (logs.stdout + logs.stderr).strip()
+    assert "Sanitizer" not in report and "runtime error" not in report, report[-4000:]
+
+
 @pytest.fixture(scope="module")
 def box(request, docker_ready):
     b = _start_box()
-    request.addfinalizer(lambda: docker("rm", "-f", b.name))
-    return b
+    yield b
+    _end_box(b)
 
 
 @pytest.fixture
 def fresh_box(request, docker_ready):
     b = _start_box()
-    request.addfinalizer(lambda: docker("rm", "-f", b.name))
-    return b
+    yield b
+    _end_box(b)
 
 
 def clean(out):
@@ -366,6 +387,30 @@ def test_subsystems(box):
     assert sftp.out[4] == 2  # SSH_FXP_VERSION
     c.eof(sftp)
     assert c.wait_exit(sftp) == ("status", 0)
+    c.close()
+
+
+def test_pty_shell_ends_despite_a_background_job(box):
+    """The shell's exit ends a pty channel even while a job it left holds the terminal."""
+    c = box.login()
+    sh = c.open(KIND_SHELL, pty=True)
+    shell_until(c, sh, "# ")
+    c.data(sh, b"sleep 60 & echo started-$((3*3))\n")
+    shell_until(c, sh, "started-9")
+    t0 = time.monotonic()
+    c.data(sh, b"exit 4\n")
+    assert c.wait_exit(sh, timeout=10) == ("status", 4)
+    assert time.monotonic() - t0 < 5
+    assert "logout" in clean(sh.out)
+    c.close()
+
+
+def test_silent_connection_is_dropped_after_ten_seconds(box):
+    c = box.connect(timeout=30)
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionError):
+        c.until(lambda: False, timeout=20)
+    assert 9 <= time.monotonic() - t0 < 15
     c.close()
 
 
