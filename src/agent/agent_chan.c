@@ -363,11 +363,13 @@ void chan_pump(struct chan *c, int64_t now)
 	/* A pty whose process ended: what is still readable goes first, for
 	 * DRAIN_GRACE_MS after the end or until its other side is closed. */
 	if (c->pty && !c->alive && c->master >= 0 && can_read(c)) {
+		uint64_t before = c->credit;
 		int r = chan_read(c, c->master, AGENT_DATA);
 
+		c->drained += (size_t)(before - c->credit);
 		if (r == 0 || (r < 0 && now >= c->exit_ms + DRAIN_GRACE_MS))
 			close_fd(&c->master);
-		else if (r > 0 && (c->drained += AGENT_MAX_DATA) >= DRAIN_MAX)
+		else if (c->drained >= DRAIN_MAX)
 			close_fd(&c->master); /* a background job that never stops */
 	}
 	if (c->closed)

@@ -258,6 +258,33 @@ def test_admin_user_runs_as_admin(box):
     c.close()
 
 
+def test_user_the_box_lacks_runs_as_root(box):
+    c = box.login(user="oracle", method="keyboard-interactive")
+    ch = c.run("id -un; echo $USER $HOME; tr '\\0' '|' < /proc/$PPID/cmdline")
+    lines = ch.out.decode().splitlines()
+    assert lines[:2] == ["root", "root /root"]
+    assert lines[2].rstrip("|") == "sshd: root@notty"  # NUL-padded, as sshd's title
+    c.close()
+    auth = box.sh("cat /var/log/auth.log")
+    assert re.search(r"sshd\[\d+\]: Accepted keyboard-interactive/pam for root from "
+                     r"198\.51\.100\.23 port 41022 ssh2$", auth, re.M), auth
+
+
+def test_many_connections_at_once(box):
+    clients = [box.login() for _ in range(30)]
+    chans = [(c, c.open(KIND_EXEC, command=f"echo n{i}")) for i, c in enumerate(clients)]
+    for i, (c, ch) in enumerate(chans):
+        assert c.wait_exit(ch) == ("status", 0)
+        assert ch.out == f"n{i}\n".encode()
+        c.close()
+    ids = set()
+    for _ in range(3):
+        c = box.login()
+        ids.add(bytes(c.run("echo $XDG_SESSION_ID").out))
+        c.close()
+    assert len(ids) == 3  # each connection its own session id
+
+
 # ---------------------------------------------------------------------------------------------
 # Exit status, signals, streams
 
