@@ -79,12 +79,12 @@ def test_tty_shell_has_ssh_tty_utmp_and_login_shell(hermes):
 
 @pytest.fixture
 def image_without_parent():
-    """The target image with its hermes.session_parent label emptied."""
+    """The target image with its hermes.session_parent and hermes.agent labels emptied."""
     tag = f"hermes-target-noparent:{uuid.uuid4().hex[:8]}"
     # The classic builder, as scripts/build-images.sh uses: no buildx needed.
     subprocess.run(["docker", "build", "-q", "-t", tag, "-"], check=True, timeout=120,
                    capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0"},
-                   input=f"FROM {IMAGE}\nLABEL hermes.session_parent=\n".encode())
+                   input=f"FROM {IMAGE}\nLABEL hermes.session_parent= hermes.agent=\n".encode())
     yield tag
     docker("rmi", "-f", tag)
 

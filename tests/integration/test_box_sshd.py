@@ -1,0 +1,132 @@
+"""The box's own sshd as the session agent (docs/agent-protocol.md), through Hermes with real
+clients: no docker exec in the attacker's path, and a login that looks like sshd and PAM made it
+(process tree, environment, limits, loginuid, utmp/wtmp/lastlog, auth.log, btmp, MOTD), signals
+delivered, and docker exec again when the operator turns the agent off."""
+
+import re
+
+import paramiko
+import pytest
+
+from hermes_helpers import PASSWORD, USER, ParamikoShell, asyncssh_run, open_shell, ssh_exec
+
+
+def agent_shell_event(hermes, sid):
+    ev = hermes.wait_event("session.shell", session=sid, timeout=30)
+    assert ev["transport"] == "agent", ev
+    return ev
+
+
+def test_process_tree_is_sshd_under_init(hermes):
+    with open_shell(hermes) as sh:
+        sh.expect(r"[#$] $")
+        sh.send("p=$PPID; for i in 1 2 3; do ps -o pid=,ppid=,args= -p $p; "
+                "p=$(ps -o ppid= -p $p | tr -d ' '); done; echo TREE-$((1+1))END\n")
+        sh.expect(r"TREE-2END\r?\n")
+        text = sh.output.replace("\r", "")
+        rows = [ln.split(None, 2) for ln in text.splitlines()
+                if re.match(r"^\s*\d+\s+\d+\s+\S", ln)]
+        parent, listener, init = rows[-3:]
+        assert re.fullmatch(r"sshd: root@pts/\d+", parent[2]), rows
+        assert parent[1] == listener[0]
+        assert listener[2].startswith("sshd: /usr/sbin/sshd -D [listener]"), rows
+        assert listener[1] == init[0] == "1", rows
+        sh.send("exit\n")
+        sh.exit_status()
+    agent_shell_event(hermes, sh.sid)
+
+
+def test_environment_limits_and_loginuid_are_a_pam_login(hermes):
+    mark = hermes.mark()
+    r = ssh_exec(hermes.port, 'echo "C=$SSH_CONNECTION"; echo "CL=$SSH_CLIENT"; '
+                 'echo "H=$(printenv HOSTNAME || echo unset)"; echo "X=$XDG_SESSION_ID"; echo "U=$USER"; '
+                 'echo "M=$MAIL"; echo "N=$(ulimit -n)"; echo "L=$(cat /proc/self/loginuid)"; '
+                 'echo "T=${SSH_TTY-none}"')
+    assert r.returncode == 0, r.stderr
+    out = dict(ln.split("=", 1) for ln in r.stdout.decode().splitlines())
+    sid = hermes.wait_new_session(mark)
+    connect = hermes.wait_event("session.connect", session=sid)
+    src_port = connect["src_port"]
+    assert out["C"].split()[:2] == ["127.0.0.1", str(src_port)]
+    assert out["CL"].split()[:2] == ["127.0.0.1", str(src_port)]
+    assert out["H"] == "unset"
+    assert out["X"].isdigit()
+    assert out["U"] == USER and out["M"] == f"/var/mail/{USER}"
+    assert out["N"] == "1024"
+    assert out["L"] == "0"
+    assert out["T"] == "none"
+    agent_shell_event(hermes, sid)
+
+
+def test_login_records_auth_log_btmp_lastlog_and_motd(hermes_factory):
+    # One box for the address (the default), so that logins see each other's records.
+    hermes = hermes_factory.start({"container_pool": {"sticky_ttl": 3600}})
+    # A wrong password first, then the right one, on one connection (paramiko), then a shell.
+    t = paramiko.Transport(("127.0.0.1", hermes.port))
+    t.start_client(timeout=15)
+    with pytest.raises(paramiko.AuthenticationException):
+        t.auth_password("root", "not-the-password")
+    t.auth_password(USER, PASSWORD)
+    chan = t.open_session(timeout=15)
+    chan.exec_command("true")
+    assert chan.recv_exit_status() == 0
+    t.close()
+    # Two logins: the second is told about the first.
+    for _ in range(2):
+        with ParamikoShell(hermes.port) as sh:
+            sh.expect(r"[#$] $")
+            sh.send("tail -n 20 /var/log/auth.log; echo AUTH-END; last -n 3; lastb -n 3; "
+                    "echo LAST-$((0+1))END\n")
+            sh.expect(r"LAST-1END\r?\n")
+            text = sh.output.replace("\r", "")
+            sh.send("exit\n")
+            sh.exit_status()
+    assert re.search(r"sshd\[\d+\]: Accepted password for root from 127\.0\.0\.1 port \d+ ssh2",
+                     text), text
+    assert "pam_unix(sshd:session): session opened for user root" in text
+    assert re.search(r"sshd\[\d+\]: Failed password for root from 127\.0\.0\.1 port \d+ ssh2",
+                     text), text
+    assert "Last login: " in text and " from 127.0.0.1" in text
+    assert re.search(r"^root\s+pts/\d+\s+127\.0\.0\.1", text, re.M), text
+    assert re.search(r"^root\s+ssh:notty\s+127\.0\.0\.1", text, re.M), text  # lastb
+    # The box's own MOTD, printed before the shell, as pam_motd does.
+    with open_shell(hermes) as sh:
+        sh.expect(r"[#$] $")
+        banner = sh.output
+        sh.send("exit\n")
+        sh.exit_status()
+    assert "Last login:" in banner and "prod-web-01" in banner
+
+
+def test_signal_request_reaches_the_process(hermes):
+    import asyncio
+
+    import asyncssh
+
+    async def main():
+        async with asyncssh.connect("127.0.0.1", hermes.port, username=USER,
+                                    password=PASSWORD, known_hosts=None) as conn:
+            proc = await conn.create_process("echo started; exec sleep 60")
+            line = await asyncio.wait_for(proc.stdout.readline(), 20)
+            assert line == "started\n"
+            proc.send_signal("INT")
+            await asyncio.wait_for(proc.wait_closed(), 20)
+            return proc.exit_signal, proc.exit_status
+
+    sig, status = asyncio.run(asyncio.wait_for(main(), 60))
+    assert sig is not None and sig[0] == "INT", (sig, status)
+
+
+def test_sshd_listens_on_port_22_in_the_box(hermes):
+    (r,) = asyncssh_run(hermes.port, "ss -Htlnp 'sport = :22'")
+    assert r.exit_status == 0, r.stderr
+    assert "sshd" in r.stdout and ":22" in r.stdout
+
+
+def test_agent_off_falls_back_to_docker_exec(hermes_factory):
+    inst = hermes_factory.start({"container_pool": {"agent": False}})
+    mark = inst.mark()
+    r = ssh_exec(inst.port, "echo via-exec")
+    assert r.returncode == 0 and r.stdout.strip() == b"via-exec", r.stderr
+    sid = inst.wait_new_session(mark)
+    assert inst.wait_event("session.shell", session=sid, timeout=30)["transport"] == "exec"
