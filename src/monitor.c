@@ -34,6 +34,7 @@
 #include "landlock.h"
 #include "admission.h"
 #include "boxes.h"
+#include "recent_failures.h"
 #include "agent_dial.h"
 #include "log.h"
 #include "monitor.h"
@@ -669,8 +670,9 @@ int monitor_run(const struct config *cfg)
 	if (m.ctx.pool == NULL)
 		goto out;
 	m.ctx.boxes = boxes_new(m.loop, m.ctx.pool, cfg->container_pool.sticky_ttl,
-	                         cfg->container_pool.max_boxes);
-	if (m.ctx.boxes == NULL)
+	                        cfg->container_pool.max_boxes);
+	m.ctx.failures = recent_failures_new(AGENT_MAX_FAILURES, 256);
+	if (m.ctx.boxes == NULL || m.ctx.failures == NULL)
 		goto out;
 	if (cfg->forensics.enabled) {
 		/* Creates forensics.artifacts_dir, or says why it cannot. */
@@ -715,6 +717,7 @@ out:
 		kill(m.indexer, SIGTERM);
 	artifacts_free(m.ctx.artifacts);
 	boxes_free(m.ctx.boxes);
+	recent_failures_free(m.ctx.failures);
 	pool_free(m.ctx.pool);
 	docker_free(m.ctx.docker);
 	if (m.bind != NULL)

@@ -19,6 +19,7 @@
 #include "exit_signal.h"
 #include "honeytoken.h"
 #include "ipc.h"
+#include "recent_failures.h"
 #include "log.h"
 #include "sandbox_spec.h"
 #include "scp_cmd.h"
@@ -93,13 +94,6 @@ struct mchan {
 	bool agent_wait; /* waits for the agent connection */
 };
 
-/* A failed attempt before the login, for the box's own records. */
-struct failure {
-	double time;
-	char *user;
-	const char *method;
-};
-
 enum agent_state { AG_NONE, AG_DIALING, AG_READY, AG_FAILED };
 
 struct session {
@@ -119,7 +113,7 @@ struct session {
 	enum phase phase;
 	char *username; /* sanitized */
 	const char *login_method;
-	struct failure failures[AGENT_MAX_FAILURES];
+	struct failure failures[AGENT_MAX_FAILURES]; /* before the login, for the box's records */
 	size_t nfailures;
 	enum agent_state agent;
 	uint64_t dial;
@@ -435,11 +429,18 @@ static size_t encode_hello(struct session *s, uint8_t *out, size_t cap)
 	h->server_addr = bytes_of(s->dst_ip);
 	h->server_port = (uint32_t)s->dst_port;
 	h->session_id = bytes_of(s->id);
-	h->nfailures = (uint32_t)s->nfailures;
-	for (size_t i = 0; i < s->nfailures; i++) {
-		h->failures[i].time = (uint32_t)s->failures[i].time;
-		h->failures[i].user = bytes_of(s->failures[i].user);
-		h->failures[i].method = bytes_of(s->failures[i].method);
+	/* What earlier connections from this address failed, then this one's:
+	 * the newest AGENT_MAX_FAILURES of them. */
+	struct failure all[2 * AGENT_MAX_FAILURES];
+	size_t n = recent_failures_take(s->ctx->failures, s->ip, all, AGENT_MAX_FAILURES);
+	memcpy(all + n, s->failures, s->nfailures * sizeof(*all));
+	n += s->nfailures;
+	size_t skip = n > AGENT_MAX_FAILURES ? n - AGENT_MAX_FAILURES : 0;
+	for (size_t i = skip; i < n; i++) {
+		struct agent_failure *f = &h->failures[h->nfailures++];
+		f->time = (uint32_t)all[i].time;
+		f->user = bytes_of(all[i].user);
+		f->method = bytes_of(all[i].method);
 	}
 	return agent_encode(out, cap, &m);
 }
@@ -933,9 +934,12 @@ static void note_failure(struct session *s, const struct ipc_str *user, const ch
 	if (s->nfailures >= AGENT_MAX_FAILURES)
 		return;
 	f = &s->failures[s->nfailures];
-	f->user = util_utf8_sanitize(user->p, user->n < 256 ? user->n : 256);
-	if (f->user == NULL)
+	char *name =
+	    util_utf8_sanitize(user->p, user->n < FAILURE_USER_MAX ? user->n : FAILURE_USER_MAX);
+	if (name == NULL)
 		return;
+	snprintf(f->user, sizeof(f->user), "%s", name);
+	free(name);
 	f->time = util_wall();
 	f->method = method;
 	s->nfailures++;
@@ -1484,6 +1488,8 @@ void session_worker_exited(struct session *s, int wstatus)
 		else
 			reason = "client_closed";
 	}
+	if (s->phase != PH_AUTHED) /* for the box this address logs into next */
+		recent_failures_add(s->ctx->failures, s->ip, s->failures, s->nfailures);
 	int worker_signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
 	if (worker_signal == SIGSYS)
 		error("session %.8s from %s: worker killed for a forbidden system call (seccomp)",
@@ -1517,8 +1523,6 @@ void session_worker_exited(struct session *s, int wstatus)
 	free(sidecar);
 	free(s->username);
 	free(s->client_version);
-	for (size_t i = 0; i < s->nfailures; i++)
-		free(s->failures[i].user);
 	for (size_t i = 0; i < s->nuploads; i++)
 		free(s->uploads[i]);
 	json_decref(s->recordings);

@@ -30,6 +30,7 @@ struct session_ctx {
 	struct docker *docker;
 	struct pool *pool;
 	struct boxes *boxes; /* one box per attacker (boxes.h) */
+	struct recent_failures *failures; /* for the boxes' own login records */
 	struct events *events;
 	struct artifacts *artifacts; /* NULL when forensics is off */
 	struct auth_policy policy;

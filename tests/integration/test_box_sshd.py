@@ -61,6 +61,15 @@ def test_environment_limits_and_loginuid_are_a_pam_login(hermes):
 def test_login_records_auth_log_btmp_lastlog_and_motd(hermes_factory):
     # One box for the address (the default), so that logins see each other's records.
     hermes = hermes_factory.start({"container_pool": {"sticky_ttl": 3600}})
+    # A connection that only fails (a user the box lacks): its box's sshd logs it at the next
+    # login from this address, as a real server's would have at once.
+    mark = hermes.mark()
+    t = paramiko.Transport(("127.0.0.1", hermes.port))
+    t.start_client(timeout=15)
+    with pytest.raises(paramiko.AuthenticationException):
+        t.auth_password("oracle", "oracle")
+    t.close()
+    hermes.wait_event("session.closed", since=mark, timeout=30)
     # A wrong password first, then the right one, on one connection (paramiko), then a shell.
     t = paramiko.Transport(("127.0.0.1", hermes.port))
     t.start_client(timeout=15)
@@ -75,7 +84,7 @@ def test_login_records_auth_log_btmp_lastlog_and_motd(hermes_factory):
     for _ in range(2):
         with ParamikoShell(hermes.port) as sh:
             sh.expect(r"[#$] $")
-            sh.send("tail -n 20 /var/log/auth.log; echo AUTH-END; last -n 3; lastb -n 3; "
+            sh.send("tail -n 30 /var/log/auth.log; echo AUTH-END; last -n 3; lastb -n 3; "
                     "echo LAST-$((0+1))END\n")
             sh.expect(r"LAST-1END\r?\n")
             text = sh.output.replace("\r", "")
@@ -85,6 +94,8 @@ def test_login_records_auth_log_btmp_lastlog_and_motd(hermes_factory):
                      text), text
     assert "pam_unix(sshd:session): session opened for user root" in text
     assert re.search(r"sshd\[\d+\]: Failed password for root from 127\.0\.0\.1 port \d+ ssh2",
+                     text), text
+    assert re.search(r"Failed password for invalid user oracle from 127\.0\.0\.1 port \d+ ssh2",
                      text), text
     assert "Last login: " in text and " from 127.0.0.1" in text
     assert re.search(r"^root\s+pts/\d+\s+127\.0\.0\.1", text, re.M), text
