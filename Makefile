@@ -1,5 +1,5 @@
 # The README's two commands, and a few conveniences. The real work is in scripts/.
-.PHONY: run test build clean format format-check
+.PHONY: run test build bench clean format format-check
 
 run:
 	scripts/run.sh
@@ -9,6 +9,10 @@ test:
 
 build:
 	scripts/build.sh build gcc
+
+# Hermes next to a stock OpenSSH sshd in one run, as ratios (docs/performance.md).
+bench:
+	bench/bench.sh
 
 format:
 	clang-format -i src/*.c src/*.h src/agent/*.c src/agent/*.h tests/unit/*.c tests/fuzz/*.c

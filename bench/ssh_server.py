@@ -1,16 +1,17 @@
 #!/usr/bin/python3
-"""Benchmark: Hermes as an SSH server next to dropbear (and OpenSSH's sshd where installed), on
-what a honeypot is measured by: CPU per brute-force login, time to a shell, and memory per
-connection held. Not a test: it prints numbers.
+"""Benchmark: Hermes as an SSH server next to dropbear, on what a honeypot is measured by: CPU
+per brute-force login, time to a shell, and memory per connection held. Not a test: it prints
+numbers. Its functions serve versus_sshd.py too, which sets Hermes beside a stock OpenSSH sshd
+(`make bench`).
 
   CPU per failed login   N connections, each: key exchange, one wrong password, close
-                         (paramiko); CPU of the server and every child it reaped, per login.
+                         (paramiko); CPU of the server's whole process tree, per login.
   time to shell          connect, key exchange, password, pty + shell, until the prompt
                          (Hermes only: the others would need a real account's password).
   memory per connection  K connections held open after the key exchange (no login), the
                          servers' PSS summed over their processes, per connection.
 
-usage: bench/ssh_server.py HERMES_BINARY [N] [K]   (run as root, with Docker up and the image built)
+usage: bench/ssh_server.py HERMES_BINARY [N] [K]   (as root, with Docker up and the image built)
 """
 
 import os
@@ -20,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,13 +39,31 @@ def cpu_seconds(pid):
 
 
 def tree(pid):
+    """pid and every descendant alive now (one that exits while we look is left out)."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        try:
+            kids = [int(k) for task in Path(f"/proc/{p}/task").iterdir()
+                    for k in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
         out.append(p)
-        for task in Path(f"/proc/{p}/task").iterdir():
-            todo.extend(int(k) for k in (task / "children").read_text().split())
+        todo.extend(kids)
     return out
+
+
+def tree_cpu_seconds(pid):
+    """CPU of pid's whole tree: each live process's own and its reaped children's. A child
+    alive at one reading and reaped by the next is counted once either way, so the difference
+    of two readings is what the tree used in between (long-lived children included)."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            total += cpu_seconds(p)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
 
 
 def pss_kib(pids):
@@ -66,25 +86,44 @@ def listening(port):
         return False
 
 
-def failed_logins(port, n):
-    for i in range(n):
-        t = paramiko.Transport(("127.0.0.1", port))
-        t.start_client(timeout=30)
-        try:
-            t.auth_password("root", f"wrong-{i}")
-        except paramiko.AuthenticationException:
-            pass
-        finally:
-            t.close()
+def failed_logins(port, n, parallel=1):
+    """n connections, each: key exchange, one wrong password for root, close; `parallel` at
+    once (sshd's PAM sleeps 2 s after a wrong password: one at a time takes too long). Returns
+    how many got as far as the refusal (a server may drop some, as MaxStartups does)."""
+    done = []
+
+    def run(count):
+        for i in range(count):
+            t = paramiko.Transport(("127.0.0.1", port))
+            try:
+                t.start_client(timeout=30)
+                t.auth_password("root", f"wrong-{i}")
+            except paramiko.AuthenticationException:
+                done.append(1)
+            except (paramiko.SSHException, EOFError, OSError):
+                pass
+            finally:
+                t.close()
+
+    threads = [threading.Thread(target=run, args=(n // parallel + (k < n % parallel),))
+               for k in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(done)
 
 
-def cpu_per_login(pid, port, n):
+def cpu_per_login(pid, port, n, parallel=1):
+    """(ms of the server's CPU per failed-login connection, ms of wall time per connection,
+    connections refused) over n connections, `parallel` at once."""
     failed_logins(port, 3)  # warm up
     time.sleep(0.5)
-    c0, t0 = cpu_seconds(pid), time.monotonic()
-    failed_logins(port, n)
+    c0, t0 = tree_cpu_seconds(pid), time.monotonic()
+    done = failed_logins(port, n, parallel)
+    wall = time.monotonic() - t0
     time.sleep(1)  # the last workers reaped
-    return 1000 * (cpu_seconds(pid) - c0) / n, 1000 * (time.monotonic() - t0) / n
+    return 1000 * (tree_cpu_seconds(pid) - c0) / max(1, done), 1000 * wall / max(1, done), done
 
 
 def held_connections(pid, port, k):
@@ -107,26 +146,43 @@ def held_connections(pid, port, k):
     return (total - base) / max(1, len(alive)), len(alive)
 
 
+def shell_timing(port, user=USER, password=PASSWORD, timeout=30):
+    """(ms to the first byte of shell output, ms to the prompt), both from the start of the TCP
+    connect: key exchange, password, pty-req and shell on one paramiko transport."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=timeout)
+        transport.auth_password(user, password)
+        chan = transport.open_session(timeout=timeout)
+        chan.settimeout(timeout)
+        chan.get_pty(term="xterm", width=80, height=24)
+        chan.invoke_shell()
+        buf = chan.recv(4096)
+        first = time.monotonic()
+        while not buf.rstrip().endswith((b"#", b"$")):
+            data = chan.recv(4096)
+            if not data or time.monotonic() > deadline:
+                raise EOFError(f"no prompt from port {port}; got {buf[-200:]!r}")
+            buf += data
+        prompt = time.monotonic()
+    finally:
+        transport.close()
+    return 1000 * (first - t0), 1000 * (prompt - t0)
+
+
 def time_to_shell(port, n):
     times = []
     for _ in range(n):
-        t0 = time.monotonic()
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        client.connect("127.0.0.1", port=port, username=USER, password=PASSWORD,
-                       look_for_keys=False, allow_agent=False, timeout=30)
-        chan = client.invoke_shell()
-        buf = b""
-        while not buf.rstrip().endswith((b"#", b"$")):
-            buf += chan.recv(4096)
-        times.append(1000 * (time.monotonic() - t0))
-        client.close()
+        times.append(shell_timing(port)[1])
         time.sleep(0.3)  # let the pool replace the container
     return statistics.median(times), max(times)
 
 
 def report(name, pid, port, n, k):
-    cpu, wall = cpu_per_login(pid, port, n)
+    cpu, wall, _ = cpu_per_login(pid, port, n)
     mem, kept = held_connections(pid, port, k)
     print(f"{name:10} CPU per failed login {cpu:6.2f} ms (wall {wall:6.1f} ms), "
           f"memory per held connection {mem:7.0f} KiB (over {kept} held)")
@@ -167,13 +223,6 @@ def main():
                        check=True)
         other("dropbear", ["dropbear", "-F", "-E", "-p", f"127.0.0.1:{port}", "-r", str(key),
                            "-K", "0"], port, n, k)
-    sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
-    if sshd:
-        key, port = work / "sshd_ed25519", free_port()
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        other("sshd", [sshd, "-D", "-e", "-f", "/dev/null", "-p", str(port),
-                       "-o", "ListenAddress=127.0.0.1", "-h", str(key),
-                       "-o", f"MaxStartups={k + 10}", "-o", "UsePAM=no"], port, n, k)
     shutil.rmtree(work, ignore_errors=True)
 
 
