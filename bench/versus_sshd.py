@@ -50,6 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import paramiko
 from ssh_server import (cpu_per_login, failed_logins, held_connections, listening, pss_kib,
                         shell_timing, tree)
 from perf_summary import summarize
@@ -225,11 +226,9 @@ class Sshd(Server):
         return self
 
     def memory(self, sessions_mark=None):
-        own = apart = []
         pids = tree(self.pid)
-        own = [p for p in pids if comm(p) == "sshd"]
-        apart = [p for p in pids if comm(p) != "sshd"]
-        return pss_kib(own), pss_kib(apart)
+        return (pss_kib([p for p in pids if comm(p) == "sshd"]),
+                pss_kib([p for p in pids if comm(p) != "sshd"]))
 
     def stop(self):
         super().stop()
@@ -273,7 +272,7 @@ class HermesServer(Server):
     name = "hermes"
     user, password = USER, PASSWORD
 
-    def __init__(self, work, binary, prefix=()):
+    def __init__(self, work, binary):
         # Every client here comes from 127.0.0.1: with one box per address (sticky_ttl) all
         # sessions would share one box. sticky_ttl 0 gives each its own from the warm pool,
         # which is what a new attacker gets.
@@ -281,8 +280,7 @@ class HermesServer(Server):
                      "server": {"max_sessions_per_ip": 40, "max_concurrent_sessions": 40},
                      "container_pool": {"size": POOL, "sticky_ttl": 0},
                      "recording": {"enabled": True}}
-        self.inst = Hermes(work / "hermes", overrides, name="hermes", binary=binary,
-                           prefix=prefix)
+        self.inst = Hermes(work / "hermes", overrides, name="hermes", binary=binary)
         self.port = self.inst.port
         self.version = "Hermes"
         self.proc = None
@@ -396,20 +394,26 @@ class Held:
     """Logged-in sessions with a pty and a shell, held open idle."""
 
     def __init__(self, server, n):
-        import paramiko
         self.transports = []
-        for _ in range(n):
-            t = paramiko.Transport(("127.0.0.1", server.port))
-            self.transports.append(t)
-            t.start_client(timeout=30)
-            t.auth_password(server.user, server.password)
-            chan = t.open_session(timeout=30)
-            chan.settimeout(30)
-            chan.get_pty(term="xterm", width=80, height=24)
-            chan.invoke_shell()
-            buf, deadline = b"", time.monotonic() + 30
-            while not buf.rstrip().endswith((b"#", b"$")) and time.monotonic() < deadline:
-                buf += chan.recv(4096) or b""
+        try:
+            for _ in range(n):
+                t = paramiko.Transport(("127.0.0.1", server.port))
+                self.transports.append(t)
+                t.start_client(timeout=30)
+                t.auth_password(server.user, server.password)
+                chan = t.open_session(timeout=30)
+                chan.settimeout(30)
+                chan.get_pty(term="xterm", width=80, height=24)
+                chan.invoke_shell()
+                buf, deadline = b"", time.monotonic() + 30
+                while not buf.rstrip().endswith((b"#", b"$")):
+                    data = chan.recv(4096)
+                    if not data or time.monotonic() > deadline:
+                        raise EOFError(f"{server.name}: no prompt; got {buf[-200:]!r}")
+                    buf += data
+        except BaseException:
+            self.close()
+            raise
 
     def close(self):
         for t in self.transports:
@@ -714,10 +718,17 @@ def main():
     if os.geteuid() != 0:
         sys.exit("versus_sshd: run as root (it starts sshd and adds a user for the run)")
 
+    # The first signal ends the run; later ones are ignored so that they cannot cut the clean-up
+    # short (every step of it is bounded).
+    caught = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+              if signal.getsignal(s) is not signal.SIG_IGN]
+
     def interrupted(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, interrupted)
-    signal.signal(signal.SIGHUP, interrupted)
+        for s in caught:
+            signal.signal(s, signal.SIG_IGN)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+    for s in caught:
+        signal.signal(s, interrupted)
 
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="hermes-versus-"))
