@@ -509,25 +509,15 @@ static void on_agent_dialed(void *arg, int fd, const char *error)
 	}
 }
 
-/* Runs channel c in the session's box: through the box's own sshd (the
- * session agent) when the image has one and the monitor may reach it,
- * through docker exec otherwise. */
-static void start_channel(struct mchan *c)
+/* Connects to the box's sshd, as soon as the session has its box: the
+ * login is recorded there whether or not a channel follows, as on a real
+ * server, and the first channel finds the connection up. */
+static void dial_agent(struct session *s)
 {
-	struct session *s = c->s;
 	uint8_t hello[AGENT_HDR_LEN + 8192];
 	size_t n;
 
-	if (s->ctx->agent_port == 0 || s->agent == AG_FAILED) {
-		start_exec(c);
-		return;
-	}
-	if (s->agent == AG_READY) {
-		agent_channel_ready(c);
-		return;
-	}
-	c->agent_wait = true;
-	if (s->agent == AG_DIALING)
+	if (s->ctx->agent_port == 0 || s->agent != AG_NONE || s->container_id[0] == '\0')
 		return;
 	n = encode_hello(s, hello, sizeof(hello));
 	s->dial = n == 0 ? 0
@@ -536,11 +526,25 @@ static void start_channel(struct mchan *c)
 	if (s->dial == 0) {
 		warn("session %.8s: cannot dial the session agent; using docker exec", s->id);
 		s->agent = AG_FAILED;
-		c->agent_wait = false;
-		start_exec(c);
 		return;
 	}
 	s->agent = AG_DIALING;
+}
+
+/* Runs channel c in the session's box: through the box's own sshd (the
+ * session agent) when the image has one and the monitor may reach it,
+ * through docker exec otherwise. */
+static void start_channel(struct mchan *c)
+{
+	struct session *s = c->s;
+
+	dial_agent(s);
+	if (s->ctx->agent_port == 0 || s->agent == AG_FAILED)
+		start_exec(c);
+	else if (s->agent == AG_READY)
+		agent_channel_ready(c);
+	else
+		c->agent_wait = true; /* dialling: on_agent_dialed */
 }
 
 /* The container wrote more than container_pool.security.disk_quota: the
@@ -600,6 +604,7 @@ static void on_box(void *arg, const struct box_grant *g, const char *error)
 			info("session %.8s: %s gets box %s%s", s->id, s->ip, g->name,
 			     g->shared ? " (in use)" : " back");
 		use_container(s, g);
+		dial_agent(s);
 	}
 	for (size_t i = 0; i < MAX_CHANNELS; i++) {
 		struct mchan *c = &s->ch[i];
@@ -1031,6 +1036,10 @@ static void logged_in(struct session *s, const uint8_t *user, size_t user_len, c
 	s->backstop = loop_add_timer(
 	    s->ctx->loop, (int64_t)s->ctx->cfg->container_pool.max_session_duration * 1000 + 30000,
 	    on_backstop, s);
+	/* The box now, as sshd starts the session at the login: the first
+	 * channel need not wait for it. */
+	if (!s->ctx->shutting_down && s->alloc == 0 && s->container_id[0] == '\0')
+		s->alloc = boxes_acquire(s->ctx->boxes, s->ip, s->id, on_box, s);
 }
 
 /* The probe and the signed attempt of one key are one attempt: the event
@@ -1432,8 +1441,10 @@ static void collect_and_release(struct session *s)
 {
 	struct collection *k = NULL;
 
+	/* A session that opened no channel changed nothing (its login
+	 * records aside). */
 	if (!s->ctx->shutting_down && s->phase == PH_AUTHED && s->ctx->cfg->forensics.enabled &&
-	    s->ctx->artifacts != NULL)
+	    s->ctx->artifacts != NULL && s->channels_total > 0)
 		k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		boxes_leave(s->ctx->boxes, s->container_id, NULL, NULL);
