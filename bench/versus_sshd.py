@@ -168,6 +168,10 @@ class Server:
     def settle(self):
         """Waits until the server does nothing on its own (Hermes: pool refilled)."""
 
+    def explain(self):
+        """What the server says about its last connection, for an error message."""
+        return ""
+
     def memory(self, sessions_mark=None):
         """(KiB of the server's own processes, KiB of the sessions' shell side)."""
         return pss_kib(tree(self.pid)), 0
@@ -284,6 +288,7 @@ class HermesServer(Server):
         self.port = self.inst.port
         self.version = "Hermes"
         self.proc = None
+        self.stuck = set()
 
     def start(self):
         self.inst.start()
@@ -304,14 +309,24 @@ class HermesServer(Server):
         return created, allocated, gone
 
     def settle(self, timeout=60):
-        """Pool full again and every session's container stopped (artifacts collected)."""
-        def ready():
+        """Pool full again and every session's container stopped (artifacts collected). A
+        container that did not stop within `timeout` is not waited for again."""
+        def missing():
             created, allocated, gone = self._state()
-            return len(created - allocated - gone) >= POOL and not (allocated - gone)
-        try:
-            wait_for(ready, timeout, interval=0.1, what="Hermes's pool refilled")
-        except AssertionError as e:
-            log(f"note: {e}; going on")
+            ready = len(created - allocated - gone)
+            stuck = allocated - gone - self.stuck
+            return (ready < POOL, stuck, f"{ready} of {POOL} pooled containers ready, "
+                    f"{len(stuck)} session container(s) not stopped")
+        deadline = time.monotonic() + timeout
+        while True:
+            short, stuck, what = missing()
+            if not short and not stuck:
+                break
+            if time.monotonic() > deadline:
+                log(f"note: Hermes not settled after {timeout} s ({what}); going on")
+                self.stuck |= stuck
+                break
+            time.sleep(0.1)
         time.sleep(0.2)
 
     def memory(self, sessions_mark=None):
@@ -329,6 +344,14 @@ class HermesServer(Server):
                     box.append(ppid)
             pids += box
         return own, pss_kib(pids)
+
+    def explain(self):
+        last = self.inst.find(lambda e: e.get("event") in (
+            "session.closed", "session.channel_closed", "session.error", "container.error",
+            "container.over_quota"))[-3:]
+        return "; hermes's last events: " + " ".join(
+            str({k: v for k, v in e.items() if k not in ("timestamp", "src_ip", "session")})
+            for e in last)
 
     def transports(self):
         """How Hermes ran its channels in this run: agent, exec (docker exec)."""
@@ -386,7 +409,8 @@ def exec_throughput(server, nbytes, work):
         if count != nbytes:
             err.seek(0)
             raise RuntimeError(f"{server.name}: got {count} of {nbytes} bytes "
-                               f"(ssh exit {proc.returncode}): {err.read()[-300:]!r}")
+                               f"(ssh exit {proc.returncode}): {err.read()[-300:]!r}"
+                               + server.explain())
     return nbytes / (end - first) / 1e6
 
 
@@ -600,8 +624,10 @@ def measure(servers, args, work):
             notes.append(f"{s.name} PSS per logged-in session: own {own:.0f} KiB, "
                          f"shell side {apart:.0f} KiB ({args.sessions} held)")
 
-    for name, step in (("connect → shell", shells), ("ssh true", trues),
-                       ("throughput", throughput), ("cpu", cpu), ("memory", memory)):
+    for name, step in (("shell", shells), ("true", trues), ("tput", throughput),
+                       ("cpu", cpu), ("memory", memory)):
+        if args.only and name not in args.only:
+            continue
         try:
             step()
         except (KeyboardInterrupt, SystemExit):
@@ -672,8 +698,9 @@ class PerfRecording:
 
 
 def profile(hermes, args, out):
-    """Hermes alone under perf: its connect → shell loop (out/shell/) and its failed logins
-    (out/failed/); docs/performance.md's "where the time goes" comes from these."""
+    """Hermes alone under perf: its connect → shell loop (out/shell/), its failed logins
+    (out/failed/) and one exec's output (out/exec/); docs/performance.md's "where the time
+    goes" comes from these."""
     starts, times, mark = [], [], hermes.inst.mark()
     with PerfRecording(out / "shell", hermes.pid) as shell:
         for _ in range(args.runs):
@@ -694,9 +721,15 @@ def profile(hermes, args, out):
         done = failed_logins(hermes.port, args.failed, PARALLEL)
         rec.disable()
     print(f"{done} failed logins in {time.monotonic() - c0:.1f} s under perf")
+    hermes.settle()
+    with PerfRecording(out / "exec", hermes.pid) as exe:
+        exe.enable()
+        mbs = exec_throughput(hermes, args.mib << 20, out)
+        exe.disable()
+    print(f"{args.mib} MiB exec under perf: {mbs:.0f} MB/s")
     print(f"\n== connect → shell loop (sampled only while a connection was under way)\n"
-          f"{shell.summary}"
-          f"\n== failed logins\n{rec.summary}\n(perf.data and summary.txt in {out}/shell, /failed)")
+          f"{shell.summary}\n== failed logins\n{rec.summary}\n== {args.mib} MiB exec\n"
+          f"{exe.summary}\n(perf.data and summary.txt in {out}/shell, /failed, /exec)")
 
 
 def main():
@@ -711,6 +744,8 @@ def main():
     ap.add_argument("--tput-runs", type=int, default=3, help="exec runs (3)")
     ap.add_argument("--no-dropbear", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+    ap.add_argument("--only", type=lambda v: v.split(","),
+                    help="some of the figures: shell,true,tput,cpu,memory")
     ap.add_argument("--profile", metavar="DIR", type=Path,
                     help="only Hermes, under perf record -a -g; reports into DIR")
     args = ap.parse_args()
