@@ -3,9 +3,11 @@
  *
  * Memory that ever held data is wiped before it is released (on free, on
  * reset, on compaction and on every reallocation), because the same buffer
- * type carries passwords. Getters check bounds first and leave the read
- * position untouched when they fail, so a parser can report a short message
- * without having consumed half of it. This file does not parse any protocol.
+ * type carries passwords. So the bytes past len are always zero or never
+ * written, and a free need wipe only the first len: a large buffer that
+ * held a short message costs no page faults to let go. Getters check bounds first and leave the
+ * read position untouched when they fail, so a parser can report a short message without having
+ * consumed half of it. This file does not parse any protocol.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -38,7 +40,7 @@ void buf_free(struct buf *b)
 	if (b == NULL)
 		return;
 	if (b->data != NULL) {
-		explicit_bzero(b->data, b->cap);
+		explicit_bzero(b->data, b->len);
 		free(b->data);
 	}
 	buf_init(b);
@@ -72,7 +74,7 @@ int buf_reserve(struct buf *b, size_t extra)
 		return -ENOMEM;
 	if (b->data != NULL) {
 		memcpy(n, b->data, b->len);
-		explicit_bzero(b->data, b->cap);
+		explicit_bzero(b->data, b->len);
 		free(b->data);
 	}
 	b->data = n;

@@ -283,6 +283,8 @@ static int emit(struct recorder *r, double t, char code, const void *data, size_
 	if (t > 1e12)
 		t = 1e12;
 	us = llround(t * 1e6);
+	if (r->cut)
+		return 0; /* dropped: the marker said so */
 	if ((text = util_utf8_sanitize(data, len)) == NULL)
 		return -ENOMEM;
 	buf_init(&line);
@@ -300,8 +302,6 @@ static int emit(struct recorder *r, double t, char code, const void *data, size_
 		rc = buf_putf(&line, "[%lld.%06lld, \"m\", %s", us / 1000000, us % 1000000, mark);
 		if (rc == 0)
 			rc = write_line(r, buf_peek(&line), buf_avail(&line));
-	} else if (r->cut) {
-		rc = 0; /* dropped: the marker said so */
 	} else if (rc == 0) {
 		if (r->budget != NULL)
 			*r->budget -= buf_avail(&line);

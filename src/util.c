@@ -155,7 +155,11 @@ char *util_utf8_sanitize(const void *data, size_t len)
 	if ((out = malloc(len * 3 + 1)) == NULL)
 		return NULL;
 	while (i < len) {
-		k = utf8_seq(s + i, len - i, &bad, &truncated);
+		/* ASCII but NUL, the bulk of most output, in runs. */
+		for (k = 0; i + k < len && s[i + k] != 0 && s[i + k] < 0x80; k++)
+			;
+		if (k == 0)
+			k = utf8_seq(s + i, len - i, &bad, &truncated);
 		if (k > 0) {
 			memcpy(out + o, s + i, k);
 			o += k;
