@@ -155,9 +155,16 @@ char *util_utf8_sanitize(const void *data, size_t len)
 	if ((out = malloc(len * 3 + 1)) == NULL)
 		return NULL;
 	while (i < len) {
-		/* ASCII but NUL, the bulk of most output, in runs. */
+		/* ASCII but NUL, the bulk of most output, in runs; NULs (a
+		 * binary's padding, /dev/zero) without a look at the table. */
 		for (k = 0; i + k < len && s[i + k] != 0 && s[i + k] < 0x80; k++)
 			;
+		if (k == 0 && s[i] == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
 		if (k == 0)
 			k = utf8_seq(s + i, len - i, &bad, &truncated);
 		if (k > 0) {
