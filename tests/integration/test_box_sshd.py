@@ -141,3 +141,24 @@ def test_agent_off_falls_back_to_docker_exec(hermes_factory):
     assert r.returncode == 0 and r.stdout.strip() == b"via-exec", r.stderr
     sid = inst.wait_new_session(mark)
     assert inst.wait_event("session.shell", session=sid, timeout=30)["transport"] == "exec"
+
+
+def test_root_killing_the_box_sshd_ends_nothing_else(hermes_factory):
+    """Root in the box stops its sshd's listener: the session it came from goes on, and the
+    next connection to that box is served by docker exec (the box's sshd cannot be reached)."""
+    hermes = hermes_factory.start({"container_pool": {"sticky_ttl": 3600}})
+    with open_shell(hermes) as sh:
+        sh.expect(r"[#$] $")
+        sh.send("kill $(pgrep -f 'sshd: /usr/sbin/sshd -D') && echo KILLED-$((1+1))\n")
+        sh.expect(r"KILLED-2")
+        mark = hermes.mark()
+        r = ssh_exec(hermes.port, "echo second")
+        assert r.returncode == 0 and r.stdout.strip() == b"second", r.stderr
+        sid = hermes.wait_new_session(mark)
+        assert hermes.wait_event("session.shell", session=sid, timeout=30)["transport"] == "exec"
+        err = hermes.wait_event("container.error", session=sid, timeout=30)
+        assert err["operation"] == "agent"
+        sh.send("echo still-$((2+2))\n")
+        sh.expect(r"still-4")
+        sh.send("exit\n")
+        assert sh.exit_status() == 0
