@@ -29,7 +29,7 @@ struct session_ctx {
 	struct loop *loop;
 	struct docker *docker;
 	struct pool *pool;
-	struct boxes *boxes; /* one box per attacker (boxes.h) */
+	struct boxes *boxes;              /* one box per attacker (boxes.h) */
 	struct recent_failures *failures; /* for the boxes' own login records */
 	struct events *events;
 	struct artifacts *artifacts; /* NULL when forensics is off */
