@@ -220,52 +220,75 @@ static size_t utf8_tail(const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Appends s (valid UTF-8, no NUL) as a JSON string. */
-static int put_json_string(struct buf *b, const char *s)
+/*
+ * Appends data as a JSON string in one pass: util_utf8_sanitize()'s text
+ * (NUL and every invalid subpart U+FFFD), escaped, without a sanitized copy
+ * in between. The bulk of a terminal's output, printable ASCII, is copied as
+ * it stands.
+ */
+static int put_json_bytes(struct buf *b, const uint8_t *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
-	unsigned char c;
-	int r = 0;
+	uint8_t *o;
+	size_t i = 0, k, bad;
 
-	r |= buf_put_u8(b, '"');
-	for (; *s != '\0'; s++) {
-		c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+	/* At most six bytes out per byte in (\u00XX), and the quotes. */
+	if (len > (BUF_MAX - 2) / 6 || buf_reserve(b, len * 6 + 2) < 0)
+		return -ENOMEM;
+	o = b->data + b->len;
+	*o++ = '"';
+	while (i < len) {
+		uint8_t c = s[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*o++ = c;
+			i++;
 			continue;
-		r |= buf_put(b, run, (size_t)(s - run));
-		run = s + 1;
+		}
+		if (c >= 0x80 || c == 0) {
+			k = util_utf8_next(s + i, len - i, &bad);
+			if (k > 0) {
+				memcpy(o, s + i, k);
+				o += k;
+				i += k;
+			} else {
+				memcpy(o, "\xef\xbf\xbd", 3);
+				o += 3;
+				i += bad;
+			}
+			continue;
+		}
+		*o++ = '\\';
 		switch (c) {
 		case '"':
-			r |= buf_put(b, "\\\"", 2);
-			break;
 		case '\\':
-			r |= buf_put(b, "\\\\", 2);
+			*o++ = c;
 			break;
 		case '\n':
-			r |= buf_put(b, "\\n", 2);
+			*o++ = 'n';
 			break;
 		case '\r':
-			r |= buf_put(b, "\\r", 2);
+			*o++ = 'r';
 			break;
 		case '\t':
-			r |= buf_put(b, "\\t", 2);
+			*o++ = 't';
 			break;
 		case '\b':
-			r |= buf_put(b, "\\b", 2);
+			*o++ = 'b';
 			break;
 		case '\f':
-			r |= buf_put(b, "\\f", 2);
+			*o++ = 'f';
 			break;
 		default:
-			r |= buf_put(b, "\\u00", 4);
-			r |= buf_put_u8(b, (uint8_t)hex[c >> 4]);
-			r |= buf_put_u8(b, (uint8_t)hex[c & 0xf]);
+			memcpy(o, "u00", 3);
+			o += 3;
+			*o++ = (uint8_t)hex[c >> 4];
+			*o++ = (uint8_t)hex[c & 0xf];
 		}
+		i++;
 	}
-	r |= buf_put(b, run, (size_t)(s - run));
-	r |= buf_put_u8(b, '"');
-	return r != 0 ? -ENOMEM : 0;
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	return 0;
 }
 
 /* Writes one event line for data that needs no carrying. */
@@ -273,7 +296,6 @@ static int emit(struct recorder *r, double t, char code, const void *data, size_
 {
 	struct buf line;
 	long long us;
-	char *text;
 	int rc;
 
 	/* Times are formatted by hand: printf's "%f" follows the locale's
@@ -285,12 +307,10 @@ static int emit(struct recorder *r, double t, char code, const void *data, size_
 	us = llround(t * 1e6);
 	if (r->cut)
 		return 0; /* dropped: the marker said so */
-	if ((text = util_utf8_sanitize(data, len)) == NULL)
-		return -ENOMEM;
 	buf_init(&line);
 	rc = buf_putf(&line, "[%lld.%06lld, \"%c\", ", us / 1000000, us % 1000000, code);
 	if (rc == 0)
-		rc = put_json_string(&line, text);
+		rc = put_json_bytes(&line, data, len);
 	if (rc == 0)
 		rc = buf_put(&line, "]\n", 2);
 	if (rc == 0 && r->budget != NULL && !r->cut && buf_avail(&line) > *r->budget) {
@@ -310,7 +330,6 @@ static int emit(struct recorder *r, double t, char code, const void *data, size_
 		rc = -ENOMEM;
 	}
 	buf_free(&line);
-	free(text);
 	return rc;
 }
 

@@ -142,6 +142,13 @@ static size_t utf8_seq(const uint8_t *s, size_t n, size_t *bad, int *truncated)
 	return need;
 }
 
+size_t util_utf8_next(const uint8_t *s, size_t n, size_t *bad)
+{
+	int truncated;
+
+	return utf8_seq(s, n, bad, &truncated);
+}
+
 char *util_utf8_sanitize(const void *data, size_t len)
 {
 	const uint8_t *s = data;

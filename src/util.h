@@ -33,6 +33,10 @@ void util_rfc3339(double wall, char out[32]);
 char *util_utf8_sanitize(const void *data, size_t len);
 /* True if data is valid UTF-8 without NUL bytes. */
 int util_utf8_valid(const void *data, size_t len);
+/* The sequence at s[0] (n > 0 bytes): its length when it is a valid,
+ * complete scalar value other than NUL; else 0, with *bad the length of the
+ * maximal subpart that util_utf8_sanitize() replaces by one U+FFFD. */
+size_t util_utf8_next(const uint8_t *s, size_t n, size_t *bad);
 
 /* Base64 (standard alphabet, padded) of data: a heap string or NULL. */
 char *util_base64(const void *data, size_t len);

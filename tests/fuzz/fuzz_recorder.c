@@ -3,7 +3,9 @@
  * fuzzer chooses, go out as output and input events into a memfd; the file
  * is read back and every line must be JSON of the right shape. When the
  * bytes were valid UTF-8 without NUL, the output events must also carry
- * them back exactly, however they were split.
+ * them back exactly, however they were split. Whatever the bytes, the "m"
+ * event (written whole) must carry exactly util_utf8_sanitize()'s text: the
+ * recorder escapes in one pass and must agree with it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -44,8 +46,10 @@ static char *slurp(int fd, size_t *len)
 	return s;
 }
 
-/* Checks every line; appends the data of "o" events to out. */
-static void check(const char *s, size_t len, char *out, size_t *out_len, size_t out_cap)
+/* Checks every line; appends the data of "o" events to out, keeps the last
+ * "m" event's in *marker (malloc'd). */
+static void check(const char *s, size_t len, char *out, size_t *out_len, size_t out_cap,
+                  char **marker)
 {
 	const char *nl;
 	json_t *j, *d;
@@ -75,6 +79,11 @@ static void check(const char *s, size_t len, char *out, size_t *out_len, size_t 
 				memcpy(out + *out_len, json_string_value(d), n);
 				*out_len += n;
 			}
+			if (strcmp(json_string_value(json_array_get(j, 1)), "m") == 0) {
+				free(*marker);
+				if ((*marker = strndup(json_string_value(d), n)) == NULL)
+					abort();
+			}
 		}
 		json_decref(j);
 		line++;
@@ -88,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct recorder_header h = {.width = 80, .height = 24, .timestamp = 1.0};
 	struct recorder *r;
 	size_t split, len, out_len = 0, out_cap;
-	char *text, *out;
+	char *text, *out, *marker = NULL, *want;
 	int fd;
 
 	if (size < 2)
@@ -117,9 +126,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	out_cap = size * 3 + 3;
 	if ((out = malloc(out_cap)) == NULL)
 		abort();
-	check(text, len, out, &out_len, out_cap);
+	check(text, len, out, &out_len, out_cap, &marker);
 	if (util_utf8_valid(data, size) && (out_len != size || memcmp(out, data, size) != 0))
 		abort();
+	if ((want = util_utf8_sanitize(data, size)) == NULL || marker == NULL ||
+	    strcmp(marker, want) != 0)
+		abort();
+	free(want);
+	free(marker);
 	free(out);
 	free(text);
 	return 0;
