@@ -108,14 +108,15 @@ static void flush_to_stream(struct pump *p)
 	}
 }
 
-/* Queues as much of the client's bytes as the bound allows and records
- * them; returns how many it took. Flushing is the caller's. */
-static uint32_t take(struct pump *p, const void *data, uint32_t len)
+/* Queues as much of the client's bytes as the bound allows (all of them
+ * when force: they are out of libssh already) and records them; returns
+ * how many it took. Flushing is the caller's. */
+static uint32_t take(struct pump *p, const void *data, uint32_t len, bool force)
 {
 	size_t queued = buf_avail(&p->to_stream);
 	size_t room = queued < PUMP_QUEUE_MAX ? PUMP_QUEUE_MAX - queued : 0;
 
-	if (len > room) {
+	if (len > room && !force) {
 		p->held = true; /* libssh keeps the rest */
 		len = (uint32_t)room;
 	}
@@ -138,7 +139,7 @@ uint32_t pump_client_data(struct pump *p, const void *data, uint32_t len)
 {
 	if (p->stream_eof || (p->fd < 0 && p->link == NULL))
 		return len; /* nobody to give it to: drop, as a closed pipe would */
-	len = take(p, data, len);
+	len = take(p, data, len, false);
 	flush_to_stream(p);
 	return len;
 }
@@ -323,9 +324,14 @@ static int on_stream(socket_t fd, int revents, void *userdata)
 	return 0;
 }
 
-/* Takes client bytes libssh still holds, as far as the queue has room. Only
- * called while libssh is known to hold some, so the read never processes
- * packets (and so never re-enters the callbacks). */
+/* Takes client bytes libssh still holds, as far as the queue has room.
+ * Once libssh's buffer is empty, the read handles the packets that came
+ * meanwhile, and so calls on_chan_data() from inside: that call queues what
+ * fits and sets held again for what it leaves. So held is cleared before
+ * each read (the nested call says whether anything is still held), and
+ * what a read returns is queued whole, even past the bound that a nested
+ * call may just have filled: it is out of libssh, and dropping it would
+ * lose the client's bytes. */
 static void pull_held(struct pump *p)
 {
 	uint8_t tmp[PUMP_CHUNK];
@@ -333,12 +339,13 @@ static void pull_held(struct pump *p)
 	while (p->held && !p->stream_eof && buf_avail(&p->to_stream) < PUMP_QUEUE_MAX) {
 		size_t room = PUMP_QUEUE_MAX - buf_avail(&p->to_stream);
 		uint32_t want = (uint32_t)(room < sizeof(tmp) ? room : sizeof(tmp));
+		p->held = false;
 		int n = ssh_channel_read_nonblocking(p->chan, tmp, want, 0);
-		if (n <= 0) {
-			p->held = false; /* empty (0), or only the EOF is left */
-			break;
-		}
-		take(p, tmp, (uint32_t)n); /* fits: n <= room */
+		if (n <= 0)
+			break; /* empty (0), or only the EOF is left, unless a nested call held more
+			        */
+		take(p, tmp, (uint32_t)n, true);
+		p->held = true; /* there may be more */
 	}
 	/* Only now may a client EOF be passed on: nothing is held any more. */
 	flush_to_stream(p);
