@@ -281,6 +281,12 @@ static int on_fd(socket_t fd, int revents, void *ud)
 	return 0;
 }
 
+void agent_link_hold(struct agent_link *l, bool hold)
+{
+	if (l != NULL)
+		l->busy = hold;
+}
+
 void agent_link_service(struct agent_link *l)
 {
 	short want = 0;

@@ -46,6 +46,11 @@ size_t agent_link_room(const struct agent_link *l, uint32_t id);
 int agent_link_data(struct agent_link *l, uint32_t id, const uint8_t *p, size_t n);
 int agent_link_send(struct agent_link *l, const struct agent_msg *m);
 
+/* While held, the link reads nothing: a pump writing its queued output to
+ * libssh, which may poll the whole event from inside, must not have more
+ * appended to the queue it is writing from. */
+void agent_link_hold(struct agent_link *l, bool hold);
+
 /* After each poll round: flushes what is queued, re-registers. */
 void agent_link_service(struct agent_link *l);
 bool agent_link_dead(const struct agent_link *l);

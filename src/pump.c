@@ -61,6 +61,8 @@ static void touch(struct pump *p)
  * once they are all out. */
 static void flush_to_agent(struct pump *p)
 {
+	if (p->link == NULL)
+		return; /* closed meanwhile (from inside a libssh call) */
 	size_t room = agent_link_room(p->link, p->link_id);
 	size_t n = buf_avail(&p->to_stream) < room ? buf_avail(&p->to_stream) : room;
 
@@ -261,7 +263,7 @@ void pump_agent_failed(struct pump *p)
  * or at once when nothing waits (an interactive echo must not stall). */
 static void return_credit(struct pump *p)
 {
-	if (p->to_return == 0 || p->stream_eof ||
+	if (p->link == NULL || p->to_return == 0 || p->stream_eof ||
 	    (p->to_return < PUMP_AGENT_WINDOW / 4 && pending_to_client(p)))
 		return;
 	struct agent_msg m = {.type = AGENT_WINDOW, .channel = p->link_id};
@@ -355,15 +357,25 @@ bool pump_service(struct pump *p)
 {
 	short want = 0;
 
-	if (p->held)
-		pull_held(p);
-	if (pending_to_client(p))
-		flush_to_client(p);
 	if (p->link != NULL) {
+		/* libssh may poll from inside its reads and writes: the link's
+		 * frames wait, or its output would be appended to the very
+		 * queue flush_to_client() is writing from. */
+		struct agent_link *l = p->link;
+		agent_link_hold(l, true);
+		if (p->held)
+			pull_held(p);
+		if (pending_to_client(p))
+			flush_to_client(p);
+		agent_link_hold(l, false);
 		flush_to_agent(p);
 		return_credit(p);
 		return p->stream_eof && (p->failed || !pending_to_client(p));
 	}
+	if (p->held)
+		pull_held(p);
+	if (pending_to_client(p))
+		flush_to_client(p);
 
 	if (p->fd >= 0 && !p->stream_eof) {
 		if (ssh_channel_window_size(p->chan) > 0 && !pending_to_client(p))
