@@ -97,6 +97,15 @@ def hermes_factory(tmp_path_factory, hermes_binary, docker_ready):
     factory.close()
 
 
+@pytest.fixture(scope="module")
+def module_factory(request, tmp_path_factory, hermes_binary, docker_ready):
+    """factory.start(overrides) -> a running Hermes shared by the tests of one module."""
+    prefix = "hermes-" + request.module.__name__.removeprefix("test_").replace("_", "-")
+    factory = HermesFactory(tmp_path_factory, hermes_binary, prefix)
+    yield factory
+    factory.close()
+
+
 @pytest.fixture(scope="session")
 def hermes(tmp_path_factory, hermes_binary, docker_ready):
     """The default instance, shared by every test that does not need its own config."""

@@ -14,22 +14,14 @@ TTL = 6
 
 
 @pytest.fixture(scope="module")
-def boxes(tmp_path_factory, hermes_binary, docker_ready):
-    from conftest import HermesFactory
-    factory = HermesFactory(tmp_path_factory, hermes_binary, "hermes-boxes")
+def boxes(module_factory):
     # The default (3600) is what is tested; a short ttl only for the expiry test's own address.
-    inst = factory.start(overrides={"container_pool": {"sticky_ttl": 3600}})
-    yield inst
-    factory.close()
+    return module_factory.start(overrides={"container_pool": {"sticky_ttl": 3600}})
 
 
 @pytest.fixture(scope="module")
-def short_ttl(tmp_path_factory, hermes_binary, docker_ready):
-    from conftest import HermesFactory
-    factory = HermesFactory(tmp_path_factory, hermes_binary, "hermes-boxes-ttl")
-    inst = factory.start(overrides={"container_pool": {"sticky_ttl": TTL}})
-    yield inst
-    factory.close()
+def short_ttl(module_factory):
+    return module_factory.start(overrides={"container_pool": {"sticky_ttl": TTL}})
 
 
 def from_addr(addr):

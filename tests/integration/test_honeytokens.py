@@ -16,16 +16,12 @@ ANY_USER_TOKEN = "Xk9#mQ2vL7pR!wd4"
 
 
 @pytest.fixture(scope="module")
-def baited(tmp_path_factory, hermes_binary, docker_ready):
-    from conftest import HermesFactory
-    factory = HermesFactory(tmp_path_factory, hermes_binary, "hermes-honeytoken")
-    inst = factory.start(overrides={"honeytokens": {
+def baited(module_factory):
+    return module_factory.start(overrides={"honeytokens": {
         "credentials": [{"username": TOKEN_USER, "password": TOKEN_PASSWORD},
                         {"password": ANY_USER_TOKEN}],
         "files": [BAIT_ENV, BAIT_SSH],
     }})
-    yield inst
-    factory.close()
 
 
 def test_honeytoken_logins_are_accepted_and_alert(baited):

@@ -14,12 +14,8 @@ TTL = 8
 
 
 @pytest.fixture(scope="module")
-def sticky(tmp_path_factory, hermes_binary, docker_ready):
-    from conftest import HermesFactory
-    factory = HermesFactory(tmp_path_factory, hermes_binary, "hermes-sticky")
-    inst = factory.start(overrides={"container_pool": {"sticky_ttl": TTL}})
-    yield inst
-    factory.close()
+def sticky(module_factory):
+    return module_factory.start(overrides={"container_pool": {"sticky_ttl": TTL}})
 
 
 def shell_session(hermes, commands, expect):
