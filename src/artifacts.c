@@ -20,9 +20,10 @@
 #include "tar_read.h"
 #include "util.h"
 
-#define MAX_CHANGES  5000 /* paths looked at per session */
-#define CALL_MS      60000
-#define MANIFEST_DIR "sessions" /* under artifacts_dir */
+#define MAX_CHANGES        5000 /* paths looked at per session */
+#define CALL_MS            60000
+#define CHANGES_ANSWER_MAX ((size_t)32 << 20) /* the changes list */
+#define MANIFEST_DIR       "sessions"         /* under artifacts_dir */
 /* tmpfs mounts: in neither the changes list nor the archive endpoint's view
  * (Docker 20.10), and gone when the container stops, so tar reads them from
  * inside. Missing ones only make tar complain on stderr, which is not read. */
@@ -534,7 +535,10 @@ static void on_start(struct loop *l, void *arg)
 	char path[128];
 
 	snprintf(path, sizeof(path), "/containers/%s/changes", j->cid);
-	j->call = docker_request(j->a->docker, "GET", path, NULL, CALL_MS, on_changes, j);
+	/* Root in the box makes this list as long as it likes: the bound
+	 * keeps it to what collection can use (the path cap takes the rest). */
+	j->call = docker_request_max(j->a->docker, "GET", path, NULL, CHANGES_ANSWER_MAX, CALL_MS,
+	                             on_changes, j);
 	if (j->call == 0)
 		finish(j);
 }

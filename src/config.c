@@ -513,6 +513,8 @@ static const struct key logging_keys[] = {
 	{.name = "level", .kind = K_LEVEL, .off = C(logging.level)},
 	STR("format", logging.format, check_log_format),
 	STR("output_dir", logging.output_dir, NULL),
+	{.name = "max_session_log", .kind = K_SIZE, .off = C(logging.max_session_log),
+	 .min = 64 << 10, .min_text = "64k", .empty_ok = 1},
 	{0},
 };
 
@@ -690,6 +692,7 @@ struct config *config_new_defaults(void)
 	c->container_pool.sticky_ttl = 3600;
 	c->container_pool.max_boxes = 64;
 	c->logging.level = LOG_INFO;
+	c->logging.max_session_log = 4LL << 20;
 
 	if (!(c->server.host = strdup("0.0.0.0")) ||
 	    !(c->server.host_key_path = strdup("/data/keys/ssh_host_rsa_key")) ||
@@ -890,7 +893,7 @@ static void load_size(struct ctx *x, const yaml_node_t *v, const struct key *k, 
 		report(x, line_of(v), path, "must look like <n>[kmg], got %s", show(v, got));
 	else if (n == 0 && !k->empty_ok)
 		report(x, line_of(v), path, "must be greater than 0, got %s", show(v, got));
-	else if (n < k->min)
+	else if (n < k->min && n != 0)
 		report(x, line_of(v), path, "must be at least %s, got %s", k->min_text,
 		       show(v, got));
 	else if (k->max > 0 && n > k->max)

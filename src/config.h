@@ -107,9 +107,11 @@ struct config {
 	} honeytokens;
 
 	struct {
-		int level;        /* enum log_level from log.h; "INFO" */
-		char *format;     /* "json" or "text" */
-		char *output_dir; /* "/data/logs" */
+		int level;               /* enum log_level from log.h; "INFO" */
+		char *format;            /* "json" or "text" */
+		char *output_dir;        /* "/data/logs" */
+		int64_t max_session_log; /* new: bytes one session may add to the
+		                          * event log; "4m", 0 = no limit */
 	} logging;
 
 	struct {

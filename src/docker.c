@@ -480,7 +480,7 @@ static struct dcall *start_call(struct docker *d, const char *method, const char
 uint64_t docker_request(struct docker *d, const char *method, const char *path, json_t *body,
                         int timeout_ms, docker_cb cb, void *arg)
 {
-	return docker_request_max(d, method, path, body, 0, timeout_ms, cb, arg);
+	return docker_request_max(d, method, path, body, DOCKER_ANSWER_MAX, timeout_ms, cb, arg);
 }
 
 uint64_t docker_request_max(struct docker *d, const char *method, const char *path, json_t *body,

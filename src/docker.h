@@ -44,8 +44,14 @@ struct docker *docker_new(struct loop *l, const char *socket_path, const char *b
 /* Cancels every call in flight; their callbacks are not called. */
 void docker_free(struct docker *d);
 
+/* What an answer may be by default: every answer is read into memory, and
+ * some carry what root in a box chose (an archive, a file list), so no call
+ * takes more than it needs. Calls that need more say how much. */
+#define DOCKER_ANSWER_MAX ((size_t)1 << 20)
+
 /*
  * Starts METHOD DOCKER_API+path with an optional JSON body (borrowed).
+ * The answer may be at most DOCKER_ANSWER_MAX.
  * The callback always comes later, from the loop, exactly once, unless the
  * call is cancelled; cb may be NULL (fire and forget). timeout_ms <= 0: no timeout. Returns the
  * call's id, or 0 when out of memory (then no callback comes).

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "event_budget.h"
 #include "log.h"
 #include "util.h"
 
@@ -32,6 +33,7 @@ struct events {
 	unsigned long failures;
 	void (*hook)(void *arg, json_t *obj);
 	void *hook_arg;
+	struct event_budget *budget; /* NULL: sessions are not limited */
 };
 
 struct events *events_open(const char *dir)
@@ -73,6 +75,7 @@ void events_close(struct events *ev)
 	if (ev == NULL)
 		return;
 	close(ev->fd);
+	event_budget_free(ev->budget);
 	free(ev);
 }
 
@@ -139,27 +142,13 @@ void events_set_hook(struct events *ev, void (*hook)(void *arg, json_t *obj), vo
 	ev->hook_arg = arg;
 }
 
-int events_emit(struct events *ev, json_t *obj)
+/* Writes one line whole, or not at all. */
+static int write_line(struct events *ev, const char *line, size_t len)
 {
-	size_t len, done = 0;
+	size_t done = 0;
 	off_t end;
-	char *line;
-	int r;
+	int r = util_write_all(ev->fd, line, len, &done);
 
-	if (ev == NULL || obj == NULL) {
-		json_decref(obj);
-		return -EINVAL;
-	}
-	if (ev->hook != NULL)
-		ev->hook(ev->hook_arg, obj);
-	line = dump_line(obj, &len);
-	json_decref(obj);
-	if (line == NULL) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = util_write_all(ev->fd, line, len, &done);
-	free(line);
 	if (r == 0)
 		return 0;
 	/* A torn line would corrupt the one after it: cut it off again. With
@@ -169,11 +158,107 @@ int events_emit(struct events *ev, json_t *obj)
 		if (end >= (off_t)done && ftruncate(ev->fd, end - (off_t)done) != 0)
 			warn("cannot remove a partly written event: %m");
 	}
+	return r;
+}
+
+/* Events that are written whatever the session's budget: its first and
+ * last, and the budget's own. */
+static bool exempt(const char *type)
+{
+	return strcmp(type, "session.connect") == 0 || strcmp(type, "session.closed") == 0 ||
+	       strncmp(type, "events.", 7) == 0;
+}
+
+/* A budget event: the session's fields copied from `of`. */
+static json_t *budget_event(const char *type, const json_t *of)
+{
+	json_t *port = json_object_get(of, "src_port");
+
+	return event_new(type, json_string_value(json_object_get(of, "session")),
+	                 json_string_value(json_object_get(of, "src_ip")),
+	                 json_is_integer(port) ? (int)json_integer_value(port) : 0);
+}
+
+int events_emit(struct events *ev, json_t *obj)
+{
+	size_t len;
+	char *line;
+	int r;
+	json_t *marker = NULL;
+
+	if (ev == NULL || obj == NULL) {
+		json_decref(obj);
+		return -EINVAL;
+	}
+	if (ev->hook != NULL)
+		ev->hook(ev->hook_arg, obj);
+	line = dump_line(obj, &len);
+	if (line == NULL) {
+		json_decref(obj);
+		r = -ENOMEM;
+		goto fail;
+	}
+	const char *session = json_string_value(json_object_get(obj, "session"));
+	const char *type = json_string_value(json_object_get(obj, "event"));
+	if (ev->budget != NULL && session != NULL && type != NULL && !exempt(type)) {
+		switch (event_budget_charge(ev->budget, session, len)) {
+		case BUDGET_WRITE:
+			break;
+		case BUDGET_FIRST_OVER:
+			marker = budget_event("events.limit_reached", obj);
+			json_object_set_new(
+			    marker, "limit_bytes",
+			    json_integer((json_int_t)event_budget_limit(ev->budget)));
+			json_object_set_new(marker, "first_dropped", json_string(type));
+			/* fall through */
+		case BUDGET_DROP:
+			free(line);
+			json_decref(obj);
+			if (marker != NULL)
+				events_emit(ev, marker);
+			return -EDQUOT;
+		}
+	}
+	json_decref(obj);
+	r = write_line(ev, line, len);
+	free(line);
+	if (r == 0)
+		return 0;
 fail:
 	/* A full disk fails every event: say so, but not for each one. */
 	if (ev->failures++ % EVENTS_LOG_EVERY == 0)
 		error("cannot write event log: %s (%lu failed so far)", strerror(-r), ev->failures);
 	return r;
+}
+
+int events_set_session_budget(struct events *ev, uint64_t bytes)
+{
+	event_budget_free(ev->budget);
+	ev->budget = NULL;
+	if (bytes > 0 && (ev->budget = event_budget_new(bytes)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+void events_session_open(struct events *ev, const char *session)
+{
+	if (ev->budget != NULL && event_budget_open(ev->budget, session) < 0)
+		warn("session %.8s: out of memory: its events are not limited", session);
+}
+
+void events_session_close(struct events *ev, const char *session, const char *src_ip, int src_port)
+{
+	struct budget_totals t;
+
+	if (ev->budget == NULL || !event_budget_close(ev->budget, session, &t) ||
+	    t.dropped_events == 0)
+		return;
+	json_t *e = event_new("events.dropped", session, src_ip, src_port);
+	json_object_set_new(e, "events", json_integer((json_int_t)t.dropped_events));
+	json_object_set_new(e, "bytes", json_integer((json_int_t)t.dropped_bytes));
+	json_object_set_new(e, "limit_bytes",
+	                    json_integer((json_int_t)event_budget_limit(ev->budget)));
+	events_emit(ev, e);
 }
 
 int event_set_bytes(json_t *obj, const char *key, const void *data, size_t len)

@@ -10,6 +10,8 @@
 #ifndef HERMES_EVENTS_H
 #define HERMES_EVENTS_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 struct events;
@@ -30,6 +32,16 @@ void events_set_hook(struct events *ev, void (*hook)(void *arg, json_t *obj), vo
  * write is reported to the diagnostic log and counted, never fatal.
  * Returns 0 or a negative errno. */
 int events_emit(struct events *ev, json_t *obj);
+
+/* Per-session budget (event_budget.h): no session open with
+ * events_session_open() adds more than `bytes` to the log (0 = no limit);
+ * past it its events are dropped, marked by one events.limit_reached,
+ * and counted in an events.dropped at events_session_close().
+ * session.connect and session.closed are always written. A dropped event
+ * makes events_emit() return -EDQUOT. 0 or -ENOMEM. */
+int events_set_session_budget(struct events *ev, uint64_t bytes);
+void events_session_open(struct events *ev, const char *session);
+void events_session_close(struct events *ev, const char *session, const char *src_ip, int src_port);
 
 /* Adds a string field made safe: bytes that are not valid UTF-8 are stored
  * sanitized under KEY and, raw, base64-encoded under KEY_b64. */

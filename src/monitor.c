@@ -41,6 +41,7 @@
 #include "orphans.h"
 #include "pool.h"
 #include "pruner.h"
+#include "recorder.h"
 #include "session.h"
 #include "util.h"
 #include "worker.h"
@@ -299,6 +300,14 @@ static int fork_worker(struct monitor *m, struct session *s, int client_fd, int 
 	config_forget_secrets((struct config *)m->cfg);
 	close_all_but(client_fd, ipc_fd);
 	fcntl(client_fd, F_SETFD, 0);
+	/* The recordings' cap, held by the kernel too: a worker that ignores
+	 * its own (recorder.c) gets EFBIG past it, and the filter leaves it no
+	 * way to raise the limit again. */
+	rlim_t fsize = (rlim_t)m->cfg->recording.max_session_size + RECORDING_SLACK;
+	struct rlimit lim = {fsize, fsize};
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &lim) < 0)
+		_exit(1);
 	worker_sandbox_enter(&m->sandbox);
 
 	struct worker_args a = {
@@ -655,6 +664,10 @@ int monitor_run(const struct config *cfg)
 		return 1;
 	}
 	events_set_hook(m.ctx.events, mark_event, (void *)cfg);
+	if (events_set_session_budget(m.ctx.events, (uint64_t)cfg->logging.max_session_log) < 0) {
+		error("out of memory");
+		goto out;
+	}
 	m.loop = loop_new();
 	m.ctx.loop = m.loop;
 	if (m.loop == NULL || setup_bind(&m) < 0)

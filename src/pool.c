@@ -66,6 +66,7 @@ struct pool {
 };
 
 #define CLEANUP_EVERY_MS (6 * 3600 * 1000)
+#define LIST_ANSWER_MAX  ((size_t)16 << 20) /* our containers, listed */
 
 static void refill(struct pool *p);
 static void backoff(struct pool *p);
@@ -603,7 +604,8 @@ void pool_reconcile(struct pool *p, pool_orphan_cb orphan, void *arg)
 	    "%%3D%s%%22%%5D%%7D",
 	    p->instance);
 	p->calls++;
-	if (docker_request(p->docker, "GET", path, NULL, 30000, on_leftovers, p) == 0)
+	if (docker_request_max(p->docker, "GET", path, NULL, LIST_ANSWER_MAX, 30000, on_leftovers,
+	                       p) == 0)
 		p->calls--;
 }
 

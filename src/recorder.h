@@ -13,6 +13,10 @@
 #ifndef HERMES_RECORDER_H
 #define HERMES_RECORDER_H
 
+/* What a recording may pass recording.max_session_size by: its header and
+ * the marker that cuts it. */
+#define RECORDING_SLACK (64 * 1024)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

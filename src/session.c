@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "session.h"
 #include "tar_read.h"
 #include "util.h"
+#include "worker_events.h"
 #include "worker_log.h"
 
 #define MAX_CHANNELS       10   /* open at once */
@@ -33,6 +35,7 @@
 #define EXIT_POLL_MS       50
 #define EXIT_POLLS         40
 #define EXIT_TOKEN_LEN     16 /* names an exec's report in EXIT_REPORT_DIR */
+#define EXIT_REPORT_MAX    (16 * 1024)
 #define MAX_UPLOADS        64
 #define MAX_REPLACED       3 /* dead containers swapped for new ones, per session */
 
@@ -49,18 +52,6 @@ static const bool allowed[2][IPC_TYPE_MAX] = {
                    [IPC_RESIZE] = true,
                    [IPC_CHANNEL_DONE] = true,
                    [IPC_SESSION_END] = true},
-};
-
-/* Events a worker may report, by phase. */
-static const struct {
-	const char *type;
-	bool preauth, authed;
-} worker_events[] = {
-    {"client.version", true, false},  {"client.kex", true, false},
-    {"session.pty", false, true},     {"session.env", false, true},
-    {"forward.request", false, true}, {"forward.data", false, true},
-    {"file.transfer", false, true},   {"file.operation", false, true},
-    {"command.input", false, true},   {"recording.truncated", false, true},
 };
 
 /* Reasons a worker may give for ending. */
@@ -144,6 +135,8 @@ struct session {
 	struct disk_watch *disk; /* the container's writable layer vs. its quota */
 	uint64_t kill_timer;
 	bool finishing;
+	bool killed;  /* the monitor killed the worker: nothing more it sent counts */
+	bool counted; /* in ctx->logged_in */
 };
 
 static json_t *sess_event(struct session *s, const char *type)
@@ -158,6 +151,9 @@ static void emit(struct session *s, json_t *e)
 
 static void kill_worker(struct session *s, const char *why)
 {
+	if (s->killed)
+		return;
+	s->killed = true;
 	if (s->pid > 0) {
 		warn("session %.8s: killing worker %d: %s", s->id, (int)s->pid, why);
 		kill(s->pid, SIGKILL);
@@ -214,12 +210,36 @@ static void chan_fail(struct mchan *c, const char *error)
 	chan_free(c);
 }
 
+/* Bytes the session's recordings hold now. */
+static uint64_t recorded_bytes(struct session *s)
+{
+	uint64_t n = 0;
+	struct stat st;
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(s->recordings, i, p)
+	{
+		if (stat(json_string_value(p), &st) == 0)
+			n += (uint64_t)st.st_size;
+	}
+	return n;
+}
+
 static int open_recording(struct mchan *c, char **path_out)
 {
 	struct session *s = c->s;
 	const struct config *cfg = s->ctx->cfg;
 	char path[PATH_MAX];
 	size_t nrec = json_array_size(s->recordings);
+
+	/* The worker keeps to recording.max_session_size; the kernel holds
+	 * each file to it (RLIMIT_FSIZE), and no new file is given past it. */
+	if (nrec > 0 && recorded_bytes(s) >= (uint64_t)cfg->recording.max_session_size) {
+		info("session %.8s: channel %u not recorded: recording.max_session_size reached",
+		     s->id, c->id);
+		return -1;
+	}
 
 	if (nrec == 0)
 		snprintf(path, sizeof(path), "%s/%s.cast", cfg->recording.output_dir, s->id);
@@ -858,7 +878,10 @@ static bool fetch_exit_report(struct mchan *c)
 		return false;
 	snprintf(path, sizeof(path), "/containers/%s/archive?path=%s/%s", c->s->container_id,
 	         EXIT_REPORT_DIR, c->token);
-	c->call = docker_request(c->s->ctx->docker, "GET", path, NULL, 10000, on_exit_report, c);
+	/* Root in the box can put any file at the report's name: a report is
+	 * a line in a one-file archive, and nothing bigger is read. */
+	c->call = docker_request_max(c->s->ctx->docker, "GET", path, NULL, EXIT_REPORT_MAX, 10000,
+	                             on_exit_report, c);
 	return c->call != 0;
 }
 
@@ -1027,7 +1050,12 @@ static void logged_in(struct session *s, const uint8_t *user, size_t user_len, c
 {
 	s->phase = PH_AUTHED;
 	s->login_method = method;
+	/* A login read from a worker already gone (its last messages) starts
+	 * nothing: no one is there to use it. */
+	if (s->finishing)
+		return;
 	s->ctx->logged_in++;
+	s->counted = true;
 	free(s->username);
 	s->username = util_utf8_sanitize(user, user_len);
 	/* From here the absolute limit applies; the backstop kills a worker
@@ -1076,39 +1104,18 @@ static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
 
 static void on_event(struct session *s, const struct ipc_msg *m)
 {
-	char type[64];
-	size_t i;
-	json_t *fields, *e;
+	const char *type, *why;
+	json_t *fields, *e, *v;
 	const char *k;
-	json_t *v;
 
-	if (m->s[0].n == 0 || m->s[0].n >= sizeof(type)) {
-		kill_worker(s, "bad event type");
-		return;
-	}
-	memcpy(type, m->s[0].p, m->s[0].n);
-	type[m->s[0].n] = '\0';
-	for (i = 0; i < sizeof(worker_events) / sizeof(worker_events[0]); i++)
-		if (strcmp(worker_events[i].type, type) == 0 &&
-		    (s->phase == PH_PREAUTH ? worker_events[i].preauth : worker_events[i].authed))
-			break;
-	if (i == sizeof(worker_events) / sizeof(worker_events[0])) {
-		kill_worker(s, "event not allowed in this phase");
-		return;
-	}
-	fields = json_loadb((const char *)m->s[1].p, m->s[1].n, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(fields)) {
-		json_decref(fields);
-		kill_worker(s, "event fields are not a JSON object");
+	fields = worker_event_check(m->s[0].p, m->s[0].n, s->phase == PH_AUTHED, m->s[1].p,
+	                            m->s[1].n, &type, &why);
+	if (fields == NULL) {
+		kill_worker(s, why);
 		return;
 	}
 	e = sess_event(s, type);
-	json_object_foreach(fields, k, v)
-	{
-		/* The common fields are the monitor's to set. */
-		if (json_object_get(e, k) == NULL)
-			json_object_set(e, k, v);
-	}
+	json_object_foreach(fields, k, v) json_object_set(e, k, v);
 	if (strcmp(type, "file.transfer") == 0 &&
 	    strcmp(json_string_value(json_object_get(fields, "direction")) ?: "", "upload") == 0)
 		note_upload(s, json_string_value(json_object_get(fields, "path")));
@@ -1132,7 +1139,16 @@ static void on_session_end(struct session *s, const struct ipc_msg *m)
 
 static void dispatch(struct session *s, struct ipc_msg *m)
 {
-	if (!allowed[s->phase][m->type]) {
+	bool refuse = !allowed[s->phase][m->type];
+
+	/* After MaxAuthTries the worker was told to disconnect: one that asks
+	 * again is not ours. */
+	if (!refuse && !s->killed && (m->type == IPC_AUTH_PASSWORD || m->type == IPC_AUTH_PUBKEY) &&
+	    s->pw_failures + s->key_failures >= s->ctx->cfg->server.max_auth_tries) {
+		kill_worker(s, "authentication past max_auth_tries");
+		refuse = true;
+	}
+	if (refuse || s->killed) {
 		for (size_t i = 0; i < m->nfds; i++)
 			close(m->fds[i]);
 		kill_worker(s, "message not allowed in this phase");
@@ -1224,6 +1240,7 @@ struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src
 	snprintf(s->dst_ip, sizeof(s->dst_ip), "%s", dst_ip);
 	s->dst_port = dst_port;
 	s->recordings = json_array();
+	events_session_open(ctx->events, s->id);
 	fcntl(ipc_fd, F_SETFL, fcntl(ipc_fd, F_GETFL) | O_NONBLOCK);
 	loop_add_fd(ctx->loop, ipc_fd, LOOP_READ, on_ipc, s);
 	/* The worker enforces both limits itself; these catch one that does
@@ -1400,6 +1417,8 @@ struct collection {
 
 static void collection_free(struct collection *k)
 {
+	/* The session's events end with its collection. */
+	events_session_close(k->ctx->events, k->session_id, k->ip, k->port);
 	for (size_t i = 0; k->uploads[i] != NULL; i++)
 		free(k->uploads[i]);
 	free(k);
@@ -1437,7 +1456,7 @@ static void on_turn(void *arg, const json_t *known, bool go)
  * collection of the same box; the box is the address's until boxes.h says
  * otherwise. Not at shutdown: that must be quick, and the stopped box
  * keeps its writable layer for a later look. */
-static void collect_and_release(struct session *s)
+static bool collect_and_release(struct session *s)
 {
 	struct collection *k = NULL;
 
@@ -1448,7 +1467,7 @@ static void collect_and_release(struct session *s)
 		k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		boxes_leave(s->ctx->boxes, s->container_id, NULL, NULL);
-		return;
+		return false;
 	}
 	k->ctx = s->ctx;
 	snprintf(k->session_id, sizeof(k->session_id), "%s", s->id);
@@ -1461,6 +1480,7 @@ static void collect_and_release(struct session *s)
 		k->uploads[i] = s->uploads[i];
 	s->nuploads = 0;
 	boxes_leave(s->ctx->boxes, k->container_id, on_turn, k);
+	return true;
 }
 
 void session_worker_exited(struct session *s, int wstatus)
@@ -1469,12 +1489,13 @@ void session_worker_exited(struct session *s, int wstatus)
 	const char *reason;
 
 	s->finishing = true;
-	if (s->phase == PH_AUTHED)
-		s->ctx->logged_in--;
 	/* Whatever the worker said last (byte counts, why it ended) is read
 	 * before it is forgotten: SIGCHLD may come before its last messages
 	 * have been read. */
 	read_worker(s);
+	if (s->counted)
+		s->ctx->logged_in--;
+	s->counted = false;
 	close_worker_log(s);
 	reason = s->end_reason;
 	loop_del_fd(s->ctx->loop, s->ipc);
@@ -1507,8 +1528,7 @@ void session_worker_exited(struct session *s, int wstatus)
 		      s->id, s->ip);
 	else if (worker_signal != 0 && worker_signal != SIGTERM && worker_signal != SIGKILL)
 		warn("session %.8s: worker died of signal %d", s->id, worker_signal);
-	if (s->container_id[0] != '\0')
-		collect_and_release(s);
+	bool collecting = s->container_id[0] != '\0' && collect_and_release(s);
 
 	char *sidecar = write_sidecar(s, end, reason);
 	json_t *e = sess_event(s, "session.closed");
@@ -1530,6 +1550,8 @@ void session_worker_exited(struct session *s, int wstatus)
 		json_object_set_new(e, "worker_signal",
 		                    json_string(sigabbrev_np(worker_signal) ?: "?"));
 	emit(s, e);
+	if (!collecting)
+		events_session_close(s->ctx->events, s->id, s->ip, s->port);
 
 	free(sidecar);
 	free(s->username);

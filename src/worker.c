@@ -51,6 +51,8 @@ struct worker;
 
 #define MAX_FORWARDS    8
 #define FORWARD_CAPTURE (64 * 1024)
+#define ENV_LOGGED      32   /* session.env events per channel */
+#define ENV_LOGGED_TEXT 1024 /* bytes of a name or value logged */
 #define FORWARD_WAIT_MS 10000
 
 /* A direct-tcpip channel: accepted so the client says what it came to say,
@@ -81,6 +83,7 @@ struct wchan {
 	char *command;            /* exec command or subsystem name; NULL for a shell */
 	uint32_t kind;            /* enum ipc_channel_kind */
 	struct buf env;           /* accepted env requests, NUL-separated NAME=VALUE */
+	unsigned env_logged;      /* session.env events sent */
 	struct sftp_watch *sftp;  /* an sftp subsystem's file operations */
 	struct line_input *lines; /* a shell's command lines */
 	bool client_eof;
@@ -435,17 +438,25 @@ static int on_window_change(ssh_session s, ssh_channel chan, int width, int heig
 	return SSH_OK;
 }
 
-/* Every env request is logged; LANG, LC_* and TERM are accepted and passed
- * on, as Ubuntu's AcceptEnv (plus TERM) would; the monitor filters again. */
+/* Env requests are logged, the first ENV_LOGGED of a channel, each cut to
+ * ENV_LOGGED_TEXT bytes (a client may send thousands, each refused); LANG,
+ * LC_* and TERM are accepted and passed on, as Ubuntu's AcceptEnv (plus
+ * TERM) would; the monitor filters again. */
 static int on_env_request(ssh_session s, ssh_channel chan, const char *name, const char *value,
                           void *ud)
 {
 	struct wchan *c = ud;
-	json_t *f = json_pack("{s:I}", "channel", (json_int_t)c->id);
 
-	event_set_bytes(f, "name", name, strlen(name));
-	event_set_bytes(f, "value", value, strlen(value));
-	send_event(c->w, "session.env", f);
+	if (c->env_logged < ENV_LOGGED) {
+		json_t *f = json_pack("{s:I}", "channel", (json_int_t)c->id);
+		size_t nl = strlen(name), vl = strlen(value);
+		event_set_bytes(f, "name", name, nl < ENV_LOGGED_TEXT ? nl : ENV_LOGGED_TEXT);
+		event_set_bytes(f, "value", value, vl < ENV_LOGGED_TEXT ? vl : ENV_LOGGED_TEXT);
+		if (nl > ENV_LOGGED_TEXT || vl > ENV_LOGGED_TEXT)
+			json_object_set_new(f, "truncated", json_true());
+		send_event(c->w, "session.env", f);
+		c->env_logged++;
+	}
 	bool accept =
 	    strcmp(name, "LANG") == 0 || strncmp(name, "LC_", 3) == 0 || strcmp(name, "TERM") == 0;
 	if (!accept || c->state != CH_OPEN ||

@@ -118,3 +118,36 @@ def test_hermes_survives_a_hostile_engine(tmp_path, hermes_binary, docker_ready)
     closed = {e["session"] for e in events if e["event"] == "session.closed"}
     assert opened and opened == closed, (opened - closed, outcomes)
     assert any(e["event"] == "container.error" for e in events), "the bad answers went unreported"
+
+
+def test_exit_report_is_read_with_a_bound(tmp_path, hermes_binary, docker_ready):
+    """Root in the box can put anything at the name of an exec's exit report (a hard link to
+    a big file): the monitor reads a report with a bound, says so, and the session goes on.
+    Here the engine's answer for the report is 8 MiB."""
+    sock = tmp_path / "big-report.sock"
+    served = []
+
+    def mutate(call, status, body):
+        if call.startswith("GET /containers/") and call.endswith("/archive"):
+            served.append(call)
+            return answer(200, b"\0" * (8 << 20))
+        return None
+    with DockerProxy(sock, mutate=mutate):
+        overrides = {"docker": {"socket_path": str(sock)},
+                     "container_pool": {"size": 1, "agent": False}}
+        inst = Hermes(tmp_path / "hermes", overrides, name="hermes-big-report",
+                      binary=hermes_binary)
+        try:
+            inst.start()
+            r = ssh_exec(inst.port, "kill -TERM $$", timeout=90)
+            # Without a readable report the code is all there is, as Docker gives it.
+            assert r.returncode == 143, (r.returncode, r.stderr, inst.diagnostics())
+            assert served, "the exit report was never asked for: this test tested nothing"
+            wait_for(lambda: "answer too large" in inst.stderr_tail(200), 20,
+                     what="the oversized report refused\n" + inst.diagnostics())
+            r = ssh_exec(inst.port, "echo still-here", timeout=90)
+            assert r.stdout == b"still-here\n", inst.diagnostics()
+            assert inst.stop() == 0, inst.diagnostics()
+        finally:
+            inst.teardown()
+            docker_rm_f(list(ours(inst)))
