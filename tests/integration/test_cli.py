@@ -265,6 +265,44 @@ def test_index_follows_the_log_line_by_line(tmp_path):
     assert cli(conf, "sessions", "--since", "yesterday", check=False).returncode == 2
 
 
+def test_a_line_the_index_refuses_is_skipped(tmp_path):
+    """A line jansson takes but SQLite's JSON functions do not (an alert nested 2,040 deep) is a
+    bad line: counted, skipped whole, and every command and the lines after it still work."""
+    cfg = base_config(tmp_path, free_port())
+    conf = tmp_path / "hermes.yaml"
+    write_config(conf, cfg)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "events.jsonl"
+    a, b = "a" * 32, "b" * 32
+    deep = "[" * 2040 + "]" * 2040
+    log.write_text(
+        event("session.connect", a, "2026-11-20T10:00:00.000000Z", dst_port=22) +
+        event("login.failed", a, "2026-11-20T10:00:01.000000Z", method="password",
+              username="admin", password="admin", attempt=1)[:-2] +
+        ', "alert": {"type": "bait_file", "paths": ' + deep + "}}\n" +
+        event("login.failed", a, "2026-11-20T10:00:02.000000Z", method="password",
+              username="root", password="root", attempt=2) +
+        # Deep, but in a field no SQL reads: refused by the reader's cap all the same.
+        event("client.version", a, "2026-11-20T10:00:03.000000Z", version="SSH-2.0-x",
+              extra=json.loads("[" * 100 + "]" * 100)))
+    rows = cli_json(conf, "sessions")
+    assert [(x["session"], x["logins"], x["client"]) for x in rows] == [(a, 1, None)]
+    # Nothing of the bad line was kept: no login row, no alert.
+    shown = cli_json(conf, "show", a)
+    assert [x["username"] for x in shown["logins"]] == ["root"] and shown["alerts"] == []
+
+    # Later lines are indexed; the bad ones were passed, not read again.
+    with open(log, "a") as f:
+        f.write(event("session.connect", b, "2026-11-23T09:00:00.000000Z", dst_port=22))
+    assert [x["session"] for x in cli_json(conf, "sessions")] == [a, b]
+    assert cli_json(conf, "stats")["usernames"] == [
+        {"username": "root", "attempts": 1, "accepted": 0}]
+    out = cli(conf, "reindex").stdout.decode()
+    assert "indexed 3 events" in out and "2 lines skipped" in out, out
+    assert [x["session"] for x in cli_json(conf, "sessions")] == [a, b]
+
+
 def test_artifacts_and_export_from_a_log_alone(tmp_path):
     """No daemon: a log, a store with one of two files, a recording that is gone, and ids and
     hashes in the log that would be paths if they were used as names."""
