@@ -116,10 +116,15 @@ static void failed(struct export_job *x, const char *name, const char *src, cons
 {
 	json_t *f = json_object();
 
-	if (src != NULL)
-		fprintf(stderr, "hermes: export: %s (from %s): %s\n", name, src, why);
-	else
+	if (src != NULL) {
+		/* A path from the log: as terminal-safe as the tables. */
+		char *shown = table_escape(src, strlen(src), false);
+		fprintf(stderr, "hermes: export: %s (from %s): %s\n", name, shown ? shown : "?",
+		        why);
+		free(shown);
+	} else {
 		fprintf(stderr, "hermes: export: %s: %s\n", name, why);
+	}
 	json_object_set_new(f, "file", json_string(name));
 	json_object_set_new(f, "source", src != NULL ? json_string(src) : json_null());
 	json_object_set_new(f, "error", json_string(why));
