@@ -36,7 +36,7 @@ static void usage(FILE *f)
 	           "                       [--has-commands] [--limit N] [--json]\n"
 	           "       hermes show SESSION --config FILE [--json]\n"
 	           "       hermes stats --config FILE [--since T] [--limit N] [--json]\n"
-	           "       hermes replay SESSION --config FILE [--speed N] [--raw]\n"
+	           "       hermes replay SESSION --config FILE [--speed N] [--raw] [--escape]\n"
 	           "       hermes artifacts --config FILE [--session SESSION] [--since T]\n"
 	           "                        [--limit N] [--json]\n"
 	           "       hermes export SESSION DIR --config FILE [--json]\n"
@@ -371,19 +371,39 @@ static int cmd_stats(struct ctx *c)
 	return rc;
 }
 
+/* One "o" event's text to stdout: as it is, or escaped as the tables are,
+ * with its lines kept. A "\r" that ends the text waits in *cr for the next
+ * one: before a "\n" it is part of the line break. */
+static void put_output(const char *s, size_t n, bool escape, bool *cr)
+{
+	if (!escape) {
+		fwrite(s, 1, n, stdout);
+		return;
+	}
+	if (*cr && (n == 0 || s[0] != '\n'))
+		fputs("\\x0d", stdout);
+	*cr = n > 0 && s[n - 1] == '\r';
+	char *safe = table_escape(s, *cr ? n - 1 : n, true);
+	if (safe != NULL)
+		fputs(safe, stdout);
+	free(safe);
+}
+
 /* Plays one asciicast v2 file's output: with its timing divided by speed,
- * or, raw, all at once. */
-static int play(const char *path, double speed, bool raw)
+ * or, raw, all at once; escaped, with no control sequence left in it. */
+static int play(const char *path, double speed, bool raw, bool escape)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	double last = 0;
-	bool header = true;
+	bool header = true, cr = false;
 
 	if (f == NULL) {
-		fprintf(stderr, "hermes: %s: %s\n", path, strerror(errno));
+		char *shown = table_escape(path, strlen(path), false); /* from the log */
+		fprintf(stderr, "hermes: %s: %s\n", shown ? shown : "?", strerror(errno));
+		free(shown);
 		return 1;
 	}
 	while ((n = getline(&line, &cap, f)) > 0) {
@@ -405,14 +425,33 @@ static int play(const char *path, double speed, bool raw)
 			if (t > last)
 				last = t;
 			json_t *data = json_array_get(ev, 2);
-			fwrite(json_string_value(data), 1, json_string_length(data), stdout);
+			put_output(json_string_value(data), json_string_length(data), escape, &cr);
 			fflush(stdout);
 		}
 		json_decref(ev);
 	}
+	if (cr)
+		fputs("\\x0d", stdout);
+	fflush(stdout);
 	free(line);
 	fclose(f);
 	return 0;
+}
+
+/* SECURITY.md: replay warns that it plays the attacker's output. Said on
+ * stderr when that output is about to reach a terminal, with time to read
+ * it before the first byte can clear the screen. */
+#define REPLAY_WARN_SECONDS 2
+
+static void replay_warning(const char *id)
+{
+	fprintf(stderr,
+	        "hermes: replay %s: what follows is the attacker's terminal output as recorded;\n"
+	        "  its escape sequences act on this terminal. --escape shows them as text.\n"
+	        "  Playing in %d s (Ctrl-C to stop).\n",
+	        id, REPLAY_WARN_SECONDS);
+	struct timespec ts = {REPLAY_WARN_SECONDS, 0};
+	nanosleep(&ts, NULL);
 }
 
 static int cmd_replay(struct ctx *c, const char *arg)
@@ -433,10 +472,12 @@ static int cmd_replay(struct ctx *c, const char *arg)
 	if (json_array_size(rows) == 0) {
 		fprintf(stderr, "hermes: %s: no recording\n", id);
 		rc = 1;
+	} else if (!c->o.escape && isatty(STDOUT_FILENO)) {
+		replay_warning(id);
 	}
 	for (size_t i = 0; rc == 0 && i < json_array_size(rows); i++)
 		rc = play(json_string_value(json_object_get(json_array_get(rows, i), "recording")),
-		          c->o.speed, c->o.raw);
+		          c->o.speed, c->o.raw, c->o.escape);
 	json_decref(rows);
 	return rc;
 }
@@ -444,18 +485,13 @@ static int cmd_replay(struct ctx *c, const char *arg)
 int cli_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"since", required_argument, NULL, 's'},
-	    {"ip", required_argument, NULL, 'i'},
-	    {"user", required_argument, NULL, 'u'},
-	    {"has-commands", no_argument, NULL, 'H'},
-	    {"limit", required_argument, NULL, 'n'},
-	    {"speed", required_argument, NULL, 'S'},
-	    {"raw", no_argument, NULL, 'r'},
+	    {"config", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
+	    {"since", required_argument, NULL, 's'},   {"ip", required_argument, NULL, 'i'},
+	    {"user", required_argument, NULL, 'u'},    {"has-commands", no_argument, NULL, 'H'},
+	    {"limit", required_argument, NULL, 'n'},   {"speed", required_argument, NULL, 'S'},
+	    {"raw", no_argument, NULL, 'r'},           {"escape", no_argument, NULL, 'E'},
 	    {"session", required_argument, NULL, 'e'}, /* hermes artifacts */
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	const char *cmd = argv[0];
 	struct ctx c = {0};
@@ -506,6 +542,9 @@ int cli_main(int argc, char **argv)
 			break;
 		case 'r':
 			c.o.raw = true;
+			break;
+		case 'E':
+			c.o.escape = true;
 			break;
 		case 'e':
 			c.o.session = optarg;

@@ -21,7 +21,7 @@
 
 struct opts {
 	const char *config, *since, *ip, *user, *session;
-	bool json, has_commands, raw;
+	bool json, has_commands, raw, escape;
 	long limit;
 	double speed;
 	char since_buf[32];

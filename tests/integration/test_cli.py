@@ -303,6 +303,65 @@ def test_a_line_the_index_refuses_is_skipped(tmp_path):
     assert [x["session"] for x in cli_json(conf, "sessions")] == [a, b]
 
 
+def test_replay_warns_a_terminal_and_escapes_on_request(tmp_path):
+    """SECURITY.md: replay warns that it plays the attacker's output - on stderr, when stdout is
+    a terminal - and --escape shows the control sequences in it as text."""
+    import pty
+    import select
+    cfg = base_config(tmp_path, free_port())
+    conf = tmp_path / "hermes.yaml"
+    write_config(conf, cfg)
+    logs, rec = tmp_path / "logs", tmp_path / "recordings"
+    logs.mkdir()
+    rec.mkdir()
+    a = "a" * 32
+    cast = rec / f"{a}.cast"
+    out = ["$ ls\r\n", "\x1b]0;owned\x07\x1b[2J", "invoice\u202etxt.exe\r", "\n\tok\r"]
+    cast.write_text(json.dumps({"version": 2, "width": 80, "height": 24}) + "\n" +
+                    "".join(json.dumps([0.01 * i, "o", x]) + "\n" for i, x in enumerate(out)))
+    (logs / "events.jsonl").write_text(
+        event("session.connect", a, "2026-11-20T10:00:00.000000Z", dst_port=22) +
+        event("session.shell", a, "2026-11-20T10:00:01.000000Z", channel=0, kind="shell",
+              tty=True, recording=str(cast)))
+
+    # Into a pipe: the bytes as recorded, and no warning.
+    r = cli(conf, "replay", a, "--raw")
+    assert r.stdout == "".join(out).encode() and r.stderr == b""
+
+    # Escaped: no control character left; lines and tabs kept, CRLF a newline.
+    r = cli(conf, "replay", a, "--escape")
+    assert r.stdout.decode() == ("$ ls\n\\x1b]0;owned\\x07\\x1b[2Jinvoice\\u202etxt.exe\n"
+                                 "\tok\\x0d"), r.stdout
+    assert r.stderr == b""
+
+    # Into a terminal: warned on stderr first; with --escape, nothing to warn of.
+    def on_a_terminal(*args):
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.Popen([str(hermes_bin()), "replay", a, "--raw", *args, "--config",
+                                  str(conf)], stdout=slave, stderr=subprocess.PIPE)
+            os.close(slave)
+            err = p.communicate(timeout=30)[1]
+            seen = b""
+            while select.select([master], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            assert p.returncode == 0, err
+            return err.decode(), seen
+        finally:
+            os.close(master)
+    err, seen = on_a_terminal()
+    assert f"replay {a}: what follows is the attacker's terminal output" in err, err
+    assert "--escape" in err and b"\x1b]0;owned" in seen
+    err, seen = on_a_terminal("--escape")
+    assert err == "" and b"\x1b" not in seen and b"\\x1b]0;owned" in seen
+
+
 def test_artifacts_and_export_from_a_log_alone(tmp_path):
     """No daemon: a log, a store with one of two files, a recording that is gone, and ids and
     hashes in the log that would be paths if they were used as names."""
