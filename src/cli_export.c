@@ -54,7 +54,7 @@ static int print_cut(json_t *rows, const char *whole)
 	return table_print(stdout, rows, 0);
 }
 
-int cmd_artifacts(struct ctx *c)
+int cmd_artifacts(struct ctx *c, char *const *args)
 {
 	/* The newest N, shown oldest first. */
 	static const char sql[] =
@@ -395,8 +395,9 @@ static int open_export_dir(const char *dir)
 	return fd;
 }
 
-int cmd_export(struct ctx *c, const char *arg, const char *dir)
+int cmd_export(struct ctx *c, char *const *args)
 {
+	const char *arg = args[0], *dir = args[1];
 	char id[64];
 
 	if (cli_resolve_session(c, arg, id) < 0)

@@ -362,6 +362,36 @@ def test_replay_warns_a_terminal_and_escapes_on_request(tmp_path):
     assert err == "" and b"\x1b" not in seen and b"\\x1b]0;owned" in seen
 
 
+def test_usage_and_docs_list_the_same_commands():
+    """The commands come from one table: `hermes CMD --help` prints its rows, `hermes --help` its
+    names, and docs/cli.md's synopsis must say the same."""
+    from hermes_helpers import REPO_ROOT
+
+    def run(*args):
+        r = subprocess.run([str(hermes_bin()), *args], capture_output=True, timeout=30)
+        assert r.returncode == 0, (args, r.stderr)
+        return r.stdout.decode()
+
+    def synopsis(text):
+        lines = []
+        for ln in text.splitlines():
+            ln = ln.removeprefix("usage:")
+            if ln.startswith("       hermes ") or ln.lstrip().startswith("hermes "):
+                lines.append(ln.strip())
+            elif lines and ln.startswith(" ") and ln.strip().startswith("["):
+                lines[-1] += " " + ln.strip()  # a wrapped line
+        return lines
+
+    usage = synopsis(run("sessions", "--help")) + synopsis(run("prune", "--help"))
+    doc = (REPO_ROOT / "docs" / "cli.md").read_text()
+    block = doc.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert [" ".join(x.split()) for x in block.splitlines() if x.strip()] == usage
+    names = [x.split()[1] for x in usage]
+    assert f"hermes {'|'.join(names)}" in run("--help")
+    for name in names:
+        assert run(name, "--help").startswith("usage: hermes ")
+
+
 def test_artifacts_and_export_from_a_log_alone(tmp_path):
     """No daemon: a log, a store with one of two files, a recording that is gone, and ids and
     hashes in the log that would be paths if they were used as names."""
