@@ -12,9 +12,9 @@
  * SQLite for its data (a constraint, a value its JSON functions refuse) -
  * is counted and skipped whole, and the index moves past it; only a
  * failure of the database itself (disk full, I/O, a table gone) stops a
- * catch-up, which then moves nothing. Each event type maps to a few SQL statements
- * whose named parameters (:session, :username, ...) are the event's own
- * field names, so the mapping is a table of SQL, not code.
+ * catch-up, which then moves nothing. Each event type maps to a few SQL
+ * statements whose named parameters (:session, :username, ...) are the
+ * event's own field names, so the mapping is a table of SQL, not code.
  */
 #ifndef HERMES_INDEX_H
 #define HERMES_INDEX_H
