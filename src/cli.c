@@ -15,35 +15,10 @@
 #include "cli.h"
 #include "config.h"
 #include "index.h"
+#include "prune.h"
 #include "table.h"
 #include "util.h"
 #include "cli_cmd.h"
-
-static const char *const commands[] = {"sessions", "show",      "stats", "replay",
-                                       "reindex",  "artifacts", "export"};
-
-bool cli_is_command(const char *name)
-{
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(name, commands[i]) == 0)
-			return true;
-	return false;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: hermes sessions --config FILE [--since T] [--ip IP] [--user U]\n"
-	           "                       [--has-commands] [--limit N] [--json]\n"
-	           "       hermes show SESSION --config FILE [--json]\n"
-	           "       hermes stats --config FILE [--since T] [--limit N] [--json]\n"
-	           "       hermes replay SESSION --config FILE [--speed N] [--raw]\n"
-	           "       hermes artifacts --config FILE [--session SESSION] [--since T]\n"
-	           "                        [--limit N] [--json]\n"
-	           "       hermes export SESSION DIR --config FILE [--json]\n"
-	           "       hermes reindex --config FILE\n"
-	           "T: 2026-11-24, 2026-11-24T10:30[:00] (UTC), or 30m, 12h, 7d ago\n"
-	           "SESSION: a session id or a unique prefix of one\n");
-}
 
 /* --since: an RFC 3339 prefix the stored timestamps compare against. */
 static int parse_since(const char *s, char out[32])
@@ -159,7 +134,7 @@ const char *cli_limit_param(long limit, char out[24])
 	return out;
 }
 
-static int cmd_sessions(struct ctx *c)
+static int cmd_sessions(struct ctx *c, char *const *args)
 {
 	/* The newest N, shown oldest first. */
 	static const char sql[] =
@@ -275,11 +250,11 @@ json_t *cli_show_json(struct ctx *c, const char *id)
 	return all;
 }
 
-static int cmd_show(struct ctx *c, const char *arg)
+static int cmd_show(struct ctx *c, char *const *args)
 {
 	char id[64];
 
-	if (cli_resolve_session(c, arg, id) < 0)
+	if (cli_resolve_session(c, args[0], id) < 0)
 		return 1;
 	json_t *all = cli_show_json(c, id);
 	if (all == NULL)
@@ -346,7 +321,7 @@ static const struct section stats_sections[] = {
      " LIMIT CAST(?2 AS INTEGER)"},
 };
 
-static int cmd_stats(struct ctx *c)
+static int cmd_stats(struct ctx *c, char *const *args)
 {
 	char limit[24];
 	const char *p[] = {c->o.since, cli_limit_param(c->o.limit, limit)};
@@ -371,19 +346,39 @@ static int cmd_stats(struct ctx *c)
 	return rc;
 }
 
+/* One "o" event's text to stdout: as it is, or escaped as the tables are,
+ * with its lines kept. A "\r" that ends the text waits in *cr for the next
+ * one: before a "\n" it is part of the line break. */
+static void put_output(const char *s, size_t n, bool escape, bool *cr)
+{
+	if (!escape) {
+		fwrite(s, 1, n, stdout);
+		return;
+	}
+	if (*cr && (n == 0 || s[0] != '\n'))
+		fputs("\\x0d", stdout);
+	*cr = n > 0 && s[n - 1] == '\r';
+	char *safe = table_escape(s, *cr ? n - 1 : n, true);
+	if (safe != NULL)
+		fputs(safe, stdout);
+	free(safe);
+}
+
 /* Plays one asciicast v2 file's output: with its timing divided by speed,
- * or, raw, all at once. */
-static int play(const char *path, double speed, bool raw)
+ * or, raw, all at once; escaped, with no control sequence left in it. */
+static int play(const char *path, double speed, bool raw, bool escape)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	double last = 0;
-	bool header = true;
+	bool header = true, cr = false;
 
 	if (f == NULL) {
-		fprintf(stderr, "hermes: %s: %s\n", path, strerror(errno));
+		char *shown = table_escape(path, strlen(path), false); /* from the log */
+		fprintf(stderr, "hermes: %s: %s\n", shown ? shown : "?", strerror(errno));
+		free(shown);
 		return 1;
 	}
 	while ((n = getline(&line, &cap, f)) > 0) {
@@ -405,21 +400,40 @@ static int play(const char *path, double speed, bool raw)
 			if (t > last)
 				last = t;
 			json_t *data = json_array_get(ev, 2);
-			fwrite(json_string_value(data), 1, json_string_length(data), stdout);
+			put_output(json_string_value(data), json_string_length(data), escape, &cr);
 			fflush(stdout);
 		}
 		json_decref(ev);
 	}
+	if (cr)
+		fputs("\\x0d", stdout);
+	fflush(stdout);
 	free(line);
 	fclose(f);
 	return 0;
 }
 
-static int cmd_replay(struct ctx *c, const char *arg)
+/* SECURITY.md: replay warns that it plays the attacker's output. Said on
+ * stderr when that output is about to reach a terminal, with time to read
+ * it before the first byte can clear the screen. */
+#define REPLAY_WARN_SECONDS 2
+
+static void replay_warning(const char *id)
+{
+	fprintf(stderr,
+	        "hermes: replay %s: what follows is the attacker's terminal output as recorded;\n"
+	        "  its escape sequences act on this terminal. --escape shows them as text.\n"
+	        "  Playing in %d s (Ctrl-C to stop).\n",
+	        id, REPLAY_WARN_SECONDS);
+	struct timespec ts = {REPLAY_WARN_SECONDS, 0};
+	nanosleep(&ts, NULL);
+}
+
+static int cmd_replay(struct ctx *c, char *const *args)
 {
 	char id[64];
 
-	if (cli_resolve_session(c, arg, id) < 0)
+	if (cli_resolve_session(c, args[0], id) < 0)
 		return 1;
 	const char *p[] = {id};
 	json_t *rows =
@@ -433,36 +447,143 @@ static int cmd_replay(struct ctx *c, const char *arg)
 	if (json_array_size(rows) == 0) {
 		fprintf(stderr, "hermes: %s: no recording\n", id);
 		rc = 1;
+	} else if (!c->o.escape && isatty(STDOUT_FILENO)) {
+		replay_warning(id);
 	}
 	for (size_t i = 0; rc == 0 && i < json_array_size(rows); i++)
 		rc = play(json_string_value(json_object_get(json_array_get(rows, i), "recording")),
-		          c->o.speed, c->o.raw);
+		          c->o.speed, c->o.raw, c->o.escape);
 	json_decref(rows);
 	return rc;
+}
+
+static int cmd_reindex(struct ctx *c, char *const *args)
+{
+	printf("indexed %ld events from %s (%ld lines skipped)\n", c->indexed, c->events,
+	       index_bad_lines(c->ix));
+	return 0;
+}
+
+/* The analyst commands, one row each, in the order usage lists them:
+ * what the command line takes, what --help says and what runs. Every row
+ * but prune's shares one option parser (cli_main) and finds the index
+ * brought up to date before its handler runs. */
+static const struct command {
+	const char *name;
+	const char *args;    /* its arguments before the options (NULL: none) */
+	const char *options; /* the rest of its usage line, "\n" where it wraps */
+	long limit;          /* --limit when not given */
+	bool reset;          /* the index emptied first: read the log again */
+	int (*run)(struct ctx *c, char *const *args);
+	int (*main)(int argc, char **argv); /* or a command line and usage of its own */
+} commands[] = {
+    {.name = "sessions",
+     .options = "--config FILE [--since T] [--ip IP] [--user U]\n"
+                "[--has-commands] [--limit N] [--json]",
+     .limit = 50,
+     .run = cmd_sessions},
+    {.name = "show", .args = "SESSION", .options = "--config FILE [--json]", .run = cmd_show},
+    {.name = "stats",
+     .options = "--config FILE [--since T] [--limit N] [--json]",
+     .limit = 10,
+     .run = cmd_stats},
+    {.name = "replay",
+     .args = "SESSION",
+     .options = "--config FILE [--speed N] [--raw] [--escape]",
+     .run = cmd_replay},
+    {.name = "artifacts",
+     .options = "--config FILE [--session SESSION] [--since T]\n"
+                "[--limit N] [--json]",
+     .limit = 50,
+     .run = cmd_artifacts},
+    {.name = "export",
+     .args = "SESSION DIR",
+     .options = "--config FILE [--json]",
+     .run = cmd_export},
+    {.name = "reindex", .options = "--config FILE", .reset = true, .run = cmd_reindex},
+    {.name = "prune", .main = prune_main}, /* usage: prune.c */
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+bool cli_is_command(const char *name)
+{
+	return find_command(name) != NULL;
+}
+
+void cli_print_names(FILE *f)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "%s%s", i > 0 ? "|" : "", commands[i].name);
+}
+
+/* Every row's usage line (prune has its own), a wrapped line indented
+ * under its first option. */
+static void usage(FILE *f)
+{
+	const char *lead = "usage:";
+
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const struct command *cmd = &commands[i];
+		if (cmd->options == NULL)
+			continue;
+		int indent = fprintf(f, "%s hermes %s%s%s ", lead, cmd->name, cmd->args ? " " : "",
+		                     cmd->args ? cmd->args : "");
+		for (const char *p = cmd->options;;) {
+			size_t n = strcspn(p, "\n");
+			fprintf(f, "%.*s\n", (int)n, p);
+			if (p[n] == '\0')
+				break;
+			p += n + 1;
+			fprintf(f, "%*s", indent, "");
+		}
+		lead = "      ";
+	}
+	fprintf(f, "T: 2026-11-24, 2026-11-24T10:30[:00] (UTC), or 30m, 12h, 7d ago\n"
+	           "SESSION: a session id or a unique prefix of one\n");
+}
+
+/* The words of a row's args: how many arguments it takes. */
+static int count_args(const char *args)
+{
+	int n = 0;
+
+	for (const char *p = args; p != NULL && *p != '\0'; p++)
+		n += *p != ' ' && (p == args || p[-1] == ' ');
+	return n;
 }
 
 int cli_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"since", required_argument, NULL, 's'},
-	    {"ip", required_argument, NULL, 'i'},
-	    {"user", required_argument, NULL, 'u'},
-	    {"has-commands", no_argument, NULL, 'H'},
-	    {"limit", required_argument, NULL, 'n'},
-	    {"speed", required_argument, NULL, 'S'},
-	    {"raw", no_argument, NULL, 'r'},
+	    {"config", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
+	    {"since", required_argument, NULL, 's'},   {"ip", required_argument, NULL, 'i'},
+	    {"user", required_argument, NULL, 'u'},    {"has-commands", no_argument, NULL, 'H'},
+	    {"limit", required_argument, NULL, 'n'},   {"speed", required_argument, NULL, 'S'},
+	    {"raw", no_argument, NULL, 'r'},           {"escape", no_argument, NULL, 'E'},
 	    {"session", required_argument, NULL, 'e'}, /* hermes artifacts */
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
-	const char *cmd = argv[0];
+	const struct command *cmd = find_command(argv[0]);
 	struct ctx c = {0};
 	int opt;
 	char *end;
 
-	c.o.limit = strcmp(cmd, "stats") == 0 ? 10 : 50;
+	if (cmd == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (cmd->main != NULL)
+		return cmd->main(argc, argv);
+	c.o.limit = cmd->limit;
 	c.o.speed = 1;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -507,6 +628,9 @@ int cli_main(int argc, char **argv)
 		case 'r':
 			c.o.raw = true;
 			break;
+		case 'E':
+			c.o.escape = true;
+			break;
 		case 'e':
 			c.o.session = optarg;
 			break;
@@ -518,10 +642,7 @@ int cli_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	int args = strcmp(cmd, "export") == 0                               ? 2
-	           : strcmp(cmd, "show") == 0 || strcmp(cmd, "replay") == 0 ? 1
-	                                                                    : 0;
-	if (c.o.config == NULL || argc - optind != args) {
+	if (c.o.config == NULL || argc - optind != count_args(cmd->args)) {
 		usage(stderr);
 		return 2;
 	}
@@ -537,32 +658,16 @@ int cli_main(int argc, char **argv)
 		fprintf(stderr, "hermes: index: %s\n", err);
 		goto out;
 	}
-	if (strcmp(cmd, "reindex") == 0 && index_reset(c.ix, err, sizeof(err)) < 0) {
+	if (cmd->reset && index_reset(c.ix, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hermes: index: %s\n", err);
 		goto out;
 	}
-	long n = index_catch_up(c.ix, events, err, sizeof(err));
-	if (n < 0) {
+	c.indexed = index_catch_up(c.ix, events, err, sizeof(err));
+	if (c.indexed < 0) {
 		fprintf(stderr, "hermes: index: %s\n", err);
 		goto out;
 	}
-	if (strcmp(cmd, "reindex") == 0) {
-		printf("indexed %ld events from %s (%ld lines skipped)\n", n, events,
-		       index_bad_lines(c.ix));
-		rc = 0;
-	} else if (strcmp(cmd, "sessions") == 0) {
-		rc = cmd_sessions(&c);
-	} else if (strcmp(cmd, "show") == 0) {
-		rc = cmd_show(&c, argv[optind]);
-	} else if (strcmp(cmd, "stats") == 0) {
-		rc = cmd_stats(&c);
-	} else if (strcmp(cmd, "artifacts") == 0) {
-		rc = cmd_artifacts(&c);
-	} else if (strcmp(cmd, "export") == 0) {
-		rc = cmd_export(&c, argv[optind], argv[optind + 1]);
-	} else {
-		rc = cmd_replay(&c, argv[optind]);
-	}
+	rc = cmd->run(&c, argv + optind);
 out:
 	index_close(c.ix);
 	config_free(c.cfg);

@@ -21,7 +21,7 @@
 
 struct opts {
 	const char *config, *since, *ip, *user, *session;
-	bool json, has_commands, raw;
+	bool json, has_commands, raw, escape;
 	long limit;
 	double speed;
 	char since_buf[32];
@@ -31,6 +31,7 @@ struct ctx {
 	struct config *cfg;
 	struct index *ix;
 	const char *events; /* the daemon's events.jsonl */
+	long indexed;       /* events the catch-up before the command indexed */
 	struct opts o;
 };
 
@@ -45,7 +46,9 @@ int cli_resolve_session(struct ctx *c, const char *arg, char out[64]);
 /* The session and every section about it: what `show --json` prints. */
 json_t *cli_show_json(struct ctx *c, const char *id);
 
-int cmd_artifacts(struct ctx *c);
-int cmd_export(struct ctx *c, const char *arg, const char *dir);
+/* Handlers of cli.c's table of commands: args are the command's own
+ * arguments (export: SESSION DIR), as many as its row names. */
+int cmd_artifacts(struct ctx *c, char *const *args);
+int cmd_export(struct ctx *c, char *const *args);
 
 #endif

@@ -54,7 +54,7 @@ static int print_cut(json_t *rows, const char *whole)
 	return table_print(stdout, rows, 0);
 }
 
-int cmd_artifacts(struct ctx *c)
+int cmd_artifacts(struct ctx *c, char *const *args)
 {
 	/* The newest N, shown oldest first. */
 	static const char sql[] =
@@ -116,10 +116,15 @@ static void failed(struct export_job *x, const char *name, const char *src, cons
 {
 	json_t *f = json_object();
 
-	if (src != NULL)
-		fprintf(stderr, "hermes: export: %s (from %s): %s\n", name, src, why);
-	else
+	if (src != NULL) {
+		/* A path from the log: as terminal-safe as the tables. */
+		char *shown = table_escape(src, strlen(src), false);
+		fprintf(stderr, "hermes: export: %s (from %s): %s\n", name, shown ? shown : "?",
+		        why);
+		free(shown);
+	} else {
 		fprintf(stderr, "hermes: export: %s: %s\n", name, why);
+	}
 	json_object_set_new(f, "file", json_string(name));
 	json_object_set_new(f, "source", src != NULL ? json_string(src) : json_null());
 	json_object_set_new(f, "error", json_string(why));
@@ -390,8 +395,9 @@ static int open_export_dir(const char *dir)
 	return fd;
 }
 
-int cmd_export(struct ctx *c, const char *arg, const char *dir)
+int cmd_export(struct ctx *c, char *const *args)
 {
+	const char *arg = args[0], *dir = args[1];
 	char id[64];
 
 	if (cli_resolve_session(c, arg, id) < 0)

@@ -15,6 +15,7 @@
 
 #define SCHEMA_VERSION 2          /* a database of another version is rebuilt */
 #define LINE_MAX_BYTES (16 << 20) /* a longer line is skipped as bad */
+#define LINE_MAX_DEPTH 32         /* so is a deeper one (ours nest 3 deep) */
 #define TXN_LINES      20000      /* events per transaction */
 
 static const char schema[] =
@@ -147,13 +148,20 @@ static const char *const alert_sql[2] = {
     "UPDATE sessions SET alerts = alerts + 1 WHERE id = :session",
 };
 
+/* Reads every table, no rows: fails only when the database does (a table
+ * gone, the file unreadable), never for a line's data. */
+static const char probe_sql[] = "SELECT 1 FROM sessions, logins, commands, channels, transfers,"
+                                " artifacts, forwards, alerts, meta LIMIT 0";
+
 struct index {
 	sqlite3 *db;
 	sqlite3_stmt *ensure;
 	sqlite3_stmt *stmt[NRULES][2];
 	sqlite3_stmt *alert[2];
 	sqlite3_stmt *meta_get, *meta_set;
-	long bad;
+	sqlite3_stmt *line_begin, *line_keep, *line_undo; /* a savepoint per line */
+	sqlite3_stmt *probe;
+	char failed[256]; /* why index_add_line() last returned -1 */
 };
 
 static void set_err(char *err, size_t errsz, const char *what, sqlite3 *db)
@@ -226,9 +234,13 @@ struct index *index_open(const char *path, char *err, size_t errsz)
 	}
 	sqlite3_busy_timeout(ix->db, 10000);
 	/* WAL: readers never wait for the indexer; NORMAL: no fsync per
-	 * commit (the log is the truth, the index can be rebuilt). */
-	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-	                 NULL) != SQLITE_OK ||
+	 * commit (the log is the truth, the index can be rebuilt); temporary
+	 * files in memory: each line's savepoint journal would otherwise be a
+	 * file (twice the time to index). */
+	if (sqlite3_exec(ix->db,
+	                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	                 " PRAGMA temp_store=MEMORY;",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
 	    drop_other_schema(ix->db) < 0 ||
 	    sqlite3_exec(ix->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
 		set_err(err, errsz, path, ix->db);
@@ -238,7 +250,11 @@ struct index *index_open(const char *path, char *err, size_t errsz)
 	if (prepare(ix, "SELECT value FROM meta WHERE key = ?", &ix->meta_get) != SQLITE_OK ||
 	    prepare(ix, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &ix->meta_set) !=
 	        SQLITE_OK ||
-	    prepare(ix, ensure_sql, &ix->ensure) != SQLITE_OK) {
+	    prepare(ix, ensure_sql, &ix->ensure) != SQLITE_OK ||
+	    prepare(ix, "SAVEPOINT line", &ix->line_begin) != SQLITE_OK ||
+	    prepare(ix, "RELEASE line", &ix->line_keep) != SQLITE_OK ||
+	    prepare(ix, "ROLLBACK TO line", &ix->line_undo) != SQLITE_OK ||
+	    prepare(ix, probe_sql, &ix->probe) != SQLITE_OK) {
 		set_err(err, errsz, "preparing statements", ix->db);
 		index_close(ix);
 		return NULL;
@@ -267,6 +283,10 @@ void index_close(struct index *ix)
 	sqlite3_finalize(ix->ensure);
 	sqlite3_finalize(ix->meta_get);
 	sqlite3_finalize(ix->meta_set);
+	sqlite3_finalize(ix->line_begin);
+	sqlite3_finalize(ix->line_keep);
+	sqlite3_finalize(ix->line_undo);
+	sqlite3_finalize(ix->probe);
 	sqlite3_finalize(ix->alert[0]);
 	sqlite3_finalize(ix->alert[1]);
 	for (size_t i = 0; i < NRULES; i++)
@@ -355,48 +375,119 @@ static void bind_event(sqlite3_stmt *st, json_t *ev)
 	}
 }
 
-static int run(sqlite3_stmt *st, json_t *ev)
+/* Runs one statement for the event: SQLITE_OK or SQLite's error code. */
+static int run(struct index *ix, sqlite3_stmt *st, json_t *ev)
 {
 	bind_event(st, ev);
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
-	return r == SQLITE_DONE ? 0 : -1;
+	return r == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(ix->db);
 }
 
-/* Runs a rule's statements: 0, 1 when the line does not fit the tables
- * (a constraint or type problem is this line's), -1 when the database
- * failed (a full disk or I/O error is everyone's). */
 static int run_all(struct index *ix, sqlite3_stmt *const st[2], json_t *ev)
 {
-	for (size_t k = 0; k < 2 && st[k] != NULL; k++)
-		if (run(st[k], ev) < 0) {
-			int e = sqlite3_errcode(ix->db);
-			return e == SQLITE_CONSTRAINT || e == SQLITE_MISMATCH ? 1 : -1;
-		}
-	return 0;
+	int r = SQLITE_OK;
+
+	for (size_t k = 0; r == SQLITE_OK && k < 2 && st[k] != NULL; k++)
+		r = run(ix, st[k], ev);
+	return r;
 }
 
-/* One line of the log. Returns 0, 1 for a line that is not an event (or
- * an event that does not fit the tables), -1 for a database failure. */
-static int index_line(struct index *ix, const char *line, size_t len)
+/* Every statement the event calls for: SQLITE_OK or the first error. */
+static int apply_event(struct index *ix, json_t *ev)
 {
-	json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
-	int rc = 0;
+	const char *type = json_string_value(json_object_get(ev, "event"));
+	int r = SQLITE_OK;
 
+	if (json_is_string(json_object_get(ev, "session")))
+		r = run(ix, ix->ensure, ev);
+	for (size_t i = 0; r == SQLITE_OK && i < NRULES; i++)
+		if (strcmp(rules[i].event, type) == 0)
+			r = run_all(ix, ix->stmt[i], ev);
+	if (r == SQLITE_OK && json_is_object(json_object_get(ev, "alert")))
+		r = run_all(ix, ix->alert, ev);
+	return r;
+}
+
+/* Whether a statement failed for the line's data - a constraint, a type,
+ * a value SQLite's functions refuse (SQLITE_ERROR: "malformed JSON") or
+ * one too big - rather than for the database: a full disk, an I/O error,
+ * a lock, no memory are everyone's, and so is a plain SQLITE_ERROR when a
+ * table is gone, which the probe tells apart. */
+static bool line_fault(struct index *ix, int code)
+{
+	if (code != SQLITE_CONSTRAINT && code != SQLITE_MISMATCH && code != SQLITE_TOOBIG &&
+	    code != SQLITE_RANGE && code != SQLITE_ERROR)
+		return false;
+	int r = sqlite3_step(ix->probe);
+	sqlite3_reset(ix->probe);
+	return r == SQLITE_DONE;
+}
+
+/* Nesting deeper than max, by its brackets outside strings. A line that is
+ * not JSON may pass: the parser refuses it next. */
+static bool too_deep(const char *s, size_t len, int max)
+{
+	bool in_string = false;
+	int depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				return true;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return false;
+}
+
+/* -1, with SQLite's reason kept: the statements run after a failure
+ * would overwrite it. */
+static int db_failed(struct index *ix)
+{
+	snprintf(ix->failed, sizeof(ix->failed), "%s", sqlite3_errmsg(ix->db));
+	return -1;
+}
+
+static int step_once(struct index *ix, sqlite3_stmt *st)
+{
+	int r = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : db_failed(ix);
+}
+
+int index_add_line(struct index *ix, const char *line, size_t len)
+{
+	if (len > LINE_MAX_BYTES || too_deep(line, len, LINE_MAX_DEPTH))
+		return 1;
+	json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(ev) || !json_is_string(json_object_get(ev, "event"))) {
 		json_decref(ev);
 		return 1;
 	}
-	const char *type = json_string_value(json_object_get(ev, "event"));
-	if (json_is_string(json_object_get(ev, "session")) && run(ix->ensure, ev) < 0)
-		rc = -1;
-	for (size_t i = 0; rc == 0 && i < NRULES; i++)
-		if (strcmp(rules[i].event, type) == 0)
-			rc = run_all(ix, ix->stmt[i], ev);
-	if (rc == 0 && json_is_object(json_object_get(ev, "alert")))
-		rc = run_all(ix, ix->alert, ev);
+	/* All of a line or none of it: a bad line leaves no half rows. */
+	if (step_once(ix, ix->line_begin) < 0) {
+		json_decref(ev);
+		return -1;
+	}
+	int code = apply_event(ix, ev);
 	json_decref(ev);
-	return rc;
+	if (code == SQLITE_OK)
+		return step_once(ix, ix->line_keep);
+	db_failed(ix);
+	if (step_once(ix, ix->line_undo) < 0 || step_once(ix, ix->line_keep) < 0)
+		return -1;
+	return line_fault(ix, code) ? 1 : -1;
 }
 
 static int commit_at(struct index *ix, off_t offset, long bad)
@@ -407,63 +498,132 @@ static int commit_at(struct index *ix, off_t offset, long bad)
 	return sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
+/* events.jsonl read forward in blocks, one line at a time, keeping at
+ * most LINE_MAX_BYTES + 1 bytes of a line: a longer one is passed over,
+ * never held whole, however long it is. */
+struct lines {
+	FILE *f;
+	char *line; /* the line's first len bytes, without its newline */
+	size_t len, cap;
+	size_t total; /* the line's length, newline included */
+	size_t at, end;
+	char block[65536];
+};
+
+static void lines_free(struct lines *r)
+{
+	if (r->f != NULL)
+		fclose(r->f);
+	free(r->line);
+	free(r);
+}
+
+/* The next whole line: 1; 0 at the end of what is written (a last line
+ * without its newline is still being written: it is read next time); -1
+ * when the file cannot be read, or no memory, with errno. */
+static int lines_next(struct lines *r)
+{
+	r->len = r->total = 0;
+	for (;;) {
+		if (r->at == r->end) {
+			r->at = 0;
+			r->end = fread(r->block, 1, sizeof(r->block), r->f);
+			if (r->end == 0)
+				return ferror(r->f) ? -1 : 0;
+		}
+		char *from = r->block + r->at;
+		char *nl = memchr(from, '\n', r->end - r->at);
+		size_t n = nl != NULL ? (size_t)(nl - from) : r->end - r->at;
+		size_t keep = r->len > LINE_MAX_BYTES ? 0 : LINE_MAX_BYTES + 1 - r->len;
+		keep = n < keep ? n : keep;
+		if (r->len + keep > r->cap) {
+			size_t cap = r->cap * 2 > r->len + keep ? r->cap * 2 : r->len + keep;
+			char *p = realloc(r->line, cap);
+			if (p == NULL)
+				return -1;
+			r->line = p;
+			r->cap = cap;
+		}
+		memcpy(r->line + r->len, from, keep);
+		r->len += keep;
+		r->total += n;
+		r->at += n;
+		if (nl != NULL) {
+			r->at++;
+			r->total++;
+			return 1;
+		}
+	}
+}
+
 long index_catch_up(struct index *ix, const char *events_path, char *err, size_t errsz)
 {
-	FILE *f = fopen(events_path, "re");
+	struct lines *r = calloc(1, sizeof(*r));
 	struct stat st;
 
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errsz, "%s: %s", events_path, strerror(errno));
+	if (r == NULL) {
+		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
-	if (fstat(fileno(f), &st) < 0) {
-		snprintf(err, errsz, "%s: %s", events_path, strerror(errno));
-		fclose(f);
-		return -1;
+	if ((r->f = fopen(events_path, "re")) == NULL || fstat(fileno(r->f), &st) < 0) {
+		long rc = r->f == NULL && errno == ENOENT ? 0 : -1;
+		if (rc < 0)
+			snprintf(err, errsz, "%s: %s", events_path, strerror(errno));
+		lines_free(r);
+		return rc;
 	}
 	/* One writer at a time: the offset is read and moved under the lock. */
 	if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		set_err(err, errsz, "indexing", ix->db);
-		fclose(f);
+		lines_free(r);
 		return -1;
 	}
 	off_t pos = (off_t)meta_get(ix, "offset");
-	bool ok = true;
+	bool failed = false;
 	if ((sqlite3_int64)st.st_ino != meta_get(ix, "inode") || st.st_size < pos) {
 		/* Another file, or this one cut short: read it all again. */
-		ok = clear_all(ix) == 0 && meta_set(ix, "inode", (sqlite3_int64)st.st_ino) == 0;
+		failed = clear_all(ix) < 0 || meta_set(ix, "inode", (sqlite3_int64)st.st_ino) < 0;
 		pos = 0;
 	}
-	ok = ok && fseeko(f, pos, SEEK_SET) == 0;
-
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	if (failed || fseeko(r->f, pos, SEEK_SET) < 0) {
+		set_err(err, errsz, "indexing", ix->db);
+		failed = true;
+	}
 	long count = 0, in_txn = 0, bad = 0;
-	/* A last line without its newline is still being written: it is
-	 * read next time, whole. */
-	while (ok && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
-		size_t len = (size_t)n - 1;
-		int r = len == 0 ? 0 : len > LINE_MAX_BYTES ? 1 : index_line(ix, line, len);
-		if (r < 0) {
-			ok = false;
+	int got = 0;
+	while (!failed && (got = lines_next(r)) > 0) {
+		bool empty = r->total == 1;
+		int added = empty                     ? 0
+		            : r->len > LINE_MAX_BYTES ? 1
+		                                      : index_add_line(ix, r->line, r->len);
+		if (added < 0) {
+			snprintf(err, errsz, "indexing: %s", ix->failed);
+			failed = true;
 			break;
 		}
-		bad += r;
-		count += r == 0 && len > 0;
-		pos += n;
+		bad += added;
+		count += added == 0 && !empty;
+		pos += (off_t)r->total;
 		if (++in_txn >= TXN_LINES) {
-			ok = commit_at(ix, pos, bad) == 0 &&
-			     sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+			if (commit_at(ix, pos, bad) < 0 ||
+			    sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+			        SQLITE_OK) {
+				set_err(err, errsz, "indexing", ix->db);
+				failed = true;
+			}
 			in_txn = bad = 0;
 		}
 	}
-	free(line);
-	fclose(f);
-	if (!ok || commit_at(ix, pos, bad) < 0) {
+	if (!failed && got < 0) {
+		snprintf(err, errsz, "%s: %s", events_path, strerror(errno));
+		failed = true;
+	}
+	lines_free(r);
+	if (!failed && commit_at(ix, pos, bad) < 0) {
 		set_err(err, errsz, "indexing", ix->db);
+		failed = true;
+	}
+	if (failed) {
 		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}

@@ -7,10 +7,14 @@
  * log is read from its start), one whole line at a time, and records the
  * new offset in the same transaction as the rows: whoever catches up - the
  * daemon's indexer or an analyst command - continues where the last one
- * stopped, and a crash repeats nothing. A line that is not a JSON object
- * is counted and skipped. Each event type maps to a few SQL statements
- * whose named parameters (:session, :username, ...) are the event's own
- * field names, so the mapping is a table of SQL, not code.
+ * stopped, and a crash repeats nothing. A line the index cannot take - not
+ * a JSON object, longer than 16 MiB, nested deeper than 32, or refused by
+ * SQLite for its data (a constraint, a value its JSON functions refuse) -
+ * is counted and skipped whole, and the index moves past it; only a
+ * failure of the database itself (disk full, I/O, a table gone) stops a
+ * catch-up, which then moves nothing. Each event type maps to a few SQL
+ * statements whose named parameters (:session, :username, ...) are the
+ * event's own field names, so the mapping is a table of SQL, not code.
  */
 #ifndef HERMES_INDEX_H
 #define HERMES_INDEX_H
@@ -32,11 +36,17 @@ void index_close(struct index *ix);
  * missing file is 0 events. */
 long index_catch_up(struct index *ix, const char *events_path, char *err, size_t errsz);
 
+/* One line of the log, without its newline: 0 indexed, 1 a bad line
+ * (nothing of it kept), -1 the database failed (nothing of it kept either).
+ * Inside the caller's transaction when there is one. index_catch_up()
+ * feeds it (and says why it failed); it is public for the fuzz harness. */
+int index_add_line(struct index *ix, const char *line, size_t len);
+
 /* Empties every table and the offset: the next catch-up reads the whole
  * file again (hermes reindex). */
 int index_reset(struct index *ix, char *err, size_t errsz);
 
-/* Lines that were not JSON objects, over the index's life. */
+/* Bad lines skipped (see above), over the index's life. */
 long index_bad_lines(struct index *ix);
 
 sqlite3 *index_db(struct index *ix);

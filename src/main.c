@@ -15,15 +15,15 @@
 #include "config.h"
 #include "log.h"
 #include "monitor.h"
-#include "prune.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hermes --config FILE [--log-level LEVEL]\n"
 	           "       hermes --check-config FILE\n"
 	           "       hermes --version\n"
-	           "       hermes sessions|show|stats|replay|artifacts|export|reindex|prune\n"
-	           "              --config FILE ... (--help)\n"
+	           "       hermes ");
+	cli_print_names(f);
+	fprintf(f, "\n              --config FILE ... (--help)\n"
 	           "LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL\n");
 }
 
@@ -42,8 +42,6 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && cli_is_command(argv[1]))
 		return cli_main(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "prune") == 0)
-		return prune_main(argc - 1, argv + 1);
 
 	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
 		switch (c) {

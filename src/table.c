@@ -3,6 +3,8 @@
  */
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,19 +27,75 @@ static size_t seq_len(unsigned char c)
 	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
 }
 
-/* The character at s[i] (n bytes): its display form in esc when it is a
- * control character. Returns its width. */
-static size_t one_char(const char *s, size_t i, size_t n, char esc[8], bool *escaped)
-{
-	unsigned char c = (unsigned char)s[i];
-	/* C1 controls are U+0080..U+009F: 0xc2 0x80..0x9f. */
-	bool c1 = n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0;
+/* Invisible characters that change how the text around them reads: the
+ * format characters (Unicode's general category Cf - bidirectional
+ * embeddings, overrides, isolates and marks, zero-width spaces and
+ * joiners, the byte order mark, tags...) and the line and paragraph
+ * separators (Zl, Zp). An override can show "exe.txt" for "txt.exe"; a
+ * zero-width space makes two different names look the same. */
+static const struct {
+	uint32_t lo, hi;
+} invisible[] = {
+    {0x00ad, 0x00ad},   {0x0600, 0x0605},   {0x061c, 0x061c},   {0x06dd, 0x06dd},
+    {0x070f, 0x070f},   {0x0890, 0x0891},   {0x08e2, 0x08e2},   {0x180e, 0x180e},
+    {0x200b, 0x200f},   {0x2028, 0x202e},   {0x2060, 0x2064},   {0x2066, 0x206f},
+    {0xfeff, 0xfeff},   {0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x110cd, 0x110cd},
+    {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001},
+    {0xe0020, 0xe007f},
+};
 
-	*escaped = c < 0x20 || c == 0x7f || c1;
-	if (!*escaped)
+static bool is_invisible(uint32_t cp)
+{
+	for (size_t k = 0; k < sizeof(invisible) / sizeof(invisible[0]); k++)
+		if (cp >= invisible[k].lo && cp <= invisible[k].hi)
+			return true;
+	return false;
+}
+
+/* The code point of the n-byte sequence at p (n from seq_len, 2 to 4). */
+static uint32_t code_point(const unsigned char *p, size_t n)
+{
+	uint32_t cp = p[0] & (0x7f >> n);
+
+	for (size_t k = 1; k < n; k++)
+		cp = cp << 6 | (p[k] & 0x3f);
+	return cp;
+}
+
+/* How the character at s[i] (n of the len bytes) is shown: itself, or
+ * (*escaped) what esc holds - C0, DEL and C1 as \xNN, the invisible ones
+ * as \uNNNN or \UNNNNNNNN. With lines (terminal output), newlines and
+ * tabs are kept and a carriage return before a newline is dropped.
+ * Returns the width in code points. */
+static size_t one_char(const char *s, size_t i, size_t n, size_t len, bool lines, char esc[16],
+                       bool *escaped)
+{
+	const unsigned char *p = (const unsigned char *)s + i;
+	unsigned char c = p[0];
+
+	*escaped = false;
+	if (lines && (c == '\n' || c == '\t'))
 		return 1;
-	snprintf(esc, 8, "\\x%02x", c1 ? (unsigned char)s[i + 1] : c);
-	return 4;
+	if (lines && c == '\r' && i + 1 < len && s[i + 1] == '\n') {
+		*escaped = true;
+		esc[0] = '\0';
+		return 0;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		*escaped = true;
+		return (size_t)snprintf(esc, 16, "\\x%02x", c);
+	}
+	if (n < 2 || n != seq_len(c))
+		return 1;
+	uint32_t cp = code_point(p, n);
+	if (cp >= 0x80 && cp < 0xa0) {
+		*escaped = true;
+		return (size_t)snprintf(esc, 16, "\\x%02x", (unsigned)cp);
+	}
+	if (!is_invisible(cp))
+		return 1;
+	*escaped = true;
+	return (size_t)snprintf(esc, 16, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
 }
 
 static size_t char_len(const char *s, size_t i, size_t len)
@@ -46,24 +104,24 @@ static size_t char_len(const char *s, size_t i, size_t len)
 	return n > len - i ? len - i : n;
 }
 
-static char *safe_text(const char *s, size_t len, size_t max)
+static char *safe_text(const char *s, size_t len, size_t max, bool lines)
 {
 	struct buf b;
-	char esc[8];
+	char esc[16];
 	bool escaped;
 	size_t total = 0, points = 0, limit = (size_t)-1;
 
 	for (size_t i = 0; i < len; i += char_len(s, i, len))
-		total += one_char(s, i, char_len(s, i, len), esc, &escaped);
+		total += one_char(s, i, char_len(s, i, len), len, lines, esc, &escaped);
 	if (max > 0 && total > max)
 		limit = max > 3 ? max - 3 : 0;
 	buf_init(&b);
 	for (size_t i = 0; i < len;) {
 		size_t n = char_len(s, i, len);
-		size_t w = one_char(s, i, n, esc, &escaped);
+		size_t w = one_char(s, i, n, len, lines, esc, &escaped);
 		if (points + w > limit)
 			break;
-		buf_put(&b, escaped ? esc : s + i, escaped ? 4 : n);
+		buf_put(&b, escaped ? esc : s + i, escaped ? strlen(esc) : n);
 		points += w;
 		i += n;
 	}
@@ -76,13 +134,18 @@ static char *safe_text(const char *s, size_t len, size_t max)
 	return (char *)b.data;
 }
 
+char *table_escape(const char *s, size_t len, bool lines)
+{
+	return safe_text(s, len, 0, lines);
+}
+
 char *table_cell(const json_t *v, size_t max)
 {
 	char tmp[64];
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		return safe_text(json_string_value(v), json_string_length(v), max);
+		return safe_text(json_string_value(v), json_string_length(v), max, false);
 	case JSON_INTEGER:
 		snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
 		break;
@@ -97,7 +160,7 @@ char *table_cell(const json_t *v, size_t max)
 		return strdup("-");
 	default: {
 		char *s = json_dumps(v, JSON_COMPACT);
-		char *r = s ? safe_text(s, strlen(s), max) : NULL;
+		char *r = s ? safe_text(s, strlen(s), max, false) : NULL;
 		free(s);
 		return r;
 	}

@@ -265,6 +265,133 @@ def test_index_follows_the_log_line_by_line(tmp_path):
     assert cli(conf, "sessions", "--since", "yesterday", check=False).returncode == 2
 
 
+def test_a_line_the_index_refuses_is_skipped(tmp_path):
+    """A line jansson takes but SQLite's JSON functions do not (an alert nested 2,040 deep) is a
+    bad line: counted, skipped whole, and every command and the lines after it still work."""
+    cfg = base_config(tmp_path, free_port())
+    conf = tmp_path / "hermes.yaml"
+    write_config(conf, cfg)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "events.jsonl"
+    a, b = "a" * 32, "b" * 32
+    deep = "[" * 2040 + "]" * 2040
+    log.write_text(
+        event("session.connect", a, "2026-11-20T10:00:00.000000Z", dst_port=22) +
+        event("login.failed", a, "2026-11-20T10:00:01.000000Z", method="password",
+              username="admin", password="admin", attempt=1)[:-2] +
+        ', "alert": {"type": "bait_file", "paths": ' + deep + "}}\n" +
+        event("login.failed", a, "2026-11-20T10:00:02.000000Z", method="password",
+              username="root", password="root", attempt=2) +
+        # Deep, but in a field no SQL reads: refused by the reader's cap all the same.
+        event("client.version", a, "2026-11-20T10:00:03.000000Z", version="SSH-2.0-x",
+              extra=json.loads("[" * 100 + "]" * 100)))
+    rows = cli_json(conf, "sessions")
+    assert [(x["session"], x["logins"], x["client"]) for x in rows] == [(a, 1, None)]
+    # Nothing of the bad line was kept: no login row, no alert.
+    shown = cli_json(conf, "show", a)
+    assert [x["username"] for x in shown["logins"]] == ["root"] and shown["alerts"] == []
+
+    # Later lines are indexed; the bad ones were passed, not read again.
+    with open(log, "a") as f:
+        f.write(event("session.connect", b, "2026-11-23T09:00:00.000000Z", dst_port=22))
+    assert [x["session"] for x in cli_json(conf, "sessions")] == [a, b]
+    assert cli_json(conf, "stats")["usernames"] == [
+        {"username": "root", "attempts": 1, "accepted": 0}]
+    out = cli(conf, "reindex").stdout.decode()
+    assert "indexed 3 events" in out and "2 lines skipped" in out, out
+    assert [x["session"] for x in cli_json(conf, "sessions")] == [a, b]
+
+
+def test_replay_warns_a_terminal_and_escapes_on_request(tmp_path):
+    """SECURITY.md: replay warns that it plays the attacker's output - on stderr, when stdout is
+    a terminal - and --escape shows the control sequences in it as text."""
+    import pty
+    import select
+    cfg = base_config(tmp_path, free_port())
+    conf = tmp_path / "hermes.yaml"
+    write_config(conf, cfg)
+    logs, rec = tmp_path / "logs", tmp_path / "recordings"
+    logs.mkdir()
+    rec.mkdir()
+    a = "a" * 32
+    cast = rec / f"{a}.cast"
+    out = ["$ ls\r\n", "\x1b]0;owned\x07\x1b[2J", "invoice\u202etxt.exe\r", "\n\tok\r"]
+    cast.write_text(json.dumps({"version": 2, "width": 80, "height": 24}) + "\n" +
+                    "".join(json.dumps([0.01 * i, "o", x]) + "\n" for i, x in enumerate(out)))
+    (logs / "events.jsonl").write_text(
+        event("session.connect", a, "2026-11-20T10:00:00.000000Z", dst_port=22) +
+        event("session.shell", a, "2026-11-20T10:00:01.000000Z", channel=0, kind="shell",
+              tty=True, recording=str(cast)))
+
+    # Into a pipe: the bytes as recorded, and no warning.
+    r = cli(conf, "replay", a, "--raw")
+    assert r.stdout == "".join(out).encode() and r.stderr == b""
+
+    # Escaped: no control character left; lines and tabs kept, CRLF a newline.
+    r = cli(conf, "replay", a, "--escape")
+    assert r.stdout.decode() == ("$ ls\n\\x1b]0;owned\\x07\\x1b[2Jinvoice\\u202etxt.exe\n"
+                                 "\tok\\x0d"), r.stdout
+    assert r.stderr == b""
+
+    # Into a terminal: warned on stderr first; with --escape, nothing to warn of.
+    def on_a_terminal(*args):
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.Popen([str(hermes_bin()), "replay", a, "--raw", *args, "--config",
+                                  str(conf)], stdout=slave, stderr=subprocess.PIPE)
+            os.close(slave)
+            err = p.communicate(timeout=30)[1]
+            seen = b""
+            while select.select([master], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            assert p.returncode == 0, err
+            return err.decode(), seen
+        finally:
+            os.close(master)
+    err, seen = on_a_terminal()
+    assert f"replay {a}: what follows is the attacker's terminal output" in err, err
+    assert "--escape" in err and b"\x1b]0;owned" in seen
+    err, seen = on_a_terminal("--escape")
+    assert err == "" and b"\x1b" not in seen and b"\\x1b]0;owned" in seen
+
+
+def test_usage_and_docs_list_the_same_commands():
+    """The commands come from one table: `hermes CMD --help` prints its rows, `hermes --help` its
+    names, and docs/cli.md's synopsis must say the same."""
+    from hermes_helpers import REPO_ROOT
+
+    def run(*args):
+        r = subprocess.run([str(hermes_bin()), *args], capture_output=True, timeout=30)
+        assert r.returncode == 0, (args, r.stderr)
+        return r.stdout.decode()
+
+    def synopsis(text):
+        lines = []
+        for ln in text.splitlines():
+            ln = ln.removeprefix("usage:")
+            if ln.startswith("       hermes ") or ln.lstrip().startswith("hermes "):
+                lines.append(ln.strip())
+            elif lines and ln.startswith(" ") and ln.strip().startswith("["):
+                lines[-1] += " " + ln.strip()  # a wrapped line
+        return lines
+
+    usage = synopsis(run("sessions", "--help")) + synopsis(run("prune", "--help"))
+    doc = (REPO_ROOT / "docs" / "cli.md").read_text()
+    block = doc.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert [" ".join(x.split()) for x in block.splitlines() if x.strip()] == usage
+    names = [x.split()[1] for x in usage]
+    assert f"hermes {'|'.join(names)}" in run("--help")
+    for name in names:
+        assert run(name, "--help").startswith("usage: hermes ")
+
+
 def test_artifacts_and_export_from_a_log_alone(tmp_path):
     """No daemon: a log, a store with one of two files, a recording that is gone, and ids and
     hashes in the log that would be paths if they were used as names."""
