@@ -598,27 +598,6 @@ static void credentials_free(struct credential *cr, size_t n)
 	free(cr);
 }
 
-static void strlist_wipe(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (l->items[i] != NULL)
-			explicit_bzero(l->items[i], strlen(l->items[i]));
-	strlist_clear(l);
-}
-
-void config_forget_secrets(struct config *c)
-{
-	credentials_free(c->authentication.static_credentials,
-	                 c->authentication.n_static_credentials);
-	c->authentication.static_credentials = NULL;
-	c->authentication.n_static_credentials = 0;
-	strlist_wipe(&c->authentication.accepted_key_fingerprints);
-	credentials_free(c->honeytokens.credentials, c->honeytokens.n_credentials);
-	c->honeytokens.credentials = NULL;
-	c->honeytokens.n_credentials = 0;
-	strlist_wipe(&c->honeytokens.files);
-}
-
 void config_free(struct config *c)
 {
 	if (!c)

@@ -140,11 +140,6 @@ int config_parse(const char *name, const void *data, size_t len, struct config *
 
 void config_free(struct config *c);
 
-/* Wipes (explicit_bzero) and frees what a worker must not find in its copy
- * of the monitor's memory: the static credentials, accepted key
- * fingerprints and the honeytokens. The rest of c stays valid. */
-void config_forget_secrets(struct config *c);
-
 /* "256m" -> 268435456; digits then one optional k/m/g (any case); -1 if bad. */
 int64_t config_parse_size(const char *s);
 

@@ -2,6 +2,7 @@
  * hostkeys: generate-if-missing and load the three host keys; see hostkeys.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +54,10 @@ static int ensure_key(const char *path, enum ssh_keytypes_e type, int bits)
 	return 0;
 }
 
-int hostkeys_setup(const struct config *c, ssh_bind bind)
+/* The three paths: RSA as configured, the others beside it. */
+static int key_paths(const struct config *c, char ecdsa[4096], char ed25519[4096])
 {
 	char *copy = strdup(c->server.host_key_path);
-	char ecdsa[4096], ed25519[4096];
 
 	if (copy == NULL)
 		return -1;
@@ -66,9 +67,18 @@ int hostkeys_setup(const struct config *c, ssh_bind bind)
 		free(copy);
 		return -1;
 	}
-	snprintf(ecdsa, sizeof(ecdsa), "%s/ssh_host_ecdsa_key", dir);
-	snprintf(ed25519, sizeof(ed25519), "%s/ssh_host_ed25519_key", dir);
+	snprintf(ecdsa, 4096, "%s/ssh_host_ecdsa_key", dir);
+	snprintf(ed25519, 4096, "%s/ssh_host_ed25519_key", dir);
 	free(copy);
+	return 0;
+}
+
+int hostkeys_setup(const struct config *c, ssh_bind bind)
+{
+	char ecdsa[4096], ed25519[4096];
+
+	if (key_paths(c, ecdsa, ed25519) < 0)
+		return -1;
 
 	/* OpenSSH's defaults: RSA 3072 bits, ECDSA on P-256. */
 	if (ensure_key(c->server.host_key_path, SSH_KEYTYPE_RSA, 3072) < 0 ||
@@ -82,5 +92,49 @@ int hostkeys_setup(const struct config *c, ssh_bind bind)
 			error("cannot load host key %s: %s", paths[i], ssh_get_error(bind));
 			return -1;
 		}
+	return 0;
+}
+
+/* A whole small file as a NUL-terminated string; NULL with errno. */
+static char *read_text(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    st.st_size < HOSTKEY_MAX && (text = malloc((size_t)st.st_size + 1)) != NULL) {
+		ssize_t n = read(fd, text, (size_t)st.st_size);
+		if (n != st.st_size || memchr(text, '\0', (size_t)n) != NULL) {
+			free(text);
+			text = NULL;
+			errno = EINVAL;
+		} else {
+			text[n] = '\0';
+		}
+	} else if (text == NULL) {
+		errno = EINVAL;
+	}
+	close(fd);
+	return text;
+}
+
+int hostkeys_read(const struct config *c, char *pem[HOSTKEYS_N])
+{
+	char ecdsa[4096], ed25519[4096];
+
+	if (key_paths(c, ecdsa, ed25519) < 0)
+		return -1;
+	const char *paths[HOSTKEYS_N] = {c->server.host_key_path, ecdsa, ed25519};
+	for (size_t i = 0; i < HOSTKEYS_N; i++) {
+		if ((pem[i] = read_text(paths[i])) == NULL) {
+			error("cannot read host key %s: %s", paths[i], strerror(errno));
+			for (size_t j = 0; j <= i; j++)
+				free(pem[j]);
+			return -1;
+		}
+	}
 	return 0;
 }

@@ -15,4 +15,11 @@
  * logging what failed. */
 int hostkeys_setup(const struct config *c, ssh_bind bind);
 
+#define HOSTKEYS_N  3
+#define HOSTKEY_MAX 16384
+
+/* The keys' files as text (PEM), for the workers (heap strings the caller
+ * frees). 0, or -1 after logging what failed. */
+int hostkeys_read(const struct config *c, char *pem[HOSTKEYS_N]);
+
 #endif

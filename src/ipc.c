@@ -33,6 +33,7 @@ static const struct {
     [IPC_AUTH_REPLY] = {"auth_reply", "uu", 0},
     [IPC_CHANNEL_READY] = {"channel_ready", "uuuuuss", 2},
     [IPC_EXIT_STATUS] = {"exit_status", "uuuu", 0},
+    [IPC_WORKER_INIT] = {"worker_init", "SS", 0},
 };
 
 const char *ipc_type_name(uint32_t type)

@@ -46,6 +46,8 @@ enum ipc_type {
 	                    * fds: stream | [agent], [recording] */
 	IPC_EXIT_STATUS,   /* u0 channel, u1 enum ipc_exit_kind, u2 exit code or
 	                    * signal number, u3 1 if a core was dumped */
+	IPC_WORKER_INIT,   /* the first message: s0 settings (JSON), s1 the seccomp
+	                    * program (worker_init.h) */
 	IPC_TYPE_MAX
 };
 

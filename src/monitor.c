@@ -1,17 +1,21 @@
 /*
  * monitor: start-up, accept loop, worker table, shutdown; see monitor.h.
  *
- * Single-threaded (it forks), and every Docker call is asynchronous, so a
- * slow Docker engine never delays accepting the next connection. The
- * worker's side of a connection starts in fork_worker(): from there on it
- * keeps only its client socket and its IPC socket.
+ * Single-threaded, and every Docker call is asynchronous, so a slow Docker
+ * engine never delays accepting the next connection. Each connection's
+ * worker is a program of its own (hermes-worker, src/worker_main.c) that
+ * spawn_worker() starts with only its client socket and its IPC socket,
+ * and tells what it needs in its first message (worker_init.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <limits.h>
+#include <linux/filter.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,7 @@
 #include "events.h"
 #include "honeytoken.h"
 #include "hostkeys.h"
+#include "ipc.h"
 #include "indexer.h"
 #include "landlock.h"
 #include "admission.h"
@@ -43,8 +48,9 @@
 #include "pruner.h"
 #include "recorder.h"
 #include "session.h"
+#include "ssh_profile.h"
 #include "util.h"
-#include "worker.h"
+#include "worker_init.h"
 #include "worker_sandbox.h"
 
 #define SHUTDOWN_GRACE_MS 12000
@@ -67,49 +73,21 @@ struct monitor {
 	uint64_t indexer_timer; /* starts it again after it died */
 	int64_t indexer_started_ms, indexer_wait_ms;
 	struct worker_sandbox sandbox;
-};
-
-/* OpenSSH 8.9p1's (Ubuntu 22.04) server offer, less what libssh 0.10 lacks
- * (sntrup761x25519-sha512@openssh.com and the umac MACs). */
-static const struct {
-	enum ssh_bind_options_e opt;
-	const char *value;
-} openssh_profile[] = {
-    {SSH_BIND_OPTIONS_KEY_EXCHANGE,
-     "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
-     "ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
-     "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"},
-    {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
-     "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519"},
-    {SSH_BIND_OPTIONS_CIPHERS_C_S, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
-                                   "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
-    {SSH_BIND_OPTIONS_CIPHERS_S_C, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
-                                   "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
-    {SSH_BIND_OPTIONS_HMAC_C_S, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
-                                "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
-    {SSH_BIND_OPTIONS_HMAC_S_C, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
-                                "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
+	char worker_path[PATH_MAX];
+	struct worker_init init; /* what every worker is told */
 };
 
 static int setup_bind(struct monitor *m)
 {
 	const struct config *cfg = m->cfg;
-	int process_config = 0;
 	unsigned port = (unsigned)cfg->server.port;
 
 	m->bind = ssh_bind_new();
 	if (m->bind == NULL)
 		return -1;
-	/* Never read /etc/ssh/libssh_server_config: the honeypot's behaviour
-	 * is this config's alone. */
-	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &process_config);
 	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BINDADDR, cfg->server.host);
 	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BINDPORT, &port);
-	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BANNER, cfg->server.banner);
-	for (size_t i = 0; i < sizeof(openssh_profile) / sizeof(openssh_profile[0]); i++)
-		if (ssh_bind_options_set(m->bind, openssh_profile[i].opt,
-		                         openssh_profile[i].value) != SSH_OK)
-			warn("libssh refused the algorithm list %s", openssh_profile[i].value);
+	ssh_profile_apply(m->bind, cfg->server.banner);
 	if (hostkeys_setup(cfg, m->bind) < 0)
 		return -1;
 	if (ssh_bind_listen(m->bind) != SSH_OK) {
@@ -234,92 +212,174 @@ static int check_docker(struct monitor *m)
 
 /* ---- workers ---- */
 
-static void close_all_but(int keep1, int keep2)
+/* The worker program: beside this one (a build tree, or installed side by
+ * side), else where the build installs it. */
+static int find_worker(struct monitor *m)
 {
-	int lo = keep1 < keep2 ? keep1 : keep2;
-	int hi = keep1 < keep2 ? keep2 : keep1;
+	char self[PATH_MAX - 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (lo > 3)
-		close_range(3, (unsigned)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-	close_range((unsigned)hi + 1, ~0U, 0);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(m->worker_path, sizeof(m->worker_path), "%s/hermes-worker", self);
+			if (access(m->worker_path, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(m->worker_path, sizeof(m->worker_path), "%s/hermes-worker", HERMES_LIBEXECDIR);
+	if (access(m->worker_path, X_OK) == 0)
+		return 0;
+	error("the worker program hermes-worker is neither beside hermes nor in %s",
+	      HERMES_LIBEXECDIR);
+	return -1;
 }
 
-/* Returns 0 in the monitor once the worker runs, -1 if it could not fork. */
-static int fork_worker(struct monitor *m, struct session *s, int client_fd, int ipc_fd,
-                       const char *ip, int port)
+/* What every worker is told; each connection adds its own id and address. */
+static int prepare_workers(struct monitor *m)
 {
-	int logp[2];
+	const struct config *cfg = m->cfg;
+	struct worker_init *w = &m->init;
+	char *keys[HOSTKEYS_N];
+
+	if (find_worker(m) < 0 || hostkeys_read(cfg, keys) < 0)
+		return -1;
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < HOSTKEYS_N; i++)
+		w->keys[w->nkeys++] = keys[i];
+	w->log_level = cfg->logging.level;
+	w->login_grace_time = cfg->server.login_grace_time;
+	w->session_timeout = cfg->server.session_timeout;
+	w->max_session_duration = cfg->container_pool.max_session_duration;
+	w->rec_max_session_size = cfg->recording.max_session_size;
+	w->keyboard_interactive = cfg->authentication.keyboard_interactive;
+	snprintf(w->banner, sizeof(w->banner), "%s", cfg->server.banner);
+	w->drop = m->sandbox.drop;
+	w->uid = m->sandbox.uid;
+	w->gid = m->sandbox.gid;
+	snprintf(w->root, sizeof(w->root), "%s", m->sandbox.root ? m->sandbox.root : "");
+	/* The filter compiled once (borrowed from the sandbox; NULL: each
+	 * worker compiles its own). */
+	if (m->sandbox.prog != NULL) {
+		w->prog = (uint8_t *)m->sandbox.prog;
+		w->prog_len = m->sandbox.len * sizeof(*m->sandbox.prog);
+		w->npatch = m->sandbox.npatch;
+		memcpy(w->patch, m->sandbox.patch, sizeof(w->patch));
+	}
+	return 0;
+}
+
+/* The worker's environment: none of the monitor's but the sanitizers'
+ * options (a sanitizer build's workers report as the monitor does). */
+static char **worker_env(void)
+{
+	static char *env[4];
+	static const char *const keep[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+	size_t n = 0;
+
+	if (env[0] == NULL)
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+			const char *v = getenv(keep[i]);
+			if (v != NULL && asprintf(&env[n], "%s=%s", keep[i], v) > 0)
+				n++;
+		}
+	return env;
+}
+
+/* A descriptor out of the way of 0..4, where the worker's go. */
+static int above_four(int fd)
+{
+	if (fd > 4)
+		return fd;
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	close(fd);
+	return moved;
+}
+
+/* Starts the worker program for a connection and sends it its first
+ * message on monitor_fd (the session's end of ipc_fd's socketpair).
+ * Returns 0 once it runs, -1 if it could not be started. */
+static int spawn_worker(struct monitor *m, struct session *s, int client_fd, int ipc_fd,
+                        int monitor_fd, const char *ip, int port)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	char *argv[] = {"hermes-worker", NULL};
+	int logp[2] = {-1, -1}, r = -1;
 	pid_t pid;
 
+	client_fd = above_four(client_fd);
+	ipc_fd = above_four(ipc_fd);
 	/* The worker's stderr comes to us (worker_log.h), never to ours. */
-	if (pipe2(logp, O_CLOEXEC) < 0) {
-		error("pipe: %s", strerror(errno));
-		close(client_fd);
-		close(ipc_fd);
-		return -1;
+	if (client_fd < 0 || ipc_fd < 0 || pipe2(logp, O_CLOEXEC) < 0 ||
+	    (logp[1] = above_four(logp[1])) < 0) {
+		error("worker: %s", strerror(errno));
+		goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
-		error("fork: %s", strerror(errno));
-		close(client_fd);
-		close(ipc_fd);
-		close(logp[0]);
-		close(logp[1]);
-		return -1;
-	}
-	if (pid > 0) {
-		close(client_fd);
-		close(ipc_fd);
-		close(logp[1]);
-		session_set_pid(s, pid);
-		if (session_attach_worker_log(s, logp[0]) < 0)
-			warn("session %.8s: out of memory: the worker's stderr is not read",
-			     session_id(s));
-		return 0;
-	}
-	/* The worker: nothing of the monitor's but the two sockets. */
-	sigset_t none;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
 	sigemptyset(&none);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NAME, "hermes-worker", 0, 0, 0);
-	util_fd_limit_restore();
-	/* Never the daemon's terminal: a worker that cannot have /dev/null
-	 * and the pipe does not serve. */
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul < 0 || dup2(logp[1], STDERR_FILENO) < 0 || dup2(nul, STDIN_FILENO) < 0 ||
-	    dup2(nul, STDOUT_FILENO) < 0)
-		_exit(1);
-	log_setup_relay(m->cfg->logging.level);
-	/* The worker's own copy of the config, which the monitor alone reads
-	 * for the auth policy and honeytokens. */
-	config_forget_secrets((struct config *)m->cfg);
-	close_all_but(client_fd, ipc_fd);
-	fcntl(client_fd, F_SETFD, 0);
-	/* The recordings' cap, held by the kernel too: a worker that ignores
-	 * its own (recorder.c) gets EFBIG past it, and the filter leaves it no
-	 * way to raise the limit again. */
-	rlim_t fsize = (rlim_t)m->cfg->recording.max_session_size + RECORDING_SLACK;
-	struct rlimit lim = {fsize, fsize};
-	signal(SIGXFSZ, SIG_IGN);
-	if (setrlimit(RLIMIT_FSIZE, &lim) < 0)
-		_exit(1);
-	worker_sandbox_enter(&m->sandbox);
+	sigfillset(&all);
+	/* Nothing of the monitor's but the two sockets: /dev/null, the log
+	 * pipe, the client on 3, the monitor on 4; signals as new. */
+	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, 0, 1) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, logp[1], 2) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, client_fd, 3) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, ipc_fd, 4) != 0 ||
+	    posix_spawn_file_actions_addclosefrom_np(&fa, 5) != 0 ||
+	    posix_spawnattr_setsigmask(&at, &none) != 0 ||
+	    posix_spawnattr_setsigdefault(&at, &all) != 0 ||
+	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0)
+		errno = ENOMEM;
+	else if ((errno = posix_spawn(&pid, m->worker_path, &fa, &at, argv, worker_env())) == 0)
+		r = 0;
+	if (r < 0)
+		error("cannot start %s: %s", m->worker_path, strerror(errno));
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (r < 0)
+		goto out;
+	session_set_pid(s, pid);
+	if (session_attach_worker_log(s, logp[0]) < 0)
+		warn("session %.8s: out of memory: the worker's stderr is not read", session_id(s));
+	logp[0] = -1;
 
-	struct worker_args a = {
-	    .client_fd = client_fd,
-	    .ipc_fd = ipc_fd,
-	    .bind = m->bind,
-	    .cfg = m->cfg,
-	    .src_port = port,
-	};
-	snprintf(a.session_id, sizeof(a.session_id), "%s", session_id(s));
-	snprintf(a.src_ip, sizeof(a.src_ip), "%s", ip);
-	worker_main(&a);
+	struct worker_init *w = &m->init;
+	struct buf text;
+	struct ipc_msg msg = {.type = IPC_WORKER_INIT};
+	snprintf(w->session_id, sizeof(w->session_id), "%s", session_id(s));
+	snprintf(w->src_ip, sizeof(w->src_ip), "%s", ip);
+	w->src_port = port;
+	buf_init(&text);
+	if (worker_init_encode(w, &text) == 0) {
+		msg.s[0] = (struct ipc_str){buf_peek(&text), buf_avail(&text)};
+		msg.s[1] = (struct ipc_str){w->prog, w->prog_len};
+		r = ipc_send(monitor_fd, &msg);
+	} else {
+		r = -ENOMEM;
+	}
+	buf_free(&text); /* wipes the keys' text */
+	if (r < 0) {
+		/* The worker waits for it in vain: end it now. */
+		error("session %.8s: cannot send the worker its settings: %s", session_id(s),
+		      strerror(-r));
+		kill(pid, SIGKILL);
+	}
+	r = 0; /* it runs: its exit ends the session */
+out:
+	if (client_fd >= 0)
+		close(client_fd);
+	if (ipc_fd >= 0)
+		close(ipc_fd);
+	if (logp[0] >= 0)
+		close(logp[0]);
+	if (logp[1] >= 0)
+		close(logp[1]);
+	return r;
 }
 
 static void peer_address(const struct sockaddr_storage *ss, socklen_t len, char *ip, size_t iplen,
@@ -420,7 +480,7 @@ static void on_accept(struct loop *l, int fd, int events, void *arg)
 				session_worker_exited(s, 1 << 8);
 			continue;
 		}
-		if (fork_worker(m, s, cfd, sp[1], ip, port) < 0) {
+		if (spawn_worker(m, s, cfd, sp[1], sp[0], ip, port) < 0) {
 			m->nsessions--;                   /* it was added last */
 			session_worker_exited(s, 1 << 8); /* as if it exited 1 */
 		}
@@ -670,7 +730,7 @@ int monitor_run(const struct config *cfg)
 	}
 	m.loop = loop_new();
 	m.ctx.loop = m.loop;
-	if (m.loop == NULL || setup_bind(&m) < 0)
+	if (m.loop == NULL || setup_bind(&m) < 0 || prepare_workers(&m) < 0)
 		goto out;
 	m.ctx.docker = docker_new(m.loop, cfg->docker.socket_path, cfg->docker.base_url, &err);
 	if (m.ctx.docker == NULL) {
@@ -725,6 +785,7 @@ out:
 	free(m.sessions);
 	pruner_free(m.pruner);
 	loop_del_timer(m.loop, m.indexer_timer);
+	worker_init_clear_keys(&m.init); /* its filter is the sandbox's */
 	worker_sandbox_free(&m.sandbox);
 	if (m.indexer > 0)
 		kill(m.indexer, SIGTERM);

@@ -146,7 +146,7 @@ static void arm_login_grace(struct worker *w)
 	sa.sa_handler = on_grace_alarm;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	alarm((unsigned)w->a->cfg->server.login_grace_time);
+	alarm((unsigned)w->a->init->login_grace_time);
 }
 
 static struct ipc_str str_of(const char *s)
@@ -319,7 +319,7 @@ static void channel_done(struct worker *w, struct wchan *c)
 		if (recorder_was_cut(c->pump.rec)) {
 			json_t *f =
 			    json_pack("{s:i, s:I}", "channel", (int)c->id, "max_session_size",
-			              (json_int_t)w->a->cfg->recording.max_session_size);
+			              (json_int_t)w->a->init->rec_max_session_size);
 			send_event(w, "recording.truncated", f);
 		}
 		m.q[0] = c->pump.bytes_in;
@@ -535,7 +535,7 @@ static int on_message(ssh_session s, ssh_message msg, void *ud)
 	int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
 
 	if (type == SSH_REQUEST_AUTH && sub == SSH_AUTH_METHOD_INTERACTIVE &&
-	    w->a->cfg->authentication.keyboard_interactive) {
+	    w->a->init->keyboard_interactive) {
 		if (!ssh_message_auth_kbdint_is_response(msg)) {
 			const char *user = ssh_message_auth_user(msg);
 			free(w->kbdint_user);
@@ -849,9 +849,9 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 		    .timestamp = util_wall(),
 		    .term = c->pty ? c->term : NULL,
 		    .shell = "/bin/bash",
-		    .session_id = w->a->session_id,
-		    .src_ip = w->a->src_ip,
-		    .src_port = w->a->src_port,
+		    .session_id = w->a->init->session_id,
+		    .src_ip = w->a->init->src_ip,
+		    .src_port = w->a->init->src_port,
 		    .username = w->username,
 		    .container_id = w->container_id,
 		    .command = c->command,
@@ -978,10 +978,10 @@ static void end_session(struct worker *w, const char *reason, const char *messag
 
 static int64_t deadline_check(struct worker *w)
 {
-	const struct config *cfg = w->a->cfg;
+	const struct worker_init *cfg = w->a->init;
 	int64_t now = util_mono_ms();
-	int64_t idle_end = w->activity_ms + (int64_t)cfg->server.session_timeout * 1000;
-	int64_t max_end = w->start_ms + (int64_t)cfg->container_pool.max_session_duration * 1000;
+	int64_t idle_end = w->activity_ms + (int64_t)cfg->session_timeout * 1000;
+	int64_t max_end = w->start_ms + (int64_t)cfg->max_session_duration * 1000;
 
 	if (!w->authenticated)
 		return 1000;
@@ -1123,7 +1123,7 @@ void worker_main(const struct worker_args *a)
 	w.a = a;
 	w.ipc = a->ipc_fd;
 	w.start_ms = w.activity_ms = util_mono_ms();
-	w.rec_budget = (uint64_t)a->cfg->recording.max_session_size;
+	w.rec_budget = (uint64_t)a->init->rec_max_session_size;
 	buf_init(&w.store);
 	arm_login_grace(&w);
 
@@ -1163,10 +1163,9 @@ void worker_main(const struct worker_args *a)
 	/* Without keyboard-interactive the list is Ubuntu's default sshd's,
 	 * "publickey,password"; with it, libssh orders it
 	 * "publickey,keyboard-interactive,password". */
-	ssh_set_auth_methods(
-	    w.session,
-	    SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_PUBLICKEY |
-	        (a->cfg->authentication.keyboard_interactive ? SSH_AUTH_METHOD_INTERACTIVE : 0));
+	ssh_set_auth_methods(w.session,
+	                     SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_PUBLICKEY |
+	                         (a->init->keyboard_interactive ? SSH_AUTH_METHOD_INTERACTIVE : 0));
 	ssh_set_message_callback(w.session, on_message, &w);
 	ssh_event_add_fd(w.event, w.ipc, POLLIN, on_ipc, &w);
 

@@ -12,17 +12,13 @@
 
 #include <libssh/server.h>
 
-#include "config.h"
-#include "util.h"
+#include "worker_init.h"
 
 struct worker_args {
 	int client_fd;
 	int ipc_fd;
-	ssh_bind bind; /* host keys already loaded */
-	const struct config *cfg;
-	char session_id[SESSION_ID_LEN + 1];
-	char src_ip[64];
-	int src_port;
+	ssh_bind bind;                  /* host keys already loaded */
+	const struct worker_init *init; /* the connection and the settings */
 };
 
 void worker_main(const struct worker_args *a) __attribute__((noreturn));

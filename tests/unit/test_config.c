@@ -862,26 +862,6 @@ static void test_honeytokens(void **state)
 	assert_string_equal(c->honeytokens.files.items[1], "/root/.ssh/config");
 	config_free(c);
 
-	/* What a worker keeps: none of it, and the rest intact. */
-	c = parse_ok("authentication:\n"
-	             "  static_credentials: [{username: root, password: toor}]\n"
-	             "  accepted_key_fingerprints: ['SHA256:abc']\n"
-	             "  keyboard_interactive: false\n"
-	             "honeytokens:\n"
-	             "  credentials: [{username: u, password: p}]\n"
-	             "  files: [/etc/bait]\n");
-	config_forget_secrets(c);
-	assert_int_equal(c->authentication.n_static_credentials, 0);
-	assert_null(c->authentication.static_credentials);
-	assert_int_equal(c->authentication.accepted_key_fingerprints.n, 0);
-	assert_int_equal(c->honeytokens.n_credentials, 0);
-	assert_null(c->honeytokens.credentials);
-	assert_int_equal(c->honeytokens.files.n, 0);
-	assert_false(c->authentication.keyboard_interactive);
-	assert_int_equal(c->server.login_grace_time, 120);
-	config_forget_secrets(c); /* twice is harmless */
-	config_free(c);
-
 	c = parse_ok("honeytokens:\n");
 	assert_int_equal(c->honeytokens.n_credentials, 0);
 	assert_int_equal(c->honeytokens.files.n, 0);
