@@ -158,10 +158,16 @@ def test_worker_is_unprivileged_chrooted_and_filtered(hermes):
 
 
 AT_FDCWD = -100
+AT_EMPTY_PATH = 0x1000
 FIONREAD = 0x541B
 TIOCSTI = 0x5412
 PTRACE_ATTACH = 16
+F_GETFL, F_SETFL = 3, 4
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
+F_OWNER_PGRP = 2
+O_ASYNC = 0o20000
 STATX_BASIC_STATS = 0x7FF
+STAT_SIZE = 144  # struct stat on x86-64
 
 
 def test_forbidden_calls_fail_or_kill_and_are_logged(hermes):
@@ -224,6 +230,85 @@ def test_signals_only_to_itself(hermes):
         assert syscall_in(pid, "tgkill", hermes.proc.pid, hermes.proc.pid, 0) == "SIGSYS"
         closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
     assert closed["worker_signal"] == "SYS"
+
+
+# fcntl aims signals too: an owner (F_SETOWN -pgrp: every worker, all of which run as the same
+# user, and the monitor too when it runs as that user), a signal of one's choosing (F_SETSIG
+# SIGKILL) and O_ASYNC on the worker's own socket make the kernel send it whenever the
+# attacker types. (command, argument) from the monitor's pid and the socket's flags.
+AIMS = {
+    "F_SETOWN": lambda monitor, flags: (F_SETOWN, -os.getpgid(monitor)),
+    "F_SETOWN_EX": lambda monitor, flags: (
+        F_SETOWN_EX, struct.pack("=ii", F_OWNER_PGRP, os.getpgid(monitor))),
+    "F_SETSIG": lambda monitor, flags: (F_SETSIG, 9),
+    "F_SETFL O_ASYNC": lambda monitor, flags: (F_SETFL, flags | O_ASYNC),
+}
+
+
+@pytest.mark.parametrize("aim", sorted(AIMS))
+def test_fcntl_cannot_aim_signals(hermes, aim):
+    """The fcntl a worker makes (its socket's flags, O_NONBLOCK) works; what would aim signals
+    at other processes kills it."""
+    with open_shell(hermes) as sh:
+        sh.send("echo FCNTL\n")
+        sh.expect(r"FCNTL")
+        pid = worker_of(hermes)
+        fd = client_fd(pid, hermes.port)
+        flags = syscall_in(pid, "fcntl", fd, F_GETFL)
+        assert isinstance(flags, int) and flags & os.O_NONBLOCK, flags
+        assert syscall_in(pid, "fcntl", fd, F_SETFL, flags) == 0
+        assert syscall_in(pid, "fcntl", fd, *AIMS[aim](hermes.proc.pid, flags)) == "SIGSYS"
+        closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
+    assert closed["worker_signal"] == "SYS"
+
+
+def test_a_worker_cannot_kill_the_others(hermes):
+    """The whole attack: a taken-over worker asks for SIGKILL (F_SETSIG) to its process group
+    (F_SETOWN: the monitor's, which every worker shares) on I/O (O_ASYNC) on its socket, and
+    its attacker types. Before the filter checked fcntl, every other worker died of it. Now
+    the first step kills only the worker that tried, and the other session carries on."""
+    with open_shell(hermes) as other:
+        other.send("echo OTHER\n")
+        other.expect(r"OTHER")
+        victim = worker_of(hermes)
+        with open_shell(hermes) as sh:
+            sh.send("echo ATTACKER\n")
+            sh.expect(r"ATTACKER")
+            pid = wait_for(lambda: next((p for p in named(hermes.proc.pid, "hermes-worker")
+                                         if p != victim), None), 15, what="the second worker")
+            fd = client_fd(pid, hermes.port)
+            flags = syscall_in(pid, "fcntl", fd, F_GETFL)
+            steps = [(F_SETSIG, 9), (F_SETOWN, -os.getpgid(hermes.proc.pid)),
+                     (F_SETFL, flags | O_ASYNC)]
+            got = [syscall_in(pid, "fcntl", fd, *step) for step in steps[:1]]
+            while got[-1] != "SIGSYS" and len(got) < len(steps):
+                got.append(syscall_in(pid, "fcntl", fd, *steps[len(got)]))
+            if got[-1] != "SIGSYS":
+                sh.send("echo TYPED\n")  # SIGIO, here SIGKILL, to the group
+            closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
+        other.send("echo STILL\n")
+        other.expect(r"STILL")
+    assert got == ["SIGSYS"], got
+    assert closed["worker_signal"] == "SYS"
+
+
+def test_no_metadata_of_host_files(hermes):
+    """stat on a path fails with EACCES, in every form. glibc's fstat() is newfstatat(fd, "",
+    AT_EMPTY_PATH) since 2.33, and a filter sees the path's address, not the path: that empty
+    path looks like "/etc/shadow" to it, so newfstatat is refused whole (the worker, once
+    sandboxed, makes none). fstat on a descriptor stays."""
+    with open_shell(hermes) as sh:
+        sh.send("echo STAT\n")
+        sh.expect(r"STAT")
+        pid = worker_of(hermes)
+        for args in [(AT_FDCWD, "/etc/passwd", bytes(STAT_SIZE), 0),
+                     (0, "/etc/passwd", bytes(STAT_SIZE), AT_EMPTY_PATH),
+                     (0, "", bytes(STAT_SIZE), AT_EMPTY_PATH)]:
+            assert syscall_in(pid, "newfstatat", *args) == -errno.EACCES, args
+        assert syscall_in(pid, "stat", "/etc/passwd", bytes(STAT_SIZE)) == -errno.EACCES
+        assert syscall_in(pid, "fstat", 0, bytes(STAT_SIZE)) == 0
+        sh.send("echo STILL\n")
+        sh.expect(r"STILL")  # the worker lives on
 
 
 def test_worker_stderr_is_relayed_escaped_and_attributed(hermes):
