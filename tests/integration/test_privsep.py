@@ -71,12 +71,22 @@ def inject_tool():
     return path
 
 
+class Out:
+    """An argument of n zero bytes that the call fills in (pipe2's descriptors, say)."""
+
+    def __init__(self, n):
+        self.n = n
+
+
 def syscall_in(pid, call, *args):
     """Makes process `pid` make one system call, named or numbered: what it returned (a
     negative errno when it failed), or the signal's name ("SIGSYS") when the call killed it.
-    An int is passed as it is; a str (NUL-terminated) and bytes are written into the process
-    and their address passed."""
+    An int is passed as it is; a str (NUL-terminated), bytes and Out are written into the
+    process and their address passed. With Out arguments: (what it returned, [the bytes each
+    Out holds after the call])."""
     def arg(a):
+        if isinstance(a, Out):
+            return f"out:{a.n}"
         if isinstance(a, bool) or not isinstance(a, (int, str, bytes)):
             raise TypeError(f"cannot pass {a!r}")
         if isinstance(a, int):
@@ -84,14 +94,16 @@ def syscall_in(pid, call, *args):
         return "str:" + a if isinstance(a, str) else "hex:" + a.hex()
     r = subprocess.run([str(inject_tool()), str(pid), str(call), *map(arg, args)],
                        capture_output=True, text=True, timeout=60)
-    out = r.stdout.strip()
-    assert r.returncode == 0, f"syscall_inject {pid} {call}: {out} {r.stderr.strip()}"
-    m = re.fullmatch(r"returned (-?\d+)(?: \S+)?", out)
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and lines, f"syscall_inject {pid} {call}: {r.stdout} {r.stderr}"
+    m = re.fullmatch(r"killed by (SIG\w+)", lines[0])
     if m:
+        return m.group(1)
+    m = re.fullmatch(r"returned (-?\d+)(?: \S+)?", lines[0])
+    assert m, f"syscall_inject {pid} {call}: {r.stdout!r}"
+    if not any(isinstance(a, Out) for a in args):
         return int(m.group(1))
-    m = re.fullmatch(r"killed by (SIG\w+)", out)
-    assert m, f"syscall_inject {pid} {call}: {out!r}"
-    return m.group(1)
+    return int(m.group(1)), [bytes.fromhex(ln.split()[2]) for ln in lines[1:]]
 
 
 def socket_fds(pid):

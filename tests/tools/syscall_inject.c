@@ -9,8 +9,10 @@
  *
  * CALL is a name from the table below or a number. Each ARG (at most six)
  * is a number (decimal, 0x hex, 0 octal, or negative), str:TEXT (TEXT and
- * a NUL, written into the process, their address passed) or hex:DIGITS
- * (those bytes, written the same way: a buffer or a sockaddr).
+ * a NUL, written into the process, their address passed), hex:DIGITS
+ * (those bytes, written the same way: a buffer or a sockaddr) or out:N (N
+ * zero bytes, written the same way and read back after the call: what
+ * pipe2() or fstat() fill in).
  *
  * It seizes the process (it must run as root or hold CAP_SYS_PTRACE: the
  * sandboxed processes are not dumpable), interrupts it, saves its general
@@ -25,18 +27,21 @@
  * none of it. A process stopped inside a blocking call goes back into it
  * afterwards (see inject()).
  *
- * Output, one line on stdout:
+ * Output on stdout, first one line:
  *   returned N          the call returned N >= 0
  *   returned -E NAME    it failed with errno E (NAME: EACCES...)
  *   killed by SIGNAME   the call killed the process (a seccomp filter's
  *                       SECCOMP_RET_KILL_PROCESS: killed by SIGSYS)
  *   exited N            it exited with status N instead of returning
+ * and, after "returned", one line per out:N argument: "out K HEX", K its
+ * place among the arguments (1 to 6), HEX the N bytes the call left there.
  * Exit status 0 when one of these was printed, 1 when the tool itself
  * failed (a message on stderr; the process is let go untouched if it
  * can be), 2 for a bad command line. A call that blocks blocks the tool.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,20 +72,22 @@ static const struct {
     {"ioctl", SYS_ioctl},     {"fcntl", SYS_fcntl},           {"socket", SYS_socket},
     {"connect", SYS_connect}, {"execve", SYS_execve},         {"ptrace", SYS_ptrace},
     {"kill", SYS_kill},       {"tgkill", SYS_tgkill},         {"getpid", SYS_getpid},
+    {"pipe2", SYS_pipe2},
 };
 
 struct arg {
 	uint64_t value;            /* the number, or the address of the bytes */
-	const unsigned char *data; /* str: and hex: only */
+	const unsigned char *data; /* str:, hex: and out: only */
 	size_t len;
 	unsigned char *owned;
+	bool out; /* read back after the call */
 };
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: syscall_inject PID CALL [ARG...]\n"
 	                "  CALL: a system call's name or number\n"
-	                "  ARG:  a number, str:TEXT or hex:DIGITS (at most 6)\n");
+	                "  ARG:  a number, str:TEXT, hex:DIGITS or out:N (at most 6)\n");
 	return 2;
 }
 
@@ -142,6 +149,16 @@ static int parse_arg(const char *s, struct arg *a)
 		}
 		a->data = a->owned;
 		a->len = n / 2;
+		return 0;
+	}
+	if (strncmp(s, "out:", 4) == 0) {
+		uint64_t n;
+		if (parse_number(s + 4, &n) < 0 || n == 0 || n > MAX_DATA ||
+		    (a->owned = calloc(1, (size_t)n)) == NULL)
+			return -1;
+		a->data = a->owned;
+		a->len = (size_t)n;
+		a->out = true;
 		return 0;
 	}
 	return parse_number(s, &a->value);
@@ -296,6 +313,10 @@ static int inject(pid_t pid, const struct user_regs_struct *saved, long nr, stru
 		if (regs.rip == code + sizeof(syscall_insn)) {
 			*rax = regs.rax;
 			r = 1;
+			for (int i = 0; i < nargs && r == 1; i++)
+				if (args[i].out &&
+				    (r = peek(pid, args[i].value, args[i].owned, args[i].len)) == 0)
+					r = 1;
 			break;
 		}
 		if (regs.rip != code) {
@@ -345,6 +366,14 @@ static int run(pid_t pid, long nr, struct arg *args, int nargs)
 		return 1;
 	}
 	report_result(rax);
+	for (int i = 0; i < nargs; i++) {
+		if (!args[i].out)
+			continue;
+		printf("out %d ", i + 1);
+		for (size_t j = 0; j < args[i].len; j++)
+			printf("%02x", args[i].owned[j]);
+		printf("\n");
+	}
 	return 0;
 }
 
