@@ -403,6 +403,48 @@ def test_indexer_is_confined_and_restarted(hermes):
     assert syscall_in(again, "ioctl", 2, TIOCSTI | 1 << 32, "x") == "SIGSYS"
 
 
+FIOASYNC = 0x5452
+F_OWNER_PID = 1
+
+# The same aims for the helpers, on the read end of a pipe of their own: (call, args...) from
+# that descriptor, the target's pid and the descriptor's flags.
+HELPER_AIMS = {
+    "F_SETOWN": lambda fd, target, flags: ("fcntl", fd, F_SETOWN, target),
+    # The kernel reads the command's low 32 bits only: a deny-list must too.
+    "F_SETOWN, high bits": lambda fd, target, flags: ("fcntl", fd, F_SETOWN | 1 << 32, target),
+    "F_SETOWN_EX": lambda fd, target, flags: (
+        "fcntl", fd, F_SETOWN_EX, struct.pack("=ii", F_OWNER_PID, target)),
+    "F_SETSIG": lambda fd, target, flags: ("fcntl", fd, F_SETSIG, 9),
+    "F_SETFL O_ASYNC": lambda fd, target, flags: ("fcntl", fd, F_SETFL, flags | O_ASYNC),
+    "FIOASYNC": lambda fd, target, flags: ("ioctl", fd, FIOASYNC, struct.pack("=i", 1)),
+}
+
+
+@pytest.mark.parametrize("aim", sorted(HELPER_AIMS))
+def test_indexer_cannot_aim_signals(hermes_factory, aim):
+    """The indexer's uid is root: a signal it aims through a descriptor (F_SETOWN, F_SETSIG and
+    O_ASYNC on a pipe of its own, then a write) reaches any process on the host - a stranger's
+    sleep here, SIGKILLed that way before the deny-list had these. Each step kills it now."""
+    inst = hermes_factory.start({"container_pool": {"size": 1}})
+    pid = wait_for(lambda: (named(inst.proc.pid, "hermes-indexer") or [None])[0], 15,
+                   what="the indexer")
+    target = subprocess.Popen(["sleep", "60"])
+    try:
+        made, (fds,) = syscall_in(pid, "pipe2", Out(8), 0)
+        assert made == 0
+        read_end = struct.unpack("=ii", fds)[0]
+        flags = syscall_in(pid, "fcntl", read_end, F_GETFL)
+        assert isinstance(flags, int) and flags >= 0, flags
+        call, *args = HELPER_AIMS[aim](read_end, target.pid, flags)
+        assert syscall_in(pid, call, *args) == "SIGSYS"
+        wait_for(lambda: "indexer killed by SIGSYS (a forbidden system call)"
+                 in inst.stderr_tail(300), 15, what="the monitor's word on it")
+        assert target.poll() is None
+    finally:
+        target.kill()
+        target.wait()
+
+
 def readable_memory(pid):
     """The bytes of pid's private memory: heap, anonymous maps, stacks, data segments."""
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
