@@ -14,10 +14,10 @@ packages=(
 	libssh-dev libssl-dev libjansson-dev libyaml-dev libsqlite3-dev libcmocka-dev libseccomp-dev
 	# container engine and the offline base image builder
 	docker.io debootstrap
-	# integration tests: real clients driving the daemon (gdb: calls into a sandboxed worker;
-	# util-linux: setpriv, to run the daemon as an ordinary user; dropbear-bin: also bench/)
+	# integration tests: real clients driving the daemon (util-linux: setpriv, to run the daemon
+	# as an ordinary user; dropbear-bin: also bench/)
 	openssh-client sshpass tmux python3-pytest python3-paramiko python3-asyncssh asciinema putty-tools
-	dropbear-bin curl gdb util-linux hydra
+	dropbear-bin curl util-linux hydra
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

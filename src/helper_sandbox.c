@@ -7,9 +7,11 @@
  * network. What is denied is what an exploit would need next.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
@@ -52,9 +54,30 @@ static int load_filter(void)
 	    .arg = 0, .op = SCMP_CMP_NE, .datum_a = (scmp_datum_t)getpid()};
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(tgkill), 1, other);
-	/* No faked input on, or console tricks with, the operator's terminal.
-	 * The kernel reads the request's low 32 bits only: so does the test. */
-	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
+	/* No signal aimed through a descriptor: an owner (F_SETOWN,
+	 * F_SETOWN_EX; FIOSETOWN, SIOCSPGRP), a signal (F_SETSIG) and O_ASYNC
+	 * (F_SETFL, FIOASYNC) on a pipe of its own make the kernel send that
+	 * signal whenever the pipe is written - from a child whose uid is
+	 * root, to any process on the host. The kernel reads the command's
+	 * low 32 bits only: so do these rules. */
+	static const unsigned long fcntls[] = {F_SETOWN, F_SETOWN_EX, F_SETSIG};
+	for (size_t i = 0; r == 0 && i < sizeof(fcntls) / sizeof(fcntls[0]); i++) {
+		struct scmp_arg_cmp cmd = {.arg = 1,
+		                           .op = SCMP_CMP_MASKED_EQ,
+		                           .datum_a = 0xffffffffu,
+		                           .datum_b = fcntls[i]};
+		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(fcntl), 1, cmd);
+	}
+	struct scmp_arg_cmp setfl = {
+	    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = F_SETFL};
+	struct scmp_arg_cmp async = {
+	    .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = O_ASYNC, .datum_b = O_ASYNC};
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(fcntl), 2, setfl, async);
+	/* No faked input on, or console tricks with, the operator's terminal;
+	 * and the ioctl forms of the above. The kernel reads the request's low
+	 * 32 bits only: so does the test. */
+	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX, FIOASYNC, FIOSETOWN, SIOCSPGRP};
 	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
 		struct scmp_arg_cmp req = {.arg = 1,
 		                           .op = SCMP_CMP_MASKED_EQ,

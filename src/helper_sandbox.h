@@ -9,7 +9,8 @@
  * dac_read_search, fowner), sets no_new_privs, confines its file access
  * to the trees it works on (landlock.h; where the kernel has Landlock)
  * and installs a seccomp deny-list: no sockets, no exec, no fork, no
- * ptrace, no signals to others, no io_uring, no mounts, namespaces,
+ * ptrace, no signals to others (nor aimed through a descriptor: no
+ * F_SETOWN, F_SETSIG or O_ASYNC), no io_uring, no mounts, namespaces,
  * modules, keys or BPF, no TIOCSTI. A forbidden call kills the child with
  * SIGSYS; the monitor logs it.
  */

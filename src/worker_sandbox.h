@@ -8,9 +8,12 @@
  * no_new_privs and installs a seccomp allow-list (libseccomp): the system
  * calls a running worker makes and nothing else. The filter is compiled
  * once, in the monitor at start; each worker only puts its own pid in
- * (tgkill is allowed to itself alone) and loads it. A forbidden call kills
- * the worker (SIGSYS), which the monitor logs; opening a file fails with
- * EACCES instead, so that a library trying a file of its own fails softly.
+ * (tgkill is allowed to itself alone) and loads it. Arguments are checked
+ * where a call could reach beyond the worker: tgkill, ioctl (FIONREAD,
+ * FIONBIO, FIOCLEX, FIONCLEX) and fcntl (F_GETFL, F_SETFL without
+ * O_ASYNC). A forbidden call kills the worker (SIGSYS), which the monitor
+ * logs; opening or stat'ing a file fails with EACCES instead, so that a
+ * library trying a file of its own fails softly.
  * Either way it drops every capability, takes no core file and is not
  * dumpable (no ptrace or /proc/PID/mem but with CAP_SYS_PTRACE). Run as an
  * ordinary user, the monitor cannot chroot or change uid: the worker keeps

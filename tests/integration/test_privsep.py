@@ -1,19 +1,22 @@
 """The worker that speaks SSH to the attacker holds no power: it runs as server.worker_user in
 an empty chroot with no_new_privs and a seccomp filter, holds only its sockets and the fds the
 monitor passed, cannot open the Docker socket, and a forbidden system call kills it - which the
-monitor logs. Checked from outside, in /proc, and from inside with gdb calling into it."""
+monitor logs. Checked from outside, in /proc, and from inside: tests/tools/syscall_inject.c makes
+a live worker (or helper) make the system calls an exploit in it would make."""
 
+import errno
 import json
 import os
 import pwd
 import re
-import shutil
+import socket
+import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from hermes_helpers import open_shell, wait_for
+from hermes_helpers import hermes_bin, open_shell, wait_for
 
 
 def children(pid):
@@ -60,6 +63,74 @@ def worker_of(hermes):
     return wait_for(probe, 15, what="exactly one sandboxed worker")
 
 
+def inject_tool():
+    """tests/tools/syscall_inject.c, built by meson beside the daemon."""
+    path = Path(os.environ.get("HERMES_SYSCALL_INJECT") or hermes_bin().parent / "syscall_inject")
+    assert path.is_file(), (f"{path} is missing: meson builds it beside hermes from "
+                            "tests/tools/syscall_inject.c (or set HERMES_SYSCALL_INJECT)")
+    return path
+
+
+class Out:
+    """An argument of n zero bytes that the call fills in (pipe2's descriptors, say)."""
+
+    def __init__(self, n):
+        self.n = n
+
+
+def syscall_in(pid, call, *args):
+    """Makes process `pid` make one system call, named or numbered: what it returned (a
+    negative errno when it failed), or the signal's name ("SIGSYS") when the call killed it.
+    An int is passed as it is; a str (NUL-terminated), bytes and Out are written into the
+    process and their address passed. With Out arguments: (what it returned, [the bytes each
+    Out holds after the call])."""
+    def arg(a):
+        if isinstance(a, Out):
+            return f"out:{a.n}"
+        if isinstance(a, bool) or not isinstance(a, (int, str, bytes)):
+            raise TypeError(f"cannot pass {a!r}")
+        if isinstance(a, int):
+            return str(a)
+        return "str:" + a if isinstance(a, str) else "hex:" + a.hex()
+    r = subprocess.run([str(inject_tool()), str(pid), str(call), *map(arg, args)],
+                       capture_output=True, text=True, timeout=60)
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and lines, f"syscall_inject {pid} {call}: {r.stdout} {r.stderr}"
+    m = re.fullmatch(r"killed by (SIG\w+)", lines[0])
+    if m:
+        return m.group(1)
+    m = re.fullmatch(r"returned (-?\d+)(?: \S+)?", lines[0])
+    assert m, f"syscall_inject {pid} {call}: {r.stdout!r}"
+    if not any(isinstance(a, Out) for a in args):
+        return int(m.group(1))
+    return int(m.group(1)), [bytes.fromhex(ln.split()[2]) for ln in lines[1:]]
+
+
+def socket_fds(pid):
+    """{inode: fd} of pid's sockets."""
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        m = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+        if m:
+            out[m.group(1)] = int(fd)
+    return out
+
+
+def client_fd(pid, port):
+    """The worker's descriptor for its client's TCP connection to `port`."""
+    mine = socket_fds(pid)
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            if int(f[1].rsplit(":", 1)[1], 16) == port and f[9] in mine:
+                return mine[f[9]]
+    raise AssertionError(f"worker {pid} holds no connection to port {port}")
+
+
+def sockaddr_un(path):
+    return struct.pack("=H", socket.AF_UNIX) + path.encode() + b"\0"
+
+
 def test_worker_is_unprivileged_chrooted_and_filtered(hermes):
     nobody = pwd.getpwnam("nobody")
     with open_shell(hermes) as sh:
@@ -98,30 +169,66 @@ def test_worker_is_unprivileged_chrooted_and_filtered(hermes):
         assert status(hermes.proc.pid)["Seccomp"] == "0"
 
 
+AT_FDCWD = -100
+AT_EMPTY_PATH = 0x1000
+FIONREAD = 0x541B
+TIOCSTI = 0x5412
+PTRACE_ATTACH = 16
+F_GETFL, F_SETFL = 3, 4
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
+F_OWNER_PGRP = 2
+O_ASYNC = 0o20000
+STATX_BASIC_STATS = 0x7FF
+STAT_SIZE = 144  # struct stat on x86-64
+
+
 def test_forbidden_calls_fail_or_kill_and_are_logged(hermes):
-    assert shutil.which("gdb"), "gdb is missing (scripts/install-deps.sh installs it)"
     with open_shell(hermes) as sh:
         sh.send("echo BEFORE\n")
         sh.expect(r"BEFORE")
         pid = worker_of(hermes)
-        # Inside the worker: the Docker socket cannot even be opened (chroot, and open is
-        # refused), then socket() - which a worker never needs - kills it.
-        r = subprocess.run(
-            ["gdb", "-p", str(pid), "-batch", "-nx",
-             "-ex", 'print (int)open("/var/run/docker.sock", 2)',
-             "-ex", 'print (int)open("/etc/passwd", 0)',
-             "-ex", "print (int)ioctl(0, 0x541B, $rsp - 64)",
-             "-ex", "print (int)socket(1, 1, 0)"],
-            capture_output=True, text=True, timeout=120)
-        opened = re.findall(r"^\$\d+ = (-?\d+)$", r.stdout, re.M)
-        # The opens are refused (-1); FIONREAD is allowed: it returns (on /dev/null, with
-        # ENOTTY) instead of killing the worker, which socket() then does.
-        assert opened[:2] == ["-1", "-1"] and len(opened) == 3, r.stdout + r.stderr
-        assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+        # Inside the worker: the Docker socket cannot even be opened, nor /etc/passwd: the
+        # filter says EACCES (the empty chroot alone would say ENOENT), whichever form of open.
+        assert syscall_in(pid, "open", "/var/run/docker.sock", os.O_RDWR) == -errno.EACCES
+        assert syscall_in(pid, "open", "/etc/passwd", os.O_RDONLY) == -errno.EACCES
+        assert syscall_in(pid, "openat", AT_FDCWD, "/etc/passwd", os.O_RDONLY) == -errno.EACCES
+        # FIONREAD is allowed: it returns (ENOTTY on /dev/null) instead of killing the
+        # worker, which socket() - which a worker never needs - then does.
+        assert syscall_in(pid, "ioctl", 0, FIONREAD, bytes(8)) == -errno.ENOTTY
+        assert syscall_in(pid, "socket", socket.AF_UNIX, socket.SOCK_STREAM, 0) == "SIGSYS"
         closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
     assert closed["reason"] == "worker_failed"
     assert closed["worker_signal"] == "SYS"
     assert "forbidden system call" in hermes.stderr_tail(200)
+
+
+# What an exploit in a worker would try next, each of which kills it: (call, args...) from
+# the monitor's pid and the worker's client socket.
+ESCAPES = {
+    "connect to the Docker socket": lambda monitor, fd: (
+        "connect", fd, sockaddr_un("/var/run/docker.sock"), 2 + len("/var/run/docker.sock") + 1),
+    "open a TCP socket": lambda monitor, fd: ("socket", socket.AF_INET, socket.SOCK_STREAM, 0),
+    "execute a program": lambda monitor, fd: ("execve", "/bin/sh", 0, 0),
+    "trace the monitor": lambda monitor, fd: ("ptrace", PTRACE_ATTACH, monitor, 0, 0),
+    "signal the monitor": lambda monitor, fd: ("kill", monitor, 0),
+    # TIOCSTI: faking input on a terminal the daemon was started from.
+    "push keystrokes into a terminal": lambda monitor, fd: ("ioctl", 2, TIOCSTI, "x"),
+    "stat a path with statx": lambda monitor, fd: (
+        "statx", AT_FDCWD, "/etc/passwd", 0, STATX_BASIC_STATS, bytes(256)),
+}
+
+
+@pytest.mark.parametrize("escape", sorted(ESCAPES))
+def test_escapes_kill_the_worker(hermes, escape):
+    with open_shell(hermes) as sh:
+        sh.send("echo ESCAPE\n")
+        sh.expect(r"ESCAPE")
+        pid = worker_of(hermes)
+        call, *args = ESCAPES[escape](hermes.proc.pid, client_fd(pid, hermes.port))
+        assert syscall_in(pid, call, *args) == "SIGSYS"
+        closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
+    assert closed["worker_signal"] == "SYS"
+    assert hermes.running()
 
 
 def test_signals_only_to_itself(hermes):
@@ -131,30 +238,89 @@ def test_signals_only_to_itself(hermes):
         sh.send("echo SIG\n")
         sh.expect(r"SIG")
         pid = worker_of(hermes)
-        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
-                            "-ex", f"print (long)syscall(234, {pid}, {pid}, 0)",
-                            "-ex", f"print (long)syscall(234, {hermes.proc.pid}, "
-                                   f"{hermes.proc.pid}, 0)"],
-                           capture_output=True, text=True, timeout=120)
-        got = re.findall(r"^\$\d+ = (-?\d+)$", r.stdout, re.M)
-        assert got[:1] == ["0"], r.stdout + r.stderr
-        assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert syscall_in(pid, "tgkill", pid, pid, 0) == 0
+        assert syscall_in(pid, "tgkill", hermes.proc.pid, hermes.proc.pid, 0) == "SIGSYS"
         closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
     assert closed["worker_signal"] == "SYS"
 
 
-def test_no_keystrokes_pushed_into_a_terminal(hermes):
-    """TIOCSTI - faking input on a terminal the daemon was started from - kills the worker."""
+# fcntl aims signals too: an owner (F_SETOWN -pgrp: every worker, all of which run as the same
+# user, and the monitor too when it runs as that user), a signal of one's choosing (F_SETSIG
+# SIGKILL) and O_ASYNC on the worker's own socket make the kernel send it whenever the
+# attacker types. (command, argument) from the monitor's pid and the socket's flags.
+AIMS = {
+    "F_SETOWN": lambda monitor, flags: (F_SETOWN, -os.getpgid(monitor)),
+    "F_SETOWN_EX": lambda monitor, flags: (
+        F_SETOWN_EX, struct.pack("=ii", F_OWNER_PGRP, os.getpgid(monitor))),
+    "F_SETSIG": lambda monitor, flags: (F_SETSIG, 9),
+    "F_SETFL O_ASYNC": lambda monitor, flags: (F_SETFL, flags | O_ASYNC),
+}
+
+
+@pytest.mark.parametrize("aim", sorted(AIMS))
+def test_fcntl_cannot_aim_signals(hermes, aim):
+    """The fcntl a worker makes (its socket's flags, O_NONBLOCK) works; what would aim signals
+    at other processes kills it."""
     with open_shell(hermes) as sh:
-        sh.send("echo TTY\n")
-        sh.expect(r"TTY")
+        sh.send("echo FCNTL\n")
+        sh.expect(r"FCNTL")
         pid = worker_of(hermes)
-        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
-                            "-ex", 'print (int)ioctl(2, 0x5412, "x")'],
-                           capture_output=True, text=True, timeout=120)
-        assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+        fd = client_fd(pid, hermes.port)
+        flags = syscall_in(pid, "fcntl", fd, F_GETFL)
+        assert isinstance(flags, int) and flags & os.O_NONBLOCK, flags
+        assert syscall_in(pid, "fcntl", fd, F_SETFL, flags) == 0
+        assert syscall_in(pid, "fcntl", fd, *AIMS[aim](hermes.proc.pid, flags)) == "SIGSYS"
         closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
     assert closed["worker_signal"] == "SYS"
+
+
+def test_a_worker_cannot_kill_the_others(hermes):
+    """The whole attack: a taken-over worker asks for SIGKILL (F_SETSIG) to its process group
+    (F_SETOWN: the monitor's, which every worker shares) on I/O (O_ASYNC) on its socket, and
+    its attacker types. Before the filter checked fcntl, every other worker died of it. Now
+    the first step kills only the worker that tried, and the other session carries on."""
+    with open_shell(hermes) as other:
+        other.send("echo OTHER\n")
+        other.expect(r"OTHER")
+        victim = worker_of(hermes)
+        with open_shell(hermes) as sh:
+            sh.send("echo ATTACKER\n")
+            sh.expect(r"ATTACKER")
+            pid = wait_for(lambda: next((p for p in named(hermes.proc.pid, "hermes-worker")
+                                         if p != victim), None), 15, what="the second worker")
+            fd = client_fd(pid, hermes.port)
+            flags = syscall_in(pid, "fcntl", fd, F_GETFL)
+            steps = [(F_SETSIG, 9), (F_SETOWN, -os.getpgid(hermes.proc.pid)),
+                     (F_SETFL, flags | O_ASYNC)]
+            got = [syscall_in(pid, "fcntl", fd, *step) for step in steps[:1]]
+            while got[-1] != "SIGSYS" and len(got) < len(steps):
+                got.append(syscall_in(pid, "fcntl", fd, *steps[len(got)]))
+            if got[-1] != "SIGSYS":
+                sh.send("echo TYPED\n")  # SIGIO, here SIGKILL, to the group
+            closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
+        other.send("echo STILL\n")
+        other.expect(r"STILL")
+    assert got == ["SIGSYS"], got
+    assert closed["worker_signal"] == "SYS"
+
+
+def test_no_metadata_of_host_files(hermes):
+    """stat on a path fails with EACCES, in every form. glibc's fstat() is newfstatat(fd, "",
+    AT_EMPTY_PATH) since 2.33, and a filter sees the path's address, not the path: that empty
+    path looks like "/etc/shadow" to it, so newfstatat is refused whole (the worker, once
+    sandboxed, makes none). fstat on a descriptor stays."""
+    with open_shell(hermes) as sh:
+        sh.send("echo STAT\n")
+        sh.expect(r"STAT")
+        pid = worker_of(hermes)
+        for args in [(AT_FDCWD, "/etc/passwd", bytes(STAT_SIZE), 0),
+                     (0, "/etc/passwd", bytes(STAT_SIZE), AT_EMPTY_PATH),
+                     (0, "", bytes(STAT_SIZE), AT_EMPTY_PATH)]:
+            assert syscall_in(pid, "newfstatat", *args) == -errno.EACCES, args
+        assert syscall_in(pid, "stat", "/etc/passwd", bytes(STAT_SIZE)) == -errno.EACCES
+        assert syscall_in(pid, "fstat", 0, bytes(STAT_SIZE)) == 0
+        sh.send("echo STILL\n")
+        sh.expect(r"STILL")  # the worker lives on
 
 
 def test_worker_stderr_is_relayed_escaped_and_attributed(hermes):
@@ -165,11 +331,8 @@ def test_worker_stderr_is_relayed_escaped_and_attributed(hermes):
         sh.send("echo STDERR\n")
         sh.expect(r"STDERR")
         pid = worker_of(hermes)
-        payload = r"\033]0;owned\007 INFO monitor[1] listening: forged\n"
-        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
-                            "-ex", f'print (long)write(2, "{payload}", 45)'],
-                           capture_output=True, text=True, timeout=120)
-        assert re.search(r"^\$1 = 45$", r.stdout, re.M), r.stdout + r.stderr
+        payload = b"\x1b]0;owned\x07 INFO monitor[1] listening: forged\n"
+        assert syscall_in(pid, "write", 2, payload, len(payload)) == len(payload)
         line = wait_for(lambda: next((ln for ln in hermes.stderr_tail(400).splitlines()
                                       if "owned" in ln), None), 15, what="the relayed line")
         sh.send("echo STILL\n")
@@ -206,22 +369,19 @@ def test_indexer_is_confined_and_restarted(hermes):
     # as root with dac_override. A kernel without Landlock must be said to be one.
     confined = "this kernel has no Landlock" not in hermes.stderr_tail(5000)
     probe = "/etc/hermes-landlock-probe"
-    r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
-                        "-ex", f'print (int)open("{hermes.events_path}", 0)',
-                        "-ex", 'print (int)open("/etc/passwd", 0)',
-                        "-ex", f'print (int)open("{probe}", 0101, 0600)',
-                        "-ex", "print (int)socket(1, 1, 0)"],
-                       capture_output=True, text=True, timeout=120)
-    opened = [int(v) for v in re.findall(r"^\$\d+ = (-?\d+)$", r.stdout, re.M)]
-    assert len(opened) == 3 and opened[0] >= 0, r.stdout + r.stderr
-    made = os.path.exists(probe)
-    if made:
+    log_fd = syscall_in(pid, "open", str(hermes.events_path), os.O_RDONLY)
+    assert isinstance(log_fd, int) and log_fd >= 0, log_fd
+    assert syscall_in(pid, "close", log_fd) == 0
+    passwd = syscall_in(pid, "open", "/etc/passwd", os.O_RDONLY)
+    made = syscall_in(pid, "open", probe, os.O_WRONLY | os.O_CREAT, 0o600)
+    exists = os.path.exists(probe)
+    if exists:
         os.unlink(probe)
     if confined:
-        assert opened[1:] == [-1, -1] and not made, r.stdout + r.stderr
+        assert (passwd, made, exists) == (-errno.EACCES, -errno.EACCES, False)
     else:
-        assert opened[1] >= 0  # the warning was true
-    assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert passwd >= 0  # the warning was true
+    assert syscall_in(pid, "socket", socket.AF_UNIX, socket.SOCK_STREAM, 0) == "SIGSYS"
     wait_for(lambda: "indexer killed by SIGSYS (a forbidden system call)"
              in hermes.stderr_tail(300), 15, what="the monitor's word on it")
     again = wait_for(lambda: next((p for p in named(hermes.proc.pid, "hermes-indexer")
@@ -240,10 +400,49 @@ def test_indexer_is_confined_and_restarted(hermes):
             db.close()
     assert wait_for(indexed, 15, what="the new indexer to index the session") == "client_closed"
     # TIOCSTI with bits above the 32 the kernel reads is TIOCSTI all the same: killed too.
-    r = subprocess.run(["gdb", "-p", str(again), "-batch", "-nx",
-                        "-ex", 'print (int)ioctl(2, 0x100005412, "x")'],
-                       capture_output=True, text=True, timeout=120)
-    assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert syscall_in(again, "ioctl", 2, TIOCSTI | 1 << 32, "x") == "SIGSYS"
+
+
+FIOASYNC = 0x5452
+F_OWNER_PID = 1
+
+# The same aims for the helpers, on the read end of a pipe of their own: (call, args...) from
+# that descriptor, the target's pid and the descriptor's flags.
+HELPER_AIMS = {
+    "F_SETOWN": lambda fd, target, flags: ("fcntl", fd, F_SETOWN, target),
+    # The kernel reads the command's low 32 bits only: a deny-list must too.
+    "F_SETOWN, high bits": lambda fd, target, flags: ("fcntl", fd, F_SETOWN | 1 << 32, target),
+    "F_SETOWN_EX": lambda fd, target, flags: (
+        "fcntl", fd, F_SETOWN_EX, struct.pack("=ii", F_OWNER_PID, target)),
+    "F_SETSIG": lambda fd, target, flags: ("fcntl", fd, F_SETSIG, 9),
+    "F_SETFL O_ASYNC": lambda fd, target, flags: ("fcntl", fd, F_SETFL, flags | O_ASYNC),
+    "FIOASYNC": lambda fd, target, flags: ("ioctl", fd, FIOASYNC, struct.pack("=i", 1)),
+}
+
+
+@pytest.mark.parametrize("aim", sorted(HELPER_AIMS))
+def test_indexer_cannot_aim_signals(hermes_factory, aim):
+    """The indexer's uid is root: a signal it aims through a descriptor (F_SETOWN, F_SETSIG and
+    O_ASYNC on a pipe of its own, then a write) reaches any process on the host - a stranger's
+    sleep here, SIGKILLed that way before the deny-list had these. Each step kills it now."""
+    inst = hermes_factory.start({"container_pool": {"size": 1}})
+    pid = wait_for(lambda: (named(inst.proc.pid, "hermes-indexer") or [None])[0], 15,
+                   what="the indexer")
+    target = subprocess.Popen(["sleep", "60"])
+    try:
+        made, (fds,) = syscall_in(pid, "pipe2", Out(8), 0)
+        assert made == 0
+        read_end = struct.unpack("=ii", fds)[0]
+        flags = syscall_in(pid, "fcntl", read_end, F_GETFL)
+        assert isinstance(flags, int) and flags >= 0, flags
+        call, *args = HELPER_AIMS[aim](read_end, target.pid, flags)
+        assert syscall_in(pid, call, *args) == "SIGSYS"
+        wait_for(lambda: "indexer killed by SIGSYS (a forbidden system call)"
+                 in inst.stderr_tail(300), 15, what="the monitor's word on it")
+        assert target.poll() is None
+    finally:
+        target.kill()
+        target.wait()
 
 
 def readable_memory(pid):

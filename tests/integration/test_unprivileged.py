@@ -3,6 +3,7 @@ group (for the Docker socket) and CAP_NET_BIND_SERVICE (for a port below 1024), 
 serves a real shell, records and logs it, and its workers keep no_new_privs and the seccomp
 filter and drop the capability. Without the capability it says why it cannot listen."""
 
+import errno
 import grp
 import os
 import pwd
@@ -15,7 +16,8 @@ import pytest
 
 from hermes_helpers import Hermes, HermesStartError, open_shell, wait_for
 
-from test_privsep import core_limit, status, worker_of
+from test_privsep import (AT_EMPTY_PATH, AT_FDCWD, F_SETOWN, STAT_SIZE, client_fd, core_limit,
+                          status, syscall_in, worker_of)
 
 def unused_uid():
     """An ordinary user with no name (nothing but the ids matters) that nobody else has."""
@@ -101,6 +103,36 @@ def test_monitor_as_an_ordinary_user(user_workdir, hermes_binary, docker_ready):
         assert cast.stat().st_uid == uid and cast.stat().st_size > 0
         assert inst.events_path.stat().st_uid == uid
         assert b"42-UNPRIVILEGED" in cast.read_bytes()
+    finally:
+        inst.teardown()
+
+
+def test_worker_cannot_see_the_host_or_signal_the_monitor(user_workdir, hermes_binary,
+                                                         docker_ready):
+    """Not chrooted, the worker shares the host's file system and the monitor's uid: the filter
+    alone keeps it from stat'ing host files (EACCES, in every form) and from aiming SIGIO (or
+    the signal of its choosing) at the monitor with fcntl, which kills it instead."""
+    uid, workdir = user_workdir
+    port = low_port()
+    inst = Hermes(workdir, {"server": {"port": port}}, name="hermes-unprivileged",
+                  binary=hermes_binary, prefix=setpriv(uid, uid, "net_bind_service"))
+    inst.port = port
+    try:
+        inst.start()
+        with open_shell(inst) as sh:
+            sh.send("echo HOST\n")
+            sh.expect(r"HOST")
+            pid = worker_of(inst)
+            assert os.readlink(f"/proc/{pid}/root") == "/"  # the host's files, but for the filter
+            for args in [(AT_FDCWD, "/etc/passwd", bytes(STAT_SIZE), 0),
+                         (AT_FDCWD, "/etc/passwd", bytes(STAT_SIZE), AT_EMPTY_PATH)]:
+                assert syscall_in(pid, "newfstatat", *args) == -errno.EACCES, args
+            assert syscall_in(pid, "open", "/etc/passwd", os.O_RDONLY) == -errno.EACCES
+            fd = client_fd(pid, port)
+            assert syscall_in(pid, "fcntl", fd, F_SETOWN, inst.proc.pid) == "SIGSYS"
+            closed = inst.wait_event("session.closed", session=sh.sid, timeout=30)
+        assert closed["worker_signal"] == "SYS"
+        assert inst.running()
     finally:
         inst.teardown()
 
