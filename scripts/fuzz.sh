@@ -21,7 +21,7 @@ shift || true
 # A report stops the run where it happened, with its stack; what the caller adds comes after, so
 # it may override these when hunting by hand.
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-export ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 
 scripts/build.sh build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dtests=disabled
