@@ -6,8 +6,10 @@
 # SECONDS per harness (default 600: the long run by hand; the test command runs 15). HARNESS:
 # names without the fuzz_ prefix (http, demux, config, ...), all of them if none is given.
 # Each harness keeps what it finds in build-fuzz/corpus-fuzz_NAME (seeded from
-# tests/fuzz/corpus/NAME) and writes a crashing input to build-fuzz/crash-fuzz_NAME-*. Every
-# harness runs even when one finds something; the exit status is then non-zero.
+# tests/fuzz/corpus/NAME) and writes a crashing input to build-fuzz/crash-fuzz_NAME-*. Any
+# sanitizer report fails the harness (UBSan's too, which would otherwise print and go on; the fuzz
+# build also has -fno-sanitize-recover=all, see meson.build). Every harness runs even when one
+# finds something; the exit status is then non-zero.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +17,11 @@ cd "$root"
 seconds=${1:-600}
 failed=()
 shift || true
+
+# A report stops the run where it happened, with its stack; what the caller adds comes after, so
+# it may override these when hunting by hand.
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 
 scripts/build.sh build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dtests=disabled
@@ -42,8 +49,11 @@ for f in "${harnesses[@]}"; do
 	args=("build-fuzz/corpus-$name")
 	[ -d "$corpus" ] && args+=("$corpus")
 	echo "--- $name (${seconds}s)"
+	# A report that did not stop the run (an option overridden, a file built without the flag)
+	# fails it all the same.
 	if ! "$f" -max_total_time="$seconds" -print_final_stats=0 \
-		-artifact_prefix="build-fuzz/crash-$name-" "${args[@]}" > "build-fuzz/log-$name" 2>&1; then
+		-artifact_prefix="build-fuzz/crash-$name-" "${args[@]}" > "build-fuzz/log-$name" 2>&1 ||
+		grep -Eq ': runtime error: |^==[0-9]+==ERROR: [A-Za-z]+Sanitizer' "build-fuzz/log-$name"; then
 		tail -n 40 "build-fuzz/log-$name"
 		echo "*** $name found something: build-fuzz/crash-$name-*" >&2
 		failed+=("$name")

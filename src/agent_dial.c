@@ -210,20 +210,16 @@ static void try_connect(struct dial *d)
 static void on_inspected(void *arg, const struct docker_reply *r)
 {
 	struct dial *d = arg;
-	json_t *state = json_object_get(r->json, "State");
-	json_t *pid = json_object_get(state, "Pid");
 
 	d->call = 0;
 	if (r->error != NULL) {
 		finish(d, -1, r->error);
 		return;
 	}
-	if (!json_is_true(json_object_get(state, "Running")) || !json_is_integer(pid) ||
-	    json_integer_value(pid) <= 1 || json_integer_value(pid) > 0x400000) {
+	if (docker_json_running_pid(r->json, &d->pid, NULL) < 0) {
 		finish(d, -1, "the box is not running");
 		return;
 	}
-	d->pid = (int)json_integer_value(pid);
 	try_connect(d);
 }
 

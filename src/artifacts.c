@@ -433,10 +433,10 @@ static void on_tar_hijacked(void *arg, int fd, const char *error)
 static void on_tar_created(void *arg, const struct docker_reply *r)
 {
 	struct job *j = arg;
-	const char *id = json_string_value(json_object_get(r->json, "Id"));
+	const char *id = NULL;
 
 	j->call = 0;
-	if (r->error != NULL || !docker_id_valid(id)) {
+	if (r->error != NULL || docker_json_id(r->json, &id, NULL) < 0) {
 		tar_done(j, r->error ? r->error : "exec create: no valid id");
 		return;
 	}

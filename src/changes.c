@@ -32,7 +32,8 @@ static int by_path(const void *a, const void *b)
 
 /* A sorted list: everything under P follows P directly ("P/..." sorts
  * after "P" but can be preceded by "P-x" or "P.x", which sort before '/'),
- * so look ahead past siblings that share the prefix. */
+ * so look ahead past siblings that share the prefix. P listed twice is no
+ * child of itself, "/" included. */
 static int has_child(const struct change *all, size_t n, size_t i)
 {
 	size_t len = strlen(all[i].path);
@@ -40,7 +41,7 @@ static int has_child(const struct change *all, size_t n, size_t i)
 	for (size_t j = i + 1; j < n; j++) {
 		if (strncmp(all[j].path, all[i].path, len) != 0)
 			return 0;
-		if (all[j].path[len] == '/' || (len == 1 && all[i].path[0] == '/'))
+		if (all[j].path[len] == '/' || (len == 1 && all[j].path[1] != '\0'))
 			return 1;
 	}
 	return 0;

@@ -29,24 +29,22 @@ static void on_timer(struct loop *l, void *arg);
 static void on_size(void *arg, const struct docker_reply *r)
 {
 	struct disk_watch *w = arg;
-	json_t *size = json_object_get(r->json, "SizeRw");
-	int64_t now = util_mono_ms(), next = DISK_PACE_MAX_MS;
+	const char *why = r->error;
+	int64_t size = 0, now = util_mono_ms(), next = DISK_PACE_MAX_MS;
 
 	w->call = 0;
-	if (r->error != NULL || !json_is_integer(size)) {
+	if (r->error != NULL || docker_json_size_rw(r->json, &size, &why) < 0) {
 		if (w->failures++ == 0)
-			warn("disk quota: cannot read the size of %s: %s", w->path,
-			     r->error ? r->error : "no SizeRw");
+			warn("disk quota: cannot read the size of %s: %s", w->path, why);
 	} else {
 		w->failures = 0;
-		if (json_integer_value(size) > w->quota) {
+		if (size > w->quota) {
 			/* Once: the session is ending. */
-			w->over(w->arg, (int64_t)json_integer_value(size));
+			w->over(w->arg, size);
 			return;
 		}
-		next = disk_pace_next(w->wait_ms, w->size, json_integer_value(size),
-		                      now - w->when_ms, w->quota);
-		w->size = json_integer_value(size);
+		next = disk_pace_next(w->wait_ms, w->size, size, now - w->when_ms, w->quota);
+		w->size = size;
 		w->when_ms = now;
 	}
 	w->wait_ms = next;

@@ -56,18 +56,6 @@ struct docker {
 	size_t pending;
 };
 
-bool docker_id_valid(const char *id)
-{
-	size_t n = 0;
-
-	if (id == NULL)
-		return false;
-	for (; id[n] != '\0'; n++)
-		if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f')))
-			return false;
-	return n == 64;
-}
-
 static int parse_address(struct docker *d, const char *socket_path, const char *base_url,
                          const char **err)
 {
@@ -289,7 +277,8 @@ static bool complete_body(struct dcall *c, bool eof)
 	const char *error = NULL;
 	char msg[300];
 	if (c->head.status < 200 || c->head.status > 299) {
-		const char *m = json_string_value(json_object_get(json, "message"));
+		const char *m = NULL;
+		docker_json_message(json, &m, NULL);
 		snprintf(msg, sizeof(msg), "HTTP %d%s%s", c->head.status, m ? ": " : "",
 		         m ? m : "");
 		error = msg;

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "docker_json.h" /* docker_id_valid() and the replies' parsers */
 #include "loop.h"
 
 #define DOCKER_API "/v1.41"
@@ -66,9 +67,5 @@ uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int 
                            docker_hijack_cb cb, void *arg);
 void docker_cancel(struct docker *d, uint64_t id);
 size_t docker_pending(const struct docker *d);
-
-/* Docker ids are 64 lower-case hex digits; anything else is refused before
- * it is put into a URL. */
-bool docker_id_valid(const char *id);
 
 #endif

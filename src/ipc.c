@@ -15,9 +15,6 @@
 
 #include "ipc.h"
 
-#define IPC_STR_MAX      8192
-#define IPC_LONG_STR_MAX (128 * 1024) /* a 64 KiB capture, base64 in JSON */
-
 static const struct {
 	const char *name;
 	const char *layout;

@@ -55,8 +55,10 @@ enum ipc_auth_method { IPC_AUTH_METHOD_PASSWORD = 0, IPC_AUTH_METHOD_KBDINT = 1 
 enum ipc_exit_kind { IPC_EXIT_UNKNOWN = 0, IPC_EXIT_CODE = 1, IPC_EXIT_SIGNAL = 2 };
 enum ipc_channel_kind { IPC_KIND_SHELL = 0, IPC_KIND_EXEC = 1, IPC_KIND_SUBSYSTEM = 2 };
 
-#define IPC_MAX_FDS 2
-#define IPC_MAX_MSG (160 * 1024)
+#define IPC_MAX_FDS      2
+#define IPC_MAX_MSG      (160 * 1024)
+#define IPC_STR_MAX      8192         /* an 's' field */
+#define IPC_LONG_STR_MAX (128 * 1024) /* an 'S' field: a 64 KiB capture, base64 in JSON */
 
 struct ipc_str {
 	const uint8_t *p; /* into the message's buffer; not NUL-terminated */

@@ -8,10 +8,11 @@
 
 #include "line_input.h"
 
-#define HIST_MAX    64          /* entries remembered for recall */
-#define HIST_BYTES  (64 * 1024) /* and their bytes in all */
-#define PATTERN_MAX 256         /* a Ctrl-R search string */
-#define CSI_MAX     16          /* parameter bytes of an escape sequence kept */
+#define HIST_MAX      64          /* entries remembered for recall */
+#define HIST_BYTES    (64 * 1024) /* and their bytes in all */
+#define PATTERN_MAX   256         /* a Ctrl-R search string */
+#define CSI_MAX       16          /* parameter bytes of an escape sequence kept */
+#define CSI_PARAM_MAX 99999       /* larger parameters count as this (no key has one) */
 /* Work budget: every byte fed earns CREDIT_PER_BYTE bytes of copying or
  * scanning, so no key sequence costs more than a fixed multiple of its
  * length (long lines edited in the middle, history recall, searches). Past
@@ -506,18 +507,34 @@ static void accept(struct line_input *li)
 
 /* ---- keys ---- */
 
+/* The decimal parameter at *i, saturated at CSI_PARAM_MAX: the attacker's
+ * sixteen digits must neither overflow nor wrap round to a number that means
+ * something (200, the start of a paste, say). */
+static int csi_param(const struct line_input *li, size_t *i)
+{
+	int v = 0;
+
+	for (; *i < li->csi_len && li->csi[*i] >= '0' && li->csi[*i] <= '9'; (*i)++) {
+		if (v < CSI_PARAM_MAX)
+			v = v * 10 + (li->csi[*i] - '0');
+		if (v > CSI_PARAM_MAX)
+			v = CSI_PARAM_MAX;
+	}
+	return v;
+}
+
 static void csi_key(struct line_input *li, char final)
 {
-	int p1 = 0, p2 = 0;
+	int p1, p2 = 0;
 	size_t i = 0;
 
 	if (li->csi_long)
 		return;
-	while (i < li->csi_len && li->csi[i] >= '0' && li->csi[i] <= '9')
-		p1 = p1 * 10 + (li->csi[i++] - '0');
-	if (i < li->csi_len && li->csi[i] == ';')
-		for (i++; i < li->csi_len && li->csi[i] >= '0' && li->csi[i] <= '9'; i++)
-			p2 = p2 * 10 + (li->csi[i] - '0');
+	p1 = csi_param(li, &i);
+	if (i < li->csi_len && li->csi[i] == ';') {
+		i++;
+		p2 = csi_param(li, &i);
+	}
 	if (li->paste && !(final == '~' && p1 == 201))
 		return; /* inside a paste, key sequences are bash's text; dropped here */
 	bool word = p2 == 3 || p2 == 5; /* Alt or Ctrl with the arrow */

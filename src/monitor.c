@@ -119,14 +119,15 @@ struct sync_call {
 static void on_sync_reply(void *arg, const struct docker_reply *r)
 {
 	struct sync_call *sc = arg;
-	json_t *labels = json_object_get(json_object_get(r->json, "Config"), "Labels");
-	const char *parent = json_string_value(json_object_get(labels, SESSION_PARENT_LABEL));
+	const char *parent = NULL, *agent = NULL;
+
+	docker_json_label(r->json, SESSION_PARENT_LABEL, &parent, NULL);
+	docker_json_label(r->json, AGENT_LABEL, &agent, NULL);
 
 	sc->done = true;
 	sc->status = r->status;
 	snprintf(sc->error, sizeof(sc->error), "%s", r->error ? r->error : "");
 	snprintf(sc->parent, sizeof(sc->parent), "%s", parent ? parent : "");
-	const char *agent = json_string_value(json_object_get(labels, AGENT_LABEL));
 	snprintf(sc->agent, sizeof(sc->agent), "%s", agent ? agent : "");
 }
 

@@ -333,12 +333,11 @@ static void on_lost_inspected(void *arg, const struct docker_reply *r)
 {
 	struct lost *l = arg;
 	struct pool *p = l->pool;
-	const char *id = json_string_value(json_object_get(r->json, "Id"));
-	json_t *labels = json_object_get(json_object_get(r->json, "Config"), "Labels");
-	const char *inst = json_string_value(json_object_get(labels, "hermes.instance"));
+	const char *id, *inst;
 
 	p->calls--;
-	if (r->error == NULL && docker_id_valid(id) && inst != NULL &&
+	if (r->error == NULL && docker_json_id(r->json, &id, NULL) == 0 &&
+	    docker_json_label(r->json, "hermes.instance", &inst, NULL) == 0 &&
 	    strcmp(inst, p->instance) == 0) {
 		warn("container %s was made though its create failed: removing it", l->name);
 		remove_container(p, id, "unused");
@@ -367,10 +366,10 @@ static void on_created(void *arg, const struct docker_reply *r)
 {
 	struct pcont *c = arg;
 	struct pool *p = c->pool;
-	const char *id = json_string_value(json_object_get(r->json, "Id"));
+	const char *id = NULL;
 
 	c->call = 0;
-	if (r->error != NULL || !docker_id_valid(id)) {
+	if (r->error != NULL || docker_json_id(r->json, &id, NULL) < 0) {
 		const char *err = r->error ? r->error : "create: no valid container id";
 		warn("creating a container: %s", err);
 		error_event(p, "create", NULL, err);
@@ -475,16 +474,11 @@ static void on_aged_inspected(void *arg, const struct docker_reply *r)
 {
 	struct aged *a = arg;
 	struct pool *p = a->pool;
-	const char *finished =
-	    json_string_value(json_object_get(json_object_get(r->json, "State"), "FinishedAt"));
-	struct tm tm = {0};
+	const char *finished = NULL;
+	time_t t;
 
 	p->calls--;
-	/* "2026-11-23T19:25:55.188890123Z": the seconds are enough. */
-	if (r->error == NULL && finished != NULL &&
-	    strptime(finished, "%Y-%m-%dT%H:%M:%S", &tm) != NULL &&
-	    json_is_false(json_object_get(json_object_get(r->json, "State"), "Running"))) {
-		time_t t = timegm(&tm);
+	if (r->error == NULL && docker_json_stopped_at(r->json, &t, &finished, NULL) == 0) {
 		int days = p->cfg->container_pool.cleanup_stopped_after_days;
 		if (t > 0 && time(NULL) - t > (time_t)days * 86400) {
 			info("removing container %.12s, stopped since %s (older than %d days)",
@@ -498,21 +492,21 @@ static void on_aged_inspected(void *arg, const struct docker_reply *r)
 static void on_stopped_listed(void *arg, const struct docker_reply *r)
 {
 	struct pool *p = arg;
-	size_t i;
-	json_t *c;
+	size_t i, n = 0;
 
 	p->calls--;
 	if (r->error != NULL) {
 		warn("listing stopped containers: %s", r->error);
 		return;
 	}
-	json_array_foreach(r->json, i, c)
-	{
-		const char *id = json_string_value(json_object_get(c, "Id"));
+	docker_json_list(r->json, &n, NULL); /* not a list: nothing to look at */
+	for (i = 0; i < n; i++) {
+		const char *id;
 		struct aged *a;
 		char path[128];
 
-		if (p->shutting_down || !docker_id_valid(id) || (a = calloc(1, sizeof(*a))) == NULL)
+		if (p->shutting_down || docker_json_listed_id(r->json, i, &id, NULL) < 0 ||
+		    (a = calloc(1, sizeof(*a))) == NULL)
 			continue;
 		a->pool = p;
 		snprintf(a->id, sizeof(a->id), "%s", id);
@@ -547,8 +541,7 @@ static void on_cleanup_timer(struct loop *l, void *arg)
 static void on_leftovers(void *arg, const struct docker_reply *r)
 {
 	struct pool *p = arg;
-	size_t i, removed = 0, stopped = 0;
-	json_t *c;
+	size_t i, n = 0, removed = 0, stopped = 0;
 
 	p->calls--;
 	if (r->error != NULL) {
@@ -556,29 +549,24 @@ static void on_leftovers(void *arg, const struct docker_reply *r)
 		error_event(p, "reconcile", NULL, r->error);
 		return;
 	}
-	json_array_foreach(r->json, i, c)
-	{
-		const char *id = json_string_value(json_object_get(c, "Id"));
-		const char *name =
-		    json_string_value(json_array_get(json_object_get(c, "Names"), 0));
-		const char *state = json_string_value(json_object_get(c, "State"));
+	docker_json_list(r->json, &n, NULL); /* not a list: nothing left */
+	for (i = 0; i < n; i++) {
+		struct docker_listed c;
 
-		if (!docker_id_valid(id) || name == NULL || state == NULL)
+		if (docker_json_listed(r->json, i, &c, NULL) < 0)
 			continue;
-		if (name[0] == '/')
-			name++;
-		if (strncmp(name, "hermes-pool-", 12) == 0) {
+		if (strncmp(c.name, "hermes-pool-", 12) == 0) {
 			/* Never handed out: nothing to keep. */
-			remove_container(p, id, "orphaned");
+			remove_container(p, c.id, "orphaned");
 			removed++;
-		} else if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
-		           strcmp(state, "restarting") == 0) {
+		} else if (strcmp(c.state, "running") == 0 || strcmp(c.state, "paused") == 0 ||
+		           strcmp(c.state, "restarting") == 0) {
 			/* A session's, cut off by the kill: evidence, stopped
 			 * (after its artifacts, when the monitor can find them). */
 			if (p->orphan != NULL)
-				p->orphan(p->orphan_arg, id, name);
+				p->orphan(p->orphan_arg, c.id, c.name);
 			else
-				pool_release(p, id, name);
+				pool_release(p, c.id, c.name);
 			stopped++;
 		}
 	}

@@ -350,7 +350,7 @@ static void on_exec_created(void *arg, const struct docker_reply *r)
 {
 	struct mchan *c = arg;
 	struct session *s = c->s;
-	const char *id = json_string_value(json_object_get(r->json, "Id"));
+	const char *id = NULL;
 
 	c->call = 0;
 	if ((r->status == 409 || r->status == 404) && !s->exec_started &&
@@ -376,7 +376,7 @@ static void on_exec_created(void *arg, const struct docker_reply *r)
 		}
 		return;
 	}
-	if (r->error != NULL || !docker_id_valid(id)) {
+	if (r->error != NULL || docker_json_id(r->json, &id, NULL) < 0) {
 		chan_fail(c, r->error ? r->error : "exec create: no valid id");
 		return;
 	}
@@ -888,18 +888,19 @@ static bool fetch_exit_report(struct mchan *c)
 static void on_exec_inspected(void *arg, const struct docker_reply *r)
 {
 	struct mchan *c = arg;
-	json_t *running = json_object_get(r->json, "Running");
-	json_t *code = json_object_get(r->json, "ExitCode");
+	bool running = false;
+	int64_t code = 0;
+	int e = r->error == NULL ? docker_json_exec(r->json, &running, &code, NULL) : -1;
 
 	c->call = 0;
 	/* The stream ends a moment before Docker records the exit: ask again
 	 * briefly while it still says Running. */
-	if (r->error == NULL && json_is_true(running) && ++c->polls < EXIT_POLLS) {
+	if (e == 0 && running && ++c->polls < EXIT_POLLS) {
 		c->timer = loop_add_timer(c->s->ctx->loop, EXIT_POLL_MS, on_exit_poll, c);
 		return;
 	}
-	if (r->error == NULL && json_is_false(running) && json_is_integer(code))
-		c->exit_status = (int)(json_integer_value(code) & 0xff);
+	if (e == 0 && !running)
+		c->exit_status = (int)(code & 0xff);
 	else if (r->error != NULL)
 		warn("session %.8s: exit code of channel %u: %s", c->s->id, c->id, r->error);
 	if (!fetch_exit_report(c))

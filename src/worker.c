@@ -26,6 +26,7 @@
 #include "digest.h"
 #include "events.h"
 #include "exit_signal.h"
+#include "forward_capture.h"
 #include "ipc.h"
 #include "kex_tap.h"
 #include "line_input.h"
@@ -50,7 +51,6 @@ enum chstate {
 struct worker;
 
 #define MAX_FORWARDS    8
-#define FORWARD_CAPTURE (64 * 1024)
 #define ENV_LOGGED      32   /* session.env events per channel */
 #define ENV_LOGGED_TEXT 1024 /* bytes of a name or value logged */
 #define FORWARD_WAIT_MS 10000
@@ -64,10 +64,9 @@ struct wfwd {
 	ssh_channel chan;
 	struct ssh_channel_callbacks_struct cb;
 	struct worker *w;
-	char dst[256];
+	char dst[FORWARD_HOST_MAX + 1];
 	int dst_port;
-	struct buf data;
-	uint64_t total;
+	struct forward_capture cap;
 	int64_t deadline;
 };
 
@@ -471,11 +470,8 @@ static int on_fwd_data(ssh_session s, ssh_channel chan, void *data, uint32_t len
                        void *ud)
 {
 	struct wfwd *f = ud;
-	size_t room = FORWARD_CAPTURE - buf_avail(&f->data);
 
-	f->total += len;
-	buf_put(&f->data, data, len < room ? len : room);
-	if (buf_avail(&f->data) >= FORWARD_CAPTURE)
+	if (forward_capture_take(&f->cap, data, len))
 		f->done = true;
 	return (int)len;
 }
@@ -490,17 +486,8 @@ static void on_fwd_eof(ssh_session s, ssh_channel chan, void *ud)
 /* Reports what the client sent through a forward and closes it. */
 static void finish_forward(struct worker *w, struct wfwd *f)
 {
-	json_t *ev = json_pack("{s:I}", "forward", (json_int_t)f->id);
-
-	event_set_bytes(ev, "dst_host", f->dst, strlen(f->dst));
-	json_object_set_new(ev, "dst_port", json_integer(f->dst_port));
-	json_object_set_new(ev, "bytes", json_integer((json_int_t)f->total));
-	char *b64 = util_base64(buf_peek(&f->data), buf_avail(&f->data));
-	json_object_set_new(ev, "data_b64", json_string(b64 ? b64 : ""));
-	free(b64);
-	json_object_set_new(ev, "truncated", json_boolean(f->total > buf_avail(&f->data)));
-	send_event(w, "forward.data", ev);
-	buf_free(&f->data);
+	send_event(w, "forward.data", forward_data_event(&f->cap, f->id, f->dst, f->dst_port));
+	forward_capture_free(&f->cap);
 	if (!ssh_channel_is_closed(f->chan)) {
 		ssh_channel_send_eof(f->chan);
 		ssh_channel_close(f->chan);
@@ -565,16 +552,10 @@ static int on_message(ssh_session s, ssh_message msg, void *ud)
 		for (size_t i = 0; i < MAX_FORWARDS && f == NULL; i++)
 			if (!w->fwd[i].used)
 				f = &w->fwd[i];
-		json_t *ev = json_pack("{s:s}", "kind", "direct-tcpip");
-		event_set_bytes(ev, "dst_host", dst ? dst : "", dst ? strlen(dst) : 0);
-		json_object_set_new(ev, "dst_port", json_integer(dport));
-		event_set_bytes(ev, "orig_host", orig ? orig : "", orig ? strlen(orig) : 0);
-		json_object_set_new(
-		    ev, "orig_port",
-		    json_integer(ssh_message_channel_request_open_originator_port(msg)));
-		json_object_set_new(ev, "forward", json_integer(w->next_chan));
-		json_object_set_new(ev, "accepted", json_boolean(f != NULL));
-		send_event(w, "forward.request", ev);
+		send_event(
+		    w, "forward.request",
+		    forward_open_event(w->next_chan, f != NULL, dst, dport, orig,
+		                       ssh_message_channel_request_open_originator_port(msg)));
 		if (f == NULL) {
 			ssh_message_reply_default(msg); /* too many at once: refused */
 			return 0;
@@ -589,7 +570,7 @@ static int on_message(ssh_session s, ssh_message msg, void *ud)
 		snprintf(f->dst, sizeof(f->dst), "%s", dst ? dst : "");
 		f->dst_port = dport;
 		f->deadline = util_mono_ms() + FORWARD_WAIT_MS;
-		buf_init(&f->data);
+		forward_capture_init(&f->cap);
 		f->cb.userdata = f;
 		f->cb.channel_data_function = on_fwd_data;
 		f->cb.channel_eof_function = on_fwd_eof;
@@ -601,15 +582,10 @@ static int on_message(ssh_session s, ssh_message msg, void *ud)
 	if (w->authenticated && type == SSH_REQUEST_GLOBAL &&
 	    (sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD ||
 	     sub == SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD)) {
-		const char *addr = ssh_message_global_request_address(msg);
-		json_t *f =
-		    json_pack("{s:s}", "kind",
-		              sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD ? "tcpip-forward"
-		                                                      : "cancel-tcpip-forward");
-		event_set_bytes(f, "bind_host", addr ? addr : "", addr ? strlen(addr) : 0);
-		json_object_set_new(f, "bind_port",
-		                    json_integer(ssh_message_global_request_port(msg)));
-		send_event(w, "forward.request", f);
+		send_event(w, "forward.request",
+		           forward_listen_event(sub == SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD,
+		                                ssh_message_global_request_address(msg),
+		                                ssh_message_global_request_port(msg)));
 		ssh_message_reply_default(msg);
 		return 0;
 	}

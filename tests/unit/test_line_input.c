@@ -214,6 +214,20 @@ static void test_paste_and_terminal_reports(void **state)
 	assert_string_equal(g.text[0], "lxs");
 }
 
+/* Escape parameters are the attacker's digits: too many of them neither
+ * overflow (UBSan in the sanitizer build) nor wrap round to a parameter that
+ * means something: 4294967496 is 200 modulo 2^32, a paste's start, which
+ * would swallow the Enter; 4294967299 is 3, Alt with an arrow. */
+static void test_huge_escape_parameters(void **state)
+{
+	expect_one("\x1b[4294967496~id\r", "id", 0);
+	expect_one("\x1b[99999999999999~x\r", "x", 0);
+	expect_one("ab cd\x1b[1;4294967299D\x7f\r", "ab d", 0);
+	expect_one("ab cd\x1b[1;3D\x7f\r", "abcd", 0); /* what 3 would have done */
+	/* Sixteen digits are kept, more make the sequence too long to mean anything. */
+	expect_one("\x1b[9999999999999999~\x1b[99999999999999999~ok\r", "ok", 0);
+}
+
 static void test_without_terminal(void **state)
 {
 	struct got g;
@@ -280,6 +294,7 @@ int main(void)
 	    cmocka_unit_test(test_reverse_search),
 	    cmocka_unit_test(test_what_cannot_be_known),
 	    cmocka_unit_test(test_paste_and_terminal_reports),
+	    cmocka_unit_test(test_huge_escape_parameters),
 	    cmocka_unit_test(test_without_terminal),
 	    cmocka_unit_test(test_long_lines_are_bounded),
 	};
