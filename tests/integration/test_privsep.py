@@ -63,6 +63,20 @@ def worker_of(hermes):
     return wait_for(probe, 15, what="exactly one sandboxed worker")
 
 
+def filtered_indexer(hermes, other_than=None):
+    """The daemon's indexer (not `other_than`), once it has loaded its filter: it takes its name
+    a moment before, a moment that a busy machine can stretch."""
+    def probe():
+        for p in named(hermes.proc.pid, "hermes-indexer"):
+            try:
+                if p != other_than and status(p)["Seccomp"] == "2":
+                    return p
+            except FileNotFoundError:  # gone meanwhile
+                pass
+        return None
+    return wait_for(probe, 20, what="a filtered indexer")
+
+
 def inject_tool():
     """tests/tools/syscall_inject.c, built by meson beside the daemon."""
     path = Path(os.environ.get("HERMES_SYSCALL_INJECT") or hermes_bin().parent / "syscall_inject")
@@ -358,8 +372,7 @@ def test_indexer_is_confined_and_restarted(hermes):
     which goes on indexing."""
     import sqlite3
     from hermes_helpers import ssh_exec
-    pid = wait_for(lambda: (named(hermes.proc.pid, "hermes-indexer") or [None])[0], 15,
-                   what="the indexer")
+    pid = filtered_indexer(hermes)
     st = status(pid)
     assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", st
     # chown, dac_override, dac_read_search, fowner: no sys_admin, net_*, ptrace, setuid...
@@ -384,9 +397,7 @@ def test_indexer_is_confined_and_restarted(hermes):
     assert syscall_in(pid, "socket", socket.AF_UNIX, socket.SOCK_STREAM, 0) == "SIGSYS"
     wait_for(lambda: "indexer killed by SIGSYS (a forbidden system call)"
              in hermes.stderr_tail(300), 15, what="the monitor's word on it")
-    again = wait_for(lambda: next((p for p in named(hermes.proc.pid, "hermes-indexer")
-                                   if p != pid), None), 20, what="a new indexer")
-    assert status(again)["Seccomp"] == "2"
+    again = filtered_indexer(hermes, other_than=pid)
     mark = hermes.mark()
     assert ssh_exec(hermes.port, "true").returncode == 0
     sid = hermes.wait_event("session.closed", since=mark, timeout=30)["session"]
@@ -426,8 +437,7 @@ def test_indexer_cannot_aim_signals(hermes_factory, aim):
     O_ASYNC on a pipe of its own, then a write) reaches any process on the host - a stranger's
     sleep here, SIGKILLed that way before the deny-list had these. Each step kills it now."""
     inst = hermes_factory.start({"container_pool": {"size": 1}})
-    pid = wait_for(lambda: (named(inst.proc.pid, "hermes-indexer") or [None])[0], 15,
-                   what="the indexer")
+    pid = filtered_indexer(inst)
     target = subprocess.Popen(["sleep", "60"])
     try:
         made, (fds,) = syscall_in(pid, "pipe2", Out(8), 0)
