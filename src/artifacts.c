@@ -17,6 +17,7 @@
 #include "demux.h"
 #include "log.h"
 #include "sandbox_spec.h"
+#include "store.h"
 #include "tar_read.h"
 #include "util.h"
 
@@ -83,26 +84,13 @@ static bool uploaded(const struct job *j, const char *path)
 /* Stores the bytes once as DIR/<sha256>, read-only; 0 or -errno. */
 static int store(struct artifacts *a, const char *hash, const uint8_t *p, size_t n)
 {
-	char path[4096], tmp[4200];
-	size_t done;
-	int fd, r;
+	bool replaced;
+	int r = store_put(a->cfg->forensics.artifacts_dir, hash, p, n, &replaced);
 
-	snprintf(path, sizeof(path), "%s/%s", a->cfg->forensics.artifacts_dir, hash);
-	/* Stored already: its time becomes now, so that retention measures a
-	 * file's age from the last session that left it. */
-	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0440);
-	if (fd < 0)
-		return -errno;
-	r = util_write_all(fd, p, n, &done);
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r != 0)
-		unlink(tmp);
+	/* Nothing of ours writes anything else there: someone did. */
+	if (replaced)
+		warn("artifacts: %s/%s was not the file its name says; replaced",
+		     a->cfg->forensics.artifacts_dir, hash);
 	return r;
 }
 
@@ -230,20 +218,19 @@ static void on_path_archive(void *arg, const struct docker_reply *r)
 
 static void write_manifest(struct job *j, char *out, size_t cap)
 {
-	char dir[4096], tmp[4200], when[32];
+	char dir[4096], tmp[4300], when[32];
 	json_t *m;
 	int fd, r = -1;
 
 	out[0] = '\0';
 	snprintf(dir, sizeof(dir), "%s/%s", j->a->cfg->forensics.artifacts_dir, MANIFEST_DIR);
 	snprintf(out, cap, "%s/%s.json", dir, j->session);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	util_rfc3339(util_wall(), when);
 	m = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:i, s:O}", "session", j->session,
 	              "container_id", j->cid, "container_name", j->cname, "collected", when,
 	              "bytes", (json_int_t)j->bytes, "files", j->files, "skipped", j->skipped,
 	              "unchanged", j->unchanged, "entries", j->manifest);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	fd = util_open_tmp(out, 0640, tmp, sizeof(tmp));
 	if (fd >= 0 && m != NULL)
 		r = json_dumpfd(m, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fd >= 0 && close(fd) < 0)
