@@ -1,6 +1,13 @@
 /* artifacts: see artifacts.h. One job per ended session, one Docker call in
- * flight per job: the changes list, then one archive per changed path, then
- * one exec of tar for the tmpfs mounts. */
+ * flight per job: the changes list, then the plan's groups in turn (one
+ * archive of the directory for a batched group, else one archive per
+ * path), then one exec of tar for the tmpfs mounts.
+ *
+ * Names are bytes: a path from an archive is kept raw (char *, NUL-ended:
+ * a name cannot hold NUL) and becomes text only where it is written
+ * (event_set_name: \xNN escapes, and the raw bytes in base64). A path the
+ * changes list gave with U+FFFD whose bytes could not be read is written as
+ * Docker gave it, with "path_lossy": true. */
 #include "artifacts.h"
 
 #include <errno.h>
@@ -21,8 +28,11 @@
 #include "tar_read.h"
 #include "util.h"
 
-#define MAX_CHANGES  5000 /* paths looked at per session */
-#define CALL_MS      60000
+#define MAX_CHANGES 5000 /* paths looked at per session */
+#define CALL_MS     60000
+/* A directory's archive (a batched group) is read up to this, or
+ * max_file_size if larger: thousands of small files fit. */
+#define DIR_MAX      ((size_t)16 << 20)
 #define MANIFEST_DIR "sessions" /* under artifacts_dir */
 /* tmpfs mounts: in neither the changes list nor the archive endpoint's view
  * (Docker 20.10), and gone when the container stops, so tar reads them from
@@ -39,7 +49,12 @@ struct job {
 	char cname[80];
 	char **uploads;
 	struct change_list changes;
-	size_t next_change;
+	bool deletions_done;
+	size_t next_group; /* the group being collected */
+	size_t next_item;  /* its next entry, when read one archive each */
+	bool per_path;     /* the group is read one archive each (after its
+	                    * directory's archive could not be had: why) */
+	char why[160];
 	bool tmpfs_done;
 	int tar_fd; /* the tar exec's stream, or -1 */
 	uint64_t tar_timer;
@@ -67,6 +82,8 @@ struct artifacts {
 };
 
 static void step(struct job *j);
+static void finish(struct job *j);
+static void scan_tmpfs(struct job *j);
 
 static json_t *job_event(struct job *j, const char *type)
 {
@@ -94,14 +111,60 @@ static int store(struct artifacts *a, const char *hash, const uint8_t *p, size_t
 	return r;
 }
 
-static void skipped(struct job *j, const char *path, const char *reason, json_int_t size)
+/* A record naming raw path bytes: "path" (and "path_b64"). */
+static json_t *raw_rec(const char *raw)
+{
+	json_t *rec = json_object();
+
+	if (rec != NULL && event_set_name(rec, "path", raw, strlen(raw)) < 0) {
+		json_decref(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+/* A record for a path of the changes list; a lossy one is as Docker gave
+ * it, and says so. */
+static json_t *change_rec(const struct change *c)
+{
+	json_t *rec;
+
+	if (!c->lossy)
+		return raw_rec(c->path);
+	rec = json_pack("{s:s, s:b}", "path", c->path, "path_lossy", 1);
+	return rec;
+}
+
+/* What `seen` and `known` are keyed by: the path when it is text, else
+ * its bytes (which no text path can be taken for: those begin with '/'). */
+static char *seen_key(const char *raw)
+{
+	char *b64, *key = NULL;
+
+	if (util_utf8_valid(raw, strlen(raw)))
+		return strdup(raw);
+	if ((b64 = util_base64(raw, strlen(raw))) != NULL && asprintf(&key, "b64:%s", b64) < 0)
+		key = NULL;
+	free(b64);
+	return key;
+}
+
+/* Logs rec's path as not copied out; rec (stolen) goes to the manifest. */
+static void skipped_rec(struct job *j, json_t *rec, const char *reason, json_int_t size)
 {
 	json_t *e = job_event(j, "artifact.skipped");
-	json_t *rec = json_pack("{s:s, s:s}", "path", path, "skipped", reason);
+	static const char *const keys[] = {"path", "path_b64", "path_lossy"};
 
 	j->skipped++;
-	json_object_set_new(e, "path", json_string(path));
+	if (rec == NULL)
+		rec = json_object();
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(rec, keys[i]);
+		if (v != NULL)
+			json_object_set(e, keys[i], v);
+	}
 	json_object_set_new(e, "reason", json_string(reason));
+	json_object_set_new(rec, "skipped", json_string(reason));
 	if (size >= 0) {
 		json_object_set_new(e, "size", json_integer(size));
 		json_object_set_new(rec, "size", json_integer(size));
@@ -110,13 +173,18 @@ static void skipped(struct job *j, const char *path, const char *reason, json_in
 	json_array_append_new(j->manifest, rec);
 }
 
-/* Notes what path is now; true when an earlier session of the container
- * left it just so (then it is listed, not reported again). */
-static bool as_before(struct job *j, const char *path, const char *now, json_t *rec)
+static void skipped(struct job *j, const char *raw, const char *reason, json_int_t size)
 {
-	const char *was = json_string_value(json_object_get(j->known, path));
+	skipped_rec(j, raw_rec(raw), reason, size);
+}
 
-	json_object_set_new(j->seen, path, json_string(now));
+/* Notes what key is now; true when an earlier session of the container
+ * left it just so (then it is listed, not reported again). */
+static bool as_before(struct job *j, const char *key, const char *now, json_t *rec)
+{
+	const char *was = json_string_value(json_object_get(j->known, key));
+
+	json_object_set_new(j->seen, key, json_string(now));
 	if (was == NULL || strcmp(was, now) != 0)
 		return false;
 	json_object_set_new(rec, "unchanged", json_true());
@@ -125,54 +193,95 @@ static bool as_before(struct job *j, const char *path, const char *now, json_t *
 	return true;
 }
 
-/* One entry of an archive: a file is hashed and stored, a link noted,
- * anything else (directories, devices) ignored. */
-static void take(struct job *j, const char *path, enum change_kind kind, const struct tar_entry *t)
+/* A regular file: hashed and stored. False (and logged) when it was not. */
+static bool take_file(struct job *j, const char *raw, const char *key, const struct tar_entry *t,
+                      json_t *rec, bool *listed)
+{
+	char hash[DIGEST_HEX_MAX];
+	int r;
+
+	*listed = false;
+	if (digest_hex(EVP_sha256(), t->data, t->size, hash) < 0) {
+		skipped_rec(j, rec, "hash failed", (json_int_t)t->size);
+		return false;
+	}
+	json_object_set_new(rec, "type", json_string("file"));
+	json_object_set_new(rec, "size", json_integer((json_int_t)t->size));
+	json_object_set_new(rec, "sha256", json_string(hash));
+	if (as_before(j, key, hash, rec)) {
+		*listed = true;
+		return false;
+	}
+	if (t->size > (uint64_t)j->a->cfg->forensics.max_file_size) {
+		skipped_rec(j, rec, "max_file_size", (json_int_t)t->size);
+		return false;
+	}
+	if (j->bytes + t->size > (uint64_t)j->a->cfg->forensics.max_session_size) {
+		skipped_rec(j, rec, "max_session_size", (json_int_t)t->size);
+		return false;
+	}
+	r = store(j->a, hash, t->data, t->size);
+	if (r < 0) {
+		char *text = util_escape_bytes(raw, strlen(raw), NULL);
+		error("artifact %s of session %.8s: %s", text ? text : "?", j->session,
+		      strerror(-r));
+		free(text);
+		skipped_rec(j, rec, "cannot store", (json_int_t)t->size);
+		return false;
+	}
+	j->bytes += t->size;
+	return true;
+}
+
+/* One entry of an archive, named raw: a file is hashed and stored, a link
+ * noted, anything else (directories, devices) ignored. A hard link's
+ * target is named inside the archive: link_base is put before it. */
+static void take(struct job *j, const char *raw, enum change_kind kind, const struct tar_entry *t,
+                 const char *link_base)
 {
 	const char *type = kind == CHANGE_ADDED ? "file.created" : "file.changed";
-	char hash[DIGEST_HEX_MAX], mode[8];
+	char mode[8], *key;
 	json_t *e, *rec;
-	int r;
+	bool listed;
 
 	if (t->type != '0' && t->type != '2' && t->type != '1')
 		return;
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)t->mode);
-	rec = json_pack("{s:s, s:s, s:s}", "path", path, "kind",
-	                kind == CHANGE_ADDED ? "created" : "changed", "mode", mode);
+	rec = raw_rec(raw);
+	key = seen_key(raw);
+	if (rec == NULL || key == NULL) {
+		json_decref(rec);
+		free(key);
+		j->skipped++;
+		return;
+	}
+	json_object_set_new(rec, "kind", json_string(kind == CHANGE_ADDED ? "created" : "changed"));
+	json_object_set_new(rec, "mode", json_string(mode));
 	if (t->type == '0') {
-		if (digest_hex(EVP_sha256(), t->data, t->size, hash) < 0) {
-			json_decref(rec);
-			skipped(j, path, "hash failed", (json_int_t)t->size);
+		bool ok = take_file(j, raw, key, t, rec, &listed);
+		free(key);
+		if (!ok)
 			return;
-		}
-		json_object_set_new(rec, "type", json_string("file"));
-		json_object_set_new(rec, "size", json_integer((json_int_t)t->size));
-		json_object_set_new(rec, "sha256", json_string(hash));
-		if (as_before(j, path, hash, rec))
-			return;
-		if (j->bytes + t->size > (uint64_t)j->a->cfg->forensics.max_session_size) {
-			json_decref(rec);
-			skipped(j, path, "max_session_size", (json_int_t)t->size);
-			return;
-		}
-		r = store(j->a, hash, t->data, t->size);
-		if (r < 0) {
-			error("artifact %s of session %.8s: %s", path, j->session, strerror(-r));
-			json_decref(rec);
-			skipped(j, path, "cannot store", (json_int_t)t->size);
-			return;
-		}
-		j->bytes += t->size;
 	} else {
-		char now[sizeof(t->link) + 8];
+		char target[TAR_NAME_MAX * 2 + 2], *text, *now = NULL;
+
 		json_object_set_new(rec, "type",
 		                    json_string(t->type == '2' ? "symlink" : "hardlink"));
-		json_object_set_new(rec, "link", json_string(t->link));
-		snprintf(now, sizeof(now), "link:%s", t->link);
-		if (as_before(j, path, now, rec))
+		snprintf(target, sizeof(target), "%s%s%s",
+		         t->type == '1' && link_base ? link_base : "",
+		         t->type == '1' && link_base ? "/" : "", t->link);
+		event_set_name(rec, "link", target, strlen(target));
+		text = util_escape_bytes(target, strlen(target), NULL);
+		if (text == NULL || asprintf(&now, "link:%s", text) < 0)
+			now = NULL;
+		free(text);
+		listed = now != NULL && as_before(j, key, now, rec);
+		free(now);
+		free(key);
+		if (listed)
 			return;
 	}
-	if (uploaded(j, path))
+	if (uploaded(j, raw))
 		json_object_set_new(rec, "transfer", json_true());
 	j->files++;
 	e = job_event(j, type);
@@ -182,38 +291,266 @@ static void take(struct job *j, const char *path, enum change_kind kind, const s
 	json_array_append_new(j->manifest, rec);
 }
 
-static void deleted(struct job *j, const char *path)
+static void deleted(struct job *j, const struct change *c)
 {
-	json_t *rec = json_pack("{s:s, s:s}", "path", path, "kind", "deleted");
+	json_t *rec = change_rec(c), *e;
 
-	if (as_before(j, path, "deleted", rec))
+	if (rec == NULL)
 		return;
-	json_t *e = job_event(j, "file.deleted");
-
-	json_object_set_new(e, "path", json_string(path));
+	json_object_set_new(rec, "kind", json_string("deleted"));
+	if (as_before(j, c->path, "deleted", rec))
+		return;
+	e = job_event(j, "file.deleted");
+	json_object_update(e, rec);
+	json_object_del(e, "kind");
 	events_emit(j->a->events, e);
 	json_array_append_new(j->manifest, rec);
+}
+
+static struct change_group *current(struct job *j)
+{
+	return &j->changes.groups[j->next_group];
+}
+
+static void next_group(struct job *j)
+{
+	j->next_group++;
+	j->next_item = 0;
+	j->per_path = false;
+	j->why[0] = '\0';
 }
 
 static void on_path_archive(void *arg, const struct docker_reply *r)
 {
 	struct job *j = arg;
-	const struct change *c = &j->changes.items[j->next_change++];
+	const struct change *c = &current(j)->items[j->next_item++];
 	size_t off = 0;
 
 	j->call = 0;
 	if (r->too_large) {
 		skipped(j, c->path, "max_file_size", -1);
+	} else if (r->status == 404) {
+		/* Removed since the list was made (a process left running). */
+		skipped(j, c->path, "gone", -1);
 	} else if (r->error != NULL) {
-		/* Gone since the list was made, or a name Docker cannot take. */
-		if (r->status != 404)
-			skipped(j, c->path, r->error, -1);
+		skipped(j, c->path, r->error, -1);
 	} else if (tar_next(r->body, r->body_len, &off, &j->entry) == 1) {
-		take(j, c->path, c->kind, &j->entry);
+		take(j, c->path, c->kind, &j->entry, NULL);
 	} else {
 		skipped(j, c->path, "unreadable archive", -1);
 	}
 	step(j);
+}
+
+/* An entry of the group dir's archive: its full path, raw. */
+static bool full_path(const char *dir, const char *name, char *out, size_t cap)
+{
+	const char *slash = strrchr(dir, '/');
+	size_t plen = slash ? (size_t)(slash - dir) : 0, n;
+	int len = snprintf(out, cap, "%.*s/%s", (int)plen, dir, name);
+
+	if (len < 0 || (size_t)len >= cap)
+		return false;
+	n = (size_t)len;
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return true;
+}
+
+static int by_item_path(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct change *)item)->path);
+}
+
+/* Which entry of the group an archive entry is (by the name Docker's list
+ * would give it), or -1. */
+static ssize_t match(const struct change_group *g, const char *raw)
+{
+	char *name = changes_docker_name(raw, strlen(raw));
+	const struct change *c;
+
+	if (name == NULL)
+		return -1;
+	c = bsearch(name, g->items, g->n, sizeof(*g->items), by_item_path);
+	free(name);
+	return c != NULL ? c - g->items : -1;
+}
+
+static size_t dir_max(const struct job *j)
+{
+	size_t max = (size_t)j->a->cfg->forensics.max_file_size;
+
+	return max > DIR_MAX ? max : DIR_MAX;
+}
+
+/* The group's directory's archive is there: every entry of it that is one
+ * of the group's is taken, or, when the cap cut through the group, the
+ * best quota of them (changes_sort_candidates) and the rest counted. */
+static void take_from_dir(struct job *j, const struct change_group *g, const uint8_t *p, size_t n,
+                          bool *found)
+{
+	char raw[TAR_NAME_MAX + 4200], base[4200];
+	struct change_candidate *cand = NULL;
+	size_t off = 0, at = 0, nc = 0, taken = 0;
+	const char *slash = strrchr(g->dir, '/');
+	int r;
+
+	snprintf(base, sizeof(base), "%.*s", slash ? (int)(slash - g->dir) : 0, g->dir);
+	if (g->quota < g->n && (cand = calloc(g->n, sizeof(*cand))) == NULL) {
+		/* The paths choose, as when the directory is too large. */
+		j->per_path = true;
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		return;
+	}
+	while ((r = tar_next(p, n, &off, &j->entry)) == 1) {
+		ssize_t i;
+		if (!full_path(g->dir, j->entry.name, raw, sizeof(raw)) ||
+		    (i = match(g, raw)) < 0) {
+			at = off;
+			continue;
+		}
+		if (cand == NULL) {
+			found[i] = true;
+			take(j, raw, g->items[i].kind, &j->entry, base);
+		} else if (!found[i] && nc < g->n) {
+			/* One archive entry per name: a lossy name two files
+			 * share is taken once when the cap cuts here. */
+			found[i] = true;
+			changes_candidate(&cand[nc++], &j->entry, at, (size_t)i);
+		}
+		at = off;
+	}
+	if (cand != NULL) {
+		changes_sort_candidates(cand, nc);
+		for (size_t k = 0; k < nc; k++) {
+			size_t o = cand[k].off;
+			const struct change *c = &g->items[cand[k].item];
+			if (tar_next(p, n, &o, &j->entry) != 1 ||
+			    !full_path(g->dir, j->entry.name, raw, sizeof(raw)))
+				continue;
+			if (taken++ < g->quota) {
+				take(j, raw, c->kind, &j->entry, base);
+			} else {
+				char *text = util_escape_bytes(raw, strlen(raw), NULL);
+				changes_drop(&j->changes.dropped, text ? text : c->path, c->kind);
+				free(text);
+			}
+		}
+		free(cand);
+	}
+	/* Gone since the list was made, or past where the archive broke (what
+	 * came before stays taken); past the quota, only counted. */
+	for (size_t i = 0; i < g->n; i++) {
+		if (found[i])
+			continue;
+		if (taken++ < g->quota)
+			skipped_rec(j, change_rec(&g->items[i]),
+			            r < 0 ? "unreadable archive" : "gone", -1);
+		else
+			changes_drop(&j->changes.dropped, g->items[i].path, g->items[i].kind);
+	}
+}
+
+static void on_dir_archive(void *arg, const struct docker_reply *r)
+{
+	struct job *j = arg;
+	const struct change_group *g = current(j);
+	bool *found = calloc(g->n, sizeof(*found));
+
+	j->call = 0;
+	if (found != NULL && !r->too_large && r->error == NULL) {
+		take_from_dir(j, g, r->body, r->body_len, found);
+		free(found);
+		if (!j->per_path)
+			next_group(j);
+		step(j);
+		return;
+	}
+	/* Read one archive each instead; the names Docker cannot give are
+	 * skipped, saying why. */
+	if (found == NULL)
+		snprintf(j->why, sizeof(j->why), "out of memory");
+	else if (r->too_large)
+		snprintf(j->why, sizeof(j->why), "the archive of %s is over %zu bytes", g->dir,
+		         dir_max(j));
+	else
+		snprintf(j->why, sizeof(j->why), "%s", r->error);
+	free(found);
+	j->per_path = true;
+	step(j);
+}
+
+/* Starts GET .../archive?path=PATH: NULL, or why it cannot be asked. */
+static const char *fetch(struct job *j, const char *path, size_t max, docker_cb cb)
+{
+	char url[8192], q[6144];
+
+	if (util_url_encode(path, q, sizeof(q)) < 0)
+		return "path too long";
+	snprintf(url, sizeof(url), "/containers/%s/archive?path=%s", j->cid, q);
+	j->call = docker_request_max(j->a->docker, "GET", url, NULL, max, CALL_MS, cb, j);
+	return j->call != 0 ? NULL : "out of memory";
+}
+
+/* The group's next path read with an archive of its own; false when the
+ * group is done. */
+static bool step_path(struct job *j)
+{
+	const struct change_group *g = current(j);
+
+	while (j->next_item < g->n) {
+		const struct change *c = &g->items[j->next_item];
+		const char *err;
+		char why[256];
+
+		if (!c->kept) {
+			/* The cap cut through the group and its directory could
+			 * not be read: the paths chose. */
+			changes_drop(&j->changes.dropped, c->path, c->kind);
+		} else if (c->lossy) {
+			/* Docker cannot name it: only a directory's archive can. */
+			snprintf(why, sizeof(why), "name not UTF-8: %s",
+			         j->why[0] ? j->why : "no directory above it to read");
+			skipped_rec(j, change_rec(c), why, -1);
+		} else if ((err = fetch(j, c->path, (size_t)j->a->cfg->forensics.max_file_size,
+		                        on_path_archive)) == NULL) {
+			return true;
+		} else {
+			skipped(j, c->path, err, -1);
+		}
+		j->next_item++;
+	}
+	return false;
+}
+
+/* Starts the next archive call, or finishes. */
+static void step(struct job *j)
+{
+	if (!j->deletions_done) {
+		j->deletions_done = true;
+		for (size_t i = 0; i < j->changes.n_deleted; i++)
+			deleted(j, &j->changes.deleted[i]);
+	}
+	while (j->next_group < j->changes.n_groups) {
+		const struct change_group *g = current(j);
+
+		if (g->batch && !j->per_path) {
+			const char *err = fetch(j, g->dir, dir_max(j), on_dir_archive);
+			if (err == NULL)
+				return;
+			snprintf(j->why, sizeof(j->why), "%s", err);
+			j->per_path = true;
+		}
+		if (step_path(j))
+			return;
+		next_group(j);
+	}
+	if (!j->tmpfs_done) {
+		j->tmpfs_done = true;
+		scan_tmpfs(j);
+		return;
+	}
+	finish(j);
 }
 
 static void write_manifest(struct job *j, char *out, size_t cap)
@@ -269,11 +606,36 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+/* What the cap kept out: one event with counts and a sample, not one per
+ * path (docs/events.md); and the entries Docker should not have sent. */
+static void report_dropped(struct job *j)
+{
+	json_t *d = changes_dropped_json(&j->changes.dropped), *e, *rec;
+	json_int_t total = (json_int_t)j->changes.dropped.total;
+
+	if (j->changes.malformed > 0)
+		skipped(j, "/", "malformed changes", (json_int_t)j->changes.malformed);
+	if (d == NULL)
+		return;
+	j->skipped++;
+	e = job_event(j, "artifact.skipped");
+	rec = json_pack("{s:s, s:s, s:I, s:I, s:O}", "path", "/", "skipped", "too many changes",
+	                "size", total, "max", (json_int_t)MAX_CHANGES, "dropped", d);
+	json_object_set_new(e, "path", json_string("/"));
+	json_object_set_new(e, "reason", json_string("too many changes"));
+	json_object_set_new(e, "size", json_integer(total));
+	json_object_set_new(e, "max", json_integer(MAX_CHANGES));
+	json_object_set_new(e, "dropped", d);
+	events_emit(j->a->events, e);
+	json_array_append_new(j->manifest, rec);
+}
+
 static void finish(struct job *j)
 {
 	char manifest[4200];
 	json_t *e;
 
+	report_dropped(j);
 	write_manifest(j, manifest, sizeof(manifest));
 	e = job_event(j, "artifacts.collected");
 	json_object_set_new(e, "files", json_integer(j->files));
@@ -292,42 +654,6 @@ static void finish(struct job *j)
 	json_t *seen = json_incref(j->seen);
 	job_free(j);
 	done(arg, cid, cname, seen);
-}
-
-static void scan_tmpfs(struct job *j);
-
-/* Starts the next archive call, or finishes. */
-static void step(struct job *j)
-{
-	struct artifacts *a = j->a;
-	char path[8192], q[6144];
-
-	while (j->next_change < j->changes.n) {
-		const struct change *c = &j->changes.items[j->next_change];
-		if (c->kind == CHANGE_DELETED) {
-			deleted(j, c->path);
-			j->next_change++;
-			continue;
-		}
-		if (util_url_encode(c->path, q, sizeof(q)) < 0) {
-			skipped(j, c->path, "path too long", -1);
-			j->next_change++;
-			continue;
-		}
-		snprintf(path, sizeof(path), "/containers/%s/archive?path=%s", j->cid, q);
-		size_t max = (size_t)a->cfg->forensics.max_file_size;
-		j->call = docker_request_max(a->docker, "GET", path, NULL, max, CALL_MS,
-		                             on_path_archive, j);
-		if (j->call != 0)
-			return;
-		j->next_change = j->changes.n; /* out of memory: stop here */
-	}
-	if (!j->tmpfs_done) {
-		j->tmpfs_done = true;
-		scan_tmpfs(j);
-		return;
-	}
-	finish(j);
 }
 
 /* The whole of tar's output is there: every file in it is an artifact. */
@@ -352,7 +678,7 @@ static void tar_done(struct job *j, const char *error)
 	else {
 		while ((n = tar_next(j->tar.data, j->tar.len, &off, t)) == 1) {
 			snprintf(path, sizeof(path), "/%s", t->name);
-			take(j, path, CHANGE_ADDED, t);
+			take(j, path, CHANGE_ADDED, t, ""); /* a hard link's "tmp/x": "/tmp/x" */
 		}
 		if (n < 0)
 			skipped(j, "/tmp", "unreadable archive", -1);
@@ -461,8 +787,6 @@ static void on_changes(void *arg, const struct docker_reply *r)
 		skipped(j, "/", "the changes list is not a list", -1);
 	else if (r->json != NULL && changes_plan(r->json, MAX_CHANGES, &j->changes) < 0)
 		skipped(j, "/", "out of memory", -1);
-	if (j->changes.dropped > 0)
-		skipped(j, "/", "too many changes", (json_int_t)j->changes.dropped);
 	step(j);
 }
 
