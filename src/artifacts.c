@@ -32,12 +32,31 @@
 #define CALL_MS     60000
 /* A directory's archive (a batched group) is read up to this, or
  * max_file_size if larger: thousands of small files fit. */
-#define DIR_MAX      ((size_t)16 << 20)
+#define DIR_MAX ((size_t)16 << 20)
+/* Archive entries taken (hashed, stored, logged) per turn of the loop, so
+ * that a directory of 5000 files does not hold the monitor for seconds. */
+#define SLICE        128
 #define MANIFEST_DIR "sessions" /* under artifacts_dir */
 /* tmpfs mounts: in neither the changes list nor the archive endpoint's view
  * (Docker 20.10), and gone when the container stops, so tar reads them from
  * inside. Missing ones only make tar complain on stderr, which is not read. */
 static const char *const tmpfs_cmd[] = {"tar", "-C", "/", "-cf", "-", "tmp", "dev/shm", NULL};
+
+/* Taking the entries of one archive (a group's directory, or the tmpfs
+ * tar) a slice at a time: which of them, best first, and how far it got. */
+struct sweep {
+	struct buf body; /* the archive, ours */
+	struct change_candidate *cand;
+	size_t nc, cap;
+	size_t next;  /* the next candidate */
+	size_t quota; /* how many to take; the rest are counted as cut */
+	size_t taken;
+	const struct change_group *g; /* NULL: the tmpfs tar */
+	bool *found;                  /* per entry of g */
+	size_t next_missing;          /* entries of g not in the archive, reported after */
+	bool broken;                  /* the archive ended malformed */
+	uint64_t timer;
+};
 
 struct job {
 	struct artifacts *a;
@@ -56,6 +75,7 @@ struct job {
 	                    * directory's archive could not be had: why) */
 	char why[160];
 	bool tmpfs_done;
+	struct sweep sweep;
 	int tar_fd; /* the tar exec's stream, or -1 */
 	uint64_t tar_timer;
 	struct demux demux;
@@ -383,99 +403,187 @@ static size_t dir_max(const struct job *j)
 	return max > DIR_MAX ? max : DIR_MAX;
 }
 
-/* The group's directory's archive is there: every entry of it that is one
- * of the group's is taken, or, when the cap cut through the group, the
- * best quota of them (changes_sort_candidates) and the rest counted. */
-static void take_from_dir(struct job *j, const struct change_group *g, const uint8_t *p, size_t n,
-                          bool *found)
+static void sweep_free(struct job *j)
 {
+	struct sweep *w = &j->sweep;
+
+	loop_del_timer(j->a->loop, w->timer);
+	buf_free(&w->body);
+	free(w->cand);
+	free(w->found);
+	memset(w, 0, sizeof(*w));
+}
+
+/* The name of an archive entry, raw, and where a hard link's target is
+ * named from. */
+static bool sweep_name(const struct sweep *w, const char *name, char *raw, size_t cap, char *base,
+                       size_t bcap)
+{
+	const char *slash;
+	int n;
+
+	if (w->g == NULL) { /* tar -C / ...: "tmp/x" */
+		n = snprintf(raw, cap, "/%s", name);
+		base[0] = '\0';
+		return n > 0 && (size_t)n < cap;
+	}
+	slash = strrchr(w->g->dir, '/');
+	snprintf(base, bcap, "%.*s", slash ? (int)(slash - w->g->dir) : 0, w->g->dir);
+	return full_path(w->g->dir, name, raw, cap);
+}
+
+static bool add_candidate(struct sweep *w, const struct tar_entry *e, size_t off, size_t item)
+{
+	if (w->nc == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct change_candidate *c = realloc(w->cand, cap * sizeof(*c));
+		if (c == NULL)
+			return false;
+		w->cand = c;
+		w->cap = cap;
+	}
+	changes_candidate(&w->cand[w->nc++], e, off, item);
+	return true;
+}
+
+/* Lists the archive's entries to take: for a group, those that are its
+ * entries (one per name when the cap cuts through it); for the tmpfs tar,
+ * every file and link. Best first when not all of them can be taken. */
+static bool sweep_scan(struct job *j)
+{
+	struct sweep *w = &j->sweep;
 	char raw[TAR_NAME_MAX + 4200], base[4200];
-	struct change_candidate *cand = NULL;
-	size_t off = 0, at = 0, nc = 0, taken = 0;
-	const char *slash = strrchr(g->dir, '/');
+	size_t off = 0, at = 0;
 	int r;
 
-	snprintf(base, sizeof(base), "%.*s", slash ? (int)(slash - g->dir) : 0, g->dir);
-	if (g->quota < g->n && (cand = calloc(g->n, sizeof(*cand))) == NULL) {
-		/* The paths choose, as when the directory is too large. */
-		j->per_path = true;
-		snprintf(j->why, sizeof(j->why), "out of memory");
-		return;
-	}
-	while ((r = tar_next(p, n, &off, &j->entry)) == 1) {
-		ssize_t i;
-		if (!full_path(g->dir, j->entry.name, raw, sizeof(raw)) ||
-		    (i = match(g, raw)) < 0) {
-			at = off;
-			continue;
+	while ((r = tar_next(w->body.data, w->body.len, &off, &j->entry)) == 1) {
+		const struct tar_entry *e = &j->entry;
+		ssize_t i = 0;
+		bool takes = e->type == '0' || e->type == '1' || e->type == '2';
+
+		if (w->g != NULL) {
+			if (!sweep_name(w, e->name, raw, sizeof(raw), base, sizeof(base)) ||
+			    (i = match(w->g, raw)) < 0 || (w->quota < w->g->n && w->found[i])) {
+				at = off;
+				continue;
+			}
+			w->found[i] = true;
 		}
-		if (cand == NULL) {
-			found[i] = true;
-			take(j, raw, g->items[i].kind, &j->entry, base);
-		} else if (!found[i] && nc < g->n) {
-			/* One archive entry per name: a lossy name two files
-			 * share is taken once when the cap cuts here. */
-			found[i] = true;
-			changes_candidate(&cand[nc++], &j->entry, at, (size_t)i);
-		}
+		if (takes && !add_candidate(w, e, at, (size_t)i))
+			return false;
 		at = off;
 	}
-	if (cand != NULL) {
-		changes_sort_candidates(cand, nc);
-		for (size_t k = 0; k < nc; k++) {
-			size_t o = cand[k].off;
-			const struct change *c = &g->items[cand[k].item];
-			if (tar_next(p, n, &o, &j->entry) != 1 ||
-			    !full_path(g->dir, j->entry.name, raw, sizeof(raw)))
-				continue;
-			if (taken++ < g->quota) {
-				take(j, raw, c->kind, &j->entry, base);
-			} else {
-				char *text = util_escape_bytes(raw, strlen(raw), NULL);
-				changes_drop(&j->changes.dropped, text ? text : c->path, c->kind);
-				free(text);
-			}
-		}
-		free(cand);
+	w->broken = r < 0;
+	if (w->g == NULL)
+		w->quota = MAX_CHANGES;
+	if (w->nc > w->quota)
+		changes_sort_candidates(w->cand, w->nc);
+	return true;
+}
+
+static void sweep_done(struct job *j)
+{
+	bool tmpfs = j->sweep.g == NULL, broken = j->sweep.broken;
+
+	sweep_free(j);
+	if (tmpfs) {
+		if (broken)
+			skipped(j, "/tmp", "unreadable archive", -1);
+		j->tmpfs_done = true;
+	} else {
+		next_group(j);
 	}
-	/* Gone since the list was made, or past where the archive broke (what
-	 * came before stays taken); past the quota, only counted. */
-	for (size_t i = 0; i < g->n; i++) {
-		if (found[i])
+	step(j);
+}
+
+static void on_sweep_timer(struct loop *l, void *arg);
+
+/* Takes up to SLICE entries, then lets the loop run. */
+static void sweep_run(struct job *j)
+{
+	struct sweep *w = &j->sweep;
+	char raw[TAR_NAME_MAX + 4200], base[4200];
+	size_t work = 0;
+
+	for (; w->next < w->nc && work < SLICE; w->next++) {
+		const struct change_candidate *c = &w->cand[w->next];
+		enum change_kind kind = w->g ? w->g->items[c->item].kind : CHANGE_ADDED;
+		size_t o = c->off;
+
+		if (tar_next(w->body.data, w->body.len, &o, &j->entry) != 1 ||
+		    !sweep_name(w, j->entry.name, raw, sizeof(raw), base, sizeof(base)))
 			continue;
-		if (taken++ < g->quota)
-			skipped_rec(j, change_rec(&g->items[i]),
-			            r < 0 ? "unreadable archive" : "gone", -1);
-		else
-			changes_drop(&j->changes.dropped, g->items[i].path, g->items[i].kind);
+		if (w->taken++ < w->quota) {
+			take(j, raw, kind, &j->entry, base);
+			work++;
+		} else {
+			char *text = util_escape_bytes(raw, strlen(raw), NULL);
+			changes_drop(&j->changes.dropped, text ? text : "?", kind);
+			free(text);
+		}
 	}
+	/* Gone since the list was made, or past where the archive broke
+	 * (what came before stays taken); past the quota, only counted. */
+	for (; w->g != NULL && w->next_missing < w->g->n && work < SLICE; w->next_missing++) {
+		const struct change *c = &w->g->items[w->next_missing];
+
+		if (w->found[w->next_missing])
+			continue;
+		if (w->taken++ < w->quota) {
+			skipped_rec(j, change_rec(c), w->broken ? "unreadable archive" : "gone",
+			            -1);
+			work++;
+		} else {
+			changes_drop(&j->changes.dropped, c->path, c->kind);
+		}
+	}
+	if (w->next < w->nc || (w->g != NULL && w->next_missing < w->g->n)) {
+		w->timer = loop_add_timer(j->a->loop, 0, on_sweep_timer, j);
+		if (w->timer != 0)
+			return;
+		/* Cannot wait for the loop: go on now rather than stop. */
+		sweep_run(j);
+		return;
+	}
+	sweep_done(j);
+}
+
+static void on_sweep_timer(struct loop *l, void *arg)
+{
+	struct job *j = arg;
+
+	j->sweep.timer = 0;
+	sweep_run(j);
 }
 
 static void on_dir_archive(void *arg, const struct docker_reply *r)
 {
 	struct job *j = arg;
 	const struct change_group *g = current(j);
-	bool *found = calloc(g->n, sizeof(*found));
+	struct sweep *w = &j->sweep;
 
 	j->call = 0;
-	if (found != NULL && !r->too_large && r->error == NULL) {
-		take_from_dir(j, g, r->body, r->body_len, found);
-		free(found);
-		if (!j->per_path)
-			next_group(j);
-		step(j);
-		return;
+	if (!r->too_large && r->error == NULL) {
+		/* The reply is borrowed: the archive is kept for the slices. */
+		w->g = g;
+		w->quota = g->quota < g->n ? g->quota : SIZE_MAX;
+		if ((w->found = calloc(g->n, sizeof(*w->found))) != NULL &&
+		    (r->body_len == 0 || buf_put(&w->body, r->body, r->body_len) == 0) &&
+		    sweep_scan(j)) {
+			sweep_run(j);
+			return;
+		}
+		sweep_free(j);
 	}
 	/* Read one archive each instead; the names Docker cannot give are
 	 * skipped, saying why. */
-	if (found == NULL)
-		snprintf(j->why, sizeof(j->why), "out of memory");
-	else if (r->too_large)
+	if (r->too_large)
 		snprintf(j->why, sizeof(j->why), "the archive of %s is over %zu bytes", g->dir,
 		         dir_max(j));
-	else
+	else if (r->error != NULL)
 		snprintf(j->why, sizeof(j->why), "%s", r->error);
-	free(found);
+	else
+		snprintf(j->why, sizeof(j->why), "out of memory");
 	j->per_path = true;
 	step(j);
 }
@@ -596,6 +704,7 @@ static void job_free(struct job *j)
 	}
 	loop_del_timer(a->loop, j->tar_timer);
 	buf_free(&j->tar);
+	sweep_free(j);
 	for (size_t i = 0; j->uploads != NULL && j->uploads[i] != NULL; i++)
 		free(j->uploads[i]);
 	free(j->uploads);
@@ -659,11 +768,6 @@ static void finish(struct job *j)
 /* The whole of tar's output is there: every file in it is an artifact. */
 static void tar_done(struct job *j, const char *error)
 {
-	struct tar_entry *t = &j->entry;
-	char path[TAR_NAME_MAX + 2];
-	size_t off = 0;
-	int n = 0;
-
 	if (j->tar_fd >= 0) {
 		loop_del_fd(j->a->loop, j->tar_fd);
 		close(j->tar_fd);
@@ -671,17 +775,20 @@ static void tar_done(struct job *j, const char *error)
 	}
 	loop_del_timer(j->a->loop, j->tar_timer);
 	j->tar_timer = 0;
-	if (error != NULL)
+	if (error != NULL) {
 		skipped(j, "/tmp", error, -1);
-	else if (j->tar_too_large)
+	} else if (j->tar_too_large) {
 		skipped(j, "/tmp", "max_session_size", (json_int_t)j->tar.len);
-	else {
-		while ((n = tar_next(j->tar.data, j->tar.len, &off, t)) == 1) {
-			snprintf(path, sizeof(path), "/%s", t->name);
-			take(j, path, CHANGE_ADDED, t, ""); /* a hard link's "tmp/x": "/tmp/x" */
+	} else {
+		/* Every file in it is an artifact, taken a slice at a time. */
+		j->sweep.body = j->tar;
+		buf_init(&j->tar);
+		if (sweep_scan(j)) {
+			sweep_run(j);
+			return;
 		}
-		if (n < 0)
-			skipped(j, "/tmp", "unreadable archive", -1);
+		sweep_free(j);
+		skipped(j, "/tmp", "out of memory", -1);
 	}
 	buf_free(&j->tar);
 	step(j);
