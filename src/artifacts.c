@@ -147,12 +147,9 @@ static json_t *raw_rec(const char *raw)
  * it, and says so. */
 static json_t *change_rec(const struct change *c)
 {
-	json_t *rec;
-
 	if (!c->lossy)
 		return raw_rec(c->path);
-	rec = json_pack("{s:s, s:b}", "path", c->path, "path_lossy", 1);
-	return rec;
+	return json_pack("{s:s, s:b}", "path", c->path, "path_lossy", 1);
 }
 
 /* What `seen` and `known` are keyed by: the path when it is text, else
@@ -213,14 +210,14 @@ static bool as_before(struct job *j, const char *key, const char *now, json_t *r
 	return true;
 }
 
-/* A regular file: hashed and stored. False (and logged) when it was not. */
+/* A regular file: hashed and stored. False when it was not: then rec is
+ * in the manifest already (unchanged, or skipped and logged). */
 static bool take_file(struct job *j, const char *raw, const char *key, const struct tar_entry *t,
-                      json_t *rec, bool *listed)
+                      json_t *rec)
 {
 	char hash[DIGEST_HEX_MAX];
 	int r;
 
-	*listed = false;
 	if (digest_hex(EVP_sha256(), t->data, t->size, hash) < 0) {
 		skipped_rec(j, rec, "hash failed", (json_int_t)t->size);
 		return false;
@@ -228,10 +225,8 @@ static bool take_file(struct job *j, const char *raw, const char *key, const str
 	json_object_set_new(rec, "type", json_string("file"));
 	json_object_set_new(rec, "size", json_integer((json_int_t)t->size));
 	json_object_set_new(rec, "sha256", json_string(hash));
-	if (as_before(j, key, hash, rec)) {
-		*listed = true;
+	if (as_before(j, key, hash, rec))
 		return false;
-	}
 	if (t->size > (uint64_t)j->a->cfg->forensics.max_file_size) {
 		skipped_rec(j, rec, "max_file_size", (json_int_t)t->size);
 		return false;
@@ -262,7 +257,6 @@ static void take(struct job *j, const char *raw, enum change_kind kind, const st
 	const char *type = kind == CHANGE_ADDED ? "file.created" : "file.changed";
 	char mode[8], *key;
 	json_t *e, *rec;
-	bool listed;
 
 	if (t->type != '0' && t->type != '2' && t->type != '1')
 		return;
@@ -278,12 +272,13 @@ static void take(struct job *j, const char *raw, enum change_kind kind, const st
 	json_object_set_new(rec, "kind", json_string(kind == CHANGE_ADDED ? "created" : "changed"));
 	json_object_set_new(rec, "mode", json_string(mode));
 	if (t->type == '0') {
-		bool ok = take_file(j, raw, key, t, rec, &listed);
+		bool ok = take_file(j, raw, key, t, rec);
 		free(key);
 		if (!ok)
 			return;
 	} else {
 		char target[TAR_NAME_MAX * 2 + 2], *text, *now = NULL;
+		bool listed;
 
 		json_object_set_new(rec, "type",
 		                    json_string(t->type == '2' ? "symlink" : "hardlink"));
