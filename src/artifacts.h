@@ -6,11 +6,14 @@
  * layer; the tmpfs mounts /tmp and /dev/shm, which it does not cover and
  * which vanish at the stop, are read with one exec of tar in the container
  * (docs/artifacts.md). Each regular file is fetched through the archive
- * endpoint, stored once under forensics.artifacts_dir named by its SHA-256, and logged
- * (file.created, file.changed; file.deleted for removals, artifact.skipped
- * for what a size cap kept out); a manifest per session lists all of it.
- * Runs entirely on the monitor's loop through the async Docker client; the
- * only blocking work is writing a file of at most max_file_size.
+ * endpoint (one call per path, or one for a directory's many paths and for
+ * names that are not UTF-8), stored once under forensics.artifacts_dir
+ * named by its SHA-256, and logged (file.created, file.changed;
+ * file.deleted for removals, artifact.skipped for what a cap kept out or
+ * could not be read: every changed path is one or the other); a manifest
+ * per session lists all of it. Runs entirely on the monitor's loop through
+ * the async Docker client; the only blocking work is writing a file of at
+ * most max_file_size, and an archive's entries are taken a slice at a time.
  */
 #ifndef HERMES_ARTIFACTS_H
 #define HERMES_ARTIFACTS_H

@@ -34,6 +34,8 @@ struct dcall {
 	struct buf out, in;
 	struct http_response head;
 	bool have_head;
+	struct http_body_state bstate; /* how far the body is decoded */
+	struct buf decoded;            /* the body, decoded so far */
 	uint64_t timer;
 	uint64_t fail_timer; /* to report an early failure from the loop */
 	char *fail_reason;
@@ -137,6 +139,7 @@ static void call_free(struct dcall *c)
 	loop_del_timer(d->loop, c->fail_timer);
 	buf_free(&c->out);
 	buf_free(&c->in);
+	buf_free(&c->decoded);
 	free(c->fail_reason);
 	free(c);
 }
@@ -251,7 +254,9 @@ static void fail_later(struct dcall *c, const char *why, int err)
 		c->fail_timer = loop_add_timer(c->d->loop, 0, on_early_failure, c);
 }
 
-/* Returns true when the call is finished (and freed), false to read on. */
+/* Returns true when the call is finished (and freed), false to read on.
+ * What came before was decoded by earlier calls: a chunked body that
+ * arrives in many reads is read once. */
 static bool complete_body(struct dcall *c, bool eof)
 {
 	struct buf body;
@@ -259,18 +264,17 @@ static bool complete_body(struct dcall *c, bool eof)
 	size_t n = c->in.len - c->head.head_len;
 	int r;
 
-	buf_init(&body);
-	r = http_body(&c->head, p, n, eof, &body);
-	if (r == 0 && !eof) {
-		buf_free(&body);
+	r = http_body_feed(&c->head, &c->bstate, p, n, eof, &c->decoded);
+	if (r == 0 && !eof)
 		return false;
-	}
 	if (r <= 0) {
-		buf_free(&body);
 		finish(c, c->head.status,
 		       r == 0 ? "connection closed mid-answer" : "malformed HTTP body", NULL);
 		return true;
 	}
+	/* Ours now: finish() frees the call before the callback reads it. */
+	body = c->decoded;
+	buf_init(&c->decoded);
 	json_t *json = NULL;
 	if (body.len > 0)
 		json = json_loadb((const char *)body.data, body.len, 0, NULL);
@@ -406,6 +410,7 @@ static struct dcall *start_call(struct docker *d, const char *method, const char
 	c->hijack = hijack;
 	buf_init(&c->out);
 	buf_init(&c->in);
+	buf_init(&c->decoded);
 	snprintf(c->what, sizeof(c->what), "%s %.160s", method, path);
 	c->next = d->calls;
 	d->calls = c;

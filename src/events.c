@@ -290,3 +290,32 @@ int event_set_bytes(json_t *obj, const char *key, const void *data, size_t len)
 	free(key64);
 	return bad ? -ENOMEM : 0;
 }
+
+int event_set_name(json_t *obj, const char *key, const void *data, size_t len)
+{
+	char *text, *b64 = NULL, *key64 = NULL;
+	bool exact;
+	int bad;
+
+	if (obj == NULL || key == NULL || (data == NULL && len > 0))
+		return -EINVAL;
+	if ((text = util_escape_bytes(data ? data : "", len, &exact)) == NULL)
+		return -ENOMEM;
+	bad = json_object_set_new(obj, key, json_string(text));
+	free(text);
+	if (bad)
+		return -EINVAL;
+	if (exact)
+		return 0;
+	if (asprintf(&key64, "%s_b64", key) < 0)
+		return -ENOMEM;
+	if ((b64 = util_base64(data, len)) == NULL ||
+	    json_object_set_new(obj, key64, json_string(b64)) != 0) {
+		free(b64);
+		free(key64);
+		return -ENOMEM;
+	}
+	free(b64);
+	free(key64);
+	return 0;
+}

@@ -47,4 +47,10 @@ void events_session_close(struct events *ev, const char *session, const char *sr
  * sanitized under KEY and, raw, base64-encoded under KEY_b64. */
 int event_set_bytes(json_t *obj, const char *key, const void *data, size_t len);
 
+/* Adds a name (a file name from a container) keeping every byte: under KEY
+ * as util_escape_bytes() writes it (each byte that is not valid UTF-8 as
+ * the characters \xNN), and, only when that is not exact, the raw bytes
+ * base64-encoded under KEY_b64. Returns 0 or a negative errno. */
+int event_set_name(json_t *obj, const char *key, const void *data, size_t len);
+
 #endif

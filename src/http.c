@@ -3,8 +3,9 @@
  * line, the headers that frame a body, chunked transfer coding).
  *
  * Not an HTTP client: no I/O, no requests, no connection reuse, no content
- * codings. Every call re-reads the bytes it is given from the start and
- * keeps no state, so the caller may call again with more bytes; nothing is
+ * codings. The head is re-read from its start on every call (it is small
+ * and bounded); a body keeps its place in an http_body_state, so a long
+ * chunked answer that arrives in many reads is decoded once. Nothing is
  * ever read outside data[0..len).
  */
 #include <errno.h>
@@ -234,7 +235,9 @@ static int chunk_size_line(const uint8_t *p, size_t len, size_t *pos, size_t *si
 		i++;
 	if (i == len)
 		return need_more(i - *pos);
-	if (p[i] != '\n')
+	/* As long a line with its end is refused too, or a body read in
+	 * pieces (refused at the partial line) and whole would differ. */
+	if (p[i] != '\n' || i - *pos > CHUNK_LINE_MAX)
 		return -EPROTO;
 	*pos = i + 1;
 	*size = v;
@@ -256,57 +259,88 @@ static int chunk_data_end(const uint8_t *p, size_t len, size_t *pos)
 	return 1;
 }
 
-/*
- * Walk the chunked body. With out NULL only checks that it is complete and
- * well formed and returns the decoded size in *total, so that a body which
- * is still arriving costs one pass over the chunk headers and no copying.
- */
-static int dechunk(const uint8_t *p, size_t len, struct buf *out, size_t *total)
+enum { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILERS, CH_DONE };
+
+/* Trailer fields are skipped: Docker sends none we would use. The search
+ * for a line's end resumes where the last call stopped (st->scan). */
+static int trailers(struct http_body_state *st, const uint8_t *p, size_t len)
 {
-	size_t pos = 0, sum = 0, size = 0, trailers;
-	const uint8_t *lf;
+	for (;;) {
+		const uint8_t *lf;
+		size_t n;
+
+		if (st->pos - st->trailers > HTTP_HEAD_MAX)
+			return -EMSGSIZE;
+		if (st->pos == len)
+			return 0;
+		if (st->scan < st->pos)
+			st->scan = st->pos;
+		lf = memchr(p + st->scan, '\n', len - st->scan);
+		if (!lf) {
+			st->scan = len;
+			return len - st->trailers > HTTP_HEAD_MAX ? -EMSGSIZE : 0;
+		}
+		n = (size_t)(lf - (p + st->pos));
+		if (n > 0 && p[st->pos + n - 1] == '\r')
+			n--;
+		st->pos = st->scan = (size_t)(lf - p) + 1;
+		if (n == 0)
+			return 1;
+	}
+}
+
+/* Decodes the chunked body from where st stands; chunk data goes to out
+ * as soon as it is there. A chunk-size line that is not complete yet is
+ * read again next time (it is at most CHUNK_LINE_MAX bytes). */
+static int dechunk(struct http_body_state *st, const uint8_t *p, size_t len, struct buf *out)
+{
+	size_t size = 0, n;
 	int e;
 
 	for (;;) {
-		e = chunk_size_line(p, len, &pos, &size);
-		if (e != 1)
-			return e;
-		if (size == 0)
+		switch (st->phase) {
+		case CH_SIZE:
+			e = chunk_size_line(p, len, &st->pos, &size);
+			if (e != 1)
+				return e;
+			if (size == 0) {
+				st->phase = CH_TRAILERS;
+				st->trailers = st->scan = st->pos;
+			} else if (size > BUF_MAX - st->decoded) {
+				return -EMSGSIZE;
+			} else {
+				st->left = size;
+				st->phase = CH_DATA;
+			}
 			break;
-		if (size > BUF_MAX - sum)
-			return -EMSGSIZE;
-		if (len - pos < size)
-			return 0;
-		if (out && (e = buf_put(out, p + pos, size)) != 0)
-			return e;
-		sum += size;
-		pos += size;
-		e = chunk_data_end(p, len, &pos);
-		if (e != 1)
-			return e;
-	}
-	/* Trailer fields are skipped: Docker sends none we would use. */
-	trailers = pos;
-	for (;;) {
-		size_t n;
-
-		if (pos - trailers > HTTP_HEAD_MAX)
-			return -EMSGSIZE;
-		if (pos == len)
-			return 0;
-		lf = memchr(p + pos, '\n', len - pos);
-		if (!lf)
-			return len - trailers > HTTP_HEAD_MAX ? -EMSGSIZE : 0;
-		n = (size_t)(lf - (p + pos));
-		if (n > 0 && p[pos + n - 1] == '\r')
-			n--;
-		pos = (size_t)(lf - p) + 1;
-		if (n == 0)
+		case CH_DATA:
+			n = len - st->pos < st->left ? len - st->pos : st->left;
+			if (n == 0)
+				return 0;
+			if ((e = buf_put(out, p + st->pos, n)) != 0)
+				return e;
+			st->pos += n;
+			st->left -= n;
+			st->decoded += n;
+			if (st->left == 0)
+				st->phase = CH_DATA_END;
 			break;
+		case CH_DATA_END:
+			e = chunk_data_end(p, len, &st->pos);
+			if (e != 1)
+				return e;
+			st->phase = CH_SIZE;
+			break;
+		case CH_TRAILERS:
+			e = trailers(st, p, len);
+			if (e != 1)
+				return e;
+			st->phase = CH_DONE;
+			break;
+		default:
+			return 1;
+		}
 	}
-	if (total)
-		*total = sum;
-	return 1;
 }
 
 static bool has_no_body(int status)
@@ -314,25 +348,13 @@ static bool has_no_body(int status)
 	return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
-int http_body(const struct http_response *r, const uint8_t *body, size_t len, bool eof,
-              struct buf *out)
+/* Content-Length, or the end of the connection: appended once complete. */
+static int plain_body(const struct http_response *r, const uint8_t *body, size_t len, bool eof,
+                      struct buf *out)
 {
-	size_t total = 0;
+	size_t total;
 	int e;
 
-	if (has_no_body(r->status))
-		return 1;
-	if (r->chunked) {
-		e = dechunk(body, len, NULL, &total);
-		if (e == 0 && eof)
-			return -EPROTO;
-		if (e != 1)
-			return e;
-		e = buf_reserve(out, total);
-		if (e == 0)
-			e = dechunk(body, len, out, NULL);
-		return e < 0 ? e : 1;
-	}
 	if (r->content_length >= 0) {
 		/* Refuse at once what could never fit, instead of letting
 		 * the caller collect 64 MiB first. */
@@ -351,4 +373,31 @@ int http_body(const struct http_response *r, const uint8_t *body, size_t len, bo
 	if (total > 0 && (e = buf_put(out, body, total)) != 0)
 		return e;
 	return 1;
+}
+
+int http_body_feed(const struct http_response *r, struct http_body_state *st, const uint8_t *body,
+                   size_t len, bool eof, struct buf *out)
+{
+	int e;
+
+	if (has_no_body(r->status))
+		return 1;
+	if (!r->chunked)
+		return plain_body(r, body, len, eof, out);
+	if (len < st->pos)
+		return -EINVAL; /* not the bytes it was given before */
+	e = dechunk(st, body, len, out);
+	return e == 0 && eof ? -EPROTO : e;
+}
+
+int http_body(const struct http_response *r, const uint8_t *body, size_t len, bool eof,
+              struct buf *out)
+{
+	struct http_body_state st = HTTP_BODY_STATE_INIT;
+	size_t was = out->len;
+	int e = http_body_feed(r, &st, body, len, eof, out);
+
+	if (e != 1)
+		out->len = was;
+	return e;
 }

@@ -32,6 +32,23 @@ struct http_response {
  */
 int http_parse_head(const uint8_t *data, size_t len, struct http_response *r);
 
+/* Where the decoding of one response's body stands between calls, so that
+ * a body arriving in many reads is read once, not again from its start on
+ * every read. Zero it (HTTP_BODY_STATE_INIT) before the first call. */
+struct http_body_state {
+	int phase;       /* chunked: what is expected at pos */
+	size_t pos;      /* bytes of the body consumed */
+	size_t left;     /* data bytes still to come in the current chunk */
+	size_t scan;     /* where the search for the current line's end resumes */
+	size_t trailers; /* where the trailer section began */
+	size_t decoded;  /* bytes appended to out so far */
+};
+
+#define HTTP_BODY_STATE_INIT                                                                       \
+	{                                                                                          \
+		0                                                                                  \
+	}
+
 /*
  * Given the bytes after the head (body[0..len)) and whether the peer has
  * closed the connection (eof), decide whether the whole body is there and,
@@ -39,8 +56,19 @@ int http_parse_head(const uint8_t *data, size_t len, struct http_response *r);
  * Returns 1 complete, 0 need more, -EPROTO malformed (bad chunk size,
  * eof before Content-Length bytes or before the last chunk).
  * Without Content-Length and not chunked, the body ends at eof.
+ * On any result but 1, out is as it was.
  */
 int http_body(const struct http_response *r, const uint8_t *body, size_t len, bool eof,
               struct buf *out);
+
+/*
+ * The same for a body that grows: each call passes all the bytes so far
+ * (the earlier ones unchanged, and the same out) and decodes only what is
+ * new since the last call. A chunked body's data is appended to out as it
+ * arrives; any other body once it is complete. After a negative result,
+ * stop: out holds what was decoded before the error.
+ */
+int http_body_feed(const struct http_response *r, struct http_body_state *st, const uint8_t *body,
+                   size_t len, bool eof, struct buf *out);
 
 #endif

@@ -1364,7 +1364,7 @@ void session_terminate(struct session *s)
 static char *write_sidecar(struct session *s, double end, const char *reason)
 {
 	const struct config *cfg = s->ctx->cfg;
-	char path[PATH_MAX], tmp[PATH_MAX + 8], start_ts[32], end_ts[32];
+	char path[PATH_MAX], tmp[PATH_MAX + 32], start_ts[32], end_ts[32];
 	json_t *j;
 
 	/* Only sessions that logged in: a brute-force bot makes thousands of
@@ -1372,7 +1372,6 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	if (!cfg->recording.enabled || s->username == NULL)
 		return NULL;
 	snprintf(path, sizeof(path), "%s/%s.json", cfg->recording.output_dir, s->id);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	util_rfc3339(s->start_wall, start_ts);
 	util_rfc3339(end, end_ts);
 	j = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s, s:s, s:f, s:s, s:s?, s:s?, s:O, s:I, s:I, "
@@ -1389,7 +1388,7 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	set_exit(j, s->last_exit, s->last_signal);
 	if (s->previous_session[0] != '\0')
 		json_object_set_new(j, "previous_session", json_string(s->previous_session));
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	int fd = util_open_tmp(path, 0640, tmp, sizeof(tmp)); /* O_EXCL|O_NOFOLLOW */
 	int r = fd < 0 ? -1 : json_dumpfd(j, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fd >= 0 && close(fd) < 0)
 		r = -1;

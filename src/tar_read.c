@@ -1,6 +1,6 @@
 /* tar_read: see tar_read.h. Header layout from POSIX ustar (pax's "ustar
  * Interchange Format"): name at 0 (100), mode at 100 (8), size at 124 (12),
- * checksum at 148 (8), type flag at 156, link name at 157 (100), magic at
+ * mtime at 136 (12), checksum at 148 (8), type flag at 156, link name at 157 (100), magic at
  * 257, prefix at 345 (155). */
 #include "tar_read.h"
 
@@ -14,6 +14,8 @@
 #define MODE_LEN   8
 #define SIZE_OFF   124
 #define SIZE_LEN   12
+#define MTIME_OFF  136
+#define MTIME_LEN  12
 #define CHKSUM_OFF 148
 #define CHKSUM_LEN 8
 #define TYPE_OFF   156
@@ -77,8 +79,23 @@ static void field(char *out, size_t cap, const uint8_t *f, size_t len)
 	out[n] = '\0';
 }
 
-/* PAX records "LEN KEY=VALUE\n": takes path and linkpath, ignores others.
- * False when a record is malformed. */
+/* The whole seconds of a PAX time ("1733369140.180202629"); -1 if it is
+ * not one (a negative time, say: left to the header's). */
+static int64_t pax_seconds(const uint8_t *v, size_t n)
+{
+	int64_t s = 0;
+	size_t i;
+
+	for (i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (s > (INT64_MAX - 9) / 10)
+			return -1;
+		s = s * 10 + (v[i] - '0');
+	}
+	return i > 0 && (i == n || v[i] == '.') ? s : -1;
+}
+
+/* PAX records "LEN KEY=VALUE\n": takes path, linkpath and mtime, ignores
+ * others. False when a record is malformed. */
 static bool pax(const uint8_t *p, size_t n, struct tar_entry *e, bool *name, bool *link)
 {
 	while (n > 0) {
@@ -105,6 +122,8 @@ static bool pax(const uint8_t *p, size_t n, struct tar_entry *e, bool *name, boo
 		} else if (klen == 8 && memcmp(kv, "linkpath", 8) == 0) {
 			field(e->link, sizeof(e->link), eq + 1, vlen);
 			*link = true;
+		} else if (klen == 5 && memcmp(kv, "mtime", 5) == 0) {
+			e->mtime = pax_seconds(eq + 1, vlen);
 		}
 		p += len;
 		n -= len;
@@ -126,12 +145,13 @@ int tar_next(const uint8_t *p, size_t n, size_t *off, struct tar_entry *e)
 
 	e->type = '\0';
 	e->mode = 0;
+	e->mtime = -1;
 	e->data = NULL;
 	e->size = 0;
 	e->name[0] = e->link[0] = '\0';
 	for (int ext = 0;; ext++) {
 		const uint8_t *h;
-		uint64_t size, mode, blocks;
+		uint64_t size, mode, blocks, mtime = 0;
 
 		if (p == NULL || *off > n || n - *off < TAR_BLOCK)
 			return ext == 0 && p != NULL && *off == n ? 0 : -1;
@@ -173,6 +193,10 @@ int tar_next(const uint8_t *p, size_t n, size_t *off, struct tar_entry *e)
 			else
 				snprintf(e->name, sizeof(e->name), "%s", name);
 		}
+		if (e->mtime < 0 && !octal(h + MTIME_OFF, MTIME_LEN, &mtime))
+			mtime = 0;
+		if (e->mtime < 0)
+			e->mtime = (int64_t)mtime; /* octal() stops below 2^63 */
 		if (!have_link && (type == '1' || type == '2'))
 			field(e->link, sizeof(e->link), h + LINK_OFF, LINK_LEN);
 		else if (type != '1' && type != '2')

@@ -20,6 +20,8 @@ struct tar_entry {
 	char type;               /* '0' file ('\0' is mapped to '0'), '1' hard link,
 	                          * '2' symlink, '5' directory, ... */
 	uint32_t mode;           /* permission bits from the header */
+	int64_t mtime;           /* seconds since the epoch (PAX "mtime" if given);
+	                          * 0 when the field is not a plain number */
 	char name[TAR_NAME_MAX]; /* NUL-terminated; a longer name is cut */
 	char link[TAR_NAME_MAX]; /* link target for '1' and '2', else "" */
 	const uint8_t *data;     /* the contents, inside the buffer */

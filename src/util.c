@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -203,6 +204,39 @@ int util_utf8_valid(const void *data, size_t len)
 	return 1;
 }
 
+char *util_escape_bytes(const void *data, size_t len, bool *exact)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = data;
+	size_t i = 0, o = 0, k, bad;
+	int truncated;
+	char *out;
+
+	if (exact != NULL)
+		*exact = true;
+	if (len > (SIZE_MAX - 1) / 4 || (out = malloc(len * 4 + 1)) == NULL)
+		return NULL;
+	while (i < len) {
+		k = utf8_seq(s + i, len - i, &bad, &truncated);
+		if (k > 0) {
+			memcpy(out + o, s + i, k);
+			o += k;
+			i += k;
+			continue;
+		}
+		/* One byte at a time, so that every byte is seen in the text. */
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[s[i] >> 4];
+		out[o++] = hex[s[i] & 0xf];
+		i++;
+		if (exact != NULL)
+			*exact = false;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 char *util_base64(const void *data, size_t len)
 {
 	static const char tab[] =
@@ -238,6 +272,34 @@ char *util_base64(const void *data, size_t len)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+int util_open_tmp(const char *path, unsigned mode, char *tmp, size_t cap)
+{
+	uint8_t r[8];
+	int fd = -EEXIST, n;
+
+	for (int tries = 0; tries < 8 && fd == -EEXIST; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			fd = -EIO;
+			break;
+		}
+		n = snprintf(tmp, cap, "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, r[0], r[1],
+		             r[2], r[3], r[4], r[5], r[6], r[7]);
+		if (n < 0 || (size_t)n >= cap) {
+			fd = -ENAMETOOLONG;
+			break;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+		if (fd < 0)
+			fd = -errno;
+	}
+	if (fd < 0) {
+		if (cap > 0)
+			tmp[0] = '\0';
+		errno = -fd;
+	}
+	return fd;
 }
 
 /* Creates one directory; an existing directory is fine, anything else that

@@ -38,6 +38,14 @@ int util_utf8_valid(const void *data, size_t len);
  * maximal subpart that util_utf8_sanitize() replaces by one U+FFFD. */
 size_t util_utf8_next(const uint8_t *s, size_t n, size_t *bad);
 
+/* Bytes -> text that keeps every byte, for names (file names from a
+ * container) in JSON and logs: valid UTF-8 other than NUL stays as it is,
+ * every other byte becomes the four characters \xNN (lower-case hex).
+ * A backslash is not escaped: the text is exact only when *exact (may be
+ * NULL) says so, and callers that need the bytes back keep them beside it
+ * (base64). Returns a heap string, or NULL on allocation failure. */
+char *util_escape_bytes(const void *data, size_t len, bool *exact);
+
 /* Base64 (standard alphabet, padded) of data: a heap string or NULL. */
 char *util_base64(const void *data, size_t len);
 
@@ -50,6 +58,14 @@ int util_write_all(int fd, const void *p, size_t n, size_t *done);
  * that a worker taken over cannot hold a million. */
 void util_fd_limit_raise(void);
 void util_fd_limit_restore(void);
+
+/* Creates a new file beside path to write it whole and rename it there:
+ * PATH.tmp.<16 random hex digits>, opened O_WRONLY|O_CREAT|O_EXCL|
+ * O_NOFOLLOW|O_CLOEXEC with mode, so that nothing already at that name (a
+ * planted symbolic link, say) is followed or reused. Its name goes to
+ * tmp[cap] ("" on failure). Returns the fd, or a negative errno (errno set
+ * too). */
+int util_open_tmp(const char *path, unsigned mode, char *tmp, size_t cap);
 
 /* mkdir -p with the given mode for directories it creates. */
 int util_mkdirs(const char *path, unsigned mode);

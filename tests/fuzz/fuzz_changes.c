@@ -2,10 +2,9 @@
  * libFuzzer harness for changes_plan: byte 0 is the cap on entries, the rest
  * Docker's answer to GET /containers/{id}/changes, parsed as docker.c parses
  * it. The plan is checked against a slow reading of the same list: every
- * path kept is absolute with no ".." step, not noise, a leaf (or deleted),
- * sorted, within the cap, of a kind in range, and every entry is kept,
- * counted as dropped, or left out for a reason (a directory of another
- * entry, noise).
+ * path planned is absolute with no ".." step, a leaf (or deleted), of a
+ * kind in range, sorted within its group, no more taken than the cap, and
+ * every leaf is planned or counted as dropped; malformed entries counted.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,10 +60,41 @@ static int has_child(const json_t *list, size_t i)
 	return 0;
 }
 
+/* Entry i is the first wanted entry of its path. */
+static int first_wanted(const json_t *list, size_t i)
+{
+	for (size_t k = 0; k < i; k++) {
+		const json_t *e = json_array_get(list, k);
+		if (well_formed(e) && strcmp(path_of(e), path_of(json_array_get(list, i))) == 0 &&
+		    (json_integer_value(json_object_get(e, "Kind")) == CHANGE_DELETED ||
+		     !has_child(list, k)))
+			return 0;
+	}
+	return 1;
+}
+
+/* It came from the list, as a kept entry of that kind. */
+static void check_planned(const json_t *j, const struct change *c)
+{
+	size_t k, total = json_array_size(j);
+
+	CHECK(c->path != NULL && c->path[0] == '/');
+	CHECK(c->kind >= CHANGE_MODIFIED && c->kind <= CHANGE_DELETED);
+	CHECK(strstr(c->path, "/../") == NULL);
+	for (k = 0; k < total; k++) {
+		const json_t *e = json_array_get(j, k);
+		if (well_formed(e) && strcmp(path_of(e), c->path) == 0 &&
+		    json_integer_value(json_object_get(e, "Kind")) == c->kind &&
+		    (c->kind == CHANGE_DELETED || !has_child(j, k)))
+			break;
+	}
+	CHECK(k < total);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct change_list l;
-	size_t max, total, bad = 0, wanted = 0;
+	size_t max, total, bad = 0, wanted = 0, planned, taken;
 	json_t *j;
 
 	if (size < 1)
@@ -72,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	max = data[0];
 	j = json_loadb((const char *)data + 1, size - 1, 0, NULL);
 	if (changes_plan(j, max, &l) < 0) {
-		CHECK(!json_is_array(j) && l.n == 0 && l.items == NULL);
+		CHECK(!json_is_array(j) && l.n_groups == 0 && l.n_deleted == 0);
 		json_decref(j);
 		return 0;
 	}
@@ -82,32 +112,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const json_t *e = json_array_get(j, i);
 		if (!well_formed(e))
 			bad++;
-		else if (changes_is_noise(path_of(e)))
-			continue;
-		else if (json_integer_value(json_object_get(e, "Kind")) == CHANGE_DELETED ||
-		         !has_child(j, i))
-			wanted++;
+		else if ((json_integer_value(json_object_get(e, "Kind")) == CHANGE_DELETED ||
+		          !has_child(j, i)) &&
+		         first_wanted(j, i))
+			wanted++; /* a path listed twice is collected once */
 	}
-	CHECK(l.n == (wanted < max ? wanted : max));
-	CHECK(l.dropped == bad + (wanted - l.n));
-	for (size_t i = 0; i < l.n; i++) {
-		const struct change *c = &l.items[i];
-		CHECK(c->path != NULL && c->path[0] == '/');
-		CHECK(c->kind >= CHANGE_MODIFIED && c->kind <= CHANGE_DELETED);
-		CHECK(strstr(c->path, "/../") == NULL && !changes_is_noise(c->path));
-		if (i > 0)
-			CHECK(strcmp(l.items[i - 1].path, c->path) <= 0);
-		/* It came from the list, as a kept entry of that kind. */
-		size_t k;
-		for (k = 0; k < total; k++) {
-			const json_t *e = json_array_get(j, k);
-			if (well_formed(e) && strcmp(path_of(e), c->path) == 0 &&
-			    json_integer_value(json_object_get(e, "Kind")) == c->kind &&
-			    (c->kind == CHANGE_DELETED || !has_child(j, k)))
-				break;
+	CHECK(l.malformed == bad);
+	/* Every leaf is planned (a group cut by the cap holds all its entries, with a
+	 * quota) or counted as dropped; no more are taken than the cap. */
+	planned = l.n_deleted;
+	taken = l.n_deleted;
+	for (size_t i = 0; i < l.n_deleted; i++)
+		check_planned(j, &l.deleted[i]);
+	for (size_t g = 0; g < l.n_groups; g++) {
+		const struct change_group *gr = &l.groups[g];
+		CHECK(gr->dir != NULL && gr->dir[0] == '/' && gr->quota <= gr->n && gr->n > 0);
+		planned += gr->n;
+		taken += gr->quota;
+		for (size_t i = 0; i < gr->n; i++) {
+			check_planned(j, &gr->items[i]);
+			if (i > 0)
+				CHECK(strcmp(gr->items[i - 1].path, gr->items[i].path) <= 0);
 		}
-		CHECK(k < total);
 	}
+	CHECK(taken <= max);
+	CHECK(planned + l.dropped.total == wanted);
 	changes_free(&l);
 	json_decref(j);
 	return 0;

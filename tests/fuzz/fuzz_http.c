@@ -3,7 +3,9 @@
  * its body (with and without EOF), and any bytes as a body under a framing
  * chosen by the first byte, so the de-chunker is reached without a valid
  * head. Beyond "no crash, no over-read" it checks the invariants callers
- * rely on (head_len inside the input, decoded sizes that add up).
+ * rely on (head_len inside the input, decoded sizes that add up), and that
+ * a body fed in pieces (http_body_feed, as docker.c reads) decodes to what
+ * the whole of it does.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -29,6 +31,31 @@ static uint8_t *dup_exact(const uint8_t *p, size_t n)
 	return c;
 }
 
+/* The body offered as it grows, in steps the input chooses; the result and
+ * the bytes must be those of the one-shot call (want, wlen). */
+static void body_pieces(const struct http_response *r, const uint8_t *p, size_t n, int want,
+                        const struct buf *whole)
+{
+	struct http_body_state st = HTTP_BODY_STATE_INIT;
+	struct buf out;
+	size_t i = 0;
+	int e = 0;
+
+	buf_init(&out);
+	while (i < n && e == 0) {
+		e = http_body_feed(r, &st, p, i, false, &out);
+		CHECK(e == 1 || e == 0 || e < 0);
+		i += 1 + p[i] % 13;
+	}
+	if (e == 0)
+		e = http_body_feed(r, &st, p, n, false, &out);
+	CHECK(e == want);
+	if (e == 1)
+		CHECK(out.len == whole->len &&
+		      (out.len == 0 || memcmp(out.data, whole->data, out.len) == 0));
+	buf_free(&out);
+}
+
 static void body_both(const struct http_response *r, const uint8_t *p, size_t n)
 {
 	uint8_t *copy = dup_exact(p, n);
@@ -45,6 +72,7 @@ static void body_both(const struct http_response *r, const uint8_t *p, size_t n)
 		CHECK(out.len == (size_t)r->content_length);
 	if (e1 == 1 && r->chunked)
 		CHECK(out.len <= n);
+	body_pieces(r, copy, n, e1, &out);
 	buf_reset(&out);
 	e2 = http_body(r, copy, n, true, &out);
 	/* EOF can only turn "need more" into an answer, never change one */

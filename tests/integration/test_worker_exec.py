@@ -79,3 +79,35 @@ def test_a_stray_hermes_worker_does_nothing(hermes_binary):
     assert b"first message" in r.stderr, r.stderr
     for s in (s1, c1, c2):
         s.close()
+
+
+def test_the_kernel_holds_a_worker_to_its_recording_cap(hermes_factory):
+    """recording.max_session_size is the worker's to keep, and RLIMIT_FSIZE holds one that does
+    not: a live worker made to write far past the cap into its recording gets EFBIG."""
+    from test_privsep import syscall_in
+
+    inst = hermes_factory.start(overrides={"recording": {"max_session_size": "1m"}})
+    with open_shell(inst) as sh:
+        sh.send("echo CAPPED\n")
+        sh.expect(r"CAPPED")
+        pid = wait_for(lambda: (lambda w: w[0] if len(w) == 1 else None)(workers(inst)), 15,
+                       what="the worker")
+        fd = wait_for(lambda: next((int(f) for f in os.listdir(f"/proc/{pid}/fd")
+                                    if os.readlink(f"/proc/{pid}/fd/{f}").endswith(".cast")),
+                                   None), 15, what="its recording open")
+        # 4 MiB of the worker's own readable memory: a text mapping of libcrypto.
+        src = None
+        for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+            span, perms = line.split()[:2]
+            lo, hi = (int(x, 16) for x in span.split("-"))
+            if perms.startswith("r") and hi - lo >= 4 << 20:
+                src = lo
+                break
+        assert src is not None, "no 4 MiB readable mapping in the worker"
+        wrote = syscall_in(pid, "write", fd, src, 4 << 20)
+        # Up to the limit (the cap, a header's and a marker's slack), not a byte more ...
+        assert 0 < wrote < (1 << 20) + (64 << 10), wrote
+        # ... and then nothing.
+        assert syscall_in(pid, "write", fd, src, 4096) == -27  # EFBIG
+        size = os.stat(f"/proc/{pid}/fd/{fd}").st_size
+        assert size <= (1 << 20) + (64 << 10), size

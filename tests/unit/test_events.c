@@ -207,6 +207,24 @@ static void test_set_bytes(void **state)
 	json_decref(o);
 }
 
+static void test_set_name(void **state)
+{
+	json_t *o = json_object();
+
+	(void)state;
+	assert_int_equal(event_set_name(o, "path", "/root/ok.sh", 11), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "path")), "/root/ok.sh");
+	assert_null(json_object_get(o, "path_b64"));
+	/* Two names that differ only in an invalid byte stay two names. */
+	assert_int_equal(event_set_name(o, "path", "/root/a\xff", 8), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "path")), "/root/a\\xff");
+	assert_string_equal(json_string_value(json_object_get(o, "path_b64")), "L3Jvb3QvYf8=");
+	assert_int_equal(event_set_name(o, "other", "/root/a\xfe", 8), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "other")), "/root/a\\xfe");
+	assert_int_equal(event_set_name(o, "bad", NULL, 3), -EINVAL);
+	json_decref(o);
+}
+
 static void test_emit_steals(void **state)
 {
 	(void)state;
@@ -359,6 +377,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_emit_two, setup, teardown),
 	    cmocka_unit_test(test_set_bytes),
+	    cmocka_unit_test(test_set_name),
 	    cmocka_unit_test(test_emit_steals),
 	    cmocka_unit_test_setup_teardown(test_emit_failures, setup, teardown),
 	    cmocka_unit_test(test_log),

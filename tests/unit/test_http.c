@@ -228,8 +228,8 @@ static void test_chunked_pieces(void **state)
 
 	(void)state;
 	buf_init(&out);
-	/* Stateless: "fed in pieces" means the caller's buffer grows by a
-	 * piece and is offered again. Any prefix is incomplete, and an early
+	/* http_body() is stateless: "fed in pieces" means the caller's buffer
+	 * grows by a piece and is offered again. Any prefix is incomplete, and an early
 	 * EOF is an error. */
 	for (step = 1; step <= 7; step += 3) {
 		for (i = 0; i < n; i += step) {
@@ -249,6 +249,65 @@ static void test_chunked_pieces(void **state)
 	assert_int_equal(body_exact(&r, lf, strlen(lf), true, &out), 1);
 	assert_int_equal(out.len, 10);
 	assert_memory_equal(out.data, "abcdefghij", 10);
+	buf_free(&out);
+}
+
+/* A long chunked answer (Docker's archive of a directory comes so) read in
+ * many small reads: each call decodes only what is new, data is there as
+ * soon as its bytes are, and the place kept never falls behind the bytes
+ * by more than a chunk-size line being read. */
+static void test_chunked_feed_small_reads(void **state)
+{
+	struct http_response r = {.status = 200, .content_length = -1, .chunked = true};
+	struct http_body_state st = HTTP_BODY_STATE_INIT;
+	struct buf raw, want, out;
+	size_t i, n, step = 1, complete = 0;
+	int e = 0;
+
+	(void)state;
+	buf_init(&raw);
+	buf_init(&want);
+	buf_init(&out);
+	for (i = 0; i < 3000; i++) {
+		char data[40];
+		int len = snprintf(data, sizeof(data), "chunk %zu of the body;", i);
+
+		assert_int_equal(buf_putf(&raw, "%x\r\n%s\r\n", len, data), 0);
+		assert_int_equal(buf_put(&want, data, (size_t)len), 0);
+	}
+	assert_int_equal(buf_putf(&raw, "0\r\nX-Trailer: %0200d\r\n\r\n", 7), 0);
+	n = raw.len;
+	for (i = 0; i < n; i += step, step = step % 7 + 1) {
+		e = http_body_feed(&r, &st, raw.data, i, false, &out);
+		assert_int_equal(e, 0);
+		/* Not re-read from the start: the place kept follows the bytes
+		 * (within a trailer line, the search for its end does). */
+		size_t kept = st.scan > st.pos ? st.scan : st.pos;
+		assert_true(kept <= i && i - kept <= 16);
+		/* Data is decoded as it arrives, never twice. */
+		assert_true(out.len >= complete && out.len <= want.len);
+		assert_memory_equal(out.data, want.data, out.len);
+		complete = out.len;
+		if (i > n / 2)
+			assert_true(out.len > want.len / 3);
+	}
+	/* Offering the same bytes again changes nothing. */
+	assert_int_equal(http_body_feed(&r, &st, raw.data, i > n ? n - 1 : i, false, &out), 0);
+	assert_int_equal(out.len, complete);
+	assert_int_equal(http_body_feed(&r, &st, raw.data, n, false, &out), 1);
+	assert_int_equal(out.len, want.len);
+	assert_memory_equal(out.data, want.data, want.len);
+	assert_int_equal(st.pos, n);
+	/* Fewer bytes than before is a caller's bug, not a body. */
+	assert_int_equal(http_body_feed(&r, &st, raw.data, 3, false, &out), -EINVAL);
+
+	/* An early EOF is an error, wherever it comes. */
+	struct http_body_state st2 = HTTP_BODY_STATE_INIT;
+	buf_reset(&out);
+	assert_int_equal(http_body_feed(&r, &st2, raw.data, n / 3, false, &out), 0);
+	assert_int_equal(http_body_feed(&r, &st2, raw.data, n / 3, true, &out), -EPROTO);
+	buf_free(&raw);
+	buf_free(&want);
 	buf_free(&out);
 }
 
@@ -377,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(test_content_length_body),
 	    cmocka_unit_test(test_zero_and_no_body),
 	    cmocka_unit_test(test_chunked_pieces),
+	    cmocka_unit_test(test_chunked_feed_small_reads),
 	    cmocka_unit_test(test_chunked_malformed),
 	    cmocka_unit_test(test_head_malformed),
 	    cmocka_unit_test(test_head_too_big),

@@ -141,6 +141,33 @@ static void test_long_names(void **state)
 	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), -1);
 }
 
+static void test_mtime(void **state)
+{
+	struct tar_entry e;
+	size_t off = 0;
+	uint8_t *h;
+
+	reset();
+	h = add('0', "stamped", "x", 1);
+	memcpy(h + 136, "15306033260", 12); /* octal seconds, NUL-ended */
+	set_checksum(h);
+	add('0', "unstamped", "y", 1); /* all NUL: no number */
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_int_equal(e.mtime, 015306033260);
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_int_equal(e.mtime, 0);
+
+	/* A PAX time wins over the header's, its fraction dropped. */
+	reset();
+	off = 0;
+	add('x', "PaxHeaders/t", "30 mtime=1733369140.180202629\n", 30);
+	h = add('0', "t", "z", 1);
+	memcpy(h + 136, "00000000001", 12);
+	set_checksum(h);
+	assert_int_equal(tar_next(archive, sizeof(archive), &off, &e), 1);
+	assert_int_equal(e.mtime, 1733369140);
+}
+
 static void test_refused(void **state)
 {
 	const uint8_t *d;
@@ -194,9 +221,8 @@ static void test_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_regular_file),
-	    cmocka_unit_test(test_walk),
-	    cmocka_unit_test(test_long_names),
+	    cmocka_unit_test(test_regular_file), cmocka_unit_test(test_walk),
+	    cmocka_unit_test(test_long_names),   cmocka_unit_test(test_mtime),
 	    cmocka_unit_test(test_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

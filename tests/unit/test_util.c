@@ -1,12 +1,14 @@
 /*
  * Unit tests for util: the UTF-8 sanitizer against a table of RFC 3629 edge
- * cases, the RFC 3339 time stamps, RFC 4648 base64 vectors, session ids and
- * mkdir -p.
+ * cases, the RFC 3339 time stamps, RFC 4648 base64 vectors, session ids,
+ * mkdir -p, names escaped byte for byte and temporary files that follow
+ * nothing.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -256,13 +258,76 @@ static void test_hex(void **state)
 	assert_true(util_is_hex("", 0));
 }
 
+static void test_escape_bytes(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+		bool exact;
+	} cases[] = {
+	    {"/root/a.sh", 10, "/root/a.sh", true},
+	    {"/root/a\xff"
+	     "b",
+	     9, "/root/a\\xffb", false},
+	    {"\xe2\x82\xac", 3, "\xe2\x82\xac", true},     /* valid stays */
+	    {"\xe2\x82", 2, "\\xe2\\x82", false},          /* each byte of a cut one */
+	    {"\xed\xa0\x80", 3, "\\xed\\xa0\\x80", false}, /* a surrogate */
+	    {"a\0b", 3, "a\\x00b", false},                 /* NUL: no C string cut */
+	    {"back\\xff", 8, "back\\xff", true},           /* literal: exact says so */
+	    {"", 0, "", true},
+	};
+	bool exact;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = util_escape_bytes(cases[i].in, cases[i].len, &exact);
+		assert_non_null(out);
+		assert_string_equal(out, cases[i].out);
+		assert_int_equal(exact, cases[i].exact);
+		free(out);
+	}
+}
+
+static void test_open_tmp(void **state)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir;
+	char base[512], path[600], tmp[700], tmp2[700], small[8];
+	struct stat st;
+	int fd, fd2;
+
+	(void)state;
+	snprintf(base, sizeof(base), "%s/test_util.XXXXXX", dir);
+	assert_non_null(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/file", base);
+	fd = util_open_tmp(path, 0440, tmp, sizeof(tmp));
+	assert_true(fd >= 0);
+	assert_int_equal(strncmp(tmp, path, strlen(path)), 0);
+	assert_int_equal(strlen(tmp), strlen(path) + 5 + 16);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0440);
+	/* Two at once get two names. */
+	fd2 = util_open_tmp(path, 0440, tmp2, sizeof(tmp2));
+	assert_true(fd2 >= 0);
+	assert_string_not_equal(tmp, tmp2);
+	close(fd);
+	close(fd2);
+	unlink(tmp);
+	unlink(tmp2);
+	assert_int_equal(util_open_tmp(path, 0440, small, sizeof(small)), -ENAMETOOLONG);
+	assert_string_equal(small, "");
+	assert_int_equal(rmdir(base), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_utf8_table), cmocka_unit_test(test_rfc3339),
-	    cmocka_unit_test(test_base64),     cmocka_unit_test(test_session_id),
-	    cmocka_unit_test(test_clocks),     cmocka_unit_test(test_mkdirs),
-	    cmocka_unit_test(test_hex),        cmocka_unit_test(test_url_encode),
+	    cmocka_unit_test(test_utf8_table),   cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_base64),       cmocka_unit_test(test_session_id),
+	    cmocka_unit_test(test_clocks),       cmocka_unit_test(test_mkdirs),
+	    cmocka_unit_test(test_hex),          cmocka_unit_test(test_url_encode),
+	    cmocka_unit_test(test_escape_bytes), cmocka_unit_test(test_open_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
