@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <libssh/libssh.h>
+#include <openssl/crypto.h>
 #include <libssh/server.h>
 
 #include "ipc.h"
@@ -91,7 +92,9 @@ int main(int argc, char **argv)
 	log_setup_relay(LOG_INFO);
 	read_init(&wi);
 	log_setup_relay(wi.log_level);
-	if (ssh_init() != SSH_OK)
+	/* No openssl.cnf: the worker's crypto is libssh's choice alone, and
+	 * reading and parsing the file costs every connection. */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1 || ssh_init() != SSH_OK)
 		die("ssh_init", "libssh could not start");
 	ssh_bind bind = make_bind(&wi);
 	worker_init_clear_keys(&wi);
