@@ -1190,6 +1190,8 @@ void worker_main(const struct worker_args *a)
 		 * OpenSSH's, and sshd just closes the connection here. */
 		ssh_silent_disconnect(w.session);
 	}
+	/* ssh_event_free() frees no fd's callback wrapper: removing it does. */
+	ssh_event_remove_fd(w.event, w.ipc);
 	ssh_event_free(w.event);
 	ssh_free(w.session);
 	_exit(0);
