@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hermes_helpers import open_shell, wait_for
+from hermes_helpers import allow_trouble, open_shell, wait_for
+
+# What these tests provoke on purpose, and the fixture would otherwise fail them for.
+WORKER_SIGSYS = r"worker killed for a forbidden system call"
 
 
 def children(pid):
@@ -100,6 +103,7 @@ def test_worker_is_unprivileged_chrooted_and_filtered(hermes):
 
 def test_forbidden_calls_fail_or_kill_and_are_logged(hermes):
     assert shutil.which("gdb"), "gdb is missing (scripts/install-deps.sh installs it)"
+    allow_trouble(WORKER_SIGSYS)
     with open_shell(hermes) as sh:
         sh.send("echo BEFORE\n")
         sh.expect(r"BEFORE")
@@ -127,6 +131,7 @@ def test_forbidden_calls_fail_or_kill_and_are_logged(hermes):
 def test_signals_only_to_itself(hermes):
     """tgkill to itself is allowed (abort() needs it; the filter carries the worker's own pid),
     to any other process it kills the worker."""
+    allow_trouble(WORKER_SIGSYS)
     with open_shell(hermes) as sh:
         sh.send("echo SIG\n")
         sh.expect(r"SIG")
@@ -145,6 +150,7 @@ def test_signals_only_to_itself(hermes):
 
 def test_no_keystrokes_pushed_into_a_terminal(hermes):
     """TIOCSTI - faking input on a terminal the daemon was started from - kills the worker."""
+    allow_trouble(WORKER_SIGSYS)
     with open_shell(hermes) as sh:
         sh.send("echo TTY\n")
         sh.expect(r"TTY")
@@ -166,14 +172,21 @@ def test_worker_stderr_is_relayed_escaped_and_attributed(hermes):
         sh.expect(r"STDERR")
         pid = worker_of(hermes)
         payload = r"\033]0;owned\007 INFO monitor[1] listening: forged\n"
+        # A string given to a called function is copied into a block gdb mallocs in the
+        # worker and never frees, which a sanitizer build's leak check would report: into
+        # one of ours, then, freed after.
         r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
-                            "-ex", f'print (long)write(2, "{payload}", 45)'],
+                            "-ex", "set $buf = (char *)malloc(64)",
+                            "-ex", f'set {{char[46]}} $buf = "{payload}"',
+                            "-ex", "print (long)write(2, $buf, 45)",
+                            "-ex", "call (void)free($buf)"],
                            capture_output=True, text=True, timeout=120)
         assert re.search(r"^\$1 = 45$", r.stdout, re.M), r.stdout + r.stderr
         line = wait_for(lambda: next((ln for ln in hermes.stderr_tail(400).splitlines()
                                       if "owned" in ln), None), 15, what="the relayed line")
         sh.send("echo STILL\n")
         sh.expect(r"STILL")  # the worker lives on
+    hermes.wait_event("session.closed", session=sh.sid, timeout=30)  # its end checked here
     assert "\x1b" not in line and "\x07" not in line, line  # no raw control byte
     forged = "\x1b]0;owned\x07 INFO monitor[1] listening: forged"
     if line.startswith("{"):  # logging.format: json
@@ -195,6 +208,7 @@ def test_indexer_is_confined_and_restarted(hermes):
     which goes on indexing."""
     import sqlite3
     from hermes_helpers import ssh_exec
+    allow_trouble(r"indexer killed by SIGSYS")
     pid = wait_for(lambda: (named(hermes.proc.pid, "hermes-indexer") or [None])[0], 15,
                    what="the indexer")
     st = status(pid)
@@ -226,7 +240,8 @@ def test_indexer_is_confined_and_restarted(hermes):
              in hermes.stderr_tail(300), 15, what="the monitor's word on it")
     again = wait_for(lambda: next((p for p in named(hermes.proc.pid, "hermes-indexer")
                                    if p != pid), None), 20, what="a new indexer")
-    assert status(again)["Seccomp"] == "2"
+    # Seen between its fork and its sandbox, it is not filtered yet: soon it is.
+    wait_for(lambda: status(again)["Seccomp"] == "2", 10, what="the new indexer's filter")
     mark = hermes.mark()
     assert ssh_exec(hermes.port, "true").returncode == 0
     sid = hermes.wait_event("session.closed", since=mark, timeout=30)["session"]
@@ -240,10 +255,17 @@ def test_indexer_is_confined_and_restarted(hermes):
             db.close()
     assert wait_for(indexed, 15, what="the new indexer to index the session") == "client_closed"
     # TIOCSTI with bits above the 32 the kernel reads is TIOCSTI all the same: killed too.
+    said = killed_said(hermes)
     r = subprocess.run(["gdb", "-p", str(again), "-batch", "-nx",
                         "-ex", 'print (int)ioctl(2, 0x100005412, "x")'],
                        capture_output=True, text=True, timeout=120)
     assert "SIGSYS" in r.stdout + r.stderr, r.stdout + r.stderr
+    # Said before the test ends, where it is allowed.
+    wait_for(lambda: killed_said(hermes) > said, 15, what="the monitor's word on it")
+
+
+def killed_said(hermes):
+    return hermes.stderr_path.read_text(errors="replace").count("indexer killed by SIGSYS")
 
 
 def readable_memory(pid):
