@@ -264,6 +264,30 @@ def docker_rm_f(refs):
         docker("rm", "-f", *refs, timeout=120)
 
 
+# Linux capability numbers (include/uapi/linux/capability.h), for the masks in /proc/PID/status.
+CAP_NUMBERS = {name: n for n, name in enumerate((
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"))}
+
+
+def cap_mask(names):
+    """The /proc/PID/status mask (an int) of a set of capability names."""
+    return sum(1 << CAP_NUMBERS[n] for n in normalise_caps(names))
+
+
+def parse_size(value):
+    """A config size (`50m`, `1g`, `512k`, or bytes) in bytes, as Hermes reads it."""
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"(\d+)([kmgKMG]?)", str(value).strip())
+    assert m, f"not a size: {value!r}"
+    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+
+
 def normalise_caps(caps):
     out = set()
     for c in caps or []:
