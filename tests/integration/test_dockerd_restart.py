@@ -12,7 +12,7 @@ import time
 import paramiko
 import pytest
 
-from hermes_helpers import PASSWORD, USER, open_shell, paramiko_transport, wait_for
+from hermes_helpers import PASSWORD, USER, open_shell, paramiko_transport
 from own_engine import OwnEngine
 
 
