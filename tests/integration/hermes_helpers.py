@@ -367,6 +367,7 @@ def stderr_trouble(text):
 _WATCHED = {}
 _ALLOWED = []
 _BAD_EXITS = []
+_FOUND = []  # read, not yet returned
 
 
 def watch_stderr(path, proc=None):
@@ -379,27 +380,36 @@ def allow_trouble(pattern):
     _ALLOWED.append(re.compile(pattern))
 
 
+def read_trouble(path):
+    """Takes what `path` says went wrong since it was last read, for new_trouble() to
+    return: at a daemon's teardown too, before a test's fixture removes its directory."""
+    state = _WATCHED.get(Path(path))
+    if state is None:
+        return
+    seen, proc = state
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size < seen:  # made anew
+                seen = 0
+            f.seek(seen)
+            data = f.read()
+    except FileNotFoundError:
+        return
+    # A line still being written waits for the next call, unless its writer is gone.
+    end = data.rfind(b"\n") + 1 if proc is not None and proc.poll() is None else len(data)
+    state[0] = seen + end
+    _FOUND.extend(f"{path}: {found}"
+                  for found in stderr_trouble(data[:end].decode("utf-8", "replace")))
+
+
 def new_trouble():
     """What went wrong since the last call, in every daemon started: stderr_trouble() of the
     complete lines written since, less the allowed ones, and the exits that were not 0."""
-    out = []
-    for path, state in list(_WATCHED.items()):
-        seen, proc = state
-        try:
-            with open(path, "rb") as f:
-                if os.fstat(f.fileno()).st_size < seen:  # made anew
-                    seen = 0
-                f.seek(seen)
-                data = f.read()
-        except FileNotFoundError:
-            continue
-        # A line still being written waits for the next call, unless its writer is gone.
-        end = data.rfind(b"\n") + 1 if proc is not None and proc.poll() is None else len(data)
-        state[0] = seen + end
-        for found in stderr_trouble(data[:end].decode("utf-8", "replace")):
-            if not any(a.search(found) for a in _ALLOWED):
-                out.append(f"{path}: {found}")
+    for path in list(_WATCHED):
+        read_trouble(path)
+    out = [found for found in _FOUND if not any(a.search(found) for a in _ALLOWED)]
     out.extend(_BAD_EXITS)
+    _FOUND.clear()
     _BAD_EXITS.clear()
     _ALLOWED.clear()
     return out
@@ -550,6 +560,7 @@ class Hermes:
         finally:
             if self.proc is not None:
                 self._kill_group()
+                read_trouble(self.stderr_path)
             try:
                 docker_rm_f(self.container_refs())
             except Exception:  # cleanup must not hide the test's own result
