@@ -57,7 +57,8 @@ fi
 
 if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
 	step "integration tests against the ASan+UBSan daemon (fast ones)"
-	# A sanitizer finding aborts the monitor or a worker, which fails the tests that saw it.
+	# A sanitizer's report in the monitor or a worker (workers run LeakSanitizer as they end),
+	# or the monitor's non-zero exit, fails the test it came in (tests/integration/README.md).
 	HERMES_BIN="$root/build-asan/hermes" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		/usr/bin/python3 -m pytest tests/integration -m "not slow and not rss and not heap" ${PYTEST_ARGS:-} \

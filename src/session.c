@@ -1528,6 +1528,8 @@ void session_worker_exited(struct session *s, int wstatus)
 		      s->id, s->ip);
 	else if (worker_signal != 0 && worker_signal != SIGTERM && worker_signal != SIGKILL)
 		warn("session %.8s: worker died of signal %d", s->id, worker_signal);
+	else if (s->pid > 0 && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0)
+		warn("session %.8s: worker exited with status %d", s->id, WEXITSTATUS(wstatus));
 	bool collecting = s->container_id[0] != '\0' && collect_and_release(s);
 
 	char *sidecar = write_sidecar(s, end, reason);

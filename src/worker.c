@@ -35,6 +35,7 @@
 #include "recorder.h"
 #include "sftp_watch.h"
 #include "worker.h"
+#include "worker_sandbox.h"
 
 #define MAX_CHANNELS 10
 #define PENDING_MAX  (64 * 1024)
@@ -1091,6 +1092,15 @@ static int key_exchange(struct worker *w)
 	return r;
 }
 
+/* The worker's end of its own accord: _exit, as a forked child that must
+ * not run the monitor's atexit handlers; in a sanitizer build, after the
+ * leak check the monitor's exit would never run for it. */
+static _Noreturn void worker_end(void)
+{
+	worker_sandbox_leak_check();
+	_exit(0);
+}
+
 void worker_main(const struct worker_args *a)
 {
 	struct worker w = {0};
@@ -1113,7 +1123,7 @@ void worker_main(const struct worker_args *a)
 	}
 	if (ssh_bind_accept_fd(a->bind, w.session, w.tap.theirs) != SSH_OK) {
 		debug("accept: %s", ssh_get_error(a->bind));
-		_exit(0);
+		worker_end();
 	}
 	r = key_exchange(&w);
 	const char *banner = ssh_get_clientbanner(w.session);
@@ -1134,7 +1144,7 @@ void worker_main(const struct worker_args *a)
 	if (r != SSH_OK) {
 		debug("key exchange: %s", ssh_get_error(w.session));
 		ssh_free(w.session);
-		_exit(0);
+		worker_end();
 	}
 	/* Without keyboard-interactive the list is Ubuntu's default sshd's,
 	 * "publickey,password"; with it, libssh orders it
@@ -1176,7 +1186,9 @@ void worker_main(const struct worker_args *a)
 		 * OpenSSH's, and sshd just closes the connection here. */
 		ssh_silent_disconnect(w.session);
 	}
+	/* ssh_event_free() frees no fd's callback wrapper: removing it does. */
+	ssh_event_remove_fd(w.event, w.ipc);
 	ssh_event_free(w.event);
 	ssh_free(w.session);
-	_exit(0);
+	worker_end();
 }

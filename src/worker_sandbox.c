@@ -11,10 +11,21 @@
  * O_ASYNC (no signal aimed at others), and no stat of a path. Names
  * are resolved for the machine it runs on; a name the architecture lacks
  * is skipped.
+ *
+ * A sanitizer build (HERMES_SANITIZE, see meson.build) allows a little more
+ * - and only there: what ASan's, UBSan's and LeakSanitizer's reports and
+ * leak check do from inside a worker (read-only opens, a terminal check on
+ * stderr, the tracer LeakSanitizer clones to stop the world and its
+ * ptrace), and mounts a /proc in the worker's root, in a mount namespace
+ * of its own, for LeakSanitizer's list of threads. Without that, a report
+ * in a worker was killed at its first system call and a worker's leaks
+ * were never looked for.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <sched.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +33,11 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <linux/filter.h>
@@ -112,17 +125,72 @@ static const char *const allowed[] = {
     "exit_group",
 };
 
-/* A library looking for a file of its own gets "permission denied".
- * newfstatat too, though glibc's fstat() is newfstatat(fd, "", buf,
- * AT_EMPTY_PATH) since 2.33: a filter sees the path's address, not the
- * path, so that form cannot be told from newfstatat(fd, "/etc/shadow",
- * buf, AT_EMPTY_PATH), which tells a worker that is not chrooted (the
- * monitor not root) about the host's files. A sandboxed worker calls
- * neither (strace of the integration tests); the fstat call proper, which
- * takes no path, stays allowed. */
-static const char *const refused[] = {"open",       "openat",     "openat2",   "access",
-                                      "faccessat",  "faccessat2", "stat",      "lstat",
-                                      "newfstatat", "readlink",   "readlinkat"};
+/* A library looking for a file of its own gets "permission denied". (open
+ * and openat: open_rules() below.) newfstatat too, though glibc's fstat()
+ * is newfstatat(fd, "", buf, AT_EMPTY_PATH) since 2.33: a filter sees the
+ * path's address, not the path, so that form cannot be told from
+ * newfstatat(fd, "/etc/shadow", buf, AT_EMPTY_PATH), which tells a worker
+ * that is not chrooted (the monitor not root) about the host's files. A
+ * sandboxed worker calls neither (strace of the integration tests); the
+ * fstat call proper, which takes no path, stays allowed. */
+static const char *const refused[] = {"openat2",    "access",   "faccessat", "faccessat2", "stat",
+                                      "lstat",      "newfstatat", "readlink",  "readlinkat"};
+
+#ifdef HERMES_SANITIZE
+/* LeakSanitizer's check: it clones a tracer that lists the threads in
+ * /proc, ptrace-attaches to each and waits for it, after making the
+ * process dumpable and its tracer allowed (prctl). */
+static const char *const sanitizer_allowed[] = {"clone", "ptrace",   "wait4",
+                                                "prctl", "getdents", "getdents64"};
+#endif
+
+/* open and openat: refused, as above. A sanitizer build may open files to
+ * read them (LeakSanitizer's /proc, through open(2) on x86-64; the
+ * symbolizer's search): never to write or make one. */
+static int open_rules(scmp_filter_ctx f)
+{
+	static const char *const opens[] = {"open", "openat"};
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(opens) / sizeof(opens[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(opens[i]);
+		if (nr == __NR_SCMP_ERROR) /* not on this architecture */
+			continue;
+#ifdef HERMES_SANITIZE
+		unsigned flags = nr == SCMP_SYS(open) ? 1 : 2; /* the argument */
+		const scmp_datum_t writes[][2] = {{O_ACCMODE, O_WRONLY},
+		                                  {O_ACCMODE, O_RDWR},
+		                                  {O_ACCMODE, O_ACCMODE},
+		                                  {O_CREAT, O_CREAT},
+		                                  {O_TRUNC, O_TRUNC}};
+		struct scmp_arg_cmp reading = {.arg = flags,
+		                               .op = SCMP_CMP_MASKED_EQ,
+		                               .datum_a = O_ACCMODE | O_CREAT | O_TRUNC,
+		                               .datum_b = 0};
+
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1, reading);
+		for (size_t w = 0; r == 0 && w < sizeof(writes) / sizeof(writes[0]); w++) {
+			struct scmp_arg_cmp c = {.arg = flags,
+			                         .op = SCMP_CMP_MASKED_EQ,
+			                         .datum_a = writes[w][0],
+			                         .datum_b = writes[w][1]};
+			r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), nr, 1, c);
+		}
+#else
+		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), nr, 0);
+#endif
+	}
+#ifdef HERMES_SANITIZE
+	if (r == 0)
+		r = sandbox_rules(f, SCMP_ACT_ALLOW, sanitizer_allowed,
+		                  sizeof(sanitizer_allowed) / sizeof(sanitizer_allowed[0]));
+	/* Whether stderr is a terminal, for the report's colours. */
+	struct scmp_arg_cmp tcgets = {.arg = 1, .op = SCMP_CMP_EQ, .datum_a = TCGETS};
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, tcgets);
+#endif
+	return r;
+}
 
 /* The filter for a worker whose pid is `self`. */
 static scmp_filter_ctx build_filter(pid_t self, int *err)
@@ -135,6 +203,8 @@ static scmp_filter_ctx build_filter(pid_t self, int *err)
 	if (r == 0)
 		r = sandbox_rules(f, SCMP_ACT_ERRNO(EACCES), refused,
 		                  sizeof(refused) / sizeof(refused[0]));
+	if (r == 0)
+		r = open_rules(f);
 	/* abort() signals itself; no other process may be signalled. */
 	struct scmp_arg_cmp me = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)self};
 	if (r == 0)
@@ -229,6 +299,47 @@ static int load_filter(const struct worker_sandbox *sb)
 	return r;
 }
 
+#ifdef HERMES_SANITIZE
+/* LeakSanitizer's check, when the build has it (ASan's runtime or LSan's). */
+void __lsan_do_leak_check(void) __attribute__((weak));
+
+/* The worker's own view of its root: a tmpfs over the empty directory with
+ * a /proc in it, in a mount namespace of its own, so that the directory
+ * stays empty for every other process. Slave: what the machine unmounts
+ * (a container's file system) goes from the worker's copy too. */
+static void sanitizer_proc(const char *root)
+{
+	char proc[PATH_MAX];
+
+	if (snprintf(proc, sizeof(proc), "%s/proc", root) >= (int)sizeof(proc))
+		errno = ENAMETOOLONG;
+	else if (unshare(CLONE_NEWNS) == 0 &&
+	         mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 &&
+	         mount("hermes-worker", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	               "size=4k,mode=0755") == 0 &&
+	         mkdir(proc, 0555) == 0 &&
+	         mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+		return;
+	warn("sanitizer build: no /proc in the worker's root for its leak check: %s",
+	     strerror(errno));
+}
+#endif
+
+void worker_sandbox_leak_check(void)
+{
+#ifdef HERMES_SANITIZE
+	if (__lsan_do_leak_check == NULL)
+		return;
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		debug("no leak check: /proc/self/task: %s", strerror(errno));
+		return;
+	}
+	close(fd);
+	__lsan_do_leak_check();
+#endif
+}
+
 /* The directory exists (made here if missing), is root's, writable by no
  * one else, and holds nothing. */
 static int check_root(const char *dir)
@@ -296,6 +407,9 @@ static void fail(const char *what)
 void worker_sandbox_enter(const struct worker_sandbox *sb)
 {
 	if (sb->drop) {
+#ifdef HERMES_SANITIZE
+		sanitizer_proc(sb->root);
+#endif
 		if (chroot(sb->root) < 0 || chdir("/") < 0)
 			fail("chroot");
 		if (setgroups(0, NULL) < 0 || setresgid(sb->gid, sb->gid, sb->gid) < 0 ||

@@ -52,6 +52,13 @@ int worker_sandbox_prepare(struct worker_sandbox *sb, const struct config *cfg);
  * that cannot be confined does not serve (it exits 1). */
 void worker_sandbox_enter(const struct worker_sandbox *sb);
 
+/* In the worker, as it ends of its own accord (never from a signal
+ * handler): in a sanitizer build with LeakSanitizer, the leak check the
+ * monitor's exit runs, for this worker's heap - a report and an abnormal
+ * exit if it leaked (ASAN_OPTIONS decide which). Nothing in other builds,
+ * nor where the worker has no /proc (the log says why). */
+void worker_sandbox_leak_check(void);
+
 /* In the monitor at the end. */
 void worker_sandbox_free(struct worker_sandbox *sb);
 

@@ -1,5 +1,6 @@
 """Fixtures of the Hermes integration suite: preflight checks, the daemon factory, the shared
-default instance, and a report hook that shows a failed test's daemon stderr and events.
+default instance, the check of every daemon's stderr and exit after each test, and a report
+hook that shows a failed test's daemon stderr and events.
 
 Preflight failures (no binary, no Docker engine, no target image) fail the tests with a clear
 message instead of skipping them: a suite that silently skips hides breakage.
@@ -9,7 +10,7 @@ import subprocess
 
 import pytest
 
-from hermes_helpers import IMAGE, Hermes, HermesStartError, hermes_bin
+from hermes_helpers import IMAGE, Hermes, HermesStartError, hermes_bin, new_trouble
 
 
 def pytest_configure(config):
@@ -87,6 +88,8 @@ class HermesFactory:
     def close(self):
         for inst in reversed(self.instances):
             inst.teardown()
+        # A shared instance ends after its last test's own check: look once more.
+        fail_on_trouble()
 
 
 @pytest.fixture
@@ -113,6 +116,30 @@ def hermes(tmp_path_factory, hermes_binary, docker_ready):
     inst = factory.start(name="hermes-default")
     yield inst
     factory.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# What no test may let pass
+
+def fail_on_trouble():
+    trouble = new_trouble()
+    if trouble:
+        shown = "\n".join(trouble[:60]) + (f"\n... {len(trouble) - 60} more"
+                                           if len(trouble) > 60 else "")
+        pytest.fail("a daemon's stderr or exit says something went wrong (a sanitizer's "
+                    "report, a worker or the indexer ending badly, a non-zero exit):\n"
+                    + shown, pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def no_daemon_trouble():
+    """After every test (at teardown, after its own daemons are stopped): fails it if any
+    daemon's stderr got a sanitizer's report - the monitor's or a worker's - or the monitor's
+    word on a worker or the indexer that died or exited non-zero, or if a daemon stopped by
+    the fixtures did not exit 0. A test that provokes such a line says so with
+    hermes_helpers.allow_trouble()."""
+    yield
+    fail_on_trouble()
 
 
 # ---------------------------------------------------------------------------------------------

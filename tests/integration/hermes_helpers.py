@@ -264,11 +264,154 @@ def docker_rm_f(refs):
         docker("rm", "-f", *refs, timeout=120)
 
 
+# Linux capability numbers (include/uapi/linux/capability.h), for the masks in /proc/PID/status.
+CAP_NUMBERS = {name: n for n, name in enumerate((
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"))}
+
+
+def cap_mask(names):
+    """The /proc/PID/status mask (an int) of a set of capability names."""
+    return sum(1 << CAP_NUMBERS[n] for n in normalise_caps(names))
+
+
+def parse_size(value):
+    """A config size (`50m`, `1g`, `512k`, or bytes) in bytes, as Hermes reads it."""
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"(\d+)([kmgKMG]?)", str(value).strip())
+    assert m, f"not a size: {value!r}"
+    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+
+
 def normalise_caps(caps):
     out = set()
     for c in caps or []:
         c = c.upper()
         out.add(c[4:] if c.startswith("CAP_") else c)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# What a daemon's stderr and exit must never say
+
+# A sanitizer's report, or its runtime failing: in the monitor's (and the indexer's) own stderr,
+# raw, or in a worker's, which the monitor relays as records of func "stderr".
+SANITIZER_RE = re.compile(
+    r"ERROR: [A-Za-z]*Sanitizer|[A-Za-z]+Sanitizer:DEADLYSIGNAL|runtime error:|"
+    r"Sanitizer CHECK failed|Sanitizer has encountered a fatal error")
+# The monitor's word on a child that ended badly: a crash, a sanitizer's abort, a forbidden
+# system call, a non-zero exit.
+CHILD_END_RE = re.compile(
+    r"worker died of signal|worker exited with status|worker killed for a forbidden system "
+    r"call|indexer killed by SIG|indexer exited with status")
+
+
+REPORT_LINES = 40  # of a sanitizer's report shown after its first line
+
+
+def _stderr_line(line):
+    """(origin, text, trouble) of one line of a daemon's stderr. origin: None for a raw line
+    (the monitor's or the indexer's own stderr), else the record's process, pid and func. In a
+    JSON log only raw lines, a worker's relayed raw stderr (func "stderr") and the monitor's
+    own records can be trouble, so that an attacker's string quoted in another message
+    matches nothing."""
+    rec = None
+    if line.startswith("{"):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            pass
+    if not isinstance(rec, dict):
+        return None, line, bool(SANITIZER_RE.search(line) or CHILD_END_RE.search(line))
+    origin = (rec.get("process"), rec.get("pid"), rec.get("func"))
+    text = f"{origin[0]}[{origin[1]}] {origin[2]}: {rec.get('message', '')}"
+    msg = str(rec.get("message", ""))
+    if rec.get("func") == "stderr":
+        return origin, text, bool(SANITIZER_RE.search(msg))
+    return origin, text, rec.get("process") == "monitor" and bool(CHILD_END_RE.search(msg))
+
+
+def stderr_trouble(text):
+    """What a daemon's stderr says went wrong, whether or not a test noticed: a sanitizer's
+    report (its first line and up to REPORT_LINES more of the same process, to its SUMMARY)
+    and the monitor's word on a worker or the indexer that ended badly. One string each."""
+    lines = [_stderr_line(ln) for ln in text.splitlines()]
+    found = []
+    i = 0
+    while i < len(lines):
+        origin, shown, trouble = lines[i]
+        i += 1
+        if not trouble:
+            continue
+        block = [shown]
+        if SANITIZER_RE.search(shown):
+            while i < len(lines) and len(block) <= REPORT_LINES and "SUMMARY:" not in block[-1]:
+                o, more, t = lines[i]
+                if t:
+                    break
+                i += 1
+                if o == origin:
+                    block.append("    " + more)
+        found.append("\n".join(block))
+    return found
+
+
+# Every daemon's stderr: [how far it has been looked at, the process writing it]; what the
+# current test expects to see there (allow_trouble); exits that went wrong. Read by
+# new_trouble(), which conftest.py calls after each test and when a shared instance ends.
+_WATCHED = {}
+_ALLOWED = []
+_BAD_EXITS = []
+_FOUND = []  # read, not yet returned
+
+
+def watch_stderr(path, proc=None):
+    _WATCHED.setdefault(Path(path), [0, None])[1] = proc
+
+
+def allow_trouble(pattern):
+    """Lines matching `pattern` are what the current test provokes (a worker killed for a
+    forbidden call, say): new_trouble() lets them pass once, then forgets the pattern."""
+    _ALLOWED.append(re.compile(pattern))
+
+
+def read_trouble(path):
+    """Takes what `path` says went wrong since it was last read, for new_trouble() to
+    return: at a daemon's teardown too, before a test's fixture removes its directory."""
+    state = _WATCHED.get(Path(path))
+    if state is None:
+        return
+    seen, proc = state
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size < seen:  # made anew
+                seen = 0
+            f.seek(seen)
+            data = f.read()
+    except FileNotFoundError:
+        return
+    # A line still being written waits for the next call, unless its writer is gone.
+    end = data.rfind(b"\n") + 1 if proc is not None and proc.poll() is None else len(data)
+    state[0] = seen + end
+    _FOUND.extend(f"{path}: {found}"
+                  for found in stderr_trouble(data[:end].decode("utf-8", "replace")))
+
+
+def new_trouble():
+    """What went wrong since the last call, in every daemon started: stderr_trouble() of the
+    complete lines written since, less the allowed ones, and the exits that were not 0."""
+    for path in list(_WATCHED):
+        read_trouble(path)
+    out = [found for found in _FOUND if not any(a.search(found) for a in _ALLOWED)]
+    out.extend(_BAD_EXITS)
+    _FOUND.clear()
+    _BAD_EXITS.clear()
+    _ALLOWED.clear()
     return out
 
 
@@ -298,6 +441,7 @@ class Hermes:
         self.stdout_path = self.workdir / "hermes.stdout"
         self.proc = None
         self.returncode = None
+        self.signalled = False  # the test sent it a signal: its exit is the test's to judge
         self._torn_down = False
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -309,13 +453,17 @@ class Hermes:
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.keys_dir, 0o700)
         write_config(self.config_path, self.config)
-        with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
+        self.signalled = False
+        self.returncode = None
+        # Appended to: an instance started again on the same data keeps what the first said.
+        with open(self.stderr_path, "ab") as err, open(self.stdout_path, "ab") as out:
             # Own session: a signal meant for pytest's group never reaches it, and teardown
             # can take down any worker it leaves behind by this group id.
             self.proc = subprocess.Popen(
                 [*self.prefix, str(self.binary), "--config", str(self.config_path), "--log-level", "DEBUG"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.workdir,
                 start_new_session=True)
+        watch_stderr(self.stderr_path, self.proc)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -339,6 +487,7 @@ class Hermes:
         return self.proc is not None and self.proc.poll() is None
 
     def signal(self, sig):
+        self.signalled = True
         self.proc.send_signal(sig)
 
     def wait_exit(self, timeout):
@@ -350,10 +499,15 @@ class Hermes:
         return self.returncode
 
     def stop(self, timeout=20):
-        """SIGTERM, then SIGKILL (the whole process group) after `timeout` s. Returns status."""
+        """SIGTERM, then SIGKILL (the whole process group) after `timeout` s. Returns status.
+
+        A daemon stopped here must exit 0 (a sanitizer's leak check at exit, say, makes it
+        not): anything else goes to new_trouble(). So must one that ended by itself, unless
+        the test sent it a signal or saw it end (start() failing, wait_exit())."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
+            self._settle()
             try:
                 self.proc.send_signal(signal.SIGTERM)
             except ProcessLookupError:
@@ -361,8 +515,34 @@ class Hermes:
             if self.wait_exit(timeout) is None:
                 self._kill_group()
                 self.returncode = self.proc.wait(timeout=10)
+                _BAD_EXITS.append(f"{self.name}: still running {timeout} s after SIGTERM; "
+                                  f"killed")
+            elif self.proc.returncode != 0:
+                _BAD_EXITS.append(f"{self.name}: exited with status {self.proc.returncode} "
+                                  f"when stopped with SIGTERM")
+        elif self.proc.returncode != 0 and not self.signalled and self.returncode is None:
+            # Ended by itself, unseen by the test (which would have waited for it).
+            rc = self.proc.returncode
+            _BAD_EXITS.append(f"{self.name}: " + (f"died of signal {-rc}" if rc < 0 else
+                                                  f"exited with status {rc} by itself"))
         self.returncode = self.proc.returncode
         return self.returncode
+
+    def _settle(self, timeout=5):
+        """Waits a little for the sessions still open to close: a worker that ends by itself
+        is leak-checked in a sanitizer build, one the shutdown kills is not."""
+        def settled():
+            try:
+                events = self.events()
+            except AssertionError:
+                return True
+            opened = {e.get("session") for e in events if e.get("event") == "session.connect"}
+            return opened <= {e.get("session") for e in events
+                              if e.get("event") == "session.closed"}
+        try:
+            wait_for(settled, timeout, interval=0.2)
+        except AssertionError:
+            pass
 
     def _kill_group(self):
         try:
@@ -380,6 +560,7 @@ class Hermes:
         finally:
             if self.proc is not None:
                 self._kill_group()
+                read_trouble(self.stderr_path)
             try:
                 docker_rm_f(self.container_refs())
             except Exception:  # cleanup must not hide the test's own result

@@ -7,18 +7,57 @@ no way out opens."""
 import re
 import subprocess
 import time
+from pathlib import Path
 
-from hermes_helpers import open_shell, ssh_exec, wait_for
+from hermes_helpers import docker_inspect, open_shell, ssh_exec, wait_for
 
-# In this order: once the fork bomb has taken every PID, nothing else can start.
-BOMBS = (
-    # CPU spinning, twice: the CPU quota holds it to its share
-    "(while :; do :; done &) ; (while :; do :; done &)",
-    # memory bomb: the memory limit's OOM killer stops it
-    "(python3 -c 'b=[]\nwhile True: b.append(bytearray(1<<24))' 2>/dev/null &)",
-    # fork bomb: PidsLimit stops it
-    "(f(){ f|f& }; f) 2>/dev/null &",
-)
+# CPU spinning, twice: the CPU quota holds it to its share
+CPU_BOMB = "(while :; do :; done &) ; (while :; do :; done &)"
+# memory bomb: the memory limit's OOM killer stops it
+MEMORY_BOMB = "(python3 -c 'b=[]\nwhile True: b.append(bytearray(1<<24))' 2>/dev/null &)"
+# fork bomb: PidsLimit stops it. Last: once it has taken every PID, nothing else can start,
+# and what runs gets a hundredth of the CPU quota (the memory bomb would take minutes).
+FORK_BOMB = "(f(){ f|f& }; f) 2>/dev/null &"
+
+
+def memory_cgroup(cid):
+    """The container's memory cgroup directory on the host, from its init's /proc/PID/cgroup
+    (read from the host's cgroup namespace, so a full path): v1's memory controller, else
+    v2's unified tree."""
+    pid = docker_inspect(cid)["State"]["Pid"]
+    unified = None
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+        if controllers == "":
+            unified = Path("/sys/fs/cgroup") / path.lstrip("/")
+    assert unified is not None and (unified / "memory.events").exists(), \
+        f"no memory cgroup for container {cid}"
+    return unified
+
+
+def comms(cgroup):
+    """The names of the processes in a cgroup."""
+    out = []
+    for pid in (cgroup / "cgroup.procs").read_text().split():
+        try:
+            out.append(Path(f"/proc/{pid}/comm").read_text().strip())
+        except OSError:  # gone meanwhile
+            pass
+    return out
+
+
+def oom_kills(cgroup):
+    """How many processes the OOM killer killed in that cgroup (oom_kill in v2's
+    memory.events, in v1's memory.oom_control)."""
+    for name in ("memory.events", "memory.oom_control"):
+        if (cgroup / name).exists():
+            for line in (cgroup / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+    raise AssertionError(f"no oom_kill counter in {cgroup}")
 
 
 def round_trip(hermes):
@@ -32,14 +71,21 @@ def test_bombs_stay_in_their_container(hermes_factory):
     hermes = hermes_factory.start()
     calm = round_trip(hermes)
     with open_shell(hermes) as attacker:
-        for bomb in BOMBS:
-            attacker.send(bomb + "\n")
+        cid = hermes.wait_event("session.shell", session=attacker.sid)["container_id"]
+        cgroup = memory_cgroup(cid)
+        assert oom_kills(cgroup) == 0
+        attacker.send(CPU_BOMB + "\n")
+        attacker.send(MEMORY_BOMB + "\n")
+        # The memory bomb did go off, ran into the memory limit, and the OOM killer ended it
+        # (a test of containment that cannot tell a dud from a bomb proves nothing).
+        wait_for(lambda: oom_kills(cgroup) >= 1, 60,
+                 what=lambda: f"an OOM kill in {cgroup} (processes: {comms(cgroup)})")
+        wait_for(lambda: "python3" not in comms(cgroup), 10, what="the memory bomb to be gone")
+        attacker.send(FORK_BOMB + "\n")
         attacker.send("echo LIT\n")
         attacker.expect(r"LIT", timeout=60)
         time.sleep(5)  # let them run into their limits
-        # They did go off, and hit the limits: the PID limit is reached and the CPU is busy
-        # (a test of containment that cannot tell a dud from a bomb proves nothing).
-        cid = hermes.wait_event("session.shell", session=attacker.sid)["container_id"]
+        # They did go off, and hit the limits: the PID limit is reached and the CPU is busy.
         pids, cpu = subprocess.run(
             ["docker", "stats", "--no-stream", "--format", "{{.PIDs}} {{.CPUPerc}}", cid],
             capture_output=True, text=True, check=True, timeout=60).stdout.split()
@@ -93,8 +139,12 @@ ESCAPES = {
     "MKNOD": "mknod /root/sda b 8 0 2>/dev/null",
     "MOUNT": "mount -t tmpfs none /mnt 2>/dev/null",
     "SYSRQ": "echo h 2>/dev/null > /proc/sysrq-trigger",
-    "MODULE": "python3 -c 'import ctypes, sys; "
-              "sys.exit(ctypes.CDLL(None).init_module(None, 0, b\"\") != 0)'",
+    # finit_module(-1, "", 0): the capability check (and Docker's seccomp profile) come
+    # before any look at the arguments, so only a refusal is EPERM; allowed, the call gets as
+    # far as the bad descriptor (EBADF), or finds a kernel without modules (ENOSYS).
+    "MODULE": "python3 -c 'import ctypes, os, sys; l = ctypes.CDLL(None, use_errno=True); "
+              "r = l.syscall({\"x86_64\": 313, \"aarch64\": 273}[os.uname().machine], -1, "
+              "b\"\", 0); sys.exit(1 if r < 0 and ctypes.get_errno() == 1 else 0)'",
 }
 
 

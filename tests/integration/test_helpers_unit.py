@@ -2,6 +2,7 @@
 If these fail, a red Hermes test may be the suite's fault."""
 
 import base64
+import json
 import socket
 import subprocess
 import sys
@@ -13,7 +14,9 @@ import pytest
 
 from hermes_helpers import DELETE, Hermes, HermesStartError, Tmux, asciinema_cat, base_config, \
     clean_tty_text, deep_merge, event_matches, parse_asciicast, parse_event_lines, \
-    read_until_closed, sha256_fingerprint, ssh_keygen_fingerprint, to_yaml, yaml_scalar
+    read_until_closed, sha256_fingerprint, ssh_keygen_fingerprint, stderr_trouble, to_yaml, \
+    wait_for, yaml_scalar
+import hermes_helpers
 
 
 def test_deep_merge_replaces_and_deletes():
@@ -167,7 +170,14 @@ def emit(kind, **kw):
         f.write(json.dumps(ev) + "\\n")
 def stop(*_):
     emit("hermes.stopped", reason="signal")
+    if "TROUBLE" in cfg:  # a report cut short by the end
+        print("==6==ERROR: LeakSanitizer: detected me", end="", file=sys.stderr, flush=True)
+        sys.exit(1)
     sys.exit(0)
+if "TROUBLE" in cfg:  # a worker's report, relayed
+    print(json.dumps({"process": "worker", "func": "stderr", "message":
+                      "session 1: ==7==ERROR: AddressSanitizer: heap-use-after-free"}),
+          file=sys.stderr)
 signal.signal(signal.SIGTERM, stop)
 print("fake: up", file=sys.stderr, flush=True)
 time.sleep(0.3)
@@ -213,3 +223,105 @@ def test_hermes_start_failure_shows_stderr(tmp_path):
     finally:
         h.teardown()
     assert h.returncode == 3
+
+
+def rec(process, func, message):
+    return json.dumps({"timestamp": "t", "level": "WARNING", "process": process, "pid": 1,
+                       "func": func, "message": message})
+
+
+def test_stderr_trouble_finds_reports_and_bad_ends_only():
+    noise = rec("monitor", "monitor_run", "listening on 127.0.0.1:2222")
+    bad = [  # (line, as shown)
+        ("==12==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x6020",) * 2,
+        ("==12==ERROR: LeakSanitizer: detected memory leaks",) * 2,
+        ("../src/x.c:3:5: runtime error: signed integer overflow",) * 2,
+        ("AddressSanitizer:DEADLYSIGNAL",) * 2,
+        (rec("worker", "stderr", "session 1a: ==40==ERROR: AddressSanitizer: SEGV"),
+         "worker[1] stderr: session 1a: ==40==ERROR: AddressSanitizer: SEGV"),
+        (rec("worker", "stderr", "session 1a: ../src/pump.c:9:1: runtime error: shift"),
+         "worker[1] stderr: session 1a: ../src/pump.c:9:1: runtime error: shift"),
+        (rec("worker", "stderr", "session 1a: ==40==LeakSanitizer has encountered a fatal "
+             "error."), "worker[1] stderr: session 1a: ==40==LeakSanitizer has encountered a "
+         "fatal error."),
+        (rec("monitor", "session_worker_exited", "session 1a: worker died of signal 6"),
+         "monitor[1] session_worker_exited: session 1a: worker died of signal 6"),
+        (rec("monitor", "session_worker_exited", "session 1a: worker exited with status 1"),
+         "monitor[1] session_worker_exited: session 1a: worker exited with status 1"),
+        (rec("monitor", "session_worker_exited",
+             "session 1a from 1.2.3.4: worker killed for a forbidden system call (seccomp)"),
+         "monitor[1] session_worker_exited: session 1a from 1.2.3.4: worker killed for a "
+         "forbidden system call (seccomp)"),
+        (rec("monitor", "indexer_died", "indexer killed by SIGSEGV; starting it again in 5 s"),
+         "monitor[1] indexer_died: indexer killed by SIGSEGV; starting it again in 5 s"),
+        ("2026-01-01T00:00:00Z WARNING monitor[3] session_worker_exited: session 1a: worker "
+         "died of signal 11",) * 2,  # logging.format: text
+    ]
+    good = [
+        "{not json at all",
+        noise,
+        # an attacker's string quoted in a record is not a report
+        rec("monitor", "on_login", "user 'ERROR: AddressSanitizer' runtime error: x"),
+        rec("worker", "on_auth", "password runtime error: worker died of signal 6"),
+        rec("worker", "stderr", "session 1a: ==40==WARNING: invalid path to external symbolizer!"),
+    ]
+    # Each apart (a report's next lines are shown with it): good lines in between.
+    text = "\n".join(x for line, _ in bad for x in (line, noise)) + "\n" + "\n".join(good)
+    assert stderr_trouble(text) == [shown for _, shown in bad]
+
+
+def test_stderr_trouble_shows_a_report_to_its_summary():
+    report = ["==9==ERROR: LeakSanitizer: detected memory leaks", "",
+              "Direct leak of 16 byte(s) in 1 object(s) allocated from:",
+              "    #0 0x55 in malloc", "SUMMARY: AddressSanitizer: 16 byte(s) leaked"]
+    worker = [rec("worker", "stderr", f"session 1a: {ln}") for ln in report]
+    other = rec("worker", "on_auth", "unrelated")
+    found = stderr_trouble("\n".join([worker[0], other, *worker[1:], "after the summary"]))
+    assert len(found) == 1
+    shown = found[0].splitlines()
+    assert shown[0] == f"worker[1] stderr: session 1a: {report[0]}"
+    assert [ln.strip() for ln in shown[1:]] == \
+        [f"worker[1] stderr: session 1a: {ln}".strip() for ln in report[1:]]
+
+
+def test_new_trouble_reads_each_line_once_and_allows_what_a_test_provokes(tmp_path):
+    class Running:  # the daemon writing it
+        def poll(self):
+            return None
+
+    err = tmp_path / "hermes.stderr"
+    hermes_helpers.watch_stderr(err, Running())
+    try:
+        err.write_text(rec("monitor", "f", "worker died of signal 6") + "\n" +
+                       rec("monitor", "f", "worker killed for a forbidden system call") + "\n"
+                       + "==1==ERROR: AddressSan")  # not yet a whole line
+        hermes_helpers.allow_trouble("forbidden system call")
+        found = hermes_helpers.new_trouble()
+        assert len(found) == 1 and "died of signal 6" in found[0], found
+        assert hermes_helpers.new_trouble() == []
+        with open(err, "a") as f:
+            f.write("itizer: SEGV\n")
+        found = hermes_helpers.new_trouble()
+        assert len(found) == 1 and found[0].endswith("==1==ERROR: AddressSanitizer: SEGV")
+        # The allowance was for one test only.
+        with open(err, "a") as f:
+            f.write(rec("monitor", "f", "worker killed for a forbidden system call") + "\n")
+        assert len(hermes_helpers.new_trouble()) == 1
+    finally:
+        hermes_helpers._WATCHED.pop(err, None)
+
+
+def test_a_daemon_with_a_report_and_a_bad_exit_is_trouble(tmp_path):
+    h = Hermes(tmp_path / "w", overrides={"server": {"banner": "TROUBLE"}},
+               binary=_fake_binary(tmp_path), name="fake")
+    try:
+        h.start(timeout=20)
+        wait_for(lambda: "heap-use-after-free" in h.stderr_tail(), 10, what="the report")
+        assert h.stop() == 1
+    finally:
+        h.teardown()
+        found = hermes_helpers.new_trouble()  # taken, so that this test's own check passes
+    assert len(found) == 3, found
+    assert "ERROR: AddressSanitizer: heap-use-after-free" in found[0]
+    assert found[1].endswith("LeakSanitizer: detected me")  # the last words, the fake gone
+    assert found[2] == "fake: exited with status 1 when stopped with SIGTERM"

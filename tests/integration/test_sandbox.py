@@ -5,10 +5,30 @@ import re
 import signal
 import time
 
-from hermes_helpers import HOSTNAME, SshProc, docker_inspect, normalise_caps, open_shell, \
-    wait_for, write_askpass
+from hermes_helpers import HOSTNAME, SshProc, cap_mask, docker_inspect, normalise_caps, \
+    open_shell, parse_size, wait_for, write_askpass
 
 NAME_RE = re.compile(r"^/hermes-target-([0-9a-f]{8})-\d{8}-\d{6}$")
+
+# Hermes's defaults (docs/configuration.md), for what a test's config does not set.
+DEFAULT_SECURITY = {"capabilities": {"drop": ["ALL"], "add": ["CHOWN", "SETUID", "SETGID"]},
+                    "security_opt": ["no-new-privileges:true"], "tmpfs_size": "50m"}
+# keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0): needs no capability and works
+# unfiltered; Docker's default seccomp profile refuses the keyring calls (EPERM, 1).
+KEYCTL = ("python3 -c 'import ctypes; l = ctypes.CDLL(None, use_errno=True); "
+          "r = l.syscall(250, 0, -4, 0); print(\"KEY\" \"CTL=%d\" % (ctypes.get_errno() if "
+          "r < 0 else 0))'")  # the pty echoes the command: KEYCTL= only in its output
+
+
+def security(hermes):
+    """container_pool.security as the instance's config says, defaults filled in."""
+    sec = hermes.config["container_pool"].get("security", {})
+    caps = {**DEFAULT_SECURITY["capabilities"], **sec.get("capabilities", {})}
+    return {**DEFAULT_SECURITY, **sec, "capabilities": caps}
+
+
+def mount_options(opts):
+    return dict(o.partition("=")[::2] for o in opts.split(","))
 
 
 def _wait_stopped(ref, timeout):
@@ -28,19 +48,27 @@ def test_container_is_locked_down(hermes):
         assert info["State"]["Running"] is True
 
         hc = info["HostConfig"]
+        sec = security(hermes)
         assert hc["NetworkMode"] == "none"
         assert hc["Memory"] == 268435456
         assert hc["MemorySwap"] == 268435456
         assert hc["CpuQuota"] == 50000
         assert hc["CpuPeriod"] == 100000
         assert hc["PidsLimit"] == 100
-        assert normalise_caps(hc["CapDrop"]) == {"ALL"}
+        # Exactly the configured capabilities: one more added back is one too many.
+        assert normalise_caps(hc["CapDrop"]) == normalise_caps(sec["capabilities"]["drop"])
         assert len(hc["CapDrop"]) == 1
-        assert normalise_caps(hc["CapAdd"]) >= {"CHOWN", "SETUID", "SETGID"}
-        nnp = {o.replace("=", ":") for o in hc.get("SecurityOpt") or []}
-        assert "no-new-privileges:true" in nnp or "no-new-privileges" in nnp, \
-            hc.get("SecurityOpt")
-        assert "/tmp" in (hc.get("Tmpfs") or {})
+        assert normalise_caps(hc["CapAdd"]) == normalise_caps(sec["capabilities"]["add"])
+        assert len(hc["CapAdd"]) == len(sec["capabilities"]["add"]), hc["CapAdd"]
+        # Exactly the configured options: no-new-privileges, and no seccomp= entry (which
+        # would replace Docker's default profile, checked from inside below).
+        assert sorted(o.replace("=", ":", 1) for o in hc.get("SecurityOpt") or []) == \
+            sorted(o.replace("=", ":", 1) for o in sec["security_opt"]), hc.get("SecurityOpt")
+        # One tmpfs, on /tmp, of the configured size.
+        tmpfs = hc.get("Tmpfs") or {}
+        assert list(tmpfs) == ["/tmp"], tmpfs
+        assert int(mount_options(tmpfs["/tmp"])["size"]) == parse_size(sec["tmpfs_size"]), \
+            tmpfs
         assert hc.get("Privileged") is False
 
         assert info["Config"]["Hostname"] == HOSTNAME
@@ -60,6 +88,20 @@ def test_container_is_locked_down(hermes):
                 "/proc/net/dev)END; echo WHO-$(id -u)-$(pwd)-$(hostname)\n")
         assert sh.expect(r"IFACES=([^\s]*)END").group(1) == "lo,"
         assert sh.expect(r"WHO-(\d+)-(/[\w/]*)-([\w-]+)").groups() == ("0", "/root", HOSTNAME)
+        # Inside too: a seccomp filter (Docker's default profile: the keyring calls it
+        # refuses are refused), root's capabilities bounded to the configured ones, and the
+        # tmpfs mounted with the configured size.
+        sh.send("grep -E '^(Seccomp|CapBnd|CapEff):' /proc/self/status | tr -d ' \\t' | "
+                "sed 's/^/ST-/'; " + KEYCTL + "; awk '$2 == \"/tmp\" {print \"TM\" \"P=\" $3 "
+                "\" \" $4}' /proc/mounts\n")
+        assert sh.expect(r"ST-Seccomp:(\d)").group(1) == "2"
+        want = cap_mask(sec["capabilities"]["add"])
+        assert int(sh.expect(r"ST-CapBnd:([0-9a-f]+)").group(1), 16) == want
+        assert int(sh.expect(r"ST-CapEff:([0-9a-f]+)").group(1), 16) == want
+        assert sh.expect(r"KEYCTL=(\d+)").group(1) == "1"  # EPERM
+        fstype, opts = sh.expect(r"TMP=(\S+) (\S+)").groups()
+        size = mount_options(opts)["size"]
+        assert fstype == "tmpfs" and parse_size(size) == parse_size(sec["tmpfs_size"]), opts
         sh.send("exit\n")
         assert sh.exit_status() == 0
 
