@@ -133,8 +133,8 @@ static const char *const allowed[] = {
  * that is not chrooted (the monitor not root) about the host's files. A
  * sandboxed worker calls neither (strace of the integration tests); the
  * fstat call proper, which takes no path, stays allowed. */
-static const char *const refused[] = {"openat2",    "access",   "faccessat", "faccessat2", "stat",
-                                      "lstat",      "newfstatat", "readlink",  "readlinkat"};
+static const char *const refused[] = {"openat2", "access",     "faccessat", "faccessat2", "stat",
+                                      "lstat",   "newfstatat", "readlink",  "readlinkat"};
 
 #ifdef HERMES_SANITIZE
 /* LeakSanitizer's check: it clones a tracer that lists the threads in
