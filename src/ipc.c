@@ -2,8 +2,8 @@
  * ipc: framing, layouts and fd passing for monitor <-> worker messages;
  * see ipc.h.
  *
- * Wire form of one datagram: u32 type, then the fields in the order of the
- * type's layout string: 'u' a u32, 'q' a u64, 's' a string of at most
+ * Wire form of one datagram: u32 type, then the fields of its struct (ipc.h)
+ * in the order of the type's row in the table below: 'u' a u32, 'q' a u64, 's' a string of at most
  * IPC_STR_MAX bytes, 'S' one of at most IPC_LONG_STR_MAX (commands, event
  * fields). Integers are big-endian, strings u32-length-prefixed.
  */
@@ -15,23 +15,68 @@
 
 #include "ipc.h"
 
+#define U(f)                                                                                       \
+	{                                                                                          \
+		'u', offsetof(struct ipc_msg, f)                                                   \
+	}
+#define Q(f)                                                                                       \
+	{                                                                                          \
+		'q', offsetof(struct ipc_msg, f)                                                   \
+	}
+#define S(f)                                                                                       \
+	{                                                                                          \
+		's', offsetof(struct ipc_msg, f)                                                   \
+	}
+#define L(f)                                                                                       \
+	{                                                                                          \
+		'S', offsetof(struct ipc_msg, f)                                                   \
+	}
+#define MAX_FIELDS 9
+
 static const struct {
 	const char *name;
-	const char *layout;
 	size_t max_fds;
+	struct ipc_field f[MAX_FIELDS]; /* in wire order; kind 0 ends them */
 } types[IPC_TYPE_MAX] = {
-    [IPC_AUTH_PASSWORD] = {"auth_password", "uss", 0},
-    [IPC_AUTH_PUBKEY] = {"auth_pubkey", "usss", 0},
-    [IPC_EVENT] = {"event", "sS", 0},
-    [IPC_CHANNEL_OPEN] = {"channel_open", "uuuuusSs", 0},
-    [IPC_RESIZE] = {"resize", "uuu", 0},
-    [IPC_CHANNEL_DONE] = {"channel_done", "uuuuqq", 0},
-    [IPC_SESSION_END] = {"session_end", "s", 0},
-    [IPC_AUTH_REPLY] = {"auth_reply", "uu", 0},
-    [IPC_CHANNEL_READY] = {"channel_ready", "uuuuuss", 2},
-    [IPC_EXIT_STATUS] = {"exit_status", "uuuu", 0},
-    [IPC_WORKER_INIT] = {"worker_init", "SS", 0},
+    [IPC_AUTH_PASSWORD] = {"auth_password",
+                           0,
+                           {U(auth_password.method), S(auth_password.user),
+                            S(auth_password.password)}},
+    [IPC_AUTH_PUBKEY] = {"auth_pubkey",
+                         0,
+                         {U(auth_pubkey.is_signed), S(auth_pubkey.user), S(auth_pubkey.key_type),
+                          S(auth_pubkey.fingerprint)}},
+    [IPC_EVENT] = {"event", 0, {S(event.type), L(event.fields)}},
+    [IPC_CHANNEL_OPEN] = {"channel_open",
+                          0,
+                          {U(channel_open.channel), U(channel_open.tty), U(channel_open.width),
+                           U(channel_open.height), U(channel_open.kind), S(channel_open.term),
+                           L(channel_open.command), S(channel_open.env)}},
+    [IPC_RESIZE] = {"resize", 0, {U(resize.channel), U(resize.width), U(resize.height)}},
+    [IPC_CHANNEL_DONE] = {"channel_done",
+                          0,
+                          {U(channel_done.channel), U(channel_done.exit_kind),
+                           U(channel_done.exit_value), U(channel_done.core),
+                           Q(channel_done.bytes_in), Q(channel_done.bytes_out)}},
+    [IPC_SESSION_END] = {"session_end", 0, {S(session_end.reason)}},
+    [IPC_AUTH_REPLY] = {"auth_reply", 0, {U(auth_reply.accepted), U(auth_reply.disconnect)}},
+    [IPC_CHANNEL_READY] = {"channel_ready",
+                           2,
+                           {U(channel_ready.channel), U(channel_ready.ok),
+                            U(channel_ready.recording), U(channel_ready.agent),
+                            U(channel_ready.agent_first), S(channel_ready.error),
+                            S(channel_ready.container)}},
+    [IPC_EXIT_STATUS] = {"exit_status",
+                         0,
+                         {U(exit_status.channel), U(exit_status.kind), U(exit_status.value),
+                          U(exit_status.core)}},
+    [IPC_WORKER_INIT] = {"worker_init", 0, {L(worker_init.settings), L(worker_init.filter)}},
 };
+
+const struct ipc_field *ipc_layout(uint32_t type)
+{
+	return type == 0 || type >= IPC_TYPE_MAX ? NULL : types[type].f;
+}
 
 const char *ipc_type_name(uint32_t type)
 {
@@ -42,20 +87,26 @@ const char *ipc_type_name(uint32_t type)
 
 static int encode(struct buf *b, const struct ipc_msg *m)
 {
-	size_t nu = 0, nq = 0, ns = 0;
 	int r = buf_put_u32(b, m->type);
 
-	for (const char *f = types[m->type].layout; r == 0 && *f != '\0'; f++) {
-		switch (*f) {
-		case 'u':
-			r = buf_put_u32(b, m->u[nu++]);
+	for (const struct ipc_field *f = types[m->type].f; r == 0 && f->kind != 0; f++) {
+		const void *at = (const char *)m + f->off;
+		switch (f->kind) {
+		case 'u': {
+			uint32_t v;
+			memcpy(&v, at, sizeof(v));
+			r = buf_put_u32(b, v);
 			break;
-		case 'q':
-			r = buf_put_u64(b, m->q[nq++]);
+		}
+		case 'q': {
+			uint64_t v;
+			memcpy(&v, at, sizeof(v));
+			r = buf_put_u64(b, v);
 			break;
+		}
 		default: {
-			size_t max = *f == 's' ? IPC_STR_MAX : IPC_LONG_STR_MAX;
-			const struct ipc_str *s = &m->s[ns++];
+			size_t max = f->kind == 's' ? IPC_STR_MAX : IPC_LONG_STR_MAX;
+			const struct ipc_str *s = at;
 			if (s->n > max)
 				return -EMSGSIZE;
 			r = buf_put_str(b, s->p != NULL ? s->p : (const uint8_t *)"", s->n);
@@ -68,7 +119,6 @@ static int encode(struct buf *b, const struct ipc_msg *m)
 int ipc_decode(const uint8_t *data, size_t len, struct ipc_msg *m)
 {
 	struct buf b = {.data = (uint8_t *)data, .len = len, .off = 0, .cap = len};
-	size_t nu = 0, nq = 0, ns = 0;
 	size_t nfds = m->nfds;
 	int fds[IPC_MAX_FDS];
 
@@ -80,19 +130,26 @@ int ipc_decode(const uint8_t *data, size_t len, struct ipc_msg *m)
 		return -EBADMSG;
 	if (m->nfds > types[m->type].max_fds)
 		return -EBADMSG;
-	for (const char *f = types[m->type].layout; *f != '\0'; f++) {
+	for (const struct ipc_field *f = types[m->type].f; f->kind != 0; f++) {
+		void *at = (char *)m + f->off;
 		int r;
-		switch (*f) {
-		case 'u':
-			r = buf_get_u32(&b, &m->u[nu++]);
+		switch (f->kind) {
+		case 'u': {
+			uint32_t v = 0;
+			r = buf_get_u32(&b, &v);
+			memcpy(at, &v, sizeof(v));
 			break;
-		case 'q':
-			r = buf_get_u64(&b, &m->q[nq++]);
+		}
+		case 'q': {
+			uint64_t v = 0;
+			r = buf_get_u64(&b, &v);
+			memcpy(at, &v, sizeof(v));
 			break;
+		}
 		default: {
-			struct ipc_str *s = &m->s[ns++];
+			struct ipc_str *s = at;
 			r = buf_get_str(&b, &s->p, &s->n,
-			                *f == 's' ? IPC_STR_MAX : IPC_LONG_STR_MAX);
+			                f->kind == 's' ? IPC_STR_MAX : IPC_LONG_STR_MAX);
 		}
 		}
 		if (r < 0)

@@ -20,34 +20,18 @@
 
 enum ipc_type {
 	/* worker -> monitor */
-	IPC_AUTH_PASSWORD = 1, /* u0 method (enum ipc_auth_method), s0 username, s1 password
-	                        * -> IPC_AUTH_REPLY */
-	IPC_AUTH_PUBKEY,       /* u0 1 if signed (else the probe), s0 username, s1 key type,
-	                        * s2 SHA256 fingerprint -> REPLY */
-	IPC_EVENT,             /* s0 event type, s1 JSON object of its fields */
-	IPC_CHANNEL_OPEN,      /* u0 channel, u1 tty, u2 width, u3 height, u4 kind
-	                        * (enum ipc_exit_kind { IPC_EXIT_UNKNOWN = 0, IPC_EXIT_CODE = 1,
-     IPC_EXIT_SIGNAL = 2 };      enum ipc_channel_kind), s0 term, s1 command (exec) or
-	                        * subsystem name, s2 env requests as NUL-separated
-	                        * NAME=VALUE -> IPC_CHANNEL_READY */
-	IPC_RESIZE,            /* u0 channel, u1 width, u2 height */
-	IPC_CHANNEL_DONE,      /* u0 channel, q0 bytes in, q1 bytes out: the stream
-	                        * ended -> IPC_EXIT_STATUS; for an agent channel
-	                        * u1 enum ipc_exit_kind, u2 code or signal, u3 core
-	                        * (the agent said so; no reply) */
-	IPC_SESSION_END,       /* s0 reason (see docs/events.md session.closed) */
+	IPC_AUTH_PASSWORD = 1, /* -> IPC_AUTH_REPLY */
+	IPC_AUTH_PUBKEY,       /* -> IPC_AUTH_REPLY */
+	IPC_EVENT,
+	IPC_CHANNEL_OPEN, /* -> IPC_CHANNEL_READY */
+	IPC_RESIZE,
+	IPC_CHANNEL_DONE, /* -> IPC_EXIT_STATUS, but for an agent channel */
+	IPC_SESSION_END,
 	/* monitor -> worker */
-	IPC_AUTH_REPLY,    /* u0 1 accepted / 0 refused, u1 1: too many failures,
-	                    * disconnect (MaxAuthTries) */
-	IPC_CHANNEL_READY, /* u0 channel, u1 ok, u2 1 if a recording fd follows the
-	                    * stream fd, u3 1: through the session agent (no stream
-	                    * fd), u4 1: the agent connection comes first,
-	                    * s0 error text, s1 container id;
-	                    * fds: stream | [agent], [recording] */
-	IPC_EXIT_STATUS,   /* u0 channel, u1 enum ipc_exit_kind, u2 exit code or
-	                    * signal number, u3 1 if a core was dumped */
-	IPC_WORKER_INIT,   /* the first message: s0 settings (JSON), s1 the seccomp
-	                    * program (worker_init.h) */
+	IPC_AUTH_REPLY,
+	IPC_CHANNEL_READY,
+	IPC_EXIT_STATUS,
+	IPC_WORKER_INIT, /* the first message */
 	IPC_TYPE_MAX
 };
 
@@ -65,11 +49,80 @@ struct ipc_str {
 	size_t n;
 };
 
+/* The messages, by type: the fields of each, in wire order (ipc.c's table
+ * says which is which). Flags are 0 or 1. */
+struct ipc_auth_password {
+	uint32_t method; /* enum ipc_auth_method */
+	struct ipc_str user, password;
+};
+struct ipc_auth_pubkey {
+	uint32_t is_signed;                         /* 1: the signed attempt; 0: the probe */
+	struct ipc_str user, key_type, fingerprint; /* fingerprint: "SHA256:..." */
+};
+struct ipc_event {
+	struct ipc_str type;
+	struct ipc_str fields; /* a JSON object (worker_events.h) */
+};
+struct ipc_channel_open {
+	uint32_t channel, tty, width, height;
+	uint32_t kind; /* enum ipc_channel_kind */
+	struct ipc_str term;
+	struct ipc_str command; /* exec: the command; subsystem: its name */
+	struct ipc_str env;     /* env requests, NUL-separated NAME=VALUE */
+};
+struct ipc_resize {
+	uint32_t channel, width, height;
+};
+struct ipc_channel_done {
+	uint32_t channel;
+	/* An agent channel: how it ended, as the agent said (no reply comes). */
+	uint32_t exit_kind;  /* enum ipc_exit_kind */
+	uint32_t exit_value; /* code or signal */
+	uint32_t core;
+	uint64_t bytes_in, bytes_out;
+};
+struct ipc_session_end {
+	struct ipc_str reason; /* docs/events.md, session.closed */
+};
+struct ipc_auth_reply {
+	uint32_t accepted;
+	uint32_t disconnect; /* too many failures (max_auth_tries) */
+};
+/* fds: the stream (docker exec) or the agent connection (agent_first),
+ * then the recording (recording). */
+struct ipc_channel_ready {
+	uint32_t channel, ok;
+	uint32_t recording;   /* a recording fd follows */
+	uint32_t agent;       /* through the session agent: no stream fd */
+	uint32_t agent_first; /* the agent connection comes first */
+	struct ipc_str error, container;
+};
+struct ipc_exit_status {
+	uint32_t channel;
+	uint32_t kind;  /* enum ipc_exit_kind */
+	uint32_t value; /* exit code or signal number */
+	uint32_t core;
+};
+struct ipc_worker_init {
+	struct ipc_str settings; /* JSON (worker_init.h) */
+	struct ipc_str filter;   /* the seccomp program */
+};
+
 struct ipc_msg {
 	uint32_t type;
-	uint32_t u[5];
-	uint64_t q[2];
-	struct ipc_str s[3];
+	union {
+		struct ipc_auth_password auth_password;
+		struct ipc_auth_pubkey auth_pubkey;
+		struct ipc_event event;
+		struct ipc_channel_open channel_open;
+		struct ipc_resize resize;
+		struct ipc_channel_done channel_done;
+		struct ipc_session_end session_end;
+		struct ipc_auth_reply auth_reply;
+		struct ipc_channel_ready channel_ready;
+		struct ipc_exit_status exit_status;
+		struct ipc_worker_init worker_init;
+	};
 	int fds[IPC_MAX_FDS];
 	size_t nfds;
 };
@@ -94,5 +147,14 @@ int ipc_decode(const uint8_t *data, size_t len, struct ipc_msg *m);
 char *ipc_strdup(const struct ipc_str *s);
 
 const char *ipc_type_name(uint32_t type);
+
+/* A message type's layout, for tests and fuzz harnesses: its fields in wire
+ * order, each its kind ('u' u32, 'q' u64, 's' string, 'S' long string) and
+ * its offset in struct ipc_msg; kind 0 ends them. NULL: no such type. */
+struct ipc_field {
+	char kind;
+	size_t off;
+};
+const struct ipc_field *ipc_layout(uint32_t type);
 
 #endif

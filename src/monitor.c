@@ -357,8 +357,8 @@ static int spawn_worker(struct monitor *m, struct session *s, int client_fd, int
 	w->src_port = port;
 	buf_init(&text);
 	if (worker_init_encode(w, &text) == 0) {
-		msg.s[0] = (struct ipc_str){buf_peek(&text), buf_avail(&text)};
-		msg.s[1] = (struct ipc_str){w->prog, w->prog_len};
+		msg.worker_init.settings = (struct ipc_str){buf_peek(&text), buf_avail(&text)};
+		msg.worker_init.filter = (struct ipc_str){w->prog, w->prog_len};
 		r = ipc_send(monitor_fd, &msg);
 	} else {
 		r = -ENOMEM;

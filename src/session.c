@@ -197,13 +197,13 @@ static void chan_free(struct mchan *c)
 static void chan_fail(struct mchan *c, const char *error)
 {
 	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .u = {c->id, 0, 0}};
+	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .channel_ready = {.channel = c->id}};
 	json_t *e = sess_event(s, "session.error");
 
 	json_object_set_new(e, "channel", json_integer(c->id));
 	json_object_set_new(e, "error", json_string(error));
 	emit(s, e);
-	m.s[0] = (struct ipc_str){(const uint8_t *)error, strlen(error)};
+	m.channel_ready.error = (struct ipc_str){(const uint8_t *)error, strlen(error)};
 	send_to_worker(s, &m);
 	/* The worker closes the channel and says no more of it. */
 	c->call = 0;
@@ -293,7 +293,8 @@ static void on_hijacked(void *arg, int fd, const char *error)
 {
 	struct mchan *c = arg;
 	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .u = {c->id, 1, 0}};
+	struct ipc_msg m = {.type = IPC_CHANNEL_READY,
+	                    .channel_ready = {.channel = c->id, .ok = 1}};
 	int rec = -1;
 
 	c->call = 0;
@@ -308,9 +309,10 @@ static void on_hijacked(void *arg, int fd, const char *error)
 	if (rec >= 0) {
 		m.fds[1] = rec;
 		m.nfds = 2;
-		m.u[2] = 1;
+		m.channel_ready.recording = 1;
 	}
-	m.s[1] = (struct ipc_str){(const uint8_t *)s->container_id, strlen(s->container_id)};
+	m.channel_ready.container =
+	    (struct ipc_str){(const uint8_t *)s->container_id, strlen(s->container_id)};
 	send_to_worker(s, &m);
 	close(fd);
 	if (rec >= 0)
@@ -470,7 +472,8 @@ static size_t encode_hello(struct session *s, uint8_t *out, size_t cap)
 static void agent_channel_ready(struct mchan *c)
 {
 	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .u = {c->id, 1, 0, 1, 0}};
+	struct ipc_msg m = {.type = IPC_CHANNEL_READY,
+	                    .channel_ready = {.channel = c->id, .ok = 1, .agent = 1}};
 	int rec = -1;
 
 	c->agent_wait = false;
@@ -479,13 +482,14 @@ static void agent_channel_ready(struct mchan *c)
 		rec = open_recording(c, &c->recording);
 	if (!s->agent_handed) {
 		m.fds[m.nfds++] = s->agent_fd;
-		m.u[4] = 1;
+		m.channel_ready.agent_first = 1;
 	}
 	if (rec >= 0) {
 		m.fds[m.nfds++] = rec;
-		m.u[2] = 1;
+		m.channel_ready.recording = 1;
 	}
-	m.s[1] = (struct ipc_str){(const uint8_t *)s->container_id, strlen(s->container_id)};
+	m.channel_ready.container =
+	    (struct ipc_str){(const uint8_t *)s->container_id, strlen(s->container_id)};
 	send_to_worker(s, &m);
 	if (!s->agent_handed) {
 		close(s->agent_fd);
@@ -709,11 +713,12 @@ static void transfer_event(struct session *s, struct mchan *c)
 	free(path);
 }
 
-static void on_channel_open(struct session *s, const struct ipc_msg *m)
+static void on_channel_open(struct session *s, const struct ipc_msg *msg)
 {
+	const struct ipc_channel_open *m = &msg->channel_open;
 	struct mchan *c = NULL;
 
-	if (chan_find(s, m->u[0]) != NULL || s->channels_total >= MAX_CHANNELS_TOTAL) {
+	if (chan_find(s, m->channel) != NULL || s->channels_total >= MAX_CHANNELS_TOTAL) {
 		kill_worker(s, "channel id reused or too many channels");
 		return;
 	}
@@ -723,36 +728,37 @@ static void on_channel_open(struct session *s, const struct ipc_msg *m)
 			break;
 		}
 	if (c == NULL) {
-		struct ipc_msg r = {.type = IPC_CHANNEL_READY, .u = {m->u[0], 0, 0}};
+		struct ipc_msg r = {.type = IPC_CHANNEL_READY,
+		                    .channel_ready = {.channel = m->channel}};
 		send_to_worker(s, &r);
 		return;
 	}
 	s->channels_total++;
 	c->used = true;
 	c->s = s;
-	c->id = m->u[0];
-	c->tty = m->u[1] != 0;
-	c->width = m->u[2] > 0 && m->u[2] < 10000 ? (int)m->u[2] : 80;
-	c->height = m->u[3] > 0 && m->u[3] < 10000 ? (int)m->u[3] : 24;
+	c->id = m->channel;
+	c->tty = m->tty != 0;
+	c->width = m->width > 0 && m->width < 10000 ? (int)m->width : 80;
+	c->height = m->height > 0 && m->height < 10000 ? (int)m->height : 24;
 	c->exit_status = -1;
-	c->term = util_utf8_sanitize(m->s[0].p, m->s[0].n);
-	c->kind = m->u[4];
-	c->env = env_list(&m->s[2], c->tty);
+	c->term = util_utf8_sanitize(m->term.p, m->term.n);
+	c->kind = m->kind;
+	c->env = env_list(&m->env, c->tty);
 	if (c->kind == IPC_KIND_EXEC) {
 		json_t *e = sess_event(s, "command.input");
 		json_object_set_new(e, "channel", json_integer(c->id));
 		json_object_set_new(e, "tty", json_boolean(c->tty));
 		json_object_set_new(e, "source", json_string("exec"));
-		event_set_bytes(e, "command", m->s[1].p, m->s[1].n);
+		event_set_bytes(e, "command", m->command.p, m->command.n);
 		emit(s, e);
 		/* Docker's API is JSON: a command that is not UTF-8 can only be
 		 * passed on sanitized (the event above keeps the raw bytes). */
-		c->command = util_utf8_sanitize(m->s[1].p, m->s[1].n);
+		c->command = util_utf8_sanitize(m->command.p, m->command.n);
 		transfer_event(s, c);
 	} else if (c->kind == IPC_KIND_SUBSYSTEM) {
 		/* The worker accepts only sftp; what runs is ours to say, as
 		 * sshd runs its Subsystem line through the user's shell. */
-		if (m->s[1].n != 4 || memcmp(m->s[1].p, "sftp", 4) != 0) {
+		if (m->command.n != 4 || memcmp(m->command.p, "sftp", 4) != 0) {
 			kill_worker(s, "unknown subsystem");
 			return;
 		}
@@ -778,14 +784,15 @@ static void on_channel_open(struct session *s, const struct ipc_msg *m)
 		get_container(s, c);
 }
 
-static void on_resize(struct session *s, const struct ipc_msg *m)
+static void on_resize(struct session *s, const struct ipc_msg *msg)
 {
-	struct mchan *c = chan_find(s, m->u[0]);
+	const struct ipc_resize *m = &msg->resize;
+	struct mchan *c = chan_find(s, m->channel);
 
-	if (c == NULL || m->u[1] == 0 || m->u[2] == 0 || m->u[1] >= 10000 || m->u[2] >= 10000)
+	if (c == NULL || m->width == 0 || m->height == 0 || m->width >= 10000 || m->height >= 10000)
 		return;
-	c->width = (int)m->u[1];
-	c->height = (int)m->u[2];
+	c->width = (int)m->width;
+	c->height = (int)m->height;
 	if (c->streaming && !c->via_agent)
 		resize_exec(c); /* the worker tells the agent itself */
 	json_t *e = sess_event(s, "session.resize");
@@ -807,18 +814,19 @@ static void set_exit(json_t *o, int status, int sig)
 static void channel_closed(struct mchan *c)
 {
 	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_EXIT_STATUS, .u = {c->id, IPC_EXIT_UNKNOWN, 0, 0}};
+	struct ipc_msg m = {.type = IPC_EXIT_STATUS,
+	                    .exit_status = {.channel = c->id, .kind = IPC_EXIT_UNKNOWN}};
 	json_t *e = sess_event(s, "session.channel_closed");
 
 	if (c->exit_signal > 0) {
-		m.u[1] = IPC_EXIT_SIGNAL;
-		m.u[2] = (uint32_t)c->exit_signal;
-		m.u[3] = c->core_dumped;
+		m.exit_status.kind = IPC_EXIT_SIGNAL;
+		m.exit_status.value = (uint32_t)c->exit_signal;
+		m.exit_status.core = c->core_dumped;
 		s->last_exit = -1;
 		s->last_signal = c->exit_signal;
 	} else if (c->exit_status >= 0) {
-		m.u[1] = IPC_EXIT_CODE;
-		m.u[2] = (uint32_t)c->exit_status;
+		m.exit_status.kind = IPC_EXIT_CODE;
+		m.exit_status.value = (uint32_t)c->exit_status;
 		s->last_exit = c->exit_status;
 		s->last_signal = 0;
 	}
@@ -917,26 +925,27 @@ static void query_exit(struct mchan *c)
 		channel_closed(c);
 }
 
-static void on_channel_done(struct session *s, const struct ipc_msg *m)
+static void on_channel_done(struct session *s, const struct ipc_msg *msg)
 {
-	struct mchan *c = chan_find(s, m->u[0]);
+	const struct ipc_channel_done *m = &msg->channel_done;
+	struct mchan *c = chan_find(s, m->channel);
 
 	if (c == NULL)
 		return;
 	/* Byte counts are the worker's word: bounded only by plausibility. */
-	c->bytes_in += m->q[0];
-	c->bytes_out += m->q[1];
-	s->bytes_in += m->q[0];
-	s->bytes_out += m->q[1];
+	c->bytes_in += m->bytes_in;
+	c->bytes_out += m->bytes_out;
+	s->bytes_in += m->bytes_in;
+	s->bytes_out += m->bytes_out;
 	if (c->via_agent) {
 		/* The agent's word, through the worker: both are the attacker's
 		 * side, and it only says what their own client is told. */
-		if (m->u[1] == IPC_EXIT_CODE) {
-			c->exit_status = (int)(m->u[2] & 0xff);
-		} else if (m->u[1] == IPC_EXIT_SIGNAL && m->u[2] >= 1 &&
-		           m->u[2] <= EXIT_SIGNAL_MAX) {
-			c->exit_signal = (int)m->u[2];
-			c->core_dumped = m->u[3] != 0;
+		if (m->exit_kind == IPC_EXIT_CODE) {
+			c->exit_status = (int)(m->exit_value & 0xff);
+		} else if (m->exit_kind == IPC_EXIT_SIGNAL && m->exit_value >= 1 &&
+		           m->exit_value <= EXIT_SIGNAL_MAX) {
+			c->exit_signal = (int)m->exit_value;
+			c->core_dumped = m->core != 0;
 		}
 		channel_closed(c);
 		return;
@@ -1013,36 +1022,37 @@ static void refused(struct session *s, struct ipc_msg *reply)
 {
 	if (s->pw_failures + s->key_failures < s->ctx->cfg->server.max_auth_tries)
 		return;
-	reply->u[1] = 1;
+	reply->auth_reply.disconnect = 1;
 	s->end_reason = "max_auth_tries";
 	info("session %.8s from %s: too many authentication failures", s->id, s->ip);
 }
 
-static void on_auth_password(struct session *s, const struct ipc_msg *m)
+static void on_auth_password(struct session *s, const struct ipc_msg *msg)
 {
+	const struct ipc_auth_password *m = &msg->auth_password;
 	enum auth_result r;
 	struct ipc_msg reply = {.type = IPC_AUTH_REPLY};
 	json_t *e;
 
 	bool full;
 	r = at_capacity(s,
-	                auth_policy_password(&s->ctx->policy, m->s[0].p, m->s[0].n, m->s[1].p,
-	                                     m->s[1].n, s->pw_failures),
+	                auth_policy_password(&s->ctx->policy, m->user.p, m->user.n, m->password.p,
+	                                     m->password.n, s->pw_failures),
 	                &full);
 	const char *method =
-	    m->u[0] == IPC_AUTH_METHOD_KBDINT ? "keyboard-interactive" : "password";
-	e = login_event(s, r, method, &m->s[0]);
+	    m->method == IPC_AUTH_METHOD_KBDINT ? "keyboard-interactive" : "password";
+	e = login_event(s, r, method, &m->user);
 	if (full)
 		json_object_set_new(e, "reason", json_string("max_concurrent_sessions"));
-	event_set_bytes(e, "password", m->s[1].p, m->s[1].n);
+	event_set_bytes(e, "password", m->password.p, m->password.n);
 	emit_login(s, e, r);
 	if (r == AUTH_REJECT) {
 		s->pw_failures++;
-		note_failure(s, &m->s[0], method);
+		note_failure(s, &m->user, method);
 		refused(s, &reply);
 	} else {
-		reply.u[0] = 1;
-		logged_in(s, m->s[0].p, m->s[0].n, method);
+		reply.auth_reply.accepted = 1;
+		logged_in(s, m->user.p, m->user.n, method);
 	}
 	send_to_worker(s, &reply);
 }
@@ -1073,32 +1083,33 @@ static void logged_in(struct session *s, const uint8_t *user, size_t user_len, c
 
 /* The probe and the signed attempt of one key are one attempt: the event
  * is written once, at the probe's refusal or at the signed acceptance. */
-static void on_auth_pubkey(struct session *s, const struct ipc_msg *m)
+static void on_auth_pubkey(struct session *s, const struct ipc_msg *msg)
 {
-	struct ipc_msg reply = {.type = IPC_AUTH_REPLY, .u = {0}};
-	char *fp = ipc_strdup(&m->s[2]);
+	const struct ipc_auth_pubkey *m = &msg->auth_pubkey;
+	struct ipc_msg reply = {.type = IPC_AUTH_REPLY};
+	char *fp = ipc_strdup(&m->fingerprint);
 	bool full;
 	enum auth_result r =
 	    at_capacity(s, auth_policy_pubkey(&s->ctx->policy, fp, s->key_failures), &full);
-	bool is_signed = m->u[0] == 1;
+	bool is_signed = m->is_signed == 1;
 
 	free(fp);
 	if (r == AUTH_REJECT || is_signed) {
-		json_t *e = login_event(s, r, "publickey", &m->s[0]);
-		event_set_bytes(e, "key_type", m->s[1].p, m->s[1].n);
-		event_set_bytes(e, "fingerprint", m->s[2].p, m->s[2].n);
+		json_t *e = login_event(s, r, "publickey", &m->user);
+		event_set_bytes(e, "key_type", m->key_type.p, m->key_type.n);
+		event_set_bytes(e, "fingerprint", m->fingerprint.p, m->fingerprint.n);
 		if (full)
 			json_object_set_new(e, "reason", json_string("max_concurrent_sessions"));
 		emit_login(s, e, r);
 	}
 	if (r == AUTH_REJECT) {
 		s->key_failures++;
-		note_failure(s, &m->s[0], "publickey");
+		note_failure(s, &m->user, "publickey");
 		refused(s, &reply);
 	} else {
-		reply.u[0] = 1;
+		reply.auth_reply.accepted = 1;
 		if (is_signed)
-			logged_in(s, m->s[0].p, m->s[0].n, "publickey");
+			logged_in(s, m->user.p, m->user.n, "publickey");
 	}
 	send_to_worker(s, &reply);
 }
@@ -1109,8 +1120,8 @@ static void on_event(struct session *s, const struct ipc_msg *m)
 	json_t *fields, *e, *v;
 	const char *k;
 
-	fields = worker_event_check(m->s[0].p, m->s[0].n, s->phase == PH_AUTHED, m->s[1].p,
-	                            m->s[1].n, &type, &why);
+	fields = worker_event_check(m->event.type.p, m->event.type.n, s->phase == PH_AUTHED,
+	                            m->event.fields.p, m->event.fields.n, &type, &why);
 	if (fields == NULL) {
 		kill_worker(s, why);
 		return;
@@ -1130,8 +1141,8 @@ static void on_event(struct session *s, const struct ipc_msg *m)
 static void on_session_end(struct session *s, const struct ipc_msg *m)
 {
 	for (size_t i = 0; i < sizeof(end_reasons) / sizeof(end_reasons[0]); i++)
-		if (m->s[0].n == strlen(end_reasons[i]) &&
-		    memcmp(m->s[0].p, end_reasons[i], m->s[0].n) == 0) {
+		if (m->session_end.reason.n == strlen(end_reasons[i]) &&
+		    memcmp(m->session_end.reason.p, end_reasons[i], m->session_end.reason.n) == 0) {
 			s->end_reason = end_reasons[i];
 			return;
 		}

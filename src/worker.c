@@ -173,8 +173,8 @@ static void send_event(struct worker *w, const char *type, json_t *fields)
 	json_decref(fields);
 	if (text == NULL)
 		return;
-	m.s[0] = str_of(type);
-	m.s[1] = str_of(text);
+	m.event.type = str_of(type);
+	m.event.fields = str_of(text);
 	send_msg(w, &m);
 	free(text);
 }
@@ -213,7 +213,7 @@ static void logged_in(struct worker *w, const char *user)
  * so; the main loop ends with the connection. */
 static void too_many_failures(struct worker *w, const struct ipc_msg *reply)
 {
-	if (reply->u[1] != 1)
+	if (reply->auth_reply.disconnect != 1)
 		return;
 	ssh_session_set_disconnect_message(w->session, "Too many authentication failures");
 	ssh_disconnect(w->session);
@@ -222,14 +222,14 @@ static void too_many_failures(struct worker *w, const struct ipc_msg *reply)
 /* Asks the monitor; true when the login is accepted. */
 static bool ask_password(struct worker *w, uint32_t method, const char *user, const char *password)
 {
-	struct ipc_msg m = {.type = IPC_AUTH_PASSWORD, .u = {method}};
+	struct ipc_msg m = {.type = IPC_AUTH_PASSWORD, .auth_password = {.method = method}};
 
-	m.s[0] = str_of(user);
-	m.s[1] = str_of(password);
+	m.auth_password.user = str_of(user);
+	m.auth_password.password = str_of(password);
 	send_msg(w, &m);
 	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0)
 		return false;
-	if (m.u[0] != 1) {
+	if (m.auth_reply.accepted != 1) {
 		too_many_failures(w, &m);
 		return false;
 	}
@@ -257,20 +257,20 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 	if (signature_state != SSH_PUBLICKEY_STATE_NONE &&
 	    signature_state != SSH_PUBLICKEY_STATE_VALID)
 		return SSH_AUTH_DENIED;
-	m.u[0] = signature_state == SSH_PUBLICKEY_STATE_VALID;
+	m.auth_pubkey.is_signed = signature_state == SSH_PUBLICKEY_STATE_VALID;
 	if (ssh_get_publickey_hash(pubkey, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
 		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
 		ssh_clean_pubkey_hash(&hash);
 	}
-	m.s[0] = str_of(user);
-	m.s[1] = str_of(ssh_key_type_to_char(ssh_key_type(pubkey)));
-	m.s[2] = str_of(fp);
+	m.auth_pubkey.user = str_of(user);
+	m.auth_pubkey.key_type = str_of(ssh_key_type_to_char(ssh_key_type(pubkey)));
+	m.auth_pubkey.fingerprint = str_of(fp);
 	send_msg(w, &m);
 	ssh_string_free_char(fp);
-	bool signed_ = m.u[0] == 1;
+	bool signed_ = m.auth_pubkey.is_signed == 1;
 	if (wait_reply(w, IPC_AUTH_REPLY, &m) < 0)
 		return SSH_AUTH_DENIED;
-	if (m.u[0] != 1) {
+	if (m.auth_reply.accepted != 1) {
 		too_many_failures(w, &m);
 		return SSH_AUTH_DENIED;
 	}
@@ -312,7 +312,7 @@ static void on_chan_eof(ssh_session s, ssh_channel chan, void *ud)
 
 static void channel_done(struct worker *w, struct wchan *c)
 {
-	struct ipc_msg m = {.type = IPC_CHANNEL_DONE, .u = {c->id}};
+	struct ipc_msg m = {.type = IPC_CHANNEL_DONE, .channel_done = {.channel = c->id}};
 
 	if (c->pump_on) {
 		line_input_finish(c->lines); /* while the recording's clock still runs */
@@ -322,13 +322,14 @@ static void channel_done(struct worker *w, struct wchan *c)
 			              (json_int_t)w->a->init->rec_max_session_size);
 			send_event(w, "recording.truncated", f);
 		}
-		m.q[0] = c->pump.bytes_in;
-		m.q[1] = c->pump.bytes_out;
+		m.channel_done.bytes_in = c->pump.bytes_in;
+		m.channel_done.bytes_out = c->pump.bytes_out;
 		if (c->pump.exited) {
-			m.u[1] = c->pump.exit_kind == AGENT_EXIT_SIGNAL ? IPC_EXIT_SIGNAL
-			                                                : IPC_EXIT_CODE;
-			m.u[2] = c->pump.exit_value;
-			m.u[3] = c->pump.exit_core;
+			m.channel_done.exit_kind = c->pump.exit_kind == AGENT_EXIT_SIGNAL
+			                               ? IPC_EXIT_SIGNAL
+			                               : IPC_EXIT_CODE;
+			m.channel_done.exit_value = c->pump.exit_value;
+			m.channel_done.core = c->pump.exit_core;
 		}
 		pump_close(&c->pump);
 		c->pump_on = false;
@@ -354,11 +355,15 @@ static void on_chan_close(ssh_session s, ssh_channel chan, void *ud)
 static void send_open(struct wchan *c)
 {
 	struct ipc_msg m = {.type = IPC_CHANNEL_OPEN,
-	                    .u = {c->id, c->pty, (uint32_t)c->width, (uint32_t)c->height, c->kind}};
+	                    .channel_open = {.channel = c->id,
+	                                     .tty = c->pty,
+	                                     .width = (uint32_t)c->width,
+	                                     .height = (uint32_t)c->height,
+	                                     .kind = c->kind}};
 
-	m.s[0] = str_of(c->pty ? c->term : "");
-	m.s[1] = str_of(c->command);
-	m.s[2] = (struct ipc_str){buf_peek(&c->env), buf_avail(&c->env)};
+	m.channel_open.term = str_of(c->pty ? c->term : "");
+	m.channel_open.command = str_of(c->command);
+	m.channel_open.env = (struct ipc_str){buf_peek(&c->env), buf_avail(&c->env)};
 	send_msg(c->w, &m);
 	c->state = CH_WAITING;
 }
@@ -433,7 +438,9 @@ static int on_window_change(ssh_session s, ssh_channel chan, int width, int heig
 		am.u.resize.rows = (uint32_t)height;
 		agent_link_send(c->pump.link, &am);
 	}
-	struct ipc_msg m = {.type = IPC_RESIZE, .u = {c->id, (uint32_t)width, (uint32_t)height}};
+	struct ipc_msg m = {
+	    .type = IPC_RESIZE,
+	    .resize = {.channel = c->id, .width = (uint32_t)width, .height = (uint32_t)height}};
 	send_msg(c->w, &m);
 	return SSH_OK;
 }
@@ -783,12 +790,13 @@ static void start_agent_channel(struct worker *w, struct wchan *c, struct record
 
 static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 {
-	struct wchan *c = chan_by_id(w, m->u[0]);
-	bool agent = m->u[3] != 0, new_agent = agent && m->u[4] != 0;
+	const struct ipc_channel_ready *r = &m->channel_ready;
+	struct wchan *c = chan_by_id(w, r->channel);
+	bool agent = r->agent != 0, new_agent = agent && r->agent_first != 0;
 	size_t lead = agent ? (new_agent ? 1u : 0u) : 1u; /* stream or agent fd */
-	size_t need = m->u[1] ? lead + (m->u[2] ? 1u : 0u) : 0u;
+	size_t need = r->ok ? lead + (r->recording ? 1u : 0u) : 0u;
 
-	if (m->u[1] && m->nfds == need && new_agent) {
+	if (r->ok && m->nfds == need && new_agent) {
 		/* The connection comes with the first channel that uses it,
 		 * whether or not that channel is still there. */
 		if (w->agent != NULL) {
@@ -809,17 +817,17 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 			close_channel(c, 1);
 		return;
 	}
-	if (!m->u[1]) {
+	if (!r->ok) {
 		debug("no stream for channel %u", c->id);
 		close_channel(c, 1);
 		return;
 	}
-	if (m->s[1].n < sizeof(w->container_id)) {
-		memcpy(w->container_id, m->s[1].p, m->s[1].n);
-		w->container_id[m->s[1].n] = '\0';
+	if (r->container.n < sizeof(w->container_id)) {
+		memcpy(w->container_id, r->container.p, r->container.n);
+		w->container_id[r->container.n] = '\0';
 	}
 	struct recorder *rec = NULL;
-	if (m->u[2]) {
+	if (r->recording) {
 		struct recorder_header h = {
 		    .width = c->pty ? c->width : 80,
 		    .height = c->pty ? c->height : 24,
@@ -862,11 +870,12 @@ static void on_channel_ready(struct worker *w, struct ipc_msg *m)
 
 static void on_exit_status(struct worker *w, struct ipc_msg *m)
 {
-	struct wchan *c = chan_by_id(w, m->u[0]);
+	const struct ipc_exit_status *x = &m->exit_status;
+	struct wchan *c = chan_by_id(w, x->channel);
 
 	if (c == NULL || c->state != CH_EXITING)
 		return;
-	send_exit(c, m->u[1], m->u[2], m->u[3] != 0);
+	send_exit(c, x->kind, x->value, x->core != 0);
 	close_channel(c, -1);
 }
 
@@ -948,7 +957,7 @@ static void end_session(struct worker *w, const char *reason, const char *messag
 		if (message != NULL && c->pty && c->state == CH_RUNNING)
 			ssh_channel_write(c->chan, message, (uint32_t)strlen(message));
 	}
-	m.s[0] = str_of(reason);
+	m.session_end.reason = str_of(reason);
 	send_msg(w, &m);
 	w->end_reason = reason;
 }

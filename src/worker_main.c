@@ -57,7 +57,8 @@ static void read_init(struct worker_init *wi)
 	r = ipc_recv(IPC_FD, &m, &store);
 	if (r != 1 || m.type != IPC_WORKER_INIT)
 		die("first message", r == 0 ? "the monitor is gone" : "not IPC_WORKER_INIT");
-	if (worker_init_decode(m.s[0].p, m.s[0].n, m.s[1].p, m.s[1].n, wi, &why) < 0)
+	if (worker_init_decode(m.worker_init.settings.p, m.worker_init.settings.n,
+	                       m.worker_init.filter.p, m.worker_init.filter.n, wi, &why) < 0)
 		die("first message", why);
 	buf_free(&store); /* wipes the keys' text */
 }

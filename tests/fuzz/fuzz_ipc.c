@@ -14,9 +14,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&m, 0, sizeof(m));
 	if (ipc_decode(data, size, &m) == 0) {
-		for (size_t i = 0; i < 3; i++)
-			if (m.s[i].n > 0 && (m.s[i].p < data || m.s[i].p + m.s[i].n > data + size))
+		for (const struct ipc_field *f = ipc_layout(m.type); f->kind != 0; f++) {
+			const struct ipc_str *str = (const void *)((const char *)&m + f->off);
+			if ((f->kind == 's' || f->kind == 'S') && str->n > 0 &&
+			    (str->p < data || str->p + str->n > data + size))
 				__builtin_trap();
+		}
 	}
 	return 0;
 }

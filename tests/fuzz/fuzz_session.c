@@ -121,25 +121,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct ipc_msg m = {.type = 1 + byte(&r) % IPC_SESSION_END};
 		uint8_t shape = byte(&r);
 
-		for (int i = 0; i < 5; i++)
-			m.u[i] = (shape & (1u << i)) ? byte(&r) : 0;
-		m.q[0] = byte(&r);
 		if (m.type == IPC_EVENT) {
 			const char *t = types[byte(&r) % (sizeof(types) / sizeof(types[0]))];
-			m.s[0] = (struct ipc_str){(const uint8_t *)t, strlen(t)};
+			m.event.type = (struct ipc_str){(const uint8_t *)t, strlen(t)};
 			if (shape & 0x80) {
 				const char *f =
 				    fields[byte(&r) % (sizeof(fields) / sizeof(fields[0]))];
-				m.s[1] = (struct ipc_str){(const uint8_t *)f, strlen(f)};
+				m.event.fields = (struct ipc_str){(const uint8_t *)f, strlen(f)};
 			} else {
-				m.s[1] = take(&r, byte(&r));
+				m.event.fields = take(&r, byte(&r));
 			}
 		} else if (m.type == IPC_AUTH_PASSWORD && (shape & 0x80)) {
-			m.s[0] = (struct ipc_str){(const uint8_t *)"root", 4};
-			m.s[1] = (struct ipc_str){(const uint8_t *)"toor", 4};
+			m.auth_password.user = (struct ipc_str){(const uint8_t *)"root", 4};
+			m.auth_password.password = (struct ipc_str){(const uint8_t *)"toor", 4};
 		} else {
-			for (int i = 0; i < 3; i++)
-				m.s[i] = take(&r, byte(&r) % 64);
+			/* Any other message: each field from the input, by its kind. */
+			int i = 0;
+			for (const struct ipc_field *f = ipc_layout(m.type); f->kind != 0;
+			     f++, i++) {
+				void *at = (char *)&m + f->off;
+				if (f->kind == 'u') {
+					uint32_t v = (shape & (1u << (i % 5))) ? byte(&r) : 0;
+					memcpy(at, &v, sizeof(v));
+				} else if (f->kind == 'q') {
+					uint64_t v = byte(&r);
+					memcpy(at, &v, sizeof(v));
+				} else {
+					struct ipc_str str = take(&r, byte(&r) % 64);
+					memcpy(at, &str, sizeof(str));
+				}
+			}
 		}
 		if (ipc_send(sv[1], &m) < 0)
 			break;

@@ -36,23 +36,24 @@ static struct ipc_str str(const char *s)
 
 static void test_roundtrip_channel_open(void **state)
 {
-	struct ipc_msg m = {.type = IPC_CHANNEL_OPEN, .u = {3, 1, 132, 43}};
+	struct ipc_msg m = {.type = IPC_CHANNEL_OPEN,
+	                    .channel_open = {.channel = 3, .tty = 1, .width = 132, .height = 43}};
 	struct ipc_msg r;
 	struct buf store;
 
-	m.s[0] = str("xterm-256color");
-	m.s[1] = str("");
+	m.channel_open.term = str("xterm-256color");
+	m.channel_open.command = str("");
 	assert_int_equal(ipc_send(pair[0], &m), 0);
 	buf_init(&store);
 	assert_int_equal(ipc_recv(pair[1], &r, &store), 1);
 	assert_int_equal(r.type, IPC_CHANNEL_OPEN);
-	assert_int_equal(r.u[0], 3);
-	assert_int_equal(r.u[1], 1);
-	assert_int_equal(r.u[2], 132);
-	assert_int_equal(r.u[3], 43);
-	assert_int_equal(r.s[0].n, 14);
-	assert_memory_equal(r.s[0].p, "xterm-256color", 14);
-	assert_int_equal(r.s[1].n, 0);
+	assert_int_equal(r.channel_open.channel, 3);
+	assert_int_equal(r.channel_open.tty, 1);
+	assert_int_equal(r.channel_open.width, 132);
+	assert_int_equal(r.channel_open.height, 43);
+	assert_int_equal(r.channel_open.term.n, 14);
+	assert_memory_equal(r.channel_open.term.p, "xterm-256color", 14);
+	assert_int_equal(r.channel_open.command.n, 0);
 	assert_int_equal(r.nfds, 0);
 	buf_free(&store);
 }
@@ -64,28 +65,28 @@ static void test_binary_strings_kept(void **state)
 	struct ipc_msg r;
 	struct buf store;
 
-	m.s[0] = str("root");
-	m.s[1] = (struct ipc_str){pw, sizeof(pw)};
+	m.auth_password.user = str("root");
+	m.auth_password.password = (struct ipc_str){pw, sizeof(pw)};
 	assert_int_equal(ipc_send(pair[0], &m), 0);
 	buf_init(&store);
 	assert_int_equal(ipc_recv(pair[1], &r, &store), 1);
-	assert_int_equal(r.s[1].n, 4);
-	assert_memory_equal(r.s[1].p, pw, 4);
-	assert_null(ipc_strdup(&r.s[1])); /* a NUL inside: no C string */
+	assert_int_equal(r.auth_password.password.n, 4);
+	assert_memory_equal(r.auth_password.password.p, pw, 4);
+	assert_null(ipc_strdup(&r.auth_password.password)); /* a NUL inside: no C string */
 	buf_free(&store);
 }
 
 static void test_fd_passing(void **state)
 {
 	int p[2];
-	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .u = {1, 1, 0}};
+	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .channel_ready = {.channel = 1, .ok = 1}};
 	struct ipc_msg r;
 	struct buf store;
 	char c = 0;
 
 	assert_int_equal(pipe(p), 0);
-	m.s[0] = str("");
-	m.s[1] = str("abc");
+	m.channel_ready.error = str("");
+	m.channel_ready.container = str("abc");
 	m.fds[0] = p[1];
 	m.nfds = 1;
 	assert_int_equal(ipc_send(pair[1], &m), 0);
@@ -105,7 +106,8 @@ static void test_fd_passing(void **state)
 static void test_fds_refused_where_layout_has_none(void **state)
 {
 	int p[2];
-	struct ipc_msg m = {.type = IPC_RESIZE, .u = {1, 80, 24}};
+	struct ipc_msg m = {.type = IPC_RESIZE,
+	                    .resize = {.channel = 1, .width = 80, .height = 24}};
 	struct ipc_msg r;
 	struct buf store;
 
@@ -140,7 +142,7 @@ static void test_decode_rejects_bad_layouts(void **state)
 	assert_int_equal(ipc_decode(unknown, sizeof(unknown), &m), -EBADMSG);
 	assert_int_equal(ipc_decode(huge, sizeof(huge), &m), -EBADMSG);
 	assert_int_equal(ipc_decode(ok, sizeof(ok), &m), 0);
-	assert_int_equal(m.u[0], 1);
+	assert_int_equal(m.auth_reply.accepted, 1);
 }
 
 static void test_string_over_bound_not_sent(void **state)
@@ -148,7 +150,7 @@ static void test_string_over_bound_not_sent(void **state)
 	static uint8_t big[9000];
 	struct ipc_msg m = {.type = IPC_SESSION_END};
 
-	m.s[0] = (struct ipc_str){big, sizeof(big)};
+	m.session_end.reason = (struct ipc_str){big, sizeof(big)};
 	assert_int_equal(ipc_send(pair[0], &m), -EMSGSIZE);
 }
 

@@ -122,8 +122,8 @@ static void send_password(struct fake_worker *w, const char *user, const char *p
 {
 	struct ipc_msg m = {.type = IPC_AUTH_PASSWORD};
 
-	m.s[0] = (struct ipc_str){(const uint8_t *)user, strlen(user)};
-	m.s[1] = (struct ipc_str){(const uint8_t *)password, strlen(password)};
+	m.auth_password.user = (struct ipc_str){(const uint8_t *)user, strlen(user)};
+	m.auth_password.password = (struct ipc_str){(const uint8_t *)password, strlen(password)};
 	assert_int_equal(ipc_send(w->fd, &m), 0);
 }
 
@@ -131,8 +131,8 @@ static void send_event(struct fake_worker *w, const char *type, const char *fiel
 {
 	struct ipc_msg m = {.type = IPC_EVENT};
 
-	m.s[0] = (struct ipc_str){(const uint8_t *)type, strlen(type)};
-	m.s[1] = (struct ipc_str){(const uint8_t *)fields, strlen(fields)};
+	m.event.type = (struct ipc_str){(const uint8_t *)type, strlen(type)};
+	m.event.fields = (struct ipc_str){(const uint8_t *)fields, strlen(fields)};
 	assert_int_equal(ipc_send(w->fd, &m), 0);
 }
 
@@ -154,8 +154,8 @@ static int auth_reply(struct fixture *fx, struct fake_worker *w, uint32_t *disco
 		return -1;
 	assert_int_equal(m.type, IPC_AUTH_REPLY);
 	if (disconnect != NULL)
-		*disconnect = m.u[1];
-	return (int)m.u[0];
+		*disconnect = m.auth_reply.disconnect;
+	return (int)m.auth_reply.accepted;
 }
 
 /* Whether the monitor killed the fake worker; reaps it either way and ends the session. */
@@ -227,7 +227,7 @@ static void test_nothing_counts_after_the_kill(void **state)
 {
 	struct fixture *fx = *state;
 	struct fake_worker w;
-	struct ipc_msg resize = {.type = IPC_RESIZE, .u = {0, 80, 24}};
+	struct ipc_msg resize = {.type = IPC_RESIZE, .resize = {.width = 80, .height = 24}};
 
 	start(fx, &w);
 	assert_int_equal(ipc_send(w.fd, &resize), 0); /* not allowed before login */
