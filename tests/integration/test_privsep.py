@@ -255,7 +255,6 @@ def test_escapes_kill_the_worker(hermes, escape):
 def test_signals_only_to_itself(hermes):
     """tgkill to itself is allowed (abort() needs it; the filter carries the worker's own pid),
     to any other process it kills the worker."""
-    allow_trouble(WORKER_SIGSYS)
     with open_shell(hermes) as sh:
         sh.send("echo SIG\n")
         sh.expect(r"SIG")
