@@ -16,8 +16,8 @@
 #include "agent_dial.h"
 #include "artifacts.h"
 #include "boxes.h"
+#include "channel.h"
 #include "disk_watch.h"
-#include "exit_signal.h"
 #include "honeytoken.h"
 #include "ipc.h"
 #include "recent_failures.h"
@@ -25,17 +25,12 @@
 #include "sandbox_spec.h"
 #include "scp_cmd.h"
 #include "session.h"
-#include "tar_read.h"
 #include "util.h"
 #include "worker_events.h"
 #include "worker_log.h"
 
 #define MAX_CHANNELS       10   /* open at once */
 #define MAX_CHANNELS_TOTAL 1000 /* over a connection's life */
-#define EXIT_POLL_MS       50
-#define EXIT_POLLS         40
-#define EXIT_TOKEN_LEN     16 /* names an exec's report in EXIT_REPORT_DIR */
-#define EXIT_REPORT_MAX    (16 * 1024)
 #define MAX_UPLOADS        64
 #define MAX_REPLACED       3 /* dead containers swapped for new ones, per session */
 
@@ -56,34 +51,6 @@ static const bool allowed[2][IPC_TYPE_MAX] = {
 
 /* Reasons a worker may give for ending. */
 static const char *const end_reasons[] = {"idle_timeout", "max_duration", "login_timeout"};
-
-struct mchan {
-	bool used;
-	uint32_t id;
-	struct session *s;
-	bool tty;
-	int width, height;
-	uint32_t kind; /* enum ipc_channel_kind */
-	char *term;
-	char *command; /* what runs: NULL for a login shell */
-	char *subsystem;
-	char **env; /* NULL-terminated "NAME=VALUE" for the exec */
-	char exec_id[65];
-	bool streaming;       /* stream handed to the worker */
-	uint64_t resize_call; /* a resize in flight: later sizes wait for it */
-	bool resize_again;
-	uint64_t call;
-	uint64_t timer;
-	int polls;
-	int exit_status; /* -1 unknown */
-	int exit_signal; /* 0 none, else the signal that killed the process */
-	bool core_dumped;
-	char token[EXIT_TOKEN_LEN + 1]; /* names its exit report */
-	uint64_t bytes_in, bytes_out;
-	char *recording;
-	bool via_agent;  /* runs through the box's session agent, not docker exec */
-	bool agent_wait; /* waits for the agent connection */
-};
 
 enum agent_state { AG_NONE, AG_DIALING, AG_READY, AG_FAILED };
 
@@ -172,42 +139,9 @@ static void send_to_worker(struct session *s, const struct ipc_msg *m)
 static struct mchan *chan_find(struct session *s, uint32_t id)
 {
 	for (size_t i = 0; i < MAX_CHANNELS; i++)
-		if (s->ch[i].used && s->ch[i].id == id)
+		if (s->ch[i].state != CH_FREE && s->ch[i].id == id)
 			return &s->ch[i];
 	return NULL;
-}
-
-static void chan_free(struct mchan *c)
-{
-	struct session *s = c->s;
-
-	docker_cancel(s->ctx->docker, c->call);
-	docker_cancel(s->ctx->docker, c->resize_call);
-	loop_del_timer(s->ctx->loop, c->timer);
-	free(c->term);
-	free(c->command);
-	free(c->subsystem);
-	for (size_t i = 0; c->env != NULL && c->env[i] != NULL; i++)
-		free(c->env[i]);
-	free(c->env);
-	free(c->recording);
-	memset(c, 0, sizeof(*c));
-}
-
-static void chan_fail(struct mchan *c, const char *error)
-{
-	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_CHANNEL_READY, .channel_ready = {.channel = c->id}};
-	json_t *e = sess_event(s, "session.error");
-
-	json_object_set_new(e, "channel", json_integer(c->id));
-	json_object_set_new(e, "error", json_string(error));
-	emit(s, e);
-	m.channel_ready.error = (struct ipc_str){(const uint8_t *)error, strlen(error)};
-	send_to_worker(s, &m);
-	/* The worker closes the channel and says no more of it. */
-	c->call = 0;
-	chan_free(c);
 }
 
 /* Bytes the session's recordings hold now. */
@@ -226,9 +160,8 @@ static uint64_t recorded_bytes(struct session *s)
 	return n;
 }
 
-static int open_recording(struct mchan *c, char **path_out)
+static int open_recording(struct session *s, uint32_t channel, char **path_out)
 {
-	struct session *s = c->s;
 	const struct config *cfg = s->ctx->cfg;
 	char path[PATH_MAX];
 	size_t nrec = json_array_size(s->recordings);
@@ -237,7 +170,7 @@ static int open_recording(struct mchan *c, char **path_out)
 	 * each file to it (RLIMIT_FSIZE), and no new file is given past it. */
 	if (nrec > 0 && recorded_bytes(s) >= (uint64_t)cfg->recording.max_session_size) {
 		info("session %.8s: channel %u not recorded: recording.max_session_size reached",
-		     s->id, c->id);
+		     s->id, channel);
 		return -1;
 	}
 
@@ -245,7 +178,7 @@ static int open_recording(struct mchan *c, char **path_out)
 		snprintf(path, sizeof(path), "%s/%s.cast", cfg->recording.output_dir, s->id);
 	else
 		snprintf(path, sizeof(path), "%s/%s-%u.cast", cfg->recording.output_dir, s->id,
-		         c->id);
+		         channel);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0640);
 	if (fd < 0) {
 		error("recording %s: %s", path, strerror(errno));
@@ -254,178 +187,6 @@ static int open_recording(struct mchan *c, char **path_out)
 	*path_out = strdup(path);
 	json_array_append_new(s->recordings, json_string(path));
 	return fd;
-}
-
-static void resize_exec(struct mchan *c);
-
-static void on_resized(void *arg, const struct docker_reply *r)
-{
-	struct mchan *c = arg;
-
-	c->resize_call = 0;
-	if (r->error != NULL)
-		debug("session %.8s: resize: %s", c->s->id, r->error);
-	if (c->resize_again)
-		resize_exec(c);
-}
-
-/* A client can send window-changes as fast as it likes: at most one resize
- * is in flight per channel, and the latest size follows when it is done. */
-static void resize_exec(struct mchan *c)
-{
-	struct session *s = c->s;
-	char path[160];
-
-	if (!c->tty || !docker_id_valid(c->exec_id))
-		return;
-	if (c->resize_call != 0) {
-		c->resize_again = true;
-		return;
-	}
-	c->resize_again = false;
-	snprintf(path, sizeof(path), "/exec/%s/resize?h=%d&w=%d", c->exec_id, c->height, c->width);
-	c->resize_call = docker_request(s->ctx->docker, "POST", path, NULL, 10000, on_resized, c);
-}
-
-static void shell_event(struct mchan *c);
-
-static void on_hijacked(void *arg, int fd, const char *error)
-{
-	struct mchan *c = arg;
-	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_CHANNEL_READY,
-	                    .channel_ready = {.channel = c->id, .ok = 1}};
-	int rec = -1;
-
-	c->call = 0;
-	if (fd < 0) {
-		chan_fail(c, error);
-		return;
-	}
-	if (s->ctx->cfg->recording.enabled)
-		rec = open_recording(c, &c->recording);
-	m.fds[0] = fd;
-	m.nfds = 1;
-	if (rec >= 0) {
-		m.fds[1] = rec;
-		m.nfds = 2;
-		m.channel_ready.recording = 1;
-	}
-	m.channel_ready.container =
-	    (struct ipc_str){(const uint8_t *)s->container_id, strlen(s->container_id)};
-	send_to_worker(s, &m);
-	close(fd);
-	if (rec >= 0)
-		close(rec);
-	c->streaming = true;
-	/* Docker 1.41 ignores the size at exec create; it can only be set once
-	 * the exec runs. */
-	resize_exec(c);
-	shell_event(c);
-}
-
-/* session.shell: a channel's process runs. */
-static void shell_event(struct mchan *c)
-{
-	struct session *s = c->s;
-	json_t *e = sess_event(s, "session.shell");
-	json_object_set_new(e, "channel", json_integer(c->id));
-	json_object_set_new(e, "tty", json_boolean(c->tty));
-	json_object_set_new(e, "container_id", json_string(s->container_id));
-	json_object_set_new(e, "container_name", json_string(s->container_name));
-	json_object_set_new(e, "recording", c->recording ? json_string(c->recording) : json_null());
-	json_object_set_new(e, "kind",
-	                    json_string(c->kind == IPC_KIND_EXEC        ? "exec"
-	                                : c->kind == IPC_KIND_SUBSYSTEM ? "subsystem"
-	                                                                : "shell"));
-	if (c->kind == IPC_KIND_EXEC)
-		json_object_set_new(e, "command", json_string(c->command));
-	if (c->subsystem != NULL)
-		json_object_set_new(e, "subsystem", json_string(c->subsystem));
-	json_object_set_new(e, "transport", json_string(c->via_agent ? "agent" : "exec"));
-	emit(s, e);
-}
-
-static void get_container(struct session *s, struct mchan *c);
-
-static void on_exec_created(void *arg, const struct docker_reply *r)
-{
-	struct mchan *c = arg;
-	struct session *s = c->s;
-	const char *id = NULL;
-
-	c->call = 0;
-	if ((r->status == 409 || r->status == 404) && !s->exec_started &&
-	    s->replaced < MAX_REPLACED) {
-		/* The container died before its first exec: a kept one whose
-		 * init was killed, or a pre-warmed one that a restart of
-		 * dockerd took down. Another, as for a first visit; a channel
-		 * that finds the new one on its way waits for it. */
-		if (s->alloc == 0) {
-			warn("session %.8s: container %s is gone (%s); taking another", s->id,
-			     s->container_name, r->error ? r->error : "?");
-			json_t *e = sess_event(s, "container.error");
-			json_object_set_new(e, "operation", json_string("exec"));
-			json_object_set_new(e, "error", json_string(r->error ? r->error : "gone"));
-			json_object_set_new(e, "container_id", json_string(s->container_id));
-			emit(s, e);
-			s->replaced++;
-			boxes_discard(s->ctx->boxes, s->container_id);
-			s->container_id[0] = s->container_name[0] = s->previous_session[0] = '\0';
-			if (!s->agent_handed)
-				s->agent = AG_NONE; /* the next box's agent is asked */
-			get_container(s, c);
-		}
-		return;
-	}
-	if (r->error != NULL || docker_json_id(r->json, &id, NULL) < 0) {
-		chan_fail(c, r->error ? r->error : "exec create: no valid id");
-		return;
-	}
-	s->exec_started = true;
-	snprintf(c->exec_id, sizeof(c->exec_id), "%s", id);
-	c->call = docker_exec_start(s->ctx->docker, c->exec_id, c->tty, 30000, on_hijacked, c);
-	if (c->call == 0)
-		chan_fail(c, "out of memory");
-}
-
-static void start_exec(struct mchan *c)
-{
-	struct session *s = c->s;
-	char path[128], client[160], connection[200];
-	const char *env[20];
-	size_t n = 0;
-
-	/* What sshd puts in every session's environment. */
-	snprintf(client, sizeof(client), "SSH_CLIENT=%s %d %d", s->ip, s->port, s->dst_port);
-	snprintf(connection, sizeof(connection), "SSH_CONNECTION=%s %d %s %d", s->ip, s->port,
-	         s->dst_ip, s->dst_port);
-	env[n++] = client;
-	env[n++] = connection;
-	for (size_t i = 0; c->env != NULL && c->env[i] != NULL && n < 19; i++)
-		env[n++] = c->env[i];
-	env[n] = NULL;
-
-	char id[SESSION_ID_LEN + 1];
-	util_session_id(id);
-	memcpy(c->token, id, EXIT_TOKEN_LEN);
-	c->token[EXIT_TOKEN_LEN] = '\0';
-
-	struct exec_params p = {.command = c->command,
-	                        .tty = c->tty,
-	                        .term = c->term,
-	                        .env = env,
-	                        .parent = s->ctx->session_parent,
-	                        .token = c->token,
-	                        .width = c->width,
-	                        .height = c->height};
-	json_t *body = sandbox_exec_spec(s->ctx->cfg, &p);
-
-	snprintf(path, sizeof(path), "/containers/%s/exec", s->container_id);
-	c->call = docker_request(s->ctx->docker, "POST", path, body, 30000, on_exec_created, c);
-	json_decref(body);
-	if (c->call == 0)
-		chan_fail(c, "out of memory");
 }
 
 /* ---- the box's session agent (docs/agent-protocol.md) ---- */
@@ -469,37 +230,14 @@ static size_t encode_hello(struct session *s, uint8_t *out, size_t cap)
 
 /* Hands channel c to the worker to run through the agent; the connection
  * itself goes along with the first such channel. */
-static void agent_channel_ready(struct mchan *c)
+static void agent_channel_ready(struct session *s, struct mchan *c)
 {
-	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_CHANNEL_READY,
-	                    .channel_ready = {.channel = c->id, .ok = 1, .agent = 1}};
-	int rec = -1;
-
-	c->agent_wait = false;
-	c->via_agent = true;
-	if (s->ctx->cfg->recording.enabled)
-		rec = open_recording(c, &c->recording);
-	if (!s->agent_handed) {
-		m.fds[m.nfds++] = s->agent_fd;
-		m.channel_ready.agent_first = 1;
-	}
-	if (rec >= 0) {
-		m.fds[m.nfds++] = rec;
-		m.channel_ready.recording = 1;
-	}
-	m.channel_ready.container =
-	    (struct ipc_str){(const uint8_t *)s->container_id, strlen(s->container_id)};
-	send_to_worker(s, &m);
-	if (!s->agent_handed) {
+	chan_agent_ready(c, s->agent_handed ? -1 : s->agent_fd);
+	if (!s->agent_handed && c->state == CH_STREAMING) {
 		close(s->agent_fd);
 		s->agent_fd = -1;
 		s->agent_handed = true;
 	}
-	if (rec >= 0)
-		close(rec);
-	c->streaming = true;
-	shell_event(c);
 }
 
 static void on_agent_dialed(void *arg, int fd, const char *error)
@@ -522,14 +260,12 @@ static void on_agent_dialed(void *arg, int fd, const char *error)
 	}
 	for (size_t i = 0; i < MAX_CHANNELS; i++) {
 		struct mchan *c = &s->ch[i];
-		if (!c->used || !c->agent_wait)
+		if (c->state != CH_WAITING_AGENT)
 			continue;
-		if (s->agent == AG_READY) {
-			agent_channel_ready(c);
-		} else {
-			c->agent_wait = false;
-			start_exec(c);
-		}
+		if (s->agent == AG_READY)
+			agent_channel_ready(s, c);
+		else
+			chan_run_exec(c);
 	}
 }
 
@@ -564,11 +300,11 @@ static void start_channel(struct mchan *c)
 
 	dial_agent(s);
 	if (s->ctx->agent_port == 0 || s->agent == AG_FAILED)
-		start_exec(c);
+		chan_run_exec(c);
 	else if (s->agent == AG_READY)
-		agent_channel_ready(c);
+		agent_channel_ready(s, c);
 	else
-		c->agent_wait = true; /* dialling: on_agent_dialed */
+		chan_wait_agent(c); /* dialling: on_agent_dialed */
 }
 
 /* The container wrote more than container_pool.security.disk_quota: the
@@ -632,8 +368,7 @@ static void on_box(void *arg, const struct box_grant *g, const char *error)
 	}
 	for (size_t i = 0; i < MAX_CHANNELS; i++) {
 		struct mchan *c = &s->ch[i];
-		if (!c->used || c->streaming || c->call != 0 || c->exec_id[0] != '\0' ||
-		    c->agent_wait)
+		if (c->state != CH_WAITING_BOX)
 			continue;
 		if (g == NULL)
 			chan_fail(c, s->alloc_error);
@@ -648,33 +383,6 @@ static void get_container(struct session *s, struct mchan *c)
 	s->alloc = boxes_acquire(s->ctx->boxes, s->ip, s->id, on_box, s);
 	if (s->alloc == 0)
 		chan_fail(c, "out of memory");
-}
-
-/* The worker's accepted env requests (NUL-separated NAME=VALUE): only LANG,
- * LC_* and TERM (not for a tty, whose TERM is the pty's) reach the exec,
- * made valid UTF-8. */
-static char **env_list(const struct ipc_str *raw, bool tty)
-{
-	char **list = calloc(17, sizeof(*list));
-	size_t n = 0, i = 0;
-
-	while (list != NULL && i < raw->n && n < 16) {
-		const uint8_t *start = raw->p + i;
-		const uint8_t *nul = memchr(start, 0, raw->n - i);
-		size_t len = nul ? (size_t)(nul - start) : raw->n - i;
-		char *kv = util_utf8_sanitize(start, len);
-		i += len + 1;
-		if (kv == NULL)
-			continue;
-		bool ok = strncmp(kv, "LANG=", 5) == 0 ||
-		          (strncmp(kv, "LC_", 3) == 0 && strchr(kv, '=') != NULL) ||
-		          (!tty && strncmp(kv, "TERM=", 5) == 0);
-		if (ok)
-			list[n++] = kv;
-		else
-			free(kv);
-	}
-	return list;
 }
 
 /* Remembers an uploaded path (relative ones are from the home directory,
@@ -713,6 +421,82 @@ static void transfer_event(struct session *s, struct mchan *c)
 	free(path);
 }
 
+/* ---- what a channel may ask of its session (channel.h) ---- */
+
+static const char *host_container_id(const struct session *s)
+{
+	return s->container_id;
+}
+
+static const char *host_container_name(const struct session *s)
+{
+	return s->container_name;
+}
+
+static void host_ssh_env(const struct session *s, char *client, size_t client_len, char *connection,
+                         size_t connection_len)
+{
+	snprintf(client, client_len, "SSH_CLIENT=%s %d %d", s->ip, s->port, s->dst_port);
+	snprintf(connection, connection_len, "SSH_CONNECTION=%s %d %s %d", s->ip, s->port,
+	         s->dst_ip, s->dst_port);
+}
+
+/* The container died before its first exec: a kept one whose init was
+ * killed, or a pre-warmed one that a restart of dockerd took down. Another,
+ * as for a first visit; a channel that finds the new one on its way waits
+ * for it. */
+static bool host_box_gone(struct session *s, struct mchan *c, const char *error)
+{
+	if (s->exec_started || s->replaced >= MAX_REPLACED)
+		return false;
+	if (s->alloc == 0) {
+		warn("session %.8s: container %s is gone (%s); taking another", s->id,
+		     s->container_name, error ? error : "?");
+		json_t *e = sess_event(s, "container.error");
+		json_object_set_new(e, "operation", json_string("exec"));
+		json_object_set_new(e, "error", json_string(error ? error : "gone"));
+		json_object_set_new(e, "container_id", json_string(s->container_id));
+		emit(s, e);
+		s->replaced++;
+		boxes_discard(s->ctx->boxes, s->container_id);
+		s->container_id[0] = s->container_name[0] = s->previous_session[0] = '\0';
+		if (!s->agent_handed)
+			s->agent = AG_NONE; /* the next box's agent is asked */
+		get_container(s, c);
+	}
+	return true;
+}
+
+static void host_exec_created(struct session *s)
+{
+	s->exec_started = true;
+}
+
+static void host_ended(struct session *s, int exit_status, int exit_signal)
+{
+	s->last_exit = exit_status;
+	s->last_signal = exit_signal;
+}
+
+static bool host_finishing(const struct session *s)
+{
+	return s->finishing;
+}
+
+static const struct chan_host chan_host = {
+    .id = session_id,
+    .event = sess_event,
+    .send = send_to_worker,
+    .container_id = host_container_id,
+    .container_name = host_container_name,
+    .open_recording = open_recording,
+    .ssh_env = host_ssh_env,
+    .box_gone = host_box_gone,
+    .exec_created = host_exec_created,
+    .ended = host_ended,
+    .finishing = host_finishing,
+};
+
 static void on_channel_open(struct session *s, const struct ipc_msg *msg)
 {
 	const struct ipc_channel_open *m = &msg->channel_open;
@@ -723,7 +507,7 @@ static void on_channel_open(struct session *s, const struct ipc_msg *msg)
 		return;
 	}
 	for (size_t i = 0; i < MAX_CHANNELS; i++)
-		if (!s->ch[i].used) {
+		if (s->ch[i].state == CH_FREE) {
 			c = &s->ch[i];
 			break;
 		}
@@ -734,44 +518,16 @@ static void on_channel_open(struct session *s, const struct ipc_msg *msg)
 		return;
 	}
 	s->channels_total++;
-	c->used = true;
-	c->s = s;
-	c->id = m->channel;
-	c->tty = m->tty != 0;
-	c->width = m->width > 0 && m->width < 10000 ? (int)m->width : 80;
-	c->height = m->height > 0 && m->height < 10000 ? (int)m->height : 24;
-	c->exit_status = -1;
-	c->term = util_utf8_sanitize(m->term.p, m->term.n);
-	c->kind = m->kind;
-	c->env = env_list(&m->env, c->tty);
-	if (c->kind == IPC_KIND_EXEC) {
-		json_t *e = sess_event(s, "command.input");
-		json_object_set_new(e, "channel", json_integer(c->id));
-		json_object_set_new(e, "tty", json_boolean(c->tty));
-		json_object_set_new(e, "source", json_string("exec"));
-		event_set_bytes(e, "command", m->command.p, m->command.n);
-		emit(s, e);
-		/* Docker's API is JSON: a command that is not UTF-8 can only be
-		 * passed on sanitized (the event above keeps the raw bytes). */
-		c->command = util_utf8_sanitize(m->command.p, m->command.n);
+	const char *why = NULL;
+	int r = chan_open(c, s, s->ctx, &chan_host, m, &why);
+	if (r < 0) {
+		kill_worker(s, why);
+		return;
+	}
+	if (r > 0)
+		return; /* failed at once */
+	if (c->kind == IPC_KIND_EXEC)
 		transfer_event(s, c);
-	} else if (c->kind == IPC_KIND_SUBSYSTEM) {
-		/* The worker accepts only sftp; what runs is ours to say, as
-		 * sshd runs its Subsystem line through the user's shell. */
-		if (m->command.n != 4 || memcmp(m->command.p, "sftp", 4) != 0) {
-			kill_worker(s, "unknown subsystem");
-			return;
-		}
-		c->subsystem = strdup("sftp");
-		c->command = strdup(SANDBOX_SFTP_SERVER);
-	} else if (c->kind != IPC_KIND_SHELL) {
-		kill_worker(s, "unknown channel kind");
-		return;
-	}
-	if (c->kind != IPC_KIND_SHELL && c->command == NULL) {
-		chan_fail(c, "out of memory");
-		return;
-	}
 	if (s->ctx->shutting_down) {
 		chan_fail(c, "shutting down");
 		return;
@@ -791,138 +547,12 @@ static void on_resize(struct session *s, const struct ipc_msg *msg)
 
 	if (c == NULL || m->width == 0 || m->height == 0 || m->width >= 10000 || m->height >= 10000)
 		return;
-	c->width = (int)m->width;
-	c->height = (int)m->height;
-	if (c->streaming && !c->via_agent)
-		resize_exec(c); /* the worker tells the agent itself */
+	chan_resize(c, (int)m->width, (int)m->height);
 	json_t *e = sess_event(s, "session.resize");
 	json_object_set_new(e, "channel", json_integer(c->id));
 	json_object_set_new(e, "width", json_integer(c->width));
 	json_object_set_new(e, "height", json_integer(c->height));
 	emit(s, e);
-}
-
-/* How a process ended, in an event or the sidecar: exit_status (null if
- * unknown or signalled), and exit_signal only when it was killed. */
-static void set_exit(json_t *o, int status, int sig)
-{
-	json_object_set_new(o, "exit_status", status >= 0 ? json_integer(status) : json_null());
-	if (sig > 0)
-		json_object_set_new(o, "exit_signal", json_string(exit_signal_name(sig)));
-}
-
-static void channel_closed(struct mchan *c)
-{
-	struct session *s = c->s;
-	struct ipc_msg m = {.type = IPC_EXIT_STATUS,
-	                    .exit_status = {.channel = c->id, .kind = IPC_EXIT_UNKNOWN}};
-	json_t *e = sess_event(s, "session.channel_closed");
-
-	if (c->exit_signal > 0) {
-		m.exit_status.kind = IPC_EXIT_SIGNAL;
-		m.exit_status.value = (uint32_t)c->exit_signal;
-		m.exit_status.core = c->core_dumped;
-		s->last_exit = -1;
-		s->last_signal = c->exit_signal;
-	} else if (c->exit_status >= 0) {
-		m.exit_status.kind = IPC_EXIT_CODE;
-		m.exit_status.value = (uint32_t)c->exit_status;
-		s->last_exit = c->exit_status;
-		s->last_signal = 0;
-	}
-	if (!s->finishing && !c->via_agent) /* the agent told the worker */
-		send_to_worker(s, &m);
-	json_object_set_new(e, "channel", json_integer(c->id));
-	set_exit(e, c->exit_signal > 0 ? -1 : c->exit_status, c->exit_signal);
-	if (c->exit_signal > 0)
-		json_object_set_new(e, "core_dumped", json_boolean(c->core_dumped));
-	json_object_set_new(e, "bytes_in", json_integer((json_int_t)c->bytes_in));
-	json_object_set_new(e, "bytes_out", json_integer((json_int_t)c->bytes_out));
-	emit(s, e);
-	chan_free(c);
-}
-
-static void query_exit(struct mchan *c);
-
-static void on_exit_poll(struct loop *l, void *arg)
-{
-	struct mchan *c = arg;
-
-	c->timer = 0;
-	query_exit(c);
-}
-
-/* The session parent's report, when there is one: a process killed by
- * signal n and one that exited with 128+n look the same to Docker. */
-static void on_exit_report(void *arg, const struct docker_reply *r)
-{
-	struct mchan *c = arg;
-	const uint8_t *text;
-	size_t len;
-	int sig;
-	bool core;
-
-	c->call = 0;
-	/* 404: no report, so the process exited with this code itself. */
-	if (r->error == NULL && tar_first_file(r->body, r->body_len, &text, &len) == 0 &&
-	    exit_signal_parse((const char *)text, len, &sig, &core) == 0 &&
-	    c->exit_status == 128 + sig) {
-		c->exit_signal = sig;
-		c->core_dumped = core;
-	} else if (r->error == NULL) {
-		warn("session %.8s: channel %u: unreadable exit report", c->s->id, c->id);
-	} else if (r->status != 404) {
-		warn("session %.8s: exit report of channel %u: %s", c->s->id, c->id, r->error);
-	}
-	channel_closed(c);
-}
-
-static bool fetch_exit_report(struct mchan *c)
-{
-	char path[256];
-
-	if (c->s->ctx->session_parent[0] == '\0' || c->exit_status <= 128 ||
-	    c->exit_status > 128 + EXIT_SIGNAL_MAX || c->s->finishing)
-		return false;
-	snprintf(path, sizeof(path), "/containers/%s/archive?path=%s/%s", c->s->container_id,
-	         EXIT_REPORT_DIR, c->token);
-	/* Root in the box can put any file at the report's name: a report is
-	 * a line in a one-file archive, and nothing bigger is read. */
-	c->call = docker_request_max(c->s->ctx->docker, "GET", path, NULL, EXIT_REPORT_MAX, 10000,
-	                             on_exit_report, c);
-	return c->call != 0;
-}
-
-static void on_exec_inspected(void *arg, const struct docker_reply *r)
-{
-	struct mchan *c = arg;
-	bool running = false;
-	int64_t code = 0;
-	int e = r->error == NULL ? docker_json_exec(r->json, &running, &code, NULL) : -1;
-
-	c->call = 0;
-	/* The stream ends a moment before Docker records the exit: ask again
-	 * briefly while it still says Running. */
-	if (e == 0 && running && ++c->polls < EXIT_POLLS) {
-		c->timer = loop_add_timer(c->s->ctx->loop, EXIT_POLL_MS, on_exit_poll, c);
-		return;
-	}
-	if (e == 0 && !running)
-		c->exit_status = (int)(code & 0xff);
-	else if (r->error != NULL)
-		warn("session %.8s: exit code of channel %u: %s", c->s->id, c->id, r->error);
-	if (!fetch_exit_report(c))
-		channel_closed(c);
-}
-
-static void query_exit(struct mchan *c)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/exec/%s/json", c->exec_id);
-	c->call = docker_request(c->s->ctx->docker, "GET", path, NULL, 10000, on_exec_inspected, c);
-	if (c->call == 0)
-		channel_closed(c);
 }
 
 static void on_channel_done(struct session *s, const struct ipc_msg *msg)
@@ -933,30 +563,9 @@ static void on_channel_done(struct session *s, const struct ipc_msg *msg)
 	if (c == NULL)
 		return;
 	/* Byte counts are the worker's word: bounded only by plausibility. */
-	c->bytes_in += m->bytes_in;
-	c->bytes_out += m->bytes_out;
 	s->bytes_in += m->bytes_in;
 	s->bytes_out += m->bytes_out;
-	if (c->via_agent) {
-		/* The agent's word, through the worker: both are the attacker's
-		 * side, and it only says what their own client is told. */
-		if (m->exit_kind == IPC_EXIT_CODE) {
-			c->exit_status = (int)(m->exit_value & 0xff);
-		} else if (m->exit_kind == IPC_EXIT_SIGNAL && m->exit_value >= 1 &&
-		           m->exit_value <= EXIT_SIGNAL_MAX) {
-			c->exit_signal = (int)m->exit_value;
-			c->core_dumped = m->core != 0;
-		}
-		channel_closed(c);
-		return;
-	}
-	if (c->call != 0 || c->timer != 0)
-		return; /* already asking */
-	if (!docker_id_valid(c->exec_id) || s->finishing) {
-		channel_closed(c);
-		return;
-	}
-	query_exit(c);
+	chan_done(c, m);
 }
 
 /* ---- authentication ---- */
@@ -1396,7 +1005,7 @@ static char *write_sidecar(struct session *s, double end, const char *reason)
 	              "login_attempts", s->attempts);
 	if (j == NULL)
 		return NULL;
-	set_exit(j, s->last_exit, s->last_signal);
+	chan_set_exit(j, s->last_exit, s->last_signal);
 	if (s->previous_session[0] != '\0')
 		json_object_set_new(j, "previous_session", json_string(s->previous_session));
 	int fd = util_open_tmp(path, 0640, tmp, sizeof(tmp)); /* O_EXCL|O_NOFOLLOW */
@@ -1521,7 +1130,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	if (s->agent_fd >= 0)
 		close(s->agent_fd);
 	for (size_t i = 0; i < MAX_CHANNELS; i++)
-		if (s->ch[i].used)
+		if (s->ch[i].state != CH_FREE)
 			chan_free(&s->ch[i]);
 	if (reason == NULL) {
 		if (s->ctx->shutting_down)
@@ -1550,7 +1159,7 @@ void session_worker_exited(struct session *s, int wstatus)
 	json_object_set_new(e, "username", s->username ? json_string(s->username) : json_null());
 	json_object_set_new(e, "bytes_in", json_integer((json_int_t)s->bytes_in));
 	json_object_set_new(e, "bytes_out", json_integer((json_int_t)s->bytes_out));
-	set_exit(e, s->last_exit, s->last_signal);
+	chan_set_exit(e, s->last_exit, s->last_signal);
 	json_object_set_new(e, "container_id",
 	                    s->container_id[0] ? json_string(s->container_id) : json_null());
 	json_object_set_new(e, "container_name",
