@@ -13,6 +13,7 @@ import base64
 import contextlib
 import copy
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -45,6 +46,15 @@ def hermes_bin():
     """The daemon under test: $HERMES_BIN, else build/hermes at the repo root."""
     env = os.environ.get("HERMES_BIN")
     return Path(env).resolve() if env else REPO_ROOT / "build" / "hermes"
+
+
+@functools.lru_cache(maxsize=None)
+def sanitizer_build(binary=None):
+    """Whether the daemon under test is an ASan/UBSan build. Its workers' filter then lets
+    through what the sanitizers' reports and leak check need (worker_sandbox.c,
+    HERMES_SANITIZE): read-only opens, ptrace, clone; the other pass tests the release filter."""
+    worker = Path(binary or hermes_bin()).parent / "hermes-worker"
+    return b"AddressSanitizer" in worker.read_bytes()
 
 
 def wait_for(fn, timeout, interval=0.1, what="condition"):

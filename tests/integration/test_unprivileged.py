@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hermes_helpers import Hermes, HermesStartError, allow_trouble, open_shell, wait_for
+from hermes_helpers import (Hermes, HermesStartError, allow_trouble, open_shell,
+                            sanitizer_build, wait_for)
 
 from test_privsep import (AT_EMPTY_PATH, AT_FDCWD, F_SETOWN, STAT_SIZE, client_fd, core_limit,
                           status, syscall_in, worker_of)
@@ -128,7 +129,11 @@ def test_worker_cannot_see_the_host_or_signal_the_monitor(user_workdir, hermes_b
             for args in [(AT_FDCWD, "/etc/passwd", bytes(STAT_SIZE), 0),
                          (AT_FDCWD, "/etc/passwd", bytes(STAT_SIZE), AT_EMPTY_PATH)]:
                 assert syscall_in(pid, "newfstatat", *args) == -errno.EACCES, args
-            assert syscall_in(pid, "open", "/etc/passwd", os.O_RDONLY) == -errno.EACCES
+            # (A sanitizer build's filter lets read-only opens through, for LeakSanitizer's
+            # /proc: there only opening to write is refused. The release filter refuses both.)
+            if not sanitizer_build(hermes_binary):
+                assert syscall_in(pid, "open", "/etc/passwd", os.O_RDONLY) == -errno.EACCES
+            assert syscall_in(pid, "open", "/etc/passwd", os.O_WRONLY) == -errno.EACCES
             fd = client_fd(pid, port)
             assert syscall_in(pid, "fcntl", fd, F_SETOWN, inst.proc.pid) == "SIGSYS"
             closed = inst.wait_event("session.closed", session=sh.sid, timeout=30)
