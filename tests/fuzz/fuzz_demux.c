@@ -10,11 +10,7 @@
 
 #include "demux.h"
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "fuzz_check.h"
 
 struct sink {
 	uint8_t *bytes, *streams;

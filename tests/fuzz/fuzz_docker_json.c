@@ -13,13 +13,9 @@
 
 #include "docker_json.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const labels[] = {"hermes.instance", "hermes.session_parent", "hermes.agent",
                                      ""};

@@ -14,11 +14,7 @@
 
 #include "http.h"
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
+#include "fuzz_check.h"
 
 /* A heap copy of exactly n bytes, so reading past the end is caught. */
 static uint8_t *dup_exact(const uint8_t *p, size_t n)
