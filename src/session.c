@@ -240,6 +240,17 @@ static void agent_channel_ready(struct session *s, struct mchan *c)
 	}
 }
 
+/* container.error: an operation on the session's box failed. */
+static void container_error(struct session *s, const char *operation, const char *error)
+{
+	json_t *e = sess_event(s, "container.error");
+
+	json_object_set_new(e, "operation", json_string(operation));
+	json_object_set_new(e, "error", json_string(error));
+	json_object_set_new(e, "container_id", json_string(s->container_id));
+	emit(s, e);
+}
+
 static void on_agent_dialed(void *arg, int fd, const char *error)
 {
 	struct session *s = arg;
@@ -248,11 +259,7 @@ static void on_agent_dialed(void *arg, int fd, const char *error)
 	if (fd < 0) {
 		warn("session %.8s: no session agent in %s (%s); using docker exec", s->id,
 		     s->container_name, error ? error : "?");
-		json_t *e = sess_event(s, "container.error");
-		json_object_set_new(e, "operation", json_string("agent"));
-		json_object_set_new(e, "error", json_string(error ? error : "?"));
-		json_object_set_new(e, "container_id", json_string(s->container_id));
-		emit(s, e);
+		container_error(s, "agent", error ? error : "?");
 		s->agent = AG_FAILED;
 	} else {
 		s->agent = AG_READY;
@@ -452,11 +459,7 @@ static bool host_box_gone(struct session *s, struct mchan *c, const char *error)
 	if (s->alloc == 0) {
 		warn("session %.8s: container %s is gone (%s); taking another", s->id,
 		     s->container_name, error ? error : "?");
-		json_t *e = sess_event(s, "container.error");
-		json_object_set_new(e, "operation", json_string("exec"));
-		json_object_set_new(e, "error", json_string(error ? error : "gone"));
-		json_object_set_new(e, "container_id", json_string(s->container_id));
-		emit(s, e);
+		container_error(s, "exec", error ? error : "gone");
 		s->replaced++;
 		boxes_discard(s->ctx->boxes, s->container_id);
 		s->container_id[0] = s->container_name[0] = s->previous_session[0] = '\0';
