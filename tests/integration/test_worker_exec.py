@@ -9,18 +9,11 @@ import subprocess
 from pathlib import Path
 
 from hermes_helpers import open_shell, wait_for
-
-
-def children(pid):
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out.extend(int(k) for k in (task / "children").read_text().split())
-    return out
+from test_privsep import named, syscall_in
 
 
 def workers(hermes):
-    return [p for p in children(hermes.proc.pid)
-            if Path(f"/proc/{p}/comm").read_text().strip() == "hermes-worker"]
+    return named(hermes.proc.pid, "hermes-worker")
 
 
 def mapping(pid, name):
@@ -84,8 +77,6 @@ def test_a_stray_hermes_worker_does_nothing(hermes_binary):
 def test_the_kernel_holds_a_worker_to_its_recording_cap(hermes_factory):
     """recording.max_session_size is the worker's to keep, and RLIMIT_FSIZE holds one that does
     not: a live worker made to write far past the cap into its recording gets EFBIG."""
-    from test_privsep import syscall_in
-
     inst = hermes_factory.start(overrides={"recording": {"max_session_size": "1m"}})
     with open_shell(inst) as sh:
         sh.send("echo CAPPED\n")
