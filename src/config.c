@@ -34,7 +34,7 @@
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define MAX_DEPTH        32  /* the schema needs 5; anything deeper is not a config of ours */
 #define MAX_ERRORS       100 /* a binary file would otherwise give one line per byte */
-#define MAX_KEYS         12  /* most keys in one section; checked below for every table */
+#define MAX_KEYS         16  /* most keys in one section; checked below for every table */
 #define SHOW_MAX         60  /* bytes of a value echoed back in a message */
 #define SHOW_BUF         (SHOW_MAX * 4 + 8)
 #define PATH_BUF         512
@@ -415,6 +415,7 @@ static const struct key server_keys[] = {
 	{.name = "max_startups", .kind = K_STARTUPS, .off = C(server.max_startups)},
 	STR("worker_user", server.worker_user, NULL),
 	STR("worker_chroot", server.worker_chroot, check_abs_dir),
+	INT("worker_template_uses", server.worker_template_uses, 0, 1000000),
 	STR("banner", server.banner, check_banner),
 	{0},
 };
@@ -643,6 +644,7 @@ struct config *config_new_defaults(void)
 	c->server.max_concurrent_sessions = 10;
 	c->server.session_timeout = 3600;
 	c->server.login_grace_time = 120;
+	c->server.worker_template_uses = 100;
 	c->server.max_auth_tries = 6;
 	/* Not OpenSSH's 10:30:100 and no per-address cap of 4: a worker costs
 	 * a fraction of an sshd, and a honeypot wants the attackers in (a

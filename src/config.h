@@ -39,6 +39,9 @@ struct config {
 		int max_sessions_per_ip;     /* new: 4 connections at once from one address */
 		char *worker_user;           /* new: "nobody"; workers run as it */
 		char *worker_chroot;         /* new: "/var/empty"; workers chroot there */
+		int worker_template_uses;    /* new: 100 connections served by one worker
+		                              * template (worker_spawn.h); 0: a worker
+		                              * exec'd for each */
 		int max_startups[3];         /* new: OpenSSH's MaxStartups start:rate:full,
 		                              * 10:30:100 */
 		char *banner;                /* new: "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"

@@ -70,7 +70,15 @@ static const struct {
                          0,
                          {U(exit_status.channel), U(exit_status.kind), U(exit_status.value),
                           U(exit_status.core)}},
-    [IPC_WORKER_INIT] = {"worker_init", 0, {L(worker_init.settings), L(worker_init.filter)}},
+    [IPC_WORKER_INIT] = {"worker_init",
+                         0,
+                         {L(worker_init.settings), L(worker_init.filter),
+                          L(worker_init.template_filter)}},
+    [IPC_TEMPLATE_SPAWN] = {"template_spawn",
+                            3,
+                            {U(template_spawn.serial), S(template_spawn.session_id),
+                             S(template_spawn.src_ip), U(template_spawn.src_port)}},
+    [IPC_TEMPLATE_CHILD] = {"template_child", 0, {U(template_child.serial), U(template_child.pid)}},
 };
 
 const struct ipc_field *ipc_layout(uint32_t type)

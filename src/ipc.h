@@ -32,6 +32,9 @@ enum ipc_type {
 	IPC_CHANNEL_READY,
 	IPC_EXIT_STATUS,
 	IPC_WORKER_INIT, /* the first message */
+	/* monitor <-> worker template (worker_spawn.h), never a worker's */
+	IPC_TEMPLATE_SPAWN, /* -> IPC_TEMPLATE_CHILD */
+	IPC_TEMPLATE_CHILD,
 	IPC_TYPE_MAX
 };
 
@@ -39,7 +42,7 @@ enum ipc_auth_method { IPC_AUTH_METHOD_PASSWORD = 0, IPC_AUTH_METHOD_KBDINT = 1 
 enum ipc_exit_kind { IPC_EXIT_UNKNOWN = 0, IPC_EXIT_CODE = 1, IPC_EXIT_SIGNAL = 2 };
 enum ipc_channel_kind { IPC_KIND_SHELL = 0, IPC_KIND_EXEC = 1, IPC_KIND_SUBSYSTEM = 2 };
 
-#define IPC_MAX_FDS      2
+#define IPC_MAX_FDS      3
 #define IPC_MAX_MSG      (160 * 1024)
 #define IPC_STR_MAX      8192         /* an 's' field */
 #define IPC_LONG_STR_MAX (128 * 1024) /* an 'S' field: a 64 KiB capture, base64 in JSON */
@@ -104,8 +107,21 @@ struct ipc_exit_status {
 	uint32_t core;
 };
 struct ipc_worker_init {
-	struct ipc_str settings; /* JSON (worker_init.h) */
-	struct ipc_str filter;   /* the seccomp program */
+	struct ipc_str settings;        /* JSON (worker_init.h) */
+	struct ipc_str filter;          /* the worker's seccomp program */
+	struct ipc_str template_filter; /* a template's own; empty for a worker */
+};
+
+/* fds: the client's socket, the worker's end of its IPC socketpair, the
+ * write end of its log pipe. */
+struct ipc_template_spawn {
+	uint32_t serial;
+	struct ipc_str session_id, src_ip; /* as in worker_init.h */
+	uint32_t src_port;
+};
+struct ipc_template_child {
+	uint32_t serial;
+	uint32_t pid; /* 0: none started */
 };
 
 struct ipc_msg {
@@ -122,6 +138,8 @@ struct ipc_msg {
 		struct ipc_channel_ready channel_ready;
 		struct ipc_exit_status exit_status;
 		struct ipc_worker_init worker_init;
+		struct ipc_template_spawn template_spawn;
+		struct ipc_template_child template_child;
 	};
 	int fds[IPC_MAX_FDS];
 	size_t nfds;

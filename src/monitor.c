@@ -52,6 +52,7 @@
 #include "util.h"
 #include "worker_init.h"
 #include "worker_sandbox.h"
+#include "worker_spawn.h"
 
 #define SHUTDOWN_GRACE_MS 12000
 #define LISTEN_BACKLOG    128
@@ -75,6 +76,7 @@ struct monitor {
 	struct worker_sandbox sandbox;
 	char worker_path[PATH_MAX];
 	struct worker_init init; /* what every worker is told */
+	struct worker_spawn *spawn;
 };
 
 static int setup_bind(struct monitor *m)
@@ -272,115 +274,21 @@ static int prepare_workers(struct monitor *m)
 	return 0;
 }
 
-/* The worker's environment: none of the monitor's but the sanitizers'
- * options (a sanitizer build's workers report as the monitor does). */
-static char **worker_env(void)
-{
-	static char *env[4];
-	static const char *const keep[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
-	size_t n = 0;
-
-	if (env[0] == NULL)
-		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-			const char *v = getenv(keep[i]);
-			if (v != NULL && asprintf(&env[n], "%s=%s", keep[i], v) > 0)
-				n++;
-		}
-	return env;
-}
-
-/* A descriptor out of the way of 0..4, where the worker's go. */
-static int above_four(int fd)
-{
-	if (fd > 4)
-		return fd;
-	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-	close(fd);
-	return moved;
-}
-
-/* Starts the worker program for a connection and sends it its first
- * message on monitor_fd (the session's end of ipc_fd's socketpair).
- * Returns 0 once it runs, -1 if it could not be started. */
+/* Starts the worker of a connection (worker_spawn.h) and reads its
+ * stderr. Returns 0 once it runs, -1 if it could not be started. */
 static int spawn_worker(struct monitor *m, struct session *s, int client_fd, int ipc_fd,
                         int monitor_fd, const char *ip, int port)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	char *argv[] = {"hermes-worker", NULL};
-	int logp[2] = {-1, -1}, r = -1;
-	pid_t pid;
+	int log_fd;
+	pid_t pid = worker_spawn_start(m->spawn, client_fd, ipc_fd, monitor_fd, session_id(s), ip,
+	                               port, &log_fd);
 
-	client_fd = above_four(client_fd);
-	ipc_fd = above_four(ipc_fd);
-	/* The worker's stderr comes to us (worker_log.h), never to ours. */
-	if (client_fd < 0 || ipc_fd < 0 || pipe2(logp, O_CLOEXEC) < 0 ||
-	    (logp[1] = above_four(logp[1])) < 0) {
-		error("worker: %s", strerror(errno));
-		goto out;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	/* Nothing of the monitor's but the two sockets: /dev/null, the log
-	 * pipe, the client on 3, the monitor on 4; signals as new. */
-	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, 0, 1) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, logp[1], 2) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, client_fd, 3) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, ipc_fd, 4) != 0 ||
-	    posix_spawn_file_actions_addclosefrom_np(&fa, 5) != 0 ||
-	    posix_spawnattr_setsigmask(&at, &none) != 0 ||
-	    posix_spawnattr_setsigdefault(&at, &all) != 0 ||
-	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0)
-		errno = ENOMEM;
-	else if ((errno = posix_spawn(&pid, m->worker_path, &fa, &at, argv, worker_env())) == 0)
-		r = 0;
-	if (r < 0)
-		error("cannot start %s: %s", m->worker_path, strerror(errno));
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (r < 0)
-		goto out;
+	if (pid < 0)
+		return -1;
 	session_set_pid(s, pid);
-	if (session_attach_worker_log(s, logp[0]) < 0)
+	if (session_attach_worker_log(s, log_fd) < 0)
 		warn("session %.8s: out of memory: the worker's stderr is not read", session_id(s));
-	logp[0] = -1;
-
-	struct worker_init *w = &m->init;
-	struct buf text;
-	struct ipc_msg msg = {.type = IPC_WORKER_INIT};
-	snprintf(w->session_id, sizeof(w->session_id), "%s", session_id(s));
-	snprintf(w->src_ip, sizeof(w->src_ip), "%s", ip);
-	w->src_port = port;
-	buf_init(&text);
-	if (worker_init_encode(w, &text) == 0) {
-		msg.worker_init.settings = (struct ipc_str){buf_peek(&text), buf_avail(&text)};
-		msg.worker_init.filter = (struct ipc_str){w->prog, w->prog_len};
-		r = ipc_send(monitor_fd, &msg);
-	} else {
-		r = -ENOMEM;
-	}
-	buf_free(&text); /* wipes the keys' text */
-	if (r < 0) {
-		/* The worker waits for it in vain: end it now. */
-		error("session %.8s: cannot send the worker its settings: %s", session_id(s),
-		      strerror(-r));
-		kill(pid, SIGKILL);
-	}
-	r = 0; /* it runs: its exit ends the session */
-out:
-	if (client_fd >= 0)
-		close(client_fd);
-	if (ipc_fd >= 0)
-		close(ipc_fd);
-	if (logp[0] >= 0)
-		close(logp[0]);
-	if (logp[1] >= 0)
-		close(logp[1]);
-	return r;
+	return 0;
 }
 
 static void peer_address(const struct sockaddr_storage *ss, socklen_t len, char *ip, size_t iplen,
@@ -541,11 +449,14 @@ static void reap(struct monitor *m)
 			indexer_died(m, st);
 			continue;
 		}
+		if (worker_spawn_reaped(m->spawn, pid, st))
+			continue;
 		for (size_t i = 0; i < m->nsessions; i++) {
 			if (session_pid(m->sessions[i]) != pid)
 				continue;
 			struct session *s = m->sessions[i];
 			m->sessions[i] = m->sessions[--m->nsessions];
+			worker_spawn_worker_ended(m->spawn, st);
 			session_worker_exited(s, st);
 			break;
 		}
@@ -733,6 +644,12 @@ int monitor_run(const struct config *cfg)
 	m.ctx.loop = m.loop;
 	if (m.loop == NULL || setup_bind(&m) < 0 || prepare_workers(&m) < 0)
 		goto out;
+	m.spawn = worker_spawn_new(m.loop, m.worker_path, &m.init, &m.sandbox,
+	                           cfg->server.worker_template_uses);
+	if (m.spawn == NULL) {
+		error("out of memory");
+		goto out;
+	}
 	m.ctx.docker = docker_new(m.loop, cfg->docker.socket_path, cfg->docker.base_url, &err);
 	if (m.ctx.docker == NULL) {
 		error("%s", err);
@@ -786,6 +703,7 @@ out:
 	free(m.sessions);
 	pruner_free(m.pruner);
 	loop_del_timer(m.loop, m.indexer_timer);
+	worker_spawn_free(m.spawn);
 	worker_init_clear_keys(&m.init); /* its filter is the sandbox's */
 	worker_sandbox_free(&m.sandbox);
 	if (m.indexer > 0)

@@ -1122,7 +1122,8 @@ void worker_main(const struct worker_args *a)
 	buf_init(&w.store);
 	arm_login_grace(&w);
 
-	w.session = ssh_new();
+	/* A template's worker has its session accepted already. */
+	w.session = a->session != NULL ? a->session : ssh_new();
 	if (w.session == NULL)
 		_exit(1);
 	setup_session(&w);
@@ -1130,7 +1131,15 @@ void worker_main(const struct worker_args *a)
 		error("cannot set up the key exchange relay: %s", strerror(-r));
 		_exit(1);
 	}
-	if (ssh_bind_accept_fd(a->bind, w.session, w.tap.theirs) != SSH_OK) {
+	if (a->session != NULL) {
+		/* Its descriptor becomes the relay's end. */
+		if (dup2(w.tap.theirs, a->session_fd) < 0) {
+			error("cannot set up the key exchange relay: %s", strerror(errno));
+			_exit(1);
+		}
+		close(w.tap.theirs);
+		w.tap.theirs = a->session_fd;
+	} else if (ssh_bind_accept_fd(a->bind, w.session, w.tap.theirs) != SSH_OK) {
 		debug("accept: %s", ssh_get_error(a->bind));
 		worker_end();
 	}

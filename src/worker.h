@@ -1,5 +1,5 @@
 /*
- * worker: one SSH connection, in a process forked by the monitor for it.
+ * worker: one SSH connection, in a process of its own (worker_spawn.h).
  *
  * Speaks SSH through libssh (key exchange, authentication, channels) and
  * pumps bytes between each channel and the container stream the monitor
@@ -19,6 +19,11 @@ struct worker_args {
 	int ipc_fd;
 	ssh_bind bind;                  /* host keys already loaded */
 	const struct worker_init *init; /* the connection and the settings */
+	/* A template's worker: a session the template accepted on session_fd
+	 * (a placeholder the worker puts the connection on); NULL: accept
+	 * one here. */
+	ssh_session session;
+	int session_fd;
 };
 
 void worker_main(const struct worker_args *a) __attribute__((noreturn));

@@ -171,6 +171,50 @@ bad:
 	return -EINVAL;
 }
 
+int worker_init_set_template_filter(struct worker_init *w, const uint8_t *prog, size_t len,
+                                    const char **why)
+{
+	*why = "bad template filter";
+	if (len % BPF_INSN_SIZE != 0 || len / BPF_INSN_SIZE > BPF_MAX_INSNS)
+		return -EINVAL;
+	free(w->tprog);
+	w->tprog = NULL;
+	w->tprog_len = 0;
+	if (len > 0) {
+		if ((w->tprog = malloc(len)) == NULL)
+			return -EINVAL;
+		memcpy(w->tprog, prog, len);
+		w->tprog_len = len;
+	}
+	*why = NULL;
+	return 0;
+}
+
+static bool is_hex(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int worker_init_set_connection(struct worker_init *w, const uint8_t *session_id, size_t id_len,
+                               const uint8_t *src_ip, size_t ip_len, uint32_t src_port,
+                               const char **why)
+{
+	*why = "bad connection fields";
+	if (id_len != SESSION_ID_LEN || !is_hex(session_id, id_len) || ip_len == 0 ||
+	    ip_len >= sizeof(w->src_ip) || memchr(src_ip, '\0', ip_len) != NULL || src_port > 65535)
+		return -EINVAL;
+	memcpy(w->session_id, session_id, id_len);
+	w->session_id[id_len] = '\0';
+	memcpy(w->src_ip, src_ip, ip_len);
+	w->src_ip[ip_len] = '\0';
+	w->src_port = (int)src_port;
+	*why = NULL;
+	return 0;
+}
+
 void worker_init_clear_keys(struct worker_init *w)
 {
 	for (size_t i = 0; i < w->nkeys; i++) {
@@ -187,4 +231,7 @@ void worker_init_clear(struct worker_init *w)
 	free(w->prog);
 	w->prog = NULL;
 	w->prog_len = 0;
+	free(w->tprog);
+	w->tprog = NULL;
+	w->tprog_len = 0;
 }

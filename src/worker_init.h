@@ -2,13 +2,16 @@
  * worker_init: what a worker is told before it serves a connection.
  *
  * The worker is a program of its own (hermes-worker), exec'd by the monitor
- * for each connection: a fresh address space that holds nothing of the
+ * for a connection or as a template that forks the workers of many
+ * (worker_spawn.h): a fresh address space that holds nothing of the
  * monitor's. Its first message (IPC_WORKER_INIT) carries all it needs: the
- * connection, the few settings it enforces, the host keys, and the sandbox
- * it enters before the first byte from the network (the seccomp program the
- * monitor compiled once, where the worker's pid goes, the user and the empty
- * root). The settings travel as JSON in the first string, the filter as raw
- * BPF instructions in the second.
+ * connection (placeholders for a template, whose workers get theirs in
+ * IPC_TEMPLATE_SPAWN), the few settings it enforces, the host keys, and the
+ * sandbox it enters before the first byte from the network (the seccomp
+ * program the monitor compiled once, where the worker's pid goes, the user
+ * and the empty root). The settings travel as JSON in the first string,
+ * the filter as raw BPF instructions in the second, a template's own
+ * filter in the third.
  */
 #ifndef HERMES_WORKER_INIT_H
 #define HERMES_WORKER_INIT_H
@@ -46,6 +49,10 @@ struct worker_init {
 	size_t npatch, patch[WORKER_INIT_PATCHES];
 	uint8_t *prog; /* struct sock_filter[], prog_len bytes; NULL: none */
 	size_t prog_len;
+	/* A template's own filter (worker_spawn.h), no pid in it; NULL: none
+	 * (a worker's settings), or the template compiles its own. */
+	uint8_t *tprog;
+	size_t tprog_len;
 };
 
 /* The settings as JSON into *out (appended). 0 or -ENOMEM/-EINVAL. */
@@ -55,6 +62,17 @@ int worker_init_encode(const struct worker_init *w, struct buf *out);
  * -EINVAL with *why set. On success w owns copies (worker_init_clear). */
 int worker_init_decode(const uint8_t *json, size_t json_len, const uint8_t *prog, size_t prog_len,
                        struct worker_init *w, const char **why);
+
+/* A template's own filter, from the message's third string: 0, or
+ * -EINVAL with *why set (not whole instructions, or too many). */
+int worker_init_set_template_filter(struct worker_init *w, const uint8_t *prog, size_t len,
+                                    const char **why);
+
+/* The connection's fields of a template's worker, as the monitor sent them
+ * (IPC_TEMPLATE_SPAWN): 0, or -EINVAL with *why set. */
+int worker_init_set_connection(struct worker_init *w, const uint8_t *session_id, size_t id_len,
+                               const uint8_t *src_ip, size_t ip_len, uint32_t src_port,
+                               const char **why);
 
 /* Frees and wipes what decode allocated (the keys first). */
 void worker_init_clear(struct worker_init *w);

@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -192,8 +193,35 @@ static int open_rules(scmp_filter_ctx f)
 	return r;
 }
 
-/* The filter for a worker whose pid is `self`. */
-static scmp_filter_ctx build_filter(pid_t self, int *err)
+/* A template (worker_spawn.h) runs under a filter of its own, which its
+ * workers inherit beneath theirs: the worker's list, and what the template
+ * and a worker just forked from it need before that worker loads its own -
+ * clone with exactly the flags a template uses (its child is the monitor's,
+ * CLONE_PARENT), seccomp to load the worker's filter, prctl to take the
+ * worker's name. tgkill is left to the worker's filter, which holds it to
+ * the worker's own pid (the template's pid is not its workers'). */
+static int template_rules(scmp_filter_ctx f)
+{
+	struct scmp_arg_cmp load = {
+	    .arg = 0, .op = SCMP_CMP_EQ, .datum_a = SECCOMP_SET_MODE_FILTER};
+	int r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1, load);
+
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 0);
+#ifndef HERMES_SANITIZE /* there, clone and prctl are allowed as they are */
+	struct scmp_arg_cmp flags = {
+	    .arg = 0, .op = SCMP_CMP_EQ, .datum_a = CLONE_PARENT | SIGCHLD};
+	struct scmp_arg_cmp name = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = PR_SET_NAME};
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, flags);
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, name);
+#endif
+	return r;
+}
+
+/* The filter for a worker whose pid is `self`, or for a template. */
+static scmp_filter_ctx build_filter(pid_t self, bool template, int *err)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r = f != NULL ? 0 : -ENOMEM;
@@ -207,7 +235,9 @@ static scmp_filter_ctx build_filter(pid_t self, int *err)
 		r = open_rules(f);
 	/* abort() signals itself; no other process may be signalled. */
 	struct scmp_arg_cmp me = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)self};
-	if (r == 0)
+	if (r == 0 && template)
+		r = template_rules(f);
+	else if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, me);
 	/* fcntl only to read and set a descriptor's status flags (libssh and
 	 * kex_tap set O_NONBLOCK), never with O_ASYNC, and nothing else: with
@@ -244,41 +274,53 @@ static scmp_filter_ctx build_filter(pid_t self, int *err)
  * no memory on libseccomp. */
 #define PID_PLACEHOLDER 0x5ecc0de1u /* above any pid_max */
 
-static void compile_filter(struct worker_sandbox *sb)
+/* The program as BPF, *len instructions, with the places of the pid (none
+ * in a template's); NULL if libseccomp could not make it. */
+static struct sock_filter *export_filter(bool template, size_t *len, size_t *patch, size_t *npatch)
 {
 	int err, fd = -1;
-	scmp_filter_ctx f = build_filter((pid_t)PID_PLACEHOLDER, &err);
+	scmp_filter_ctx f = build_filter((pid_t)PID_PLACEHOLDER, template, &err);
+	struct sock_filter *prog = NULL;
 	off_t size;
 
-	sb->prog = NULL;
+	*npatch = 0;
 	if (f == NULL || (fd = memfd_create("hermes-seccomp", MFD_CLOEXEC)) < 0 ||
 	    seccomp_export_bpf(f, fd) != 0 || (size = lseek(fd, 0, SEEK_END)) <= 0 ||
 	    size % (off_t)sizeof(struct sock_filter) != 0 ||
-	    (sb->prog = malloc((size_t)size)) == NULL ||
-	    pread(fd, sb->prog, (size_t)size, 0) != size) {
-		free(sb->prog);
-		sb->prog = NULL;
+	    (prog = malloc((size_t)size)) == NULL || pread(fd, prog, (size_t)size, 0) != size) {
+		free(prog);
+		prog = NULL;
 	} else {
-		sb->len = (size_t)size / sizeof(struct sock_filter);
-		sb->npatch = 0;
-		for (size_t i = 0; i < sb->len; i++)
-			if (sb->prog[i].k == PID_PLACEHOLDER && sb->npatch < WORKER_SANDBOX_PATCHES)
-				sb->patch[sb->npatch++] = i;
-			else if (sb->prog[i].k == PID_PLACEHOLDER)
-				sb->npatch =
-				    WORKER_SANDBOX_PATCHES + 1; /* not the program we know */
-		if (sb->npatch == 0 || sb->npatch > WORKER_SANDBOX_PATCHES) {
-			free(sb->prog);
-			sb->prog = NULL;
+		*len = (size_t)size / sizeof(struct sock_filter);
+		for (size_t i = 0; i < *len; i++)
+			if (prog[i].k == PID_PLACEHOLDER && *npatch < WORKER_SANDBOX_PATCHES)
+				patch[(*npatch)++] = i;
+			else if (prog[i].k == PID_PLACEHOLDER)
+				*npatch = WORKER_SANDBOX_PATCHES + 1; /* not the program we know */
+		if ((*npatch == 0) != template || *npatch > WORKER_SANDBOX_PATCHES) {
+			free(prog);
+			prog = NULL;
 		}
 	}
 	if (fd >= 0)
 		close(fd);
 	if (f != NULL)
 		seccomp_release(f);
+	return prog;
+}
+
+static void compile_filter(struct worker_sandbox *sb)
+{
+	size_t none[WORKER_SANDBOX_PATCHES], n;
+
+	sb->prog = export_filter(false, &sb->len, sb->patch, &sb->npatch);
 	if (sb->prog == NULL)
 		warn("cannot compile the workers' system-call filter once: each worker compiles "
 		     "its own");
+	sb->tprog = export_filter(true, &sb->tlen, none, &n);
+	if (sb->tprog == NULL)
+		warn("cannot compile the worker templates' system-call filter once: each template "
+		     "compiles its own");
 }
 
 static int load_filter(const struct worker_sandbox *sb)
@@ -291,7 +333,7 @@ static int load_filter(const struct worker_sandbox *sb)
 		return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) == 0 ? 0 : -errno;
 	}
 	int r;
-	scmp_filter_ctx f = build_filter(getpid(), &r);
+	scmp_filter_ctx f = build_filter(getpid(), sb->template, &r);
 	if (f == NULL)
 		return r != 0 ? r : -ENOMEM;
 	r = seccomp_load(f);
@@ -404,7 +446,7 @@ static void fail(const char *what)
 	_exit(1);
 }
 
-void worker_sandbox_enter(const struct worker_sandbox *sb)
+void worker_sandbox_confine(const struct worker_sandbox *sb)
 {
 	if (sb->drop) {
 #ifdef HERMES_SANITIZE
@@ -433,6 +475,10 @@ void worker_sandbox_enter(const struct worker_sandbox *sb)
 		fail("no core dumps");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail("no_new_privs");
+}
+
+void worker_sandbox_filter(const struct worker_sandbox *sb)
+{
 	int r = load_filter(sb);
 	if (r < 0) {
 		errno = -r;
@@ -440,8 +486,16 @@ void worker_sandbox_enter(const struct worker_sandbox *sb)
 	}
 }
 
+void worker_sandbox_enter(const struct worker_sandbox *sb)
+{
+	worker_sandbox_confine(sb);
+	worker_sandbox_filter(sb);
+}
+
 void worker_sandbox_free(struct worker_sandbox *sb)
 {
 	free(sb->prog);
 	sb->prog = NULL;
+	free(sb->tprog);
+	sb->tprog = NULL;
 }

@@ -37,7 +37,11 @@ struct worker_sandbox {
 	struct sock_filter *prog;
 	size_t len, npatch;
 	size_t patch[WORKER_SANDBOX_PATCHES];
-	bool drop; /* chroot and change user (the monitor runs as root) */
+	/* The template's filter (worker_spawn.h): no pid in it. */
+	struct sock_filter *tprog;
+	size_t tlen;
+	bool template; /* a template's sandbox: its filter is tprog's */
+	bool drop;     /* chroot and change user (the monitor runs as root) */
 	uid_t uid;
 	gid_t gid;
 	const char *root; /* the empty directory */
@@ -48,9 +52,16 @@ struct worker_sandbox {
  * not empty or is writable by others). */
 int worker_sandbox_prepare(struct worker_sandbox *sb, const struct config *cfg);
 
-/* In the worker, at once after fork. Does not return on failure: a worker
- * that cannot be confined does not serve (it exits 1). */
+/* In the worker, before its first byte from the network: confine and
+ * filter. Does not return on failure: a worker that cannot be confined
+ * does not serve (it exits 1). A template confines itself and loads its
+ * filter once; each worker it forks is confined already and loads its own
+ * filter on top (sb->template false, sb->prog the worker's). */
 void worker_sandbox_enter(const struct worker_sandbox *sb);
+/* The two halves: chroot, user, capabilities, no core, not dumpable,
+ * no_new_privs; then the seccomp filter (the template's or the worker's). */
+void worker_sandbox_confine(const struct worker_sandbox *sb);
+void worker_sandbox_filter(const struct worker_sandbox *sb);
 
 /* In the worker, as it ends of its own accord (never from a signal
  * handler): in a sanitizer build with LeakSanitizer, the leak check the

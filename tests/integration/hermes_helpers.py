@@ -318,7 +318,8 @@ SANITIZER_RE = re.compile(
 # system call, a non-zero exit.
 CHILD_END_RE = re.compile(
     r"worker died of signal|worker exited with status|worker killed for a forbidden system "
-    r"call|indexer killed by SIG|indexer exited with status")
+    r"call|indexer killed by SIG|indexer exited with status|"
+    r"worker template \d+ (killed by SIG|exited with status)")
 
 
 REPORT_LINES = 40  # of a sanitizer's report shown after its first line

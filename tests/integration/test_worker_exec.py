@@ -1,6 +1,9 @@
-"""Each connection's worker is a program of its own (hermes-worker), exec'd by the monitor: a
-fresh address space with its own layout, nothing of the monitor's environment or memory, and
-only the descriptors it was given. Checked in /proc against two live workers and the monitor."""
+"""Each connection's worker is the program hermes-worker, never a fork of the monitor: nothing of
+the monitor's environment, memory or descriptors. By default a template (hermes-worker
+--template, exec'd by the monitor) forks the workers of up to server.worker_template_uses
+connections, each the monitor's own child, and is replaced after that many or at once when a
+worker crashes; with worker_template_uses 0 every worker is exec'd with a layout of its own.
+Checked in /proc against live workers, the template and the monitor."""
 
 import os
 import re
@@ -8,12 +11,47 @@ import socket
 import subprocess
 from pathlib import Path
 
-from hermes_helpers import open_shell, wait_for
+import pytest
+
+from hermes_helpers import allow_trouble, open_shell, wait_for
 from test_privsep import named, syscall_in
 
 
 def workers(hermes):
     return named(hermes.proc.pid, "hermes-worker")
+
+
+def templates(hermes):
+    return named(hermes.proc.pid, "hermes-template")
+
+
+def ppid(pid):
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def environ(pid):
+    return [e for e in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if e]
+
+
+def logged(hermes, text):
+    return text in Path(hermes.stderr_path).read_text(errors="replace")
+
+
+def n_workers(hermes, n):
+    return wait_for(lambda: (lambda w: sorted(w) if len(w) == n else None)(workers(hermes)), 15,
+                    what=f"{n} workers")
+
+
+def nothing_of_the_monitors(pid, monitor):
+    exe = os.readlink(f"/proc/{pid}/exe")
+    assert exe.endswith("/hermes-worker"), exe
+    assert os.readlink(f"/proc/{monitor}/exe") != exe
+    # Nothing of the monitor's environment (a sanitizer's options, a template's LD_BIND_NOW).
+    env = environ(pid)
+    assert all(re.match(rb"(ASAN|UBSAN|LSAN)_OPTIONS=|LD_BIND_NOW=1$", e) for e in env), env
+    # What the monitor has loaded and a worker must not reach is not even mapped.
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert "libsqlite3" not in maps and "libyaml" not in maps, maps
 
 
 def mapping(pid, name):
@@ -31,29 +69,119 @@ def stack(pid):
     raise AssertionError(f"{pid} has no stack")
 
 
-def test_workers_are_exec_d_with_a_layout_of_their_own(hermes):
+def test_workers_are_forked_from_an_exec_d_template(hermes):
     with open_shell(hermes) as a, open_shell(hermes) as b:
+        for sh in (a, b):
+            sh.send("echo FORKED\n")
+            sh.expect(r"FORKED")
+        pids = n_workers(hermes, 2)
+        monitor = hermes.proc.pid
+        [template] = templates(hermes)
+        for pid in pids + [template]:
+            nothing_of_the_monitors(pid, monitor)
+            # The monitor's children, all: it reaps and signals its workers itself.
+            assert ppid(pid) == monitor
+        # The template never holds a connection: no TCP socket, only its control socket,
+        # its log pipe and /dev/null.
+        for fd in os.listdir(f"/proc/{template}/fd"):
+            target = os.readlink(f"/proc/{template}/fd/{fd}")
+            assert target.startswith(("socket:", "pipe:", "/dev/null")), target
+        tcp = Path("/proc/net/tcp").read_text() + Path("/proc/net/tcp6").read_text()
+        inodes = {os.readlink(f"/proc/{template}/fd/{fd}")[8:-1]
+                  for fd in os.listdir(f"/proc/{template}/fd")
+                  if os.readlink(f"/proc/{template}/fd/{fd}").startswith("socket:")}
+        assert not any(f" {i} " in tcp for i in inodes), inodes
+        # Not the monitor's layout; the template's, which its workers share.
+        for lib in ("libssh", "libcrypto"):
+            assert mapping(monitor, lib) != mapping(template, lib)
+            assert {mapping(p, lib) for p in pids} == {mapping(template, lib)}
+
+
+def test_exec_d_workers_have_a_layout_of_their_own(hermes_factory):
+    inst = hermes_factory.start(overrides={"server": {"worker_template_uses": 0}})
+    with open_shell(inst) as a, open_shell(inst) as b:
         for sh in (a, b):
             sh.send("echo EXECD\n")
             sh.expect(r"EXECD")
-        pids = wait_for(lambda: (lambda w: w if len(w) == 2 else None)(workers(hermes)), 15,
-                        what="two workers")
-        monitor = hermes.proc.pid
+        pids = n_workers(inst, 2)
+        monitor = inst.proc.pid
+        assert templates(inst) == []
         for pid in pids:
-            exe = os.readlink(f"/proc/{pid}/exe")
-            assert exe.endswith("/hermes-worker"), exe
-            assert os.readlink(f"/proc/{monitor}/exe") != exe
-            # Nothing of the monitor's environment (a sanitizer's options at most).
-            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            assert all(not e or re.match(rb"(ASAN|UBSAN|LSAN)_OPTIONS=", e) for e in env), env
-            # What the monitor has loaded and a worker must not reach is not even mapped.
-            maps = Path(f"/proc/{pid}/maps").read_text()
-            assert "libsqlite3" not in maps and "libyaml" not in maps, maps
+            nothing_of_the_monitors(pid, monitor)
+            assert b"LD_BIND_NOW=1" not in environ(pid)
         # A fork would share the monitor's layout; an exec gets its own, each time.
         for lib in ("libssh", "libcrypto"):
             bases = {mapping(p, lib) for p in pids + [monitor]}
             assert len(bases) == 3, (lib, [hex(x) for x in bases])
         assert len({stack(p) for p in pids + [monitor]}) == 3
+
+
+def server_cookie(port):
+    """The 16 random bytes of the server's KEXINIT, read before any key exchange."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+        s.sendall(b"SSH-2.0-OpenSSH_9.2p1 cookie-probe\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            assert chunk, f"closed after {data!r}"
+            data += chunk
+            end = data.find(b"\r\n")
+            if end >= 0 and len(data) >= end + 2 + 6 + 16:
+                packet = data[end + 2:]
+                assert packet[5] == 20, packet[:8]  # SSH_MSG_KEXINIT
+                return packet[6:22]
+
+
+def test_each_worker_has_randomness_of_its_own(hermes_factory):
+    """A template's workers are copies of one process: each must still draw its own random
+    numbers (OpenSSL reseeds when the pid changes). Twenty connections to one template, twenty
+    different KEXINIT cookies; the same state in two of them would give the same cookie (and
+    the same ephemeral keys)."""
+    inst = hermes_factory.start(overrides={"server": {"worker_template_uses": 100}})
+    cookies = [server_cookie(inst.port) for _ in range(20)]
+    assert len(set(cookies)) == 20, [c.hex() for c in cookies]
+    assert len(templates(inst)) == 1
+
+
+def test_a_template_serves_its_share_then_another_is_exec_d(hermes_factory):
+    inst = hermes_factory.start(overrides={"server": {"worker_template_uses": 2}})
+    shells = []
+    try:
+        for _ in range(3):
+            sh = open_shell(inst)
+            shells.append(sh)
+            sh.send("echo SHARE\n")
+            sh.expect(r"SHARE")
+        pids = n_workers(inst, 3)  # in the order they started: pids grow
+        bases = [mapping(p, "libcrypto") for p in pids]
+        assert bases[0] == bases[1] != bases[2], [hex(b) for b in bases]
+        wait_for(lambda: logged(inst, "retired after 2 workers"), 15,
+                 what="the first template retired")
+    finally:
+        for sh in shells:
+            sh.close()
+
+
+def test_a_crashed_worker_retires_its_template(hermes_factory):
+    """A worker that dies of a crash's signal takes its template's layout with it: the next
+    connection meets another one, so that crashing workers tells nothing about the next."""
+    allow_trouble(r"worker killed for a forbidden system call")
+    inst = hermes_factory.start()
+    with open_shell(inst) as sh:
+        sh.send("echo FIRST\n")
+        sh.expect(r"FIRST")
+        [pid] = n_workers(inst, 1)
+        [first] = templates(inst)
+        before = mapping(pid, "libcrypto")
+        assert syscall_in(pid, "socket", socket.AF_INET, socket.SOCK_STREAM, 0) == "SIGSYS"
+    wait_for(lambda: logged(inst, "its template is replaced"), 15, what="the template retired")
+    with open_shell(inst) as sh:
+        sh.send("echo SECOND\n")
+        sh.expect(r"SECOND")
+        [pid] = n_workers(inst, 1)
+        [second] = templates(inst)
+        assert second != first
+        assert mapping(pid, "libcrypto") != before
 
 
 def test_a_stray_hermes_worker_does_nothing(hermes_binary):

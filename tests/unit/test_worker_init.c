@@ -1,5 +1,6 @@
 /* Unit tests for worker_init: the worker's first message survives the trip whole, and a
  * message that is not what the monitor sends is refused field by field. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,11 +138,74 @@ static void test_refusals(void **state)
 	assert_int_equal(decode_text(text, NULL, 0, &out, &why), -22);
 }
 
+/* A template's own filter: whole instructions or nothing; kept until cleared. */
+static void test_template_filter(void **state)
+{
+	struct worker_init w = {0};
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(worker_init_set_template_filter(&w, prog, sizeof(prog), &why), 0);
+	assert_null(why);
+	assert_int_equal(w.tprog_len, sizeof(prog));
+	assert_memory_equal(w.tprog, prog, sizeof(prog));
+	assert_int_equal(worker_init_set_template_filter(&w, prog, 7, &why), -EINVAL);
+	assert_string_equal(why, "bad template filter");
+	assert_int_equal(worker_init_set_template_filter(&w, prog, 0, &why), 0);
+	assert_null(w.tprog);
+	static uint8_t big[4097 * 8];
+	assert_int_equal(worker_init_set_template_filter(&w, big, sizeof(big), &why), -EINVAL);
+	assert_int_equal(worker_init_set_template_filter(&w, prog, 8, &why), 0);
+	worker_init_clear(&w);
+	assert_null(w.tprog);
+	assert_int_equal(w.tprog_len, 0);
+}
+
+/* The fields IPC_TEMPLATE_SPAWN gives a template's worker. */
+static void test_connection(void **state)
+{
+	struct worker_init w = {0};
+	const char *why = NULL;
+	const uint8_t *id = (const uint8_t *)"0123456789abcdef0123456789abcdef";
+	const uint8_t *ip = (const uint8_t *)"203.0.113.9";
+
+	(void)state;
+	assert_int_equal(worker_init_set_connection(&w, id, 32, ip, 11, 2222, &why), 0);
+	assert_string_equal(w.session_id, (const char *)id);
+	assert_string_equal(w.src_ip, "203.0.113.9");
+	assert_int_equal(w.src_port, 2222);
+	/* Each field as the monitor makes it, or refused, the old values kept. */
+	const struct {
+		const char *id, *ip;
+		size_t id_len, ip_len;
+		uint32_t port;
+	} bad[] = {
+	    {"0123456789abcdef0123456789abcde", "1.2.3.4", 31, 7, 1},
+	    {"0123456789ABCDEF0123456789abcdef", "1.2.3.4", 32, 7, 1},
+	    {"0123456789abcdef0123456789abcdef", "", 32, 0, 1},
+	    {"0123456789abcdef0123456789abcdef", "1.2\0.4", 32, 7, 1},
+	    {"0123456789abcdef0123456789abcdef", "1.2.3.4", 32, 7, 65536},
+	    {"0123456789abcdef0123456789abcdef",
+	     "0000000000000000000000000000000000000000000000000000000000000000", 32, 64, 1},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_int_equal(worker_init_set_connection(
+		                     &w, (const uint8_t *)bad[i].id, bad[i].id_len,
+		                     (const uint8_t *)bad[i].ip, bad[i].ip_len, bad[i].port, &why),
+		                 -EINVAL);
+		assert_string_equal(why, "bad connection fields");
+		assert_string_equal(w.src_ip, "203.0.113.9");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_template_filter),
+	    cmocka_unit_test(test_connection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
