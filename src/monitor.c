@@ -46,7 +46,6 @@
 #include "orphans.h"
 #include "pool.h"
 #include "pruner.h"
-#include "recorder.h"
 #include "session.h"
 #include "ssh_profile.h"
 #include "util.h"
