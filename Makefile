@@ -15,10 +15,10 @@ bench:
 	bench/bench.sh
 
 format:
-	clang-format -i src/*.c src/*.h src/agent/*.c src/agent/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/tools/*.c
+	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/tools/*.c
 
 format-check:
-	clang-format --dry-run -Werror src/*.c src/*.h src/agent/*.c src/agent/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/tools/*.c
+	clang-format --dry-run -Werror src/*/*.c src/*/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/tools/*.c
 
 clean:
 	rm -rf build build-clang build-asan build-fuzz

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/agent_proto.h"
+#include "agent_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -239,8 +239,8 @@ def test_stderr_trouble_finds_reports_and_bad_ends_only():
         ("AddressSanitizer:DEADLYSIGNAL",) * 2,
         (rec("worker", "stderr", "session 1a: ==40==ERROR: AddressSanitizer: SEGV"),
          "worker[1] stderr: session 1a: ==40==ERROR: AddressSanitizer: SEGV"),
-        (rec("worker", "stderr", "session 1a: ../src/pump.c:9:1: runtime error: shift"),
-         "worker[1] stderr: session 1a: ../src/pump.c:9:1: runtime error: shift"),
+        (rec("worker", "stderr", "session 1a: ../src/worker/pump.c:9:1: runtime error: shift"),
+         "worker[1] stderr: session 1a: ../src/worker/pump.c:9:1: runtime error: shift"),
         (rec("worker", "stderr", "session 1a: ==40==LeakSanitizer has encountered a fatal "
              "error."), "worker[1] stderr: session 1a: ==40==LeakSanitizer has encountered a "
          "fatal error."),

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "agent/agent_proto.h"
+#include "agent_proto.h"
 
 static struct agent_bytes bs(const char *s)
 {

@@ -3,9 +3,9 @@
  *
  * Single-threaded, and every Docker call is asynchronous, so a slow Docker
  * engine never delays accepting the next connection. Each connection's
- * worker is a program of its own (hermes-worker, src/worker_main.c) that
- * spawn_worker() starts with only its client socket and its IPC socket,
- * and tells what it needs in its first message (worker_init.h).
+ * worker is the program hermes-worker (src/worker/worker_main.c), forked
+ * from a template or exec'd (worker_spawn.h) with only its client socket
+ * and its IPC socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +46,6 @@
 #include "orphans.h"
 #include "pool.h"
 #include "pruner.h"
-#include "recorder.h"
 #include "session.h"
 #include "ssh_profile.h"
 #include "util.h"

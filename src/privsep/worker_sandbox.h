@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "config.h"
+struct config;
 
 #define WORKER_SANDBOX_PATCHES 4
 

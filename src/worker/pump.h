@@ -29,7 +29,7 @@
 
 #include <libssh/libssh.h>
 
-#include "agent/agent_proto.h"
+#include "agent_proto.h"
 #include "buf.h"
 #include "demux.h"
 #include "recorder.h"

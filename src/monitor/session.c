@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/agent_proto.h"
+#include "agent_proto.h"
 #include "agent_dial.h"
 #include "artifacts.h"
 #include "boxes.h"

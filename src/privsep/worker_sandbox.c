@@ -47,6 +47,7 @@
 #include <dirent.h>
 #include <seccomp.h>
 
+#include "config.h"
 #include "log.h"
 #include "sandbox_util.h"
 #include "util.h"

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/agent_proto.h"
+#include "agent_proto.h"
 #include "docker.h"
 #include "loop.h"
 

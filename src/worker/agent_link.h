@@ -22,7 +22,7 @@
 
 #include <libssh/libssh.h>
 
-#include "agent/agent_proto.h"
+#include "agent_proto.h"
 
 struct agent_link;
 struct pump;
