@@ -329,8 +329,11 @@ out:
 	return pid;
 }
 
+/* The template's worker for a connection, or -1; *sent: the connection's
+ * descriptors reached the template (then no other worker may have them: a
+ * late answer could mean a worker of the template's on them already). */
 static pid_t fork_from_template(struct worker_spawn *ws, int client_fd, int ipc_fd, int log_w,
-                                const char *session_id, const char *ip, int port)
+                                const char *session_id, const char *ip, int port, bool *sent)
 {
 	if (ws->tpid > 0 && ws->uses >= ws->uses_max)
 		retire(ws, "its share of connections served");
@@ -352,6 +355,7 @@ static pid_t fork_from_template(struct worker_spawn *ws, int client_fd, int ipc_
 		give_up(ws, strerror(errno));
 		return -1;
 	}
+	*sent = true;
 	pid_t pid = await_child(ws, m.template_spawn.serial);
 	if (pid > 0)
 		ws->uses++;
@@ -383,7 +387,7 @@ pid_t worker_spawn_start(struct worker_spawn *ws, int client_fd, int ipc_fd, int
 {
 	int logp[2] = {-1, -1};
 	pid_t pid = -1;
-	bool forked = false;
+	bool forked = false, sent = false;
 
 	*log_fd = -1;
 	client_fd = above_four(client_fd);
@@ -395,10 +399,11 @@ pid_t worker_spawn_start(struct worker_spawn *ws, int client_fd, int ipc_fd, int
 		goto out;
 	}
 	if (ws->uses_max > 0 && util_mono_ms() >= ws->fallback_until) {
-		pid = fork_from_template(ws, client_fd, ipc_fd, logp[1], session_id, ip, port);
+		pid =
+		    fork_from_template(ws, client_fd, ipc_fd, logp[1], session_id, ip, port, &sent);
 		forked = pid > 0;
 	}
-	if (pid < 0) {
+	if (pid < 0 && !sent) {
 		int fds[2] = {client_fd, ipc_fd};
 		char *argv[] = {"hermes-worker", NULL};
 		pid = run(ws, argv, logp[1], fds, 2);

@@ -230,3 +230,24 @@ def test_the_kernel_holds_a_worker_to_its_recording_cap(hermes_factory):
         # ... and then nothing.
         assert syscall_in(pid, "write", fd, src, 4096) == -27  # EFBIG
         assert os.stat(f"/proc/{pid}/fd/{fd}").st_size <= cap
+
+
+def test_a_dead_template_is_replaced(hermes_factory):
+    """A template that dies (here: killed from outside) is logged as a child that ended badly,
+    and the next connection gets a new one; the sessions it forked stay up."""
+    allow_trouble(r"worker template \d+ killed by SIGKILL")
+    inst = hermes_factory.start()
+    with open_shell(inst) as sh:
+        sh.send("echo BEFORE\n")
+        sh.expect(r"BEFORE")
+        [first] = templates(inst)
+        os.kill(first, 9)
+        wait_for(lambda: logged(inst, f"worker template {first} killed by SIGKILL"), 15,
+                 what="the template's death logged")
+        sh.send("echo STILL\n")
+        sh.expect(r"STILL")
+        with open_shell(inst) as again:
+            again.send("echo AFTER\n")
+            again.expect(r"AFTER")
+            [second] = templates(inst)
+            assert second != first
