@@ -17,7 +17,9 @@ import subprocess
 import sys
 
 SYSCALL = re.compile(r"^__(?:x64|ia32)_sys_(\w+)$|^__do_sys_(\w+)$")
-HERMES = ("hermes", "hermes-worker")
+# The monitor (and, under its name, a helper before it renames itself), the workers and the
+# worker templates that fork them (a worker's first steps run under the template's name).
+HERMES = ("hermes", "hermes-worker", "hermes-template")
 
 
 def samples(perf_data):

@@ -9,8 +9,9 @@
  * costs. Done once in the template, over a socketpair with a libssh client
  * of its own (the common choices of clients and bots: curve25519 with
  * ed25519 and chacha20-poly1305, ECDH P-256 with ECDSA and AES-CTR, DH
- * group 14 with RSA and AES-GCM), every worker forked after it starts with
- * all of that done. Nothing of it is secret: the rehearsals' ephemeral
+ * group 14 with RSA and AES-GCM) and the digests the worker takes itself
+ * (HASSH's MD5, fingerprints' SHA-256), every worker forked after it starts
+ * with all of that done. Nothing of it is secret: the rehearsals' ephemeral
  * keys are freed, and each worker's own come from OpenSSL's generator,
  * which reseeds in the new process.
  */
