@@ -886,29 +886,12 @@ void session_set_pid(struct session *s, pid_t pid)
 
 /* Reads what the worker wrote to its stderr, at most chunks * 16 KiB (so a
  * chatty worker cannot hold the loop); returns false at EOF or an error. */
-static bool read_worker_log(struct session *s, int chunks)
-{
-	char chunk[16384];
-	ssize_t n;
-
-	while (chunks-- > 0) {
-		n = read(s->log_fd, chunk, sizeof(chunk));
-		if (n > 0)
-			worker_log_feed(s->wlog, chunk, (size_t)n, util_mono_ms());
-		else if (n < 0 && errno == EINTR)
-			chunks++;
-		else
-			return n < 0 && errno == EAGAIN;
-	}
-	return true;
-}
-
 static void on_worker_log(struct loop *l, int fd, int events, void *arg)
 {
 	struct session *s = arg;
 
 	(void)events;
-	if (!read_worker_log(s, 4))
+	if (!worker_log_read(s->wlog, s->log_fd, 4))
 		loop_del_fd(l, fd); /* closed when the worker is reaped */
 }
 
@@ -938,7 +921,7 @@ static void close_worker_log(struct session *s)
 {
 	if (s->log_fd >= 0) {
 		/* The worker is gone: what it wrote last is all in the pipe. */
-		read_worker_log(s, 64);
+		worker_log_read(s->wlog, s->log_fd, 64);
 		loop_del_fd(s->ctx->loop, s->log_fd);
 		close(s->log_fd);
 		s->log_fd = -1;

@@ -4,13 +4,16 @@
  */
 #include "worker_log.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 struct worker_log {
 	char sid[9];
@@ -129,6 +132,23 @@ static void log_line(struct worker_log *w, const char *line, size_t n, int64_t n
 		return;
 	memcpy(out + head, msg, n);
 	log_relayed(level, "worker", w->pid, func, out, (size_t)head + n);
+}
+
+bool worker_log_read(struct worker_log *w, int fd, int chunks)
+{
+	char chunk[16384];
+	ssize_t n;
+
+	while (chunks-- > 0) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n > 0)
+			worker_log_feed(w, chunk, (size_t)n, util_mono_ms());
+		else if (n < 0 && errno == EINTR)
+			chunks++;
+		else
+			return n < 0 && errno == EAGAIN;
+	}
+	return true;
 }
 
 void worker_log_feed(struct worker_log *w, const void *data, size_t len, int64_t now_ms)

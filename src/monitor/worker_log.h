@@ -12,11 +12,13 @@
  * keep their level and function; anything else (a sanitizer's report, a
  * library writing to stderr) is logged line by line as WARNING "stderr".
  *
- * Pure: bytes in, log_relayed() calls out, the clock passed in.
+ * Pure, but for worker_log_read(): bytes in, log_relayed() calls out, the
+ * clock passed in.
  */
 #ifndef HERMES_WORKER_LOG_H
 #define HERMES_WORKER_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +33,10 @@ struct worker_log *worker_log_new(const char *session_id);
 void worker_log_set_pid(struct worker_log *w, long pid);
 /* Logs every whole line in data[len] (now_ms: a monotonic clock). */
 void worker_log_feed(struct worker_log *w, const void *data, size_t len, int64_t now_ms);
+/* Reads the worker's stderr pipe (non-blocking) into worker_log_feed(), up
+ * to `chunks` reads: false once it has ended (EOF or an error), true while
+ * it may say more. The one part of this module that does I/O. */
+bool worker_log_read(struct worker_log *w, int fd, int chunks);
 /* Logs what is left (a last line without its newline) and what was
  * dropped, then frees w. NULL is a no-op. */
 void worker_log_free(struct worker_log *w);

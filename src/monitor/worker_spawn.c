@@ -83,10 +83,11 @@ static int above_four(int fd)
 	return moved;
 }
 
-/* Runs hermes-worker with /dev/null on 0 and 1, log_w on 2, then fds[n]
- * on 3, 4...; nothing else of ours. */
-static pid_t run(struct worker_spawn *ws, char *const argv[], int log_w, const int *fds, int n)
+/* Runs hermes-worker (a template, or a worker) with /dev/null on 0 and 1,
+ * log_w on 2, then fds[n] on 3, 4...; nothing else of ours. */
+static pid_t run(struct worker_spawn *ws, bool template, int log_w, const int *fds, int n)
 {
+	char *argv[] = {"hermes-worker", template ? "--template" : NULL, NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, all;
@@ -109,7 +110,7 @@ static pid_t run(struct worker_spawn *ws, char *const argv[], int log_w, const i
 	      posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0;
 	if (bad)
 		errno = ENOMEM;
-	else if ((errno = posix_spawn(&pid, ws->path, &fa, &at, argv, worker_env(n == 1))) != 0)
+	else if ((errno = posix_spawn(&pid, ws->path, &fa, &at, argv, worker_env(template))) != 0)
 		pid = -1;
 	if (pid < 0)
 		error("cannot start %s: %s", ws->path, strerror(errno));
@@ -131,10 +132,6 @@ static int send_init(struct worker_spawn *ws, int fd, const char *session_id, co
 	snprintf(w.session_id, sizeof(w.session_id), "%s", session_id);
 	snprintf(w.src_ip, sizeof(w.src_ip), "%s", ip);
 	w.src_port = port;
-	if (w.prog == NULL) {
-		w.prog_len = 0;
-		w.npatch = 0;
-	}
 	buf_init(&text);
 	r = worker_init_encode(&w, &text);
 	if (r == 0) {
@@ -165,23 +162,6 @@ static void template_log_end(struct template_log *t)
 	free(t);
 }
 
-/* Reads what is there; false once the template's stderr has ended. */
-static bool read_log(struct template_log *t)
-{
-	char chunk[4096];
-
-	for (int i = 0; i < 4; i++) {
-		ssize_t n = read(t->fd, chunk, sizeof(chunk));
-		if (n > 0)
-			worker_log_feed(t->log, chunk, (size_t)n, util_mono_ms());
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else
-			return n < 0 && errno == EAGAIN;
-	}
-	return true;
-}
-
 static void on_template_log(struct loop *l, int fd, int events, void *arg)
 {
 	struct template_log *t = arg;
@@ -189,7 +169,7 @@ static void on_template_log(struct loop *l, int fd, int events, void *arg)
 	(void)l;
 	(void)fd;
 	(void)events;
-	if (!read_log(t))
+	if (!worker_log_read(t->log, t->fd, 4))
 		template_log_end(t); /* every copy of the write end is gone */
 }
 
@@ -242,7 +222,6 @@ static void give_up(struct worker_spawn *ws, const char *why)
 
 static int start_template(struct worker_spawn *ws)
 {
-	char *argv[] = {"hermes-worker", "--template", NULL};
 	char zeros[SESSION_ID_LEN + 1];
 	int sp[2] = {-1, -1}, logp[2] = {-1, -1};
 	pid_t pid = -1;
@@ -253,7 +232,7 @@ static int start_template(struct worker_spawn *ws)
 		error("worker template: %s", strerror(errno));
 		goto fail;
 	}
-	pid = run(ws, argv, logp[1], &sp[1], 1);
+	pid = run(ws, true, logp[1], &sp[1], 1);
 	if (pid < 0)
 		goto fail;
 	close(sp[1]);
@@ -283,6 +262,16 @@ fail:
 	}
 	ws->fallback_until = util_mono_ms() + FALLBACK_MS;
 	return -1;
+}
+
+/* A template retired now, and the next one started at once: its start
+ * (about 30 ms of exec, keys and rehearsals) overlaps the monitor's other
+ * work, instead of stalling the accept of the next connection. */
+static void replace(struct worker_spawn *ws, const char *why)
+{
+	retire(ws, why);
+	if (util_mono_ms() >= ws->fallback_until)
+		start_template(ws);
 }
 
 /* The template's answer to one IPC_TEMPLATE_SPAWN: the worker's pid, or
@@ -335,8 +324,6 @@ out:
 static pid_t fork_from_template(struct worker_spawn *ws, int client_fd, int ipc_fd, int log_w,
                                 const char *session_id, const char *ip, int port, bool *sent)
 {
-	if (ws->tpid > 0 && ws->uses >= ws->uses_max)
-		retire(ws, "its share of connections served");
 	if (ws->tpid <= 0 && start_template(ws) < 0)
 		return -1;
 	struct ipc_msg m = {.type = IPC_TEMPLATE_SPAWN};
@@ -357,8 +344,8 @@ static pid_t fork_from_template(struct worker_spawn *ws, int client_fd, int ipc_
 	}
 	*sent = true;
 	pid_t pid = await_child(ws, m.template_spawn.serial);
-	if (pid > 0)
-		ws->uses++;
+	if (pid > 0 && ++ws->uses >= ws->uses_max)
+		replace(ws, "its share of connections served");
 	return pid;
 }
 
@@ -379,6 +366,8 @@ struct worker_spawn *worker_spawn_new(struct loop *loop, const char *path,
 	ws->tlen = sb->tprog != NULL ? sb->tlen : 0;
 	ws->uses_max = template_uses;
 	ws->ctl = -1;
+	if (template_uses > 0)
+		start_template(ws); /* ready before the first connection */
 	return ws;
 }
 
@@ -405,8 +394,7 @@ pid_t worker_spawn_start(struct worker_spawn *ws, int client_fd, int ipc_fd, int
 	}
 	if (pid < 0 && !sent) {
 		int fds[2] = {client_fd, ipc_fd};
-		char *argv[] = {"hermes-worker", NULL};
-		pid = run(ws, argv, logp[1], fds, 2);
+		pid = run(ws, false, logp[1], fds, 2);
 	}
 	if (pid < 0)
 		goto out;
@@ -460,16 +448,11 @@ void worker_spawn_worker_ended(struct worker_spawn *ws, int status)
 		warn("a worker died of SIG%s: its template is replaced, so that the next "
 		     "connection meets another layout",
 		     sigabbrev_np(WTERMSIG(status)) ?: "?");
-		retire(ws, NULL);
+		replace(ws, NULL);
 		break;
 	default:
 		break;
 	}
-}
-
-pid_t worker_spawn_template(const struct worker_spawn *ws)
-{
-	return ws->tpid;
 }
 
 #define DRAIN_MS 3000
@@ -485,7 +468,8 @@ void worker_spawn_free(struct worker_spawn *ws)
 	while (ws->logs != NULL) {
 		struct pollfd p = {.fd = ws->logs->fd, .events = POLLIN};
 		int64_t left = end - util_mono_ms();
-		if (left <= 0 || poll(&p, 1, (int)left) == 0 || !read_log(ws->logs))
+		if (left <= 0 || poll(&p, 1, (int)left) == 0 ||
+		    !worker_log_read(ws->logs->log, ws->logs->fd, 4))
 			template_log_end(ws->logs);
 	}
 	free(ws);

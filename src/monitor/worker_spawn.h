@@ -22,8 +22,11 @@
  *   connections, and is replaced at once when one of the workers dies of a
  *   signal the monitor did not send (a crash, a forbidden system call):
  *   guessing a canary or an address by crashing workers over and over
- *   (blind ROP) meets a new layout at every try. A template that cannot be
- *   started or fails falls back to exec'd workers for a minute.
+ *   (blind ROP) meets a new layout at every try. The next template is
+ *   started as one retires (the first with the monitor), so that its
+ *   start overlaps other work rather than the accept of a connection. A
+ *   template that cannot be started or fails falls back to exec'd workers
+ *   for a minute.
  *
  * The first message of an exec'd worker or a template (IPC_WORKER_INIT)
  * comes from here too; a template's worker has its settings from the
@@ -64,9 +67,6 @@ bool worker_spawn_reaped(struct worker_spawn *ws, pid_t pid, int status);
  * SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS: not the monitor's SIGKILL or
  * SIGTERM) retires the running template. */
 void worker_spawn_worker_ended(struct worker_spawn *ws, int status);
-
-/* The running template's pid, or 0. */
-pid_t worker_spawn_template(const struct worker_spawn *ws);
 
 /* Retires the template (it exits once its control socket closes). */
 void worker_spawn_free(struct worker_spawn *ws);
