@@ -18,7 +18,9 @@
 #include "config.h"
 
 #include "log.h"
+#include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -295,6 +297,7 @@ enum kind {
 	K_CREDS,    /* a list of credential mappings: .off the array, .off_n its length */
 	K_LEVEL,    /* int, a log level name */
 	K_STARTUPS, /* int[3] from "start:rate:full" (or one number: start = full) */
+	K_PAIRS,    /* struct strpairs: a mapping of names to scalar values; optional check */
 };
 
 struct key {
@@ -390,6 +393,55 @@ static const char *check_abs_dir(const char *s)
 	return check_abs_path(s);
 }
 
+static const char *check_network_mode(const char *s)
+{
+	/* Docker's own modes but sinkhole pass as they are. */
+	return *s == '\0' ? "must not be empty" : NULL;
+}
+
+static const char *check_fetch(const char *s)
+{
+	return strcmp(s, "off") == 0 || strcmp(s, "cache") == 0 || strcmp(s, "live") == 0
+	           ? NULL
+	           : "must be \"off\", \"cache\" or \"live\"";
+}
+
+static const char *check_subnet(const char *s)
+{
+	uint32_t net;
+	int prefix;
+	return util_parse_cidr4(s, 8, 28, &net, &prefix) == 0
+	           ? NULL
+	           : "must be an IPv4 network A.B.C.D/N, N from 8 to 28, no host bits set";
+}
+
+/* "A.B.C.D:PORT": where an egress.hosts name's fetches go. */
+static const char *check_host_target(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	char *end;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(addr))
+		return "must be \"A.B.C.D:PORT\"";
+	memcpy(addr, s, (size_t)(colon - s));
+	addr[colon - s] = '\0';
+	long port = strtol(colon + 1, &end, 10);
+	if (inet_pton(AF_INET, addr, &a) != 1 || colon[1] == '\0' || *end != '\0' || port < 1 ||
+	    port > 65535)
+		return "must be \"A.B.C.D:PORT\"";
+	return NULL;
+}
+
+static const char *check_port(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *s != '\0' && *end == '\0' && v >= 1 && v <= 65535 ? NULL
+	                                                          : "must be a port, 1 to 65535";
+}
+
 static const char *check_recording_format(const char *s)
 {
 	return strcmp(s, "asciinema") == 0 ? NULL : "must be \"asciinema\"";
@@ -455,7 +507,7 @@ static const struct key capabilities_keys[] = {
 };
 
 static const struct key security_keys[] = {
-	STR("network_mode", container_pool.security.network_mode, NULL),
+	STR("network_mode", container_pool.security.network_mode, check_network_mode),
 	{.name = "memory_limit", .kind = K_SIZE, .off = C(container_pool.security.memory_limit),
 	 .min = 6 << 20, .min_text = "6m (Docker's minimum)"},
 	{.name = "cpu_quota", .kind = K_CORES, .off = C(container_pool.security.cpu_quota)},
@@ -519,6 +571,23 @@ static const struct key logging_keys[] = {
 	{0},
 };
 
+static const struct key egress_keys[] = {
+	STR("fetch", egress.fetch, check_fetch),
+	{.name = "hosts", .kind = K_PAIRS, .off = C(egress.hosts), .check = check_host_target},
+	{.name = "live_ports", .kind = K_LIST, .off = C(egress.live_ports), .check = check_port},
+	STR("subnet", egress.subnet, check_subnet),
+	{.name = "max_fetch_size", .kind = K_SIZE, .off = C(egress.max_fetch_size),
+	 .max = 256 << 20, .max_text = "256m"},
+	INT("fetch_timeout", egress.fetch_timeout, 1, 3600),
+	{.name = "fetch_rate", .kind = K_SIZE, .off = C(egress.fetch_rate), .min = 1024,
+	 .min_text = "1k"},
+	INT("max_fetches", egress.max_fetches, 1, 64),
+	INT("connect_rate", egress.connect_rate, 1, 100000),
+	INT("max_connections", egress.max_connections, 1, 100000),
+	INT("event_rate", egress.event_rate, 1, 100000),
+	{0},
+};
+
 static const struct key docker_keys[] = {
 	STR("socket_path", docker.socket_path, NULL),
 	{.name = "base_url", .kind = K_NULLSTR, .off = C(docker.base_url), .check = check_base_url},
@@ -533,6 +602,7 @@ static const struct key root_keys[] = {
 	SECTION("forensics", forensics_keys),
 	SECTION("honeytokens", honeytokens_keys),
 	SECTION("logging", logging_keys),
+	SECTION("egress", egress_keys),
 	SECTION("docker", docker_keys),
 	{0},
 };
@@ -551,6 +621,7 @@ FITS(honeytoken_credential_keys);
 FITS(honeytokens_keys);
 FITS(logging_keys);
 FITS(docker_keys);
+FITS(egress_keys);
 FITS(root_keys);
 
 /* ---- defaults and freeing ---- */
@@ -580,6 +651,17 @@ static int strlist_set(struct strlist *l, const char *const *items, size_t n)
 		if (!(l->items[i] = strdup(items[i])))
 			return -ENOMEM;
 	return 0;
+}
+
+static void strpairs_clear(struct strpairs *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->names[i]);
+		free(p->values[i]);
+	}
+	free(p->names);
+	free(p->values);
+	memset(p, 0, sizeof(*p));
 }
 
 static void credentials_free(struct credential *cr, size_t n)
@@ -626,6 +708,10 @@ void config_free(struct config *c)
 	free(c->recording.format);
 	free(c->logging.format);
 	free(c->logging.output_dir);
+	free(c->egress.fetch);
+	strpairs_clear(&c->egress.hosts);
+	strlist_clear(&c->egress.live_ports);
+	free(c->egress.subnet);
 	free(c->docker.socket_path);
 	free(c->docker.base_url);
 	free(c);
@@ -636,6 +722,7 @@ struct config *config_new_defaults(void)
 	static const char *const drop[] = {"ALL"};
 	static const char *const add[] = {"CHOWN", "SETUID", "SETGID"};
 	static const char *const opt[] = {"no-new-privileges:true"};
+	static const char *const ports[] = {"80", "443", "21", "8080"};
 	struct config *c = calloc(1, sizeof(*c));
 
 	if (!c)
@@ -674,6 +761,13 @@ struct config *config_new_defaults(void)
 	c->container_pool.max_boxes = 64;
 	c->logging.level = LOG_INFO;
 	c->logging.max_session_log = 4LL << 20;
+	c->egress.max_fetch_size = 10LL << 20;
+	c->egress.fetch_timeout = 30;
+	c->egress.fetch_rate = 1LL << 20;
+	c->egress.max_fetches = 4;
+	c->egress.connect_rate = 20;
+	c->egress.max_connections = 64;
+	c->egress.event_rate = 50;
 
 	if (!(c->server.host = strdup("0.0.0.0")) ||
 	    !(c->server.host_key_path = strdup("/data/keys/ssh_host_rsa_key")) ||
@@ -691,7 +785,9 @@ struct config *config_new_defaults(void)
 	    !(c->forensics.artifacts_dir = strdup("/data/artifacts")) ||
 	    !(c->forensics.database = strdup("/data/hermes.db")) ||
 	    !(c->logging.format = strdup("json")) ||
-	    !(c->logging.output_dir = strdup("/data/logs")) ||
+	    !(c->logging.output_dir = strdup("/data/logs")) || !(c->egress.fetch = strdup("off")) ||
+	    !(c->egress.subnet = strdup("10.77.0.0/16")) ||
+	    strlist_set(&c->egress.live_ports, ports, 4) < 0 ||
 	    !(c->docker.socket_path = strdup("/var/run/docker.sock"))) {
 		config_free(c);
 		return NULL;
@@ -1024,6 +1120,60 @@ static void load_credentials(struct ctx *x, const yaml_node_t *v, const struct k
 	}
 }
 
+static void load_pairs(struct ctx *x, const yaml_node_t *v, const struct key *k,
+                       struct strpairs *dst, const char *path)
+{
+	char kpath[PATH_BUF], name[SHOW_BUF], got[SHOW_BUF];
+	const char *bad;
+
+	if (is_null(v)) {
+		strpairs_clear(dst);
+		return;
+	}
+	if (v->type != YAML_MAPPING_NODE) {
+		report(x, line_of(v), path, "must be a mapping, got %s", show(v, got));
+		return;
+	}
+	strpairs_clear(dst);
+	size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+	if (!(dst->names = calloc(n + 1, sizeof(char *))) ||
+	    !(dst->values = calloc(n + 1, sizeof(char *)))) {
+		report_oom(x);
+		return;
+	}
+	for (const yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *kn = node(x, p->key), *vn = node(x, p->value);
+		const char *s;
+		if (!kn || !vn)
+			continue;
+		if (kn->type != YAML_SCALAR_NODE || slen(kn) == 0 ||
+		    memchr(sval(kn), '\0', slen(kn)) != NULL) {
+			report(x, line_of(kn), path, "keys must be names, got %s", show(kn, got));
+			continue;
+		}
+		escape(name, sizeof(name), sval(kn), slen(kn));
+		child_path(kpath, path, name);
+		for (size_t i = 0; i < dst->n; i++)
+			if (strlen(dst->names[i]) == slen(kn) &&
+			    memcmp(dst->names[i], sval(kn), slen(kn)) == 0)
+				report(x, line_of(kn), kpath, "duplicate key");
+		if (!(s = string_text(x, vn, kpath)))
+			continue;
+		if (k->check && (bad = k->check(s))) {
+			report(x, line_of(vn), kpath, "%s", bad);
+			continue;
+		}
+		if (!(dst->names[dst->n] = strndup(sval(kn), slen(kn))) ||
+		    !(dst->values[dst->n] = strdup(s))) {
+			free(dst->names[dst->n]);
+			report_oom(x);
+			return;
+		}
+		dst->n++;
+	}
+}
+
 static void load_value(struct ctx *x, const yaml_node_t *v, const struct key *k, void *base,
                        const char *path)
 {
@@ -1067,6 +1217,9 @@ static void load_value(struct ctx *x, const yaml_node_t *v, const struct key *k,
 		return;
 	case K_STARTUPS:
 		load_startups(x, v, field, path);
+		return;
+	case K_PAIRS:
+		load_pairs(x, v, k, field, path);
 		return;
 	}
 }

@@ -23,6 +23,12 @@ struct strlist {
 	size_t n;
 };
 
+/* A mapping of names to values, in the file's order. */
+struct strpairs {
+	char **names, **values;
+	size_t n;
+};
+
 struct config {
 	char *path; /* the file it was read from */
 
@@ -72,7 +78,7 @@ struct config {
 		bool agent;                     /* new: true; channels through the box's
 		                                 * own sshd (docs/agent-protocol.md) */
 		struct {
-			char *network_mode;      /* "none" */
+			char *network_mode;      /* "none"; new: "sinkhole" (egress) */
 			int64_t memory_limit;    /* bytes; "256m" */
 			double cpu_quota;        /* 0.5 cores, 0.1..8.0 */
 			int pids_limit;          /* 100, >= 10 */
@@ -116,6 +122,23 @@ struct config {
 		int64_t max_session_log; /* new: bytes one session may add to the
 		                          * event log; "4m", 0 = no limit */
 	} logging;
+
+	/* new: what a box in network_mode sinkhole reaches (docs/sinkhole.md) */
+	struct {
+		char *fetch;               /* "off", "cache" or "live"; "off" */
+		struct strpairs hosts;     /* name -> "address:port": where its fetches
+		                            * go, whatever the address */
+		struct strlist live_ports; /* ports a live fetch may connect to:
+		                            * [80, 443, 21, 8080] */
+		char *subnet;              /* the boxes' network: "10.77.0.0/16" */
+		int64_t max_fetch_size;    /* bytes of one fetched body; "10m" */
+		int fetch_timeout;         /* s one live fetch may take; 30 */
+		int64_t fetch_rate;        /* bytes/s of one live fetch; "1m" */
+		int max_fetches;           /* live fetches at once, in all; 4 */
+		int connect_rate;          /* new connections per box a second; 20 */
+		int max_connections;       /* open connections per box; 64 */
+		int event_rate;            /* egress events per box a second; 50 */
+	} egress;
 
 	struct {
 		char *socket_path; /* "/var/run/docker.sock" */

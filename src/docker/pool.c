@@ -33,6 +33,7 @@ struct pcont {
 	struct waiter *for_waiter; /* while C_RENAMING */
 	char new_name[64];         /* while C_RENAMING: the name asked for */
 	bool doomed;               /* shutdown: remove once it exists */
+	bool networked;            /* pool_net_attach_cb said yes */
 };
 
 struct waiter {
@@ -63,6 +64,9 @@ struct pool {
 	char instance[17]; /* hermes.instance: from the data directory */
 	pool_orphan_cb orphan;
 	void *orphan_arg;
+	pool_net_attach_cb net_attach;
+	pool_net_gone_cb net_gone;
+	void *net_arg;
 };
 
 #define CLEANUP_EVERY_MS (6 * 3600 * 1000)
@@ -211,6 +215,8 @@ static void remove_container(struct pool *p, const char *id, const char *reason)
 {
 	char path[160];
 
+	if (p->net_gone != NULL)
+		p->net_gone(p->net_arg, id);
 	snprintf(path, sizeof(path), "/containers/%s?force=true", id);
 	p->calls++;
 	if (docker_request(p->docker, "DELETE", path, NULL, 30000, on_simple_done, p) == 0)
@@ -291,6 +297,50 @@ static void match(struct pool *p)
 	}
 }
 
+static void ready(struct pool *p, struct pcont *c);
+
+/* A box that started but cannot be used: removed, and the pool backs off. */
+static void failed(struct pool *p, struct pcont *c, const char *op, const char *err)
+{
+	warn("%s %s: %s", op, c->name, err);
+	error_event(p, op, c->id, err);
+	remove_container(p, c->id, "unused");
+	unlink_cont(p, c);
+	free(c);
+	backoff(p);
+	refill(p);
+}
+
+/* The running box's init, for its network. */
+static void on_inspected(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	const char *why = r->error;
+	char err[256];
+	int pid;
+
+	c->call = 0;
+	if (c->doomed) {
+		remove_container(p, c->id, "unused");
+		unlink_cont(p, c);
+		free(c);
+		return;
+	}
+	if (why == NULL && docker_json_running_pid(r->json, &pid, &why) < 0 && why == NULL)
+		why = "not running";
+	if (why != NULL) {
+		failed(p, c, "inspect", why);
+		return;
+	}
+	if (p->net_attach(p->net_arg, c->id, pid, err, sizeof(err)) < 0) {
+		failed(p, c, "network", err);
+		return;
+	}
+	c->networked = true;
+	ready(p, c);
+}
+
 static void on_started(void *arg, const struct docker_reply *r)
 {
 	struct pcont *c = arg;
@@ -313,6 +363,19 @@ static void on_started(void *arg, const struct docker_reply *r)
 		free(c);
 		return;
 	}
+	if (p->net_attach != NULL) {
+		char path[128];
+		snprintf(path, sizeof(path), "/containers/%s/json", c->id);
+		c->call =
+		    docker_request(p->docker, "GET", path, NULL,
+		                   p->cfg->container_pool.spawn_timeout * 1000, on_inspected, c);
+		return;
+	}
+	ready(p, c);
+}
+
+static void ready(struct pool *p, struct pcont *c)
+{
 	c->state = C_READY;
 	p->backoff_ms = 0;
 	container_event(p, "container.created", c, NULL, 1);
@@ -597,6 +660,13 @@ void pool_reconcile(struct pool *p, pool_orphan_cb orphan, void *arg)
 		p->calls--;
 }
 
+void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb gone, void *arg)
+{
+	p->net_attach = attach;
+	p->net_gone = gone;
+	p->net_arg = arg;
+}
+
 void pool_start(struct pool *p)
 {
 	info("warming %d containers from %s", p->cfg->container_pool.size,
@@ -682,6 +752,8 @@ void pool_release(struct pool *p, const char *id, const char *name)
 		return;
 	}
 	rec->pool = p;
+	if (p->net_gone != NULL)
+		p->net_gone(p->net_arg, id);
 	snprintf(rec->id, sizeof(rec->id), "%s", id);
 	snprintf(rec->name, sizeof(rec->name), "%s", name ? name : "");
 	/* t=1: the container's init exits on SIGTERM at once; the second is

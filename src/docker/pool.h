@@ -15,6 +15,7 @@
 #define HERMES_POOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -50,6 +51,15 @@ typedef void (*pool_orphan_cb)(void *arg, const char *id, const char *name);
  * The listing is done when pool_busy() turns false.
  */
 void pool_reconcile(struct pool *p, pool_orphan_cb orphan, void *arg);
+
+/* A box's network, wired by the caller once the box runs and before it is
+ * ready (network_mode sinkhole, sink_net.h): attach gets the container and
+ * its init's pid and returns 0, or a negative errno with err filled (the
+ * box is then removed as any that failed to start); gone says a container
+ * that was attached is stopped or removed. Set before pool_start. */
+typedef int (*pool_net_attach_cb)(void *arg, const char *id, int pid, char *err, size_t len);
+typedef void (*pool_net_gone_cb)(void *arg, const char *id);
+void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb gone, void *arg);
 
 /* Starts warming up to the configured size. */
 void pool_start(struct pool *p);

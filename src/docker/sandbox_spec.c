@@ -95,7 +95,10 @@ json_t *sandbox_container_spec(const struct config *c, const char *session_id, c
 
 	host = child(spec, "HostConfig", json_object());
 	bad |= !host;
-	bad |= put_str(host, "NetworkMode", s->network_mode);
+	/* sinkhole: Docker makes a namespace with lo only, as for none, and
+	 * Hermes gives it its eth0 (sink_net.h) before the box is ready. */
+	bad |= put_str(host, "NetworkMode",
+	               strcmp(s->network_mode, "sinkhole") == 0 ? "none" : s->network_mode);
 	bad |= put(host, "Memory", json_integer(s->memory_limit));
 	/* MemorySwap is memory plus swap: equal to Memory means no swap. */
 	bad |= put(host, "MemorySwap", json_integer(s->memory_limit));

@@ -41,56 +41,6 @@ static const char *const denied[] = {
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "setfsuid",
     "setfsgid", "capset"};
 
-static int load_filter(void)
-{
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
-	int r = f != NULL ? 0 : -ENOMEM;
-
-	if (r == 0)
-		r = sandbox_rules(f, SCMP_ACT_KILL_PROCESS, denied,
-		                  sizeof(denied) / sizeof(denied[0]));
-	/* abort() signals itself; no other thread group. */
-	struct scmp_arg_cmp other = {
-	    .arg = 0, .op = SCMP_CMP_NE, .datum_a = (scmp_datum_t)getpid()};
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(tgkill), 1, other);
-	/* No signal aimed through a descriptor: an owner (F_SETOWN,
-	 * F_SETOWN_EX; FIOSETOWN, SIOCSPGRP), a signal (F_SETSIG) and O_ASYNC
-	 * (F_SETFL, FIOASYNC) on a pipe of its own make the kernel send that
-	 * signal whenever the pipe is written - from a child whose uid is
-	 * root, to any process on the host. The kernel reads the command's
-	 * low 32 bits only: so do these rules. */
-	static const unsigned long fcntls[] = {F_SETOWN, F_SETOWN_EX, F_SETSIG};
-	for (size_t i = 0; r == 0 && i < sizeof(fcntls) / sizeof(fcntls[0]); i++) {
-		struct scmp_arg_cmp cmd = {.arg = 1,
-		                           .op = SCMP_CMP_MASKED_EQ,
-		                           .datum_a = 0xffffffffu,
-		                           .datum_b = fcntls[i]};
-		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(fcntl), 1, cmd);
-	}
-	struct scmp_arg_cmp setfl = {
-	    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = F_SETFL};
-	struct scmp_arg_cmp async = {
-	    .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = O_ASYNC, .datum_b = O_ASYNC};
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(fcntl), 2, setfl, async);
-	/* No faked input on, or console tricks with, the operator's terminal;
-	 * and the ioctl forms of the above. The kernel reads the request's low
-	 * 32 bits only: so does the test. */
-	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX, FIOASYNC, FIOSETOWN, SIOCSPGRP};
-	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
-		struct scmp_arg_cmp req = {.arg = 1,
-		                           .op = SCMP_CMP_MASKED_EQ,
-		                           .datum_a = 0xffffffffu,
-		                           .datum_b = ioctls[i]};
-		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(ioctl), 1, req);
-	}
-	if (r == 0)
-		r = seccomp_load(f);
-	seccomp_release(f);
-	return r;
-}
-
 /* Of the capabilities it has (none, as an ordinary user), the ones for
  * files. */
 #define FILE_CAPS                                                                                  \
@@ -109,7 +59,7 @@ void helper_sandbox_enter(const char *name, const struct fs_rule *rules, size_t 
 	else if ((r = landlock_confine(rules, n)) < 0) { /* 1: none here, said at start */
 		errno = -r;
 		what = "landlock";
-	} else if ((r = load_filter()) < 0) {
+	} else if ((r = sandbox_deny_filter(denied, sizeof(denied) / sizeof(denied[0]))) < 0) {
 		errno = -r;
 		what = "seccomp";
 	}

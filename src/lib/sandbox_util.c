@@ -3,6 +3,9 @@
  * sandbox_util.h.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,4 +40,53 @@ int sandbox_keep_caps(uint32_t keep)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -1;
 	return (int)syscall(SYS_capset, &h, d);
+}
+
+int sandbox_deny_filter(const char *const *denied, size_t n)
+{
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+	int r = f != NULL ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = sandbox_rules(f, SCMP_ACT_KILL_PROCESS, denied, n);
+	/* abort() signals itself; no other thread group. */
+	struct scmp_arg_cmp other = {
+	    .arg = 0, .op = SCMP_CMP_NE, .datum_a = (scmp_datum_t)getpid()};
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(tgkill), 1, other);
+	/* No signal aimed through a descriptor: an owner (F_SETOWN,
+	 * F_SETOWN_EX; FIOSETOWN, SIOCSPGRP), a signal (F_SETSIG) and O_ASYNC
+	 * (F_SETFL, FIOASYNC) on a pipe of its own make the kernel send that
+	 * signal whenever the pipe is written - from a child whose uid is
+	 * root, to any process on the host. The kernel reads the command's
+	 * low 32 bits only: so do these rules. */
+	static const unsigned long fcntls[] = {F_SETOWN, F_SETOWN_EX, F_SETSIG};
+	for (size_t i = 0; r == 0 && i < sizeof(fcntls) / sizeof(fcntls[0]); i++) {
+		struct scmp_arg_cmp cmd = {.arg = 1,
+		                           .op = SCMP_CMP_MASKED_EQ,
+		                           .datum_a = 0xffffffffu,
+		                           .datum_b = fcntls[i]};
+		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(fcntl), 1, cmd);
+	}
+	struct scmp_arg_cmp setfl = {
+	    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = F_SETFL};
+	struct scmp_arg_cmp async = {
+	    .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = O_ASYNC, .datum_b = O_ASYNC};
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(fcntl), 2, setfl, async);
+	/* No faked input on, or console tricks with, the operator's terminal;
+	 * and the ioctl forms of the above. The kernel reads the request's low
+	 * 32 bits only: so does the test. */
+	static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX, FIOASYNC, FIOSETOWN, SIOCSPGRP};
+	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
+		struct scmp_arg_cmp req = {.arg = 1,
+		                           .op = SCMP_CMP_MASKED_EQ,
+		                           .datum_a = 0xffffffffu,
+		                           .datum_b = ioctls[i]};
+		r = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(ioctl), 1, req);
+	}
+	if (r == 0)
+		r = seccomp_load(f);
+	seccomp_release(f);
+	return r;
 }

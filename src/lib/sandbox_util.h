@@ -20,4 +20,11 @@ int sandbox_rules(scmp_filter_ctx f, uint32_t action, const char *const *names, 
  * ambient. 0, or -1 with errno. */
 int sandbox_keep_caps(uint32_t keep);
 
+/* Loads a filter that allows every call but denied[0..n) (the process is
+ * killed with SIGSYS), and no signal aimed through a descriptor (F_SETOWN,
+ * F_SETOWN_EX, F_SETSIG, O_ASYNC, FIOASYNC, FIOSETOWN, SIOCSPGRP), no
+ * TIOCSTI or TIOCLINUX, and tgkill only to its own thread group. 0, or a
+ * negative errno. */
+int sandbox_deny_filter(const char *const *denied, size_t n);
+
 #endif

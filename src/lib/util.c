@@ -12,6 +12,8 @@
 #endif
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -417,4 +419,30 @@ void util_fd_limit_restore(void)
 {
 	if (fd_limit_raised)
 		setrlimit(RLIMIT_NOFILE, &fd_limit_orig);
+}
+
+int util_parse_cidr4(const char *s, int min_prefix, int max_prefix, uint32_t *net, int *prefix)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = s != NULL ? strchr(s, '/') : NULL;
+	struct in_addr a;
+	char *end;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(addr) ||
+	    !isdigit((unsigned char)slash[1]))
+		return -1;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	errno = 0;
+	long p = strtol(slash + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || p < min_prefix || p > max_prefix ||
+	    inet_pton(AF_INET, addr, &a) != 1)
+		return -1;
+	uint32_t host = ntohl(a.s_addr);
+	uint32_t mask = p == 0 ? 0 : 0xffffffffu << (32 - p);
+	if ((host & ~mask) != 0)
+		return -1;
+	*net = a.s_addr;
+	*prefix = (int)p;
+	return 0;
 }

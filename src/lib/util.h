@@ -74,4 +74,8 @@ int util_mkdirs(const char *path, unsigned mode);
  * stay). Returns 0, or -1 when it does not fit in out[cap]. */
 int util_url_encode(const char *s, char *out, size_t cap);
 
+/* "A.B.C.D/N" with min_prefix <= N <= max_prefix and no host bits set:
+ * 0 and *net (network order) and *prefix, or -1. */
+int util_parse_cidr4(const char *s, int min_prefix, int max_prefix, uint32_t *net, int *prefix);
+
 #endif

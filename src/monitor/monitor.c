@@ -47,6 +47,7 @@
 #include "pool.h"
 #include "pruner.h"
 #include "session.h"
+#include "sinkhole_proc.h"
 #include "ssh_profile.h"
 #include "util.h"
 #include "worker_init.h"
@@ -76,6 +77,7 @@ struct monitor {
 	char worker_path[PATH_MAX];
 	struct worker_init init; /* what every worker is told */
 	struct worker_spawn *spawn;
+	struct sinkhole_proc *sink; /* network_mode sinkhole, else NULL */
 };
 
 static int setup_bind(struct monitor *m)
@@ -395,6 +397,22 @@ static void on_accept(struct loop *l, int fd, int events, void *arg)
 	}
 }
 
+/* The session that has container id, the newest when several share it. */
+static bool box_owner(void *arg, const char *container_id, const char **session,
+                      const char **src_ip, int *src_port)
+{
+	struct monitor *m = arg;
+
+	for (size_t i = m->nsessions; i-- > 0;)
+		if (strcmp(session_container(m->sessions[i]), container_id) == 0) {
+			*session = session_id(m->sessions[i]);
+			*src_ip = session_ip(m->sessions[i]);
+			*src_port = session_port(m->sessions[i]);
+			return true;
+		}
+	return false;
+}
+
 static bool stopped(struct monitor *m)
 {
 	return m->nsessions == 0 && !pool_busy(m->ctx.pool) && docker_pending(m->ctx.docker) == 0 &&
@@ -450,6 +468,8 @@ static void reap(struct monitor *m)
 		}
 		if (worker_spawn_reaped(m->spawn, pid, st))
 			continue;
+		if (sinkhole_proc_reaped(m->sink, pid, st))
+			continue;
 		for (size_t i = 0; i < m->nsessions; i++) {
 			if (session_pid(m->sessions[i]) != pid)
 				continue;
@@ -497,6 +517,7 @@ static void begin_shutdown(struct monitor *m, const char *why)
 		session_terminate(m->sessions[i]);
 	boxes_release_all(m->ctx.boxes);
 	pool_shutdown(m->ctx.pool);
+	sinkhole_proc_stop(m->sink);
 	if (m->indexer > 0)
 		kill(m->indexer, SIGTERM);
 	m->shutdown_timer = loop_add_timer(m->loop, SHUTDOWN_GRACE_MS, on_shutdown_deadline, m);
@@ -659,6 +680,16 @@ int monitor_run(const struct config *cfg)
 	m.ctx.pool = pool_new(m.loop, m.ctx.docker, cfg, m.ctx.events);
 	if (m.ctx.pool == NULL)
 		goto out;
+	if (strcmp(cfg->container_pool.security.network_mode, "sinkhole") == 0) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", m.worker_path);
+		*strrchr(dir, '/') = '\0';
+		m.sink = sinkhole_proc_new(m.loop, cfg, m.ctx.events, m.ctx.pool, dir,
+		                           m.sandbox.drop ? m.sandbox.uid : 0,
+		                           m.sandbox.drop ? m.sandbox.gid : 0, box_owner, &m);
+		if (m.sink == NULL)
+			goto out;
+	}
 	m.ctx.boxes = boxes_new(m.loop, m.ctx.pool, cfg->container_pool.sticky_ttl,
 	                        cfg->container_pool.max_boxes);
 	m.ctx.failures = recent_failures_new(AGENT_MAX_FAILURES, 256);
@@ -711,6 +742,8 @@ out:
 	boxes_free(m.ctx.boxes);
 	recent_failures_free(m.ctx.failures);
 	pool_free(m.ctx.pool);
+	sinkhole_proc_stop(m.sink);
+	sinkhole_proc_free(m.sink);
 	docker_free(m.ctx.docker);
 	if (m.bind != NULL)
 		ssh_bind_free(m.bind);

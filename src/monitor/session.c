@@ -940,6 +940,16 @@ const char *session_ip(const struct session *s)
 	return s->ip;
 }
 
+int session_port(const struct session *s)
+{
+	return s->port;
+}
+
+const char *session_container(const struct session *s)
+{
+	return s->container_id;
+}
+
 bool session_authenticated(const struct session *s)
 {
 	return s->phase == PH_AUTHED;

@@ -57,6 +57,9 @@ int session_attach_worker_log(struct session *s, int fd);
 pid_t session_pid(const struct session *s);
 const char *session_id(const struct session *s);
 const char *session_ip(const struct session *s);
+int session_port(const struct session *s);
+/* The container it has, or "". */
+const char *session_container(const struct session *s);
 /* Logged in (MaxStartups counts the others). */
 bool session_authenticated(const struct session *s);
 

@@ -1,0 +1,138 @@
+/*
+ * sock_owner: a connection's process in a box; see sock_owner.h.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sock_owner.h"
+#include "util.h"
+
+#define TABLE_MAX (1 << 20)
+
+unsigned long sock_owner_inode(const char *table, uint32_t addr, uint16_t port)
+{
+	char want[16];
+	const char *line = table;
+
+	/* The kernel prints the address as the 32-bit value it holds. */
+	snprintf(want, sizeof(want), "%08X:%04X", addr, port);
+	while (line != NULL && *line) {
+		const char *nl = strchr(line, '\n');
+		const char *colon = strchr(line, ':');
+		if (colon != NULL && (nl == NULL || colon < nl)) {
+			const char *local = colon + 1;
+			while (*local == ' ')
+				local++;
+			if (strncmp(local, want, 13) == 0) {
+				/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+				unsigned long inode = 0;
+				char f[10][40];
+				if (sscanf(colon + 1, "%39s %39s %39s %39s %39s %39s %39s %39s %lu",
+				           f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
+				           &inode) == 9)
+					return inode;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = fd >= 0 ? malloc(max + 1) : NULL;
+	size_t n = 0;
+	ssize_t r;
+
+	if (buf == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (n < max && (r = read(fd, buf + n, max - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static bool holds(int pid, unsigned long inode)
+{
+	char dir[64], link[64], want[48];
+	struct dirent *de;
+	bool found = false;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	DIR *d = opendir(dir);
+	while (d != NULL && !found && (de = readdir(d)) != NULL) {
+		char path[384];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found = strcmp(link, want) == 0;
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
+int sock_owner_cmdline(int box_pid, uint32_t addr, uint16_t port, char *out, size_t cap)
+{
+	char path[64];
+	struct stat ns, st;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/tcp", box_pid);
+	char *table = slurp(path, TABLE_MAX, &len);
+	unsigned long inode = table ? sock_owner_inode(table, addr, port) : 0;
+	free(table);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", box_pid);
+	if (inode == 0 || stat(path, &ns) < 0)
+		return -1;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int owner = 0;
+	while (d != NULL && owner == 0 && (de = readdir(d)) != NULL) {
+		int pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev &&
+		    holds(pid, inode))
+			owner = pid;
+	}
+	if (d != NULL)
+		closedir(d);
+	if (owner == 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", owner);
+	char *cmd = slurp(path, cap > 1 ? cap - 1 : 1, &len);
+	if (cmd == NULL || len == 0) {
+		free(cmd);
+		return -1;
+	}
+	while (len > 0 && cmd[len - 1] == '\0')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	char *clean = util_utf8_sanitize(cmd, len);
+	free(cmd);
+	if (clean == NULL)
+		return -1;
+	snprintf(out, cap, "%s", clean);
+	free(clean);
+	return 0;
+}

@@ -1,0 +1,369 @@
+/*
+ * sink_tcp: every TCP connection a box opens, to any address and port;
+ * see sinkhole.h.
+ *
+ * A connection is read until it shows what it is. An HTTP request head
+ * (on any port) becomes a fetch: the monitor is asked for the URL and
+ * answers with a status and a body, which is sent back with a head such
+ * as nginx's, and the connection closed. Anything else is read and kept
+ * up to SINK_HOLD_BYTES, then held open without reading until the box
+ * closes it or HOLD_MS pass; when it ends, an egress.connect event says
+ * where it went and the monitor keeps what it sent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_head.h"
+#include "log.h"
+#include "sinkhole.h"
+#include "util.h"
+
+#define IDLE_MS  30000 /* nothing read for this long: the connection ends */
+#define HOLD_MS  60000 /* a connection held after its bytes were kept */
+#define CHUNK    16384 /* body bytes sent at a time */
+#define DRAIN_MS 5000
+#define URL_MAX  4096
+
+/* C_DRAIN: answered and shut for writing; what the box still sends is
+ * read and dropped until it closes, so that the close is not a reset that
+ * could cost it the answer's end. */
+enum cstate { C_READ, C_FETCH, C_SEND, C_HOLD, C_DRAIN };
+
+struct conn {
+	struct conn *next;
+	struct sink *s;
+	int fd;
+	enum cstate st;
+	uint64_t id, timer;
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	char in[SINK_HOLD_BYTES];
+	size_t in_len;
+	uint64_t bytes_in;
+	bool head_only; /* HEAD: no body */
+	bool report;    /* an egress.connect at the end (not an HTTP request) */
+	char out[1024];
+	size_t out_len, out_off;
+	int body;
+	off_t body_off, body_len;
+};
+
+static struct conn *conns;
+
+static void arm(struct conn *c, int64_t ms);
+
+static void conn_end(struct conn *c)
+{
+	struct sink *s = c->s;
+	char ip[16];
+
+	if (c->report) {
+		int fd = c->in_len > 0 ? sink_memfd("connect", c->in, c->in_len) : -1;
+		json_t *ev =
+		    json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "event", "egress.connect", "proto",
+		              "tcp", "dst", sink_ip(c->dst, ip), "dport", c->dport, "sport",
+		              c->sport, "bytes", (json_int_t)c->bytes_in);
+		if (ev != NULL && c->in_len > 0) {
+			/* The first bytes, readable, for the analyst's eye. */
+			char *text = util_utf8_sanitize(c->in, c->in_len < 256 ? c->in_len : 256);
+			json_object_set_new(ev, "head", json_string(text ? text : ""));
+			free(text);
+		}
+		sink_box_event(s, c->src, ev, fd);
+	}
+	for (struct conn **p = &conns; *p != NULL; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	loop_del_timer(s->loop, c->timer);
+	loop_del_fd(s->loop, c->fd);
+	close(c->fd);
+	if (c->body >= 0)
+		close(c->body);
+	sink_box_disconnect(s, c->src);
+	free(c);
+}
+
+static void on_timer(struct loop *l, void *arg)
+{
+	struct conn *c = arg;
+
+	c->timer = 0;
+	if (c->st == C_FETCH) {
+		/* The monitor did not answer in time: a gateway's timeout. */
+		sink_tcp_fetched(c->s, c->id, 504, NULL, -1);
+		return;
+	}
+	conn_end(c);
+}
+
+static void arm(struct conn *c, int64_t ms)
+{
+	loop_del_timer(c->s->loop, c->timer);
+	c->timer = loop_add_timer(c->s->loop, ms, on_timer, c);
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Not Allowed";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Temporarily Unavailable";
+	default:
+		return "Gateway Time-out";
+	}
+}
+
+/* nginx's own error page, as a stock server sends it. */
+static int error_body(int status, char *out, size_t cap)
+{
+	return snprintf(out, cap,
+	                "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
+	                "<center><h1>%d %s</h1></center>\r\n<hr><center>nginx</center>\r\n"
+	                "</body>\r\n</html>\r\n",
+	                status, reason(status), status, reason(status));
+}
+
+static void on_io(struct loop *l, int fd, int events, void *arg);
+
+/* The response head (and an error's body) into c->out; the body, if any,
+ * follows from c->body. */
+static void respond(struct conn *c, int status, const char *type, int body)
+{
+	char date[64], err[512] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	struct stat st;
+	off_t len = 0;
+
+	c->body = -1;
+	if (body >= 0 && fstat(body, &st) == 0 && S_ISREG(st.st_mode)) {
+		c->body = body;
+		len = st.st_size;
+	} else if (body >= 0) {
+		close(body);
+	}
+	if (c->body < 0 && status != 200) {
+		len = error_body(status, err, sizeof(err));
+		type = "text/html";
+	}
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	int n = snprintf(c->out, sizeof(c->out),
+	                 "HTTP/1.1 %d %s\r\nServer: nginx\r\nDate: %s\r\nContent-Type: %s\r\n"
+	                 "Content-Length: %lld\r\nConnection: close\r\n\r\n%s",
+	                 status, reason(status), date, type ? type : "application/octet-stream",
+	                 (long long)len, c->head_only ? "" : err);
+	c->out_len = n > 0 && (size_t)n < sizeof(c->out) ? (size_t)n : 0;
+	c->out_off = 0;
+	c->body_off = 0;
+	c->body_len = c->head_only ? 0 : (c->body >= 0 ? len : 0);
+	c->st = C_SEND;
+	loop_set_events(c->s->loop, c->fd, LOOP_WRITE);
+	arm(c, IDLE_MS);
+}
+
+/* A whole request head: ask the monitor. */
+static void ask(struct conn *c, struct http_head *h)
+{
+	char url[URL_MAX], ip[16], fallback[32];
+	json_t *hdrs = json_array();
+
+	char box[16];
+
+	sink_ip(c->dst, ip);
+	if (c->dport == 80)
+		snprintf(fallback, sizeof(fallback), "%s", ip);
+	else
+		snprintf(fallback, sizeof(fallback), "%s:%u", ip, c->dport);
+	c->head_only = strcmp(h->method, "HEAD") == 0;
+	if (http_head_url(h, 0, fallback, url, sizeof(url)) < 0) {
+		respond(c, 400, NULL, -1);
+		return;
+	}
+	for (size_t i = 0; i < h->n_headers && hdrs != NULL; i++) {
+		char *n = util_utf8_sanitize(h->headers[i].name, strlen(h->headers[i].name));
+		char *v = util_utf8_sanitize(h->headers[i].value, strlen(h->headers[i].value));
+		json_array_append_new(hdrs, json_pack("[s?s?]", n, v));
+		free(n);
+		free(v);
+	}
+	char *m = util_utf8_sanitize(h->method, strlen(h->method));
+	char *u = util_utf8_sanitize(url, strlen(url));
+	json_t *msg = json_pack("{s:s, s:I, s:s, s:i, s:s, s:i, s:s?, s:s?, s:o}", "t", "fetch",
+	                        "id", (json_int_t)c->id, "box", sink_ip(c->src, box), "sport",
+	                        c->sport, "dst", ip, "dport", c->dport, "method", m, "url", u,
+	                        "headers", hdrs ? hdrs : json_array());
+	free(m);
+	free(u);
+	c->st = C_FETCH;
+	c->report = false; /* the monitor logs the request */
+	loop_set_events(c->s->loop, c->fd, 0);
+	arm(c, (int64_t)c->s->set.fetch_timeout * 1000 + 10000);
+	if (!sink_send(c->s, msg, -1))
+		respond(c, 502, NULL, -1);
+}
+
+/* Bytes arrived in C_READ: what are they? */
+static void classify(struct conn *c)
+{
+	static struct http_head h; /* large: one at a time */
+
+	if (http_head_looks_like(c->in, c->in_len)) {
+		int r = http_head_parse(c->in, c->in_len, &h);
+		if (r > 0)
+			ask(c, &h);
+		else if (r < 0)
+			respond(c, 400, NULL, -1);
+		return;
+	}
+	if (c->in_len == sizeof(c->in)) {
+		/* All that is kept: hold it open, read no more. */
+		c->st = C_HOLD;
+		loop_set_events(c->s->loop, c->fd, 0);
+		arm(c, HOLD_MS);
+	}
+}
+
+static void send_some(struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				conn_end(c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	while (c->body_off < c->body_len) {
+		char buf[CHUNK];
+		size_t want = (size_t)(c->body_len - c->body_off) < sizeof(buf)
+		                  ? (size_t)(c->body_len - c->body_off)
+		                  : sizeof(buf);
+		ssize_t got = pread(c->body, buf, want, c->body_off);
+		if (got <= 0) {
+			conn_end(c);
+			return;
+		}
+		ssize_t n = send(c->fd, buf, (size_t)got, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				conn_end(c);
+			return;
+		}
+		c->body_off += n;
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->st = C_DRAIN;
+	loop_set_events(c->s->loop, c->fd, LOOP_READ);
+	arm(c, DRAIN_MS);
+}
+
+static void on_io(struct loop *l, int fd, int events, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->st == C_SEND) {
+		arm(c, IDLE_MS);
+		send_some(c);
+		return;
+	}
+	if (c->st == C_DRAIN) {
+		char sink[4096];
+		ssize_t n = recv(fd, sink, sizeof(sink), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			conn_end(c);
+		return;
+	}
+	if (c->st != C_READ)
+		return;
+	ssize_t n = recv(fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_end(c);
+		return;
+	}
+	c->in_len += (size_t)n;
+	c->bytes_in += (uint64_t)n;
+	arm(c, IDLE_MS);
+	classify(c);
+}
+
+static void on_accept(struct loop *l, int lfd, int events, void *arg)
+{
+	struct sink *s = arg;
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in peer, me;
+		socklen_t pl = sizeof(peer), ml = sizeof(me);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (getsockname(fd, (struct sockaddr *)&me, &ml) < 0 ||
+		    peer.sin_family != AF_INET || !sink_box_connect(s, peer.sin_addr.s_addr)) {
+			/* Over the box's rate: a reset, as from a closed port. */
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(fd);
+			continue;
+		}
+		struct conn *c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			sink_box_disconnect(s, peer.sin_addr.s_addr);
+			close(fd);
+			continue;
+		}
+		c->s = s;
+		c->fd = fd;
+		c->body = -1;
+		c->id = ++s->next_id;
+		c->src = peer.sin_addr.s_addr;
+		c->sport = ntohs(peer.sin_port);
+		c->dst = me.sin_addr.s_addr;
+		c->dport = ntohs(me.sin_port);
+		c->st = C_READ;
+		c->report = true;
+		c->next = conns;
+		conns = c;
+		loop_add_fd(s->loop, fd, LOOP_READ, on_io, c);
+		arm(c, IDLE_MS);
+	}
+}
+
+void sink_tcp_start(struct sink *s, int listen_fd)
+{
+	loop_add_fd(s->loop, listen_fd, LOOP_READ, on_accept, s);
+}
+
+void sink_tcp_fetched(struct sink *s, uint64_t id, int status, const char *type, int fd)
+{
+	for (struct conn *c = conns; c != NULL; c = c->next)
+		if (c->id == id && c->st == C_FETCH) {
+			respond(c, status, type, fd);
+			return;
+		}
+	if (fd >= 0)
+		close(fd); /* the box went away meanwhile */
+}

@@ -1,0 +1,76 @@
+/*
+ * sinkhole: the program (hermes-sinkhole) that answers whatever the boxes
+ * send on their network (docs/sinkhole.md). The monitor starts it in the
+ * sinkhole's network namespace with the sockets it made there
+ * (sink_net.h) and a SOCK_SEQPACKET socket of jmsg.h messages to itself;
+ * it confines itself (chroot, user, no capabilities, no new sockets) before
+ * it reads a byte from a box.
+ *
+ * It never touches the internet, a file or the event log: it tells the
+ * monitor what each box did (events) and asks it for what an HTTP request
+ * wants (fetch); the monitor answers with a descriptor to send back.
+ *
+ * This header is the program's own: its modules' shared state.
+ */
+#ifndef HERMES_SINKHOLE_H
+#define HERMES_SINKHOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "jmsg.h"
+#include "loop.h"
+
+/* The descriptors it is started with. */
+#define SINK_FD_CTL  3
+#define SINK_FD_TCP  4
+#define SINK_FD_UDP  5
+#define SINK_FD_DNS  6
+#define SINK_FD_TFTP 7
+#define SINK_FD_ICMP 8
+
+#define SINK_HOLD_BYTES (64 * 1024) /* kept of a connection nothing answers */
+
+struct sink_settings {
+	int connect_rate;    /* new connections per box a second */
+	int max_connections; /* open per box */
+	int event_rate;      /* events per box a second */
+	int fetch_timeout;   /* s the monitor may take to answer a fetch */
+};
+
+struct sink {
+	struct loop *loop;
+	int ctl;
+	struct sink_settings set;
+	uint64_t next_id;
+};
+
+/* ---- sink_box.c: per box (source address) limits, and the monitor ---- */
+
+/* A new connection from box addr may go on (counted), or not (counted as
+ * refused, reported later in an egress.limited event). */
+bool sink_box_connect(struct sink *s, uint32_t addr);
+void sink_box_disconnect(struct sink *s, uint32_t addr);
+/* Sends event ev (taken) of box addr, with fd (>= 0: sent, then closed
+ * here) unless the box is over its event rate (dropped, counted). */
+void sink_box_event(struct sink *s, uint32_t addr, json_t *ev, int fd);
+/* A jmsg to the monitor (msg taken); false when it could not be sent. */
+bool sink_send(struct sink *s, json_t *msg, int fd);
+/* "a.b.c.d" into buf[16]. */
+const char *sink_ip(uint32_t addr, char buf[16]);
+/* A memfd holding p[0..n), sealed, at offset 0; or -1. */
+int sink_memfd(const char *name, const void *p, size_t n);
+
+/* ---- sink_tcp.c: every TCP connection ---- */
+void sink_tcp_start(struct sink *s, int listen_fd);
+/* The monitor's answer to fetch id: status, content type, and the body's
+ * descriptor (taken; -1 for none). */
+void sink_tcp_fetched(struct sink *s, uint64_t id, int status, const char *type, int fd);
+
+/* ---- sink_udp.c: DNS, other UDP, ICMP ---- */
+void sink_udp_start(struct sink *s, int dns, int udp, int tftp, int icmp);
+
+#endif
