@@ -34,6 +34,9 @@ struct pcont {
 	char new_name[64];         /* while C_RENAMING: the name asked for */
 	bool doomed;               /* shutdown: remove once it exists */
 	bool networked;            /* pool_net_attach_cb said yes */
+	char exec_id[65];          /* the prepare command's exec */
+	uint64_t timer;            /* its next look */
+	int64_t prepare_deadline;
 };
 
 struct waiter {
@@ -67,6 +70,7 @@ struct pool {
 	pool_net_attach_cb net_attach;
 	pool_net_gone_cb net_gone;
 	void *net_arg;
+	json_t *prepare; /* argv of the command every box runs before it is ready */
 };
 
 #define CLEANUP_EVERY_MS (6 * 3600 * 1000)
@@ -126,6 +130,7 @@ void pool_free(struct pool *p)
 		struct pcont *c = p->conts;
 		p->conts = c->next;
 		docker_cancel(p->docker, c->call);
+		loop_del_timer(p->loop, c->timer);
 		free(c);
 	}
 	while (p->waiters != NULL) {
@@ -136,6 +141,7 @@ void pool_free(struct pool *p)
 	}
 	loop_del_timer(p->loop, p->refill_timer);
 	loop_del_timer(p->loop, p->cleanup_timer);
+	json_decref(p->prepare);
 	free(p);
 }
 
@@ -298,6 +304,7 @@ static void match(struct pool *p)
 }
 
 static void ready(struct pool *p, struct pcont *c);
+static void prepare(struct pool *p, struct pcont *c);
 
 /* A box that started but cannot be used: removed, and the pool backs off. */
 static void failed(struct pool *p, struct pcont *c, const char *op, const char *err)
@@ -338,7 +345,119 @@ static void on_inspected(void *arg, const struct docker_reply *r)
 		return;
 	}
 	c->networked = true;
+	if (p->prepare != NULL) {
+		prepare(p, c);
+		return;
+	}
 	ready(p, c);
+}
+
+/* ---- the command every box runs before it is ready (pool_set_prepare) ---- */
+
+#define PREPARE_POLL_MS 200
+
+static void on_prepare_polled(void *arg, const struct docker_reply *r);
+
+static void prepare_poll(struct loop *l, void *arg)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	char path[160];
+
+	c->timer = 0;
+	snprintf(path, sizeof(path), "/exec/%s/json", c->exec_id);
+	c->call = docker_request(p->docker, "GET", path, NULL, 10000, on_prepare_polled, c);
+}
+
+/* Whether a container's step may go on; if not it is dealt with. */
+static bool still_wanted(struct pool *p, struct pcont *c)
+{
+	if (!c->doomed)
+		return true;
+	remove_container(p, c->id, "unused");
+	unlink_cont(p, c);
+	free(c);
+	return false;
+}
+
+static void on_prepare_polled(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	json_t *running = json_object_get(r->json, "Running");
+	json_t *code = json_object_get(r->json, "ExitCode");
+
+	c->call = 0;
+	if (!still_wanted(p, c))
+		return;
+	if (r->error != NULL || !json_is_boolean(running)) {
+		failed(p, c, "prepare", r->error ? r->error : "exec inspect: no Running");
+		return;
+	}
+	if (json_is_true(running)) {
+		if (util_mono_ms() > c->prepare_deadline) {
+			failed(p, c, "prepare", "the command did not end in time");
+			return;
+		}
+		c->timer = loop_add_timer(p->loop, PREPARE_POLL_MS, prepare_poll, c);
+		return;
+	}
+	if (!json_is_integer(code) || json_integer_value(code) != 0) {
+		char why[64];
+		snprintf(why, sizeof(why), "the command exited with %lld",
+		         json_is_integer(code) ? (long long)json_integer_value(code) : -1LL);
+		failed(p, c, "prepare", why);
+		return;
+	}
+	ready(p, c);
+}
+
+static void on_prepare_started(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+
+	c->call = 0;
+	if (!still_wanted(p, c))
+		return;
+	if (r->error != NULL) {
+		failed(p, c, "prepare", r->error);
+		return;
+	}
+	c->timer = loop_add_timer(p->loop, PREPARE_POLL_MS, prepare_poll, c);
+}
+
+static void on_prepare_created(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	const char *id = NULL;
+	char path[160];
+
+	c->call = 0;
+	if (!still_wanted(p, c))
+		return;
+	if (r->error != NULL || docker_json_id(r->json, &id, NULL) < 0) {
+		failed(p, c, "prepare", r->error ? r->error : "exec create: no valid id");
+		return;
+	}
+	snprintf(c->exec_id, sizeof(c->exec_id), "%s", id);
+	snprintf(path, sizeof(path), "/exec/%s/start", c->exec_id);
+	json_t *body = json_pack("{s:b, s:b}", "Detach", 1, "Tty", 0);
+	c->call = docker_request(p->docker, "POST", path, body, 10000, on_prepare_started, c);
+	json_decref(body);
+}
+
+static void prepare(struct pool *p, struct pcont *c)
+{
+	char path[160];
+	json_t *body = json_pack("{s:O, s:b, s:b, s:s}", "Cmd", p->prepare, "AttachStdout", 0,
+	                         "AttachStderr", 0, "User", "root");
+
+	c->prepare_deadline = util_mono_ms() + p->cfg->container_pool.spawn_timeout * 1000;
+	snprintf(path, sizeof(path), "/containers/%s/exec", c->id);
+	c->call = docker_request(p->docker, "POST", path, body, 10000, on_prepare_created, c);
+	json_decref(body);
 }
 
 static void on_started(void *arg, const struct docker_reply *r)
@@ -658,6 +777,14 @@ void pool_reconcile(struct pool *p, pool_orphan_cb orphan, void *arg)
 	if (docker_request_max(p->docker, "GET", path, NULL, LIST_ANSWER_MAX, 30000, on_leftovers,
 	                       p) == 0)
 		p->calls--;
+}
+
+void pool_set_prepare(struct pool *p, const char *const *argv)
+{
+	json_decref(p->prepare);
+	p->prepare = json_array();
+	for (size_t i = 0; argv[i] != NULL; i++)
+		json_array_append_new(p->prepare, json_string(argv[i]));
 }
 
 void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb gone, void *arg)

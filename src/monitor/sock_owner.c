@@ -16,11 +16,13 @@
 
 unsigned long sock_owner_inode(const char *table, uint32_t addr, uint16_t port)
 {
-	char want[16];
+	char want[16], any[16];
 	const char *line = table;
 
-	/* The kernel prints the address as the 32-bit value it holds. */
+	/* The kernel prints the address as the 32-bit value it holds. An
+	 * unconnected UDP socket's is 0.0.0.0. */
 	snprintf(want, sizeof(want), "%08X:%04X", addr, port);
+	snprintf(any, sizeof(any), "%08X:%04X", 0u, port);
 	while (line != NULL && *line) {
 		const char *nl = strchr(line, '\n');
 		const char *colon = strchr(line, ':');
@@ -28,7 +30,7 @@ unsigned long sock_owner_inode(const char *table, uint32_t addr, uint16_t port)
 			const char *local = colon + 1;
 			while (*local == ' ')
 				local++;
-			if (strncmp(local, want, 13) == 0) {
+			if (strncmp(local, want, 13) == 0 || strncmp(local, any, 13) == 0) {
 				/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
 				unsigned long inode = 0;
 				char f[10][40];
@@ -88,13 +90,13 @@ static bool holds(int pid, unsigned long inode)
 	return found;
 }
 
-int sock_owner_cmdline(int box_pid, uint32_t addr, uint16_t port, char *out, size_t cap)
+int sock_owner_cmdline(int box_pid, bool udp, uint32_t addr, uint16_t port, char *out, size_t cap)
 {
 	char path[64];
 	struct stat ns, st;
 	size_t len;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/tcp", box_pid);
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", box_pid, udp ? "udp" : "tcp");
 	char *table = slurp(path, TABLE_MAX, &len);
 	unsigned long inode = table ? sock_owner_inode(table, addr, port) : 0;
 	free(table);

@@ -12,16 +12,17 @@
 #ifndef HERMES_SOCK_OWNER_H
 #define HERMES_SOCK_OWNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* box_pid: the box's init (host pid); addr (network order) and port: the
- * box's end of the connection. 0 and out (valid UTF-8, arguments joined
- * by spaces, cut to cap), or -1 when not found. */
-int sock_owner_cmdline(int box_pid, uint32_t addr, uint16_t port, char *out, size_t cap);
+ * box's end of the connection; udp: a UDP socket's (/proc/PID/net/udp). 0 and out (valid UTF-8,
+ * arguments joined by spaces, cut to cap), or -1 when not found. */
+int sock_owner_cmdline(int box_pid, bool udp, uint32_t addr, uint16_t port, char *out, size_t cap);
 
 /* Exposed for the tests: the inode of the socket whose local end is
- * addr:port in a /proc/net/tcp text, or 0. */
+ * addr:port (or 0.0.0.0:port) in a /proc/net/tcp or udp text, or 0. */
 unsigned long sock_owner_inode(const char *table, uint32_t addr, uint16_t port);
 
 #endif

@@ -22,9 +22,12 @@
 #include <unistd.h>
 
 #include "http_head.h"
+#include "sink_tls.h"
 #include "log.h"
 #include "sinkhole.h"
 #include "util.h"
+
+#include <openssl/err.h>
 
 #define IDLE_MS  30000 /* nothing read for this long: the connection ends */
 #define HOLD_MS  60000 /* a connection held after its bytes were kept */
@@ -35,7 +38,8 @@
 /* C_DRAIN: answered and shut for writing; what the box still sends is
  * read and dropped until it closes, so that the close is not a reset that
  * could cost it the answer's end. */
-enum cstate { C_READ, C_FETCH, C_SEND, C_HOLD, C_DRAIN };
+/* C_TLS: a TLS handshake (the first byte was a handshake record's). */
+enum cstate { C_TLS, C_READ, C_FETCH, C_SEND, C_HOLD, C_DRAIN };
 
 struct conn {
 	struct conn *next;
@@ -54,6 +58,7 @@ struct conn {
 	size_t out_len, out_off;
 	int body;
 	off_t body_off, body_len;
+	SSL *ssl; /* HTTPS (or any TLS): the box's bytes after the handshake */
 };
 
 static struct conn *conns;
@@ -67,15 +72,21 @@ static void conn_end(struct conn *c)
 
 	if (c->report) {
 		int fd = c->in_len > 0 ? sink_memfd("connect", c->in, c->in_len) : -1;
-		json_t *ev =
-		    json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "event", "egress.connect", "proto",
-		              "tcp", "dst", sink_ip(c->dst, ip), "dport", c->dport, "sport",
-		              c->sport, "bytes", (json_int_t)c->bytes_in);
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:s?}", "event",
+		                       "egress.connect", "proto", "tcp", "dst", sink_ip(c->dst, ip),
+		                       "dport", c->dport, "sport", c->sport, "bytes",
+		                       (json_int_t)c->bytes_in, "host", sink_dns_name(c->dst));
 		if (ev != NULL && c->in_len > 0) {
 			/* The first bytes, readable, for the analyst's eye. */
 			char *text = util_utf8_sanitize(c->in, c->in_len < 256 ? c->in_len : 256);
 			json_object_set_new(ev, "head", json_string(text ? text : ""));
 			free(text);
+		}
+		if (ev != NULL && c->ssl != NULL) {
+			const char *sni = sink_tls_sni(c->ssl);
+			json_object_set_new(ev, "tls", json_true());
+			if (sni != NULL)
+				json_object_set_new(ev, "sni", json_string(sni));
 		}
 		sink_box_event(s, c->src, ev, fd);
 	}
@@ -86,6 +97,7 @@ static void conn_end(struct conn *c)
 		}
 	loop_del_timer(s->loop, c->timer);
 	loop_del_fd(s->loop, c->fd);
+	SSL_free(c->ssl);
 	close(c->fd);
 	if (c->body >= 0)
 		close(c->body);
@@ -186,18 +198,21 @@ static void respond(struct conn *c, int status, const char *type, int body)
 /* A whole request head: ask the monitor. */
 static void ask(struct conn *c, struct http_head *h)
 {
-	char url[URL_MAX], ip[16], fallback[32];
+	char url[URL_MAX], ip[16], fallback[320];
 	json_t *hdrs = json_array();
 
 	char box[16];
 
+	const char *sni = c->ssl != NULL ? sink_tls_sni(c->ssl) : NULL;
+	unsigned dflt = c->ssl != NULL ? 443 : 80;
+
 	sink_ip(c->dst, ip);
-	if (c->dport == 80)
-		snprintf(fallback, sizeof(fallback), "%s", ip);
+	if (c->dport == dflt)
+		snprintf(fallback, sizeof(fallback), "%.300s", sni ? sni : ip);
 	else
-		snprintf(fallback, sizeof(fallback), "%s:%u", ip, c->dport);
+		snprintf(fallback, sizeof(fallback), "%.300s:%u", sni ? sni : ip, c->dport);
 	c->head_only = strcmp(h->method, "HEAD") == 0;
-	if (http_head_url(h, 0, fallback, url, sizeof(url)) < 0) {
+	if (http_head_url(h, c->ssl != NULL, fallback, url, sizeof(url)) < 0) {
 		respond(c, 400, NULL, -1);
 		return;
 	}
@@ -245,12 +260,54 @@ static void classify(struct conn *c)
 	}
 }
 
+/* Bytes to the box, through TLS when it has it: the count written, 0
+ * when it would block (events set for the retry), -1 when it is over. */
+static ssize_t conn_write(struct conn *c, const void *p, size_t n)
+{
+	if (c->ssl == NULL) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		return w;
+	}
+	int w = SSL_write(c->ssl, p, (int)n);
+	if (w > 0)
+		return w;
+	switch (SSL_get_error(c->ssl, w)) {
+	case SSL_ERROR_WANT_WRITE:
+		loop_set_events(c->s->loop, c->fd, LOOP_WRITE);
+		return 0;
+	case SSL_ERROR_WANT_READ:
+		loop_set_events(c->s->loop, c->fd, LOOP_READ);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Bytes from the box: the count, 0 when none are there yet, -1 at its
+ * end or an error. */
+static ssize_t conn_read(struct conn *c, void *p, size_t n)
+{
+	if (c->ssl == NULL) {
+		ssize_t r = recv(c->fd, p, n, 0);
+		if (r < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		return r == 0 ? -1 : r;
+	}
+	int r = SSL_read(c->ssl, p, (int)n);
+	if (r > 0)
+		return r;
+	int e = SSL_get_error(c->ssl, r);
+	return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
+}
+
 static void send_some(struct conn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+		ssize_t n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
+		if (n <= 0) {
+			if (n < 0)
 				conn_end(c);
 			return;
 		}
@@ -266,18 +323,45 @@ static void send_some(struct conn *c)
 			conn_end(c);
 			return;
 		}
-		ssize_t n = send(c->fd, buf, (size_t)got, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+		ssize_t n = conn_write(c, buf, (size_t)got);
+		if (n <= 0) {
+			if (n < 0)
 				conn_end(c);
 			return;
 		}
 		c->body_off += n;
 	}
+	if (c->ssl != NULL)
+		SSL_shutdown(c->ssl);
 	shutdown(c->fd, SHUT_WR);
 	c->st = C_DRAIN;
 	loop_set_events(c->s->loop, c->fd, LOOP_READ);
 	arm(c, DRAIN_MS);
+}
+
+/* The TLS handshake goes on; done, the connection reads as any other. */
+static void handshake(struct conn *c)
+{
+	int r = SSL_accept(c->ssl);
+
+	arm(c, IDLE_MS);
+	if (r == 1) {
+		c->st = C_READ;
+		loop_set_events(c->s->loop, c->fd, LOOP_READ);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		loop_set_events(c->s->loop, c->fd, LOOP_READ);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		loop_set_events(c->s->loop, c->fd, LOOP_WRITE);
+		return;
+	default:
+		/* A client that does not trust us, or no TLS after all. */
+		ERR_clear_error();
+		conn_end(c);
+	}
 }
 
 static void on_io(struct loop *l, int fd, int events, void *arg)
@@ -296,12 +380,27 @@ static void on_io(struct loop *l, int fd, int events, void *arg)
 			conn_end(c);
 		return;
 	}
+	if (c->st == C_TLS) {
+		handshake(c);
+		return;
+	}
 	if (c->st != C_READ)
 		return;
-	ssize_t n = recv(fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (c->in_len == 0 && c->ssl == NULL && sink_tls_ready()) {
+		uint8_t first;
+		if (recv(fd, &first, 1, MSG_PEEK) == 1 && first == 0x16) {
+			/* A TLS handshake record: HTTPS, or TLS to anything. */
+			if ((c->ssl = sink_tls_new(fd, c->dst)) != NULL) {
+				c->st = C_TLS;
+				handshake(c);
+				return;
+			}
+		}
+	}
+	ssize_t n = conn_read(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
+	if (n == 0)
 		return;
-	if (n <= 0) {
+	if (n < 0) {
 		conn_end(c);
 		return;
 	}

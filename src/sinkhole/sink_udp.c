@@ -32,6 +32,34 @@ struct dgram {
 
 static struct dgram d; /* one at a time */
 
+/* The names our DNS gave out, by address: the last NAMES of them. */
+#define NAMES 4096
+static struct {
+	uint32_t addr;
+	char name[DNS_NAME_MAX];
+} names[NAMES];
+static size_t next_name;
+
+static void remember(uint32_t addr, const char *name)
+{
+	for (size_t i = 0; i < NAMES; i++)
+		if (names[i].addr == addr) {
+			snprintf(names[i].name, sizeof(names[i].name), "%s", name);
+			return;
+		}
+	names[next_name].addr = addr;
+	snprintf(names[next_name].name, sizeof(names[next_name].name), "%s", name);
+	next_name = (next_name + 1) % NAMES;
+}
+
+const char *sink_dns_name(uint32_t addr)
+{
+	for (size_t i = 0; addr != 0 && i < NAMES; i++)
+		if (names[i].addr == addr)
+			return names[i].name;
+	return NULL;
+}
+
 /* One datagram and where it was going (IP_PKTINFO or IP_ORIGDSTADDR). */
 static bool receive(int fd)
 {
@@ -110,6 +138,8 @@ static void on_dns(struct loop *l, int fd, int events, void *arg)
 		if (n > 0)
 			reply(fd, ans, n);
 		json_t *ev;
+		if (addr != 0 && dns_msg_parse(d.data, (size_t)d.len, &q) == 0)
+			remember(addr, q.name);
 		if (dns_msg_parse(d.data, (size_t)d.len, &q) == 0)
 			ev = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:i}", "event", "egress.dns",
 			               "server", sink_ip(d.dst, ip), "query", q.name, "qtype",
@@ -123,23 +153,29 @@ static void on_dns(struct loop *l, int fd, int events, void *arg)
 	}
 }
 
-/* Any other datagram, TFTP's included: logged with its first bytes. */
+/* Any other datagram: logged with its first bytes. */
 static void on_udp(struct loop *l, int fd, int events, void *arg)
 {
 	struct sink *s = arg;
 	char ip[16];
+
 	for (int i = 0; i < BATCH && receive(fd); i++) {
 		size_t k = (size_t)d.len < UDP_KEPT ? (size_t)d.len : UDP_KEPT;
 		char *b64 = util_base64(d.data, k);
-		if (d.dport == 0) /* the TFTP socket: its own port */
-			d.dport = 69;
 		json_t *ev =
-		    json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:s?}", "event", "egress.connect",
-		              "proto", "udp", "dst", sink_ip(d.dst, ip), "dport", d.dport, "sport",
-		              ntohs(d.from.sin_port), "bytes", (json_int_t)d.len, "data_b64", b64);
+		    json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:s?, s:s?}", "event",
+		              "egress.connect", "proto", "udp", "dst", sink_ip(d.dst, ip), "dport",
+		              d.dport, "sport", ntohs(d.from.sin_port), "bytes", (json_int_t)d.len,
+		              "data_b64", b64, "host", sink_dns_name(d.dst));
 		free(b64);
 		sink_box_event(s, d.from.sin_addr.s_addr, ev, -1);
 	}
+}
+
+static void on_tftp(struct loop *l, int fd, int events, void *arg)
+{
+	for (int i = 0; i < BATCH && receive(fd); i++)
+		sink_tftp_packet(arg, fd, d.data, (size_t)d.len, &d.from, d.dst);
 }
 
 /* A copy of every ICMP packet that came in: echo requests are logged (the
@@ -173,6 +209,6 @@ void sink_udp_start(struct sink *s, int dns, int udp, int tftp, int icmp)
 {
 	loop_add_fd(s->loop, dns, LOOP_READ, on_dns, s);
 	loop_add_fd(s->loop, udp, LOOP_READ, on_udp, s);
-	loop_add_fd(s->loop, tftp, LOOP_READ, on_udp, s);
+	loop_add_fd(s->loop, tftp, LOOP_READ, on_tftp, s);
 	loop_add_fd(s->loop, icmp, LOOP_READ, on_icmp, s);
 }

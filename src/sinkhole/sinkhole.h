@@ -72,5 +72,15 @@ void sink_tcp_fetched(struct sink *s, uint64_t id, int status, const char *type,
 
 /* ---- sink_udp.c: DNS, other UDP, ICMP ---- */
 void sink_udp_start(struct sink *s, int dns, int udp, int tftp, int icmp);
+/* The name a box last resolved to addr (our DNS answered it), or NULL. */
+const char *sink_dns_name(uint32_t addr);
+
+/* ---- sink_tftp.c: TFTP reads, as fetches ---- */
+struct sockaddr_in;
+/* A datagram on the TFTP socket fd, from `from`, sent to dst. */
+void sink_tftp_packet(struct sink *s, int fd, const uint8_t *p, size_t n,
+                      const struct sockaddr_in *from, uint32_t dst);
+/* The monitor's answer to fetch id if it is a TFTP read's: true. */
+bool sink_tftp_fetched(struct sink *s, uint64_t id, int status, int fd);
 
 #endif

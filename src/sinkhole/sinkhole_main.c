@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "sandbox_util.h"
+#include "sink_tls.h"
 #include "sinkhole.h"
 
 static const char *const denied[] = {
@@ -108,7 +109,8 @@ static void on_ctl(struct loop *l, int fd, int events, void *arg)
 			const char *type = json_string_value(json_object_get(m, "type"));
 			if (status < 100 || status > 599)
 				status = 502;
-			sink_tcp_fetched(s, (uint64_t)id, (int)status, type, body);
+			if (!sink_tftp_fetched(s, (uint64_t)id, (int)status, body))
+				sink_tcp_fetched(s, (uint64_t)id, (int)status, type, body);
 		} else if (body >= 0) {
 			close(body);
 		}
@@ -142,6 +144,17 @@ int main(int argc, char **argv)
 	s.set.max_connections = setting(init, "max_connections", 64);
 	s.set.event_rate = setting(init, "event_rate", 50);
 	s.set.fetch_timeout = setting(init, "fetch_timeout", 30);
+	const char *ca = json_string_value(json_object_get(init, "ca_cert"));
+	const char *ca_key = json_string_value(json_object_get(init, "ca_key"));
+	char err[200];
+	if (ca != NULL && ca_key != NULL && sink_tls_init(ca, ca_key, err, sizeof(err)) < 0)
+		warn("sinkhole: no HTTPS: %s", err);
+	else if (ca == NULL)
+		warn("sinkhole: no CA: TLS connections are only logged");
+	/* The key's copy in the message goes with it. */
+	json_t *k = json_object_get(init, "ca_key");
+	if (json_is_string(k))
+		explicit_bzero((char *)json_string_value(k), json_string_length(k));
 	signal(SIGPIPE, SIG_IGN);
 	/* Times in UTC, without the zone file it could not read once confined. */
 	setenv("TZ", "UTC0", 1);
