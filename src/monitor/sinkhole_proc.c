@@ -202,6 +202,18 @@ static const struct field connect_fields[] = {
     {"sport", JSON_INTEGER, 0},     {"bytes", JSON_INTEGER, 0},
     {"head", JSON_STRING, STR_MAX}, {"data_b64", JSON_STRING, STR_MAX},
     {"type", JSON_INTEGER, 0},      {NULL, 0, 0}};
+static const struct field smtp_fields[] = {{"dst", JSON_STRING, 16},
+                                           {"dport", JSON_INTEGER, 0},
+                                           {"sport", JSON_INTEGER, 0},
+                                           {"host", JSON_STRING, 255},
+                                           {"helo", JSON_STRING, 256},
+                                           {"mail_from", JSON_STRING, 256},
+                                           {"rcpt_to", JSON_ARRAY, 256},
+                                           {"bytes", JSON_INTEGER, 0},
+                                           {"subject", JSON_STRING, 1024},
+                                           {"auth_user", JSON_STRING, 256},
+                                           {"auth_password", JSON_STRING, 256},
+                                           {NULL, 0, 0}};
 static const struct field limited_fields[] = {
     {"connections_refused", JSON_INTEGER, 0}, {"events_dropped", JSON_INTEGER, 0}, {NULL, 0, 0}};
 
@@ -210,6 +222,7 @@ static const struct {
 	const struct field *fields;
 } kinds[] = {{"egress.dns", dns_fields},
              {"egress.connect", connect_fields},
+             {"egress.smtp", smtp_fields},
              {"egress.limited", limited_fields}};
 
 /* Copies the fields that are there, of the right type and length. */
@@ -223,6 +236,19 @@ static void copy_fields(json_t *ev, const json_t *m, const struct field *fs)
 			continue;
 		if (f->type == JSON_INTEGER && json_integer_value(v) < 0)
 			continue;
+		if (f->type == JSON_ARRAY) {
+			/* Of strings, each at most max, at most 100 of them. */
+			size_t i;
+			json_t *item;
+			bool ok = json_array_size(v) <= 100;
+			json_array_foreach(v, i, item)
+			{
+				ok = ok && json_is_string(item) &&
+				     json_string_length(item) <= f->max;
+			}
+			if (!ok)
+				continue;
+		}
 		json_object_set(ev, f->name, v);
 	}
 }
@@ -308,7 +334,7 @@ static void handle_event(struct sinkhole_proc *sp, const json_t *m, int fd)
 	if (ev == NULL)
 		return;
 	copy_fields(ev, m, fs);
-	if (fd >= 0 && strcmp(name, "egress.connect") == 0) {
+	if (fd >= 0 && (strcmp(name, "egress.connect") == 0 || strcmp(name, "egress.smtp") == 0)) {
 		size_t n;
 		char sha[65];
 		void *p = map_fd(fd, KEPT_MAX, &n);

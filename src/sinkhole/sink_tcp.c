@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "http_head.h"
 #include "sink_tls.h"
 #include "log.h"
@@ -39,7 +40,8 @@
  * read and dropped until it closes, so that the close is not a reset that
  * could cost it the answer's end. */
 /* C_TLS: a TLS handshake (the first byte was a handshake record's). */
-enum cstate { C_TLS, C_READ, C_FETCH, C_SEND, C_HOLD, C_DRAIN };
+/* C_MAIL: an SMTP dialogue (sink_smtp.c), replies through wout. */
+enum cstate { C_TLS, C_READ, C_FETCH, C_SEND, C_HOLD, C_DRAIN, C_MAIL };
 
 struct conn {
 	struct conn *next;
@@ -59,7 +61,17 @@ struct conn {
 	int body;
 	off_t body_off, body_len;
 	SSL *ssl; /* HTTPS (or any TLS): the box's bytes after the handshake */
+	struct sink_smtp *smtp;
+	struct buf wout; /* replies of a dialogue, not yet sent */
+	bool closing;    /* the dialogue is over once wout is sent */
 };
+
+/* Ports where the server speaks first with a mail server's banner (465:
+ * after TLS). */
+static bool mail_port(uint16_t p)
+{
+	return p == 25 || p == 587 || p == 2525;
+}
 
 static struct conn *conns;
 
@@ -98,6 +110,8 @@ static void conn_end(struct conn *c)
 	loop_del_timer(s->loop, c->timer);
 	loop_del_fd(s->loop, c->fd);
 	SSL_free(c->ssl);
+	sink_smtp_free(c->smtp);
+	buf_free(&c->wout);
 	close(c->fd);
 	if (c->body >= 0)
 		close(c->body);
@@ -339,6 +353,65 @@ static void send_some(struct conn *c)
 	arm(c, DRAIN_MS);
 }
 
+/* Sends what wout holds; the dialogue's end once it is all sent. */
+static void flush_wout(struct conn *c)
+{
+	while (buf_avail(&c->wout) > 0) {
+		ssize_t n = conn_write(c, buf_peek(&c->wout), buf_avail(&c->wout));
+		if (n < 0) {
+			conn_end(c);
+			return;
+		}
+		if (n == 0) {
+			loop_set_events(c->s->loop, c->fd, LOOP_READ | LOOP_WRITE);
+			return;
+		}
+		buf_skip(&c->wout, (size_t)n);
+	}
+	buf_reset(&c->wout);
+	if (c->closing) {
+		if (c->ssl != NULL)
+			SSL_shutdown(c->ssl);
+		shutdown(c->fd, SHUT_WR);
+		c->st = C_DRAIN;
+		arm(c, DRAIN_MS);
+	}
+	loop_set_events(c->s->loop, c->fd, LOOP_READ);
+}
+
+/* A mail server greets the box. */
+static void start_mail(struct conn *c)
+{
+	c->smtp = sink_smtp_new(c->s, c->src, c->sport, c->dst, c->dport);
+	if (c->smtp == NULL)
+		return; /* read as any other connection */
+	c->st = C_MAIL;
+	sink_smtp_banner(c->smtp, &c->wout);
+	flush_wout(c);
+}
+
+/* The box's side of the dialogue; what it sent is kept as any connection's. */
+static void mail_input(struct conn *c)
+{
+	uint8_t buf[16384];
+	ssize_t n = conn_read(c, buf, sizeof(buf));
+
+	if (n == 0)
+		return;
+	if (n < 0) {
+		conn_end(c);
+		return;
+	}
+	size_t keep = (size_t)n < sizeof(c->in) - c->in_len ? (size_t)n : sizeof(c->in) - c->in_len;
+	memcpy(c->in + c->in_len, buf, keep);
+	c->in_len += keep;
+	c->bytes_in += (uint64_t)n;
+	arm(c, IDLE_MS);
+	if (!sink_smtp_input(c->smtp, buf, (size_t)n, &c->wout))
+		c->closing = true;
+	flush_wout(c);
+}
+
 /* The TLS handshake goes on; done, the connection reads as any other. */
 static void handshake(struct conn *c)
 {
@@ -348,6 +421,8 @@ static void handshake(struct conn *c)
 	if (r == 1) {
 		c->st = C_READ;
 		loop_set_events(c->s->loop, c->fd, LOOP_READ);
+		if (c->dport == 465)
+			start_mail(c); /* SMTP over TLS */
 		return;
 	}
 	switch (SSL_get_error(c->ssl, r)) {
@@ -382,6 +457,13 @@ static void on_io(struct loop *l, int fd, int events, void *arg)
 	}
 	if (c->st == C_TLS) {
 		handshake(c);
+		return;
+	}
+	if (c->st == C_MAIL) {
+		if (events & LOOP_WRITE)
+			flush_wout(c);
+		if ((events & LOOP_READ) && c->st == C_MAIL && !c->closing)
+			mail_input(c);
 		return;
 	}
 	if (c->st != C_READ)
@@ -444,10 +526,13 @@ static void on_accept(struct loop *l, int lfd, int events, void *arg)
 		c->dport = ntohs(me.sin_port);
 		c->st = C_READ;
 		c->report = true;
+		buf_init(&c->wout);
 		c->next = conns;
 		conns = c;
 		loop_add_fd(s->loop, fd, LOOP_READ, on_io, c);
 		arm(c, IDLE_MS);
+		if (mail_port(c->dport))
+			start_mail(c);
 	}
 }
 

@@ -75,6 +75,16 @@ void sink_udp_start(struct sink *s, int dns, int udp, int tftp, int icmp);
 /* The name a box last resolved to addr (our DNS answered it), or NULL. */
 const char *sink_dns_name(uint32_t addr);
 
+/* ---- sink_smtp.c: mail, taken and kept ---- */
+struct buf;
+struct sink_smtp;
+struct sink_smtp *sink_smtp_new(struct sink *s, uint32_t src, uint16_t sport, uint32_t dst,
+                                uint16_t dport);
+void sink_smtp_free(struct sink_smtp *m);
+void sink_smtp_banner(struct sink_smtp *m, struct buf *out);
+/* false: the dialogue is over (send out, then close). */
+bool sink_smtp_input(struct sink_smtp *m, const uint8_t *p, size_t n, struct buf *out);
+
 /* ---- sink_tftp.c: TFTP reads, as fetches ---- */
 struct sockaddr_in;
 /* A datagram on the TFTP socket fd, from `from`, sent to dst. */
