@@ -15,7 +15,8 @@
  * (redirects and FTP's data connections too) is checked where it is made:
  * it goes to an operator's --connect-to address, or to a global unicast
  * address (fetch_addr.h) on a --port; anything else is refused before a
- * packet leaves. Certificates are not checked: what a box downloads is
+ * packet leaves. (An FTP URL's data connections go to its server's address
+ * on the port it names.) Certificates are not checked: what a box downloads is
  * kept whoever serves it.
  */
 #include <errno.h>
@@ -52,6 +53,7 @@ static struct {
 	const char *ua, *url;
 	char refused[128];
 	bool too_big;
+	bool ftp; /* an FTP URL: its data connections go to the server's other ports */
 } f;
 
 static const char *const denied[] = {"execve",
@@ -183,7 +185,7 @@ static bool operator_target(const struct sockaddr *sa, socklen_t len)
 		return false;
 	for (size_t i = 0; i < f.n_to; i++)
 		if (f.to[i].sin_addr.s_addr == s4->sin_addr.s_addr &&
-		    f.to[i].sin_port == s4->sin_port)
+		    (f.to[i].sin_port == s4->sin_port || f.ftp))
 			return true;
 	return false;
 }
@@ -326,6 +328,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	f.url = argv[optind];
+	f.ftp = strncasecmp(f.url, "ftp://", 6) == 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return 2;
 	confine();
@@ -353,6 +356,9 @@ int main(int argc, char **argv)
 	curl_easy_setopt(h, CURLOPT_CONNECT_TO, f.connect_to);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, f.ua ? f.ua : "Wget/1.21.2");
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
+	/* A passive reply's address is the server's word: the control
+	 * connection's address is used instead (and checked as above). */
+	curl_easy_setopt(h, CURLOPT_FTP_SKIP_PASV_IP, 1L);
 
 	CURLcode rc = curl_easy_perform(h);
 	long status = 0;

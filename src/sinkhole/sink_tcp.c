@@ -40,8 +40,9 @@
  * read and dropped until it closes, so that the close is not a reset that
  * could cost it the answer's end. */
 /* C_TLS: a TLS handshake (the first byte was a handshake record's). */
-/* C_MAIL: an SMTP dialogue (sink_smtp.c), replies through wout. */
-enum cstate { C_TLS, C_READ, C_FETCH, C_SEND, C_HOLD, C_DRAIN, C_MAIL };
+/* C_TALK: a dialogue where the server speaks first (SMTP, sink_smtp.c;
+ * FTP, sink_ftp.c), replies through wout. */
+enum cstate { C_TLS, C_READ, C_FETCH, C_SEND, C_HOLD, C_DRAIN, C_TALK };
 
 struct conn {
 	struct conn *next;
@@ -62,6 +63,7 @@ struct conn {
 	off_t body_off, body_len;
 	SSL *ssl; /* HTTPS (or any TLS): the box's bytes after the handshake */
 	struct sink_smtp *smtp;
+	struct sink_ftp *ftp;
 	struct buf wout; /* replies of a dialogue, not yet sent */
 	bool closing;    /* the dialogue is over once wout is sent */
 };
@@ -111,6 +113,7 @@ static void conn_end(struct conn *c)
 	loop_del_fd(s->loop, c->fd);
 	SSL_free(c->ssl);
 	sink_smtp_free(c->smtp);
+	sink_ftp_free(c->ftp);
 	buf_free(&c->wout);
 	close(c->fd);
 	if (c->body >= 0)
@@ -385,13 +388,30 @@ static void start_mail(struct conn *c)
 	c->smtp = sink_smtp_new(c->s, c->src, c->sport, c->dst, c->dport);
 	if (c->smtp == NULL)
 		return; /* read as any other connection */
-	c->st = C_MAIL;
+	c->st = C_TALK;
 	sink_smtp_banner(c->smtp, &c->wout);
 	flush_wout(c);
 }
 
+/* FTP's replies: sent when the socket can take them (never from inside
+ * the FTP code, which goes on with the connection after it asks). */
+static void want_flush(void *arg)
+{
+	struct conn *c = arg;
+	loop_set_events(c->s->loop, c->fd, LOOP_READ | LOOP_WRITE);
+}
+
+static void start_ftp(struct conn *c)
+{
+	c->ftp = sink_ftp_new(c->s, c->src, c->sport, c->dst, c->dport, &c->wout, want_flush, c);
+	if (c->ftp == NULL)
+		return;
+	c->st = C_TALK;
+	flush_wout(c);
+}
+
 /* The box's side of the dialogue; what it sent is kept as any connection's. */
-static void mail_input(struct conn *c)
+static void talk_input(struct conn *c)
 {
 	uint8_t buf[16384];
 	ssize_t n = conn_read(c, buf, sizeof(buf));
@@ -407,7 +427,8 @@ static void mail_input(struct conn *c)
 	c->in_len += keep;
 	c->bytes_in += (uint64_t)n;
 	arm(c, IDLE_MS);
-	if (!sink_smtp_input(c->smtp, buf, (size_t)n, &c->wout))
+	if (c->smtp != NULL ? !sink_smtp_input(c->smtp, buf, (size_t)n, &c->wout)
+	                    : !sink_ftp_input(c->ftp, buf, (size_t)n))
 		c->closing = true;
 	flush_wout(c);
 }
@@ -459,11 +480,11 @@ static void on_io(struct loop *l, int fd, int events, void *arg)
 		handshake(c);
 		return;
 	}
-	if (c->st == C_MAIL) {
+	if (c->st == C_TALK) {
 		if (events & LOOP_WRITE)
 			flush_wout(c);
-		if ((events & LOOP_READ) && c->st == C_MAIL && !c->closing)
-			mail_input(c);
+		if ((events & LOOP_READ) && c->st == C_TALK && !c->closing)
+			talk_input(c);
 		return;
 	}
 	if (c->st != C_READ)
@@ -510,6 +531,9 @@ static void on_accept(struct loop *l, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
+		if (sink_ftp_data(s, peer.sin_addr.s_addr, me.sin_addr.s_addr, ntohs(me.sin_port),
+		                  fd))
+			continue; /* an FTP session's data connection */
 		struct conn *c = calloc(1, sizeof(*c));
 		if (c == NULL) {
 			sink_box_disconnect(s, peer.sin_addr.s_addr);
@@ -533,6 +557,8 @@ static void on_accept(struct loop *l, int lfd, int events, void *arg)
 		arm(c, IDLE_MS);
 		if (mail_port(c->dport))
 			start_mail(c);
+		else if (c->dport == 21)
+			start_ftp(c);
 	}
 }
 

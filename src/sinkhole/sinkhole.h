@@ -85,6 +85,21 @@ void sink_smtp_banner(struct sink_smtp *m, struct buf *out);
 /* false: the dialogue is over (send out, then close). */
 bool sink_smtp_input(struct sink_smtp *m, const uint8_t *p, size_t n, struct buf *out);
 
+/* ---- sink_ftp.c: FTP downloads, as fetches ---- */
+struct sink_ftp;
+/* The control connection's dialogue: replies go to out, and flush(arg)
+ * asks for them to be sent (later, from the loop). */
+struct sink_ftp *sink_ftp_new(struct sink *s, uint32_t src, uint16_t sport, uint32_t dst,
+                              uint16_t dport, struct buf *out, void (*flush)(void *), void *arg);
+void sink_ftp_free(struct sink_ftp *f);
+/* false: the dialogue is over (send out, then close). */
+bool sink_ftp_input(struct sink_ftp *f, const uint8_t *p, size_t n);
+/* A connection from src to dst:dport that is some session's passive
+ * data connection: taken (true). */
+bool sink_ftp_data(struct sink *s, uint32_t src, uint32_t dst, uint16_t dport, int fd);
+/* The monitor's answer to fetch id if it is a RETR's: true. */
+bool sink_ftp_fetched(struct sink *s, uint64_t id, int status, int fd);
+
 /* ---- sink_tftp.c: TFTP reads, as fetches ---- */
 struct sockaddr_in;
 /* A datagram on the TFTP socket fd, from `from`, sent to dst. */

@@ -109,7 +109,8 @@ static void on_ctl(struct loop *l, int fd, int events, void *arg)
 			const char *type = json_string_value(json_object_get(m, "type"));
 			if (status < 100 || status > 599)
 				status = 502;
-			if (!sink_tftp_fetched(s, (uint64_t)id, (int)status, body))
+			if (!sink_tftp_fetched(s, (uint64_t)id, (int)status, body) &&
+			    !sink_ftp_fetched(s, (uint64_t)id, (int)status, body))
 				sink_tcp_fetched(s, (uint64_t)id, (int)status, type, body);
 		} else if (body >= 0) {
 			close(body);
