@@ -45,10 +45,15 @@ bool fetch_addr_public(const struct sockaddr *sa, socklen_t len)
 		return fetch_addr_public4(v4);
 	}
 	/* Global unicast is 2000::/3; within it, documentation 2001:db8::/32
-	 * and the 6to4 relay and Teredo forms that may carry anything. */
+	 * and 3fff::/20, benchmarking 2001:2::/48, and the 6to4 relay and
+	 * Teredo forms that may carry anything. */
 	if ((b[0] & 0xe0) != 0x20)
 		return false;
 	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+		return false;
+	if (b[0] == 0x3f && b[1] == 0xff && (b[2] & 0xf0) == 0)
+		return false;
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0x02 && b[4] == 0 && b[5] == 0)
 		return false;
 	if (b[0] == 0x20 && b[1] == 0x02) /* 6to4 */
 		return false;

@@ -31,12 +31,18 @@ unsigned long sock_owner_inode(const char *table, uint32_t addr, uint16_t port)
 			while (*local == ' ')
 				local++;
 			if (strncmp(local, want, 13) == 0 || strncmp(local, any, 13) == 0) {
-				/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+				/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode.
+				 * All on this row (%s would read on into the next one),
+				 * and a socket: a TIME_WAIT row of the same local end has
+				 * inode 0, and the live connection may come after it. */
 				unsigned long inode = 0;
 				char f[10][40];
-				if (sscanf(colon + 1, "%39s %39s %39s %39s %39s %39s %39s %39s %lu",
-				           f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
-				           &inode) == 9)
+				int used = 0;
+				if (sscanf(colon + 1,
+				           "%39s %39s %39s %39s %39s %39s %39s %39s %lu%n", f[0],
+				           f[1], f[2], f[3], f[4], f[5], f[6], f[7], &inode,
+				           &used) == 9 &&
+				    (nl == NULL || colon + 1 + used <= nl) && inode != 0)
 					return inode;
 			}
 		}

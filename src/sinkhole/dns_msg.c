@@ -1,6 +1,7 @@
 /*
  * dns_msg: DNS queries read and answered; see dns_msg.h.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,16 +44,22 @@ static size_t read_name(const uint8_t *q, size_t n, char *out)
 			break;
 		if (len > 63 || (wire += len + 1u) > 254 || at + len > n)
 			return 0; /* a pointer, a reserved kind, too long, cut short */
-		if (o > 0)
+		if (o > 0) {
+			if (o + 1 >= DNS_NAME_MAX)
+				return 0;
 			out[o++] = '.';
+		}
 		for (uint8_t i = 0; i < len; i++) {
 			uint8_t c = q[at + i];
 			if (c >= 'A' && c <= 'Z')
 				c = (uint8_t)(c - 'A' + 'a');
-			/* At most 4 bytes a character; 254 wire bytes fit with room. */
-			if (o + 5 >= DNS_NAME_MAX)
+			bool plain = c > 0x20 && c < 0x7f && c != '.' && c != '\\';
+			/* The character (1 byte, or 4 as \DDD) and a NUL after it must
+			 * fit: any name of printable characters does (253 at most);
+			 * one of many \DDD may not, and is refused, never cut. */
+			if (o + (plain ? 1u : 4u) >= DNS_NAME_MAX)
 				return 0;
-			if (c > 0x20 && c < 0x7f && c != '.' && c != '\\')
+			if (plain)
 				out[o++] = (char)c;
 			else
 				o += (size_t)snprintf(out + o, 5, "\\%03u", c);

@@ -25,7 +25,7 @@ struct dns_query {
 };
 
 /* Parses q[0..n). 0 and *out, or -1 when the packet is not a query we
- * answer. */
+ * answer (a name whose \DDD escapes would not fit in name included). */
 int dns_msg_parse(const uint8_t *q, size_t n, struct dns_query *out);
 
 /* Writes the answer to query q[0..n) into a[0..cap): its length, or 0

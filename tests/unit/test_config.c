@@ -144,6 +144,21 @@ static void check_defaults(const struct config *c)
 	assert_string_equal(c->logging.output_dir, "/data/logs");
 	assert_string_equal(c->docker.socket_path, "/var/run/docker.sock");
 	assert_null(c->docker.base_url);
+	assert_string_equal(c->egress.fetch, "off");
+	assert_int_equal(c->egress.hosts.n, 0);
+	assert_int_equal(c->egress.live_ports.n, 4);
+	assert_string_equal(c->egress.live_ports.items[0], "80");
+	assert_string_equal(c->egress.live_ports.items[1], "443");
+	assert_string_equal(c->egress.live_ports.items[2], "21");
+	assert_string_equal(c->egress.live_ports.items[3], "8080");
+	assert_string_equal(c->egress.subnet, "10.77.0.0/16");
+	assert_int_equal(c->egress.max_fetch_size, 10 << 20);
+	assert_int_equal(c->egress.fetch_timeout, 30);
+	assert_int_equal(c->egress.fetch_rate, 1 << 20);
+	assert_int_equal(c->egress.max_fetches, 4);
+	assert_int_equal(c->egress.connect_rate, 20);
+	assert_int_equal(c->egress.max_connections, 64);
+	assert_int_equal(c->egress.event_rate, 50);
 }
 
 static void test_defaults(void **state)
@@ -946,6 +961,174 @@ static void test_connection_limits(void **state)
 	           "t.yaml:1: server.max_auth_tries: must be between 1 and 1000, got 0");
 }
 
+static void test_egress(void **state)
+{
+	(void)state;
+	struct config *c = parse_ok("container_pool:\n"
+	                            "  security:\n"
+	                            "    network_mode: sinkhole\n"
+	                            "egress:\n"
+	                            "  fetch: live\n"
+	                            "  hosts:\n"
+	                            "    update.example.com: \"192.0.2.10:8080\"\n"
+	                            "    cdn.example.net: 198.51.100.1:80\n"
+	                            "    Mixed.Case.Example: '203.0.113.7:65535'\n"
+	                            "  live_ports: [80, '443', 1]\n"
+	                            "  subnet: 10.99.0.0/24\n"
+	                            "  max_fetch_size: 256m\n"
+	                            "  fetch_timeout: 3600\n"
+	                            "  fetch_rate: 1k\n"
+	                            "  max_fetches: 64\n"
+	                            "  connect_rate: 1\n"
+	                            "  max_connections: 100000\n"
+	                            "  event_rate: 7\n");
+	assert_string_equal(c->container_pool.security.network_mode, "sinkhole");
+	assert_string_equal(c->egress.fetch, "live");
+	/* In the file's order, names as written. */
+	assert_int_equal(c->egress.hosts.n, 3);
+	assert_string_equal(c->egress.hosts.names[0], "update.example.com");
+	assert_string_equal(c->egress.hosts.values[0], "192.0.2.10:8080");
+	assert_string_equal(c->egress.hosts.names[1], "cdn.example.net");
+	assert_string_equal(c->egress.hosts.values[1], "198.51.100.1:80");
+	assert_string_equal(c->egress.hosts.names[2], "Mixed.Case.Example");
+	assert_string_equal(c->egress.hosts.values[2], "203.0.113.7:65535");
+	assert_int_equal(c->egress.live_ports.n, 3);
+	assert_string_equal(c->egress.live_ports.items[0], "80");
+	assert_string_equal(c->egress.live_ports.items[1], "443");
+	assert_string_equal(c->egress.live_ports.items[2], "1");
+	assert_string_equal(c->egress.subnet, "10.99.0.0/24");
+	assert_int_equal(c->egress.max_fetch_size, 256 << 20);
+	assert_int_equal(c->egress.fetch_timeout, 3600);
+	assert_int_equal(c->egress.fetch_rate, 1024);
+	assert_int_equal(c->egress.max_fetches, 64);
+	assert_int_equal(c->egress.connect_rate, 1);
+	assert_int_equal(c->egress.max_connections, 100000);
+	assert_int_equal(c->egress.event_rate, 7);
+	config_free(c);
+
+	/* The other two fetch modes; no live ports; the subnet's bounds. */
+	c = parse_ok("egress: {fetch: cache, live_ports: [], subnet: 10.0.0.0/8, hosts: {}}\n");
+	assert_string_equal(c->egress.fetch, "cache");
+	assert_int_equal(c->egress.live_ports.n, 0);
+	assert_string_equal(c->egress.subnet, "10.0.0.0/8");
+	assert_int_equal(c->egress.hosts.n, 0);
+	config_free(c);
+	c = parse_ok("egress: {fetch: 'off', subnet: 172.30.255.240/28}\n");
+	assert_string_equal(c->egress.fetch, "off");
+	assert_string_equal(c->egress.subnet, "172.30.255.240/28");
+	config_free(c);
+	/* hosts: null is no hosts, as a section of nulls is the defaults. */
+	c = parse_ok("egress:\n  hosts:\n");
+	assert_int_equal(c->egress.hosts.n, 0);
+	config_free(c);
+	c = parse_ok("egress:\n");
+	assert_string_equal(c->egress.fetch, "off");
+	config_free(c);
+}
+
+static void test_egress_bad(void **state)
+{
+	static const struct {
+		const char *yaml, *expected;
+	} cases[] = {
+	    {"egress: {fetch: on}", "t.yaml:1: egress.fetch: must be \"off\", \"cache\" or "
+	                            "\"live\", got on"},
+	    {"egress: {fetch: Live}", "t.yaml:1: egress.fetch: must be \"off\", \"cache\" or "
+	                              "\"live\", got \"Live\""},
+	    {"egress: {fetch: ''}", "t.yaml:1: egress.fetch: must not be empty"},
+	    {"egress: {fetch: [live]}", "t.yaml:1: egress.fetch: must be a string, got a list"},
+	    {"egress:\n  hosts:\n    a.example: 192.0.2.1\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: 'b.example:80'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: '192.0.2.1:0'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: '192.0.2.1:65536'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: '192.0.2.1:'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: '192.0.2.1:80x'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: '192.0.2.1:-80'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: '192.0.2.256:80'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: '[2001:db8::1]:80'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: ':80'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example: '1.2.3.4.5.6.7.8.9.10.11.12:80'\n",
+	     "t.yaml:3: egress.hosts.a.example: must be \"A.B.C.D:PORT\""},
+	    {"egress:\n  hosts:\n    a.example:\n",
+	     "t.yaml:3: egress.hosts.a.example: must be a string, got null"},
+	    {"egress:\n  hosts:\n    a.example: [192.0.2.1:80]\n",
+	     "t.yaml:3: egress.hosts.a.example: must be a string, got a list"},
+	    {"egress:\n  hosts:\n    a.example: '192.0.2.1:80'\n    a.example: '192.0.2.2:80'\n",
+	     "t.yaml:4: egress.hosts.a.example: duplicate key"},
+	    {"egress:\n  hosts: [a.example]\n",
+	     "t.yaml:2: egress.hosts: must be a mapping, got a list"},
+	    {"egress:\n  hosts: 'a.example=192.0.2.1:80'\n",
+	     "t.yaml:2: egress.hosts: must be a mapping, got \"a.example=192.0.2.1:80\""},
+	    {"egress:\n  hosts:\n    [a]: '192.0.2.1:80'\n",
+	     "t.yaml:3: egress.hosts: keys must be names, got a list"},
+	    {"egress:\n  hosts:\n    '': '192.0.2.1:80'\n",
+	     "t.yaml:3: egress.hosts: keys must be names, got \"\""},
+	    {"egress: {live_ports: [80, 0]}",
+	     "t.yaml:1: egress.live_ports[1]: must be a port, 1 to 65535"},
+	    {"egress: {live_ports: [65536]}",
+	     "t.yaml:1: egress.live_ports[0]: must be a port, 1 to 65535"},
+	    {"egress: {live_ports: [http]}",
+	     "t.yaml:1: egress.live_ports[0]: must be a port, 1 to 65535"},
+	    {"egress: {live_ports: ['80x']}",
+	     "t.yaml:1: egress.live_ports[0]: must be a port, 1 to 65535"},
+	    {"egress: {live_ports: 80}", "t.yaml:1: egress.live_ports: must be a list, got 80"},
+	    {"egress: {subnet: 10.77.0.1/16}",
+	     "t.yaml:1: egress.subnet: must be an IPv4 network A.B.C.D/N, N from 8 to 28, no host "
+	     "bits set, got \"10.77.0.1/16\""},
+	    {"egress: {subnet: 10.77.0.0/30}",
+	     "t.yaml:1: egress.subnet: must be an IPv4 network A.B.C.D/N, N from 8 to 28, no host "
+	     "bits set, got \"10.77.0.0/30\""},
+	    {"egress: {subnet: 10.0.0.0/7}",
+	     "t.yaml:1: egress.subnet: must be an IPv4 network A.B.C.D/N, N from 8 to 28, no host "
+	     "bits set, got \"10.0.0.0/7\""},
+	    {"egress: {subnet: garbage}",
+	     "t.yaml:1: egress.subnet: must be an IPv4 network A.B.C.D/N, N from 8 to 28, no host "
+	     "bits set, got \"garbage\""},
+	    {"egress: {subnet: 10.77.0.0}",
+	     "t.yaml:1: egress.subnet: must be an IPv4 network A.B.C.D/N, N from 8 to 28, no host "
+	     "bits set, got \"10.77.0.0\""},
+	    {"egress: {subnet: 'fd00::/64'}",
+	     "t.yaml:1: egress.subnet: must be an IPv4 network A.B.C.D/N, N from 8 to 28, no host "
+	     "bits set, got \"fd00::/64\""},
+	    {"egress: {max_fetch_size: 257m}",
+	     "t.yaml:1: egress.max_fetch_size: must be at most 256m, got \"257m\""},
+	    {"egress: {max_fetch_size: 0}",
+	     "t.yaml:1: egress.max_fetch_size: must be greater than 0, got 0"},
+	    {"egress: {fetch_rate: 1023}",
+	     "t.yaml:1: egress.fetch_rate: must be at least 1k, got 1023"},
+	    {"egress: {fetch_timeout: 0}",
+	     "t.yaml:1: egress.fetch_timeout: must be between 1 and 3600, got 0"},
+	    {"egress: {fetch_timeout: 3601}",
+	     "t.yaml:1: egress.fetch_timeout: must be between 1 and 3600, got 3601"},
+	    {"egress: {max_fetches: 65}",
+	     "t.yaml:1: egress.max_fetches: must be between 1 and 64, got 65"},
+	    {"egress: {connect_rate: 0}",
+	     "t.yaml:1: egress.connect_rate: must be between 1 and 100000, got 0"},
+	    {"egress: {max_connections: 100001}",
+	     "t.yaml:1: egress.max_connections: must be between 1 and 100000, got 100001"},
+	    {"egress: {event_rate: -1}",
+	     "t.yaml:1: egress.event_rate: must be between 1 and 100000, got -1"},
+	    {"egress: {fetch: live, proxy: x}", "t.yaml:1: egress.proxy: unknown key"},
+	    {"egress: live", "t.yaml:1: egress: must be a mapping, got \"live\""},
+	    {"container_pool: {security: {network_mode: ''}}",
+	     "t.yaml:1: container_pool.security.network_mode: must not be empty"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_one(cases[i].yaml, cases[i].expected);
+}
+
 static void test_example_file(void **state)
 {
 	const char *root = getenv("HERMES_SOURCE_ROOT");
@@ -1013,6 +1196,8 @@ int main(void)
 	    cmocka_unit_test(test_honeytokens),
 	    cmocka_unit_test(test_retention_keys),
 	    cmocka_unit_test(test_connection_limits),
+	    cmocka_unit_test(test_egress),
+	    cmocka_unit_test(test_egress_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,13 @@
 /*
  * Unit tests for util: the UTF-8 sanitizer against a table of RFC 3629 edge
  * cases, the RFC 3339 time stamps, RFC 4648 base64 vectors, session ids,
- * mkdir -p, names escaped byte for byte and temporary files that follow
- * nothing.
+ * mkdir -p, names escaped byte for byte, temporary files that follow
+ * nothing, and IPv4 networks as A.B.C.D/N.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -245,6 +246,62 @@ static void test_url_encode(void **state)
 	assert_int_equal(util_url_encode("", out, 0), -1);
 }
 
+static void test_parse_cidr4(void **state)
+{
+	static const char *const bad[] = {
+	    "10.77.0.1/16", /* host bits */
+	    "10.77.0.0/30", /* over the maximum */
+	    "10.0.0.0/7",   /* under the minimum */
+	    "10.77.0.0",
+	    "10.77.0.0/",
+	    "/16",
+	    "garbage",
+	    "10.77.0/16",
+	    "10.77.0.0.0/16",
+	    "10.77.0.256/16",
+	    "10.77.0.0/16x",
+	    "10.77.0.0/ 16",
+	    "10.77.0.0 /16",
+	    "10.77.0.0/+16",
+	    "10.77.0.0/-16",
+	    "10.77.0.0/1.6",
+	    "10.77.0.0/16/16",
+	    "fd00::/16",
+	    "0x0a.0.0.0/8",
+	    "10.77.0.0/99999999999999999999",
+	    "255.255.255.255.255/16",
+	};
+	uint32_t net = 0;
+	int prefix = 0;
+
+	(void)state;
+	assert_int_equal(util_parse_cidr4("10.77.0.0/16", 8, 28, &net, &prefix), 0);
+	assert_int_equal(net, htonl(0x0a4d0000));
+	assert_int_equal(prefix, 16);
+	assert_int_equal(util_parse_cidr4("10.0.0.0/8", 8, 28, &net, &prefix), 0);
+	assert_int_equal(net, htonl(0x0a000000));
+	assert_int_equal(prefix, 8);
+	assert_int_equal(util_parse_cidr4("192.168.7.240/28", 8, 28, &net, &prefix), 0);
+	assert_int_equal(net, htonl(0xc0a807f0));
+	assert_int_equal(prefix, 28);
+	assert_int_equal(util_parse_cidr4("192.168.7.248/28", 8, 28, &net, &prefix), -1);
+	/* The bounds are the caller's: /0 and /32 when it allows them. */
+	assert_int_equal(util_parse_cidr4("0.0.0.0/0", 0, 32, &net, &prefix), 0);
+	assert_int_equal(net, 0);
+	assert_int_equal(prefix, 0);
+	assert_int_equal(util_parse_cidr4("1.0.0.0/0", 0, 32, &net, &prefix), -1);
+	assert_int_equal(util_parse_cidr4("203.0.113.9/32", 0, 32, &net, &prefix), 0);
+	assert_int_equal(net, htonl(0xcb007109));
+	assert_int_equal(prefix, 32);
+	assert_int_equal(util_parse_cidr4("203.0.113.9/33", 0, 32, &net, &prefix), -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (util_parse_cidr4(bad[i], 8, 28, &net, &prefix) != -1) {
+			print_error("accepted: %s\n", bad[i]);
+			fail();
+		}
+	assert_int_equal(util_parse_cidr4(NULL, 8, 28, &net, &prefix), -1);
+}
+
 static void test_hex(void **state)
 {
 	(void)state;
@@ -328,6 +385,7 @@ int main(void)
 	    cmocka_unit_test(test_clocks),       cmocka_unit_test(test_mkdirs),
 	    cmocka_unit_test(test_hex),          cmocka_unit_test(test_url_encode),
 	    cmocka_unit_test(test_escape_bytes), cmocka_unit_test(test_open_tmp),
+	    cmocka_unit_test(test_parse_cidr4),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
