@@ -566,6 +566,15 @@ def test_network_activity_shown_and_counted(tmp_path):
     for title in ("URLs requested", "Domains", "Payloads"):
         assert f"\n{title}" in text, title
 
+    # Exported with the body its box downloaded, as the store keeps it.
+    store = tmp_path / "artifacts"
+    store.mkdir()
+    (store / payload).write_bytes(b"#!/bin/sh\n")
+    out = tmp_path / "out"
+    cli(conf, "export", a, str(out))
+    assert files_under(out) == ["artifacts/" + payload, "events.jsonl", "session.json"]
+    assert json.loads((out / "session.json").read_text()) == shown
+
 
 def test_the_daemon_keeps_the_index_current(hermes):
     """No analyst command runs here: the daemon's indexer child writes the rows."""
