@@ -189,6 +189,22 @@ int cli_resolve_session(struct ctx *c, const char *arg, char out[64])
 	return found == 1 ? 0 : -1;
 }
 
+/* What else an egress row that is neither DNS nor HTTP says, in a word or
+ * a line: the box's limits, a mail's envelope, a TFTP request (its URL in
+ * url), the first bytes a connection sent (text, or base64 for UDP), the
+ * name TLS asked for, an ICMP echo. */
+#define CONNECTION_WHAT                                                                            \
+	"CASE kind WHEN 'limited' THEN 'connections refused: ' ||"                                 \
+	" coalesce(json_extract(detail, '$.connections_refused'), 0) || ', events dropped: ' ||"   \
+	" coalesce(json_extract(detail, '$.events_dropped'), 0)"                                   \
+	" WHEN 'smtp' THEN 'mail from ' || coalesce(json_extract(detail, '$.mail_from'), '?') ||"  \
+	" ' to ' || coalesce((SELECT group_concat(value, ', ') FROM json_each(detail,"             \
+	" '$.rcpt_to')), '?') || coalesce(': ' || json_extract(detail, '$.subject'), '')"          \
+	" ELSE coalesce('tftp ' || json_extract(detail, '$.tftp'),"                                \
+	" json_extract(detail, '$.head'), 'base64 ' || json_extract(detail, '$.data_b64'),"        \
+	" 'sni ' || json_extract(detail, '$.sni'), CASE proto WHEN 'icmp' THEN 'echo request'"     \
+	" END) END"
+
 static const struct section {
 	const char *key, *title, *sql;
 } show_sections[] = {
@@ -218,7 +234,55 @@ static const struct section {
     {"alerts", "Alerts",
      "SELECT substr(timestamp, 12, 12) AS time, type, event, path FROM alerts"
      " WHERE session = ?1 ORDER BY rowid"},
+    {"dns", "DNS queries",
+     "SELECT substr(timestamp, 12, 12) AS time, host AS query,"
+     " json_extract(detail, '$.qtype') AS qtype, json_extract(detail, '$.answer') AS answer,"
+     " json_extract(detail, '$.rcode') AS rcode, detail"
+     " FROM egress WHERE session = ?1 AND kind = 'dns' ORDER BY rowid"},
+    {"http", "HTTP requests",
+     "SELECT substr(timestamp, 12, 12) AS time, method, url, status,"
+     " json_extract(detail, '$.fetch') AS fetch, json_extract(detail, '$.error') AS error,"
+     " sha256, cmdline, detail"
+     " FROM egress WHERE session = ?1 AND kind = 'http' ORDER BY rowid"},
+    {"connections", "Other connections",
+     "SELECT substr(timestamp, 12, 12) AS time, kind, CASE WHEN json_extract(detail, '$.tls')"
+     " THEN proto || '/tls' ELSE proto END AS proto, dst, dport, host, url,"
+     " json_extract(detail, '$.bytes') AS bytes, sha256, " CONNECTION_WHAT " AS what, detail"
+     " FROM egress WHERE session = ?1 AND kind NOT IN ('dns', 'http') ORDER BY rowid"},
+    {"downloads", "Downloads",
+     "SELECT substr(timestamp, 12, 12) AS time, url, sha256, size, source,"
+     " content_type AS type, cmdline FROM downloads WHERE session = ?1 ORDER BY rowid"},
 };
+
+/* A show section's column named detail is the event's other fields, as
+ * the index keeps them (index.c, egress): JSON in --json, left out of the
+ * text tables, whose other columns say what it holds. */
+#define DETAIL_COLUMN "detail"
+
+static void detail_as_json(json_t *rows)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row)
+	{
+		const char *text = json_string_value(json_object_get(row, DETAIL_COLUMN));
+		json_t *v = text != NULL ? json_loads(text, 0, NULL) : NULL;
+		if (v != NULL)
+			json_object_set_new(row, DETAIL_COLUMN, v);
+	}
+}
+
+static void detail_dropped(json_t *rows)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row)
+	{
+		json_object_del(row, DETAIL_COLUMN);
+	}
+}
 
 /* The session and every section about it: what `show --json` prints. NULL
  * after printing why. */
@@ -245,6 +309,7 @@ json_t *cli_show_json(struct ctx *c, const char *id)
 			json_decref(all);
 			return NULL;
 		}
+		detail_as_json(rows);
 		json_object_set_new(all, show_sections[i].key, rows);
 	}
 	return all;
@@ -279,9 +344,11 @@ static int cmd_show(struct ctx *c, char *const *args)
 			printf("%-*s  %s\n", (int)w + 1, key, cell ? cell : "?");
 			free(cell);
 		}
-		for (size_t i = 0; i < sizeof(show_sections) / sizeof(show_sections[0]); i++)
-			print_section(show_sections[i].title,
-			              json_object_get(all, show_sections[i].key), 0);
+		for (size_t i = 0; i < sizeof(show_sections) / sizeof(show_sections[0]); i++) {
+			json_t *rows = json_object_get(all, show_sections[i].key);
+			detail_dropped(rows);
+			print_section(show_sections[i].title, rows, 0);
+		}
 	}
 	json_decref(all);
 	return rc;
@@ -315,6 +382,23 @@ static const struct section stats_sections[] = {
      "SELECT type, path, count(*) AS times, count(DISTINCT session) AS sessions FROM alerts"
      " WHERE (?1 IS NULL OR timestamp >= ?1) GROUP BY type, path"
      " ORDER BY times DESC, type, path LIMIT CAST(?2 AS INTEGER)"},
+    {"urls", "URLs requested (HTTP, HTTPS, TFTP)",
+     "SELECT url, count(*) AS times, count(DISTINCT session) AS sessions FROM egress"
+     " WHERE url IS NOT NULL AND (?1 IS NULL OR timestamp >= ?1) GROUP BY url"
+     " ORDER BY times DESC, url LIMIT CAST(?2 AS INTEGER)"},
+    {"domains", "Domains (DNS queries, HTTP requests)",
+     "SELECT lower(host) AS domain, sum(kind = 'dns') AS queries, sum(kind = 'http') AS"
+     " requests, count(DISTINCT session) AS sessions FROM egress WHERE kind IN ('dns', 'http')"
+     " AND host IS NOT NULL AND host != '' AND (?1 IS NULL OR timestamp >= ?1)"
+     " GROUP BY domain ORDER BY queries + requests DESC, domain LIMIT CAST(?2 AS INTEGER)"},
+    /* url and size are those of the first download (SQLite: the bare
+     * columns of the row min() picked). */
+    {"payloads", "Payloads (downloads)",
+     "SELECT sha256, url, size, replace(substr(min(timestamp), 1, 19), 'T', ' ') AS first,"
+     " count(*) AS downloads, count(DISTINCT session) AS sessions"
+     " FROM downloads WHERE sha256 IS NOT NULL AND"
+     " (?1 IS NULL OR timestamp >= ?1) GROUP BY sha256"
+     " ORDER BY sessions DESC, downloads DESC, sha256 LIMIT CAST(?2 AS INTEGER)"},
     {"per_day", "Sessions per day",
      "SELECT substr(start, 1, 10) AS day, count(*) AS sessions, count(username) AS logged_in"
      " FROM sessions WHERE (?1 IS NULL OR start >= ?1) GROUP BY day ORDER BY day DESC"

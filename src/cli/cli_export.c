@@ -318,14 +318,18 @@ static void export_recordings(struct export_job *x, const char *id)
 	json_decref(rows);
 }
 
-/* artifacts/<sha256>: each file the session left that was stored. */
+/* artifacts/<sha256>: each file of the session that was stored - those it
+ * left in its container, the bodies its box downloaded, the first bytes of
+ * its connections - once each, in the order they came. */
 static void export_artifacts(struct export_job *x, const char *id)
 {
+	static const char sql[] =
+	    "SELECT sha256 FROM (SELECT sha256, timestamp FROM artifacts WHERE session = ?1"
+	    " UNION ALL SELECT sha256, timestamp FROM downloads WHERE session = ?1"
+	    " UNION ALL SELECT sha256, timestamp FROM egress WHERE session = ?1)"
+	    " WHERE sha256 IS NOT NULL GROUP BY sha256 ORDER BY min(timestamp), sha256";
 	const char *p[] = {id};
-	json_t *rows = cli_query(x->c,
-	                         "SELECT sha256 FROM artifacts WHERE session = ?1 AND sha256 IS NOT"
-	                         " NULL GROUP BY sha256 ORDER BY min(rowid)",
-	                         p, 1);
+	json_t *rows = cli_query(x->c, sql, p, 1);
 	size_t i;
 	json_t *row;
 	char name[SHA256_HEX + 16], src[4200];

@@ -13,7 +13,7 @@
 
 #include "index.h"
 
-#define SCHEMA_VERSION 2          /* a database of another version is rebuilt */
+#define SCHEMA_VERSION 3          /* a database of another version is rebuilt */
 #define LINE_MAX_BYTES (16 << 20) /* a longer line is skipped as bad */
 #define LINE_MAX_DEPTH 32         /* so is a deeper one (ours nest 3 deep) */
 #define TXN_LINES      20000      /* events per transaction */
@@ -66,10 +66,31 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS alerts("
     " session TEXT, timestamp TEXT, event TEXT, type TEXT, path TEXT);"
     "CREATE INDEX IF NOT EXISTS alerts_session ON alerts(session);"
-    "CREATE INDEX IF NOT EXISTS alerts_time ON alerts(timestamp);";
+    "CREATE INDEX IF NOT EXISTS alerts_time ON alerts(timestamp);"
+    /* What the boxes did on the sinkhole's network (egress.*): a row per
+     * event, kind its name's last word (dns, http, connect, limited,
+     * smtp). The columns the commands select and group by; the rest of the
+     * event's own fields in detail, a JSON object. */
+    "CREATE TABLE IF NOT EXISTS egress("
+    " session TEXT, timestamp TEXT, kind TEXT, proto TEXT, method TEXT, url TEXT, host TEXT,"
+    " dst TEXT, dport INT, status INT, sha256 TEXT, cmdline TEXT, detail TEXT);"
+    "CREATE INDEX IF NOT EXISTS egress_session ON egress(session);"
+    "CREATE INDEX IF NOT EXISTS egress_url ON egress(url, session, timestamp);"
+    "CREATE INDEX IF NOT EXISTS egress_host ON egress(host, kind, session, timestamp);"
+    /* file.downloaded: a body a box fetched, kept in the store. Not a row
+     * of artifacts: those are what a session left in its container, by
+     * path, as the diff found them; a download has a URL and no path, may
+     * never have been written to the box's disk, and is served again from
+     * the cache to other sessions - listing it with the files a session
+     * left would say something the log does not. */
+    "CREATE TABLE IF NOT EXISTS downloads("
+    " session TEXT, timestamp TEXT, url TEXT, sha256 TEXT, size INT, content_type TEXT,"
+    " source TEXT, container_id TEXT, cmdline TEXT);"
+    "CREATE INDEX IF NOT EXISTS downloads_session ON downloads(session);"
+    "CREATE INDEX IF NOT EXISTS downloads_sha256 ON downloads(sha256, session);";
 
-static const char *const tables[] = {"sessions",  "logins",    "commands", "channels",
-                                     "transfers", "artifacts", "forwards", "alerts"};
+static const char *const tables[] = {"sessions",  "logins",   "commands", "channels", "transfers",
+                                     "artifacts", "forwards", "alerts",   "egress",   "downloads"};
 
 /* Every event with a session first makes sure its row exists, so a log
  * whose start is missing still indexes. */
@@ -85,6 +106,42 @@ static const char ensure_sql[] = "INSERT OR IGNORE INTO sessions(id, start, src_
 	"INSERT INTO artifacts(session, timestamp, event, path, type, size, sha256, mode, link,"   \
 	" transfer, reason) VALUES(:session, :timestamp, :event, :path, :type, :size, :sha256,"    \
 	" :mode, :link, :transfer, :reason)"
+
+/* egress.*: the columns, by the event's fields, then the rest of the
+ * event in detail - an object of names and values without the ones the
+ * event did not have (json_patch drops the nulls). */
+#define EGRESS(columns, pairs)                                                                     \
+	"INSERT INTO egress(session, timestamp, kind, proto, method, url, host, dst, dport,"       \
+	" status, sha256, cmdline, detail) VALUES(:session, :timestamp, " columns ","              \
+	" json_patch('{}', json_object(" pairs ", 'container_id', :container_id,"                  \
+	" 'box_ip', :box_ip)))"
+/* In detail, an array of the event (bound as its JSON text) is JSON again
+ * (json_valid: a line whose field is not an array stays a good line), and
+ * true is true. */
+#define DNS_COLUMNS                                                                                \
+	"'dns', coalesce(:proto, 'udp'), NULL, NULL, :query, :server, :dport, NULL, NULL,"         \
+	" :cmdline"
+#define DNS_DETAIL "'qtype', :qtype, 'answer', :answer, 'rcode', :rcode, 'bytes', :bytes"
+#define HTTP_COLUMNS                                                                               \
+	"'http', coalesce(:proto, 'tcp'), :method, :url, :host, :dst, :dport, :status, :sha256,"   \
+	" :cmdline"
+#define HTTP_DETAIL                                                                                \
+	"'sport', :sport, 'sni', :sni, 'user_agent', :user_agent, 'fetch', :fetch,"                \
+	" 'bytes', :bytes, 'address', :address, 'error', :error,"                                  \
+	" 'tls', CASE WHEN :tls THEN json('true') END,"                                            \
+	" 'headers', CASE WHEN json_valid(:headers) THEN json(:headers) ELSE :headers END"
+#define CONNECT_COLUMNS                                                                            \
+	"'connect', :proto, NULL, :url, :host, :dst, :dport, NULL, :sha256, :cmdline"
+#define CONNECT_DETAIL                                                                             \
+	"'sport', :sport, 'bytes', :bytes, 'head', :head, 'data_b64', :data_b64, 'type', :type,"   \
+	" 'sni', :sni, 'tftp', :tftp, 'tls', CASE WHEN :tls THEN json('true') END"
+#define LIMITED_COLUMNS "'limited', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+#define LIMITED_DETAIL                                                                             \
+	"'connections_refused', :connections_refused, 'events_dropped', :events_dropped"
+#define SMTP_COLUMNS "'smtp', 'tcp', NULL, NULL, NULL, :dst, :dport, NULL, :sha256, :cmdline"
+#define SMTP_DETAIL                                                                                \
+	"'helo', :helo, 'mail_from', :mail_from, 'subject', :subject, 'bytes', :bytes,"            \
+	" 'rcpt_to', CASE WHEN json_valid(:rcpt_to) THEN json(:rcpt_to) ELSE :rcpt_to END"
 
 static const struct rule {
 	const char *event;
@@ -127,6 +184,15 @@ static const struct rule {
       " :dst_host, :dst_port, :orig_host, :orig_port, :bind_host, :bind_port, :accepted)"}},
     {"forward.data",
      {"UPDATE forwards SET bytes = :bytes WHERE session = :session AND forward = :forward"}},
+    {"egress.dns", {EGRESS(DNS_COLUMNS, DNS_DETAIL)}},
+    {"egress.http", {EGRESS(HTTP_COLUMNS, HTTP_DETAIL)}},
+    {"egress.connect", {EGRESS(CONNECT_COLUMNS, CONNECT_DETAIL)}},
+    {"egress.limited", {EGRESS(LIMITED_COLUMNS, LIMITED_DETAIL)}},
+    {"egress.smtp", {EGRESS(SMTP_COLUMNS, SMTP_DETAIL)}},
+    {"file.downloaded",
+     {"INSERT INTO downloads(session, timestamp, url, sha256, size, content_type, source,"
+      " container_id, cmdline) VALUES(:session, :timestamp, :url, :sha256, :size,"
+      " :content_type, :source, :container_id, :cmdline)"}},
     {"session.closed",
      {"UPDATE sessions SET end = :timestamp, duration = :duration, reason = :reason,"
       " exit_status = :exit_status, exit_signal = :exit_signal, bytes_in = :bytes_in,"
@@ -151,7 +217,7 @@ static const char *const alert_sql[2] = {
 /* Reads every table, no rows: fails only when the database does (a table
  * gone, the file unreadable), never for a line's data. */
 static const char probe_sql[] = "SELECT 1 FROM sessions, logins, commands, channels, transfers,"
-                                " artifacts, forwards, alerts, meta LIMIT 0";
+                                " artifacts, forwards, alerts, egress, downloads, meta LIMIT 0";
 
 struct index {
 	sqlite3 *db;

