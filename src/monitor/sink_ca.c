@@ -163,3 +163,18 @@ int sink_ca_load(const char *dir, char **cert_pem, char **key_pem)
 	info("made the sinkhole CA %s", cpath);
 	return 0;
 }
+
+int sink_ca_hash(const char *cert_pem, char out[16])
+{
+	BIO *b = BIO_new_mem_buf(cert_pem, -1);
+	X509 *x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	if (x == NULL) {
+		error("the sinkhole CA's certificate cannot be read");
+		return -1;
+	}
+	snprintf(out, 16, "%08lx", X509_subject_name_hash(x));
+	X509_free(x);
+	return 0;
+}

@@ -16,4 +16,8 @@
  * or -1 (logged). */
 int sink_ca_load(const char *dir, char **cert_pem, char **key_pem);
 
+/* The certificate's subject hash as OpenSSL names its links in a
+ * certificates directory ("%08lx"). 0, or -1 (logged). */
+int sink_ca_hash(const char *cert_pem, char out[16]);
+
 #endif

@@ -74,12 +74,15 @@ struct sinkhole_proc {
 };
 
 /* What every box runs before it is ready: the CA among its trusted ones,
- * where an administrator puts a company's own, dated as the image's bait. */
+ * where an administrator puts a company's own, dated as the image's bait,
+ * with what update-ca-certificates would make of it (the bundle, the
+ * link, the hashed link: $2 is the subject's hash) - made here, since the
+ * tool itself takes seconds on a small machine. */
 static const char trust_script[] =
     "umask 022; d=/usr/local/share/ca-certificates; f=$d/internal-root-ca.crt; "
-    "mkdir -p \"$d\" && printf '%s\\n' \"$1\" > \"$f\" && touch -d '2025-03-11 14:02:17' \"$f\" "
-    "&& { update-ca-certificates >/dev/null 2>&1 || cat \"$f\" >> "
-    "/etc/ssl/certs/ca-certificates.crt; }";
+    "c=/etc/ssl/certs; mkdir -p \"$d\" \"$c\" && printf '%s\\n' \"$1\" > \"$f\" && "
+    "touch -d '2025-03-11 14:02:17' \"$f\" && cat \"$f\" >> $c/ca-certificates.crt && "
+    "ln -sf \"$f\" $c/internal-root-ca.pem && ln -sf internal-root-ca.pem \"$c/$2.0\"";
 
 /* ---- the boxes' network, for the pool ---- */
 
@@ -778,7 +781,12 @@ struct sinkhole_proc *sinkhole_proc_new(struct loop *l, const struct config *cfg
 		sinkhole_proc_free(sp);
 		return NULL;
 	}
-	const char *trust[] = {"sh", "-c", trust_script, "sh", sp->ca_cert, NULL};
+	char hash[16];
+	if (sink_ca_hash(sp->ca_cert, hash) < 0) {
+		sinkhole_proc_free(sp);
+		return NULL;
+	}
+	const char *trust[] = {"sh", "-c", trust_script, "sh", sp->ca_cert, hash, NULL};
 	pool_set_net(pool, on_attach, on_gone, sp);
 	pool_set_prepare(pool, trust);
 	start(sp);
