@@ -44,7 +44,7 @@ struct fetch {
 	struct fetch *next;
 	struct sinkhole_proc *sp;
 	pid_t pid;
-	uint64_t id; /* the sinkhole's */
+	uint64_t id; /* the sinkhole's; 0 once that sinkhole is gone */
 	int body, result;
 	uint64_t timer;
 	json_t *ev; /* egress.http, finished when the fetch ends */
@@ -575,7 +575,9 @@ static void fetch_done(struct sinkhole_proc *sp, struct fetch *f, int status)
 		json_object_set_new(f->ev, "sha256", json_string(sha));
 	if (err != NULL)
 		json_object_set_new(f->ev, "error", json_string(err));
-	if (err == NULL && code >= 200 && code < 300)
+	if (f->id == 0)
+		debug("fetched %s for a sinkhole since gone", f->url);
+	else if (err == NULL && code >= 200 && code < 300)
 		reply(sp, f->id, 200, type, f->body);
 	else
 		reply(sp, f->id, code >= 400 && code < 600 ? (int)code : 502, NULL, -1);
@@ -807,7 +809,11 @@ bool sinkhole_proc_reaped(struct sinkhole_proc *sp, pid_t pid, int status)
 		else
 			error("sinkhole exited with status %d; starting it again",
 			      WEXITSTATUS(status));
-		/* Fetches it waited for have no one to answer. */
+		/* Fetches it waited for have no one to answer: the next one
+		 * numbers its requests from 1 again, and must not take their
+		 * answers for its own. */
+		for (struct fetch *f = sp->fetches; f != NULL; f = f->next)
+			f->id = 0;
 		sp->restart_timer = loop_add_timer(sp->loop, RESTART_MS, on_restart, sp);
 		return true;
 	}

@@ -5,7 +5,9 @@
  * A box is its source address. A table of the boxes seen recently counts,
  * per second, new connections and events; what goes over is dropped and
  * counted, and the count is told once a second in an egress.limited
- * event (itself never dropped), so a flood costs a line a second.
+ * event (itself never dropped), so a flood costs a line a second: at the
+ * box's first activity in a later second, or by a timer when the box has
+ * gone quiet.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +33,7 @@ struct box {
 };
 
 static struct box boxes[BOXES];
+static uint64_t tell_timer; /* armed while counts wait to be told */
 
 const char *sink_ip(uint32_t addr, char buf[16])
 {
@@ -58,6 +61,37 @@ static void tell_limited(struct sink *s, struct box *b)
 	                      (json_int_t)b->refused, "events_dropped", (json_int_t)b->dropped);
 	sink_send(s, m, -1);
 	b->refused = b->dropped = 0;
+}
+
+static void on_tell(struct loop *l, void *arg);
+
+/* Counts are waiting: look again just after this second ends. */
+static void arm_tell(struct sink *s)
+{
+	if (tell_timer == 0)
+		tell_timer = loop_add_timer(s->loop, 1000 - util_mono_ms() % 1000 + 10, on_tell, s);
+}
+
+/* Tells the counts of past seconds the boxes' own activity has not. */
+static void on_tell(struct loop *l, void *arg)
+{
+	struct sink *s = arg;
+	int64_t second = util_mono_ms() / 1000;
+	bool pending = false;
+
+	(void)l;
+	tell_timer = 0;
+	for (size_t i = 0; i < BOXES; i++) {
+		struct box *b = &boxes[i];
+		if (b->addr == 0 || (b->refused == 0 && b->dropped == 0))
+			continue;
+		if (b->second != second)
+			tell_limited(s, b);
+		else
+			pending = true;
+	}
+	if (pending)
+		arm_tell(s);
 }
 
 /* The box's entry, its counters for this second. */
@@ -95,6 +129,7 @@ bool sink_box_connect(struct sink *s, uint32_t addr)
 
 	if (b->conns >= s->set.connect_rate || b->open >= s->set.max_connections) {
 		b->refused++;
+		arm_tell(s);
 		return false;
 	}
 	b->conns++;
@@ -116,6 +151,7 @@ void sink_box_event(struct sink *s, uint32_t addr, json_t *ev, int fd)
 
 	if (ev == NULL || b->events >= s->set.event_rate) {
 		b->dropped++;
+		arm_tell(s);
 		json_decref(ev);
 	} else {
 		b->events++;

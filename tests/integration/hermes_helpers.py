@@ -314,12 +314,13 @@ def normalise_caps(caps):
 SANITIZER_RE = re.compile(
     r"ERROR: [A-Za-z]*Sanitizer|[A-Za-z]+Sanitizer:DEADLYSIGNAL|runtime error:|"
     r"Sanitizer CHECK failed|Sanitizer has encountered a fatal error")
-# The monitor's word on a child that ended badly: a crash, a sanitizer's abort, a forbidden
-# system call, a non-zero exit.
+# The monitor's word on a child that ended badly (a worker, the indexer, a worker template, the
+# sinkhole program): a crash, a sanitizer's abort, a forbidden system call, a non-zero exit.
 CHILD_END_RE = re.compile(
     r"worker died of signal|worker exited with status|worker killed for a forbidden system "
     r"call|indexer killed by SIG|indexer exited with status|"
-    r"worker template \d+ (killed by SIG|exited with status)")
+    r"worker template \d+ (killed by SIG|exited with status)|"
+    r"sinkhole killed by signal|sinkhole exited with status")
 
 
 REPORT_LINES = 40  # of a sanitizer's report shown after its first line

@@ -254,6 +254,9 @@ def test_stderr_trouble_finds_reports_and_bad_ends_only():
          "forbidden system call (seccomp)"),
         (rec("monitor", "indexer_died", "indexer killed by SIGSEGV; starting it again in 5 s"),
          "monitor[1] indexer_died: indexer killed by SIGSEGV; starting it again in 5 s"),
+        (rec("monitor", "sinkhole_proc_reaped", "sinkhole killed by signal 31; starting it "
+             "again"), "monitor[1] sinkhole_proc_reaped: sinkhole killed by signal 31; "
+         "starting it again"),
         ("2026-01-01T00:00:00Z WARNING monitor[3] session_worker_exited: session 1a: worker "
          "died of signal 11",) * 2,  # logging.format: text
     ]
