@@ -246,6 +246,11 @@ static void ask(struct conn *c, struct http_head *h)
 	                        "id", (json_int_t)c->id, "box", sink_ip(c->src, box), "sport",
 	                        c->sport, "dst", ip, "dport", c->dport, "method", m, "url", u,
 	                        "headers", hdrs ? hdrs : json_array());
+	if (msg != NULL && c->ssl != NULL) {
+		json_object_set_new(msg, "tls", json_true());
+		if (sni != NULL)
+			json_object_set_new(msg, "sni", json_string(sni));
+	}
 	free(m);
 	free(u);
 	c->st = C_FETCH;

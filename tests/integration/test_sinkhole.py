@@ -17,6 +17,7 @@ import re
 import shlex
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -30,6 +31,9 @@ from hermes_helpers import (allow_trouble, format_events, open_shell, sha256_byt
                             wait_for)
 
 NAME = "payload.example.net"  # egress.hosts sends its fetches to the loopback server
+TLS_NAME = "secure.example.net"  # ... to the loopback HTTPS server
+FTP_NAME = "files.example.net"  # ... to the loopback FTP server
+TFTP_NAME = "boot.example.net"  # ... to the loopback TFTP server
 SINKHOLE_COMM = "hermes-sinkhol"  # hermes-sinkhole, cut to 15 characters
 
 
@@ -148,19 +152,168 @@ def trap():
     t.close()
 
 
-def sinkhole_config(payload, fetch, live_ports=()):
+class TlsServer:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate of its own (hermes-fetch
+    checks none), serving `files`."""
+
+    def __init__(self, workdir):
+        key, crt = workdir / "origin.key", workdir / "origin.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out",
+                        str(crt), "-days", "2", "-subj", "/CN=origin"],
+                       check=True, capture_output=True, timeout=60)
+        self.files = {}
+        self.requests = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.requests.append(self.path)
+                body = owner.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(crt), str(key))
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class TftpServer:
+    """A TFTP read server on 127.0.0.1 (RFC 1350, octet mode), serving `files`: each read
+    answered from a port of its own, a block at a time."""
+
+    def __init__(self):
+        self.files = {}
+        self.requests = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self._stop:
+            try:
+                data, peer = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if data[:2] != b"\x00\x01":
+                continue
+            name = data[2:].split(b"\x00")[0].decode("latin-1")
+            self.requests.append(name)
+            threading.Thread(target=self._send, args=(name, peer), daemon=True).start()
+
+    def _send(self, name, peer):
+        t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t.bind(("127.0.0.1", 0))
+        t.settimeout(2)
+        body = self.files.get(name.lstrip("/"))
+        if body is None:
+            t.sendto(b"\x00\x05\x00\x01File not found\x00", peer)
+            t.close()
+            return
+        block = 1
+        while True:
+            chunk = body[(block - 1) * 512:block * 512]
+            for _ in range(5):
+                t.sendto(b"\x00\x03" + block.to_bytes(2, "big") + chunk, peer)
+                try:
+                    ack, _ = t.recvfrom(100)
+                except socket.timeout:
+                    continue
+                if ack[:2] == b"\x00\x04" and int.from_bytes(ack[2:4], "big") == block:
+                    break
+            else:
+                break
+            if len(chunk) < 512:
+                break
+            block += 1
+        t.close()
+
+    def close(self):
+        self._stop = True
+        self.sock.close()
+
+
+class FtpServer:
+    """An anonymous FTP server on 127.0.0.1 (pyftpdlib, Debian's python3-pyftpdlib) serving
+    the files of a directory."""
+
+    def __init__(self, root):
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler
+        from pyftpdlib.servers import FTPServer
+        self.root = root
+        auth = DummyAuthorizer()
+        auth.add_anonymous(str(root))
+        handler = type("Handler", (FTPHandler,), {"authorizer": auth,
+                                                  "passive_ports": range(41000, 41100)})
+        self.server = FTPServer(("127.0.0.1", 0), handler)
+        self.port = self.server.address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"timeout": 0.2},
+                         daemon=True).start()
+
+    def close(self):
+        self.server.close_all()
+
+
+@pytest.fixture(scope="module")
+def tls_origin(tmp_path_factory):
+    srv = TlsServer(tmp_path_factory.mktemp("tls"))
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def tftp_origin():
+    srv = TftpServer()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def ftp_origin(tmp_path_factory):
+    srv = FtpServer(tmp_path_factory.mktemp("ftp"))
+    yield srv
+    srv.close()
+
+
+def sinkhole_config(payload, fetch, live_ports=(), more_hosts=None):
     cfg = {"container_pool": {"security": {"network_mode": "sinkhole"}},
-           "egress": {"fetch": fetch, "hosts": {NAME: f"127.0.0.1:{payload.port}"}}}
+           "egress": {"fetch": fetch,
+                      "hosts": {NAME: f"127.0.0.1:{payload.port}", **(more_hosts or {})}}}
     if live_ports:
         cfg["egress"]["live_ports"] = ["80", "443", "21", "8080", *map(str, live_ports)]
     return cfg
 
 
 @pytest.fixture(scope="module")
-def sink(module_factory, payload, trap):
+def sink(module_factory, payload, trap, tls_origin, tftp_origin, ftp_origin):
     """The shared instance: sinkhole network, live fetching. The trap's port is one a live
     fetch may use: only the address can keep a fetch from it."""
-    return module_factory.start(sinkhole_config(payload, "live", [trap.port]))
+    return module_factory.start(sinkhole_config(
+        payload, "live", [trap.port],
+        {TLS_NAME: f"127.0.0.1:{tls_origin.port}", TFTP_NAME: f"127.0.0.1:{tftp_origin.port}",
+         FTP_NAME: f"127.0.0.1:{ftp_origin.port}"}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,10 +508,91 @@ def test_udp_is_logged(sink):
     udp = sink.wait_event("egress.connect", session=sid, proto="udp", dst="198.51.100.7",
                           dport=5353, timeout=20)
     assert base64.b64decode(udp["data_b64"]) == b"udp-hello\n" and udp["bytes"] == 10, udp
-    tftp = sink.wait_event("egress.connect", session=sid, proto="udp", dst="198.51.100.7",
-                           dport=69, timeout=20)
-    rrq = base64.b64decode(tftp["data_b64"])
-    assert rrq.startswith(b"\x00\x01boot.bin\x00"), tftp  # a read request
+    # A TFTP read is a fetch of tftp://ADDRESS/FILE; a documentation address is never
+    # fetched live.
+    tftp = sink.wait_event("egress.http", session=sid, url="tftp://198.51.100.7/boot.bin",
+                           timeout=20)
+    assert tftp["proto"] == "udp" and tftp["dport"] == 69 and tftp["status"] == 502, tftp
+    assert "refused to connect to 198.51.100.7" in tftp["error"], tftp
+    assert tftp["cmdline"].startswith("tftp 198.51.100.7"), tftp
+
+
+# ---------------------------------------------------------------------------------------------
+# 2c. HTTPS, FTP and TFTP downloads, fetched live and kept
+
+def kept(inst, sid, url, body):
+    """The box's download of url: file.downloaded for the session, the artifact, egress.http."""
+    ev = inst.wait_event("file.downloaded", session=sid, url=url, timeout=30)
+    assert ev["sha256"] == sha256_bytes(body) and ev["size"] == len(body), ev
+    art = Path(inst.config["forensics"]["artifacts_dir"]) / ev["sha256"]
+    assert art.read_bytes() == body
+    http = inst.wait_event("egress.http", session=sid, url=url, timeout=30)
+    assert http["status"] == 200 and http["sha256"] == ev["sha256"], http
+    return http
+
+
+def test_https_ftp_and_tftp_downloads(sink, tls_origin, ftp_origin, tftp_origin):
+    bodies = {name: os.urandom(n) for name, n in
+              (("t1.bin", 70_000), ("t2.bin", 30_000), ("f1.bin", 90_000), ("f2.bin", 20_000),
+               ("p1.bin", 3000), ("p2.bin", 1024))}
+    for k in ("t1.bin", "t2.bin"):
+        tls_origin.files["/" + k] = bodies[k]
+    for k in ("f1.bin", "f2.bin"):
+        (ftp_origin.root / k).write_bytes(bodies[k])
+    for k in ("p1.bin", "p2.bin"):
+        tftp_origin.files[k] = bodies[k]
+    script = "; ".join([
+        "cd /tmp",
+        f"curl -sS -o t1.bin https://{TLS_NAME}/t1.bin; echo curl=$?",
+        f"wget -q https://{TLS_NAME}/t2.bin; echo wget=$?",
+        f"wget -q ftp://{FTP_NAME}/f1.bin; echo wgetftp=$?",
+        f"curl -sS -o f2.bin ftp://{FTP_NAME}/f2.bin; echo curlftp=$?",
+        f"tftp {TFTP_NAME} -c get p1.bin",
+        f"busybox tftp -g -r p2.bin -l p2.bin {TFTP_NAME}; echo btftp=$?",
+        "sha256sum t1.bin t2.bin f1.bin f2.bin p1.bin p2.bin",
+        # The certificate the box was shown: ours, signed by the CA it trusts.
+        f"echo | openssl s_client -connect {TLS_NAME}:443 -servername {TLS_NAME} 2>/dev/null"
+        " | openssl x509 -noout -subject -issuer"])
+    r, sid = run(sink, script)
+    out = text(r)
+    for word in ("curl=0", "wget=0", "wgetftp=0", "curlftp=0", "btftp=0"):
+        assert word in out, out
+    for name, body in bodies.items():
+        assert f"{sha256_bytes(body)}  {name}" in out, out
+    assert re.search(rf"subject=CN ?= ?{re.escape(TLS_NAME)}", out), out
+    assert "Internal Root CA" in out, out
+    for name, tool in (("t1.bin", "curl"), ("t2.bin", "wget")):
+        http = kept(sink, sid, f"https://{TLS_NAME}/{name}", bodies[name])
+        assert http["tls"] is True and http["sni"] == TLS_NAME, http
+        assert http["cmdline"].startswith(tool), http
+    for name, tool in (("f1.bin", "wget"), ("f2.bin", "curl")):
+        http = kept(sink, sid, f"ftp://{FTP_NAME}/{name}", bodies[name])
+        assert http["dport"] == 21 and http["cmdline"].startswith(tool), http
+    for name, tool in (("p1.bin", "tftp"), ("p2.bin", "busybox")):
+        http = kept(sink, sid, f"tftp://{TFTP_NAME}/{name}", bodies[name])
+        assert http["proto"] == "udp" and http["cmdline"].startswith(tool), http
+    assert sorted(tls_origin.requests) == ["/t1.bin", "/t2.bin"], tls_origin.requests
+    assert sorted(tftp_origin.requests) == ["p1.bin", "p2.bin"], tftp_origin.requests
+
+
+# ---------------------------------------------------------------------------------------------
+# 2d. Mail is taken and kept, never sent
+
+def test_mail_is_kept_not_sent(sink):
+    subject = f"Cheap pills {uuid.uuid4().hex[:8]}"
+    py = ("import smtplib; s = smtplib.SMTP('smtp.gmail.com', 587, timeout=20); "
+          "s.ehlo('spambot'); s.login('victim@example.com', 'hunter2'); "
+          f"s.sendmail('a@example.com', ['x@example.org', 'y@example.org'], "
+          f"'Subject: {subject}\\r\\n\\r\\nBuy now\\r\\n'); s.quit(); print('sent')")
+    r, sid = run(sink, f"python3 -c {shlex.quote(py)}")
+    assert "sent" in text(r), text(r)
+    ev = sink.wait_event("egress.smtp", session=sid, timeout=30)
+    assert ev["helo"] == "spambot" and ev["mail_from"] == "a@example.com", ev
+    assert ev["rcpt_to"] == ["x@example.org", "y@example.org"], ev
+    assert ev["subject"] == subject and ev["host"] == "smtp.gmail.com", ev
+    assert ev["auth_user"] == "victim@example.com" and ev["auth_password"] == "hunter2", ev
+    art = Path(sink.config["forensics"]["artifacts_dir"]) / ev["sha256"]
+    assert f"Subject: {subject}".encode() in art.read_bytes()
 
 
 # ---------------------------------------------------------------------------------------------
