@@ -36,10 +36,13 @@
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define MAX_DEPTH        32  /* the schema needs 5; anything deeper is not a config of ours */
 #define MAX_ERRORS       100 /* a binary file would otherwise give one line per byte */
-#define MAX_KEYS         16  /* most keys in one section; checked below for every table */
-#define SHOW_MAX         60  /* bytes of a value echoed back in a message */
-#define SHOW_BUF         (SHOW_MAX * 4 + 8)
-#define PATH_BUF         512
+#define MAX_KEYS         16
+#define PAIRS_MAX        64 /* names in a K_PAIRS mapping (egress.hosts) */
+#define LIST_MAX_PORTS                                                                             \
+	32 /* egress.live_ports */ /* most keys in one section; checked below for every table */
+#define SHOW_MAX 60                /* bytes of a value echoed back in a message */
+#define SHOW_BUF (SHOW_MAX * 4 + 8)
+#define PATH_BUF 512
 
 struct errs {
 	char *buf;
@@ -306,7 +309,8 @@ struct key {
 	size_t off; /* of the field, from the struct being filled */
 	long long min, max;
 	const char *min_text;                /* K_SIZE: the minimum as users write it */
-	const char *max_text;                /* K_SIZE: the maximum (max > 0) */
+	const char *max_text;                /* K_SIZE: the maximum (max > 0); K_LIST: max is
+	                                      * the most items (0: any number) */
 	int empty_ok;                        /* K_STRING: "" allowed; K_SIZE: 0 allowed */
 	int required;                        /* "missing" when absent */
 	size_t off_n;                        /* K_CREDS: of the list's length */
@@ -574,7 +578,8 @@ static const struct key logging_keys[] = {
 static const struct key egress_keys[] = {
 	STR("fetch", egress.fetch, check_fetch),
 	{.name = "hosts", .kind = K_PAIRS, .off = C(egress.hosts), .check = check_host_target},
-	{.name = "live_ports", .kind = K_LIST, .off = C(egress.live_ports), .check = check_port},
+	{.name = "live_ports", .kind = K_LIST, .off = C(egress.live_ports), .check = check_port,
+	 .max = LIST_MAX_PORTS},
 	STR("subnet", egress.subnet, check_subnet),
 	{.name = "max_fetch_size", .kind = K_SIZE, .off = C(egress.max_fetch_size),
 	 .max = 256 << 20, .max_text = "256m"},
@@ -1062,8 +1067,12 @@ static void load_list(struct ctx *x, const yaml_node_t *v, const struct key *k, 
 
 	if (check_list(x, v, path) < 0)
 		return;
-	strlist_clear(dst);
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (k->max > 0 && n > (size_t)k->max) {
+		report(x, line_of(v), path, "at most %lld items", k->max);
+		return;
+	}
+	strlist_clear(dst);
 	if (!(dst->items = calloc(n + 1, sizeof(*dst->items)))) {
 		report_oom(x);
 		return;
@@ -1120,6 +1129,18 @@ static void load_credentials(struct ctx *x, const yaml_node_t *v, const struct k
 	}
 }
 
+/* A name as a URL's host: letters, digits, '-', '_', '.', at most 253. */
+static bool host_name(const char *s, size_t n)
+{
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return false;
+	return true;
+}
+
 static void load_pairs(struct ctx *x, const yaml_node_t *v, const struct key *k,
                        struct strpairs *dst, const char *path)
 {
@@ -1147,10 +1168,14 @@ static void load_pairs(struct ctx *x, const yaml_node_t *v, const struct key *k,
 		const char *s;
 		if (!kn || !vn)
 			continue;
-		if (kn->type != YAML_SCALAR_NODE || slen(kn) == 0 ||
-		    memchr(sval(kn), '\0', slen(kn)) != NULL) {
-			report(x, line_of(kn), path, "keys must be names, got %s", show(kn, got));
+		if (kn->type != YAML_SCALAR_NODE || !host_name(sval(kn), slen(kn))) {
+			report(x, line_of(kn), path, "keys must be host names, got %s",
+			       show(kn, got));
 			continue;
+		}
+		if (dst->n == PAIRS_MAX) {
+			report(x, line_of(kn), path, "at most %d names", PAIRS_MAX);
+			break;
 		}
 		escape(name, sizeof(name), sval(kn), slen(kn));
 		child_path(kpath, path, name);

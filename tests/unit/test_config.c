@@ -1070,9 +1070,16 @@ static void test_egress_bad(void **state)
 	    {"egress:\n  hosts: 'a.example=192.0.2.1:80'\n",
 	     "t.yaml:2: egress.hosts: must be a mapping, got \"a.example=192.0.2.1:80\""},
 	    {"egress:\n  hosts:\n    [a]: '192.0.2.1:80'\n",
-	     "t.yaml:3: egress.hosts: keys must be names, got a list"},
+	     "t.yaml:3: egress.hosts: keys must be host names, got a list"},
 	    {"egress:\n  hosts:\n    '': '192.0.2.1:80'\n",
-	     "t.yaml:3: egress.hosts: keys must be names, got \"\""},
+	     "t.yaml:3: egress.hosts: keys must be host names, got \"\""},
+	    /* A name with a colon would split hermes-fetch's NAME:ADDR:PORT. */
+	    {"egress:\n  hosts:\n    'a:b': '192.0.2.1:80'\n",
+	     "t.yaml:3: egress.hosts: keys must be host names, got \"a:b\""},
+	    {"egress: {live_ports: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
+	     "19, "
+	     "20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33]}",
+	     "t.yaml:1: egress.live_ports: at most 32 items"},
 	    {"egress: {live_ports: [80, 0]}",
 	     "t.yaml:1: egress.live_ports[1]: must be a port, 1 to 65535"},
 	    {"egress: {live_ports: [65536]}",

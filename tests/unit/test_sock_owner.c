@@ -69,6 +69,21 @@ static void test_match(void **state)
 	assert_int_equal(sock_owner_inode(last, addr("10.77.0.2"), 53), 99);
 }
 
+/* An unconnected UDP socket (tftp's, say) is bound to 0.0.0.0: found by
+ * its port, whatever address was asked. */
+static void test_udp_any(void **state)
+{
+	static const char udp[] =
+	    "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+	    "timeout inode ref pointer drops\n"
+	    "  123: 00000000:9486 00000000:0000 07 00000000:00000000 00:00000000 00000000     0 "
+	    "       0 515151 2 0000000000000000 0\n";
+
+	(void)state;
+	assert_int_equal(sock_owner_inode(udp, addr("10.77.0.2"), 0x9486), 515151);
+	assert_int_equal(sock_owner_inode(udp, addr("10.77.0.2"), 0x9487), 0);
+}
+
 static void test_no_match(void **state)
 {
 	(void)state;
@@ -139,9 +154,8 @@ static void test_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_match),
-	    cmocka_unit_test(test_no_match),
-	    cmocka_unit_test(test_time_wait),
+	    cmocka_unit_test(test_match),     cmocka_unit_test(test_no_match),
+	    cmocka_unit_test(test_udp_any),   cmocka_unit_test(test_time_wait),
 	    cmocka_unit_test(test_malformed),
 	};
 
