@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,7 +42,9 @@ struct xfer {
 	uint16_t block; /* the block sent last, waiting for its ACK (0: none yet) */
 	int tries;
 	uint64_t timer;
-	bool waiting; /* for the monitor's answer */
+	bool waiting;  /* for the monitor's answer */
+	bool netascii; /* the client asked for text: LF sent as CR LF, CR as CR NUL */
+	char url[700];
 };
 
 static struct xfer *xfers;
@@ -137,6 +141,39 @@ static void on_resend(struct loop *l, void *arg)
 	send_block(x);
 }
 
+/* The body as netascii (RFC 764's line ends), in a memfd of its own; fd
+ * is closed. -1 on failure. */
+static int netascii(int fd, struct stat *st)
+{
+	uint8_t in[BLOCK * 8], out[BLOCK * 16];
+	int m = memfd_create("netascii", MFD_CLOEXEC);
+	off_t at = 0;
+	ssize_t n;
+	size_t done;
+
+	while (m >= 0 && (n = pread(fd, in, sizeof(in), at)) > 0) {
+		size_t k = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			if (in[i] == '\n')
+				out[k++] = '\r';
+			out[k++] = in[i];
+			if (in[i] == '\r')
+				out[k++] = '\0';
+		}
+		if (util_write_all(m, out, k, &done) < 0) {
+			close(m);
+			m = -1;
+		}
+		at += n;
+	}
+	close(fd);
+	if (m >= 0 && fstat(m, st) < 0) {
+		close(m);
+		m = -1;
+	}
+	return m;
+}
+
 bool sink_tftp_fetched(struct sink *s, uint64_t id, int status, int fd)
 {
 	struct stat st;
@@ -149,6 +186,13 @@ bool sink_tftp_fetched(struct sink *s, uint64_t id, int status, int fd)
 			if (fd >= 0)
 				close(fd);
 			send_error(x, 1, "File not found");
+			xfer_end(x);
+			return true;
+		}
+		if (x->netascii)
+			fd = netascii(fd, &st);
+		if (fd < 0) {
+			send_error(x, 0, "Read error");
 			xfer_end(x);
 			return true;
 		}
@@ -208,8 +252,7 @@ void sink_tftp_packet(struct sink *s, int fd, const uint8_t *p, size_t n,
 	}
 	if (op != OP_RRQ && op != OP_WRQ)
 		return;
-	if (x != NULL) /* a new request from the same port: the old one is over */
-		xfer_end(x);
+
 	struct xfer tmp = {.peer = *from, .server = dst, .body = -1};
 	if (!request(p, n, &file, &mode) || strlen(file) > 512) {
 		send_error(&tmp, 4, "Illegal TFTP operation");
@@ -220,6 +263,10 @@ void sink_tftp_packet(struct sink *s, int fd, const uint8_t *p, size_t n,
 	snprintf(url, sizeof(url), "tftp://%s/%s", host ? host : sink_ip(dst, ip),
 	         f != NULL ? (f[0] == '/' ? f + 1 : f) : "");
 	free(f);
+	if (x != NULL && op == OP_RRQ && strcmp(x->url, url) == 0)
+		return; /* the client's retransmission: that transfer goes on */
+	if (x != NULL)  /* a new request from the same port: the old one is over */
+		xfer_end(x);
 	if (op == OP_WRQ || n_xfers >= MAX_XFERS) {
 		json_t *ev = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s}", "event",
 		                       "egress.connect", "proto", "udp", "dst", sink_ip(dst, ip),
@@ -237,6 +284,8 @@ void sink_tftp_packet(struct sink *s, int fd, const uint8_t *p, size_t n,
 	x->s = s;
 	x->id = ++s->next_id;
 	x->waiting = true;
+	x->netascii = strcasecmp(mode, "netascii") == 0;
+	snprintf(x->url, sizeof(x->url), "%s", url);
 	x->next = xfers;
 	xfers = x;
 	n_xfers++;

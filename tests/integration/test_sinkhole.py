@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from hermes_helpers import (allow_trouble, format_events, open_shell, sha256_bytes, ssh_exec,
-                            wait_for)
+from hermes_helpers import (allow_trouble, format_events, open_shell, sanitizer_build,
+                            sha256_bytes, ssh_exec, wait_for)
 
 NAME = "payload.example.net"  # egress.hosts sends its fetches to the loopback server
 TLS_NAME = "secure.example.net"  # ... to the loopback HTTPS server
@@ -784,7 +784,10 @@ def test_sinkhole_is_confined_and_restarted(sink):
         assert st["Uid"].split() == [str(user.pw_uid)] * 4, st["Uid"]
         assert st["Gid"].split() == [str(user.pw_gid)] * 4, st["Gid"]
         assert user.pw_uid != 0
-        assert os.readlink(f"/proc/{p}/root") == chroot
+        # A sanitizer build keeps its root for the leak check's /proc (sinkhole_main.c);
+        # the release pass checks the chroot.
+        if not sanitizer_build():
+            assert os.readlink(f"/proc/{p}/root") == chroot
         assert os.readlink(f"/proc/{p}/ns/net") != os.readlink("/proc/self/ns/net")
         assert os.readlink(f"/proc/{p}/ns/net") != os.readlink(f"/proc/{sink.proc.pid}/ns/net")
 
