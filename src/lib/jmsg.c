@@ -43,6 +43,7 @@ int jmsg_send(int sock, const json_t *msg, int fd)
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	int e = errno;
+	explicit_bzero(text, iov.iov_len); /* it may have held a key (the sinkhole's start) */
 	free(text);
 	if (n < 0)
 		return -e;

@@ -52,8 +52,8 @@ struct conn {
 	uint64_t id, timer;
 	uint32_t src, dst;
 	uint16_t sport, dport;
-	char in[SINK_HOLD_BYTES];
-	size_t in_len;
+	char *in; /* what the box sent: grows to SINK_HOLD_BYTES */
+	size_t in_len, in_cap;
 	uint64_t bytes_in;
 	bool head_only; /* HEAD: no body */
 	bool report;    /* an egress.connect at the end (not an HTTP request) */
@@ -76,6 +76,28 @@ static bool mail_port(uint16_t p)
 }
 
 static struct conn *conns;
+
+/* Room for up to want more bytes of the box's in c->in, grown as needed
+ * (most connections send little): how many fit, 0 when full or out of
+ * memory. */
+static size_t room(struct conn *c, size_t want)
+{
+	size_t need = c->in_len + want < SINK_HOLD_BYTES ? c->in_len + want : SINK_HOLD_BYTES;
+
+	if (need > c->in_cap) {
+		size_t cap = c->in_cap ? c->in_cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		if (cap > SINK_HOLD_BYTES)
+			cap = SINK_HOLD_BYTES;
+		char *p = realloc(c->in, cap);
+		if (p == NULL)
+			return c->in_cap - c->in_len;
+		c->in = p;
+		c->in_cap = cap;
+	}
+	return need - c->in_len;
+}
 
 static void arm(struct conn *c, int64_t ms);
 
@@ -112,6 +134,7 @@ static void conn_end(struct conn *c)
 	loop_del_timer(s->loop, c->timer);
 	loop_del_fd(s->loop, c->fd);
 	SSL_free(c->ssl);
+	free(c->in);
 	sink_smtp_free(c->smtp);
 	sink_ftp_free(c->ftp);
 	buf_free(&c->wout);
@@ -274,7 +297,7 @@ static void classify(struct conn *c)
 			respond(c, 400, NULL, -1);
 		return;
 	}
-	if (c->in_len == sizeof(c->in)) {
+	if (c->in_len == SINK_HOLD_BYTES) {
 		/* All that is kept: hold it open, read no more. */
 		c->st = C_HOLD;
 		loop_set_events(c->s->loop, c->fd, 0);
@@ -427,7 +450,7 @@ static void talk_input(struct conn *c)
 		conn_end(c);
 		return;
 	}
-	size_t keep = (size_t)n < sizeof(c->in) - c->in_len ? (size_t)n : sizeof(c->in) - c->in_len;
+	size_t keep = room(c, (size_t)n);
 	memcpy(c->in + c->in_len, buf, keep);
 	c->in_len += keep;
 	c->bytes_in += (uint64_t)n;
@@ -505,7 +528,14 @@ static void on_io(struct loop *l, int fd, int events, void *arg)
 			}
 		}
 	}
-	ssize_t n = conn_read(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
+	/* Read what the buffer holds now; a full one doubles. */
+	size_t space = room(c, c->in_cap > c->in_len ? c->in_cap - c->in_len
+	                                             : (c->in_len > 4096 ? c->in_len : 4096));
+	if (space == 0) {
+		conn_end(c); /* out of memory */
+		return;
+	}
+	ssize_t n = conn_read(c, c->in + c->in_len, space);
 	if (n == 0)
 		return;
 	if (n < 0) {
