@@ -141,18 +141,22 @@ bool sink_msg_url_ok(const char *u)
 void sink_msg_url_host(const char *u, char *out, size_t cap)
 {
 	const char *h = strstr(u, "://");
-	size_t n = 0;
+	size_t n = 0, end;
 
 	if (cap == 0)
 		return;
 	h = h ? h + 3 : u;
-	const char *at = strpbrk(h, "@/");
+	/* The authority ends at the path, the query or the fragment (as
+	 * curl, which fetches it, reads it); a user in it ends at an '@'. */
+	const char *at = strpbrk(h, "@/?#");
 	if (at != NULL && *at == '@')
 		h = at + 1;
-	while (h[n] && h[n] != '/' && h[n] != ':' && h[n] != '?' && h[n] != '#' && n + 1 < cap) {
+	end = strcspn(h, "/?#");
+	/* An IPv6 address with its brackets, else up to the port. */
+	const char *close = h[0] == '[' ? memchr(h, ']', end) : NULL;
+	end = close != NULL ? (size_t)(close - h) + 1 : strcspn(h, ":/?#");
+	for (; n < end && n + 1 < cap; n++)
 		out[n] = (char)((h[n] >= 'A' && h[n] <= 'Z') ? h[n] - 'A' + 'a' : h[n]);
-		n++;
-	}
 	out[n] = '\0';
 }
 

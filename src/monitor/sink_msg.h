@@ -65,8 +65,9 @@ bool sink_msg_box(const json_t *m, uint32_t *addr);
  * byte a control, a space or DEL. */
 bool sink_msg_url_ok(const char *url);
 
-/* The host a URL names (lower case, without its user, port, path), into
- * out (at most cap - 1 bytes, NUL-terminated). */
+/* The host a URL names, as curl reads it: lower case, without its user
+ * or port, an IPv6 address with its brackets, ended by the path, the
+ * query or the fragment; into out (at most cap - 1 bytes, terminated). */
 void sink_msg_url_host(const char *url, char *out, size_t cap);
 
 /* A fetch request (sink_msg_fetch). */

@@ -476,6 +476,16 @@ static void test_url_host(void **state)
 	host_is("https://user@evil.example/", "evil.example");
 	host_is("ftp://user:p%40ss@Evil.Example:2121/pub", "evil.example");
 	host_is("http://evil.example/a@b", "evil.example"); /* an @ in the path */
+	/* ... or the query or fragment: curl fetches from evil.example. */
+	host_is("http://evil.example?@good.example/", "evil.example");
+	host_is("http://evil.example#@good.example/", "evil.example");
+	host_is("http://evil.example:80?@good.example/", "evil.example");
+	/* IPv6 addresses (a Host header may be one), with their brackets. */
+	host_is("http://[2001:DB8::1]:8080/x", "[2001:db8::1]");
+	host_is("http://[::1]/x", "[::1]");
+	host_is("http://user:pw@[::ffff:10.0.0.1]:21/", "[::ffff:10.0.0.1]");
+	host_is("[2001:db8::1]:80", "[2001:db8::1]");
+	host_is("http://[2001:db8::1/x]", "[2001"); /* no closing bracket in it */
 	host_is("tftp://203.0.113.5/boot", "203.0.113.5");
 	host_is("evil.example/x.sh", "evil.example"); /* no scheme */
 	host_is("Evil.Example:80", "evil.example");
