@@ -43,6 +43,16 @@ static const struct sink_field smtp_fields[] = {{"dst", JSON_STRING, 16},
 static const struct sink_field limited_fields[] = {
     {"connections_refused", JSON_INTEGER, 0}, {"events_dropped", JSON_INTEGER, 0}, {NULL, 0, 0}};
 
+/* What egress.http takes of a fetch message besides what sink_msg_fetch
+ * reads: where the request went (docs/sinkhole.md's fetch message). */
+static const struct sink_field fetch_fields[] = {{"sni", JSON_STRING, SINK_SNI_MAX},
+                                                 {"tls", JSON_TRUE, 0},
+                                                 {"proto", JSON_STRING, 8},
+                                                 {"dst", JSON_STRING, 16},
+                                                 {"dport", JSON_INTEGER, 0},
+                                                 {"sport", JSON_INTEGER, 0},
+                                                 {NULL, 0, 0}};
+
 static const struct {
 	const char *name;
 	const struct sink_field *fields;
@@ -89,9 +99,14 @@ static bool field_ok(const struct sink_field *f, const json_t *v)
 	return true;
 }
 
-json_t *sink_msg_fields(const json_t *m, const char *kind)
+const struct sink_field *sink_msg_fetch_fields(void)
 {
-	const struct sink_field *fs = sink_msg_kind(kind);
+	return fetch_fields;
+}
+
+/* The fields fs that m has, as sink_msg_fields. */
+static json_t *copy(const json_t *m, const struct sink_field *fs)
+{
 	json_t *o = fs != NULL ? json_object() : NULL;
 
 	if (o == NULL)
@@ -104,6 +119,11 @@ json_t *sink_msg_fields(const json_t *m, const char *kind)
 		}
 	}
 	return o;
+}
+
+json_t *sink_msg_fields(const json_t *m, const char *kind)
+{
+	return copy(m, sink_msg_kind(kind));
 }
 
 json_t *sink_msg_event_fields(const json_t *m, const char **kind)
@@ -180,13 +200,12 @@ int sink_msg_fetch(const json_t *m, struct sink_fetch *f)
 	    json_array_size(headers) > SINK_HEADERS_MAX)
 		return -1;
 	sink_msg_url_host(f->url, f->host, sizeof(f->host));
-	f->fields = sink_msg_fields(m, "egress.connect");
+	f->fields = copy(m, fetch_fields);
 	f->headers = json_array();
 	if (f->fields == NULL || f->headers == NULL) {
 		sink_msg_fetch_free(f);
 		return -2;
 	}
-	json_object_del(f->fields, "head");
 	if (json_is_true(json_object_get(m, "tls"))) {
 		const char *sni = json_string_value(json_object_get(m, "sni"));
 		f->tls = true;

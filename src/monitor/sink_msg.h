@@ -47,6 +47,10 @@ struct sink_field {
  * any other kind. */
 const struct sink_field *sink_msg_kind(const char *kind);
 
+/* The fields a fetch's egress.http event takes from its message, as
+ * sink_msg_kind. */
+const struct sink_field *sink_msg_fetch_fields(void);
+
 /* The fields of kind that m has, of the right type and length: a new
  * object (its values m's own), empty when none; NULL when kind is not
  * known (or memory is short). */
@@ -75,8 +79,8 @@ struct sink_fetch {
 	uint64_t id;
 	const char *method, *url; /* m's own, at most SINK_METHOD_MAX, SINK_URL_MAX */
 	char host[SINK_HOST_MAX]; /* url's (sink_msg_url_host) */
-	/* What of egress.connect's fields m has but "head" (dst, dport, sport,
-	 * proto, tls, sni...), as sink_msg_fields: the egress.http event's. */
+	/* What of sink_msg_fetch_fields m has (dst, dport, sport, proto,
+	 * tls, sni), as sink_msg_fields: the egress.http event's. */
 	json_t *fields;
 	/* The headers, [[name, value], ...]: the pairs of strings of at most
 	 * SINK_HEADER_NAME and SINK_STR_MAX bytes, in m's order. */

@@ -151,7 +151,23 @@ static void check_one(const char *kind, const char *name, json_t *v, bool kept)
 
 static void test_tables(void **state)
 {
+	static const struct want fetch[] = {{"sni", JSON_STRING, 253},
+	                                    {"tls", JSON_TRUE, 0},
+	                                    {"proto", JSON_STRING, 8},
+	                                    {"dst", JSON_STRING, 16},
+	                                    {"dport", JSON_INTEGER, 0},
+	                                    {"sport", JSON_INTEGER, 0},
+	                                    {NULL, 0, 0}};
+	const struct sink_field *ff = sink_msg_fetch_fields();
+
 	(void)state;
+	for (const struct want *w = fetch; w->name != NULL; w++, ff++) {
+		assert_non_null(ff->name);
+		assert_string_equal(ff->name, w->name);
+		assert_int_equal(ff->type, w->type);
+		assert_int_equal(ff->max, w->max);
+	}
+	assert_null(ff->name);
 	for (size_t k = 0; k < N_KINDS; k++) {
 		const struct sink_field *f = sink_msg_kind(kinds[k].kind);
 		const struct want *w = kinds[k].fields;
@@ -311,10 +327,13 @@ static void test_not_forgeable(void **state)
 		json_decref(m);
 	}
 	/* No table has a key the monitor sets. */
-	for (size_t k = 0; k < N_KINDS; k++)
-		for (const struct sink_field *f = sink_msg_kind(kinds[k].kind); f->name; f++)
+	for (size_t k = 0; k <= N_KINDS; k++) {
+		const struct sink_field *f =
+		    k < N_KINDS ? sink_msg_kind(kinds[k].kind) : sink_msg_fetch_fields();
+		for (; f->name; f++)
 			for (size_t i = 0; i < N_OWN; i++)
 				assert_string_not_equal(f->name, own[i]);
+	}
 
 	/* Nor a fetch's fields. */
 	json_t *m = parse("{\"t\":\"fetch\",\"id\":3,\"box\":\"10.77.0.2\",\"method\":\"GET\","
@@ -323,10 +342,15 @@ static void test_not_forgeable(void **state)
 	json_object_set_new(m, "method", json_string("GET"));
 	json_object_set_new(m, "headers", json_array());
 	json_object_set_new(m, "id", json_integer(3));
-	json_object_set_new(m, "head", json_string("GET / HTTP/1.1")); /* egress.connect's only */
+	/* egress.connect's, not egress.http's: the host is the URL's, the
+	 * bytes those served. */
+	json_t *other = parse("{\"head\":\"GET / HTTP/1.1\",\"host\":\"good.example\","
+	                      "\"bytes\":7,\"tftp\":\"read\",\"data_b64\":\"AA==\",\"type\":8}");
+	assert_int_equal(json_object_update(m, other), 0);
+	json_decref(other);
 	struct sink_fetch f;
 	assert_int_equal(sink_msg_fetch(m, &f), 1);
-	json_t *want = parse("{\"url\":\"http://a/\",\"dport\":80}");
+	json_t *want = parse("{\"dport\":80}");
 	assert_true(json_equal(f.fields, want));
 	json_decref(want);
 	sink_msg_fetch_free(&f);
@@ -555,8 +579,7 @@ static void test_fetch_tcp(void **state)
 	                     "[\"Host\",\"Evil.Example:80\"]]");
 	assert_true(json_equal(f.headers, want));
 	json_decref(want);
-	want = parse("{\"url\":\"http://Evil.Example:80/x.sh\",\"dst\":\"203.0.113.5\","
-	             "\"dport\":80,\"sport\":40000}");
+	want = parse("{\"dst\":\"203.0.113.5\",\"dport\":80,\"sport\":40000}");
 	assert_true(json_equal(f.fields, want));
 	json_decref(want);
 	sink_msg_fetch_free(&f);
