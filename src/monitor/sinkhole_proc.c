@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -27,6 +26,7 @@
 #include "jmsg.h"
 #include "log.h"
 #include "sink_ca.h"
+#include "sink_msg.h"
 #include "sink_net.h"
 #include "sinkhole_proc.h"
 #include "sock_owner.h"
@@ -35,8 +35,6 @@
 
 #define RESTART_MS    1000
 #define KEPT_MAX      (64 * 1024) /* of a connection nothing answered */
-#define URL_MAX       4096
-#define STR_MAX       1024 /* any other string field */
 #define RESULT_MAX    8192
 #define FETCH_GRACE_S 5
 
@@ -48,7 +46,7 @@ struct fetch {
 	int body, result;
 	uint64_t timer;
 	json_t *ev; /* egress.http, finished when the fetch ends */
-	char url[URL_MAX + 1];
+	char url[SINK_URL_MAX + 1];
 	char session[64], src_ip[64], container[65];
 	int src_port;
 };
@@ -184,88 +182,12 @@ static void start(struct sinkhole_proc *sp)
 
 /* ---- checking what it says ---- */
 
-struct field {
-	const char *name;
-	json_type type; /* JSON_STRING, JSON_INTEGER */
-	size_t max;
-};
-
-static const struct field dns_fields[] = {{"server", JSON_STRING, 16},
-                                          {"query", JSON_STRING, STR_MAX},
-                                          {"qtype", JSON_STRING, 16},
-                                          {"answer", JSON_STRING, 16},
-                                          {"rcode", JSON_INTEGER, 0},
-                                          {"bytes", JSON_INTEGER, 0},
-                                          {NULL, 0, 0}};
-static const struct field connect_fields[] = {
-    {"sni", JSON_STRING, 253},      {"tls", JSON_TRUE, 0},
-    {"proto", JSON_STRING, 8},      {"host", JSON_STRING, 255},
-    {"tftp", JSON_STRING, 8},       {"url", JSON_STRING, 700},
-    {"dst", JSON_STRING, 16},       {"dport", JSON_INTEGER, 0},
-    {"sport", JSON_INTEGER, 0},     {"bytes", JSON_INTEGER, 0},
-    {"head", JSON_STRING, STR_MAX}, {"data_b64", JSON_STRING, STR_MAX},
-    {"type", JSON_INTEGER, 0},      {NULL, 0, 0}};
-static const struct field smtp_fields[] = {{"dst", JSON_STRING, 16},
-                                           {"dport", JSON_INTEGER, 0},
-                                           {"sport", JSON_INTEGER, 0},
-                                           {"host", JSON_STRING, 255},
-                                           {"helo", JSON_STRING, 256},
-                                           {"mail_from", JSON_STRING, 256},
-                                           {"rcpt_to", JSON_ARRAY, 256},
-                                           {"bytes", JSON_INTEGER, 0},
-                                           {"subject", JSON_STRING, 1024},
-                                           {"auth_user", JSON_STRING, 256},
-                                           {"auth_password", JSON_STRING, 256},
-                                           {NULL, 0, 0}};
-static const struct field limited_fields[] = {
-    {"connections_refused", JSON_INTEGER, 0}, {"events_dropped", JSON_INTEGER, 0}, {NULL, 0, 0}};
-
-static const struct {
-	const char *name;
-	const struct field *fields;
-} kinds[] = {{"egress.dns", dns_fields},
-             {"egress.connect", connect_fields},
-             {"egress.smtp", smtp_fields},
-             {"egress.limited", limited_fields}};
-
-/* Copies the fields that are there, of the right type and length. */
-static void copy_fields(json_t *ev, const json_t *m, const struct field *fs)
-{
-	for (const struct field *f = fs; f->name != NULL; f++) {
-		json_t *v = json_object_get(m, f->name);
-		if (v == NULL || json_typeof(v) != f->type)
-			continue;
-		if (f->type == JSON_STRING && json_string_length(v) > f->max)
-			continue;
-		if (f->type == JSON_INTEGER && json_integer_value(v) < 0)
-			continue;
-		if (f->type == JSON_ARRAY) {
-			/* Of strings, each at most max, at most 100 of them. */
-			size_t i;
-			json_t *item;
-			bool ok = json_array_size(v) <= 100;
-			json_array_foreach(v, i, item)
-			{
-				ok = ok && json_is_string(item) &&
-				     json_string_length(item) <= f->max;
-			}
-			if (!ok)
-				continue;
-		}
-		json_object_set(ev, f->name, v);
-	}
-}
-
 /* The box a message names: its container and init pid, or NULL. */
 static const char *box_of(struct sinkhole_proc *sp, const json_t *m, uint32_t *addr, int *pid)
 {
-	const char *s = json_string_value(json_object_get(m, "box"));
-	struct in_addr a;
-
-	if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+	if (!sink_msg_box(m, addr))
 		return NULL;
-	*addr = a.s_addr;
-	return sink_net_box(sp->net, a.s_addr, pid);
+	return sink_net_box(sp->net, *addr, pid);
 }
 
 /* A new event for the session of container id (or none). */
@@ -320,23 +242,23 @@ static void *map_fd(int fd, size_t max, size_t *n)
 
 static void handle_event(struct sinkhole_proc *sp, const json_t *m, int fd)
 {
-	const char *name = json_string_value(json_object_get(m, "event"));
-	const struct field *fs = NULL;
+	const char *name = NULL;
+	json_t *fields = sink_msg_event_fields(m, &name);
 	uint32_t addr;
 	int pid;
 	const char *container = box_of(sp, m, &addr, &pid);
 
-	for (size_t i = 0; name != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(name, kinds[i].name) == 0)
-			fs = kinds[i].fields;
-	if (fs == NULL || container == NULL) {
-		debug("sinkhole: an event refused (%s)", fs == NULL ? "kind" : "box");
+	if (fields == NULL || container == NULL) {
+		debug("sinkhole: an event refused (%s)", fields == NULL ? "kind" : "box");
+		json_decref(fields);
 		return;
 	}
 	json_t *ev = box_event(sp, name, container, json_string_value(json_object_get(m, "box")));
+	if (ev != NULL)
+		json_object_update(ev, fields);
+	json_decref(fields);
 	if (ev == NULL)
 		return;
-	copy_fields(ev, m, fs);
 	if (fd >= 0 && (strcmp(name, "egress.connect") == 0 || strcmp(name, "egress.smtp") == 0)) {
 		size_t n;
 		char sha[65];
@@ -360,35 +282,6 @@ static void reply(struct sinkhole_proc *sp, uint64_t id, int status, const char 
 	if (m == NULL || jmsg_send(sp->ctl, m, fd) < 0)
 		debug("sinkhole: an answer was not sent");
 	json_decref(m);
-}
-
-/* A URL the fetcher may be given: http, https or ftp, printable. */
-static bool url_ok(const char *u)
-{
-	if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0 &&
-	    strncasecmp(u, "ftp://", 6) != 0 && strncasecmp(u, "tftp://", 7) != 0)
-		return false;
-	for (; *u; u++)
-		if ((unsigned char)*u <= 0x20 || *u == 0x7f)
-			return false;
-	return true;
-}
-
-/* The host of a URL (lower case, no port), into out. */
-static void url_host(const char *u, char *out, size_t cap)
-{
-	const char *h = strstr(u, "://");
-	size_t n = 0;
-
-	h = h ? h + 3 : u;
-	const char *at = strpbrk(h, "@/");
-	if (at != NULL && *at == '@')
-		h = at + 1;
-	while (h[n] && h[n] != '/' && h[n] != ':' && h[n] != '?' && h[n] != '#' && n + 1 < cap) {
-		out[n] = (char)((h[n] >= 'A' && h[n] <= 'Z') ? h[n] - 'A' + 'a' : h[n]);
-		n++;
-	}
-	out[n] = '\0';
 }
 
 static void file_downloaded(struct sinkhole_proc *sp, const struct fetch *f, const char *sha,
@@ -586,39 +479,26 @@ static void fetch_done(struct sinkhole_proc *sp, struct fetch *f, int status)
 	fetch_free(sp, f);
 }
 
-static void handle_fetch(struct sinkhole_proc *sp, const json_t *m)
+/* A fetch checked (sink_msg_fetch) of a box known: its egress.http event,
+ * and its answer (or a live fetch started). */
+static void fetch_request(struct sinkhole_proc *sp, const json_t *m, const struct sink_fetch *req,
+                          const char *container, uint32_t addr, int pid)
 {
-	json_int_t id = json_integer_value(json_object_get(m, "id"));
-	const char *method = json_string_value(json_object_get(m, "method"));
-	const char *url = json_string_value(json_object_get(m, "url"));
-	const json_t *headers = json_object_get(m, "headers");
-	const char *ua = NULL, *type = "", *sha;
-	uint32_t addr;
-	int pid;
-	const char *container = box_of(sp, m, &addr, &pid);
-	char host[256];
-
-	if (id <= 0)
-		return;
-	if (container == NULL || method == NULL || url == NULL || strlen(method) > 16 ||
-	    strlen(url) > URL_MAX || !json_is_array(headers) || json_array_size(headers) > 64) {
-		reply(sp, (uint64_t)id, 400, NULL, -1);
-		return;
-	}
+	const char *type = "", *sha;
 	struct fetch *f = calloc(1, sizeof(*f));
 	json_t *ev =
 	    box_event(sp, "egress.http", container, json_string_value(json_object_get(m, "box")));
 	if (f == NULL || ev == NULL) {
 		free(f);
 		json_decref(ev);
-		reply(sp, (uint64_t)id, 503, NULL, -1);
+		reply(sp, req->id, 503, NULL, -1);
 		return;
 	}
 	f->sp = sp;
-	f->id = (uint64_t)id;
+	f->id = req->id;
 	f->body = f->result = -1;
 	f->ev = ev;
-	snprintf(f->url, sizeof(f->url), "%s", url);
+	snprintf(f->url, sizeof(f->url), "%s", req->url);
 	snprintf(f->container, sizeof(f->container), "%s", container);
 	json_t *s = json_object_get(ev, "session");
 	snprintf(f->session, sizeof(f->session), "%s",
@@ -629,50 +509,31 @@ static void handle_fetch(struct sinkhole_proc *sp, const json_t *m)
 	f->next = sp->fetches;
 	sp->fetches = f;
 
-	url_host(url, host, sizeof(host));
-	json_object_set_new(ev, "method", json_string(method));
-	json_object_set_new(ev, "url", json_string(url));
-	json_object_set_new(ev, "host", json_string(host));
-	copy_fields(ev, m, connect_fields); /* dst, dport, sport */
-	json_object_del(ev, "head");
-	if (json_is_true(json_object_get(m, "tls"))) {
-		const char *sni = json_string_value(json_object_get(m, "sni"));
+	json_object_set_new(ev, "method", json_string(req->method));
+	json_object_set_new(ev, "url", json_string(req->url));
+	json_object_set_new(ev, "host", json_string(req->host));
+	json_object_update(ev, req->fields); /* dst, dport, sport */
+	if (req->tls) {
 		json_object_set_new(ev, "tls", json_true());
-		if (sni != NULL && strlen(sni) <= 253)
-			json_object_set_new(ev, "sni", json_string(sni));
+		if (req->sni != NULL)
+			json_object_set_new(ev, "sni", json_string(req->sni));
 	}
-	json_t *hs = json_array();
-	size_t i;
-	json_t *h;
-	json_array_foreach(headers, i, h)
-	{
-		const char *n = json_string_value(json_array_get(h, 0));
-		const char *v = json_string_value(json_array_get(h, 1));
-		if (n == NULL || v == NULL || strlen(n) > 256 || strlen(v) > STR_MAX)
-			continue;
-		json_array_append_new(hs, json_pack("[ss]", n, v));
-		if (strcasecmp(n, "user-agent") == 0 && strpbrk(v, "\r\n") == NULL)
-			ua = v;
-	}
-	json_object_set_new(ev, "headers", hs);
-	if (ua != NULL)
-		json_object_set_new(ev, "user_agent", json_string(ua));
+	json_object_set(ev, "headers", req->headers);
+	if (req->user_agent != NULL)
+		json_object_set_new(ev, "user_agent", json_string(req->user_agent));
 	/* Who asked: the process in the box that holds the connection. */
-	json_int_t sport = json_integer_value(json_object_get(m, "sport"));
 	char cmd[1024];
-	bool udp = json_is_string(json_object_get(m, "proto")) &&
-	           strcmp(json_string_value(json_object_get(m, "proto")), "udp") == 0;
-	if (sport > 0 && sport < 65536 &&
-	    sock_owner_cmdline(pid, udp, addr, (uint16_t)sport, cmd, sizeof(cmd)) == 0)
+	if (req->sport > 0 &&
+	    sock_owner_cmdline(pid, req->udp, addr, req->sport, cmd, sizeof(cmd)) == 0)
 		json_object_set_new(ev, "cmdline", json_string(cmd));
 
 	const char *mode = sp->cfg->egress.fetch;
 	json_object_set_new(ev, "fetch", json_string(mode));
-	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-	if (!get || strcmp(mode, "off") == 0 || !url_ok(url)) {
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	if (!get || strcmp(mode, "off") == 0 || !sink_msg_url_ok(req->url)) {
 		json_object_set_new(ev, "status", json_integer(404));
 		reply(sp, f->id, 404, NULL, -1);
-	} else if ((sha = fetch_cache_get(sp->cache, url, &type)) != NULL &&
+	} else if ((sha = fetch_cache_get(sp->cache, req->url, &type)) != NULL &&
 	           serve_kept(sp, f, sha, type, "cache")) {
 		json_object_set_new(ev, "fetch", json_string("cache"));
 	} else if (strcmp(mode, "cache") == 0) {
@@ -683,11 +544,30 @@ static void handle_fetch(struct sinkhole_proc *sp, const json_t *m)
 		json_object_set_new(ev, "error", json_string("egress.max_fetches at once"));
 		reply(sp, f->id, 503, NULL, -1);
 	} else {
-		start_fetch(sp, f, ua);
+		start_fetch(sp, f, req->user_agent);
 		return; /* the event when it ends */
 	}
 	events_emit(sp->ev, json_incref(ev));
 	fetch_free(sp, f);
+}
+
+static void handle_fetch(struct sinkhole_proc *sp, const json_t *m)
+{
+	struct sink_fetch req;
+	uint32_t addr;
+	int pid;
+	int r = sink_msg_fetch(m, &req);
+	const char *container = box_of(sp, m, &addr, &pid);
+
+	if (r == 0)
+		return;
+	if (r == -1 || container == NULL)
+		reply(sp, req.id, 400, NULL, -1);
+	else if (r < 0)
+		reply(sp, req.id, 503, NULL, -1);
+	else
+		fetch_request(sp, m, &req, container, addr, pid);
+	sink_msg_fetch_free(&req);
 }
 
 static void stopped_program(struct sinkhole_proc *sp)

@@ -4,8 +4,8 @@
  * Owns the sinkhole's network (sink_net.h), wires every box of the pool
  * into it, starts hermes-sinkhole in it (again, a second later, if it
  * dies) and reads what it says. Nothing it says is trusted: each message
- * is checked (its kind, its fields and their types and lengths, the box it
- * names) before it becomes an event. A box's address names its container,
+ * is checked (its kind, its fields and their types and lengths: sink_msg.h;
+ * the box it names) before it becomes an event. A box's address names its container,
  * and the container the session that has it (the newest one), so every
  * egress event carries the session and the attacker's address.
  *

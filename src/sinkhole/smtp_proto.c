@@ -293,13 +293,19 @@ bool smtp_input(struct smtp *s, const uint8_t *p, size_t n, struct buf *out, smt
 		if (p[i] != '\n' && !full)
 			continue;
 		if (s->st == S_DATA) {
-			/* A data line longer than a command's is passed in parts. */
-			data_line(s, s->line, s->line_len, p[i] == '\n' && !s->overlong, out, cb,
-			          arg);
-			s->overlong = p[i] != '\n';
-			s->line_len = 0;
-			if (full && p[i] != '\n')
+			/* A data line longer than a command's is passed in parts;
+			 * the byte that found the store full begins the next. */
+			if (full) {
+				data_line(s, s->line, s->line_len, false, out, cb, arg);
+				s->overlong = true;
+				s->line_len = 0;
 				s->line[s->line_len++] = (char)p[i];
+				if (p[i] != '\n')
+					continue;
+			}
+			data_line(s, s->line, s->line_len, !s->overlong, out, cb, arg);
+			s->overlong = false;
+			s->line_len = 0;
 			continue;
 		}
 		if (full) {
