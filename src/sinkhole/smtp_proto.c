@@ -145,6 +145,12 @@ static void command(struct smtp *s, const char *line, struct buf *out)
 	uint8_t d[SMTP_FIELD];
 	int n;
 
+	if ((s->st == S_AUTH_PLAIN || s->st == S_AUTH_USER || s->st == S_AUTH_PASS) &&
+	    strcmp(line, "*") == 0) {
+		s->st = S_CMD;
+		error(s, out, "501 5.7.0 Authentication aborted");
+		return;
+	}
 	switch (s->st) {
 	case S_AUTH_PLAIN:
 		s->st = S_CMD;
@@ -190,7 +196,9 @@ static void command(struct smtp *s, const char *line, struct buf *out)
 		new_message(s);
 		buf_putf(out, "250 %s\r\n", s->host);
 	} else if (verb(line, "AUTH", &arg)) {
-		if (strncasecmp(arg, "PLAIN", 5) == 0 && arg[5] == ' ') {
+		if (!s->helo) {
+			error(s, out, "503 5.5.1 Error: send HELO/EHLO first");
+		} else if (strncasecmp(arg, "PLAIN", 5) == 0 && arg[5] == ' ') {
 			if (plain(s, arg + 6))
 				buf_putf(out, "235 2.7.0 Authentication successful\r\n");
 			else
@@ -216,6 +224,8 @@ static void command(struct smtp *s, const char *line, struct buf *out)
 	} else if (verb(line, "MAIL", &arg)) {
 		if (!s->helo)
 			error(s, out, "503 5.5.1 Error: send HELO/EHLO first");
+		else if (s->mail)
+			error(s, out, "503 5.5.1 Error: nested MAIL command");
 		else if (strncasecmp(arg, "FROM:", 5) != 0)
 			error(s, out, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		else {
