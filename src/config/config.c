@@ -590,6 +590,8 @@ static const struct key egress_keys[] = {
 	INT("connect_rate", egress.connect_rate, 1, 100000),
 	INT("max_connections", egress.max_connections, 1, 100000),
 	INT("event_rate", egress.event_rate, 1, 100000),
+	{.name = "box_rate", .kind = K_SIZE, .off = C(egress.box_rate), .min = 16 << 10,
+	 .min_text = "16k", .max = 1LL << 30, .max_text = "1g", .empty_ok = 1},
 	{0},
 };
 
@@ -773,6 +775,7 @@ struct config *config_new_defaults(void)
 	c->egress.connect_rate = 20;
 	c->egress.max_connections = 64;
 	c->egress.event_rate = 50;
+	c->egress.box_rate = 1LL << 20;
 
 	if (!(c->server.host = strdup("0.0.0.0")) ||
 	    !(c->server.host_key_path = strdup("/data/keys/ssh_host_rsa_key")) ||

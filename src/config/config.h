@@ -138,6 +138,7 @@ struct config {
 		int connect_rate;          /* new connections per box a second; 20 */
 		int max_connections;       /* open connections per box; 64 */
 		int event_rate;            /* egress events per box a second; 50 */
+		int64_t box_rate;          /* bytes a second a box may send; "1m", 0 = no cap */
 	} egress;
 
 	struct {

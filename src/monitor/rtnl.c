@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <linux/fib_rules.h>
+#include <linux/pkt_sched.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -233,5 +234,29 @@ int rtnl_rule(int nl, bool del, int prio, const char *iif, int table)
 	put_u32(&r, FRA_PRIORITY, (uint32_t)prio);
 	if (iif != NULL)
 		put_str(&r, FRA_IIFNAME, iif);
+	return transact(nl, &r);
+}
+
+int rtnl_tbf(int nl, int ifindex, uint32_t rate, uint32_t burst, uint32_t limit)
+{
+	struct req r;
+	struct tcmsg *tc = req_init(&r, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, sizeof(*tc));
+	struct tc_tbf_qopt q;
+
+	tc->tcm_family = AF_UNSPEC;
+	tc->tcm_ifindex = ifindex;
+	tc->tcm_handle = 0x10000; /* 1: */
+	tc->tcm_parent = TC_H_ROOT;
+	put_str(&r, TCA_KIND, "tbf");
+	memset(&q, 0, sizeof(q));
+	/* Ethernet's link layer: the kernel needs no rate table then. The
+	 * burst is given in bytes (TCA_TBF_BURST), so buffer is not used. */
+	q.rate.linklayer = TC_LINKLAYER_ETHERNET;
+	q.rate.rate = rate;
+	q.limit = limit;
+	struct rtattr *opts = nest(&r, TCA_OPTIONS);
+	put(&r, TCA_TBF_PARMS, &q, sizeof(q));
+	put_u32(&r, TCA_TBF_BURST, burst);
+	nest_end(&r, opts);
 	return transact(nl, &r);
 }

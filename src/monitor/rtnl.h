@@ -1,7 +1,7 @@
 /*
  * rtnl: the few route-netlink requests the sinkhole's network needs
  * (sink_net.h): links up, a veth pair with one end in another namespace,
- * an IPv4 address, a route, a rule. Each request is sent on a netlink
+ * an IPv4 address, a route, a rule, a token-bucket queue. Each request is sent on a netlink
  * socket of the namespace it acts on and waits for the kernel's answer
  * (an ack or an error), so a failure is known at once.
  *
@@ -30,5 +30,9 @@ int rtnl_route_add(int nl, int table, int type, uint32_t dst, int dst_len, uint3
                    int ifindex);
 /* A rule `pref PRIO [iif IIF] lookup TABLE`; add or (del true) delete. */
 int rtnl_rule(int nl, bool del, int prio, const char *iif, int table);
+
+/* A token bucket as the link's root queue: rate and burst in bytes (a
+ * second's worth, a bucket), limit the bytes it may queue. */
+int rtnl_tbf(int nl, int ifindex, uint32_t rate, uint32_t burst, uint32_t limit);
 
 #endif

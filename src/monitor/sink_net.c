@@ -38,6 +38,7 @@ struct sink_net {
 	uint32_t net; /* host order */
 	int prefix;
 	uint32_t hosts; /* usable host numbers: 2 .. hosts */
+	uint32_t rate;  /* bytes/s a box may send, 0: no cap */
 	uint32_t next;
 	struct slot *slots;
 	size_t n_slots;
@@ -141,7 +142,7 @@ static int build(struct sink_net *n, char *err, size_t len)
 	return 0;
 }
 
-struct sink_net *sink_net_new(const char *subnet, char *err, size_t len)
+struct sink_net *sink_net_new(const char *subnet, uint32_t rate, char *err, size_t len)
 {
 	struct sink_net *n = calloc(1, sizeof(*n));
 	uint32_t net;
@@ -159,6 +160,7 @@ struct sink_net *sink_net_new(const char *subnet, char *err, size_t len)
 		return NULL;
 	}
 	n->net = ntohl(net);
+	n->rate = rate;
 	n->hosts = (1u << (32 - n->prefix)) - 2; /* .1 is the gateway, the last broadcast */
 	n->next = 2;
 	n->own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -285,6 +287,10 @@ static int wire_box(const struct sink_net *n, int boxns, uint32_t addr, char *er
 		fail(err, len, "the box's eth0 up", r);
 	else if ((r = rtnl_route_add(nl, RT_TABLE_MAIN, RTN_UNICAST, 0, 0, gw, idx)) < 0)
 		fail(err, len, "the box's default route", r);
+	else if (n->rate > 0 &&
+	         (r = rtnl_tbf(nl, idx, n->rate, n->rate / 8 > 16384 ? n->rate / 8 : 16384,
+	                       n->rate / 2 > 65536 ? n->rate / 2 : 65536)) < 0)
+		fail(err, len, "the box's rate", r);
 	close(nl);
 	return r;
 }

@@ -38,9 +38,11 @@ struct sink_fds {
 	int icmp; /* raw ICMP: a copy of every ICMP packet */
 };
 
-/* subnet: "A.B.C.D/N", 8 <= N <= 28. NULL with err on failure (no
- * CAP_SYS_ADMIN or CAP_NET_ADMIN, a kernel without sk_lookup...). */
-struct sink_net *sink_net_new(const char *subnet, char *err, size_t len);
+/* subnet: "A.B.C.D/N", 8 <= N <= 28; rate: the bytes a second each box
+ * may send (a token bucket on its eth0, out of its reach without
+ * CAP_NET_ADMIN; 0: none). NULL with err on failure (no CAP_SYS_ADMIN or
+ * CAP_NET_ADMIN, a kernel without sk_lookup...). */
+struct sink_net *sink_net_new(const char *subnet, uint32_t rate, char *err, size_t len);
 void sink_net_free(struct sink_net *n);
 
 /* The namespace (an fd of it) and the sockets; the caller may close its

@@ -648,7 +648,8 @@ struct sinkhole_proc *sinkhole_proc_new(struct loop *l, const struct config *cfg
 	if (cfg->forensics.enabled && util_mkdirs(cfg->forensics.artifacts_dir, 0750) < 0)
 		warn("%s: %s", cfg->forensics.artifacts_dir, strerror(errno));
 	sp->cache = fetch_cache_open(cfg->forensics.artifacts_dir);
-	sp->net = sink_net_new(cfg->egress.subnet, err, sizeof(err));
+	sp->net =
+	    sink_net_new(cfg->egress.subnet, (uint32_t)cfg->egress.box_rate, err, sizeof(err));
 	if (sp->cache == NULL || sp->net == NULL) {
 		error("network_mode sinkhole: %s", sp->net == NULL ? err : "out of memory");
 		sinkhole_proc_free(sp);

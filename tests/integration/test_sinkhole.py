@@ -596,6 +596,22 @@ def test_mail_is_kept_not_sent(sink):
 
 
 # ---------------------------------------------------------------------------------------------
+# 2e. What a box may send is capped by the kernel too
+
+def test_box_rate_is_capped_by_the_kernel(sink):
+    """egress.box_rate (1m by default): a token bucket on the box's eth0, which root in the box
+    (no CAP_NET_ADMIN) cannot take away."""
+    r, _ = run(sink, "tc qdisc show dev eth0; tc qdisc del dev eth0 root; echo del=$?; "
+                     "tc qdisc show dev eth0")
+    out = text(r)
+    shown = [line for line in out.splitlines() if line.startswith("qdisc ")]
+    assert len(shown) == 2 and all(line == shown[0] for line in shown), out
+    # 1 MiB a second is 8388 Kbit in tc's words, the bucket 128 KiB.
+    assert re.match(r"qdisc tbf 1: root .*rate 8388Kbit burst 128Kb", shown[0]), out
+    assert "del=2" in out and "Operation not permitted" in out, out
+
+
+# ---------------------------------------------------------------------------------------------
 # 3. The host is not on the boxes' network
 
 def test_host_is_unreachable(sink, trap):

@@ -159,6 +159,7 @@ static void check_defaults(const struct config *c)
 	assert_int_equal(c->egress.connect_rate, 20);
 	assert_int_equal(c->egress.max_connections, 64);
 	assert_int_equal(c->egress.event_rate, 50);
+	assert_int_equal(c->egress.box_rate, 1 << 20);
 }
 
 static void test_defaults(void **state)
@@ -1089,6 +1090,9 @@ static void test_egress_bad(void **state)
 	    {"egress: {live_ports: ['80x']}",
 	     "t.yaml:1: egress.live_ports[0]: must be a port, 1 to 65535"},
 	    {"egress: {live_ports: 80}", "t.yaml:1: egress.live_ports: must be a list, got 80"},
+	    {"egress: {box_rate: 8k}",
+	     "t.yaml:1: egress.box_rate: must be at least 16k, got \"8k\""},
+	    {"egress: {box_rate: 2g}", "t.yaml:1: egress.box_rate: must be at most 1g, got \"2g\""},
 	    {"egress: {subnet: 10.77.0.1/16}",
 	     "t.yaml:1: egress.subnet: must be an IPv4 network A.B.C.D/N, N from 8 to 28, no host "
 	     "bits set, got \"10.77.0.1/16\""},
