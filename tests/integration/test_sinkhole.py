@@ -502,9 +502,15 @@ def test_every_name_resolves_and_is_logged(sink):
 
 def test_udp_is_logged(sink):
     r, sid = run(sink, "echo udp-hello >/dev/udp/198.51.100.7/5353; echo udp=$?; "
-                       "timeout 3 tftp 198.51.100.7 -c get boot.bin; sleep 1")
+                       "timeout 3 tftp 198.51.100.7 -c get boot.bin; "
+                       "ping -c 1 -W 5 198.51.100.8; echo ping=$?; sleep 1")
     out = text(r)
     assert "udp=0" in out, out
+    # ping works, as on a stock server (every address answers), and is logged.
+    assert "ping=0" in out and "1 received" in out, out
+    echo = sink.wait_event("egress.connect", session=sid, proto="icmp", dst="198.51.100.8",
+                           timeout=20)
+    assert echo["type"] == 8 and echo["bytes"] >= 8, echo
     udp = sink.wait_event("egress.connect", session=sid, proto="udp", dst="198.51.100.7",
                           dport=5353, timeout=20)
     assert base64.b64decode(udp["data_b64"]) == b"udp-hello\n" and udp["bytes"] == 10, udp
