@@ -19,8 +19,9 @@ packages=(
 	# integration tests: real clients driving the daemon (util-linux: setpriv, to run the daemon
 	# as an ordinary user; dropbear-bin: also bench/)
 	openssh-client sshpass tmux python3-pytest python3-paramiko python3-asyncssh asciinema putty-tools
-	# the sinkhole tests' FTP server
-	python3-pyftpdlib
+	# the sinkhole tests: their FTP server, their HTTPS origin's certificate (openssl), the
+	# host's addresses (ip)
+	python3-pyftpdlib openssl iproute2
 	dropbear-bin curl util-linux hydra
 )
 
