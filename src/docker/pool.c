@@ -306,10 +306,23 @@ static void match(struct pool *p)
 static void ready(struct pool *p, struct pcont *c);
 static void prepare(struct pool *p, struct pcont *c);
 
-/* A box that started but cannot be used: removed, and the pool backs off. */
-static void failed(struct pool *p, struct pcont *c, const char *op, const char *err)
+/* Whether a container's step may go on; if not it is dealt with. */
+static bool still_wanted(struct pool *p, struct pcont *c)
 {
-	warn("%s %s: %s", op, c->name, err);
+	if (!c->doomed)
+		return true;
+	remove_container(p, c->id, "unused");
+	unlink_cont(p, c);
+	free(c);
+	return false;
+}
+
+/* A box that failed a step (op, doing: "start", "starting"): removed, and
+ * the pool backs off. */
+static void failed(struct pool *p, struct pcont *c, const char *op, const char *doing,
+                   const char *err)
+{
+	warn("%s %s: %s", doing, c->name, err);
 	error_event(p, op, c->id, err);
 	remove_container(p, c->id, "unused");
 	unlink_cont(p, c);
@@ -328,20 +341,16 @@ static void on_inspected(void *arg, const struct docker_reply *r)
 	int pid;
 
 	c->call = 0;
-	if (c->doomed) {
-		remove_container(p, c->id, "unused");
-		unlink_cont(p, c);
-		free(c);
+	if (!still_wanted(p, c))
 		return;
-	}
 	if (why == NULL && docker_json_running_pid(r->json, &pid, &why) < 0 && why == NULL)
 		why = "not running";
 	if (why != NULL) {
-		failed(p, c, "inspect", why);
+		failed(p, c, "inspect", "inspecting", why);
 		return;
 	}
 	if (p->net_attach(p->net_arg, c->id, pid, err, sizeof(err)) < 0) {
-		failed(p, c, "network", err);
+		failed(p, c, "network", "wiring the network of", err);
 		return;
 	}
 	c->networked = true;
@@ -369,17 +378,6 @@ static void prepare_poll(struct loop *l, void *arg)
 	c->call = docker_request(p->docker, "GET", path, NULL, 10000, on_prepare_polled, c);
 }
 
-/* Whether a container's step may go on; if not it is dealt with. */
-static bool still_wanted(struct pool *p, struct pcont *c)
-{
-	if (!c->doomed)
-		return true;
-	remove_container(p, c->id, "unused");
-	unlink_cont(p, c);
-	free(c);
-	return false;
-}
-
 static void on_prepare_polled(void *arg, const struct docker_reply *r)
 {
 	struct pcont *c = arg;
@@ -391,12 +389,13 @@ static void on_prepare_polled(void *arg, const struct docker_reply *r)
 	if (!still_wanted(p, c))
 		return;
 	if (r->error != NULL || !json_is_boolean(running)) {
-		failed(p, c, "prepare", r->error ? r->error : "exec inspect: no Running");
+		failed(p, c, "prepare", "preparing",
+		       r->error ? r->error : "exec inspect: no Running");
 		return;
 	}
 	if (json_is_true(running)) {
 		if (util_mono_ms() > c->prepare_deadline) {
-			failed(p, c, "prepare", "the command did not end in time");
+			failed(p, c, "prepare", "preparing", "the command did not end in time");
 			return;
 		}
 		c->timer = loop_add_timer(p->loop, PREPARE_POLL_MS, prepare_poll, c);
@@ -406,7 +405,7 @@ static void on_prepare_polled(void *arg, const struct docker_reply *r)
 		char why[64];
 		snprintf(why, sizeof(why), "the command exited with %lld",
 		         json_is_integer(code) ? (long long)json_integer_value(code) : -1LL);
-		failed(p, c, "prepare", why);
+		failed(p, c, "prepare", "preparing", why);
 		return;
 	}
 	ready(p, c);
@@ -421,7 +420,7 @@ static void on_prepare_started(void *arg, const struct docker_reply *r)
 	if (!still_wanted(p, c))
 		return;
 	if (r->error != NULL) {
-		failed(p, c, "prepare", r->error);
+		failed(p, c, "prepare", "preparing", r->error);
 		return;
 	}
 	c->timer = loop_add_timer(p->loop, PREPARE_POLL_MS, prepare_poll, c);
@@ -438,7 +437,8 @@ static void on_prepare_created(void *arg, const struct docker_reply *r)
 	if (!still_wanted(p, c))
 		return;
 	if (r->error != NULL || docker_json_id(r->json, &id, NULL) < 0) {
-		failed(p, c, "prepare", r->error ? r->error : "exec create: no valid id");
+		failed(p, c, "prepare", "preparing",
+		       r->error ? r->error : "exec create: no valid id");
 		return;
 	}
 	snprintf(c->exec_id, sizeof(c->exec_id), "%s", id);
@@ -467,21 +467,11 @@ static void on_started(void *arg, const struct docker_reply *r)
 
 	c->call = 0;
 	if (r->error != NULL) {
-		warn("starting %s: %s", c->name, r->error);
-		error_event(p, "start", c->id, r->error);
-		remove_container(p, c->id, "unused");
-		unlink_cont(p, c);
-		free(c);
-		backoff(p);
-		refill(p);
+		failed(p, c, "start", "starting", r->error);
 		return;
 	}
-	if (c->doomed) {
-		remove_container(p, c->id, "unused");
-		unlink_cont(p, c);
-		free(c);
+	if (!still_wanted(p, c))
 		return;
-	}
 	if (p->net_attach != NULL) {
 		char path[128];
 		snprintf(path, sizeof(path), "/containers/%s/json", c->id);

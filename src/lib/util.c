@@ -446,3 +446,24 @@ int util_parse_cidr4(const char *s, int min_prefix, int max_prefix, uint32_t *ne
 	*prefix = (int)p;
 	return 0;
 }
+
+char *util_read_file(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *buf = fd >= 0 ? malloc(max + 1) : NULL;
+	size_t n = 0;
+	ssize_t r;
+
+	if (buf == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (n < max && ((r = read(fd, buf + n, max - n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	close(fd);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}

@@ -78,4 +78,8 @@ int util_url_encode(const char *s, char *out, size_t cap);
  * 0 and *net (network order) and *prefix, or -1. */
 int util_parse_cidr4(const char *s, int min_prefix, int max_prefix, uint32_t *net, int *prefix);
 
+/* The first max bytes of a file (its last component not a link), NUL
+ * terminated, *len (may be NULL) their count; NULL with errno. */
+char *util_read_file(const char *path, size_t max, size_t *len);
+
 #endif

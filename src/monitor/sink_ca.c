@@ -20,25 +20,6 @@
 
 #define CA_DAYS 3650
 
-static char *read_text(const char *path, size_t max)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char *buf = fd >= 0 ? malloc(max + 1) : NULL;
-	size_t n = 0;
-	ssize_t r;
-
-	if (buf == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while (n < max && (r = read(fd, buf + n, max - n)) > 0)
-		n += (size_t)r;
-	close(fd);
-	buf[n] = '\0';
-	return buf;
-}
-
 static bool add_ext(X509 *x, int nid, const char *value)
 {
 	X509V3_CTX v;
@@ -134,8 +115,8 @@ int sink_ca_load(const char *dir, char **cert_pem, char **key_pem)
 
 	snprintf(kpath, sizeof(kpath), "%s/sinkhole_ca.key", dir);
 	snprintf(cpath, sizeof(cpath), "%s/sinkhole_ca.crt", dir);
-	*cert_pem = read_text(cpath, 64 * 1024);
-	*key_pem = read_text(kpath, 64 * 1024);
+	*cert_pem = util_read_file(cpath, 64 * 1024, NULL);
+	*key_pem = util_read_file(kpath, 64 * 1024, NULL);
 	if (*cert_pem != NULL && *key_pem != NULL)
 		return 0;
 	free(*cert_pem);

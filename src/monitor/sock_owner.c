@@ -13,6 +13,7 @@
 #include "util.h"
 
 #define TABLE_MAX (1 << 20)
+#define TREE_MAX  4096 /* processes of a box looked at */
 
 unsigned long sock_owner_inode(const char *table, uint32_t addr, uint16_t port)
 {
@@ -51,26 +52,6 @@ unsigned long sock_owner_inode(const char *table, uint32_t addr, uint16_t port)
 	return 0;
 }
 
-static char *slurp(const char *path, size_t max, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf = fd >= 0 ? malloc(max + 1) : NULL;
-	size_t n = 0;
-	ssize_t r;
-
-	if (buf == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while (n < max && (r = read(fd, buf + n, max - n)) > 0)
-		n += (size_t)r;
-	close(fd);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 static bool holds(int pid, unsigned long inode)
 {
 	char dir[64], link[64], want[48];
@@ -96,22 +77,58 @@ static bool holds(int pid, unsigned long inode)
 	return found;
 }
 
-int sock_owner_cmdline(int box_pid, bool udp, uint32_t addr, uint16_t port, char *out, size_t cap)
+/* The process of the box's tree (its init and every descendant: all of
+ * its pid namespace) that holds socket inode, or 0. Breadth first over
+ * /proc/PID/task/TID/children, at most TREE_MAX processes: the box's
+ * pids_limit bounds it, not the host's process count. */
+static int in_tree(int init, unsigned long inode)
+{
+	int queue[TREE_MAX];
+	size_t head = 0, tail = 0;
+
+	queue[tail++] = init;
+	while (head < tail) {
+		int pid = queue[head++];
+		char dir[64], path[128];
+		if (holds(pid, inode))
+			return pid;
+		snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%.20s/children", dir, de->d_name);
+			char *kids = util_read_file(path, 4096, NULL);
+			for (char *p = kids, *end; p != NULL && *p; p = end) {
+				long k = strtol(p, &end, 10);
+				if (end == p)
+					break;
+				if (k > 0 && tail < TREE_MAX)
+					queue[tail++] = (int)k;
+			}
+			free(kids);
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	return 0;
+}
+
+/* The process of any in the box's network namespace that holds socket
+ * inode, or 0: the whole of the host's /proc, for what is not of the
+ * box's tree (a docker exec's processes: their parent is outside). */
+static int in_netns(int init, unsigned long inode)
 {
 	char path[64];
 	struct stat ns, st;
-	size_t len;
-
-	snprintf(path, sizeof(path), "/proc/%d/net/%s", box_pid, udp ? "udp" : "tcp");
-	char *table = slurp(path, TABLE_MAX, &len);
-	unsigned long inode = table ? sock_owner_inode(table, addr, port) : 0;
-	free(table);
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", box_pid);
-	if (inode == 0 || stat(path, &ns) < 0)
-		return -1;
-	DIR *d = opendir("/proc");
 	struct dirent *de;
 	int owner = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", init);
+	if (stat(path, &ns) < 0)
+		return 0;
+	DIR *d = opendir("/proc");
 	while (d != NULL && owner == 0 && (de = readdir(d)) != NULL) {
 		int pid = atoi(de->d_name);
 		if (pid <= 0)
@@ -123,10 +140,27 @@ int sock_owner_cmdline(int box_pid, bool udp, uint32_t addr, uint16_t port, char
 	}
 	if (d != NULL)
 		closedir(d);
+	return owner;
+}
+
+int sock_owner_cmdline(int box_pid, bool udp, uint32_t addr, uint16_t port, char *out, size_t cap)
+{
+	char path[64];
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", box_pid, udp ? "udp" : "tcp");
+	char *table = util_read_file(path, TABLE_MAX, &len);
+	unsigned long inode = table ? sock_owner_inode(table, addr, port) : 0;
+	free(table);
+	if (inode == 0)
+		return -1;
+	int owner = in_tree(box_pid, inode);
+	if (owner == 0)
+		owner = in_netns(box_pid, inode);
 	if (owner == 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", owner);
-	char *cmd = slurp(path, cap > 1 ? cap - 1 : 1, &len);
+	char *cmd = util_read_file(path, cap > 1 ? cap - 1 : 1, &len);
 	if (cmd == NULL || len == 0) {
 		free(cmd);
 		return -1;

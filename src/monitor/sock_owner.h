@@ -5,8 +5,10 @@
  *
  * Reads the box's own TCP table (/proc/PID/net/tcp of its init, the
  * table of its network namespace) for the socket's inode, then the
- * processes whose network namespace is the box's for the descriptor that
- * names it. Only the host's /proc is read, never a path inside the box.
+ * descriptors of the box's process tree (bounded by its pids limit) for
+ * the one that names it, and only when none does (a docker exec's
+ * processes are not of the tree) those of every process in the box's
+ * network namespace. Only the host's /proc is read, never a path inside the box.
  * The connection must still be open (the sinkhole asks while it waits).
  */
 #ifndef HERMES_SOCK_OWNER_H

@@ -53,27 +53,7 @@ static int sock = -1;
 
 static void send_to(const struct xfer *x, const uint8_t *p, size_t n)
 {
-	union {
-		struct cmsghdr h;
-		char space[CMSG_SPACE(sizeof(struct in_pktinfo))];
-	} ctl;
-	struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
-	struct msghdr mh = {.msg_name = (void *)&x->peer,
-	                    .msg_namelen = sizeof(x->peer),
-	                    .msg_iov = &iov,
-	                    .msg_iovlen = 1,
-	                    .msg_control = ctl.space,
-	                    .msg_controllen = sizeof(ctl.space)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	struct in_pktinfo pi = {.ipi_spec_dst.s_addr = x->server};
-
-	memset(&ctl, 0, sizeof(ctl));
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	if (sendmsg(sock, &mh, MSG_DONTWAIT) < 0)
-		debug("tftp: %s", strerror(errno));
+	sink_udp_send(sock, &x->peer, x->server, p, n);
 }
 
 static void send_error(const struct xfer *x, int code, const char *msg)

@@ -98,22 +98,21 @@ static bool receive(int fd)
 	return true;
 }
 
-/* Sends p[0..n) to d.from, from the address it was sent to. */
-static void reply(int fd, const void *p, size_t n)
+void sink_udp_send(int fd, const struct sockaddr_in *to, uint32_t from, const void *p, size_t n)
 {
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(sizeof(struct in_pktinfo))];
 	} ctl;
 	struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
-	struct msghdr mh = {.msg_name = &d.from,
-	                    .msg_namelen = sizeof(d.from),
+	struct msghdr mh = {.msg_name = (void *)to,
+	                    .msg_namelen = sizeof(*to),
 	                    .msg_iov = &iov,
 	                    .msg_iovlen = 1,
 	                    .msg_control = ctl.space,
 	                    .msg_controllen = sizeof(ctl.space)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	struct in_pktinfo pi = {.ipi_spec_dst.s_addr = d.dst};
+	struct in_pktinfo pi = {.ipi_spec_dst.s_addr = from};
 
 	memset(&ctl, 0, sizeof(ctl));
 	c->cmsg_level = IPPROTO_IP;
@@ -121,7 +120,7 @@ static void reply(int fd, const void *p, size_t n)
 	c->cmsg_len = CMSG_LEN(sizeof(pi));
 	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	if (sendmsg(fd, &mh, MSG_DONTWAIT) < 0)
-		debug("DNS answer: %s", strerror(errno));
+		debug("UDP answer: %s", strerror(errno));
 }
 
 static void on_dns(struct loop *l, int fd, int events, void *arg)
@@ -136,7 +135,7 @@ static void on_dns(struct loop *l, int fd, int events, void *arg)
 		uint32_t addr;
 		size_t n = dns_msg_answer(d.data, (size_t)d.len, ans, sizeof(ans), &rcode, &addr);
 		if (n > 0)
-			reply(fd, ans, n);
+			sink_udp_send(fd, &d.from, d.dst, ans, n);
 		json_t *ev;
 		if (addr != 0 && dns_msg_parse(d.data, (size_t)d.len, &q) == 0)
 			remember(addr, q.name);

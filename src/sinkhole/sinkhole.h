@@ -72,6 +72,10 @@ void sink_tcp_fetched(struct sink *s, uint64_t id, int status, const char *type,
 
 /* ---- sink_udp.c: DNS, other UDP, ICMP ---- */
 void sink_udp_start(struct sink *s, int dns, int udp, int tftp, int icmp);
+/* Sends p[0..n) on UDP socket fd to `to`, from the address `from` (a
+ * datagram's answer comes from where it was sent). */
+struct sockaddr_in;
+void sink_udp_send(int fd, const struct sockaddr_in *to, uint32_t from, const void *p, size_t n);
 /* The name a box last resolved to addr (our DNS answered it), or NULL. */
 const char *sink_dns_name(uint32_t addr);
 
