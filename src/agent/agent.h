@@ -30,6 +30,9 @@
 /* --- modes (agent_main.c dispatches) --- */
 int session_parent_main(int argc, char **argv);
 int listener_main(int argc, char **argv, int foreground);
+/* Any other command line (agent_cli.c): what the distribution's sshd
+ * answers to it. Returns the exit status. */
+int cli_main(int argc, char **argv);
 /* The per-connection process: never returns. */
 void conn_main(int sock, unsigned session_id) __attribute__((noreturn));
 
@@ -133,6 +136,42 @@ struct agent_env {
 /* The environment of a channel's process, built fresh. */
 void env_build(struct agent_env *e, const struct agent_login *l, const struct agent_spawn *s);
 void env_free(struct agent_env *e);
+
+/* --- the distribution's sshd run as a command (agent_cli.c) ---
+ * Its answers, captured from the real binary when the image was built:
+ * images/ubuntu/sshd-capture.sh writes them as sshd_text.c, compiled in by the
+ * Dockerfile; without it (meson's build) a weak default in agent_cli.c says
+ * none were, and every such command line gets "no hostkeys". A text
+ * that names what it was given holds a placeholder: '?' in its first line
+ * for an option letter, '@' for an argument. */
+struct sshd_run {
+	const char *out; /* stdout */
+	size_t out_len;
+	const char *err; /* stderr */
+	size_t err_len;
+	int status; /* the exit status */
+};
+struct sshd_exit {
+	char opt; /* an option that answers at once (-V); 0 ends the list */
+	const struct sshd_run *run;
+};
+struct sshd_texts {
+	int captured;             /* 0: nothing captured, the fields below unset */
+	const char *flags, *args; /* option letters, without and with an argument */
+	const struct sshd_exit *exits;
+	const struct sshd_run *unknown;        /* "sshd -?" */
+	const struct sshd_run *needs_arg;      /* an option's argument missing */
+	const struct sshd_run *extra;          /* an argument after the options */
+	const struct sshd_run *bad_spec;       /* "-C @" */
+	const struct sshd_run *bad_port;       /* "-C lport=@" */
+	const struct sshd_run *rexec;          /* a daemon run by a relative path */
+	const struct sshd_run *spec_no_t;      /* -C without -T */
+	const struct sshd_run *no_hostkeys;    /* no host key readable */
+	const struct sshd_run *no_privsep_dir; /* no /run/sshd */
+	const struct sshd_run *dump;           /* "sshd -T", stock config and keys */
+	const struct sshd_run *dump_quiet;     /* "sshd -T -q" */
+};
+extern const struct sshd_texts sshd_texts;
 
 /* --- agent_signals.c --- */
 /* "INT" -> SIGINT; 0 when the name is unknown. */

@@ -6,18 +6,12 @@
  *   sshd               the same, detached, as a real sshd daemonizes;
  *   sshd -R TOKEN ...  the one-shot session parent of Hermes's docker-exec
  *                      fallback (session_parent.c);
- *   anything else      what a real sshd without host keys says.
+ *   anything else      what the distribution's sshd answers to it: sshd -V,
+ *                      -T, -t, a bad option... (agent_cli.c).
  */
 #include "agent.h"
 
-#include <stdio.h>
 #include <string.h>
-
-static int no_hostkeys(void)
-{
-	fputs("sshd: no hostkeys available -- exiting.\n", stderr);
-	return 1;
-}
 
 int main(int argc, char **argv)
 {
@@ -27,5 +21,5 @@ int main(int argc, char **argv)
 		return listener_main(argc, argv, 0);
 	if (argc == 2 && strcmp(argv[1], "-D") == 0)
 		return listener_main(argc, argv, 1);
-	return no_hostkeys();
+	return cli_main(argc, argv);
 }

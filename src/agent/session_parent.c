@@ -41,12 +41,6 @@
 #define TOKEN_MIN  8
 #define TOKEN_MAX  64
 
-static int usage(void)
-{
-	fputs("sshd: no hostkeys available -- exiting.\n", stderr);
-	return 1;
-}
-
 static int token_ok(const char *t)
 {
 	size_t n = strlen(t);
@@ -202,11 +196,11 @@ int session_parent_main(int argc, char **argv)
 	pid_t pid;
 
 	if (argc < 3 || strcmp(argv[1], "-R") != 0 || !token_ok(argv[2]))
-		return usage();
+		return cli_main(argc, argv);
 	snprintf(token, sizeof(token), "%s", argv[2]);
 	if (i + 1 < argc && strcmp(argv[i], "-s") == 0) {
 		if (!size_ok(argv[i + 1], &ws))
-			return usage();
+			return cli_main(argc, argv);
 		sized = 1;
 		i += 2;
 	}
@@ -216,7 +210,7 @@ int session_parent_main(int argc, char **argv)
 		i += 2;
 	}
 	if (i != argc)
-		return usage();
+		return cli_main(argc, argv);
 	if (shell == NULL || shell[0] != '/')
 		shell = "/bin/bash";
 	if (user == NULL || user[0] == '\0')
