@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # build-images.sh: build the target image hermes-target-ubuntu:latest from images/ubuntu/ and the
-# session agent's sources (src/agent/).
+# session agent's sources (src/agent/), and beside it the reference image the tests compare the box's
+# sshd with.
 #
 # Usage: scripts/build-images.sh [--force]
 #   --force  rebuild the target even when it is up to date, without the layer cache (to pick up
 #            package updates); a debootstrap base is still reused: `docker rmi` it to remake it.
+#
+# HERMES_TARGET_IMAGE names another tag for the target (a trial build beside the one other people's
+# tests use); the integration tests read the same variable.
 #
 # The base image is, in order:
 #   1. $HERMES_BASE_IMAGE when set;
@@ -16,19 +20,27 @@
 # label with a hash of that context and the base image's id; a re-run whose target still matches
 # skips everything (no pull attempt either) unless --force is given.
 #
+# The reference image is the Dockerfile's sshd-reference stage: the target's packages with the
+# distribution's own sshd still in place, host keys and /run/sshd, and what sshd-capture.sh measured
+# of it in /capture. It is tagged hermes-sshd-reference:HASH (HASH: the context hash's first 12
+# digits) and named by the target's label hermes.sshd-reference; the target's agent answers as that
+# binary does, and tests/integration/test_box_package.py checks it.
+#
 # Not for: starting the engine (scripts/docker-up.sh) or installing tools (install-deps.sh).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state_dir=${HERMES_STATE_DIR:-$repo_root/.state}
 context= # the staged build context, made below
-target=hermes-target-ubuntu:latest
+target=${HERMES_TARGET_IMAGE:-hermes-target-ubuntu:latest}
+reference_repo=hermes-sshd-reference
 ubuntu_base=ubuntu:22.04
 debian_suite=bookworm
 debian_base=hermes-base:$debian_suite
 pull_timeout=${HERMES_PULL_TIMEOUT:-30}
 hash_label=hermes.context-hash
 base_label=hermes.base-image
+reference_label=hermes.sshd-reference
 
 log() { printf 'build-images: %s\n' "$*"; }
 die() { printf 'build-images: error: %s\n' "$*" >&2; exit 1; }
@@ -221,7 +233,8 @@ if [ "$force" -eq 0 ] && image_exists "$target"; then
 	old_base=$(image_label "$target" "$base_label" || true)
 	if [ -n "$old_base" ] && image_exists "$old_base" &&
 		{ [ -z "${HERMES_BASE_IMAGE:-}" ] || [ "$HERMES_BASE_IMAGE" = "$old_base" ]; } &&
-		[ "$(image_label "$target" "$hash_label")" = "$(build_hash "$old_base")" ]; then
+		[ "$(image_label "$target" "$hash_label")" = "$(build_hash "$old_base")" ] &&
+		image_exists "$(image_label "$target" "$reference_label")"; then
 		log "$target is up to date (base $old_base); nothing to do (use --force to rebuild)"
 		exit 0
 	fi
@@ -249,23 +262,40 @@ fi
 
 hash=$(build_hash "$base")
 if [ "$force" -eq 0 ] && image_exists "$target" &&
-	[ "$(image_label "$target" "$hash_label")" = "$hash" ]; then
+	[ "$(image_label "$target" "$hash_label")" = "$hash" ] &&
+	image_exists "$(image_label "$target" "$reference_label")"; then
 	log "$target is up to date (base $base); nothing to do (use --force to rebuild)"
 	exit 0
 fi
 
-log "building $target from images/ubuntu and src/agent on $base"
+reference=$reference_repo:${hash:0:12}
+old_reference=$(image_label "$target" "$reference_label" || true)
 build_log=$state_dir/build-target.log
-# Show the Dockerfile steps as they start; the full output goes to the log.
-if ! docker build "${cache_opt[@]}" --build-arg "BASE=$base" --label "$hash_label=$hash" \
-	--label "$base_label=$base" -t "$target" "$context" 2>&1 |
-	tee "$build_log" | { grep --line-buffered '^Step ' || true; } |
-	awk '{ print "build-images:   " substr($0, 1, 76) (length($0) > 76 ? " ..." : ""); fflush() }'
-then
-	tail -n 40 "$build_log" >&2
-	die "docker build failed (full log: $build_log)"
-fi
+: >"$build_log"
+# Shows the Dockerfile steps as they start; the full output goes to the log.
+build() { # DOCKER-BUILD-ARGS...
+	if ! docker build --build-arg "BASE=$base" "$@" "$context" 2>&1 |
+		tee -a "$build_log" | { grep --line-buffered '^Step ' || true; } |
+		awk '{ print "build-images:   " substr($0, 1, 76) (length($0) > 76 ? " ..." : ""); fflush() }'
+	then
+		tail -n 40 "$build_log" >&2
+		die "docker build failed (full log: $build_log)"
+	fi
+}
+# The reference first (its stages are the target's first ones), then the target on the same layers:
+# --force's fresh build is the reference's, so that both have the same packages.
+log "building $reference (the distribution's sshd, measured) on $base"
+build "${cache_opt[@]}" --target sshd-reference --label "$hash_label=$hash" \
+	--label "org.opencontainers.image.title=$reference_repo" -t "$reference"
+log "building $target from images/ubuntu and src/agent on $base"
+build --label "$hash_label=$hash" --label "$base_label=$base" \
+	--label "$reference_label=$reference" -t "$target"
 # The previous target, now untagged, is dropped unless a kept (forensic) container uses it.
 docker image prune -f --filter "label=org.opencontainers.image.title=hermes-target" >/dev/null
+# So is the reference it named, unless another target (another tag) still names it.
+if [ -n "$old_reference" ] && [ "$old_reference" != "$reference" ] &&
+	[ -z "$(docker images -q --filter "label=$reference_label=$old_reference")" ]; then
+	docker rmi "$old_reference" >/dev/null 2>&1 || true
+fi
 log "built $target ($(docker image inspect -f '{{.Size}}' "$target" |
 	awk '{ printf "%.0f MB", $1 / 1e6 }')) in $(($(date +%s) - start)) s"

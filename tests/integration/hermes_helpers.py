@@ -29,7 +29,9 @@ import uuid
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-IMAGE = "hermes-target-ubuntu:latest"
+# The target image; HERMES_TARGET_IMAGE names another build of it (scripts/build-images.sh reads it
+# too).
+IMAGE = os.environ.get("HERMES_TARGET_IMAGE") or "hermes-target-ubuntu:latest"
 USER = "root"
 PASSWORD = "toor"
 HOSTNAME = "prod-web-01"
