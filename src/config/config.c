@@ -403,6 +403,17 @@ static const char *check_network_mode(const char *s)
 	return *s == '\0' ? "must not be empty" : NULL;
 }
 
+/* "auto", a built-in profile's name, or a profile file's absolute path. */
+static const char *check_profile(const char *s)
+{
+	if (s[0] == '/')
+		return NULL;
+	if (*s == '\0' || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(s))
+		return "must be auto, a profile's name (letters, digits, '.', '_', '-') or an "
+		       "absolute path";
+	return NULL;
+}
+
 static const char *check_fetch(const char *s)
 {
 	return strcmp(s, "off") == 0 || strcmp(s, "cache") == 0 || strcmp(s, "live") == 0
@@ -472,7 +483,7 @@ static const struct key server_keys[] = {
 	STR("worker_user", server.worker_user, NULL),
 	STR("worker_chroot", server.worker_chroot, check_abs_dir),
 	INT("worker_template_uses", server.worker_template_uses, 0, 1000000),
-	STR("banner", server.banner, check_banner),
+	{.name = "banner", .kind = K_NULLSTR, .off = C(server.banner), .check = check_banner},
 	{0},
 };
 
@@ -595,6 +606,12 @@ static const struct key egress_keys[] = {
 	{0},
 };
 
+static const struct key stealth_keys[] = {
+	STR("profile", stealth.profile, check_profile),
+	{.name = "auth_delay", .kind = K_BOOL, .off = C(stealth.auth_delay)},
+	{0},
+};
+
 static const struct key docker_keys[] = {
 	STR("socket_path", docker.socket_path, NULL),
 	{.name = "base_url", .kind = K_NULLSTR, .off = C(docker.base_url), .check = check_base_url},
@@ -610,6 +627,7 @@ static const struct key root_keys[] = {
 	SECTION("honeytokens", honeytokens_keys),
 	SECTION("logging", logging_keys),
 	SECTION("egress", egress_keys),
+	SECTION("stealth", stealth_keys),
 	SECTION("docker", docker_keys),
 	{0},
 };
@@ -629,6 +647,7 @@ FITS(honeytokens_keys);
 FITS(logging_keys);
 FITS(docker_keys);
 FITS(egress_keys);
+FITS(stealth_keys);
 FITS(root_keys);
 
 /* ---- defaults and freeing ---- */
@@ -696,6 +715,7 @@ void config_free(struct config *c)
 	free(c->server.host);
 	free(c->server.host_key_path);
 	free(c->server.banner);
+	free(c->stealth.profile);
 	free(c->server.worker_user);
 	free(c->server.worker_chroot);
 	credentials_free(c->authentication.static_credentials,
@@ -762,7 +782,7 @@ struct config *config_new_defaults(void)
 	c->forensics.enabled = true;
 	c->forensics.max_file_size = 10LL << 20;
 	c->forensics.max_session_size = 100LL << 20;
-	c->authentication.keyboard_interactive = true;
+	c->stealth.auth_delay = true;
 	c->container_pool.agent = true;
 	c->container_pool.sticky_ttl = 3600;
 	c->container_pool.max_boxes = 64;
@@ -779,7 +799,6 @@ struct config *config_new_defaults(void)
 
 	if (!(c->server.host = strdup("0.0.0.0")) ||
 	    !(c->server.host_key_path = strdup("/data/keys/ssh_host_rsa_key")) ||
-	    !(c->server.banner = strdup("OpenSSH_8.9p1 Ubuntu-3ubuntu0.13")) ||
 	    !(c->server.worker_user = strdup("nobody")) ||
 	    !(c->server.worker_chroot = strdup("/var/empty")) ||
 	    !(c->container_pool.image = strdup("hermes-target-ubuntu:latest")) ||
@@ -796,6 +815,7 @@ struct config *config_new_defaults(void)
 	    !(c->logging.output_dir = strdup("/data/logs")) || !(c->egress.fetch = strdup("off")) ||
 	    !(c->egress.subnet = strdup("10.77.0.0/16")) ||
 	    strlist_set(&c->egress.live_ports, ports, 4) < 0 ||
+	    !(c->stealth.profile = strdup("auto")) ||
 	    !(c->docker.socket_path = strdup("/var/run/docker.sock"))) {
 		config_free(c);
 		return NULL;

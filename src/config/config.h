@@ -50,8 +50,9 @@ struct config {
 		                              * exec'd for each */
 		int max_startups[3];         /* new: OpenSSH's MaxStartups start:rate:full,
 		                              * 10:30:100 */
-		char *banner;                /* new: "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"
-		                              * (after "SSH-2.0-") */
+		char *banner;                /* new: NULL = the stealth profile's, made
+		                              * from the image's openssh-server version;
+		                              * else what follows "SSH-2.0-" */
 	} server;
 
 	struct {
@@ -59,7 +60,8 @@ struct config {
 		size_t n_static_credentials;
 		int accept_all_after_failures;            /* 3, >= 0, 0 disables */
 		struct strlist accepted_key_fingerprints; /* new: [] "SHA256:..." */
-		bool keyboard_interactive;                /* new: true; offer it */
+		bool keyboard_interactive;                /* new: false; true offers it where
+		                                           * the stealth profile does not */
 		int accept_keys_after;                    /* new: 0 = off; accept a key
 		                                           * after N were refused */
 	} authentication;
@@ -140,6 +142,14 @@ struct config {
 		int event_rate;            /* egress events per box a second; 50 */
 		int64_t box_rate;          /* bytes a second a box may send; "1m", 0 = no cap */
 	} egress;
+
+	struct {
+		char *profile;   /* new: "auto": the profile that fits the image
+		                  * (docs/stealth.md); a built-in profile's name; or
+		                  * the absolute path of a profile file */
+		bool auth_delay; /* new: true; a failed password is answered after the
+		                  * profile's PAM delay */
+	} stealth;
 
 	struct {
 		char *socket_path; /* "/var/run/docker.sock" */

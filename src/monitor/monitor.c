@@ -49,6 +49,7 @@
 #include "session.h"
 #include "sinkhole_proc.h"
 #include "ssh_profile.h"
+#include "stealth.h"
 #include "util.h"
 #include "worker_init.h"
 #include "worker_sandbox.h"
@@ -78,6 +79,7 @@ struct monitor {
 	struct worker_init init; /* what every worker is told */
 	struct worker_spawn *spawn;
 	struct sinkhole_proc *sink; /* network_mode sinkhole, else NULL */
+	struct stealth stealth;     /* the profile imitated on the wire */
 };
 
 static int setup_bind(struct monitor *m)
@@ -90,7 +92,11 @@ static int setup_bind(struct monitor *m)
 		return -1;
 	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BINDADDR, cfg->server.host);
 	ssh_bind_options_set(m->bind, SSH_BIND_OPTIONS_BINDPORT, &port);
-	ssh_profile_apply(m->bind, cfg->server.banner);
+	if (ssh_profile_apply(m->bind, &m->stealth.profile.offer) < 0) {
+		error("stealth profile %s: libssh refused its algorithm lists",
+		      m->stealth.profile.name);
+		return -1;
+	}
 	if (hostkeys_setup(cfg, m->bind) < 0)
 		return -1;
 	if (ssh_bind_listen(m->bind) != SSH_OK) {
@@ -253,13 +259,16 @@ static int prepare_workers(struct monitor *m)
 	memset(w, 0, sizeof(*w));
 	for (size_t i = 0; i < HOSTKEYS_N; i++)
 		w->keys[w->nkeys++] = keys[i];
+	/* As sshd's: the users' failure floors follow from the host key. */
+	stealth_set_secret(&m->stealth, keys[0], strlen(keys[0]));
 	w->log_level = cfg->logging.level;
 	w->login_grace_time = cfg->server.login_grace_time;
 	w->session_timeout = cfg->server.session_timeout;
 	w->max_session_duration = cfg->container_pool.max_session_duration;
 	w->rec_max_session_size = cfg->recording.max_session_size;
-	w->keyboard_interactive = cfg->authentication.keyboard_interactive;
-	snprintf(w->banner, sizeof(w->banner), "%s", cfg->server.banner);
+	w->keyboard_interactive =
+	    cfg->authentication.keyboard_interactive || m->stealth.profile.keyboard_interactive;
+	w->offer = m->stealth.profile.offer;
 	w->drop = m->sandbox.drop;
 	w->uid = m->sandbox.uid;
 	w->gid = m->sandbox.gid;
@@ -662,7 +671,18 @@ int monitor_run(const struct config *cfg)
 	}
 	m.loop = loop_new();
 	m.ctx.loop = m.loop;
-	if (m.loop == NULL || setup_bind(&m) < 0 || prepare_workers(&m) < 0)
+	if (m.loop == NULL)
+		goto out;
+	/* The image first: what it is says what the server offers. */
+	m.ctx.docker = docker_new(m.loop, cfg->docker.socket_path, cfg->docker.base_url, &err);
+	if (m.ctx.docker == NULL) {
+		error("%s", err);
+		goto out;
+	}
+	if (check_docker(&m) < 0 || stealth_choose(&m.stealth, cfg, m.ctx.docker, m.loop) < 0)
+		goto out;
+	m.ctx.stealth = &m.stealth;
+	if (setup_bind(&m) < 0 || prepare_workers(&m) < 0)
 		goto out;
 	m.spawn = worker_spawn_new(m.loop, m.worker_path, &m.init, &m.sandbox,
 	                           cfg->server.worker_template_uses);
@@ -670,13 +690,6 @@ int monitor_run(const struct config *cfg)
 		error("out of memory");
 		goto out;
 	}
-	m.ctx.docker = docker_new(m.loop, cfg->docker.socket_path, cfg->docker.base_url, &err);
-	if (m.ctx.docker == NULL) {
-		error("%s", err);
-		goto out;
-	}
-	if (check_docker(&m) < 0)
-		goto out;
 	m.ctx.pool = pool_new(m.loop, m.ctx.docker, cfg, m.ctx.events);
 	if (m.ctx.pool == NULL)
 		goto out;
@@ -717,6 +730,8 @@ int monitor_run(const struct config *cfg)
 		json_object_set_new(e, "version", json_string(HERMES_VERSION));
 		json_object_set_new(e, "listen", json_string(listen));
 		json_object_set_new(e, "pid", json_integer(getpid()));
+		json_object_set_new(e, "stealth_profile", json_string(m.stealth.profile.name));
+		json_object_set_new(e, "banner", json_string(m.stealth.profile.offer.banner));
 		events_emit(m.ctx.events, e);
 		info("listening on %s", listen);
 		loop_run(m.loop);

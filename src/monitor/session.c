@@ -25,6 +25,7 @@
 #include "sandbox_spec.h"
 #include "scp_cmd.h"
 #include "session.h"
+#include "stealth.h"
 #include "util.h"
 #include "worker_events.h"
 #include "worker_log.h"
@@ -78,6 +79,7 @@ struct session {
 	int agent_fd; /* connected to the agent, not yet handed to the worker; or -1 */
 	bool agent_handed;
 	int attempts, pw_failures, key_failures;
+	int none_requests; /* the "none" method: sshd counts all but the first */
 	char *client_version;
 	char container_id[65];
 	char container_name[80];
@@ -627,16 +629,35 @@ static void emit_login(struct session *s, json_t *e, enum auth_result r)
 	emit(s, e);
 }
 
+/* Failed attempts as sshd counts them for MaxAuthTries: every refused
+ * password, keyboard-interactive answer and key, and every "none" request
+ * but the first. */
+static int failures(const struct session *s)
+{
+	return s->pw_failures + s->key_failures + (s->none_requests > 1 ? s->none_requests - 1 : 0);
+}
+
 /* A refused login: the worker is told to disconnect once the connection
  * has failed max_auth_tries times (password, keyboard-interactive and
  * public-key attempts together, as OpenSSH counts them). */
 static void refused(struct session *s, struct ipc_msg *reply)
 {
-	if (s->pw_failures + s->key_failures < s->ctx->cfg->server.max_auth_tries)
+	if (failures(s) < s->ctx->cfg->server.max_auth_tries)
 		return;
 	reply->auth_reply.disconnect = 1;
 	s->end_reason = "max_auth_tries";
 	info("session %.8s from %s: too many authentication failures", s->id, s->ip);
+}
+
+/* How late the worker answers a refusal: as the imitated sshd (stealth.h). */
+static void wait_as_sshd(struct session *s, struct ipc_msg *reply, const struct ipc_str *user,
+                         bool password)
+{
+	if (s->ctx->stealth == NULL)
+		return;
+	struct stealth_wait w = stealth_refusal(s->ctx->stealth, user->p, user->n, password);
+	reply->auth_reply.pam_ms = w.pam_ms;
+	reply->auth_reply.floor_us = w.floor_us;
 }
 
 static void on_auth_password(struct session *s, const struct ipc_msg *msg)
@@ -646,6 +667,19 @@ static void on_auth_password(struct session *s, const struct ipc_msg *msg)
 	struct ipc_msg reply = {.type = IPC_AUTH_REPLY};
 	json_t *e;
 
+	if (m->method == IPC_AUTH_METHOD_NONE) {
+		/* Asked by every OpenSSH client first: not a login attempt, no
+		 * event; refused as sshd refuses it. */
+		s->none_requests++;
+		refused(s, &reply);
+		wait_as_sshd(s, &reply, &m->user, false);
+		send_to_worker(s, &reply);
+		return;
+	}
+	if (m->method != IPC_AUTH_METHOD_PASSWORD && m->method != IPC_AUTH_METHOD_KBDINT) {
+		kill_worker(s, "unknown authentication method");
+		return;
+	}
 	bool full;
 	r = at_capacity(s,
 	                auth_policy_password(&s->ctx->policy, m->user.p, m->user.n, m->password.p,
@@ -662,6 +696,7 @@ static void on_auth_password(struct session *s, const struct ipc_msg *msg)
 		s->pw_failures++;
 		note_failure(s, &m->user, method);
 		refused(s, &reply);
+		wait_as_sshd(s, &reply, &m->user, true);
 	} else {
 		reply.auth_reply.accepted = 1;
 		logged_in(s, m->user.p, m->user.n, method);
@@ -718,6 +753,7 @@ static void on_auth_pubkey(struct session *s, const struct ipc_msg *msg)
 		s->key_failures++;
 		note_failure(s, &m->user, "publickey");
 		refused(s, &reply);
+		wait_as_sshd(s, &reply, &m->user, false);
 	} else {
 		reply.auth_reply.accepted = 1;
 		if (is_signed)
@@ -768,7 +804,7 @@ static void dispatch(struct session *s, struct ipc_msg *m)
 	/* After MaxAuthTries the worker was told to disconnect: one that asks
 	 * again is not ours. */
 	if (!refuse && !s->killed && (m->type == IPC_AUTH_PASSWORD || m->type == IPC_AUTH_PUBKEY) &&
-	    s->pw_failures + s->key_failures >= s->ctx->cfg->server.max_auth_tries) {
+	    failures(s) >= s->ctx->cfg->server.max_auth_tries) {
 		kill_worker(s, "authentication past max_auth_tries");
 		refuse = true;
 	}

@@ -40,11 +40,15 @@ struct session_ctx {
 	/* The box's session agent (docs/agent-protocol.md): its port, or 0
 	 * when the image has none or the monitor cannot reach it. */
 	int agent_port;
+	/* The stealth profile (stealth.h): a failed password's delay. NULL:
+	 * none. */
+	const struct stealth *stealth;
 	bool shutting_down;
 	unsigned logged_in; /* sessions past login now: max_concurrent_sessions */
 };
 
 struct session;
+struct stealth;
 
 /* Takes ownership of ipc_fd; emits session.connect. */
 /* dst_ip/dst_port: our end of the connection (for SSH_CONNECTION). */

@@ -38,7 +38,13 @@ enum ipc_type {
 	IPC_TYPE_MAX
 };
 
-enum ipc_auth_method { IPC_AUTH_METHOD_PASSWORD = 0, IPC_AUTH_METHOD_KBDINT = 1 };
+/* NONE: the "none" method (no password): refused, and counted as sshd
+ * counts it. */
+enum ipc_auth_method {
+	IPC_AUTH_METHOD_PASSWORD = 0,
+	IPC_AUTH_METHOD_KBDINT = 1,
+	IPC_AUTH_METHOD_NONE = 2
+};
 enum ipc_exit_kind { IPC_EXIT_UNKNOWN = 0, IPC_EXIT_CODE = 1, IPC_EXIT_SIGNAL = 2 };
 enum ipc_channel_kind { IPC_KIND_SHELL = 0, IPC_KIND_EXEC = 1, IPC_KIND_SUBSYSTEM = 2 };
 
@@ -90,6 +96,11 @@ struct ipc_session_end {
 struct ipc_auth_reply {
 	uint32_t accepted;
 	uint32_t disconnect; /* too many failures (max_auth_tries) */
+	/* A refusal is answered as late as the imitated sshd answers it
+	 * (docs/stealth.md): after pam_ms, then padded to floor_us doubled
+	 * until it covers the time since the request; 0: at once. */
+	uint32_t pam_ms;
+	uint32_t floor_us;
 };
 /* fds: the stream (docker exec) or the agent connection (agent_first),
  * then the recording (recording). */

@@ -1,43 +1,53 @@
 /*
  * ssh_profile: what the server offers, as the sshd it imitates.
  */
+#include <stdbool.h>
+#include <string.h>
+
 #include <libssh/libssh.h>
 
 #include "log.h"
 #include "ssh_profile.h"
 
-/* OpenSSH 8.9p1's (Ubuntu 22.04) server offer, less what libssh 0.10 lacks
- * (sntrup761x25519-sha512@openssh.com and the umac MACs). */
-static const struct {
-	enum ssh_bind_options_e opt;
-	const char *value;
-} openssh_profile[] = {
-    {SSH_BIND_OPTIONS_KEY_EXCHANGE,
-     "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
-     "ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
-     "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"},
-    {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
-     "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519"},
-    {SSH_BIND_OPTIONS_CIPHERS_C_S, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
-                                   "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
-    {SSH_BIND_OPTIONS_CIPHERS_S_C, "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
-                                   "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
-    {SSH_BIND_OPTIONS_HMAC_C_S, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
-                                "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
-    {SSH_BIND_OPTIONS_HMAC_S_C, "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
-                                "hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
-};
-
-void ssh_profile_apply(ssh_bind bind, const char *banner)
+bool ssh_offer_list_ok(const char *s)
 {
-	int process_config = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || s[0] == ',' || s[n - 1] == ',')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return false;
+		if (s[i] == ',' && s[i + 1] == ',')
+			return false;
+	}
+	return true;
+}
+
+int ssh_profile_apply(ssh_bind bind, const struct ssh_offer *offer)
+{
+	int process_config = 0, rc = 0;
+	const struct {
+		enum ssh_bind_options_e opt;
+		const char *value;
+	} lists[] = {
+	    {SSH_BIND_OPTIONS_KEY_EXCHANGE, offer->kex},
+	    {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, offer->hostkeys},
+	    {SSH_BIND_OPTIONS_CIPHERS_C_S, offer->ciphers},
+	    {SSH_BIND_OPTIONS_CIPHERS_S_C, offer->ciphers},
+	    {SSH_BIND_OPTIONS_HMAC_C_S, offer->macs},
+	    {SSH_BIND_OPTIONS_HMAC_S_C, offer->macs},
+	    {SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, offer->sigalgs},
+	};
 
 	/* Never read /etc/ssh/libssh_server_config: the honeypot's behaviour
 	 * is this config's alone. */
 	ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &process_config);
-	ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER, banner);
-	for (size_t i = 0; i < sizeof(openssh_profile) / sizeof(openssh_profile[0]); i++)
-		if (ssh_bind_options_set(bind, openssh_profile[i].opt, openssh_profile[i].value) !=
-		    SSH_OK)
-			warn("libssh refused the algorithm list %s", openssh_profile[i].value);
+	ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER, offer->banner);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (ssh_bind_options_set(bind, lists[i].opt, lists[i].value) != SSH_OK) {
+			warn("libssh refused the algorithm list %s", lists[i].value);
+			rc = -1;
+		}
+	return rc;
 }

@@ -39,7 +39,12 @@ int worker_init_encode(const struct worker_init *w, struct buf *out)
 	                        json_integer((json_int_t)w->rec_max_session_size)) < 0 ||
 	    json_object_set_new(o, "keyboard_interactive", json_boolean(w->keyboard_interactive)) <
 	        0 ||
-	    json_object_set_new(o, "banner", json_string(w->banner)) < 0 ||
+	    json_object_set_new(o, "banner", json_string(w->offer.banner)) < 0 ||
+	    json_object_set_new(o, "kex", json_string(w->offer.kex)) < 0 ||
+	    json_object_set_new(o, "hostkeys", json_string(w->offer.hostkeys)) < 0 ||
+	    json_object_set_new(o, "ciphers", json_string(w->offer.ciphers)) < 0 ||
+	    json_object_set_new(o, "macs", json_string(w->offer.macs)) < 0 ||
+	    json_object_set_new(o, "sigalgs", json_string(w->offer.sigalgs)) < 0 ||
 	    json_object_set(o, "keys", keys) < 0 ||
 	    json_object_set_new(o, "drop", json_boolean(w->drop)) < 0 ||
 	    json_object_set_new(o, "uid", json_integer((json_int_t)w->uid)) < 0 ||
@@ -110,7 +115,17 @@ int worker_init_decode(const uint8_t *json, size_t json_len, const uint8_t *prog
 	    !get_int(o, "max_session_duration", 1, INT32_MAX, &n[4]) ||
 	    !get_int(o, "rec_max_session_size", 0, INT64_MAX, &n[5]) ||
 	    !json_is_boolean(json_object_get(o, "keyboard_interactive")) ||
-	    !get_text(o, "banner", w->banner, sizeof(w->banner), false))
+	    !get_text(o, "banner", w->offer.banner, sizeof(w->offer.banner), false))
+		goto bad;
+	*why = "bad algorithm lists";
+	if (!get_text(o, "kex", w->offer.kex, sizeof(w->offer.kex), false) ||
+	    !get_text(o, "hostkeys", w->offer.hostkeys, sizeof(w->offer.hostkeys), false) ||
+	    !get_text(o, "ciphers", w->offer.ciphers, sizeof(w->offer.ciphers), false) ||
+	    !get_text(o, "macs", w->offer.macs, sizeof(w->offer.macs), false) ||
+	    !get_text(o, "sigalgs", w->offer.sigalgs, sizeof(w->offer.sigalgs), false) ||
+	    !ssh_offer_list_ok(w->offer.sigalgs) || !ssh_offer_list_ok(w->offer.kex) ||
+	    !ssh_offer_list_ok(w->offer.hostkeys) || !ssh_offer_list_ok(w->offer.ciphers) ||
+	    !ssh_offer_list_ok(w->offer.macs))
 		goto bad;
 	w->log_level = (int)n[1];
 	w->login_grace_time = (int)n[2];

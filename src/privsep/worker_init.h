@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "ssh_profile.h"
 #include "util.h"
 
 #define WORKER_INIT_KEYS    4 /* host keys, PEM */
@@ -38,7 +39,7 @@ struct worker_init {
 	int max_session_duration; /* seconds */
 	int64_t rec_max_session_size;
 	bool keyboard_interactive;
-	char banner[256];
+	struct ssh_offer offer;       /* banner and KEXINIT lists (ssh_profile.h) */
 	char *keys[WORKER_INIT_KEYS]; /* PEM text, NUL-terminated */
 	size_t nkeys;
 	/* The sandbox (worker_sandbox.h). */

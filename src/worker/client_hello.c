@@ -79,26 +79,83 @@ static const char *parse_kexinit(struct client_hello *h)
 	return NULL;
 }
 
+#define INVALID_IDENT "Invalid SSH identification string."
+
+static void bad_line(struct client_hello *h, const char *why, const char *answer)
+{
+	fail(h, why);
+	h->ident_error = answer;
+}
+
+/* A whole line (CR dropped): "SSH-major.minor-software", software not
+ * empty, as sshd's sscanf("SSH-%d.%d-%[^\n]") takes it; then only 2.x and
+ * 1.99 speak SSH 2. */
+static void judge_line(struct client_hello *h)
+{
+	const char *p = (const char *)h->line;
+	size_t n = h->line_len < HELLO_LINE_MAX ? h->line_len : HELLO_LINE_MAX;
+	long major = -1, minor = -1;
+	size_t i = 4;
+
+	if (n <= 4 || memcmp(p, "SSH-", 4) != 0) {
+		bad_line(h, "not an SSH identification line", INVALID_IDENT);
+		return;
+	}
+	for (long *v = &major; v != NULL; v = v == &major ? &minor : NULL) {
+		size_t start = i;
+		*v = 0;
+		while (i < n && p[i] >= '0' && p[i] <= '9' && i - start < 9)
+			*v = *v * 10 + (p[i++] - '0');
+		if (i == start || i >= n || p[i] != (v == &major ? '.' : '-')) {
+			bad_line(h, "bad protocol version", INVALID_IDENT);
+			return;
+		}
+		i++;
+	}
+	if (i >= n) {
+		bad_line(h, "no software version", INVALID_IDENT);
+		return;
+	}
+	if (major != 2 && !(major == 1 && minor == 99)) {
+		bad_line(h, "protocol major version not 2", "Protocol major versions differ.");
+		return;
+	}
+	h->state = HELLO_PACKET;
+	h->packet_want = 4;
+}
+
+static size_t line_bytes(struct client_hello *h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		if (c == '\r') {
+			h->expect_nl = true;
+			continue;
+		}
+		if (c == '\n') {
+			judge_line(h);
+			return i + 1;
+		}
+		if (c == '\0' || h->expect_nl) {
+			bad_line(h, "identification line has invalid characters", INVALID_IDENT);
+			return i + 1;
+		}
+		if (h->line_len >= HELLO_IDENT_MAX) {
+			bad_line(h, "identification line too long", INVALID_IDENT);
+			return i + 1;
+		}
+		if (h->line_len < HELLO_LINE_MAX)
+			h->line[h->line_len] = c;
+		h->line_len++;
+	}
+	return n;
+}
+
 static size_t take_line(struct client_hello *h, const uint8_t *p, size_t n)
 {
-	const uint8_t *nl = memchr(p, '\n', n);
-	size_t t = nl != NULL ? (size_t)(nl - p) + 1 : n;
+	size_t t = line_bytes(h, p, n);
 
-	if (h->line_len + t > HELLO_LINE_MAX) {
-		fail(h, "identification line too long");
-		return t; /* the client's bytes all the same */
-	}
-	memcpy(h->line + h->line_len, p, t);
-	h->line_len += t;
-	if (nl == NULL)
-		return t;
-	if (h->line_len >= 4 && memcmp(h->line, "SSH-", 4) == 0) {
-		h->state = HELLO_PACKET;
-		h->packet_want = 4;
-	} else if (++h->lines >= HELLO_LINES_MAX) {
-		fail(h, "no identification line");
-	}
-	h->line_len = 0;
+	h->line_taken += t;
 	return t;
 }
 

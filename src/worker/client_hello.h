@@ -7,23 +7,32 @@
  * The caller offers bytes as they arrive; client_hello_take() says how
  * many of them belong to that opening and never takes a byte past the end
  * of the KEXINIT packet, so a relay that forwards exactly what was taken
- * can stop there and hand the rest of the stream over untouched. Anything
- * unexpected (no identification line in the first lines, a packet that is
- * not a KEXINIT or is too large, a malformed name-list or one that is not
- * printable US-ASCII as RFC 4251 5 wants) ends the reading
- * with HELLO_FAILED; the bytes taken so far are still the client's own and
- * must be forwarded.
+ * can stop there and hand the rest of the stream over untouched.
+ *
+ * The identification line is judged as OpenSSH's server judges it (read a
+ * byte at a time, CR dropped, up to LF): a NUL, a byte after CR other than
+ * LF, more than 8192 bytes, a first line that is not "SSH-x.y-software"
+ * (a server takes no lines before it) end the reading with HELLO_FAILED and
+ * ident_error "Invalid SSH identification string."; a protocol other than
+ * 2.0 or 1.99 with "Protocol major versions differ.". Nothing past the
+ * offending byte is taken. Those are sshd's answers, which the relay sends
+ * the client instead of passing the line on. Anything else unexpected (a
+ * packet that is not a KEXINIT or is too large, a malformed name-list or
+ * one that is not printable US-ASCII as RFC 4251 5 wants) ends the reading
+ * with HELLO_FAILED and no ident_error; the bytes taken so far are still
+ * the client's own and must be forwarded.
  */
 #ifndef HERMES_CLIENT_HELLO_H
 #define HERMES_CLIENT_HELLO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
 
-#define HELLO_LINE_MAX   255         /* RFC 4253 4.2: including CR LF */
-#define HELLO_LINES_MAX  8           /* lines before the SSH- one */
+#define HELLO_LINE_MAX   255         /* kept of the line (RFC 4253 4.2: 255) */
+#define HELLO_IDENT_MAX  8192        /* OpenSSH's SSH_MAX_BANNER_LEN */
 #define HELLO_PACKET_MAX (32 * 1024) /* a KEXINIT is ~1-2 KiB */
 
 enum hello_state { HELLO_LINE, HELLO_PACKET, HELLO_DONE, HELLO_FAILED };
@@ -48,12 +57,14 @@ extern const char *const client_hello_list_names[HELLO_LISTS];
 
 struct client_hello {
 	enum hello_state state;
-	const char *why; /* HELLO_FAILED: what was wrong */
+	const char *why;         /* HELLO_FAILED: what was wrong */
+	const char *ident_error; /* HELLO_FAILED on the line: sshd's answer */
 	uint8_t line[HELLO_LINE_MAX];
-	size_t line_len;
-	unsigned lines;
-	uint8_t *packet; /* the KEXINIT packet, length field first; allocated
-	                    to its size once the length field is in */
+	size_t line_len;   /* bytes of the line so far (CR not counted) */
+	bool expect_nl;    /* a CR came: only LF may follow */
+	size_t line_taken; /* bytes of the stream the line took, CR LF too */
+	uint8_t *packet;   /* the KEXINIT packet, length field first; allocated
+	                      to its size once the length field is in */
 	uint8_t length_field[4];
 	size_t packet_len, packet_want;
 	/* HELLO_DONE: pointers into packet, not NUL-terminated. */

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +17,9 @@ int kex_tap_open(struct kex_tap *t, int client_fd)
 	int sv[2];
 
 	buf_init(&t->out);
+	buf_init(&t->held);
+	t->client_in = t->server_out = t->server_kexinit_end = 0;
+	t->server_seen = t->server_line = 0;
 	client_hello_init(&t->hello);
 	t->client = client_fd;
 	t->mine = t->theirs = -1;
@@ -36,6 +40,24 @@ static void set_broken(struct kex_tap *t)
 	t->broken = true;
 	if (t->mine >= 0)
 		shutdown(t->mine, SHUT_RDWR);
+}
+
+static void give_libssh(struct kex_tap *t);
+
+/* A line sshd would not take: its answer instead of libssh's silence, after
+ * the server's own line. Text and CRLF go in two writes, as sshd's do, and
+ * what the client sent past the offending byte stays unread, so the close
+ * that follows is a reset exactly where sshd's is. */
+static void refuse_line(struct kex_tap *t)
+{
+	const char *text = t->hello.ident_error;
+
+	kex_tap_to_client(t);
+	if (buf_avail(&t->out) == 0) {
+		(void)send(t->client, text, strlen(text), MSG_NOSIGNAL);
+		(void)send(t->client, "\r\n", 2, MSG_NOSIGNAL);
+	}
+	set_broken(t);
 }
 
 void kex_tap_from_client(struct kex_tap *t)
@@ -61,11 +83,73 @@ void kex_tap_from_client(struct kex_tap *t)
 		set_broken(t);
 		return;
 	}
-	/* At most the opening (lines and one packet of at most 32 KiB)
-	 * ever goes this way: the socketpair's buffer holds it. */
-	ssize_t w = send(t->mine, b, take, MSG_NOSIGNAL);
-	if (w != (ssize_t)take)
+	if (t->hello.ident_error != NULL) {
+		refuse_line(t);
+		return;
+	}
+	/* At most the opening (a line of 8 KiB and a packet of at most
+	 * 32 KiB) is ever held: BUF_MAX is never near. */
+	t->client_in += take;
+	if (buf_put(&t->held, b, take) < 0) {
 		set_broken(t);
+		return;
+	}
+	give_libssh(t);
+}
+
+/* Hands libssh what it may have of the held bytes: the line once it has
+ * ended; the rest once libssh's KEXINIT has gone out, or at once when the
+ * opening failed (libssh sees what sshd would have choked on too). The
+ * socketpair's buffer holds all of it. */
+static void give_libssh(struct kex_tap *t)
+{
+	size_t upto;
+
+	if (t->broken || t->spliced || t->hello.ident_error != NULL)
+		return;
+	if (t->hello.state == HELLO_FAILED || kex_tap_server_kexinit_out(t))
+		upto = t->client_in;
+	else if (t->hello.state != HELLO_LINE)
+		upto = t->hello.line_taken;
+	else
+		upto = 0;
+	size_t given = t->client_in - buf_avail(&t->held);
+	if (upto <= given)
+		return;
+	size_t n = upto - given;
+	ssize_t w = send(t->mine, buf_peek(&t->held), n, MSG_NOSIGNAL);
+	if (w != (ssize_t)n) {
+		set_broken(t);
+		return;
+	}
+	buf_skip(&t->held, n);
+	buf_compact(&t->held);
+}
+
+bool kex_tap_server_kexinit_out(const struct kex_tap *t)
+{
+	return t->server_kexinit_end != 0 && t->server_out >= t->server_kexinit_end;
+}
+
+/* Follows libssh's stream to where its KEXINIT ends. */
+static void scan_server(struct kex_tap *t, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n && t->server_kexinit_end == 0; i++, t->server_seen++) {
+		if (t->server_line == 0) {
+			if (p[i] == '\n')
+				t->server_line = t->server_seen + 1;
+			continue;
+		}
+		size_t k = t->server_seen - t->server_line;
+		if (k < 4)
+			t->server_len[k] = p[i];
+		if (k == 3) {
+			uint32_t len = (uint32_t)t->server_len[0] << 24 |
+			               (uint32_t)t->server_len[1] << 16 |
+			               (uint32_t)t->server_len[2] << 8 | t->server_len[3];
+			t->server_kexinit_end = t->server_line + 4 + (size_t)len;
+		}
+	}
 }
 
 void kex_tap_to_client(struct kex_tap *t)
@@ -84,6 +168,7 @@ void kex_tap_to_client(struct kex_tap *t)
 		}
 		/* libssh writes its banner and KEXINIT, a few hundred
 		 * bytes, before the splice: BUF_MAX is never near. */
+		scan_server(t, b, (size_t)n);
 		if (buf_put(&t->out, b, (size_t)n) < 0) {
 			set_broken(t);
 			return;
@@ -98,8 +183,10 @@ void kex_tap_to_client(struct kex_tap *t)
 			return;
 		}
 		buf_skip(&t->out, (size_t)n);
+		t->server_out += (size_t)n;
 	}
 	buf_compact(&t->out);
+	give_libssh(t);
 }
 
 bool kex_tap_reading(const struct kex_tap *t)
@@ -120,7 +207,7 @@ static int unread(int fd)
 bool kex_tap_can_splice(const struct kex_tap *t)
 {
 	return !t->spliced && !t->broken && !kex_tap_reading(t) && buf_avail(&t->out) == 0 &&
-	       unread(t->mine) == 0 && unread(t->theirs) == 0;
+	       buf_avail(&t->held) == 0 && unread(t->mine) == 0 && unread(t->theirs) == 0;
 }
 
 int kex_tap_splice(struct kex_tap *t)
@@ -144,5 +231,6 @@ void kex_tap_close(struct kex_tap *t)
 		close(t->client);
 	t->mine = t->client = -1;
 	buf_free(&t->out);
+	buf_free(&t->held);
 	client_hello_free(&t->hello);
 }

@@ -26,12 +26,29 @@ struct kex_tap {
 	int theirs; /* libssh's end; after the splice, the TCP socket */
 	struct client_hello hello;
 	struct buf out; /* libssh's bytes the client has not taken yet */
-	bool broken;    /* either side failed: the opening cannot complete */
+	/* The client's bytes libssh has not been given yet: the identification
+	 * line until it ends (libssh gets it whole or, when sshd would refuse
+	 * it, not at all), and the client's KEXINIT until libssh's own has
+	 * gone out (sshd sends its KEXINIT whatever the client offers; libssh
+	 * would give up on one it cannot agree with before sending its own). */
+	struct buf held;
+	size_t client_in;  /* bytes taken from the client */
+	size_t server_out; /* bytes of libssh's sent to the client */
+	/* Where libssh's KEXINIT ends in its stream: 0 until known. Found by
+	 * reading its line (up to LF) and then the packet's length. */
+	size_t server_kexinit_end;
+	size_t server_seen; /* bytes of libssh's stream scanned for it */
+	size_t server_line; /* the length of its line, once its LF came */
+	uint8_t server_len[4];
+	bool broken; /* either side failed: the opening cannot complete */
 	bool spliced;
 };
 
 /* Makes the socketpair; t->theirs is the descriptor to give libssh. */
 int kex_tap_open(struct kex_tap *t, int client_fd);
+
+/* libssh's KEXINIT has gone out to the client. */
+bool kex_tap_server_kexinit_out(const struct kex_tap *t);
 
 /* The client socket is readable: forward what belongs to the opening. */
 void kex_tap_from_client(struct kex_tap *t);

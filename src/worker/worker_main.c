@@ -42,6 +42,7 @@
 #include "log.h"
 #include "recorder.h"
 #include "ssh_profile.h"
+#include "disconnect_code.h"
 #include "worker.h"
 #include "worker_init.h"
 #include "worker_sandbox.h"
@@ -91,7 +92,8 @@ static ssh_bind make_bind(struct worker_init *wi)
 
 	if (bind == NULL)
 		die("ssh_bind_new", "out of memory");
-	ssh_profile_apply(bind, wi->banner);
+	if (ssh_profile_apply(bind, &wi->offer) < 0)
+		die("algorithm lists", "libssh refused one");
 	for (size_t i = 0; i < wi->nkeys; i++) {
 		ssh_key key = NULL;
 		if (ssh_pki_import_privkey_base64(wi->keys[i], NULL, NULL, NULL, &key) != SSH_OK)
@@ -110,6 +112,8 @@ static ssh_bind start_ssh(struct worker_init *wi)
 	 * reading and parsing the file costs every connection. */
 	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1 || ssh_init() != SSH_OK)
 		die("ssh_init", "libssh could not start");
+	if (disconnect_code_init() < 0)
+		die("ssh_buffer_get", "not found in libssh");
 	ssh_bind bind = make_bind(wi);
 	worker_init_clear_keys(wi);
 	return bind;

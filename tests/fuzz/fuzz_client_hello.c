@@ -2,11 +2,13 @@
  * libFuzzer harness for client_hello: the client's opening in chunks, as
  * reads deliver them. Byte 0 is the chunk size; then the bytes. Checks that
  * nothing is taken after the opening ended, that what is taken never
- * exceeds what was offered, and that a finished KEXINIT's lists lie inside
- * the packet.
+ * exceeds what was offered, that a finished KEXINIT's lists lie inside
+ * the packet, and that sshd's answer to a refused line is one of its two
+ * and comes only with a failure in the line.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "client_hello.h"
 
@@ -32,6 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		off += n;
 	}
+	if (h.ident_error != NULL &&
+	    (h.state != HELLO_FAILED ||
+	     (strcmp(h.ident_error, "Invalid SSH identification string.") != 0 &&
+	      strcmp(h.ident_error, "Protocol major versions differ.") != 0)))
+		__builtin_trap();
 	if (h.state == HELLO_DONE) {
 		for (int i = 0; i < HELLO_LISTS; i++)
 			if (h.list[i] < h.packet ||

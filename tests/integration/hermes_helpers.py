@@ -129,7 +129,12 @@ def base_config(workdir, port):
         "authentication": {
             "static_credentials": [{"username": USER, "password": PASSWORD}],
             "accept_all_after_failures": 3,
+            # The tests of keyboard-interactive logins use the default instance.
+            "keyboard_interactive": True,
         },
+        # PAM's delay of ~2-3 s after every wrong password would slow every test that fails a
+        # login on purpose; test_stealth_wire.py turns it on.
+        "stealth": {"auth_delay": False},
         "container_pool": {
             "size": POOL_SIZE,
             "image": IMAGE,

@@ -116,22 +116,69 @@ static void test_byte_by_byte(void **state)
 	buf_free(&b);
 }
 
-static void test_lines_before(void **state)
+/* The identification line as OpenSSH's server judges it (measured against
+ * Debian 12's sshd, tests/integration/test_stealth_wire.py): its answer,
+ * and how many bytes it reads before it answers (what is left is unread,
+ * and the close a reset). */
+static void test_identification_rules(void **state)
 {
-	struct buf b, all;
+	static const char invalid[] = "Invalid SSH identification string.";
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *answer; /* NULL: accepted */
+		size_t taken;
+	} cases[] = {
+	    {"GET / HTTP/1.1\r\n\r\n", 18, invalid, 16},
+	    {"SSH-1.5-foo\r\n", 13, "Protocol major versions differ.", 13},
+	    {"SSH-3.0-foo\r\n", 13, "Protocol major versions differ.", 13},
+	    {"SSH-2.0\r\n", 9, invalid, 9},
+	    {"SSH-2.0-\r\n", 10, invalid, 10},
+	    {"SSH-\r\n", 6, invalid, 6},
+	    {"SSH-x.0-a\r\n", 11, invalid, 11},
+	    {"\x00\x01\x02\r\n", 5, invalid, 1},
+	    {"SSH-2.0-a\rb\n", 12, invalid, 11},
+	    {"\r\n", 2, invalid, 2},
+	    {"hello\r\nSSH-2.0-x\r\n", 18, invalid, 7},
+	    {"SSH-2.0-x\n", 10, NULL, 10},
+	    {"SSH-1.99-foo\r\n", 14, NULL, 14},
+	    {"SSH-2.0-x y z\r\n", 15, NULL, 15},
+	};
 	struct client_hello h;
 
-	buf_init(&b);
-	buf_init(&all);
-	size_t want = make_hello(&b, lists, 20);
-	buf_put(&all, "hello\r\nworld\n", 13);
-	buf_put(&all, b.data, b.len);
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		client_hello_init(&h);
+		size_t t = client_hello_take(&h, (const uint8_t *)cases[i].in, cases[i].len);
+		if (t != cases[i].taken)
+			fail_msg("case %zu: took %zu, not %zu", i, t, cases[i].taken);
+		if (cases[i].answer == NULL) {
+			assert_int_equal(h.state, HELLO_PACKET);
+			assert_null(h.ident_error);
+		} else {
+			assert_int_equal(h.state, HELLO_FAILED);
+			assert_string_equal(h.ident_error, cases[i].answer);
+		}
+		client_hello_free(&h);
+	}
+	/* A software version of 300 bytes is sshd's to take; past 8192 bytes
+	 * without an end the line is refused there. */
+	static char line[9000];
+	memset(line, 'B', sizeof(line));
+	memcpy(line, "SSH-2.0-", 8);
+	memcpy(line + 308, "\r\n", 2);
 	client_hello_init(&h);
-	assert_int_equal(client_hello_take(&h, all.data, all.len), 13 + want);
-	check_lists(&h);
+	assert_int_equal(client_hello_take(&h, (const uint8_t *)line, 310), 310);
+	assert_int_equal(h.state, HELLO_PACKET);
 	client_hello_free(&h);
-	buf_free(&b);
-	buf_free(&all);
+	memset(line + 308, 'B', 2);
+	client_hello_init(&h);
+	assert_int_equal(client_hello_take(&h, (const uint8_t *)line, 4000), 4000);
+	assert_int_equal(h.state, HELLO_LINE);
+	assert_int_equal(client_hello_take(&h, (const uint8_t *)line + 4000, 5000), 4193);
+	assert_int_equal(h.state, HELLO_FAILED);
+	assert_string_equal(h.ident_error, invalid);
+	client_hello_free(&h);
 }
 
 /* Feeds s whole; returns the state and checks nothing past limit went. */
@@ -187,18 +234,16 @@ static void test_refused(void **state)
 	assert_string_equal(h.why, "KEXINIT name-list longer than the packet");
 	client_hello_free(&h);
 
-	/* An identification line that never ends. */
+	/* A line that does not end yet: still reading. */
 	memset(line, 'A', sizeof(line));
 	memcpy(line, "SSH-2.0-", 8);
-	assert_int_equal(feed(&h, line, sizeof(line), sizeof(line)), HELLO_FAILED);
+	assert_int_equal(feed(&h, line, sizeof(line), sizeof(line)), HELLO_LINE);
 	client_hello_free(&h);
 
-	/* Not SSH at all. */
-	const char *http =
-	    "GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: "
-	    "6\r\n\r\n";
-	assert_int_equal(feed(&h, http, strlen(http), strlen(http)), HELLO_FAILED);
-	assert_string_equal(h.why, "no identification line");
+	/* Not SSH at all: only its first line is read. */
+	const char *http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(feed(&h, http, strlen(http), 16), HELLO_FAILED);
+	assert_string_equal(h.why, "not an SSH identification line");
 	client_hello_free(&h);
 
 	/* Not done: no HASSH input. */
@@ -215,7 +260,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_whole),
 	    cmocka_unit_test(test_byte_by_byte),
-	    cmocka_unit_test(test_lines_before),
+	    cmocka_unit_test(test_identification_rules),
 	    cmocka_unit_test(test_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -109,7 +109,10 @@ static void check_defaults(const struct config *c)
 	assert_int_equal(c->server.max_concurrent_sessions, 10);
 	assert_int_equal(c->server.session_timeout, 3600);
 	assert_int_equal(c->server.login_grace_time, 120);
-	assert_string_equal(c->server.banner, "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13");
+	assert_null(c->server.banner);
+	assert_string_equal(c->stealth.profile, "auto");
+	assert_true(c->stealth.auth_delay);
+	assert_false(c->authentication.keyboard_interactive);
 	assert_int_equal(c->authentication.n_static_credentials, 0);
 	assert_int_equal(c->authentication.accept_all_after_failures, 3);
 	assert_int_equal(c->container_pool.size, 3);
@@ -230,6 +233,9 @@ static const char full_yaml[] = "server:\n"
                                 "  level: debug\n"
                                 "  format: text\n"
                                 "  output_dir: \"logs dir\"\n"
+                                "stealth:\n"
+                                "  profile: /etc/hermes/alpine.profile\n"
+                                "  auth_delay: false\n"
                                 "docker:\n"
                                 "  socket_path: /run/docker.sock\n"
                                 "  base_url: tcp://socket-proxy:2375\n";
@@ -247,6 +253,8 @@ static void test_full_valid(void **state)
 	assert_int_equal(c->server.session_timeout, 60);
 	assert_int_equal(c->server.login_grace_time, 30);
 	assert_string_equal(c->server.banner, "OpenSSH_9.6p1 Debian-4");
+	assert_string_equal(c->stealth.profile, "/etc/hermes/alpine.profile");
+	assert_false(c->stealth.auth_delay);
 	assert_int_equal(c->authentication.n_static_credentials, 2);
 	assert_string_equal(cr[0].username, "root");
 	assert_string_equal(cr[0].password, "123456");
@@ -607,6 +615,15 @@ static void test_string_rules(void **state)
 	expect_one("server:\n  banner: 'SSH-2.0-OpenSSH_9'\n",
 	           "t.yaml:2: server.banner: must not include the \"SSH-2.0-\" prefix, got "
 	           "\"SSH-2.0-OpenSSH_9\"");
+	expect_one(
+	    "stealth:\n  profile: Debian 12\n",
+	    "t.yaml:2: stealth.profile: must be auto, a profile's name (letters, digits, '.', "
+	    "'_', '-') or an absolute path, got \"Debian 12\"");
+	expect_one("stealth:\n  profile: ''\n", "t.yaml:2: stealth.profile: must not be empty");
+	c = parse_ok("server:\n  banner: ~\nstealth:\n  profile: ubuntu-22.04\n");
+	assert_null(c->server.banner);
+	assert_string_equal(c->stealth.profile, "ubuntu-22.04");
+	config_free(c);
 	expect_one("server:\n  banner: ' OpenSSH'\n",
 	           "t.yaml:2: server.banner: must not begin or end with a space, got \" OpenSSH\"");
 	expect_one("server:\n  banner: \"OpenSSH\\r\\nX\"\n",
@@ -1174,7 +1191,7 @@ static void test_example_file(void **state)
 	assert_string_equal(c->honeytokens.credentials[1].password, "Xk9#mQ2vL7pR!wd4");
 	assert_int_equal(c->honeytokens.files.n, 3);
 	/* Everything else is the default. */
-	assert_string_equal(c->server.banner, "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13");
+	assert_null(c->server.banner);
 	assert_int_equal(c->server.login_grace_time, 120);
 	assert_string_equal(c->container_pool.hostname, "prod-web-01");
 	assert_int_equal(c->container_pool.security.memory_limit, 268435456);

@@ -129,12 +129,14 @@ static void test_decode_rejects_bad_layouts(void **state)
 	/* resize with one u32 missing */
 	static const uint8_t short_msg[] = {0, 0, 0, IPC_RESIZE, 0, 0, 0, 1, 0, 0, 0, 80};
 	/* auth_reply with a trailing byte */
-	static const uint8_t trailing[] = {0, 0, 0, IPC_AUTH_REPLY, 0, 0, 0, 1, 0, 0, 0, 0, 9};
+	static const uint8_t trailing[] = {
+	    0, 0, 0, IPC_AUTH_REPLY, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
 	/* unknown type */
 	static const uint8_t unknown[] = {0, 0, 0, 99};
 	/* a string claiming 4 GiB */
 	static const uint8_t huge[] = {0, 0, 0, IPC_SESSION_END, 0xff, 0xff, 0xff, 0xff, 'x'};
-	static const uint8_t ok[] = {0, 0, 0, IPC_AUTH_REPLY, 0, 0, 0, 1, 0, 0, 0, 0};
+	static const uint8_t ok[] = {0, 0, 0, IPC_AUTH_REPLY, 0,    0, 0, 1,    0,   0, 0,
+	                             0, 0, 0, 0x0b,           0xb8, 0, 0, 0x1f, 0x40};
 
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(ipc_decode(short_msg, sizeof(short_msg), &m), -EBADMSG);
@@ -143,6 +145,8 @@ static void test_decode_rejects_bad_layouts(void **state)
 	assert_int_equal(ipc_decode(huge, sizeof(huge), &m), -EBADMSG);
 	assert_int_equal(ipc_decode(ok, sizeof(ok), &m), 0);
 	assert_int_equal(m.auth_reply.accepted, 1);
+	assert_int_equal(m.auth_reply.pam_ms, 3000);
+	assert_int_equal(m.auth_reply.floor_us, 8000);
 }
 
 static void test_string_over_bound_not_sent(void **state)

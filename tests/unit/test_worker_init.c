@@ -30,7 +30,12 @@ static struct worker_init sample(void)
 	w.max_session_duration = 7200;
 	w.rec_max_session_size = 256LL << 20;
 	w.keyboard_interactive = true;
-	snprintf(w.banner, sizeof(w.banner), "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13");
+	snprintf(w.offer.banner, sizeof(w.offer.banner), "OpenSSH_9.2p1 Debian-2+deb12u10");
+	snprintf(w.offer.kex, sizeof(w.offer.kex), "curve25519-sha256,ecdh-sha2-nistp256");
+	snprintf(w.offer.hostkeys, sizeof(w.offer.hostkeys), "rsa-sha2-512,ssh-ed25519");
+	snprintf(w.offer.ciphers, sizeof(w.offer.ciphers), "aes128-ctr");
+	snprintf(w.offer.macs, sizeof(w.offer.macs), "hmac-sha2-256-etm@openssh.com,hmac-sha1");
+	snprintf(w.offer.sigalgs, sizeof(w.offer.sigalgs), "ssh-ed25519,rsa-sha2-256");
 	w.keys[0] = key1;
 	w.keys[1] = key2;
 	w.nkeys = 2;
@@ -72,7 +77,12 @@ static void test_round_trip(void **state)
 	assert_int_equal(out.max_session_duration, 7200);
 	assert_true(out.rec_max_session_size == 256LL << 20);
 	assert_true(out.keyboard_interactive);
-	assert_string_equal(out.banner, in.banner);
+	assert_string_equal(out.offer.banner, in.offer.banner);
+	assert_string_equal(out.offer.kex, in.offer.kex);
+	assert_string_equal(out.offer.hostkeys, in.offer.hostkeys);
+	assert_string_equal(out.offer.ciphers, in.offer.ciphers);
+	assert_string_equal(out.offer.macs, in.offer.macs);
+	assert_string_equal(out.offer.sigalgs, in.offer.sigalgs);
 	assert_int_equal(out.nkeys, 2);
 	assert_string_equal(out.keys[0], key1);
 	assert_string_equal(out.keys[1], key2);
@@ -119,6 +129,11 @@ static void test_refusals(void **state)
 	    {"\"root\":\"/var/empty\"", "\"root\":\"var/empty\""},
 	    {"\"patch\":[0,2]", "\"patch\":[0,3]"},
 	    {"\"banner\":\"OpenSSH", "\"banner\":\"\",\"x\":\"OpenSSH"},
+	    {"\"kex\":\"curve", "\"kex\":\",curve"},
+	    {"\"hostkeys\":\"rsa-sha2-512,", "\"hostkeys\":\"rsa-sha2-512,,"},
+	    {"\"ciphers\":\"aes128-ctr", "\"ciphers\":\"aes128 ctr"},
+	    {"\"macs\":\"hmac", "\"macs\":\"\",\"y\":\"hmac"},
+	    {"\"sigalgs\":\"ssh-ed25519", "\"sigalgs\":\"ssh-ed25519,"},
 	    {"{", "["},
 	};
 	for (size_t i = 0; i < sizeof(breaks) / sizeof(breaks[0]); i++) {

@@ -1,0 +1,212 @@
+/*
+ * image_facts: a box image's distribution and openssh-server version; see
+ * image_facts.h.
+ */
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include "image_facts.h"
+
+/* One line of text: [p, p + n), without its newline. */
+struct line {
+	const char *p;
+	size_t n;
+};
+
+/* The next line at *off, or false at the end. */
+static bool next_line(const char *text, size_t len, size_t *off, struct line *l)
+{
+	if (*off >= len)
+		return false;
+	const char *start = text + *off;
+	const char *nl = memchr(start, '\n', len - *off);
+	size_t n = nl != NULL ? (size_t)(nl - start) : len - *off;
+
+	l->p = start;
+	l->n = n;
+	*off += n + (nl != NULL);
+	return true;
+}
+
+static bool in_set(char ch, const char *set)
+{
+	return ch != '\0' && strchr(set, ch) != NULL;
+}
+
+#define LOWER_ALNUM "abcdefghijklmnopqrstuvwxyz0123456789"
+#define ALNUM       LOWER_ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* Copies s[0..n) to out when it fits and every character is in set. */
+static bool take(char *out, size_t size, const char *s, size_t n, const char *set)
+{
+	if (n == 0 || n >= size)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!in_set(s[i], set))
+			return false;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* An os-release value: unquoted, or in double quotes (with \" \\ \$ \`
+ * escapes) or single quotes. Writes at most size - 1 bytes; false when it
+ * does not fit or a quote is not closed. */
+static bool unquote(const char *s, size_t n, char *out, size_t size, size_t *out_len)
+{
+	size_t o = 0, i = 0;
+	char q = n > 0 && (s[0] == '"' || s[0] == '\'') ? s[0] : '\0';
+
+	if (q != '\0') {
+		if (n < 2 || s[n - 1] != q)
+			return false;
+		i = 1;
+		n--;
+	}
+	for (; i < n; i++) {
+		char ch = s[i];
+		if (q == '"' && ch == '\\' && i + 1 < n && in_set(s[i + 1], "\"\\$`"))
+			ch = s[++i];
+		if (o + 1 >= size)
+			return false;
+		out[o++] = ch;
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return true;
+}
+
+int image_facts_os_release(struct image_facts *f, const char *text, size_t len, const char **why)
+{
+	size_t off = 0;
+	struct line l;
+	bool have_id = false, have_version = false;
+
+	f->os_id[0] = f->version_id[0] = f->pretty_name[0] = '\0';
+	while (next_line(text, len, &off, &l)) {
+		const char *eq = memchr(l.p, '=', l.n);
+		char value[256];
+		size_t vlen;
+
+		if (l.n > 0 && l.p[l.n - 1] == '\r')
+			l.n--;
+		if (l.n == 0 || l.p[0] == '#' || eq == NULL || eq >= l.p + l.n)
+			continue;
+		size_t klen = (size_t)(eq - l.p);
+		if (!unquote(eq + 1, l.n - klen - 1, value, sizeof(value), &vlen))
+			continue;
+		if (klen == 2 && memcmp(l.p, "ID", 2) == 0) {
+			have_id = take(f->os_id, sizeof(f->os_id), value, vlen, LOWER_ALNUM "._-");
+		} else if (klen == 10 && memcmp(l.p, "VERSION_ID", 10) == 0) {
+			have_version =
+			    take(f->version_id, sizeof(f->version_id), value, vlen, ALNUM "._-~");
+		} else if (klen == 11 && memcmp(l.p, "PRETTY_NAME", 11) == 0) {
+			size_t o = 0;
+			for (size_t i = 0; i < vlen && o + 1 < sizeof(f->pretty_name); i++)
+				f->pretty_name[o++] =
+				    value[i] >= 0x20 && value[i] < 0x7f ? value[i] : '?';
+			f->pretty_name[o] = '\0';
+		}
+	}
+	if (!have_id) {
+		f->os_id[0] = '\0';
+		*why = "no ID made of lower-case letters, digits, '.', '_' or '-'";
+		return -1;
+	}
+	if (!have_version) {
+		f->version_id[0] = '\0';
+		*why = "no VERSION_ID made of letters, digits, '.', '_', '-' or '~'";
+		return -1;
+	}
+	return 0;
+}
+
+/* "Name: value" with the name matched case-insensitively, as deb822 does;
+ * the value's leading and trailing blanks are dropped. */
+static bool field(const struct line *l, const char *name, struct line *value)
+{
+	size_t n = strlen(name);
+
+	if (l->n <= n || strncasecmp(l->p, name, n) != 0 || l->p[n] != ':')
+		return false;
+	const char *v = l->p + n + 1, *end = l->p + l->n;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	value->p = v;
+	value->n = (size_t)(end - v);
+	return true;
+}
+
+static bool line_is(const struct line *l, const char *s)
+{
+	return l->n == strlen(s) && memcmp(l->p, s, l->n) == 0;
+}
+
+int image_facts_dpkg_status(struct image_facts *f, const char *text, size_t len)
+{
+	size_t off = 0;
+	struct line l, v, version = {NULL, 0};
+	bool is_ssh = false, installed = false;
+
+	f->openssh_version[0] = '\0';
+	if (memchr(text, '\0', len) != NULL)
+		return -1;
+	for (;;) {
+		bool more = next_line(text, len, &off, &l);
+		if (!more || l.n == 0 || (l.n == 1 && l.p[0] == '\r')) {
+			/* The end of a stanza. */
+			if (is_ssh && installed && version.p != NULL) {
+				char up[FACT_MAX], rev[FACT_MAX], whole[FACT_MAX];
+				if (version.n >= sizeof(whole))
+					return 0;
+				memcpy(whole, version.p, version.n);
+				whole[version.n] = '\0';
+				if (image_facts_split_version(whole, up, sizeof(up), rev,
+				                              sizeof(rev)) < 0)
+					return 0;
+				memcpy(f->openssh_version, whole, version.n + 1);
+				return 1;
+			}
+			is_ssh = installed = false;
+			version.p = NULL;
+			if (!more)
+				return 0;
+			continue;
+		}
+		if (field(&l, "Package", &v))
+			is_ssh = line_is(&v, "openssh-server");
+		else if (field(&l, "Status", &v))
+			installed = line_is(&v, "install ok installed");
+		else if (field(&l, "Version", &v))
+			version = v;
+	}
+}
+
+int image_facts_split_version(const char *version, char *upstream, size_t upstream_size,
+                              char *revision, size_t revision_size)
+{
+	const char *s = version, *colon = strchr(version, ':');
+
+	if (colon != NULL) {
+		if (colon == version)
+			return -1;
+		for (const char *p = version; p < colon; p++)
+			if (*p < '0' || *p > '9')
+				return -1;
+		s = colon + 1;
+	}
+	const char *dash = strrchr(s, '-');
+	if (dash == NULL || dash == s)
+		return -1;
+	/* A banner carries them: a narrower set than Debian's (no '-' or ':'
+	 * in the upstream part), which every openssh-server version fits. */
+	if (!take(upstream, upstream_size, s, (size_t)(dash - s), ALNUM ".+~") ||
+	    !take(revision, revision_size, dash + 1, strlen(dash + 1), ALNUM ".+~")) {
+		upstream[0] = revision[0] = '\0';
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * image_facts: what a box image says it is - its distribution (os-release)
+ * and the version of its openssh-server package (dpkg's status file) - read
+ * from those files' bytes. Pure and fuzzed: the bytes come from the image,
+ * which an operator may have taken from anywhere. Only values made of a
+ * plain character set are kept; anything else is refused, so that what is
+ * kept may go into a banner on the wire and into a log line.
+ */
+#ifndef HERMES_IMAGE_FACTS_H
+#define HERMES_IMAGE_FACTS_H
+
+#include <stddef.h>
+
+#define FACT_MAX 64
+
+struct image_facts {
+	char os_id[FACT_MAX];           /* os-release ID: "debian", "ubuntu" */
+	char version_id[FACT_MAX];      /* VERSION_ID: "12", "22.04" */
+	char pretty_name[128];          /* PRETTY_NAME, for messages; printable ASCII */
+	char openssh_version[FACT_MAX]; /* openssh-server's Version when it is
+	                                 * installed ("1:9.2p1-2+deb12u10"), else "" */
+};
+
+/* Reads an os-release file (KEY=value lines, values optionally quoted).
+ * Returns 0 with ID and VERSION_ID set, or -1 with *why set (static text)
+ * when the file has no usable ID or VERSION_ID. */
+int image_facts_os_release(struct image_facts *f, const char *text, size_t len, const char **why);
+
+/* Reads dpkg's status file and sets openssh_version when openssh-server is
+ * installed ("Status: install ok installed"). Returns 1 when it is, 0 when
+ * it is not (or its version is not a plain Debian version), -1 when the
+ * text is not a status file at all (a NUL byte). */
+int image_facts_dpkg_status(struct image_facts *f, const char *text, size_t len);
+
+/* Splits a Debian version "[epoch:]upstream[-revision]" into upstream and
+ * revision (without the epoch). Returns 0, or -1 when either part is empty,
+ * too long or has a character Debian does not allow there. */
+int image_facts_split_version(const char *version, char *upstream, size_t upstream_size,
+                              char *revision, size_t revision_size);
+
+#endif

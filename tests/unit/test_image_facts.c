@@ -1,0 +1,178 @@
+/* Unit tests for image_facts: os-release and dpkg status files as images
+ * carry them (Debian 12, Ubuntu 22.04), and the odd or hostile ones an
+ * image may carry instead. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "image_facts.h"
+
+static const char debian_os[] = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+                                "NAME=\"Debian GNU/Linux\"\n"
+                                "VERSION_ID=\"12\"\n"
+                                "VERSION=\"12 (bookworm)\"\n"
+                                "VERSION_CODENAME=bookworm\n"
+                                "ID=debian\n"
+                                "HOME_URL=\"https://www.debian.org/\"\n";
+
+static const char ubuntu_os[] = "PRETTY_NAME=\"Ubuntu 22.04.5 LTS\"\n"
+                                "NAME=\"Ubuntu\"\n"
+                                "VERSION_ID=\"22.04\"\n"
+                                "ID=ubuntu\n"
+                                "ID_LIKE=debian\n";
+
+static int os(struct image_facts *f, const char *text, const char **why)
+{
+	*why = NULL;
+	return image_facts_os_release(f, text, strlen(text), why);
+}
+
+static void test_os_release(void **state)
+{
+	struct image_facts f;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(os(&f, debian_os, &why), 0);
+	assert_string_equal(f.os_id, "debian");
+	assert_string_equal(f.version_id, "12");
+	assert_string_equal(f.pretty_name, "Debian GNU/Linux 12 (bookworm)");
+	assert_int_equal(os(&f, ubuntu_os, &why), 0);
+	assert_string_equal(f.os_id, "ubuntu");
+	assert_string_equal(f.version_id, "22.04");
+	/* Quotes of either kind, escapes in double ones, comments, CRLF, no
+	 * final newline. */
+	assert_int_equal(os(&f,
+	                    "# x\r\nID='alpine'\r\nVERSION_ID=\"3.19\"\r\n"
+	                    "PRETTY_NAME=\"A \\\"b\\\" \\\\ \\x\"",
+	                    &why),
+	                 0);
+	assert_string_equal(f.os_id, "alpine");
+	assert_string_equal(f.version_id, "3.19");
+	assert_string_equal(f.pretty_name, "A \"b\" \\ \\x");
+}
+
+static void test_os_release_refused(void **state)
+{
+	struct image_facts f;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(os(&f, "VERSION_ID=12\n", &why), -1);
+	assert_non_null(why);
+	assert_int_equal(os(&f, "ID=debian\n", &why), -1);
+	assert_non_null(why);
+	assert_string_equal(f.os_id, "debian");
+	/* What cannot go into a banner or a log line as it is. */
+	assert_int_equal(os(&f, "ID=Debian\nVERSION_ID=12\n", &why), -1);
+	assert_int_equal(os(&f, "ID=\"deb ian\"\nVERSION_ID=12\n", &why), -1);
+	assert_int_equal(os(&f, "ID=debian\nVERSION_ID=\"12\n", &why), -1);
+	assert_int_equal(os(&f, "ID=debian\nVERSION_ID=1\x1b[2J\n", &why), -1);
+	assert_int_equal(os(&f, "", &why), -1);
+	char longid[200];
+	memset(longid, 'a', sizeof(longid));
+	memcpy(longid, "ID=", 3);
+	memcpy(longid + sizeof(longid) - 15, "\nVERSION_ID=1\n", 15);
+	assert_int_equal(os(&f, longid, &why), -1);
+	/* A control character in the pretty name is replaced, not kept. */
+	assert_int_equal(os(&f, "ID=x\nVERSION_ID=1\nPRETTY_NAME=\"a\x1b]0;b\"\n", &why), 0);
+	assert_string_equal(f.pretty_name, "a?]0;b");
+}
+
+static const char status[] = "Package: openssh-client\n"
+                             "Status: install ok installed\n"
+                             "Version: 1:9.2p1-2+deb12u10\n"
+                             "\n"
+                             "Package: openssh-server\n"
+                             "Status: install ok installed\n"
+                             "Priority: optional\n"
+                             "Depends: libc6 (>= 2.36),\n"
+                             " libpam0g (>= 0.99.7.1)\n"
+                             "Version: 1:9.2p1-2+deb12u10\n"
+                             "Description: secure shell (SSH) server\n"
+                             " Version: 2:0-0\n"
+                             "\n"
+                             "Package: zlib1g\n"
+                             "Status: install ok installed\n"
+                             "Version: 1:1.2.13.dfsg-1\n";
+
+static int st(struct image_facts *f, const char *text)
+{
+	return image_facts_dpkg_status(f, text, strlen(text));
+}
+
+static void test_dpkg_status(void **state)
+{
+	struct image_facts f;
+
+	(void)state;
+	assert_int_equal(st(&f, status), 1);
+	assert_string_equal(f.openssh_version, "1:9.2p1-2+deb12u10");
+	assert_int_equal(st(&f, "package: openssh-server\r\nversion: 1:8.9p1-3ubuntu0.13\r\n"
+	                        "status: install ok installed\r\n"),
+	                 1);
+	assert_string_equal(f.openssh_version, "1:8.9p1-3ubuntu0.13");
+}
+
+static void test_dpkg_status_not_installed(void **state)
+{
+	struct image_facts f;
+
+	(void)state;
+	/* Removed but its config kept; absent; another package's fields. */
+	assert_int_equal(st(&f, "Package: openssh-server\nStatus: deinstall ok config-files\n"
+	                        "Version: 1:9.2p1-2\n"),
+	                 0);
+	assert_string_equal(f.openssh_version, "");
+	assert_int_equal(st(&f, "Package: bash\nStatus: install ok installed\nVersion: 5.2\n"), 0);
+	assert_int_equal(st(&f, "Package: openssh-server\n\nStatus: install ok installed\n"
+	                        "Version: 1:9.2p1-2\n"),
+	                 0);
+	/* A version that cannot go into a banner. */
+	assert_int_equal(st(&f, "Package: openssh-server\nStatus: install ok installed\n"
+	                        "Version: 1:9.2p1 x-2\n"),
+	                 0);
+	assert_int_equal(st(&f, ""), 0);
+	assert_int_equal(image_facts_dpkg_status(&f, "Package: a\0b", 12), -1);
+}
+
+static void split(const char *v, int rc, const char *up, const char *rev)
+{
+	char u[FACT_MAX], r[FACT_MAX];
+
+	assert_int_equal(image_facts_split_version(v, u, sizeof(u), r, sizeof(r)), rc);
+	if (rc == 0) {
+		assert_string_equal(u, up);
+		assert_string_equal(r, rev);
+	}
+}
+
+static void test_split_version(void **state)
+{
+	(void)state;
+	split("1:9.2p1-2+deb12u10", 0, "9.2p1", "2+deb12u10");
+	split("1:8.9p1-3ubuntu0.13", 0, "8.9p1", "3ubuntu0.13");
+	split("9.6p1-3", 0, "9.6p1", "3");
+	split("9.6p1", -1, NULL, NULL); /* a native package: no revision */
+	split("1:9.6p1-", -1, NULL, NULL);
+	split(":9.6p1-1", -1, NULL, NULL);
+	split("x:9.6p1-1", -1, NULL, NULL);
+	split("1:9.6-p1-1", -1, NULL, NULL); /* '-' in a banner's upstream part */
+	split("1:9.6p1-1 x", -1, NULL, NULL);
+	split("-1", -1, NULL, NULL);
+	split("", -1, NULL, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_os_release),    cmocka_unit_test(test_os_release_refused),
+	    cmocka_unit_test(test_dpkg_status),   cmocka_unit_test(test_dpkg_status_not_installed),
+	    cmocka_unit_test(test_split_version),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
