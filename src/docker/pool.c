@@ -35,6 +35,7 @@ struct pcont {
 	bool doomed;               /* shutdown: remove once it exists */
 	bool networked;            /* pool_net_attach_cb said yes */
 	char exec_id[65];          /* the prepare command's exec */
+	size_t prepared;           /* prepare commands done */
 	uint64_t timer;            /* its next look */
 	int64_t prepare_deadline;
 };
@@ -70,7 +71,8 @@ struct pool {
 	pool_net_attach_cb net_attach;
 	pool_net_gone_cb net_gone;
 	void *net_arg;
-	json_t *prepare; /* argv of the command every box runs before it is ready */
+	json_t *prepare; /* the commands (argv arrays) every box runs, in order,
+	                  * before it is ready */
 };
 
 #define CLEANUP_EVERY_MS (6 * 3600 * 1000)
@@ -361,7 +363,7 @@ static void on_inspected(void *arg, const struct docker_reply *r)
 	ready(p, c);
 }
 
-/* ---- the command every box runs before it is ready (pool_set_prepare) ---- */
+/* ---- the commands every box runs before it is ready (pool_add_prepare) ---- */
 
 #define PREPARE_POLL_MS 200
 
@@ -408,6 +410,11 @@ static void on_prepare_polled(void *arg, const struct docker_reply *r)
 		failed(p, c, "prepare", "preparing", why);
 		return;
 	}
+	c->prepared++;
+	if (c->prepared < json_array_size(p->prepare)) {
+		prepare(p, c);
+		return;
+	}
 	ready(p, c);
 }
 
@@ -448,13 +455,24 @@ static void on_prepare_created(void *arg, const struct docker_reply *r)
 	json_decref(body);
 }
 
+/* The next command, POOL_PREPARE_ID standing for the box's id. */
 static void prepare(struct pool *p, struct pcont *c)
 {
 	char path[160];
-	json_t *body = json_pack("{s:O, s:b, s:b, s:s}", "Cmd", p->prepare, "AttachStdout", 0,
+	json_t *argv = json_array(), *arg;
+	size_t i;
+
+	json_array_foreach(json_array_get(p->prepare, c->prepared), i, arg)
+	{
+		const char *s = json_string_value(arg);
+		json_array_append_new(argv,
+		                      json_string(strcmp(s, POOL_PREPARE_ID) == 0 ? c->id : s));
+	}
+	json_t *body = json_pack("{s:o, s:b, s:b, s:s}", "Cmd", argv, "AttachStdout", 0,
 	                         "AttachStderr", 0, "User", "root");
 
-	c->prepare_deadline = util_mono_ms() + p->cfg->container_pool.spawn_timeout * 1000;
+	if (c->prepared == 0)
+		c->prepare_deadline = util_mono_ms() + p->cfg->container_pool.spawn_timeout * 1000;
 	snprintf(path, sizeof(path), "/containers/%s/exec", c->id);
 	c->call = docker_request(p->docker, "POST", path, body, 10000, on_prepare_created, c);
 	json_decref(body);
@@ -478,6 +496,10 @@ static void on_started(void *arg, const struct docker_reply *r)
 		c->call =
 		    docker_request(p->docker, "GET", path, NULL,
 		                   p->cfg->container_pool.spawn_timeout * 1000, on_inspected, c);
+		return;
+	}
+	if (p->prepare != NULL) {
+		prepare(p, c);
 		return;
 	}
 	ready(p, c);
@@ -769,12 +791,15 @@ void pool_reconcile(struct pool *p, pool_orphan_cb orphan, void *arg)
 		p->calls--;
 }
 
-void pool_set_prepare(struct pool *p, const char *const *argv)
+void pool_add_prepare(struct pool *p, const char *const *argv)
 {
-	json_decref(p->prepare);
-	p->prepare = json_array();
+	json_t *a = json_array();
+
+	if (p->prepare == NULL)
+		p->prepare = json_array();
 	for (size_t i = 0; argv[i] != NULL; i++)
-		json_array_append_new(p->prepare, json_string(argv[i]));
+		json_array_append_new(a, json_string(argv[i]));
+	json_array_append_new(p->prepare, a);
 }
 
 void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb gone, void *arg)

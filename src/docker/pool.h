@@ -61,10 +61,13 @@ typedef int (*pool_net_attach_cb)(void *arg, const char *id, int pid, char *err,
 typedef void (*pool_net_gone_cb)(void *arg, const char *id);
 void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb gone, void *arg);
 
-/* A command (argv, NULL-terminated; copied) every box runs as root
- * before it is ready, after its network; a box whose command fails or
- * outlasts spawn_timeout is removed. Set before pool_start. */
-void pool_set_prepare(struct pool *p, const char *const *argv);
+/* Adds a command (argv, NULL-terminated; copied) every box runs as root
+ * before it is ready, after its network and the commands added before; an
+ * argument POOL_PREPARE_ID is the box's container id. A box whose command
+ * fails or whose commands outlast spawn_timeout is removed. Set before
+ * pool_start. */
+#define POOL_PREPARE_ID "{container_id}"
+void pool_add_prepare(struct pool *p, const char *const *argv);
 
 /* Starts warming up to the configured size. */
 void pool_start(struct pool *p);

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sandbox_spec.h"
 
@@ -66,6 +67,15 @@ static int put_strlist(json_t *o, const char *key, const struct strlist *l)
 	return bad;
 }
 
+int64_t sandbox_shm_size(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || size <= 0)
+		return 64LL << 20; /* Docker's */
+	return (int64_t)pages * size / 2;
+}
+
 json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
                                const char *instance)
 {
@@ -116,6 +126,10 @@ json_t *sandbox_container_spec(const struct config *c, const char *session_id, c
 	tmpfs = child(host, "Tmpfs", json_object());
 	bad |= !tmpfs;
 	bad |= put_str(tmpfs, "/tmp", opts);
+	/* /dev/shm as a server's: half the memory the box's /proc/meminfo
+	 * shows (the host's), not Docker's 64 MiB; the memory limit still
+	 * bounds what it can hold. */
+	bad |= put(host, "ShmSize", json_integer(sandbox_shm_size()));
 	/* No docker-init as PID 1: it is a container tell, and the image
 	 * brings its own init. */
 	bad |= put(host, "Init", json_false());

@@ -10,6 +10,7 @@
 #define HERMES_SANDBOX_SPEC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -34,6 +35,9 @@ extern const char SANDBOX_DETACH_KEYS[];
  * in the hermes.created label (RFC 3339 UTC); instance, when not NULL, in
  * SANDBOX_INSTANCE_LABEL.
  */
+/* A box's /dev/shm: half the host's memory, as on a server of that size. */
+int64_t sandbox_shm_size(void);
+
 json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
                                const char *instance);
 

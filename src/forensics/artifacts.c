@@ -85,9 +85,10 @@ struct job {
 	struct tar_entry entry; /* the archive entry being read (large: not on the stack) */
 	uint64_t call;
 	uint64_t bytes; /* stored for this session */
-	unsigned files, skipped, unchanged;
+	unsigned files, skipped, unchanged, prepared_n;
 	json_t *manifest; /* array of file records */
 	json_t *known;    /* an earlier session's seen, or NULL */
+	json_t *prepared; /* what Hermes put there, or NULL */
 	json_t *seen;     /* path -> what it is now */
 	artifacts_done_cb done;
 	void *arg;
@@ -201,13 +202,19 @@ static void skipped(struct job *j, const char *raw, const char *reason, json_int
 static bool as_before(struct job *j, const char *key, const char *now, json_t *rec)
 {
 	const char *was = json_string_value(json_object_get(j->known, key));
+	bool prepared = was == NULL;
 
+	if (prepared)
+		was = json_string_value(json_object_get(j->prepared, key));
 	json_object_set_new(j->seen, key, json_string(now));
 	if (was == NULL || strcmp(was, now) != 0)
 		return false;
-	json_object_set_new(rec, "unchanged", json_true());
+	json_object_set_new(rec, prepared ? "prepared" : "unchanged", json_true());
 	json_array_append_new(j->manifest, rec);
-	j->unchanged++;
+	if (prepared)
+		j->prepared_n++;
+	else
+		j->unchanged++;
 	return true;
 }
 
@@ -707,6 +714,7 @@ static void job_free(struct job *j)
 	changes_free(&j->changes);
 	json_decref(j->manifest);
 	json_decref(j->known);
+	json_decref(j->prepared);
 	json_decref(j->seen);
 	free(j);
 }
@@ -748,6 +756,8 @@ static void finish(struct job *j)
 	json_object_set_new(e, "skipped", json_integer(j->skipped));
 	if (j->known != NULL)
 		json_object_set_new(e, "unchanged", json_integer(j->unchanged));
+	if (j->prepared != NULL)
+		json_object_set_new(e, "prepared", json_integer(j->prepared_n));
 	json_object_set_new(e, "manifest", manifest[0] ? json_string(manifest) : json_null());
 	json_object_set_new(e, "container_id", json_string(j->cid));
 	events_emit(j->a->events, e);
@@ -977,6 +987,7 @@ void artifacts_collect(struct artifacts *a, const struct artifact_session *s,
 	}
 	j->a = a;
 	j->known = s->known != NULL ? json_deep_copy(s->known) : NULL;
+	j->prepared = s->prepared != NULL ? json_deep_copy(s->prepared) : NULL;
 	j->tar_fd = -1;
 	buf_init(&j->tar);
 	snprintf(j->session, sizeof(j->session), "%s", s->session_id);

@@ -41,6 +41,10 @@ struct artifact_session {
 	 * listed in the manifest ("unchanged": true) and raises no event.
 	 * NULL: a fresh container. Not kept. */
 	const json_t *known;
+	/* What Hermes itself put in the box before it was ready (box_prep.h),
+	 * in the same form: an entry still so is listed in the manifest
+	 * ("prepared": true) and raises no event. NULL: nothing. Not kept. */
+	const json_t *prepared;
 };
 
 /* Called once the collection is over, whatever came of it. seen (owned by

@@ -48,6 +48,7 @@
 #include "pruner.h"
 #include "session.h"
 #include "sinkhole_proc.h"
+#include "box_prep.h"
 #include "ssh_profile.h"
 #include "stealth.h"
 #include "util.h"
@@ -80,6 +81,7 @@ struct monitor {
 	struct worker_spawn *spawn;
 	struct sinkhole_proc *sink; /* network_mode sinkhole, else NULL */
 	struct stealth stealth;     /* the profile imitated on the wire */
+	struct box_prep *prep;      /* what every box is given before it is ready */
 };
 
 static int setup_bind(struct monitor *m)
@@ -703,6 +705,11 @@ int monitor_run(const struct config *cfg)
 		if (m.sink == NULL)
 			goto out;
 	}
+	m.prep = box_prep_new(cfg, m.init.keys, m.stealth.secret);
+	if (m.prep == NULL)
+		goto out;
+	box_prep_install(m.prep, m.ctx.pool);
+	m.ctx.prep = m.prep;
 	m.ctx.boxes = boxes_new(m.loop, m.ctx.pool, cfg->container_pool.sticky_ttl,
 	                        cfg->container_pool.max_boxes);
 	m.ctx.failures = recent_failures_new(AGENT_MAX_FAILURES, 256);
@@ -757,6 +764,7 @@ out:
 	boxes_free(m.ctx.boxes);
 	recent_failures_free(m.ctx.failures);
 	pool_free(m.ctx.pool);
+	box_prep_free(m.prep);
 	sinkhole_proc_stop(m.sink);
 	sinkhole_proc_free(m.sink);
 	docker_free(m.ctx.docker);

@@ -15,6 +15,7 @@
 #include "agent_proto.h"
 #include "agent_dial.h"
 #include "artifacts.h"
+#include "box_prep.h"
 #include "boxes.h"
 #include "channel.h"
 #include "disk_watch.h"
@@ -1093,14 +1094,18 @@ static void on_turn(void *arg, const json_t *known, bool go)
 		collection_free(k);
 		return;
 	}
+	json_t *prepared =
+	    k->ctx->prep != NULL ? box_prep_known(k->ctx->prep, k->container_id) : NULL;
 	struct artifact_session a = {.session_id = k->session_id,
 	                             .src_ip = k->ip,
 	                             .src_port = k->port,
 	                             .container_id = k->container_id,
 	                             .container_name = k->container_name,
 	                             .uploads = (const char *const *)k->uploads,
-	                             .known = known};
+	                             .known = known,
+	                             .prepared = prepared};
 	artifacts_collect(k->ctx->artifacts, &a, on_collected, k);
+	json_decref(prepared);
 }
 
 /* What the attacker left is copied out while the box still runs (its

@@ -43,12 +43,16 @@ struct session_ctx {
 	/* The stealth profile (stealth.h): a failed password's delay. NULL:
 	 * none. */
 	const struct stealth *stealth;
+	/* What every box is given before it is ready (box_prep.h), for the
+	 * artifact collection; NULL: nothing. */
+	const struct box_prep *prep;
 	bool shutting_down;
 	unsigned logged_in; /* sessions past login now: max_concurrent_sessions */
 };
 
 struct session;
 struct stealth;
+struct box_prep;
 
 /* Takes ownership of ipc_fd; emits session.connect. */
 /* dst_ip/dst_port: our end of the connection (for SSH_CONNECTION). */

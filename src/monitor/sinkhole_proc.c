@@ -671,7 +671,7 @@ struct sinkhole_proc *sinkhole_proc_new(struct loop *l, const struct config *cfg
 	}
 	const char *trust[] = {"sh", "-c", trust_script, "sh", sp->ca_cert, hash, NULL};
 	pool_set_net(pool, on_attach, on_gone, sp);
-	pool_set_prepare(pool, trust);
+	pool_add_prepare(pool, trust);
 	start(sp);
 	return sp;
 }

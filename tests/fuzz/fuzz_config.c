@@ -26,8 +26,11 @@ static void check_config(const struct config *c)
 	check(c->server.session_timeout >= 60);
 	check(c->server.login_grace_time >= 1);
 	check(c->server.host && *c->server.host);
-	check(c->server.banner && *c->server.banner && strlen(c->server.banner) <= 200);
-	check(!strpbrk(c->server.banner, "\r\n"));
+	/* NULL: the stealth profile's (made at start from the image). */
+	check(c->server.banner == NULL ||
+	      (*c->server.banner && strlen(c->server.banner) <= 200 &&
+	       strncmp(c->server.banner, "SSH-", 4) != 0 && !strpbrk(c->server.banner, "\r\n")));
+	check(c->stealth.profile && *c->stealth.profile);
 	check(c->authentication.accept_all_after_failures >= 0);
 	for (i = 0; i < c->authentication.n_static_credentials; i++) {
 		check(c->authentication.static_credentials[i].username != NULL);

@@ -135,8 +135,9 @@ ESCAPES = {
     "API": f"! {UNREACHABLE.format('172.17.0.1/2375')}",
     "HOSTSSH": f"! {UNREACHABLE.format('172.17.0.1/22')}",
     "NET": f"! {UNREACHABLE.format('1.1.1.1/53')}",
-    # the host's disks and kernel interfaces
-    "MKNOD": "mknod /root/sda b 8 0 2>/dev/null",
+    # the host's disks and kernel interfaces: root may make the node (CAP_MKNOD, as in Docker's
+    # default set) but the device cgroup refuses to open it
+    "MKNOD": "mknod /root/sda b 8 0 2>/dev/null && head -c 512 /root/sda >/dev/null 2>&1",
     "MOUNT": "mount -t tmpfs none /mnt 2>/dev/null",
     "SYSRQ": "echo h 2>/dev/null > /proc/sysrq-trigger",
     # finit_module(-1, "", 0): the capability check (and Docker's seccomp profile) come

@@ -11,8 +11,10 @@ from hermes_helpers import HOSTNAME, SshProc, cap_mask, docker_inspect, normalis
 NAME_RE = re.compile(r"^/hermes-target-([0-9a-f]{8})-\d{8}-\d{6}$")
 
 # Hermes's defaults (docs/configuration.md), for what a test's config does not set.
-DEFAULT_SECURITY = {"capabilities": {"drop": ["ALL"], "add": ["CHOWN", "SETUID", "SETGID"]},
-                    "security_opt": ["no-new-privileges:true"], "tmpfs_size": "50m"}
+DEFAULT_SECURITY = {"capabilities": {"drop": ["ALL"], "add": [
+    "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+    "NET_BIND_SERVICE", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP"]},
+    "security_opt": [], "tmpfs_size": "50m"}
 # keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0): needs no capability and works
 # unfiltered; Docker's default seccomp profile refuses the keyring calls (EPERM, 1).
 KEYCTL = ("python3 -c 'import ctypes; l = ctypes.CDLL(None, use_errno=True); "
@@ -60,7 +62,7 @@ def test_container_is_locked_down(hermes):
         assert len(hc["CapDrop"]) == 1
         assert normalise_caps(hc["CapAdd"]) == normalise_caps(sec["capabilities"]["add"])
         assert len(hc["CapAdd"]) == len(sec["capabilities"]["add"]), hc["CapAdd"]
-        # Exactly the configured options: no-new-privileges, and no seccomp= entry (which
+        # Exactly the configured options (none by default), and no seccomp= entry (which
         # would replace Docker's default profile, checked from inside below).
         assert sorted(o.replace("=", ":", 1) for o in hc.get("SecurityOpt") or []) == \
             sorted(o.replace("=", ":", 1) for o in sec["security_opt"]), hc.get("SecurityOpt")
@@ -70,6 +72,9 @@ def test_container_is_locked_down(hermes):
         assert int(mount_options(tmpfs["/tmp"])["size"]) == parse_size(sec["tmpfs_size"]), \
             tmpfs
         assert hc.get("Privileged") is False
+        # /dev/shm as a server's: half the memory (Docker's is 64M).
+        mem_total = int(open("/proc/meminfo").readline().split()[1]) * 1024
+        assert abs(hc["ShmSize"] - mem_total // 2) < 64 << 20, (hc["ShmSize"], mem_total)
 
         assert info["Config"]["Hostname"] == HOSTNAME
         m = NAME_RE.match(info["Name"])
@@ -99,6 +104,17 @@ def test_container_is_locked_down(hermes):
         assert int(sh.expect(r"ST-CapBnd:([0-9a-f]+)").group(1), 16) == want
         assert int(sh.expect(r"ST-CapEff:([0-9a-f]+)").group(1), 16) == want
         assert sh.expect(r"KEYCTL=(\d+)").group(1) == "1"  # EPERM
+        # Root as on a server: it reads another user's 0600 file (CAP_DAC_OVERRIDE), its
+        # logins have 1024 files (the box's sshd sets it, as systemd would), setuid programs
+        # work for a user (no no-new-privileges), /dev/shm is server-sized.
+        sh.send("echo DAC=$(head -c 0 /home/admin/.bash_history 2>/dev/null && echo ok); "
+                "echo NOFILE=$(ulimit -Sn); "
+                "echo NNP=$(awk '/^NoNewPrivs/ {print $2}' /proc/self/status); "
+                "echo SHM=$(df -k --output=size /dev/shm | tail -1)\n")
+        assert sh.expect(r"DAC=(\w*)\r?\n").group(1) == "ok"
+        assert sh.expect(r"NOFILE=(\d+)").group(1) == "1024"
+        assert sh.expect(r"NNP=(\d)").group(1) == "0"
+        assert abs(int(sh.expect(r"SHM=\s*(\d+)").group(1)) * 1024 - hc["ShmSize"]) < 1 << 20
         fstype, opts = sh.expect(r"TMP=(\S+) (\S+)").groups()
         size = mount_options(opts)["size"]
         assert fstype == "tmpfs" and parse_size(size) == parse_size(sec["tmpfs_size"]), opts

@@ -128,13 +128,13 @@ static void check_defaults(const struct config *c)
 	assert_int_equal(c->container_pool.security.tmpfs_size, 52428800);
 	assert_int_equal(c->container_pool.security.cap_drop.n, 1);
 	assert_string_equal(c->container_pool.security.cap_drop.items[0], "ALL");
-	assert_int_equal(c->container_pool.security.cap_add.n, 3);
+	assert_int_equal(c->container_pool.security.cap_add.n, 13);
 	assert_string_equal(c->container_pool.security.cap_add.items[0], "CHOWN");
-	assert_string_equal(c->container_pool.security.cap_add.items[1], "SETUID");
-	assert_string_equal(c->container_pool.security.cap_add.items[2], "SETGID");
-	assert_int_equal(c->container_pool.security.security_opt.n, 1);
-	assert_string_equal(c->container_pool.security.security_opt.items[0],
-	                    "no-new-privileges:true");
+	assert_string_equal(c->container_pool.security.cap_add.items[1], "DAC_OVERRIDE");
+	assert_string_equal(c->container_pool.security.cap_add.items[12], "SETFCAP");
+	for (size_t i = 0; i < c->container_pool.security.cap_add.n; i++)
+		assert_string_not_equal(c->container_pool.security.cap_add.items[i], "NET_RAW");
+	assert_int_equal(c->container_pool.security.security_opt.n, 0);
 	assert_true(c->recording.enabled);
 	assert_string_equal(c->recording.output_dir, "/data/recordings");
 	assert_string_equal(c->recording.format, "asciinema");
@@ -1195,7 +1195,8 @@ static void test_example_file(void **state)
 	assert_int_equal(c->server.login_grace_time, 120);
 	assert_string_equal(c->container_pool.hostname, "prod-web-01");
 	assert_int_equal(c->container_pool.security.memory_limit, 268435456);
-	assert_int_equal(c->container_pool.security.cap_add.n, 3);
+	assert_int_equal(c->container_pool.security.cap_add.n, 13);
+	assert_int_equal(c->container_pool.security.security_opt.n, 0);
 	assert_int_equal(c->logging.level, LOG_INFO);
 	assert_null(c->docker.base_url);
 	config_free(c);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -96,10 +97,10 @@ static void test_container_spec(void **state)
 	    "Image",        "Hostname",     "Labels",     "Tty",  "OpenStdin", "AttachStdin",
 	    "AttachStdout", "AttachStderr", "WorkingDir", "User", "HostConfig"};
 	static const char *const hc_keys[] = {
-	    "NetworkMode", "Memory",        "MemorySwap",    "CpuQuota",     "CpuPeriod",
-	    "PidsLimit",   "CapDrop",       "CapAdd",        "SecurityOpt",  "Tmpfs",
-	    "Init",        "AutoRemove",    "RestartPolicy", "CgroupnsMode", "IpcMode",
-	    "Privileged",  "ReadonlyRootfs"};
+	    "NetworkMode", "Memory",         "MemorySwap",    "CpuQuota",     "CpuPeriod",
+	    "PidsLimit",   "CapDrop",        "CapAdd",        "SecurityOpt",  "Tmpfs",
+	    "Init",        "AutoRemove",     "RestartPolicy", "CgroupnsMode", "IpcMode",
+	    "Privileged",  "ReadonlyRootfs", "ShmSize"};
 	static const char *const want_add[] = {"CHOWN", "SETUID", "SETGID"};
 	static const char *const want_drop[] = {"ALL"};
 	static const char *const want_opt[] = {"no-new-privileges:true",
@@ -158,6 +159,10 @@ static void test_container_spec(void **state)
 	assert_string_equal(str_at(hc, "IpcMode"), "private");
 	assert_bool_at(hc, "Privileged", 0);
 	assert_bool_at(hc, "ReadonlyRootfs", 0);
+	/* /dev/shm as a server's: half the memory. */
+	assert_int_equal(int_at(hc, "ShmSize"),
+	                 (json_int_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 2);
+	assert_true(int_at(hc, "ShmSize") > 64LL << 20);
 	json_decref(s);
 }
 

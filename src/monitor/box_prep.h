@@ -1,0 +1,40 @@
+/*
+ * box_prep: what Hermes puts in every box before it is ready, so that it
+ * looks like a server of its distribution rather than a container
+ * (docs/stealth.md): the server's own host keys in /etc/ssh (the keys a
+ * client sees, as on a server whose sshd answers; comment root@HOSTNAME,
+ * dated as the openssh-server package's installation), a machine id of its
+ * own (derived from the box's id and the host's secret: the same box keeps
+ * it), and no /.dockerenv.
+ *
+ * And, for the artifact collection, what those paths hold right after:
+ * listed as Hermes's, not the attacker's, unless the attacker changed them
+ * (artifacts.h's `known`).
+ */
+#ifndef HERMES_BOX_PREP_H
+#define HERMES_BOX_PREP_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "hostkeys.h"
+#include "pool.h"
+
+struct box_prep;
+
+/* pem: the host keys as hostkeys_read gives them (copied); secret: the
+ * host's (stealth.h). NULL after logging why. */
+struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS_N],
+                              const uint8_t secret[32]);
+void box_prep_free(struct box_prep *bp);
+
+/* Adds the command to the pool's (pool_add_prepare). */
+void box_prep_install(const struct box_prep *bp, struct pool *p);
+
+/* What the prepared paths of container id hold (a new object: path ->
+ * SHA-256, or "deleted"); NULL when out of memory. */
+json_t *box_prep_known(const struct box_prep *bp, const char *id);
+
+#endif
