@@ -126,9 +126,12 @@ def test_exit_report_is_read_with_a_bound(tmp_path, hermes_binary, docker_ready)
     Here the engine's answer for the report is 8 MiB."""
     sock = tmp_path / "big-report.sock"
     served = []
+    started = {"yes": False}
 
+    # Only once Hermes runs: at start it reads the image's os-release through the same
+    # endpoint (docs/stealth.md), and an image it cannot read it refuses to start with.
     def mutate(call, status, body):
-        if call.startswith("GET /containers/") and call.endswith("/archive"):
+        if started["yes"] and call.startswith("GET /containers/") and call.endswith("/archive"):
             served.append(call)
             return answer(200, b"\0" * (8 << 20))
         return None
@@ -139,6 +142,7 @@ def test_exit_report_is_read_with_a_bound(tmp_path, hermes_binary, docker_ready)
                       binary=hermes_binary)
         try:
             inst.start()
+            started["yes"] = True
             r = ssh_exec(inst.port, "kill -TERM $$", timeout=90)
             # Without a readable report the code is all there is, as Docker gives it.
             assert r.returncode == 143, (r.returncode, r.stderr, inst.diagnostics())
