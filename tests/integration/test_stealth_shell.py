@@ -52,7 +52,11 @@ def test_prepared_files_are_not_the_attackers(hermes):
     r = ssh_exec(hermes.port, "echo 0123456789abcdef0123456789abcdef > /etc/machine-id; "
                  "echo implant > /root/.implant; true")
     assert r.returncode == 0, r
-    closed = hermes.wait_event("session.closed", since=mark, timeout=60)
+    # This session's, found by its command: an earlier test's session.closed may come after
+    # the mark (a slow build writes it late).
+    cmd = hermes.wait_event(lambda e: e.get("event") == "command.input" and
+                            "implant" in e.get("command", ""), since=mark, timeout=60)
+    closed = hermes.wait_event("session.closed", session=cmd["session"], timeout=60)
     done = hermes.wait_event("artifacts.collected", session=closed["session"], timeout=120)
     # Left as Hermes made them: the five keys' files of three kinds and /.dockerenv's removal.
     assert done["prepared"] >= 7, done

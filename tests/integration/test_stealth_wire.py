@@ -323,9 +323,10 @@ def test_failed_password_delay(password_delays, differences):
 
 def pam_padded(values):
     """Whether delays look like sshd's: every one d x 2^k (k 8 or 9) for one d of 5-9.3 ms,
-    within 1%. The d of each, for the message."""
+    within 5% (on an idle machine sshd's repeat within 0.1%; a loaded one, such as the
+    sanitizer pass of the test command, was seen 3% apart). The d of each, for the message."""
     ds = [v / (256 if v < 2.45 else 512) for v in values]
-    return (all(0.0049 <= d <= 0.0094 for d in ds) and max(ds) <= min(ds) * 1.01), ds
+    return (all(0.0049 <= d <= 0.0094 for d in ds) and max(ds) <= min(ds) * 1.05), ds
 
 
 def test_failed_password_delay_shape(password_delays, differences):
