@@ -2,8 +2,8 @@
 # bench.sh (`make bench`): Hermes next to a stock OpenSSH sshd (and dropbear), in one run, as
 # ratios. See docs/performance.md.
 #
-# Installs what is missing (scripts/install-deps.sh, then bench/setup.sh: openssh-server,
-# dropbear-bin, sshpass, linux-perf), builds Hermes (build/, gcc), starts a Docker engine if
+# Installs what is missing (scripts/install-deps.sh: openssh-server, dropbear-bin, sshpass among
+# the rest; then bench/setup.sh: linux-perf), builds Hermes (build/, gcc), starts a Docker engine if
 # none answers (and stops it at the end only then), builds the target image, then runs
 # bench/versus_sshd.py, which starts and stops everything else itself. Root only.
 #

@@ -5,7 +5,11 @@
 # apt-get update), so CI and developers can call it on every run. Runs as root; as another user
 # it goes through sudo when sudo exists.
 #
-# Not for: starting services (see docker-up.sh) or building images (see build-images.sh).
+# Not for: starting services (see docker-up.sh) or building images (see build-images.sh). It starts
+# none either: installing openssh-server (the stock sshd the wire tests and the bench compare
+# Hermes with, run on a loopback port of their own) would start the system's ssh service where an
+# init system runs, so a policy-rc.d that refuses every start is in place for the install when
+# none exists, and removed after.
 set -euo pipefail
 
 packages=(
@@ -23,6 +27,8 @@ packages=(
 	# host's addresses (ip)
 	python3-pyftpdlib openssl iproute2
 	dropbear-bin curl util-linux hydra
+	# the stock sshd tests/integration/test_stealth_wire.py and the bench compare Hermes with
+	openssh-server
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -52,8 +58,21 @@ if [ "$(id -u)" -ne 0 ]; then
 	fi
 fi
 
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# install-deps.sh: no service starts during its install\nexit 101\n' |
+		"${as_root[@]}" tee "$policy" >/dev/null
+	"${as_root[@]}" chmod 755 "$policy"
+	made_policy=1
+	trap '"${as_root[@]}" rm -f "$policy"' EXIT
+fi
+
 log "installing: ${missing[*]}"
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# needrestart, where installed, would otherwise offer to restart services after the install.
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get update -q
 # Recommends stay on: debootstrap's keyring (debian-archive-keyring) is only a recommendation.
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 \
+	apt-get install -y -q "${missing[@]}"
+[ "$made_policy" -eq 0 ] || { "${as_root[@]}" rm -f "$policy"; trap - EXIT; }
 log "done"

@@ -87,7 +87,8 @@ class StockSshd:
     def config(self):
         stock = next((p for p in STOCK_CONFIGS if p.exists()), None)
         if stock is None:
-            pytest.skip("no stock sshd_config (" + ", ".join(map(str, STOCK_CONFIGS)) + ")")
+            pytest.fail("no stock sshd_config (" + ", ".join(map(str, STOCK_CONFIGS)) + "): "
+                        "scripts/install-deps.sh installs openssh-server")
         extra = {k.lower() for k in self.options}
         lines = [f"# {stock} with tests/integration/stock_sshd.py's changes on top",
                  f"Port {self.port}", "ListenAddress 127.0.0.1",
@@ -105,7 +106,8 @@ class StockSshd:
 
     def start(self, timeout=15):
         if not SSHD.exists():
-            pytest.skip(f"no stock sshd at {SSHD} (Debian's openssh-server package)")
+            pytest.fail(f"no stock sshd at {SSHD}: scripts/install-deps.sh installs Debian's "
+                        "openssh-server")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config()
         with _lock:
@@ -167,7 +169,7 @@ class StockSshd:
 
 @contextlib.contextmanager
 def stock_sshd(directory, options=None):
-    """A running StockSshd for the `with` block; pytest.skip if the machine has none."""
+    """A running StockSshd for the `with` block; the test fails if the machine has none."""
     inst = StockSshd(directory, options)
     try:
         yield inst.start()
