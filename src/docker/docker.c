@@ -508,3 +508,43 @@ uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int 
 		fail_later(c, "invalid exec id", 0);
 	return c->id;
 }
+
+struct waited {
+	struct docker_answer *a;
+	bool done;
+};
+
+static void on_waited(void *arg, const struct docker_reply *r)
+{
+	struct waited *w = arg;
+	struct docker_answer *a = w->a;
+
+	w->done = true;
+	a->status = r->status;
+	snprintf(a->error, sizeof(a->error), "%s", r->error ? r->error : "");
+	a->json = json_incref(r->json);
+	if (r->body != NULL && r->body_len > 0 && (a->body = malloc(r->body_len)) != NULL) {
+		memcpy(a->body, r->body, r->body_len);
+		a->body_len = r->body_len;
+	}
+}
+
+int docker_call_wait(struct docker *d, const char *method, const char *path, json_t *body,
+                     size_t max_answer, int timeout_ms, struct docker_answer *a)
+{
+	struct waited w = {.a = a};
+
+	memset(a, 0, sizeof(*a));
+	if (docker_request_max(d, method, path, body, max_answer, timeout_ms, on_waited, &w) == 0)
+		return -ENOMEM;
+	while (!w.done)
+		loop_once(d->loop, 1000);
+	return 0;
+}
+
+void docker_answer_clear(struct docker_answer *a)
+{
+	json_decref(a->json);
+	free(a->body);
+	memset(a, 0, sizeof(*a));
+}

@@ -68,4 +68,21 @@ uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int 
 void docker_cancel(struct docker *d, uint64_t id);
 size_t docker_pending(const struct docker *d);
 
+/* An answer kept past its callback (docker_call_wait). */
+struct docker_answer {
+	int status;      /* 0 when no answer came */
+	char error[256]; /* "" on 2xx */
+	json_t *json;    /* the body as JSON (a reference of its own), or NULL */
+	uint8_t *body;   /* a copy of the raw body, or NULL */
+	size_t body_len;
+};
+
+/* A call waited for: runs the client's loop until the answer (start-up
+ * only, before anything else is on the loop that must not wait). Fills
+ * *a (docker_answer_clear frees it). Returns 0, or -ENOMEM when no call
+ * could be started. */
+int docker_call_wait(struct docker *d, const char *method, const char *path, json_t *body,
+                     size_t max_answer, int timeout_ms, struct docker_answer *a);
+void docker_answer_clear(struct docker_answer *a);
+
 #endif

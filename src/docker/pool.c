@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "digest.h"
 #include "log.h"
 #include "pool.h"
 #include "sandbox_spec.h"
@@ -65,7 +64,7 @@ struct pool {
 	size_t calls; /* stop/remove calls in flight */
 	bool shutting_down;
 	uint64_t cleanup_timer;
-	char instance[17]; /* hermes.instance: from the data directory */
+	char instance[SANDBOX_INSTANCE_LEN + 1]; /* hermes.instance (sandbox_instance) */
 	pool_orphan_cb orphan;
 	void *orphan_arg;
 	pool_net_attach_cb net_attach;
@@ -93,16 +92,7 @@ struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg
 	p->cfg = cfg;
 	p->ev = ev;
 	p->next_handle = 1;
-	/* The data, not the process: a restart on the same logs is the same
-	 * instance, another Hermes on the same engine is not. */
-	char *dir = realpath(cfg->logging.output_dir, NULL);
-	char hex[DIGEST_HEX_MAX];
-	const char *name = dir != NULL ? dir : cfg->logging.output_dir;
-	if (digest_hex(EVP_sha256(), name, strlen(name), hex) < 0)
-		snprintf(hex, sizeof(hex), "%s", "0000000000000000");
-	free(dir);
-	memcpy(p->instance, hex, sizeof(p->instance) - 1); /* 64 bits of it are plenty */
-	p->instance[sizeof(p->instance) - 1] = '\0';
+	sandbox_instance(cfg, p->instance);
 	return p;
 }
 

@@ -8,11 +8,16 @@
  * equals Docker's default, so that a daemon with other defaults cannot
  * loosen the sandbox silently.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "digest.h"
 #include "sandbox_spec.h"
 
 /*
@@ -65,6 +70,19 @@ static int put_strlist(json_t *o, const char *key, const struct strlist *l)
 	for (i = 0; i < l->n; i++)
 		bad |= append_str(a, l->items[i]);
 	return bad;
+}
+
+void sandbox_instance(const struct config *c, char out[SANDBOX_INSTANCE_LEN + 1])
+{
+	char *dir = realpath(c->logging.output_dir, NULL);
+	char hex[DIGEST_HEX_MAX];
+	const char *name = dir != NULL ? dir : c->logging.output_dir;
+
+	if (digest_hex(EVP_sha256(), name, strlen(name), hex) < 0)
+		snprintf(hex, sizeof(hex), "%s", "0000000000000000");
+	free(dir);
+	memcpy(out, hex, SANDBOX_INSTANCE_LEN); /* 64 bits of it are plenty */
+	out[SANDBOX_INSTANCE_LEN] = '\0';
 }
 
 int64_t sandbox_shm_size(void)

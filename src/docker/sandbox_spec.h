@@ -44,6 +44,13 @@ json_t *sandbox_container_spec(const struct config *c, const char *session_id, c
 /* Names the Hermes instance (its data, not its process) that made a
  * container, so that a restart finds what a killed one left: pool.h. */
 #define SANDBOX_INSTANCE_LABEL "hermes.instance"
+#define SANDBOX_INSTANCE_LEN   16
+
+/* The instance's id (SANDBOX_INSTANCE_LEN hex digits and a NUL): from the
+ * data (logging.output_dir's real path), not the process, so that a restart
+ * on the same logs is the same instance and another Hermes on the same
+ * engine is not. */
+void sandbox_instance(const struct config *c, char out[SANDBOX_INSTANCE_LEN + 1]);
 
 struct exec_params {
 	const char *command; /* NULL: a login shell; else run via bash -c */

@@ -104,10 +104,7 @@ int buf_put_u32(struct buf *b, uint32_t v)
 {
 	uint8_t x[4];
 
-	x[0] = (uint8_t)(v >> 24);
-	x[1] = (uint8_t)(v >> 16);
-	x[2] = (uint8_t)(v >> 8);
-	x[3] = (uint8_t)v;
+	buf_set_be32(x, v);
 	return buf_put(b, x, sizeof(x));
 }
 
@@ -211,9 +208,17 @@ int buf_get_u8(struct buf *b, uint8_t *v)
 	return 0;
 }
 
-static uint32_t peek_u32(const uint8_t *p)
+uint32_t buf_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+void buf_set_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
 }
 
 int buf_get_u32(struct buf *b, uint32_t *v)
@@ -221,7 +226,7 @@ int buf_get_u32(struct buf *b, uint32_t *v)
 	if (buf_avail(b) < 4)
 		return -EBADMSG;
 	if (v != NULL)
-		*v = peek_u32(b->data + b->off);
+		*v = buf_be32(b->data + b->off);
 	b->off += 4;
 	return 0;
 }
@@ -234,7 +239,7 @@ int buf_get_u64(struct buf *b, uint64_t *v)
 		return -EBADMSG;
 	p = b->data + b->off;
 	if (v != NULL)
-		*v = (uint64_t)peek_u32(p) << 32 | peek_u32(p + 4);
+		*v = (uint64_t)buf_be32(p) << 32 | buf_be32(p + 4);
 	b->off += 8;
 	return 0;
 }
@@ -246,7 +251,7 @@ static int str_check(const struct buf *b, size_t *n, size_t max)
 
 	if (buf_avail(b) < 4)
 		return -EBADMSG;
-	len = peek_u32(b->data + b->off);
+	len = buf_be32(b->data + b->off);
 	if (len > max)
 		return -EMSGSIZE;
 	if (len > buf_avail(b) - 4)

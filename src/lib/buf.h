@@ -27,7 +27,10 @@ void buf_reset(struct buf *b); /* len = off = 0, keeps the memory */
 int buf_reserve(struct buf *b, size_t extra);
 int buf_put(struct buf *b, const void *p, size_t n);
 int buf_put_u8(struct buf *b, uint8_t v);
-int buf_put_u32(struct buf *b, uint32_t v);              /* big-endian */
+int buf_put_u32(struct buf *b, uint32_t v); /* big-endian */
+/* Big-endian u32 at p (4 bytes the caller has), read and written in place. */
+uint32_t buf_be32(const uint8_t *p);
+void buf_set_be32(uint8_t *p, uint32_t v);
 int buf_put_u64(struct buf *b, uint64_t v);              /* big-endian */
 int buf_put_str(struct buf *b, const void *p, size_t n); /* u32 length + bytes */
 int buf_put_cstr(struct buf *b, const char *s);          /* s may be NULL: "" */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "buf.h"
 #include "demux.h"
 
 /* hdr_have == sizeof(hdr) means "inside a frame's payload". */
@@ -40,8 +41,7 @@ static void header_done(struct demux *d)
 	const uint8_t *h = d->hdr;
 
 	d->stream = h[0];
-	d->remaining =
-	    (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | (uint32_t)h[7];
+	d->remaining = buf_be32(h + 4);
 	/* A zero-size frame carries nothing: go straight to the next header. */
 	d->hdr_have = d->remaining > 0 ? HDR_LEN : 0;
 }

@@ -54,10 +54,15 @@ int util_session_id(char out[SESSION_ID_LEN + 1])
 
 int64_t util_mono_ms(void)
 {
+	return util_mono_us() / 1000;
+}
+
+int64_t util_mono_us(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 double util_wall(void)

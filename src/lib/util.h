@@ -22,6 +22,7 @@ bool util_is_hex(const char *s, size_t n);
 int util_session_id(char out[SESSION_ID_LEN + 1]);
 
 int64_t util_mono_ms(void); /* CLOCK_MONOTONIC in milliseconds */
+int64_t util_mono_us(void); /* ... in microseconds */
 double util_wall(void);     /* CLOCK_REALTIME in seconds, microsecond precision */
 
 /* RFC 3339, UTC, microseconds: "2026-11-23T19:07:26.123456Z" (28 chars). */

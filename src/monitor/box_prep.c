@@ -19,6 +19,7 @@ struct box_prep {
 	char *key[HOSTKEYS_N]; /* the private key files' text */
 	char *pub[HOSTKEYS_N]; /* "TYPE BASE64 root@HOSTNAME" */
 	char secret[65];       /* hex: the machine ids' */
+	json_t *same;          /* what the prepared paths hold in every box */
 };
 
 /* $1 the box's id, $2 the secret, then each key and its public line. Every
@@ -34,6 +35,8 @@ static const char script[] =
     "for t in rsa ecdsa ed25519; do f=$d/ssh_host_${t}_key; "
     "(umask 077; printf '%s' \"$1\" > \"$f\") && printf '%s\\n' \"$2\" > \"$f.pub\" && "
     "touch -r \"$ref\" \"$f\" \"$f.pub\" || exit 1; shift 2; done";
+
+static json_t *same_in_every_box(const struct box_prep *bp);
 
 static char *public_line(const char *pem, const char *hostname)
 {
@@ -72,6 +75,11 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
 			return NULL;
 		}
 	}
+	if ((bp->same = same_in_every_box(bp)) == NULL) {
+		error("out of memory");
+		box_prep_free(bp);
+		return NULL;
+	}
 	return bp;
 }
 
@@ -87,6 +95,7 @@ void box_prep_free(struct box_prep *bp)
 		free(bp->pub[i]);
 	}
 	explicit_bzero(bp->secret, sizeof(bp->secret));
+	json_decref(bp->same);
 	free(bp);
 }
 
@@ -120,23 +129,14 @@ static int hash_of(const char *text, bool nl, char out[DIGEST_HEX_MAX])
 	return r;
 }
 
-json_t *box_prep_known(const struct box_prep *bp, const char *id)
+/* What every box's prepared paths hold but the machine id: path -> SHA-256
+ * of the file, or "deleted". NULL when out of memory. */
+static json_t *same_in_every_box(const struct box_prep *bp)
 {
 	json_t *k = json_object();
-	char hash[DIGEST_HEX_MAX], path[64], *mid = NULL;
-	int bad = k == NULL;
+	char hash[DIGEST_HEX_MAX], path[64];
+	int bad = k == NULL || json_object_set_new(k, "/.dockerenv", json_string("deleted")) < 0;
 
-	/* The machine id as the box made it: the first 32 hex digits of
-	 * sha256(secret id). */
-	if (!bad && asprintf(&mid, "%s%s", bp->secret, id) >= 0 && hash_of(mid, false, hash) == 0) {
-		hash[32] = '\0';
-		bad |= hash_of(hash, true, hash) < 0;
-		bad |= json_object_set_new(k, "/etc/machine-id", json_string(hash)) < 0;
-	} else {
-		bad = 1;
-	}
-	free(mid);
-	bad |= json_object_set_new(k, "/.dockerenv", json_string("deleted")) < 0;
 	for (size_t i = 0; i < HOSTKEYS_N && !bad; i++) {
 		snprintf(path, sizeof(path), "/etc/ssh/ssh_host_%s_key", key_names[i]);
 		bad |= hash_of(bp->key[i], false, hash) < 0;
@@ -150,4 +150,24 @@ json_t *box_prep_known(const struct box_prep *bp, const char *id)
 		return NULL;
 	}
 	return k;
+}
+
+json_t *box_prep_known(const struct box_prep *bp, const char *id)
+{
+	json_t *k = json_deep_copy(bp->same);
+	char seed[sizeof(bp->secret) + 80], mid[DIGEST_HEX_MAX], hash[DIGEST_HEX_MAX];
+
+	/* The machine id as the box made it: the first 32 hex digits of
+	 * sha256(secret id), and a newline. */
+	snprintf(seed, sizeof(seed), "%s%s", bp->secret, id);
+	if (k == NULL || hash_of(seed, false, mid) < 0)
+		goto bad;
+	mid[32] = '\0';
+	if (hash_of(mid, true, hash) < 0 ||
+	    json_object_set_new(k, "/etc/machine-id", json_string(hash)) < 0)
+		goto bad;
+	return k;
+bad:
+	json_decref(k);
+	return NULL;
 }

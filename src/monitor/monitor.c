@@ -119,29 +119,6 @@ static int setup_bind(struct monitor *m)
 
 /* ---- start-up check of the Docker engine ---- */
 
-struct sync_call {
-	bool done;
-	int status;
-	char error[300];
-	char parent[256]; /* the image's hermes.session_parent label */
-	char agent[16];   /* its hermes.agent label */
-};
-
-static void on_sync_reply(void *arg, const struct docker_reply *r)
-{
-	struct sync_call *sc = arg;
-	const char *parent = NULL, *agent = NULL;
-
-	docker_json_label(r->json, SESSION_PARENT_LABEL, &parent, NULL);
-	docker_json_label(r->json, AGENT_LABEL, &agent, NULL);
-
-	sc->done = true;
-	sc->status = r->status;
-	snprintf(sc->error, sizeof(sc->error), "%s", r->error ? r->error : "");
-	snprintf(sc->parent, sizeof(sc->parent), "%s", parent ? parent : "");
-	snprintf(sc->agent, sizeof(sc->agent), "%s", agent ? agent : "");
-}
-
 /* An absolute path of plain characters, or it is not used. */
 static bool parent_path_ok(const char *p)
 {
@@ -185,40 +162,45 @@ static void use_agent(struct monitor *m, const char *image, const char *label)
 /* Start-up only, before the loop serves anyone: waiting here is fine. */
 static int check_docker(struct monitor *m)
 {
-	struct sync_call sc = {0};
-	char path[600];
-	const char *image = m->cfg->container_pool.image;
+	struct docker_answer a;
+	char path[600], parent[256], agent[16];
+	const char *image = m->cfg->container_pool.image, *label;
 
 	snprintf(path, sizeof(path), "/images/%s/json", image);
-	/* 0: no call was started, and no callback will come. */
-	if (docker_request(m->ctx.docker, "GET", path, NULL, 15000, on_sync_reply, &sc) == 0) {
+	if (docker_call_wait(m->ctx.docker, "GET", path, NULL, DOCKER_ANSWER_MAX, 15000, &a) < 0) {
 		error("out of memory");
 		return -1;
 	}
-	while (!sc.done)
-		loop_once(m->loop, 1000);
-	if (sc.status == 404) {
-		error("the image %s does not exist: build it with scripts/build-images.sh", image);
+	if (a.status != 200) {
+		if (a.status == 404)
+			error("the image %s does not exist: build it with scripts/build-images.sh",
+			      image);
+		else
+			error("cannot use the Docker engine (%s): %s",
+			      m->cfg->docker.base_url ? m->cfg->docker.base_url
+			                              : m->cfg->docker.socket_path,
+			      a.error);
+		docker_answer_clear(&a);
 		return -1;
 	}
-	if (sc.status != 200) {
-		error("cannot use the Docker engine (%s): %s",
-		      m->cfg->docker.base_url ? m->cfg->docker.base_url
-		                              : m->cfg->docker.socket_path,
-		      sc.error);
-		return -1;
-	}
-	if (sc.parent[0] != '\0' && !parent_path_ok(sc.parent)) {
+	label = NULL;
+	docker_json_label(a.json, SESSION_PARENT_LABEL, &label, NULL);
+	snprintf(parent, sizeof(parent), "%s", label ? label : "");
+	label = NULL;
+	docker_json_label(a.json, AGENT_LABEL, &label, NULL);
+	snprintf(agent, sizeof(agent), "%s", label ? label : "");
+	docker_answer_clear(&a);
+	if (parent[0] != '\0' && !parent_path_ok(parent)) {
 		warn("image %s: label %s=%s is not an absolute path; running shells without it",
-		     image, SESSION_PARENT_LABEL, sc.parent);
-		sc.parent[0] = '\0';
+		     image, SESSION_PARENT_LABEL, parent);
+		parent[0] = '\0';
 	}
-	if (sc.parent[0] == '\0')
+	if (parent[0] == '\0')
 		warn("image %s has no %s label: exit-signal cannot be reported and shells have no "
 		     "sshd parent",
 		     image, SESSION_PARENT_LABEL);
-	snprintf(m->ctx.session_parent, sizeof(m->ctx.session_parent), "%s", sc.parent);
-	use_agent(m, image, sc.agent);
+	snprintf(m->ctx.session_parent, sizeof(m->ctx.session_parent), "%s", parent);
+	use_agent(m, image, agent);
 	return 0;
 }
 
@@ -681,7 +663,7 @@ int monitor_run(const struct config *cfg)
 		error("%s", err);
 		goto out;
 	}
-	if (check_docker(&m) < 0 || stealth_choose(&m.stealth, cfg, m.ctx.docker, m.loop) < 0)
+	if (check_docker(&m) < 0 || stealth_choose(&m.stealth, cfg, m.ctx.docker) < 0)
 		goto out;
 	m.ctx.stealth = &m.stealth;
 	if (setup_bind(&m) < 0 || prepare_workers(&m) < 0)

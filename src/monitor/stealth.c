@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "log.h"
+#include "sandbox_spec.h"
 #include "stealth.h"
 #include "tar_read.h"
 #include "util.h"
@@ -19,63 +22,26 @@
 #define STATUS_FILE  (16 << 20) /* dpkg's status: ~0.5 MiB on a server */
 #define PROFILE_FILE (64 << 10)
 
-/* One Docker call, waited for. */
-struct call {
-	bool done;
-	int status;
-	char error[256];
-	char id[80];   /* a create's "Id" */
-	uint8_t *body; /* a copy of the answer's body */
-	size_t len;
-};
-
-static void on_reply(void *arg, const struct docker_reply *r)
-{
-	struct call *c = arg;
-	json_t *id = json_object_get(r->json, "Id");
-
-	c->done = true;
-	c->status = r->status;
-	snprintf(c->error, sizeof(c->error), "%s", r->error ? r->error : "");
-	if (json_is_string(id))
-		snprintf(c->id, sizeof(c->id), "%s", json_string_value(id));
-	if (r->body != NULL && r->body_len > 0 && (c->body = malloc(r->body_len)) != NULL) {
-		memcpy(c->body, r->body, r->body_len);
-		c->len = r->body_len;
-	}
-}
-
-static int call(struct docker *d, struct loop *l, const char *method, const char *path,
-                json_t *body, size_t max, struct call *c)
-{
-	memset(c, 0, sizeof(*c));
-	if (docker_request_max(d, method, path, body, max, CALL_MS, on_reply, c) == 0)
-		return -ENOMEM;
-	while (!c->done)
-		loop_once(l, 1000);
-	return 0;
-}
-
 /* A regular file of the container, copied out: NULL with *why set when it
  * cannot be read (missing, not a regular file, too large). */
-static char *read_box_file(struct docker *d, struct loop *l, const char *cid, const char *path,
-                           size_t max, size_t *len, const char **why)
+static char *read_box_file(struct docker *d, const char *cid, const char *path, size_t max,
+                           size_t *len, const char **why)
 {
 	char url[300];
-	struct call c;
+	struct docker_answer a;
 	const uint8_t *data;
 	char *out = NULL;
 
 	snprintf(url, sizeof(url), "/containers/%s/archive?path=%s", cid, path);
-	if (call(d, l, "GET", url, NULL, max + 64 * 1024, &c) < 0) {
+	if (docker_call_wait(d, "GET", url, NULL, max + 64 * 1024, CALL_MS, &a) < 0) {
 		*why = "out of memory";
 		return NULL;
 	}
-	if (c.status == 404)
+	if (a.status == 404)
 		*why = "it does not exist";
-	else if (c.status != 200)
+	else if (a.status != 200)
 		*why = "Docker did not give it";
-	else if (tar_first_file(c.body, c.len, &data, len) < 0)
+	else if (tar_first_file(a.body, a.body_len, &data, len) < 0)
 		*why = "it is not a regular file";
 	else if (*len > max)
 		*why = "it is too large";
@@ -85,44 +51,51 @@ static char *read_box_file(struct docker *d, struct loop *l, const char *cid, co
 		memcpy(out, data, *len);
 		out[*len] = '\0';
 	}
-	free(c.body);
+	docker_answer_clear(&a);
 	return out;
 }
 
-/* The image's facts, from a container made of it and never started. */
-static int read_image(struct stealth *s, const struct config *cfg, struct docker *d, struct loop *l)
+/* The image's facts, from a container made of it and never started. It is
+ * named as the pool's unused boxes are and labelled with this instance, so
+ * that one a crash left behind is removed by the pool's reconciliation at
+ * the next start (pool_reconcile). */
+static int read_image(struct stealth *s, const struct config *cfg, struct docker *d)
 {
-	const char *image = cfg->container_pool.image, *why = NULL;
-	json_t *spec = json_pack("{s:s, s:[s], s:b, s:{s:s}, s:{s:s}}", "Image", image, "Cmd",
-	                         "/bin/true", "NetworkDisabled", 1, "HostConfig", "NetworkMode",
-	                         "none", "Labels", "hermes.role", "probe");
-	struct call c;
-	char url[200];
+	const char *image = cfg->container_pool.image, *why = NULL, *id = NULL;
+	char instance[SANDBOX_INSTANCE_LEN + 1], url[200], cid[80];
+	struct docker_answer a;
 	char *text = NULL;
 	size_t len;
 	int rc = -1;
 
+	sandbox_instance(cfg, instance);
+	json_t *spec =
+	    json_pack("{s:s, s:[s], s:b, s:{s:s}, s:{s:s, s:s}}", "Image", image, "Cmd",
+	              "/bin/true", "NetworkDisabled", 1, "HostConfig", "NetworkMode", "none",
+	              "Labels", "hermes.role", "probe", SANDBOX_INSTANCE_LABEL, instance);
+	snprintf(url, sizeof(url), "/containers/create?name=hermes-pool-probe-%s-%ld", instance,
+	         (long)getpid());
 	if (spec == NULL ||
-	    call(d, l, "POST", "/containers/create", spec, DOCKER_ANSWER_MAX, &c) < 0) {
+	    docker_call_wait(d, "POST", url, spec, DOCKER_ANSWER_MAX, CALL_MS, &a) < 0) {
 		json_decref(spec);
 		error("out of memory");
 		return -1;
 	}
 	json_decref(spec);
-	free(c.body);
-	if (c.status != 201 || !docker_id_valid(c.id)) {
+	if (a.status != 201 || docker_json_id(a.json, &id, NULL) < 0) {
 		error("cannot read the image %s: creating a container of it failed: %s", image,
-		      c.error[0] ? c.error : "no container id");
+		      a.error[0] ? a.error : "no container id");
+		docker_answer_clear(&a);
 		return -1;
 	}
-	char cid[80];
-	snprintf(cid, sizeof(cid), "%s", c.id);
+	snprintf(cid, sizeof(cid), "%s", id);
+	docker_answer_clear(&a);
 
 	/* os-release(5): /etc/os-release, else /usr/lib/os-release (the
 	 * first is usually a link to the second). */
-	text = read_box_file(d, l, cid, "/etc/os-release", SMALL_FILE, &len, &why);
+	text = read_box_file(d, cid, "/etc/os-release", SMALL_FILE, &len, &why);
 	if (text == NULL)
-		text = read_box_file(d, l, cid, "/usr/lib/os-release", SMALL_FILE, &len, &why);
+		text = read_box_file(d, cid, "/usr/lib/os-release", SMALL_FILE, &len, &why);
 	if (text == NULL) {
 		error("image %s: cannot read its os-release: %s", image, why);
 		goto out;
@@ -132,21 +105,19 @@ static int read_image(struct stealth *s, const struct config *cfg, struct docker
 		goto out;
 	}
 	free(text);
-	text = read_box_file(d, l, cid, "/var/lib/dpkg/status", STATUS_FILE, &len, &why);
+	text = read_box_file(d, cid, "/var/lib/dpkg/status", STATUS_FILE, &len, &why);
 	if (text == NULL || image_facts_dpkg_status(&s->facts, text, len) < 0)
 		info("image %s: no dpkg status to read the openssh-server version from%s%s", image,
 		     text == NULL ? ": " : "", text == NULL ? why : "");
-	free(text);
-	text = NULL;
 	rc = 0;
 out:
 	free(text);
 	snprintf(url, sizeof(url), "/containers/%s?force=1&v=1", cid);
-	if (call(d, l, "DELETE", url, NULL, DOCKER_ANSWER_MAX, &c) == 0) {
-		free(c.body);
-		if (c.status != 204 && c.status != 404)
+	if (docker_call_wait(d, "DELETE", url, NULL, DOCKER_ANSWER_MAX, CALL_MS, &a) == 0) {
+		if (a.status != 204 && a.status != 404)
 			warn("cannot remove the container %.12s that read the image: %s", cid,
-			     c.error);
+			     a.error);
+		docker_answer_clear(&a);
 	}
 	return rc;
 }
@@ -231,11 +202,11 @@ static int pick(struct stealth *s, const struct config *cfg)
 	return 0;
 }
 
-int stealth_choose(struct stealth *s, const struct config *cfg, struct docker *d, struct loop *l)
+int stealth_choose(struct stealth *s, const struct config *cfg, struct docker *d)
 {
 	memset(s, 0, sizeof(*s));
 	s->auth_delay = cfg->stealth.auth_delay;
-	if (read_image(s, cfg, d, l) < 0 || pick(s, cfg) < 0)
+	if (read_image(s, cfg, d) < 0 || pick(s, cfg) < 0)
 		return -1;
 	if (cfg->server.banner != NULL) {
 		snprintf(s->profile.offer.banner, sizeof(s->profile.offer.banner), "%s",
@@ -276,11 +247,6 @@ static void keyed(const struct stealth *s, const void *p, size_t n, uint8_t out[
 	EVP_MD_CTX_free(c);
 }
 
-static uint32_t u32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 struct stealth_wait stealth_refusal(const struct stealth *s, const uint8_t *user, size_t user_len,
                                     bool password)
 {
@@ -294,15 +260,16 @@ struct stealth_wait stealth_refusal(const struct stealth *s, const uint8_t *user
 	keyed(s, user, user_len, h);
 	w.floor_us =
 	    (uint32_t)d->floor_lo_us +
-	    (uint32_t)((uint64_t)u32_at(h) * (uint64_t)(d->floor_hi_us - d->floor_lo_us) >> 32);
+	    (uint32_t)((uint64_t)buf_be32(h) * (uint64_t)(d->floor_hi_us - d->floor_lo_us) >> 32);
 	if (password && d->pam_ms > 0) {
 		/* Linux-PAM's: the requested delay times 0.5 plus the mean of
 		 * three draws, seeded by the second the attempt began in. */
 		char second[32];
 		int n = snprintf(second, sizeof(second), "pam %lld", (long long)time(NULL));
 		keyed(s, second, (size_t)n, h);
-		double mean = ((double)u32_at(h) + (double)u32_at(h + 4) + (double)u32_at(h + 8)) /
-		              3.0 / 4294967296.0;
+		double mean =
+		    ((double)buf_be32(h) + (double)buf_be32(h + 4) + (double)buf_be32(h + 8)) /
+		    3.0 / 4294967296.0;
 		w.pam_ms = (uint32_t)((double)d->pam_ms * (0.5 + mean));
 	}
 	return w;

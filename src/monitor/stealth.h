@@ -16,7 +16,6 @@
 #include "config.h"
 #include "docker.h"
 #include "image_facts.h"
-#include "loop.h"
 #include "stealth_profile.h"
 
 struct stealth {
@@ -33,9 +32,9 @@ struct stealth_wait {
 	                    * time spent; 0: not padded */
 };
 
-/* Reads the image and chooses the profile (runs the loop until Docker has
- * answered). Returns 0, or -1 after logging why Hermes cannot start. */
-int stealth_choose(struct stealth *s, const struct config *cfg, struct docker *d, struct loop *l);
+/* Reads the image and chooses the profile (waits for Docker's answers:
+ * start-up only). Returns 0, or -1 after logging why Hermes cannot start. */
+int stealth_choose(struct stealth *s, const struct config *cfg, struct docker *d);
 
 /* The host's secret, made from what identifies it (the host key): the same
  * user gets the same floor on every start. */

@@ -37,11 +37,6 @@ static void fail(struct client_hello *h, const char *why)
 	h->why = why;
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The whole packet is in h->packet: find the payload and its lists.
  * Returns NULL, or what is wrong. */
 static const char *parse_kexinit(struct client_hello *h)
@@ -63,7 +58,7 @@ static const char *parse_kexinit(struct client_hello *h)
 	for (int i = 0; i < HELLO_LISTS; i++) {
 		if (n < 4)
 			return "KEXINIT name-list cut short";
-		size_t l = get_u32(p);
+		size_t l = buf_be32(p);
 		if (l > n - 4)
 			return "KEXINIT name-list longer than the packet";
 		for (size_t k = 0; k < l; k++)
@@ -170,7 +165,7 @@ static size_t take_packet(struct client_hello *h, const uint8_t *p, size_t n)
 	if (h->packet_len < h->packet_want)
 		return t;
 	if (h->packet == NULL) {
-		uint32_t len = get_u32(h->length_field);
+		uint32_t len = buf_be32(h->length_field);
 		if (len < 2 || len > HELLO_PACKET_MAX - 4) {
 			fail(h, "first packet's length out of range");
 		} else if ((h->packet = malloc(4 + (size_t)len)) == NULL) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "disconnect_code.h"
 
 #define SSH2_MSG_DISCONNECT 1
@@ -27,19 +28,6 @@ int disconnect_code_init(void)
 	return libssh_buffer_get != NULL ? 0 : -1;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 void *ssh_buffer_get(ssh_buffer buffer)
 {
 	uint8_t *p = libssh_buffer_get != NULL ? libssh_buffer_get(buffer) : NULL;
@@ -48,14 +36,14 @@ void *ssh_buffer_get(ssh_buffer buffer)
 		return p;
 	/* byte IGNORE, string marker */
 	size_t n = ssh_buffer_get_len(buffer), ml = strlen(armed.marker), tl = strlen(armed.text);
-	if (n == 1 + 4 + ml && p[0] == SSH2_MSG_IGNORE && get_u32(p + 1) == ml &&
+	if (n == 1 + 4 + ml && p[0] == SSH2_MSG_IGNORE && buf_be32(p + 1) == ml &&
 	    memcmp(p + 5, armed.marker, ml) == 0) {
 		/* byte DISCONNECT, uint32 code, string text, string "" */
 		p[0] = SSH2_MSG_DISCONNECT;
-		put_u32(p + 1, armed.code);
-		put_u32(p + 5, (uint32_t)tl);
+		buf_set_be32(p + 1, armed.code);
+		buf_set_be32(p + 5, (uint32_t)tl);
 		memcpy(p + 9, armed.text, tl);
-		put_u32(p + 9 + tl, 0);
+		buf_set_be32(p + 9 + tl, 0);
 		armed.code = 0;
 	}
 	return p;

@@ -144,10 +144,8 @@ static void scan_server(struct kex_tap *t, const uint8_t *p, size_t n)
 		if (k < 4)
 			t->server_len[k] = p[i];
 		if (k == 3) {
-			uint32_t len = (uint32_t)t->server_len[0] << 24 |
-			               (uint32_t)t->server_len[1] << 16 |
-			               (uint32_t)t->server_len[2] << 8 | t->server_len[3];
-			t->server_kexinit_end = t->server_line + 4 + (size_t)len;
+			t->server_kexinit_end =
+			    t->server_line + 4 + (size_t)buf_be32(t->server_len);
 		}
 	}
 }

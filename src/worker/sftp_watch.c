@@ -110,11 +110,6 @@ struct sftp_watch {
 	uint64_t seq; /* last seq handed out; 0 means none */
 };
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 static int clamp_status(uint32_t code)
 {
 	return code > INT_MAX ? INT_MAX : (int)code;
@@ -552,19 +547,19 @@ static int plan(const struct sw_side *s, bool client, size_t *want, bool *parse)
 		*want = 4;
 		return 0;
 	}
-	if (get32(p) == 0)
+	if (buf_be32(p) == 0)
 		return -1;
 	if (have < SW_HDR) {
 		*want = SW_HDR;
 		return 0;
 	}
-	total = 4 + (uint64_t)get32(p);
+	total = 4 + (uint64_t)buf_be32(p);
 	type = p[4];
 	if (client && type == FXP_WRITE) {
 		/* id, handle, offset, data length; the data is only counted */
 		need = SW_HDR + 4 + 4;
 		if (have >= need && total >= need) {
-			uint32_t hl = get32(p + SW_HDR + 4);
+			uint32_t hl = buf_be32(p + SW_HDR + 4);
 
 			if (hl > SW_HANDLE_MAX)
 				skip = true;
@@ -650,7 +645,7 @@ static void feed(struct sftp_watch *w, struct sw_side *s, bool client, const uin
 			len -= n;
 			continue;
 		}
-		s->tail = 4 + (uint64_t)get32(s->b.data) - s->b.len;
+		s->tail = 4 + (uint64_t)buf_be32(s->b.data) - s->b.len;
 		s->in_tail = true;
 		if (parse) {
 			s->b.off = SW_HDR;

@@ -231,14 +231,6 @@ static void sleep_us(uint64_t us)
 		;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
-}
-
 /* A refusal answered as late as the imitated sshd answers it (the monitor
  * says how late, docs/stealth.md): PAM's delay for a password, then the
  * user's floor doubled until it covers the time since the request began.
@@ -256,7 +248,7 @@ static void wait_as_sshd(const struct ipc_msg *reply, uint64_t began_us)
 		sleep_us((uint64_t)pam_ms * 1000u);
 	if (floor == 0)
 		return;
-	uint64_t spent = now_us() - began_us;
+	uint64_t spent = (uint64_t)util_mono_us() - began_us;
 	while (floor < spent)
 		floor *= 2;
 	sleep_us(floor - spent);
@@ -266,7 +258,7 @@ static void wait_as_sshd(const struct ipc_msg *reply, uint64_t began_us)
 static bool ask_password(struct worker *w, uint32_t method, const char *user, const char *password)
 {
 	struct ipc_msg m = {.type = IPC_AUTH_PASSWORD, .auth_password = {.method = method}};
-	uint64_t began = now_us();
+	uint64_t began = (uint64_t)util_mono_us();
 
 	m.auth_password.user = str_of(user);
 	m.auth_password.password = str_of(password);
@@ -300,7 +292,7 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
 {
 	struct worker *w = ud;
 	struct ipc_msg m = {.type = IPC_AUTH_PUBKEY};
-	uint64_t began = now_us();
+	uint64_t began = (uint64_t)util_mono_us();
 	unsigned char *hash = NULL;
 	size_t hlen = 0;
 	char *fp = NULL;
