@@ -290,9 +290,13 @@ build "${cache_opt[@]}" --target sshd-reference --label "$hash_label=$hash" \
 log "building $target from images/ubuntu and src/agent on $base"
 build --label "$hash_label=$hash" --label "$base_label=$base" \
 	--label "$reference_label=$reference" -t "$target"
-# The previous target, now untagged, is dropped unless a kept (forensic) container uses it.
-docker image prune -f --filter "label=org.opencontainers.image.title=hermes-target" >/dev/null
-# So is the reference it named, unless another target (another tag) still names it.
+# The previous target, now untagged, is dropped unless a kept (forensic) container uses it; so is a
+# reference left untagged (a --force rebuild moves its tag to a new image).
+for title in hermes-target "$reference_repo"; do
+	docker image prune -f --filter "label=org.opencontainers.image.title=$title" >/dev/null
+done
+# The reference the previous target named, when it was another (still tagged), goes too unless
+# another target (another tag) still names it.
 if [ -n "$old_reference" ] && [ "$old_reference" != "$reference" ] &&
 	[ -z "$(docker images -q --filter "label=$reference_label=$old_reference")" ]; then
 	docker rmi "$old_reference" >/dev/null 2>&1 || true

@@ -14,10 +14,13 @@
 # an argument or not, or answering at once as -V does), its usage after an unknown option and a
 # missing argument, an extra argument, a bad -C item and -C port, the re-exec check of a relative
 # path, -C without -T, no host keys, no privilege separation directory, and -T's dump of the stock
-# configuration (also with -q, which changes its log level). Nothing here is written for one distribution: another base (Ubuntu's 8.9p1 or
-# Debian's 9.2p1) gives its own texts. A text that names what it was given (the option letter, an
-# argument) is captured with a placeholder the agent replaces: '?' for a letter (in the first
-# line), '@' for an argument.
+# configuration (also with -q, which changes its log level). Nothing here is written for one
+# distribution: another base (Ubuntu's 8.9p1 or Debian's 9.2p1) gives its own texts. A text that
+# names what it was given (the option letter, an argument) is captured with a placeholder the agent
+# replaces: '?' for a letter (in the first line), '@' for an argument.
+#
+# A step that fails ends the script with a non-zero status (set -e), and with it the image build:
+# no agent is compiled from a capture that went wrong half-way.
 set -eu
 
 [ $# -eq 1 ] || {
@@ -46,6 +49,8 @@ run() {
 	echo "$rc" >"$raw/$name.rc"
 }
 rc() { cat "$raw/$1.rc"; }
+# The letters of a word as words: "tT" -> "t T ".
+each_letter() { printf '%s' "$1" | sed 's/./& /g'; }
 first_line() { head -n 1 "$raw/$1.err"; }
 same() { cmp -s "$raw/$1.out" "$raw/$2.out" && cmp -s "$raw/$1.err" "$raw/$2.err" &&
 	[ "$(rc "$1")" = "$(rc "$2")" ]; }
@@ -99,7 +104,7 @@ case $flags in *t*) ;; *) die "this sshd has no -t (flags: $flags)" ;; esac
 sed "1s/\\(.*\\)$needs_arg/\\1?/" "$raw/alone-$needs_arg.err" >"$raw/needs_arg.err"
 cp "$raw/alone-$needs_arg.out" "$raw/needs_arg.out"
 cp "$raw/alone-$needs_arg.rc" "$raw/needs_arg.rc"
-for l in $(printf '%s' "$args" | sed 's/./& /g'); do
+for l in $(each_letter "$args"); do
 	[ "$(sed "1s/\\(.*\\)$l/\\1?/;q" "$raw/alone-$l.err")" = "$(first_line needs_arg)" ] ||
 		die "-$l without its argument says something else: $(first_line "alone-$l")"
 done
@@ -141,40 +146,48 @@ rm -rf "$scratch"
 stat -c %Y "$sshd" >"$dir/sshd.mtime"
 
 # 4. The C file: every byte as an octal escape, so that no text can end a string or make a
-# trigraph, whatever it holds.
+# trigraph, whatever it holds. Written to stdout step by step rather than through $(...) in a
+# command's arguments, whose failure set -e would not see.
 c_string() { # FILE
+	[ -f "$1" ] || die "no $1"
 	od -An -v -to1 "$1" | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s "\\" $i
 		printf "\t\"%s\"\n", s }'
 	printf '\t""'
 }
 c_run() { # NAME FILE-STEM: the texts of one run as sshd_run NAME
-	printf 'static const char %s_out[] =\n%s;\n' "$1" "$(c_string "$raw/$2.out")"
-	printf 'static const char %s_err[] =\n%s;\n' "$1" "$(c_string "$raw/$2.err")"
+	status=$(rc "$2")
+	case $status in '' | *[!0-9]*) die "$2: no exit status ($status)" ;; esac
+	for f in out err; do
+		printf 'static const char %s_%s[] =\n' "$1" "$f"
+		c_string "$raw/$2.$f"
+		printf ';\n'
+	done
 	printf 'static const struct sshd_run %s = {\n' "$1"
 	printf '\t%s_out, sizeof(%s_out) - 1, %s_err, sizeof(%s_err) - 1, %d};\n\n' \
-		"$1" "$1" "$1" "$1" "$(rc "$2")"
+		"$1" "$1" "$1" "$1" "$status"
 }
+# The runs of struct sshd_texts (agent.h), each from $raw/NAME.*.
+runs="unknown needs_arg extra bad_spec bad_port rexec spec_no_t no_hostkeys no_privsep_dir dump
+dump_quiet"
+package=$(dpkg-query -W -f '${Package} ${Version}' openssh-server 2>/dev/null || echo sshd)
 {
-	printf '/* Generated at image build by sshd-capture.sh from %s: do not edit. */\n' \
-		"$(dpkg-query -W -f '${Package} ${Version}' openssh-server 2>/dev/null || echo sshd)"
+	printf '/* Generated at image build by sshd-capture.sh from %s: do not edit. */\n' "$package"
 	printf '#include "agent.h"\n\n'
-	for name in unknown needs_arg extra bad_spec bad_port rexec spec_no_t no_hostkeys \
-		no_privsep_dir dump dump_quiet; do
+	for name in $runs; do
 		c_run "r_$name" "$name"
 	done
-	for l in $(printf '%s' "$exits" | sed 's/./& /g'); do
+	for l in $(each_letter "$exits"); do
 		c_run "r_exit_$l" "alone-$l"
 	done
 	printf 'static const struct sshd_exit exits[] = {\n'
-	for l in $(printf '%s' "$exits" | sed 's/./& /g'); do
+	for l in $(each_letter "$exits"); do
 		printf "\t{'%s', &r_exit_%s},\n" "$l" "$l"
 	done
 	printf '\t{0, NULL},\n};\n\n'
 	printf 'const struct sshd_texts sshd_texts = {\n'
 	printf '\t.captured = 1,\n\t.flags = "%s",\n\t.args = "%s",\n\t.exits = exits,\n' \
 		"$flags" "$args"
-	for name in unknown needs_arg extra bad_spec bad_port rexec spec_no_t no_hostkeys \
-		no_privsep_dir dump dump_quiet; do
+	for name in $runs; do
 		printf '\t.%s = &r_%s,\n' "$name" "$name"
 	done
 	printf '};\n'

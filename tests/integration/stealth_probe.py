@@ -123,6 +123,13 @@ class Raw:
             pass
         return self.take(len(self.buf))
 
+    def ending(self, since):
+        """How the server ended the connection: ("FIN" or "RST", seconds from `since` (a
+        time.monotonic()) to that end), or ("open", None) if it has not."""
+        if not self.end:
+            return "open", None
+        return self.end, round(self.end_at - since, 3)
+
     def server_line(self, timeout=10):
         """(bytes before the server's identification line, that line): the first line that
         starts with SSH-, and every byte sent before it."""
@@ -198,20 +205,15 @@ def identification(host, port, client_line=CLIENT_LINE, quiet=0.5, timeout=10):
         if line is None:
             return {"before": before, "line": None, "end": c.end}
         term = b"\r\n" if line.endswith(b"\r\n") else b"\n"
-        early = c.buf
-        c.buf = b""
-        deadline = time.monotonic() + quiet
-        while c.fill(deadline):
-            pass
-        early += c.take(len(c.buf))
+        early = c.read_to_end(quiet)  # what came with the line, and within `quiet` s
         c.sock.sendall(client_line)
-        payload = c.read_packet(timeout)
+        if early:  # the KEXINIT came before the client's line: it is in `early`
+            packets = split_packets(early)
+            payload = packets[0][1] if packets else None
+        else:
+            payload = c.read_packet(timeout)
     out = {"before": before, "line": line[:-len(term)].decode("ascii", "replace"),
-           "terminator": term.decode(), "early": early}
-    if early:  # the KEXINIT came before the client's line: it is in `early`
-        packets = split_packets(early)
-        payload = packets[0][1] if packets else None
-    out["kexinit_payload"] = payload
+           "terminator": term.decode(), "early": early, "kexinit_payload": payload}
     out["kexinit"] = parse_kexinit(payload) if payload else None
     return out
 
@@ -226,8 +228,7 @@ def bad_identification(host, port, data, wait=8, timeout=10):
         sent = time.monotonic()
         c.sock.sendall(data)
         reply = c.read_to_end(wait)
-        end = c.end or "open"
-        after = round(c.end_at - sent, 3) if c.end else None
+        end, after = c.ending(sent)
     return {"line": line, "before": before, "reply": reply, "end": end, "after": after}
 
 
@@ -241,8 +242,7 @@ def silent_until_closed(host, port, send=b"", wait=30, timeout=10):
         if send:
             c.sock.sendall(send)
         reply = c.read_to_end(wait - (time.monotonic() - c.t0))
-        end = c.end or "open"
-        after = round(c.end_at - c.t0, 3) if c.end else None
+        end, after = c.ending(c.t0)
     return {"line": line, "reply": reply, "packets": split_packets(reply), "end": end,
             "after": after}
 
@@ -262,23 +262,18 @@ def split_packets(data):
 
 def kex_failure(host, port, lists=None, wait=8, timeout=10):
     """A client KEXINIT the server cannot agree with (by default only diffie-hellman-group1-sha1
-    for the key exchange): {"packets": (type, payload) of what the server sends after its
-    line, "disconnect": (code, text, lang) if one came, "end", "after": seconds from the
-    send}."""
+    for the key exchange), sent with the client's line as bad_identification sends: {"types":
+    the types of the packets the server sends after its line, "disconnect": (code, text, lang)
+    if one came, "end", "after": seconds from the send}."""
     lists = lists or [["diffie-hellman-group1-sha1"], ["ssh-ed25519", "rsa-sha2-256"],
                       ["aes128-ctr"], ["aes128-ctr"], ["hmac-sha2-256"], ["hmac-sha2-256"],
                       ["none"], ["none"], [], []]
-    with Raw(host, port, timeout) as c:
-        c.server_line(timeout)
-        sent = time.monotonic()
-        c.sock.sendall(CLIENT_LINE + packet(kexinit_payload(lists)))
-        reply = c.read_to_end(wait)
-        end = c.end or "open"
-        after = round(c.end_at - sent, 3) if c.end else None
-    packets = split_packets(reply)
+    r = bad_identification(host, port, CLIENT_LINE + packet(kexinit_payload(lists)), wait,
+                           timeout)
+    packets = split_packets(r["reply"])
     disc = [parse_disconnect(p) for t, p in packets if t == SSH_MSG_DISCONNECT]
     return {"types": [t for t, _ in packets], "disconnect": disc[0] if disc else None,
-            "end": end, "after": after}
+            "end": r["end"], "after": r["after"]}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from hermes_helpers import free_port
+
 SSHD = Path("/usr/sbin/sshd")
 STOCK_CONFIGS = (Path("/usr/share/openssh/sshd_config"),  # the package's pristine copy
                  Path("/etc/ssh/sshd_config"))
@@ -66,23 +68,16 @@ def _listening(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class StockSshd:
     """One stock sshd on a free port of 127.0.0.1, everything of it in `directory`."""
 
     def __init__(self, directory, options=None):
         self.dir = Path(directory)
         self.options = dict(options or {})
-        self.port = _free_port()
+        self.port = free_port()
         self.proc = None
         self.config_path = self.dir / "sshd_config"
         self.log_path = self.dir / "sshd.log"
-        self.version = package_version()
 
     def config(self):
         stock = next((p for p in STOCK_CONFIGS if p.exists()), None)
@@ -165,13 +160,3 @@ class StockSshd:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-@contextlib.contextmanager
-def stock_sshd(directory, options=None):
-    """A running StockSshd for the `with` block; the test fails if the machine has none."""
-    inst = StockSshd(directory, options)
-    try:
-        yield inst.start()
-    finally:
-        inst.stop()

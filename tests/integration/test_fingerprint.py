@@ -4,10 +4,10 @@ hand-made KEXINIT, and for an opening that is not one."""
 
 import hashlib
 import socket
-import struct
 import subprocess
 
 from hermes_helpers import open_shell, ssh_env, ssh_exec, ssh_options
+from stealth_probe import packet, ssh_string
 
 # What OpenSSH adds to its kex list on the wire, beyond the configured algorithms.
 OPENSSH_MARKERS = {"ext-info-c", "kex-strict-c-v00@openssh.com"}
@@ -64,17 +64,6 @@ def test_openssh_lists_match_its_config(hermes):
     check_hassh(ev)
 
 
-def packet(payload):
-    pad = 8 - (5 + len(payload)) % 8
-    if pad < 4:
-        pad += 8
-    return struct.pack(">IB", 1 + len(payload) + pad, pad) + payload + bytes(pad)
-
-
-def name_list(s):
-    return struct.pack(">I", len(s)) + s.encode()
-
-
 def raw_opening(hermes, data):
     """Connects, sends `data` after the server's banner, reads until the server closes or
     a second passes, and returns the session id."""
@@ -95,7 +84,7 @@ def raw_opening(hermes, data):
 def test_handmade_kexinit(hermes):
     lists = ["curve25519-sha256,diffie-hellman-group14-sha1", "ssh-rsa", "aes128-ctr,aes256-cbc",
              "aes128-ctr", "hmac-sha1", "hmac-sha1", "none", "none", "", ""]
-    payload = bytes([20]) + bytes(range(16)) + b"".join(name_list(x) for x in lists) + \
+    payload = bytes([20]) + bytes(range(16)) + b"".join(ssh_string(x) for x in lists) + \
         b"\x00" + bytes(4)
     sid = raw_opening(hermes, b"SSH-2.0-Go\r\n" + packet(payload))
     ev = hermes.wait_event("client.kex", session=sid, timeout=30)
