@@ -11,7 +11,7 @@ import struct
 import paramiko
 
 from hermes_helpers import ssh_exec, wait_for
-from test_fingerprint import name_list, packet
+from stealth_probe import packet, ssh_string as name_list
 
 LISTS = ["curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256",
          "ssh-ed25519,rsa-sha2-256", "aes128-ctr,chacha20-poly1305@openssh.com", "aes128-ctr",
