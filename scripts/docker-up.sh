@@ -19,8 +19,17 @@ die() { printf 'docker-up: error: %s\n' "$*" >&2; exit 1; }
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
+# hermes-runtime (docs/stealth.md): the OCI runtime Hermes creates its boxes with, registered
+# with an engine this script starts. It is the one of the build/ directory that scripts/build.sh
+# makes (the path need not exist yet when dockerd starts, only when the first box is created).
+runtime=$repo_root/build/hermes-runtime
+
 if engine_answers; then
 	log "a Docker engine already answers (${DOCKER_HOST:-unix:///var/run/docker.sock}); nothing to do"
+	if ! docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"hermes"'; then
+		log "note: it has no hermes runtime, so boxes keep some of Docker's tells" \
+			"(docs/stealth.md says how to register $runtime)"
+	fi
 	exit 0
 fi
 
@@ -50,7 +59,8 @@ else
 	log "starting dockerd (log: $logfile)"
 	# setsid: own session and process group, so a job-control kill of our caller's group
 	# does not take the engine with it. stdin from /dev/null so it never holds a terminal.
-	setsid dockerd --host "$host" --pidfile "$pidfile" </dev/null >>"$logfile" 2>&1 &
+	setsid dockerd --host "$host" --pidfile "$pidfile" --add-runtime "hermes=$runtime" \
+		</dev/null >>"$logfile" 2>&1 &
 	# Written before the wait so that docker-down.sh can clean up even a start that timed out.
 	printf '%s\n' "$!" >"$marker"
 fi

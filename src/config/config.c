@@ -334,6 +334,22 @@ static const char *check_banner(const char *s)
 	return NULL;
 }
 
+/* A runtime name as dockerd takes it in --add-runtime (or auto, default). */
+static const char *check_runtime(const char *s)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0 || len > 64)
+		return "must be auto, default or an engine's runtime name (at most 64 characters)";
+	for (i = 0; i < len; i++)
+		if (!is_digit((unsigned char)s[i]) && !(lower(s[i]) >= 'a' && lower(s[i]) <= 'z') &&
+		    s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return "must be auto, default or an engine's runtime name (letters, "
+			       "digits, "
+			       "'-', '_', '.')";
+	return NULL;
+}
+
 /* RFC 1123 labels joined by dots; 63 because that is what one label (and `hostname` in a
  * container's prompt) is comfortable with. */
 static const char *check_hostname(const char *s)
@@ -545,6 +561,7 @@ static const struct key pool_keys[] = {
 	INT("sticky_ttl", container_pool.sticky_ttl, 0, 7 * 86400),
 	INT("max_boxes", container_pool.max_boxes, 1, 100000),
 	{.name = "agent", .kind = K_BOOL, .off = C(container_pool.agent)},
+	STR("runtime", container_pool.runtime, check_runtime),
 	SECTION("security", security_keys),
 	{0},
 };
@@ -723,6 +740,7 @@ void config_free(struct config *c)
 	strlist_clear(&c->authentication.accepted_key_fingerprints);
 	free(c->container_pool.image);
 	free(c->container_pool.hostname);
+	free(c->container_pool.runtime);
 	free(c->container_pool.security.network_mode);
 	strlist_clear(&c->container_pool.security.cap_drop);
 	strlist_clear(&c->container_pool.security.cap_add);
@@ -809,6 +827,7 @@ struct config *config_new_defaults(void)
 	    !(c->server.worker_chroot = strdup("/var/empty")) ||
 	    !(c->container_pool.image = strdup("hermes-target-ubuntu:latest")) ||
 	    !(c->container_pool.hostname = strdup("prod-web-01")) ||
+	    !(c->container_pool.runtime = strdup("auto")) ||
 	    !(c->container_pool.security.network_mode = strdup("none")) ||
 	    strlist_set(&c->container_pool.security.cap_drop, drop, 1) < 0 ||
 	    strlist_set(&c->container_pool.security.cap_add, add, sizeof(add) / sizeof(add[0])) <

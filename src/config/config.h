@@ -79,6 +79,9 @@ struct config {
 		                                 * kept); the one unused longest yields */
 		bool agent;                     /* new: true; channels through the box's
 		                                 * own sshd (docs/agent-protocol.md) */
+		char *runtime;                  /* new: "auto"; the engine's OCI runtime
+		                                 * for boxes: auto (hermes if the engine
+		                                 * has it), default, or a name */
 		struct {
 			char *network_mode;      /* "none"; new: "sinkhole" (egress) */
 			int64_t memory_limit;    /* bytes; "256m" */

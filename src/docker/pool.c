@@ -65,6 +65,7 @@ struct pool {
 	bool shutting_down;
 	uint64_t cleanup_timer;
 	char instance[SANDBOX_INSTANCE_LEN + 1]; /* hermes.instance (sandbox_instance) */
+	char runtime[72];                        /* the engine's OCI runtime; "" its default */
 	pool_orphan_cb orphan;
 	void *orphan_arg;
 	pool_net_attach_cb net_attach;
@@ -594,7 +595,8 @@ static void create_one(struct pool *p, struct pcont *c)
 		util_session_id(rnd);
 		snprintf(c->name, sizeof(c->name), "hermes-pool-%.12s", rnd);
 	}
-	spec = sandbox_container_spec(p->cfg, NULL, created, p->instance);
+	spec = sandbox_container_spec(p->cfg, NULL, created, p->instance,
+	                              p->runtime[0] != '\0' ? p->runtime : NULL);
 	snprintf(path, sizeof(path), "/containers/create?name=%s", c->name);
 	c->state = C_CREATING;
 	c->call = docker_request(p->docker, "POST", path, spec,
@@ -790,6 +792,11 @@ void pool_add_prepare(struct pool *p, const char *const *argv)
 	for (size_t i = 0; argv[i] != NULL; i++)
 		json_array_append_new(a, json_string(argv[i]));
 	json_array_append_new(p->prepare, a);
+}
+
+void pool_set_runtime(struct pool *p, const char *runtime)
+{
+	snprintf(p->runtime, sizeof(p->runtime), "%s", runtime != NULL ? runtime : "");
 }
 
 void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb gone, void *arg)

@@ -61,6 +61,10 @@ typedef int (*pool_net_attach_cb)(void *arg, const char *id, int pid, char *err,
 typedef void (*pool_net_gone_cb)(void *arg, const char *id);
 void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb gone, void *arg);
 
+/* The engine's OCI runtime boxes are created with (sandbox_runtime_pick);
+ * NULL, the engine's default. Set before pool_start. */
+void pool_set_runtime(struct pool *p, const char *runtime);
+
 /* Adds a command (argv, NULL-terminated; copied) every box runs as root
  * before it is ready, after its network and the commands added before; an
  * argument POOL_PREPARE_ID is the box's container id. A box whose command

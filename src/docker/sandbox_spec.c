@@ -15,10 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <openssl/evp.h>
 
 #include "digest.h"
 #include "sandbox_spec.h"
+#include "util.h"
 
 /*
  * Docker's syntax (moby term.ToBytes): comma-separated keys, each one
@@ -94,8 +96,113 @@ int64_t sandbox_shm_size(void)
 	return (int64_t)pages * size / 2;
 }
 
+int sandbox_runtime_pick(const json_t *info, const char *want, bool local, const char **runtime,
+                         char *why, size_t why_len)
+{
+	const json_t *all = json_object_get(info, "Runtimes"), *mine;
+	const char *path;
+
+	*runtime = NULL;
+	why[0] = '\0';
+	if (strcmp(want, "default") == 0)
+		return 0;
+	if (strcmp(want, "auto") != 0) {
+		if (json_is_object(json_object_get(all, want))) {
+			*runtime = want;
+			return 0;
+		}
+		snprintf(why, why_len, "the Docker engine has no OCI runtime named %s", want);
+		return -1;
+	}
+	mine = json_object_get(all, SANDBOX_RUNTIME);
+	path = json_string_value(json_object_get(mine, "path"));
+	if (!json_is_object(mine)) {
+		snprintf(why, why_len, "the Docker engine has no %s runtime", SANDBOX_RUNTIME);
+		return 0;
+	}
+	if (local && path != NULL && access(path, X_OK) != 0) {
+		snprintf(why, why_len,
+		         "the Docker engine's %s runtime, %.200s, is not there to run",
+		         SANDBOX_RUNTIME, path);
+		return 0;
+	}
+	*runtime = SANDBOX_RUNTIME;
+	return 0;
+}
+
+const char *const sandbox_etc_path[SANDBOX_ETC_N] = {"/etc/hostname", "/etc/hosts",
+                                                     "/etc/resolv.conf"};
+/* hermes-runtime takes each text from its variable (the same names are in
+ * src/runtime/runtime_spec.c) and removes the variable. */
+static const char *const etc_env[SANDBOX_ETC_N] = {"HERMES_ETC_HOSTNAME", "HERMES_ETC_HOSTS",
+                                                   "HERMES_ETC_RESOLV_CONF"};
+
+size_t sandbox_etc_text(const struct config *c, enum sandbox_etc which, char *out, size_t cap)
+{
+	const char *h = c->container_pool.hostname, *mode = c->container_pool.security.network_mode;
+	const char *dot = h != NULL ? strchr(h, '.') : NULL;
+	char gw[INET_ADDRSTRLEN];
+	uint32_t net;
+	int n = -1, prefix;
+
+	if (h == NULL || mode == NULL)
+		return 0;
+	switch (which) {
+	case SANDBOX_ETC_HOSTNAME:
+		n = snprintf(out, cap, "%s\n", h);
+		break;
+	case SANDBOX_ETC_HOSTS:
+		/* With a domain, the installer writes the full name, then the
+		 * short one. */
+		n = snprintf(out, cap,
+		             "127.0.0.1\tlocalhost\n127.0.1.1\t%s%s%.*s\n\n"
+		             "# The following lines are desirable for IPv6 capable hosts\n"
+		             "::1     localhost ip6-localhost ip6-loopback\n"
+		             "ff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n",
+		             h, dot ? "\t" : "", dot ? (int)(dot - h) : 0, h);
+		break;
+	case SANDBOX_ETC_RESOLV:
+		if (strcmp(mode, "none") != 0 && strcmp(mode, "sinkhole") != 0)
+			return 0;
+		if (c->egress.subnet == NULL ||
+		    util_parse_cidr4(c->egress.subnet, 8, 28, &net, &prefix) < 0)
+			return 0;
+		net = htonl(ntohl(net) + 1);
+		if (inet_ntop(AF_INET, &net, gw, sizeof(gw)) == NULL)
+			return 0;
+		n = snprintf(out, cap, "nameserver %s\n", gw);
+		break;
+	default:
+		return 0;
+	}
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* The texts, when the box is made by hermes-runtime: to any other runtime
+ * they would be variables in PID 1's environment. */
+static int put_etc_env(json_t *spec, const struct config *c, const char *runtime)
+{
+	char text[1024], *entry;
+	json_t *env;
+	int bad = 0;
+
+	if (runtime == NULL || strcmp(runtime, SANDBOX_RUNTIME) != 0)
+		return 0;
+	if ((env = child(spec, "Env", json_array())) == NULL)
+		return 1;
+	for (int f = 0; f < SANDBOX_ETC_N; f++) {
+		if (sandbox_etc_text(c, (enum sandbox_etc)f, text, sizeof(text)) == 0)
+			continue;
+		if (asprintf(&entry, "%s=%s", etc_env[f], text) < 0)
+			return 1;
+		bad |= append_str(env, entry);
+		free(entry);
+	}
+	return bad;
+}
+
 json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
-                               const char *instance)
+                               const char *instance, const char *runtime)
 {
 	const __typeof__(c->container_pool.security) *s = &c->container_pool.security;
 	json_t *spec = json_object(), *labels, *host, *tmpfs;
@@ -120,6 +227,7 @@ json_t *sandbox_container_spec(const struct config *c, const char *session_id, c
 	bad |= put(spec, "AttachStderr", json_false());
 	bad |= put_str(spec, "WorkingDir", SANDBOX_HOME);
 	bad |= put_str(spec, "User", "root");
+	bad |= put_etc_env(spec, c, runtime);
 
 	host = child(spec, "HostConfig", json_object());
 	bad |= !host;
@@ -159,6 +267,8 @@ json_t *sandbox_container_spec(const struct config *c, const char *session_id, c
 	bad |= put_str(host, "IpcMode", "private");
 	bad |= put(host, "Privileged", json_false());
 	bad |= put(host, "ReadonlyRootfs", json_false());
+	if (runtime != NULL)
+		bad |= put_str(host, "Runtime", runtime);
 
 	if (bad) {
 		json_decref(spec);

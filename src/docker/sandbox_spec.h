@@ -33,13 +33,46 @@ extern const char SANDBOX_DETACH_KEYS[];
  * Body of POST /containers/create. session_id is NULL for a pre-warmed
  * container (label hermes.session_id is then ""). created is the time put
  * in the hermes.created label (RFC 3339 UTC); instance, when not NULL, in
- * SANDBOX_INSTANCE_LABEL.
+ * SANDBOX_INSTANCE_LABEL; runtime, when not NULL, is the engine's OCI
+ * runtime to create it with (sandbox_runtime_pick), else the engine's
+ * default.
  */
+json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
+                               const char *instance, const char *runtime);
+
 /* A box's /dev/shm: half the host's memory, as on a server of that size. */
 int64_t sandbox_shm_size(void);
 
-json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
-                               const char *instance);
+/* The OCI runtime hermes-runtime is registered as (docs/stealth.md). */
+#define SANDBOX_RUNTIME "hermes"
+
+/*
+ * The files Docker bind-mounts over a box's /etc, which hermes-runtime
+ * writes into the box's own root instead (src/runtime/runtime_spec.h), with
+ * the texts Hermes gives it here: the hostname, /etc/hosts as Debian's
+ * installer writes it, and in network modes none and sinkhole a resolver at
+ * egress.subnet's first address (the sinkhole answers any; the host's own
+ * resolvers are none of the attacker's business). The monitor knows them,
+ * so the artifact collection can tell them from the attacker's.
+ */
+enum sandbox_etc { SANDBOX_ETC_HOSTNAME, SANDBOX_ETC_HOSTS, SANDBOX_ETC_RESOLV, SANDBOX_ETC_N };
+
+extern const char *const sandbox_etc_path[SANDBOX_ETC_N]; /* "/etc/hostname", ... */
+
+/* The text of file `which` in every box, its length (0: Hermes leaves that
+ * file to the engine, or it does not fit in cap). */
+size_t sandbox_etc_text(const struct config *c, enum sandbox_etc which, char *out, size_t cap);
+
+/*
+ * Which runtime boxes are created with, from container_pool.runtime and the
+ * engine's GET /info answer (its "Runtimes" object, engine-controlled):
+ * "default" is the engine's default (*runtime NULL); "auto" is
+ * SANDBOX_RUNTIME when the engine has it and, if `local`, its program is
+ * there to run, else the default with *why saying what is missing; a name
+ * must be one the engine has. Returns 0, or -1 with *why.
+ */
+int sandbox_runtime_pick(const json_t *info, const char *want, bool local, const char **runtime,
+                         char *why, size_t why_len);
 
 /* Names the Hermes instance (its data, not its process) that made a
  * container, so that a restart finds what a killed one left: pool.h. */

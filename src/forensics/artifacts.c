@@ -41,7 +41,12 @@
 /* tmpfs mounts: in neither the changes list nor the archive endpoint's view
  * (Docker 20.10), and gone when the container stops, so tar reads them from
  * inside. Missing ones only make tar complain on stderr, which is not read. */
-static const char *const tmpfs_cmd[] = {"tar", "-C", "/", "-cf", "-", "tmp", "dev/shm", NULL};
+/* Read by a tar in the box: its tmpfs mounts, which are in no layer, and
+ * (artifacts_read_etc) the files the engine's archive cannot show as the
+ * box has them. A name that is missing is no failure. */
+#define TAR_ARGS_MAX 12
+static const char *const tmpfs_cmd[] = {
+    "tar", "--ignore-failed-read", "-C", "/", "-cf", "-", "tmp", "dev/shm", NULL};
 
 /* Taking the entries of one archive (a group's directory, or the tmpfs
  * tar) a slice at a time: which of them, best first, and how far it got. */
@@ -101,6 +106,7 @@ struct artifacts {
 	struct events *events;
 	struct job *jobs;
 	unsigned running;
+	const char *tar_cmd[TAR_ARGS_MAX]; /* tmpfs_cmd, and the /etc files */
 };
 
 static void step(struct job *j);
@@ -501,6 +507,13 @@ static void sweep_done(struct job *j)
 
 static void on_sweep_timer(struct loop *l, void *arg);
 
+/* What a tmpfs tar entry is: a file the box's tmpfs holds is new; one of
+ * /etc's was there before. */
+static enum change_kind tar_kind(const char *raw)
+{
+	return strncmp(raw, "/etc/", 5) == 0 ? CHANGE_MODIFIED : CHANGE_ADDED;
+}
+
 /* Takes up to SLICE entries, then lets the loop run. */
 static void sweep_run(struct job *j)
 {
@@ -510,12 +523,13 @@ static void sweep_run(struct job *j)
 
 	for (; w->next < w->nc && work < SLICE; w->next++) {
 		const struct change_candidate *c = &w->cand[w->next];
-		enum change_kind kind = w->g ? w->g->items[c->item].kind : CHANGE_ADDED;
+		enum change_kind kind;
 		size_t o = c->off;
 
 		if (tar_next(w->body.data, w->body.len, &o, &j->entry) != 1 ||
 		    !sweep_name(w, j->entry.name, raw, sizeof(raw), base, sizeof(base)))
 			continue;
+		kind = w->g ? w->g->items[c->item].kind : tar_kind(raw);
 		if (w->taken++ < w->quota) {
 			take(j, raw, kind, &j->entry, base);
 			work++;
@@ -872,7 +886,7 @@ static void on_tar_created(void *arg, const struct docker_reply *r)
 
 static void scan_tmpfs(struct job *j)
 {
-	json_t *body = sandbox_tool_exec_spec(tmpfs_cmd);
+	json_t *body = sandbox_tool_exec_spec(j->a->tar_cmd);
 	char path[128];
 
 	buf_init(&j->tar);
@@ -920,7 +934,19 @@ struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct
 	a->loop = l;
 	a->docker = d;
 	a->events = ev;
+	memcpy(a->tar_cmd, tmpfs_cmd, sizeof(tmpfs_cmd));
 	return a;
+}
+
+void artifacts_read_etc(struct artifacts *a)
+{
+	size_t n = sizeof(tmpfs_cmd) / sizeof(tmpfs_cmd[0]) - 1;
+	char text[1024];
+
+	for (int f = 0; f < SANDBOX_ETC_N && n + 1 < TAR_ARGS_MAX; f++)
+		if (sandbox_etc_text(a->cfg, (enum sandbox_etc)f, text, sizeof(text)) > 0)
+			a->tar_cmd[n++] = sandbox_etc_path[f] + 1; /* "etc/hosts": tar -C / */
+	a->tar_cmd[n] = NULL;
 }
 
 void artifacts_free(struct artifacts *a)

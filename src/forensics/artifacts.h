@@ -61,6 +61,12 @@ struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct
 /* Drops collections in flight without calling their callbacks. */
 void artifacts_free(struct artifacts *a);
 
+/* The boxes are made by hermes-runtime (sandbox_spec.h): their
+ * /etc/hostname, /etc/hosts and /etc/resolv.conf are their own files,
+ * which the engine's archive cannot read (it serves its own copies), so
+ * they are read from the box with the tmpfs mounts. */
+void artifacts_read_etc(struct artifacts *a);
+
 /* Starts collecting; done(arg, ...) always follows, from the loop. */
 void artifacts_collect(struct artifacts *a, const struct artifact_session *s,
                        artifacts_done_cb done, void *arg);

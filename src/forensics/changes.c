@@ -316,6 +316,17 @@ static void describe(struct leaf *l)
 }
 
 /* The leaves of the valid entries, sorted by path, without repeats. */
+/* The files the engine provides (Docker's bind mounts, or what
+ * hermes-runtime writes in their place before the box starts): the
+ * engine's archive of such a path is its own copy, never what the box
+ * holds, so a change listed there cannot be read truthfully that way. A
+ * deletion is still a fact. */
+static bool engine_file(const char *path)
+{
+	return strcmp(path, "/etc/hostname") == 0 || strcmp(path, "/etc/hosts") == 0 ||
+	       strcmp(path, "/etc/resolv.conf") == 0;
+}
+
 static struct leaf *leaves(const json_t *changes, size_t *n_out, size_t *malformed)
 {
 	size_t total = json_array_size(changes), n = 0, m = 0;
@@ -342,6 +353,8 @@ static struct leaf *leaves(const json_t *changes, size_t *n_out, size_t *malform
 		/* A deleted directory's children are listed as deleted too;
 		 * keep them all, they are one line each. */
 		if (all[i].kind != CHANGE_DELETED && has_child(all, n, i))
+			continue;
+		if (all[i].kind != CHANGE_DELETED && engine_file(all[i].path))
 			continue;
 		if (m > 0 && strcmp(all[m - 1].path, all[i].path) == 0)
 			continue;

@@ -12,6 +12,7 @@
 #include "box_prep.h"
 #include "digest.h"
 #include "log.h"
+#include "sandbox_spec.h"
 
 static const char *const key_names[HOSTKEYS_N] = {"rsa", "ecdsa", "ed25519"};
 
@@ -36,7 +37,7 @@ static const char script[] =
     "(umask 077; printf '%s' \"$1\" > \"$f\") && printf '%s\\n' \"$2\" > \"$f.pub\" && "
     "touch -r \"$ref\" \"$f\" \"$f.pub\" || exit 1; shift 2; done";
 
-static json_t *same_in_every_box(const struct box_prep *bp);
+static json_t *same_in_every_box(const struct box_prep *bp, const struct config *cfg);
 
 static char *public_line(const char *pem, const char *hostname)
 {
@@ -75,7 +76,7 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
 			return NULL;
 		}
 	}
-	if ((bp->same = same_in_every_box(bp)) == NULL) {
+	if ((bp->same = same_in_every_box(bp, cfg)) == NULL) {
 		error("out of memory");
 		box_prep_free(bp);
 		return NULL;
@@ -130,12 +131,21 @@ static int hash_of(const char *text, bool nl, char out[DIGEST_HEX_MAX])
 }
 
 /* What every box's prepared paths hold but the machine id: path -> SHA-256
- * of the file, or "deleted". NULL when out of memory. */
-static json_t *same_in_every_box(const struct box_prep *bp)
+ * of the file, or "deleted". The files hermes-runtime writes in place of
+ * Docker's are among them (the collection reads them from the box only
+ * where that runtime made it). NULL when out of memory. */
+static json_t *same_in_every_box(const struct box_prep *bp, const struct config *cfg)
 {
 	json_t *k = json_object();
-	char hash[DIGEST_HEX_MAX], path[64];
+	char hash[DIGEST_HEX_MAX], path[64], text[1024];
 	int bad = k == NULL || json_object_set_new(k, "/.dockerenv", json_string("deleted")) < 0;
+
+	for (int f = 0; f < SANDBOX_ETC_N && !bad; f++) {
+		if (sandbox_etc_text(cfg, (enum sandbox_etc)f, text, sizeof(text)) == 0)
+			continue;
+		bad |= hash_of(text, false, hash) < 0;
+		bad |= json_object_set_new(k, sandbox_etc_path[f], json_string(hash)) < 0;
+	}
 
 	for (size_t i = 0; i < HOSTKEYS_N && !bad; i++) {
 		snprintf(path, sizeof(path), "/etc/ssh/ssh_host_%s_key", key_names[i]);

@@ -46,6 +46,7 @@
 #include "orphans.h"
 #include "pool.h"
 #include "pruner.h"
+#include "sandbox_spec.h"
 #include "session.h"
 #include "sinkhole_proc.h"
 #include "box_prep.h"
@@ -81,6 +82,7 @@ struct monitor {
 	struct worker_spawn *spawn;
 	struct sinkhole_proc *sink; /* network_mode sinkhole, else NULL */
 	struct stealth stealth;     /* the profile imitated on the wire */
+	const char *runtime;        /* boxes' OCI runtime; NULL: the engine's default */
 	struct box_prep *prep;      /* what every box is given before it is ready */
 };
 
@@ -159,6 +161,37 @@ static void use_agent(struct monitor *m, const char *image, const char *label)
 	m->ctx.agent_port = (int)port;
 }
 
+/* Which OCI runtime the boxes get (container_pool.runtime): hermes-runtime
+ * where the engine has it, which takes Docker's tells out of each box
+ * (docs/stealth.md). */
+static int choose_runtime(struct monitor *m)
+{
+	const struct config *cfg = m->cfg;
+	struct docker_answer a;
+	char why[300];
+	int r;
+
+	if (docker_call_wait(m->ctx.docker, "GET", "/info", NULL, DOCKER_ANSWER_MAX, 15000, &a) <
+	    0) {
+		error("out of memory");
+		return -1;
+	}
+	r = sandbox_runtime_pick(a.status == 200 ? a.json : NULL, cfg->container_pool.runtime,
+	                         cfg->docker.base_url == NULL, &m->runtime, why, sizeof(why));
+	docker_answer_clear(&a);
+	if (r < 0) {
+		error("container_pool.runtime: %s", why);
+		return -1;
+	}
+	if (why[0] != '\0')
+		warn("%s: boxes keep Docker's bind mounts over /etc/hostname, /etc/hosts and "
+		     "/etc/resolv.conf and HOSTNAME in PID 1's environment (docs/stealth.md says "
+		     "how "
+		     "to register hermes-runtime)",
+		     why);
+	return 0;
+}
+
 /* Start-up only, before the loop serves anyone: waiting here is fine. */
 static int check_docker(struct monitor *m)
 {
@@ -201,7 +234,7 @@ static int check_docker(struct monitor *m)
 		     image, SESSION_PARENT_LABEL);
 	snprintf(m->ctx.session_parent, sizeof(m->ctx.session_parent), "%s", parent);
 	use_agent(m, image, agent);
-	return 0;
+	return choose_runtime(m);
 }
 
 /* ---- workers ---- */
@@ -677,6 +710,7 @@ int monitor_run(const struct config *cfg)
 	m.ctx.pool = pool_new(m.loop, m.ctx.docker, cfg, m.ctx.events);
 	if (m.ctx.pool == NULL)
 		goto out;
+	pool_set_runtime(m.ctx.pool, m.runtime);
 	if (strcmp(cfg->container_pool.security.network_mode, "sinkhole") == 0) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", m.worker_path);
@@ -702,6 +736,8 @@ int monitor_run(const struct config *cfg)
 		m.ctx.artifacts = artifacts_new(cfg, m.loop, m.ctx.docker, m.ctx.events);
 		if (m.ctx.artifacts == NULL)
 			goto out;
+		if (m.runtime != NULL && strcmp(m.runtime, SANDBOX_RUNTIME) == 0)
+			artifacts_read_etc(m.ctx.artifacts);
 	}
 	m.pruner = pruner_new(m.loop, cfg, m.ctx.events);
 	m.indexer = indexer_start(cfg);
@@ -721,6 +757,7 @@ int monitor_run(const struct config *cfg)
 		json_object_set_new(e, "pid", json_integer(getpid()));
 		json_object_set_new(e, "stealth_profile", json_string(m.stealth.profile.name));
 		json_object_set_new(e, "banner", json_string(m.stealth.profile.offer.banner));
+		json_object_set_new(e, "runtime", json_string(m.runtime ? m.runtime : "default"));
 		events_emit(m.ctx.events, e);
 		info("listening on %s", listen);
 		loop_run(m.loop);

@@ -1,8 +1,11 @@
 """Inside the box, as an implant would look (issue 16, docs/stealth.md): what Hermes gives every
 box before it is ready - the server's own host keys in /etc/ssh, a machine id of its own, no
 /.dockerenv - is there and consistent with what a client sees, and it is not reported as the
-attacker's files unless the attacker changes it."""
+attacker's files unless the attacker changes it. With hermes-runtime (which the engine
+scripts/docker-up.sh starts has registered), Docker's bind mounts over /etc and the HOSTNAME
+it exports to PID 1 are gone too."""
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -41,6 +44,33 @@ def test_box_looks_like_its_server(hermes):
     assert got["HOSTKEYS"] == "3", got
 
 
+ENGINE_FILES = (
+    "echo ENV=$(tr '\\0' '\\n' </proc/1/environ | grep -c '^HOSTNAME=');"
+    "echo MOUNTS=$(grep -cE ' /etc/(hostname|hosts|resolv.conf) ' /proc/self/mountinfo);"
+    "echo DOCKER=$(grep -lis docker /etc/hostname /etc/hosts /etc/resolv.conf | tr '\\n' ' ');"
+    "echo COMMENTS=$(grep -c '^#' /etc/resolv.conf);"
+    "echo NAME=$(cat /etc/hostname)-$(hostname);"
+    "echo SELF=$(grep -P '^127\\.0\\.1\\.1\\t' /etc/hosts | cut -f2);"
+    "echo NS=$(grep -c '^nameserver ' /etc/resolv.conf)")
+
+
+def test_no_engine_files_or_hostname_env(hermes):
+    started = hermes.find("hermes.started")[-1]
+    assert started["runtime"] == "hermes", (
+        "the engine has no hermes runtime: start dockerd with scripts/docker-up.sh, or register "
+        "build/hermes-runtime with it (docs/stealth.md)", started)
+    r = ssh_exec(hermes.port, ENGINE_FILES)
+    assert r.returncode == 0, r
+    got = dict(re.findall(r"^([A-Z]+)=(.*)$", r.stdout.decode(), re.M))
+    assert got["ENV"] == "0", got  # PID 1 has no HOSTNAME exported by the engine
+    assert got["MOUNTS"] == "0", got  # no bind mounts of the engine's files over /etc
+    assert got["DOCKER"].strip() == "", got  # nothing naming the engine
+    assert got["COMMENTS"] == "0", got  # resolv.conf as a resolver writes it, no engine notes
+    assert got["NAME"] == f"{HOSTNAME}-{HOSTNAME}", got
+    assert got["SELF"] == HOSTNAME, got  # /etc/hosts as Debian's installer writes it
+    assert int(got["NS"]) >= 1, got
+
+
 def test_each_box_its_own_machine_id(hermes):
     # The tests' config gives every session a box of its own (sticky_ttl 0).
     first, second = run_checks(hermes)["MACHINE"], run_checks(hermes)["MACHINE"]
@@ -50,7 +80,8 @@ def test_each_box_its_own_machine_id(hermes):
 def test_prepared_files_are_not_the_attackers(hermes):
     mark = hermes.mark()
     r = ssh_exec(hermes.port, "echo 0123456789abcdef0123456789abcdef > /etc/machine-id; "
-                 "echo implant > /root/.implant; true")
+                 "echo implant > /root/.implant; echo '203.0.113.9 pool.example' >> /etc/hosts; "
+                 "true")
     assert r.returncode == 0, r
     # This session's, found by its command: an earlier test's session.closed may come after
     # the mark (a slow build writes it late).
@@ -58,13 +89,25 @@ def test_prepared_files_are_not_the_attackers(hermes):
                             "implant" in e.get("command", ""), since=mark, timeout=60)
     closed = hermes.wait_event("session.closed", session=cmd["session"], timeout=60)
     done = hermes.wait_event("artifacts.collected", session=closed["session"], timeout=120)
-    # Left as Hermes made them: the five keys' files of three kinds and /.dockerenv's removal.
-    assert done["prepared"] >= 7, done
+    # Left as Hermes made them: the six keys' files, /.dockerenv's removal, /etc/hostname and
+    # /etc/resolv.conf (hermes-runtime's, read from the box).
+    assert done["prepared"] >= 9, done
     created = {e["path"] for e in hermes.find("file.created", session=closed["session"])}
     changed = {e["path"] for e in hermes.find("file.changed", session=closed["session"])}
     deleted = {e["path"] for e in hermes.find("file.deleted", session=closed["session"])}
     assert not any(p.startswith("/etc/ssh/") for p in created | changed), created | changed
     assert "/.dockerenv" not in deleted, deleted
+    # The engine's files (hermes-runtime's in their place) are not the attacker's either, unless
+    # the attacker changes them: then what the box holds is collected, not the engine's copy.
+    assert not {"/etc/hostname", "/etc/resolv.conf"} & (created | changed), (created, changed)
+    hosts = [e for e in hermes.find("file.changed", session=closed["session"])
+             if e["path"] == "/etc/hosts"]
+    assert len(hosts) == 1, hosts
+    want = (f"127.0.0.1\tlocalhost\n127.0.1.1\t{HOSTNAME}\n\n"
+            "# The following lines are desirable for IPv6 capable hosts\n"
+            "::1     localhost ip6-localhost ip6-loopback\n"
+            "ff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n203.0.113.9 pool.example\n")
+    assert hosts[0]["sha256"] == hashlib.sha256(want.encode()).hexdigest(), hosts
     # What the attacker changed is theirs, a prepared path too.
     assert "/root/.implant" in created, created
     assert "/etc/machine-id" in created | changed, (created, changed)

@@ -109,6 +109,28 @@ static void test_deleted_tree_kept_whole(void **state)
 	changes_free(&l);
 }
 
+static void test_engine_files(void **state)
+{
+	struct change_list l;
+	const char *got[8];
+
+	/* What the engine (or hermes-runtime) put at these three is read back
+	 * from the engine's copy, not the box: not planned. Their directory
+	 * stays a parent, not a leaf; a deletion is kept. */
+	plan(
+	    "[{\"Path\":\"/etc\",\"Kind\":0},{\"Path\":\"/etc/hostname\",\"Kind\":0},"
+	    "{\"Path\":\"/etc/hosts\",\"Kind\":1},{\"Path\":\"/etc/resolv.conf\",\"Kind\":2},"
+	    "{\"Path\":\"/etc/hosts.allow\",\"Kind\":1},{\"Path\":\"/root/etc/hosts\",\"Kind\":1}]",
+	    10, &l);
+	assert_int_equal(planned(&l, got, 8), 3);
+	assert_string_equal(got[0], "/etc/hosts.allow");
+	assert_string_equal(got[1], "/etc/resolv.conf");
+	assert_string_equal(got[2], "/root/etc/hosts");
+	assert_int_equal(l.n_deleted, 1);
+	assert_null(group(&l, "/"));
+	changes_free(&l);
+}
+
 static void test_bad_entries_and_cap(void **state)
 {
 	struct change_list l;
@@ -358,6 +380,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_leaves_only),
+	    cmocka_unit_test(test_engine_files),
 	    cmocka_unit_test(test_deleted_tree_kept_whole),
 	    cmocka_unit_test(test_bad_entries_and_cap),
 	    cmocka_unit_test(test_same_path_twice),

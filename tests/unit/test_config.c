@@ -121,6 +121,7 @@ static void check_defaults(const struct config *c)
 	assert_int_equal(c->container_pool.max_session_duration, 3600);
 	assert_int_equal(c->container_pool.cleanup_stopped_after_days, 7);
 	assert_string_equal(c->container_pool.hostname, "prod-web-01");
+	assert_string_equal(c->container_pool.runtime, "auto");
 	assert_string_equal(c->container_pool.security.network_mode, "none");
 	assert_int_equal(c->container_pool.security.memory_limit, 268435456);
 	assert_true(c->container_pool.security.cpu_quota == 0.5);
@@ -663,6 +664,15 @@ static void test_string_rules(void **state)
 	c = parse_ok(yaml);
 	config_free(c);
 	snprintf(yaml, sizeof(yaml), "container_pool: {hostname: %064d}\n", 0);
+	free(parse_bad(yaml));
+
+	c = parse_ok("container_pool: {runtime: io.containerd.runc-v2_x}\n");
+	assert_string_equal(c->container_pool.runtime, "io.containerd.runc-v2_x");
+	config_free(c);
+	expect_one("container_pool:\n  runtime: 'a/b'\n",
+	           "t.yaml:2: container_pool.runtime: must be auto, default or an engine's runtime "
+	           "name (letters, digits, '-', '_', '.'), got \"a/b\"");
+	snprintf(yaml, sizeof(yaml), "container_pool: {runtime: %065d}\n", 0);
 	free(parse_bad(yaml));
 }
 

@@ -35,6 +35,7 @@ static int setup(void **state)
 	cfg.container_pool.security.cap_drop = (struct strlist){drop, 1};
 	cfg.container_pool.security.cap_add = (struct strlist){add, 3};
 	cfg.container_pool.security.security_opt = (struct strlist){secopt, 2};
+	cfg.egress.subnet = "10.77.0.0/16";
 	return 0;
 }
 
@@ -94,22 +95,22 @@ static void assert_strings(json_t *a, const char *const *want, size_t n)
 static void test_container_spec(void **state)
 {
 	static const char *const top[] = {
-	    "Image",        "Hostname",     "Labels",     "Tty",  "OpenStdin", "AttachStdin",
-	    "AttachStdout", "AttachStderr", "WorkingDir", "User", "HostConfig"};
+	    "Image",        "Hostname",     "Labels",     "Tty",  "OpenStdin",  "AttachStdin",
+	    "AttachStdout", "AttachStderr", "WorkingDir", "User", "HostConfig", "Env"};
 	static const char *const hc_keys[] = {
 	    "NetworkMode", "Memory",         "MemorySwap",    "CpuQuota",     "CpuPeriod",
 	    "PidsLimit",   "CapDrop",        "CapAdd",        "SecurityOpt",  "Tmpfs",
 	    "Init",        "AutoRemove",     "RestartPolicy", "CgroupnsMode", "IpcMode",
-	    "Privileged",  "ReadonlyRootfs", "ShmSize"};
+	    "Privileged",  "ReadonlyRootfs", "ShmSize",       "Runtime"};
 	static const char *const want_add[] = {"CHOWN", "SETUID", "SETGID"};
 	static const char *const want_drop[] = {"ALL"};
 	static const char *const want_opt[] = {"no-new-privileges:true",
 	                                       "seccomp={\"defaultAction\":\"SCMP_ACT_ERRNO\"}"};
-	json_t *s, *labels, *hc, *tmpfs, *rp;
+	json_t *s, *labels, *hc, *tmpfs, *rp, *env;
 
 	(void)state;
 	s = sandbox_container_spec(&cfg, "0123abcd4567ef890123abcd4567ef89",
-	                           "2025-11-23T19:07:26.123456Z", "00ff00ff00ff00ff");
+	                           "2025-11-23T19:07:26.123456Z", "00ff00ff00ff00ff", "hermes");
 	assert_non_null(s);
 	assert_keys(s, top, sizeof(top) / sizeof(top[0]));
 	assert_null(json_object_get(s, "Cmd"));
@@ -122,6 +123,17 @@ static void test_container_spec(void **state)
 	assert_bool_at(s, "AttachStderr", 0);
 	assert_string_equal(str_at(s, "WorkingDir"), "/root");
 	assert_string_equal(str_at(s, "User"), "root");
+	/* hermes-runtime's texts, for it alone to take out (network none: a
+	 * resolver too) */
+	env = json_object_get(s, "Env");
+	assert_int_equal(json_array_size(env), 3);
+	assert_string_equal(json_string_value(json_array_get(env, 0)),
+	                    "HERMES_ETC_HOSTNAME=prod-web-01\n");
+	assert_memory_equal(json_string_value(json_array_get(env, 1)),
+	                    "HERMES_ETC_HOSTS=127.0.0.1\tlocalhost\n127.0.1.1\tprod-web-01\n\n",
+	                    58);
+	assert_string_equal(json_string_value(json_array_get(env, 2)),
+	                    "HERMES_ETC_RESOLV_CONF=nameserver 10.77.0.1\n");
 
 	labels = json_object_get(s, "Labels");
 	assert_non_null(labels);
@@ -159,6 +171,7 @@ static void test_container_spec(void **state)
 	assert_string_equal(str_at(hc, "IpcMode"), "private");
 	assert_bool_at(hc, "Privileged", 0);
 	assert_bool_at(hc, "ReadonlyRootfs", 0);
+	assert_string_equal(str_at(hc, "Runtime"), "hermes");
 	/* /dev/shm as a server's: half the memory. */
 	assert_int_equal(int_at(hc, "ShmSize"),
 	                 (json_int_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 2);
@@ -175,7 +188,7 @@ static void test_container_prewarmed_and_lists(void **state)
 	cfg.container_pool.security.cap_add = (struct strlist){NULL, 0};
 	cfg.container_pool.security.network_mode = "bridge";
 	cfg.container_pool.security.memory_limit = 1LL << 33; /* 8g: past 32 bits */
-	s = sandbox_container_spec(&cfg, NULL, "2025-01-01T00:00:00.000000Z", NULL);
+	s = sandbox_container_spec(&cfg, NULL, "2025-01-01T00:00:00.000000Z", NULL, NULL);
 	assert_non_null(s);
 	assert_string_equal(str_at(json_object_get(s, "Labels"), "hermes.session_id"), "");
 	assert_null(json_object_get(json_object_get(s, "Labels"), "hermes.instance"));
@@ -185,10 +198,18 @@ static void test_container_prewarmed_and_lists(void **state)
 	assert_string_equal(str_at(hc, "NetworkMode"), "bridge");
 	assert_int_equal(int_at(hc, "Memory"), 8589934592LL);
 	assert_int_equal(int_at(hc, "MemorySwap"), 8589934592LL);
+	/* no runtime named: the engine's default, so no key at all, and no
+	 * texts that would be variables in PID 1's environment */
+	assert_null(json_object_get(hc, "Runtime"));
+	assert_null(json_object_get(s, "Env"));
+	json_decref(s);
+	s = sandbox_container_spec(&cfg, NULL, "t", NULL, "runc");
+	assert_null(json_object_get(s, "Env"));
+	assert_string_equal(str_at(json_object_get(s, "HostConfig"), "Runtime"), "runc");
 	json_decref(s);
 	/* a config string that is missing gives no body rather than a bad one */
 	cfg.container_pool.image = NULL;
-	assert_null(sandbox_container_spec(&cfg, NULL, "x", NULL));
+	assert_null(sandbox_container_spec(&cfg, NULL, "x", NULL, NULL));
 }
 
 static void test_cpu_quota(void **state)
@@ -205,7 +226,7 @@ static void test_cpu_quota(void **state)
 		json_t *s;
 
 		cfg.container_pool.security.cpu_quota = cases[i].cores;
-		s = sandbox_container_spec(&cfg, "ab", "t", NULL);
+		s = sandbox_container_spec(&cfg, "ab", "t", NULL, NULL);
 		assert_non_null(s);
 		assert_int_equal(int_at(json_object_get(s, "HostConfig"), "CpuQuota"),
 		                 cases[i].quota);
@@ -392,6 +413,77 @@ static void test_container_name(void **state)
 	tzset();
 }
 
+static void test_etc_texts(void **state)
+{
+	char out[512];
+
+	(void)state;
+	assert_int_equal(sandbox_etc_text(&cfg, SANDBOX_ETC_HOSTNAME, out, sizeof(out)), 12);
+	assert_string_equal(out, "prod-web-01\n");
+	assert_true(sandbox_etc_text(&cfg, SANDBOX_ETC_HOSTS, out, sizeof(out)) > 0);
+	assert_string_equal(out, "127.0.0.1\tlocalhost\n127.0.1.1\tprod-web-01\n\n"
+	                         "# The following lines are desirable for IPv6 capable hosts\n"
+	                         "::1     localhost ip6-localhost ip6-loopback\n"
+	                         "ff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n");
+	cfg.container_pool.hostname = "web1.example.com";
+	assert_true(sandbox_etc_text(&cfg, SANDBOX_ETC_HOSTS, out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, "\n127.0.1.1\tweb1.example.com\tweb1\n\n"));
+	assert_int_equal(sandbox_etc_text(&cfg, SANDBOX_ETC_HOSTS, out, 40), 0);
+	/* the resolver: the subnet's first address, in none and sinkhole */
+	cfg.egress.subnet = "192.168.16.0/20";
+	cfg.container_pool.security.network_mode = "sinkhole";
+	assert_true(sandbox_etc_text(&cfg, SANDBOX_ETC_RESOLV, out, sizeof(out)) > 0);
+	assert_string_equal(out, "nameserver 192.168.16.1\n");
+	/* a Docker network: its resolvers are the engine's to give */
+	cfg.container_pool.security.network_mode = "bridge";
+	assert_int_equal(sandbox_etc_text(&cfg, SANDBOX_ETC_RESOLV, out, sizeof(out)), 0);
+	json_t *s = sandbox_container_spec(&cfg, NULL, "t", NULL, "hermes");
+	assert_int_equal(json_array_size(json_object_get(s, "Env")), 2);
+	json_decref(s);
+}
+
+static void test_runtime_pick(void **state)
+{
+	json_t *info = json_loads("{\"Runtimes\":{\"runc\":{\"path\":\"runc\"},"
+	                          "\"hermes\":{\"path\":\"/bin/true\"}}}",
+	                          0, NULL);
+	json_t *gone =
+	    json_loads("{\"Runtimes\":{\"hermes\":{\"path\":\"/nonexistent/rt\"}}}", 0, NULL);
+	json_t *odd =
+	    json_loads("{\"Runtimes\":{\"hermes\":\"x\",\"io.containerd.runc.v2\":{}}}", 0, NULL);
+	const char *rt = "unset";
+	char why[300];
+
+	(void)state;
+	assert_int_equal(sandbox_runtime_pick(info, "auto", true, &rt, why, sizeof(why)), 0);
+	assert_string_equal(rt, "hermes");
+	assert_string_equal(why, "");
+	assert_int_equal(sandbox_runtime_pick(info, "default", true, &rt, why, sizeof(why)), 0);
+	assert_null(rt);
+	assert_int_equal(sandbox_runtime_pick(info, "runc", true, &rt, why, sizeof(why)), 0);
+	assert_string_equal(rt, "runc");
+	assert_int_equal(sandbox_runtime_pick(info, "crun", true, &rt, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no OCI runtime named crun"));
+	/* registered but its program missing here: the default, and why */
+	assert_int_equal(sandbox_runtime_pick(gone, "auto", true, &rt, why, sizeof(why)), 0);
+	assert_null(rt);
+	assert_non_null(strstr(why, "/nonexistent/rt"));
+	/* ... unless the engine is not on this machine */
+	assert_int_equal(sandbox_runtime_pick(gone, "auto", false, &rt, why, sizeof(why)), 0);
+	assert_string_equal(rt, "hermes");
+	/* what the engine says is not an object is not a runtime */
+	assert_int_equal(sandbox_runtime_pick(odd, "auto", true, &rt, why, sizeof(why)), 0);
+	assert_null(rt);
+	assert_non_null(strstr(why, "no hermes runtime"));
+	assert_int_equal(
+	    sandbox_runtime_pick(odd, "io.containerd.runc.v2", true, &rt, why, sizeof(why)), 0);
+	assert_int_equal(sandbox_runtime_pick(NULL, "auto", true, &rt, why, sizeof(why)), 0);
+	assert_null(rt);
+	json_decref(info);
+	json_decref(gone);
+	json_decref(odd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +496,8 @@ int main(void)
 	    cmocka_unit_test(test_tool_exec),
 	    cmocka_unit_test(test_detach_keys),
 	    cmocka_unit_test(test_container_name),
+	    cmocka_unit_test(test_runtime_pick),
+	    cmocka_unit_test_setup(test_etc_texts, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,134 @@
+/* hermes-runtime: the OCI runtime Hermes's boxes are created with, runc
+ * with a few changes to the bundle first (docs/stealth.md, "The runtime
+ * wrapper"; SECURITY.md says what it may touch).
+ *
+ * dockerd runs it (through containerd's shim) as it would runc, as root on
+ * the host, once per runc command. For `create` it rewrites the bundle's
+ * config.json: HOSTNAME out of PID 1's environment, and Docker's bind
+ * mounts of /etc/hostname, /etc/hosts and /etc/resolv.conf replaced by
+ * files in the box's own root, with the texts Hermes put in the
+ * environment for it (runtime_spec.h). Then, for every command, it becomes runc
+ * with the same arguments. Whatever it cannot do it leaves as Docker made
+ * it and says so on stderr: a box with a tell beats no box.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime_files.h"
+#include "runtime_spec.h"
+
+#define CONFIG_MAX ((off_t)4 << 20) /* a bundle's config.json is a few KiB */
+
+static void say(const char *what, const char *why)
+{
+	fprintf(stderr, "hermes-runtime: %s: %s\n", what, why);
+}
+
+/* Returns 1 when config changed. */
+static int place_net_files(json_t *config, int bundlefd, const struct runtime_texts *t)
+{
+	/* The hostname follows the container's; the other two are filled
+	 * where empty (Docker's init layer leaves them so) and otherwise kept:
+	 * a box started again keeps what its sessions made of them. */
+	static const enum runtime_place_mode mode[RT_NET_FILES] = {
+	    RT_PLACE_IF_DIFFERENT, RT_PLACE_IF_EMPTY, RT_PLACE_IF_EMPTY};
+	const char *root = runtime_root_path(config);
+	struct runtime_mounts m;
+	int rootfd, changed = 0;
+	size_t f;
+
+	runtime_find_mounts(config, &m);
+	if (root == NULL)
+		return 0;
+	rootfd = openat(bundlefd, root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		say(root, strerror(errno));
+		return 0;
+	}
+	for (f = 0; f < RT_NET_FILES; f++) {
+		int r;
+
+		if (m.source[f] == NULL || t->text[f] == NULL)
+			continue;
+		r = runtime_place(rootfd, runtime_net_dest[f], t->text[f], strlen(t->text[f]),
+		                  mode[f]);
+		if (r < 0) {
+			say(runtime_net_dest[f], strerror(-r));
+			continue;
+		}
+		changed |= runtime_drop_mount(config, runtime_net_dest[f]) > 0;
+	}
+	close(rootfd);
+	return changed;
+}
+
+static void save(json_t *config, const char *bundle)
+{
+	char path[4096], tmp[4200];
+
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	snprintf(tmp, sizeof(tmp), "%s/.config.json.hermes-runtime", bundle);
+	if (json_dump_file(config, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
+		say(path, "cannot be rewritten; the bundle stays as Docker made it");
+		unlink(tmp);
+	}
+}
+
+static void prepare(const char *bundle)
+{
+	char path[4096];
+	json_error_t jerr;
+	struct stat st = {0};
+	struct runtime_texts texts;
+	json_t *config;
+	int bundlefd, changed;
+
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	if ((bundlefd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		say(bundle, strerror(errno));
+		return;
+	}
+	if (stat(path, &st) < 0 || st.st_size > CONFIG_MAX) {
+		say(path, st.st_size > CONFIG_MAX ? "too large" : strerror(errno));
+		close(bundlefd);
+		return;
+	}
+	config = json_load_file(path, 0, &jerr);
+	if (config == NULL) {
+		say(path, jerr.text);
+		close(bundlefd);
+		return;
+	}
+	runtime_take_texts(config, &texts);
+	changed = runtime_strip_env(config) > 0;
+	changed |= place_net_files(config, bundlefd, &texts);
+	runtime_texts_free(&texts);
+	if (changed)
+		save(config, bundle);
+	json_decref(config);
+	close(bundlefd);
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const runc[] = {"/usr/sbin/runc", "/usr/bin/runc"};
+	struct runtime_call call;
+	size_t i;
+
+	if (argc < 1)
+		return 1;
+	runtime_parse_args(argc, argv, &call);
+	if (call.bundle != NULL)
+		prepare(call.bundle);
+	argv[0] = (char *)"runc";
+	execvp("runc", argv);
+	for (i = 0; i < sizeof(runc) / sizeof(runc[0]); i++)
+		execv(runc[i], argv);
+	say("runc", strerror(errno));
+	return 127;
+}

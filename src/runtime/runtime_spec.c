@@ -1,0 +1,176 @@
+/* What hermes-runtime changes in an OCI bundle's config.json (see
+ * runtime_spec.h). */
+#include "runtime_spec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *const runtime_net_dest[RT_NET_FILES] = {"/etc/hostname", "/etc/hosts",
+                                                    "/etc/resolv.conf"};
+const char *const runtime_etc_env[RT_NET_FILES] = {"HERMES_ETC_HOSTNAME", "HERMES_ETC_HOSTS",
+                                                   "HERMES_ETC_RESOLV_CONF"};
+
+/* Which of runtime_etc_env e names ("NAME=..."), or -1. */
+static int etc_env(const char *e)
+{
+	size_t f, n;
+
+	for (f = 0; f < RT_NET_FILES; f++) {
+		n = strlen(runtime_etc_env[f]);
+		if (strncmp(e, runtime_etc_env[f], n) == 0 && e[n] == '=')
+			return (int)f;
+	}
+	return -1;
+}
+
+static const char *str_of(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int is_bind(const json_t *m)
+{
+	const char *type = str_of(m, "type");
+	const json_t *opts = json_object_get(m, "options");
+	size_t i;
+
+	if (type != NULL && strcmp(type, "bind") == 0)
+		return 1;
+	/* runc takes a mount with "bind" or "rbind" among its options as a
+	 * bind whatever its type says. */
+	for (i = 0; i < json_array_size(opts); i++) {
+		const char *o = json_string_value(json_array_get(opts, i));
+		if (o != NULL && (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0))
+			return 1;
+	}
+	return 0;
+}
+
+void runtime_find_mounts(const json_t *config, struct runtime_mounts *out)
+{
+	const json_t *mounts = json_object_get(config, "mounts");
+	size_t i, f;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < json_array_size(mounts); i++) {
+		const json_t *m = json_array_get(mounts, i);
+		const char *dest = str_of(m, "destination"), *src = str_of(m, "source");
+
+		if (dest == NULL || src == NULL || src[0] != '/' || !is_bind(m))
+			continue;
+		for (f = 0; f < RT_NET_FILES; f++)
+			if (strcmp(dest, runtime_net_dest[f]) == 0)
+				out->source[f] = src; /* the last one wins, as in runc */
+	}
+}
+
+size_t runtime_drop_mount(json_t *config, const char *dest)
+{
+	json_t *mounts = json_object_get(config, "mounts");
+	size_t i = 0, n = 0;
+
+	while (i < json_array_size(mounts)) {
+		const char *d = str_of(json_array_get(mounts, i), "destination");
+		if (d != NULL && strcmp(d, dest) == 0 && json_array_remove(mounts, i) == 0)
+			n++;
+		else
+			i++;
+	}
+	return n;
+}
+
+void runtime_take_texts(const json_t *config, struct runtime_texts *out)
+{
+	const json_t *env = json_object_get(json_object_get(config, "process"), "env");
+	size_t i;
+	int f;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < json_array_size(env); i++) {
+		const char *e = json_string_value(json_array_get(env, i));
+		if (e == NULL || (f = etc_env(e)) < 0)
+			continue;
+		free(out->text[f]); /* the last one wins, as in an environment */
+		out->text[f] = strdup(e + strlen(runtime_etc_env[f]) + 1);
+	}
+}
+
+void runtime_texts_free(struct runtime_texts *t)
+{
+	for (size_t f = 0; f < RT_NET_FILES; f++)
+		free(t->text[f]);
+	memset(t, 0, sizeof(*t));
+}
+
+size_t runtime_strip_env(json_t *config)
+{
+	json_t *env = json_object_get(json_object_get(config, "process"), "env");
+	size_t i = 0, n = 0;
+
+	while (i < json_array_size(env)) {
+		const char *e = json_string_value(json_array_get(env, i));
+		if (e != NULL && (strncmp(e, "HOSTNAME=", 9) == 0 || etc_env(e) >= 0) &&
+		    json_array_remove(env, i) == 0)
+			n++;
+		else
+			i++;
+	}
+	return n;
+}
+
+const char *runtime_root_path(const json_t *config)
+{
+	const char *p = str_of(json_object_get(config, "root"), "path");
+
+	return p != NULL && p[0] != '\0' ? p : NULL;
+}
+
+/* runc's global options that take a value (runc 1.1's main.go). */
+static int global_takes_value(const char *opt)
+{
+	static const char *const names[] = {"log", "log-format", "root", "criu", "rootless"};
+	size_t i;
+
+	while (*opt == '-')
+		opt++;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(opt, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void runtime_parse_args(int argc, char *const argv[], struct runtime_call *out)
+{
+	int i;
+
+	out->command = NULL;
+	out->bundle = NULL;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-') {
+			out->command = a;
+			break;
+		}
+		if (strchr(a, '=') == NULL && global_takes_value(a))
+			i++;
+	}
+	if (out->command == NULL ||
+	    (strcmp(out->command, "create") != 0 && strcmp(out->command, "run") != 0))
+		return;
+	out->bundle = ".";
+	for (i++; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if ((strcmp(a, "--bundle") == 0 || strcmp(a, "-bundle") == 0 ||
+		     strcmp(a, "-b") == 0 || strcmp(a, "--b") == 0) &&
+		    i + 1 < argc)
+			out->bundle = argv[++i];
+		else if (strncmp(a, "--bundle=", 9) == 0)
+			out->bundle = a + 9;
+		else if (strncmp(a, "-bundle=", 8) == 0)
+			out->bundle = a + 8;
+		else if (strncmp(a, "-b=", 3) == 0)
+			out->bundle = a + 3;
+	}
+}

@@ -1,0 +1,74 @@
+/* What hermes-runtime changes in an OCI bundle's config.json before runc
+ * reads it (docs/stealth.md, "The runtime wrapper").
+ *
+ * Docker cannot be told to leave out the three files it bind-mounts over
+ * the box's /etc (hostname, hosts, resolv.conf: their mounts name
+ * /var/lib/docker/containers/ID/ in /proc/self/mountinfo) nor the HOSTNAME
+ * it exports to PID 1. A server has neither. Hermes passes the text each
+ * file should have in the container's environment (RUNTIME_ETC_ENV; the
+ * monitor knows it, so the artifact collection can tell it from the
+ * attacker's); the runtime takes those entries and HOSTNAME out of the
+ * environment, puts the files into the box's own root (runtime_files.h),
+ * and drops each mount whose file is in place. A file with no text keeps
+ * Docker's mount.
+ *
+ * The input is the engine's (dockerd writes the bundle): every function
+ * takes whatever JSON it is given and changes nothing it does not
+ * recognise. No I/O here.
+ */
+#ifndef HERMES_RUNTIME_SPEC_H
+#define HERMES_RUNTIME_SPEC_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The files, in the order they are looked for. */
+enum runtime_net_file { RT_HOSTNAME, RT_HOSTS, RT_RESOLV, RT_NET_FILES };
+
+extern const char *const runtime_net_dest[RT_NET_FILES]; /* "/etc/hostname", ... */
+
+/* The environment variables that carry each file's text:
+ * HERMES_ETC_HOSTNAME, HERMES_ETC_HOSTS, HERMES_ETC_RESOLV_CONF. The same
+ * names are in sandbox_spec.c, which sets them. */
+extern const char *const runtime_etc_env[RT_NET_FILES];
+
+/* Where the engine's copy of each file is (the source of its bind mount),
+ * NULL where the config has no such mount or it is not a plain bind of an
+ * absolute path. Pointers into config. */
+struct runtime_mounts {
+	const char *source[RT_NET_FILES];
+};
+
+void runtime_find_mounts(const json_t *config, struct runtime_mounts *out);
+
+/* Removes every mount of config whose destination is `dest`; returns how
+ * many. */
+size_t runtime_drop_mount(json_t *config, const char *dest);
+
+/* The texts Hermes passed (NULL where none), copied out of config's
+ * process.env into heap strings the caller frees. */
+struct runtime_texts {
+	char *text[RT_NET_FILES];
+};
+
+void runtime_take_texts(const json_t *config, struct runtime_texts *out);
+void runtime_texts_free(struct runtime_texts *t);
+
+/* Removes HOSTNAME=... and the runtime_etc_env entries from process.env;
+ * returns how many entries went. */
+size_t runtime_strip_env(json_t *config);
+
+/* The rootfs as config names it ("root": {"path": ...}), or NULL. */
+const char *runtime_root_path(const json_t *config);
+
+/* The subcommand of a runc command line (after its global options) and,
+ * for "create" and "run", the bundle directory (--bundle/-b, default ".").
+ * Both NULL when argv has no subcommand. Pointers into argv. */
+struct runtime_call {
+	const char *command;
+	const char *bundle;
+};
+
+void runtime_parse_args(int argc, char *const argv[], struct runtime_call *out);
+
+#endif

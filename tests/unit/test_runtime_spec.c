@@ -1,0 +1,180 @@
+/* Unit tests for runtime_spec: a config.json as dockerd writes it for a
+ * box (trimmed to what matters), with the texts Hermes passes, and runc
+ * command lines as containerd's shim gives them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "runtime_spec.h"
+
+static const char bundle[] =
+    "{\"ociVersion\":\"1.0.2-dev\",\"hostname\":\"prod-web-01\","
+    "\"root\":{\"path\":\"/run/containerd/io.containerd.runtime.v2.task/moby/abc/rootfs\"},"
+    "\"process\":{\"env\":[\"PATH=/usr/bin\",\"HOSTNAME=prod-web-01\",\"HOSTNAMEX=1\","
+    "\"HERMES_ETC_HOSTS=127.0.0.1\\tlocalhost\\n\",\"HERMES_ETC_HOSTNAME=web\\n\","
+    "\"HERMES_ETC_RESOLV_CONFX=no\",\"HERMES_ETC_HOSTNAME=prod-web-01\\n\"]},"
+    "\"mounts\":["
+    "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+    "{\"destination\":\"/etc/resolv.conf\",\"type\":\"bind\","
+    "\"source\":\"/var/lib/docker/containers/abc/resolv.conf\","
+    "\"options\":[\"rbind\",\"rprivate\"]},"
+    "{\"destination\":\"/etc/hostname\",\"type\":\"bind\","
+    "\"source\":\"/var/lib/docker/containers/abc/hostname\",\"options\":[\"rbind\"]},"
+    "{\"destination\":\"/etc/hosts\",\"type\":\"none\","
+    "\"source\":\"/var/lib/docker/containers/abc/hosts\",\"options\":[\"rbind\"]},"
+    "{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\"}]}";
+
+static json_t *load(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+
+	assert_non_null(j);
+	return j;
+}
+
+static void test_find_and_drop_mounts(void **state)
+{
+	json_t *c = load(bundle);
+	struct runtime_mounts m;
+
+	(void)state;
+	runtime_find_mounts(c, &m);
+	assert_string_equal(m.source[RT_HOSTNAME], "/var/lib/docker/containers/abc/hostname");
+	/* a "none" type with rbind among its options is a bind to runc */
+	assert_string_equal(m.source[RT_HOSTS], "/var/lib/docker/containers/abc/hosts");
+	assert_string_equal(m.source[RT_RESOLV], "/var/lib/docker/containers/abc/resolv.conf");
+	assert_int_equal(runtime_drop_mount(c, "/etc/hosts"), 1);
+	assert_int_equal(runtime_drop_mount(c, "/etc/hosts"), 0);
+	assert_int_equal(json_array_size(json_object_get(c, "mounts")), 4);
+	runtime_find_mounts(c, &m);
+	assert_null(m.source[RT_HOSTS]);
+	assert_non_null(m.source[RT_HOSTNAME]);
+	json_decref(c);
+}
+
+static void test_mounts_not_taken(void **state)
+{
+	/* Not binds, relative sources, wrong types: left alone. */
+	json_t *c = load("{\"mounts\":[{\"destination\":\"/etc/hosts\",\"type\":\"tmpfs\","
+	                 "\"source\":\"/x\"},{\"destination\":\"/etc/hostname\",\"type\":\"bind\","
+	                 "\"source\":\"rel/x\"},{\"destination\":7},\"junk\",{\"destination\":"
+	                 "\"/etc/resolv.conf\",\"type\":\"bind\",\"source\":[]}]}");
+	struct runtime_mounts m;
+
+	(void)state;
+	runtime_find_mounts(c, &m);
+	assert_null(m.source[RT_HOSTNAME]);
+	assert_null(m.source[RT_HOSTS]);
+	assert_null(m.source[RT_RESOLV]);
+	json_decref(c);
+	c = load("{\"mounts\":{}}");
+	runtime_find_mounts(c, &m);
+	assert_int_equal(runtime_drop_mount(c, "/etc/hosts"), 0);
+	json_decref(c);
+}
+
+static void test_strip_env(void **state)
+{
+	json_t *c = load(bundle), *env;
+
+	(void)state;
+	assert_int_equal(runtime_strip_env(c), 4);
+	env = json_object_get(json_object_get(c, "process"), "env");
+	assert_int_equal(json_array_size(env), 3);
+	assert_string_equal(json_string_value(json_array_get(env, 0)), "PATH=/usr/bin");
+	assert_string_equal(json_string_value(json_array_get(env, 1)), "HOSTNAMEX=1");
+	assert_string_equal(json_string_value(json_array_get(env, 2)),
+	                    "HERMES_ETC_RESOLV_CONFX=no");
+	assert_int_equal(runtime_strip_env(c), 0);
+	json_decref(c);
+	c = load("{\"process\":{\"env\":[1,\"HOSTNAME=a\",\"HOSTNAME=b\"]}}");
+	assert_int_equal(runtime_strip_env(c), 2);
+	json_decref(c);
+	c = load("[]");
+	assert_int_equal(runtime_strip_env(c), 0);
+	json_decref(c);
+}
+
+static void test_texts_and_root(void **state)
+{
+	json_t *c = load(bundle);
+	struct runtime_texts t;
+
+	(void)state;
+	runtime_take_texts(c, &t);
+	assert_string_equal(t.text[RT_HOSTNAME], "prod-web-01\n"); /* the last one */
+	assert_string_equal(t.text[RT_HOSTS], "127.0.0.1\tlocalhost\n");
+	assert_null(t.text[RT_RESOLV]); /* ..._CONFX is not its name */
+	runtime_texts_free(&t);
+	assert_null(t.text[RT_HOSTNAME]);
+	assert_string_equal(runtime_root_path(c),
+	                    "/run/containerd/io.containerd.runtime.v2.task/moby/abc/rootfs");
+	json_decref(c);
+	c = load("{\"process\":{\"env\":{}},\"root\":{\"path\":\"\"}}");
+	runtime_take_texts(c, &t);
+	assert_null(t.text[RT_HOSTS]);
+	assert_null(runtime_root_path(c));
+	json_decref(c);
+	c = load("{\"process\":{\"env\":[\"HERMES_ETC_HOSTS=\",7,\"HERMES_ETC_HOSTS\"]}}");
+	runtime_take_texts(c, &t);
+	assert_string_equal(t.text[RT_HOSTS], "");
+	runtime_texts_free(&t);
+	json_decref(c);
+}
+
+static void test_parse_args(void **state)
+{
+	char *shim[] = {"hermes-runtime",
+	                "--root",
+	                "/var/run/docker/runtime-runc/moby",
+	                "--log",
+	                "/run/x/log.json",
+	                "--log-format",
+	                "json",
+	                "--systemd-cgroup",
+	                "create",
+	                "--bundle",
+	                "/run/b",
+	                "--pid-file",
+	                "/run/b/init.pid",
+	                "abc"};
+	char *eq[] = {"r", "--root=/x", "create", "--pid-file", "p", "-b=/b2", "id"};
+	char *dflt[] = {"r", "--debug", "create", "id"};
+	char *other[] = {"r", "--root", "create", "delete", "--bundle", "/b", "id"};
+	char *none[] = {"r", "--root"};
+	struct runtime_call c;
+
+	(void)state;
+	runtime_parse_args(14, shim, &c);
+	assert_string_equal(c.command, "create");
+	assert_string_equal(c.bundle, "/run/b");
+	runtime_parse_args(7, eq, &c);
+	assert_string_equal(c.bundle, "/b2");
+	runtime_parse_args(4, dflt, &c);
+	assert_string_equal(c.bundle, ".");
+	/* "create" here is --root's value; the command is delete: no bundle */
+	runtime_parse_args(7, other, &c);
+	assert_string_equal(c.command, "delete");
+	assert_null(c.bundle);
+	runtime_parse_args(2, none, &c);
+	assert_null(c.command);
+	assert_null(c.bundle);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_find_and_drop_mounts),
+	    cmocka_unit_test(test_mounts_not_taken),
+	    cmocka_unit_test(test_strip_env),
+	    cmocka_unit_test(test_texts_and_root),
+	    cmocka_unit_test(test_parse_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
