@@ -7,18 +7,24 @@
  * config.json: HOSTNAME out of PID 1's environment, and Docker's bind
  * mounts of /etc/hostname, /etc/hosts and /etc/resolv.conf replaced by
  * files in the box's own root, with the texts Hermes put in the
- * environment for it (runtime_spec.h). Then, for every command, it becomes runc
+ * environment for it (runtime_spec.h); and the host's device nodes listed
+ * for the box's /dev, none of which it may open (runtime_devices.h). Then,
+ * for every command, it becomes runc
  * with the same arguments. Whatever it cannot do it leaves as Docker made
  * it and says so on stderr: a box with a tell beats no box.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "runtime_devices.h"
 #include "runtime_files.h"
 #include "runtime_spec.h"
 
@@ -67,6 +73,44 @@ static int place_net_files(json_t *config, int bundlefd, const struct runtime_te
 	return changed;
 }
 
+/* The host's device nodes directly under /dev. Returns 1 when config
+ * changed. */
+static int add_host_devices(json_t *config)
+{
+	struct runtime_dev *devs = calloc(RUNTIME_DEVICES_MAX, sizeof(*devs));
+	DIR *d = opendir("/dev");
+	struct dirent *e;
+	struct stat st;
+	size_t n = 0;
+	int added = 0;
+
+	if (devs == NULL || d == NULL) {
+		say("/dev", devs == NULL ? "out of memory" : strerror(errno));
+		free(devs);
+		if (d != NULL)
+			closedir(d);
+		return 0;
+	}
+	while (n < RUNTIME_DEVICES_MAX && (e = readdir(d)) != NULL) {
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) ||
+		    strlen(e->d_name) >= sizeof(devs[n].name))
+			continue;
+		snprintf(devs[n].name, sizeof(devs[n].name), "%s", e->d_name);
+		devs[n].type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+		devs[n].major = (long)major(st.st_rdev);
+		devs[n].minor = (long)minor(st.st_rdev);
+		devs[n].mode = st.st_mode & 07777;
+		devs[n].uid = st.st_uid;
+		devs[n].gid = st.st_gid;
+		n++;
+	}
+	closedir(d);
+	added = runtime_add_devices(config, devs, n);
+	free(devs);
+	return added > 0;
+}
+
 static void save(json_t *config, const char *bundle)
 {
 	char path[4096], tmp[4200];
@@ -107,6 +151,7 @@ static void prepare(const char *bundle)
 	runtime_take_texts(config, &texts);
 	changed = runtime_strip_env(config) > 0;
 	changed |= place_net_files(config, bundlefd, &texts);
+	changed |= add_host_devices(config);
 	runtime_texts_free(&texts);
 	if (changed)
 		save(config, bundle);

@@ -1,16 +1,18 @@
 /*
- * libFuzzer harness for runtime_spec.c: any bytes as the config.json an
- * engine writes into a bundle (hermes-runtime runs as root on what dockerd
- * gives it). Beyond "no crash, no over-read" it checks what runtime_main.c
- * relies on: a mount found is an absolute path and dropping it leaves none
- * with that destination; after stripping, neither HOSTNAME nor a text's
- * variable is in the environment, and the texts taken before are still
- * there to write.
+ * libFuzzer harness for runtime_spec.c and runtime_devices.c: any bytes as
+ * the config.json an engine writes into a bundle (hermes-runtime runs as
+ * root on what dockerd gives it). Beyond "no crash, no over-read" it
+ * checks what runtime_main.c relies on: a mount found is an absolute path
+ * and dropping it leaves none with that destination; after stripping,
+ * neither HOSTNAME nor a text's variable is in the environment; a device
+ * node added is one the config's device cgroup rules do not let the box
+ * open.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime_devices.h"
 #include "runtime_spec.h"
 
 #include "fuzz_check.h"
@@ -18,14 +20,12 @@
 static void check_config(json_t *c)
 {
 	struct runtime_mounts m;
-	const char *h = runtime_hostname(c);
+	struct runtime_texts t;
 	json_t *env;
 	size_t f, i;
 
-	if (h != NULL)
-		CHECK(
-		    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") ==
-		    strlen(h));
+	runtime_take_texts(c, &t);
+	runtime_texts_free(&t);
 	runtime_root_path(c);
 	runtime_find_mounts(c, &m);
 	for (f = 0; f < RT_NET_FILES; f++) {
@@ -49,10 +49,30 @@ static void check_config(json_t *c)
 			CHECK(strncmp(e, runtime_etc_env[f], n) != 0 || e[n] != '=');
 		}
 	}
-	for (f = 0; f < RT_NET_FILES; f++)
-		if (t.text[f] != NULL)
-			CHECK(strlen(t.text[f]) < (size_t)1 << 30);
-	runtime_texts_free(&t);
+}
+
+static void check_devices(json_t *c)
+{
+	static const struct runtime_dev devs[] = {{"vda", 'b', 254, 0, 0660, 0, 6},
+	                                          {"tty1", 'c', 4, 1, 0620, 0, 5},
+	                                          {"kmsg", 'c', 1, 11, 0644, 0, 0},
+	                                          {"fuse", 'c', 10, 229, 0600, 0, 0}};
+	json_t *list = json_object_get(json_object_get(c, "linux"), "devices");
+	size_t before = json_is_array(list) ? json_array_size(list) : 0;
+	int added = runtime_add_devices(c, devs, sizeof(devs) / sizeof(devs[0]));
+
+	if (added <= 0)
+		return;
+	list = json_object_get(json_object_get(c, "linux"), "devices");
+	CHECK(json_array_size(list) == before + (size_t)added);
+	for (size_t k = before; k < json_array_size(list); k++) {
+		const json_t *d = json_array_get(list, k);
+		const char *type = json_string_value(json_object_get(d, "type"));
+		CHECK(type != NULL);
+		CHECK(!runtime_dev_allowed(c, type[0],
+		                           (long)json_integer_value(json_object_get(d, "major")),
+		                           (long)json_integer_value(json_object_get(d, "minor"))));
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -61,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (c != NULL) {
 		check_config(c);
+		check_devices(c);
 		json_decref(c);
 	}
 	return 0;

@@ -3,10 +3,12 @@ box before it is ready - the server's own host keys in /etc/ssh, a machine id of
 /.dockerenv - is there and consistent with what a client sees, and it is not reported as the
 attacker's files unless the attacker changes it. With hermes-runtime (which the engine
 scripts/docker-up.sh starts has registered), Docker's bind mounts over /etc and the HOSTNAME
-it exports to PID 1 are gone too."""
+it exports to PID 1 are gone too, and /dev has the host's nodes (none of them openable)."""
 
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 
 from hermes_helpers import HOSTNAME, ssh_exec
@@ -69,6 +71,38 @@ def test_no_engine_files_or_hostname_env(hermes):
     assert got["NAME"] == f"{HOSTNAME}-{HOSTNAME}", got
     assert got["SELF"] == HOSTNAME, got  # /etc/hosts as Debian's installer writes it
     assert int(got["NS"]) >= 1, got
+
+
+def host_nodes():
+    """The host's block devices and virtual consoles directly under /dev: nodes no box may
+    open (Docker's device rules allow none of them), so hermes-runtime lists every one."""
+    nodes = {}
+    for e in os.scandir("/dev"):
+        st = e.stat(follow_symlinks=False)
+        block = stat.S_ISBLK(st.st_mode)
+        if block or (stat.S_ISCHR(st.st_mode) and re.fullmatch(r"tty\d+", e.name)):
+            nodes[e.name] = f"{'b' if block else 'c'}{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    return nodes
+
+
+def test_dev_as_the_servers(hermes):
+    want = host_nodes()
+    assert want, "this host has no block device or console directly under /dev to compare"
+    r = ssh_exec(hermes.port, "for f in /dev/*; do [ -b $f ] && t=b || t=c; "
+                 "[ -b $f ] || [ -c $f ] && echo \"NODE ${f#/dev/} $t$(stat -c '%t:%T' $f)\"; done; "
+                 "for f in /dev/*; do [ -b $f ] && { head -c1 $f >/dev/null 2>&1 && echo OPENED=$f; "
+                 "}; done; echo DONE")
+    assert r.returncode == 0, r
+    out = r.stdout.decode()
+    assert "DONE" in out, out
+    got = {}
+    for name, kind in re.findall(r"^NODE (\S+) (\S+)$", out, re.M):
+        t, mm = kind[0], kind[1:].split(":")
+        got[name] = f"{t}{int(mm[0], 16)}:{int(mm[1], 16)}"
+    missing = {n: k for n, k in want.items() if got.get(n) != k}
+    assert not missing, (missing, got)
+    # Made, never opened: the box may open no more devices than Docker lets it.
+    assert "OPENED=" not in out, out
 
 
 def test_each_box_its_own_machine_id(hermes):
