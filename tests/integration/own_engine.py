@@ -5,8 +5,10 @@ A dockerd and a containerd, everything of theirs in one temporary directory: the
 --data-root, --exec-root, --pidfile, an empty --config-file (not the machine's daemon.json),
 and a containerd started here with its own root, state and socket (dockerd would otherwise use
 a system containerd it finds at the default address, shared with the machine's engine).
---bridge=none, --iptables=false, --ip-masq=false and --ip-forward=false leave the machine's
-networks, firewall rules and sysctls alone; the boxes have no network anyway.
+The dockerd runs in a network namespace of its own (unshare --net): a dockerd with --bridge=none
+deletes any docker0 it finds at start, which in the machine's namespace would be the machine's
+engine's bridge. --iptables=false, --ip-masq=false and --ip-forward=false leave firewall rules
+and sysctls alone too; the boxes have no network anyway.
 
 close() ends everything it started, by pid - dockerd, containerd, and what a dockerd that did
 not stop cleanly left (the shims of this containerd, the processes in the cgroups of this
@@ -79,7 +81,7 @@ class OwnEngine:
         config = self.dir / "daemon.json"
         config.write_text("{}\n")
         self.dockerd = self._spawn([
-            "dockerd", "--host", self.host, "--config-file", str(config),
+            "unshare", "--net", "--", "dockerd", "--host", self.host, "--config-file", str(config),
             "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
             "--pidfile", str(self.dir / "dockerd.pid"),
             "--containerd", str(self.containerd_sock),
