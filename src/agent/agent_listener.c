@@ -12,11 +12,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +94,36 @@ static int detach(void)
 	return 0;
 }
 
+/* Under systemd (Debian's ssh.service is Type=notify, as its sshd is
+ * patched to be): says the listener is ready, as sd_notify(3) would, then
+ * drops NOTIFY_SOCKET so that nothing started from here inherits it. */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	char msg[64];
+	size_t n;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (n = strlen(path)) >= sizeof(sun.sun_path))
+		goto out;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, n);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0'; /* an abstract socket */
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%ld", (long)getpid());
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun,
+		       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+		close(fd);
+	}
+out:
+	unsetenv("NOTIFY_SOCKET");
+}
+
 static void serve(int lfd, int other, unsigned *next_session)
 {
 	for (;;) {
@@ -153,6 +185,7 @@ int listener_main(int argc, char **argv, int foreground)
 	}
 	if (!foreground && detach() < 0)
 		return 255;
+	notify_ready();
 	title_set("sshd: %s [listener] 0 of 10-100 startups", cmd);
 	for (int i = 0; i < 2; i++)
 		p[i].events = POLLIN;
