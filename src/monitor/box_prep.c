@@ -12,6 +12,7 @@
 #include "box_prep.h"
 #include "digest.h"
 #include "log.h"
+#include "openssh_key.h"
 #include "sandbox_spec.h"
 
 static const char *const key_names[HOSTKEYS_N] = {"rsa", "ecdsa", "ed25519"};
@@ -67,9 +68,21 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
 	for (size_t i = 0; i < 32; i++)
 		snprintf(bp->secret + 2 * i, 3, "%02x", secret[i]);
 	for (size_t i = 0; i < HOSTKEYS_N; i++) {
-		bp->key[i] = strdup(pem[i]);
+		char comment[128];
+		const char *why = NULL;
+
+		/* As ssh-keygen -A writes them on a server: OpenSSH's own
+		 * format, the key's comment root@HOSTNAME. */
+		snprintf(comment, sizeof(comment), "root@%s", cfg->container_pool.hostname);
+		bp->key[i] = openssh_key_from_pem(pem[i], comment, &why);
+		if (bp->key[i] == NULL) {
+			error("host key %s: cannot write it in OpenSSH's format for the boxes: %s",
+			      key_names[i], why);
+			box_prep_free(bp);
+			return NULL;
+		}
 		bp->pub[i] = public_line(pem[i], cfg->container_pool.hostname);
-		if (bp->key[i] == NULL || bp->pub[i] == NULL) {
+		if (bp->pub[i] == NULL) {
 			error("host key %s: cannot make its public line for the boxes",
 			      key_names[i]);
 			box_prep_free(bp);

@@ -17,6 +17,7 @@ CHECKS = (
     "test -e /.dockerenv && echo DOCKERENV=yes || echo DOCKERENV=no; "
     "echo MACHINE=$(cat /etc/machine-id); "
     "for t in rsa ecdsa ed25519; do f=/etc/ssh/ssh_host_${t}_key; "
+    "echo HEAD-$t=$(head -1 $f); "
     "echo KEY-$t=$(stat -c %a-%U $f)-$(stat -c %a $f.pub)-"
     "$(ssh-keygen -y -f $f | cut -d' ' -f2 | cut -c1-40); echo PUB-$t=$(cat $f.pub); done; "
     "sshd -t; echo SSHD_T=$?; echo HOSTKEYS=$(sshd -T | grep -c '^hostkey ')")
@@ -41,6 +42,8 @@ def test_box_looks_like_its_server(hermes):
         assert (kind, blob) == (served[0], served[1]), (t, got[f"PUB-{t}"], served)
         assert comment == f"root@{HOSTNAME}"
         assert got[f"KEY-{t}"] == f"600-root-644-{blob[:40]}", (t, got[f"KEY-{t}"])
+        # In OpenSSH's own format, as ssh-keygen writes a server's keys (not PKCS#8).
+        assert got[f"HEAD-{t}"] == "-----BEGIN OPENSSH PRIVATE KEY-----", (t, got)
     # The box's sshd (the agent) finds its keys, as the distribution's would.
     assert got["SSHD_T"] == "0", got
     assert got["HOSTKEYS"] == "3", got
