@@ -7,9 +7,10 @@
  * config.json: HOSTNAME out of PID 1's environment, and Docker's bind
  * mounts of /etc/hostname, /etc/hosts and /etc/resolv.conf replaced by
  * files in the box's own root, with the texts Hermes put in the
- * environment for it (runtime_spec.h); and the host's device nodes listed
- * for the box's /dev, none of which it may open (runtime_devices.h). Then,
- * for every command, it becomes runc
+ * environment for it (runtime_spec.h); the host's device nodes listed for
+ * the box's /dev, none of which it may open (runtime_devices.h); and the
+ * box's limits on a cgroup above its own (runtime_cgroup.h), which `delete`
+ * removes after runc. Then, for every command, it becomes runc
  * with the same arguments. Whatever it cannot do it leaves as Docker made
  * it and says so on stderr: a box with a tell beats no box.
  */
@@ -22,8 +23,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime_cgroup.h"
 #include "runtime_devices.h"
 #include "runtime_files.h"
 #include "runtime_spec.h"
@@ -111,6 +114,26 @@ static int add_host_devices(json_t *config)
 	return added > 0;
 }
 
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+/* Returns 1 when config changed. cgroup v2 (one unified hierarchy at the
+ * root) is left as it is. */
+static int move_limits(json_t *config)
+{
+	struct runtime_limits l;
+	int r;
+
+	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) == 0 ||
+	    runtime_limits_read(config, &l) != 1)
+		return 0;
+	if ((r = runtime_limits_apply(&l, CGROUP_ROOT)) < 0) {
+		say("the box's limits stay on its own cgroup", strerror(-r));
+		return 0;
+	}
+	runtime_limits_move(config, &l);
+	return 1;
+}
+
 static void save(json_t *config, const char *bundle)
 {
 	char path[4096], tmp[4200];
@@ -152,6 +175,7 @@ static void prepare(const char *bundle)
 	changed = runtime_strip_env(config) > 0;
 	changed |= place_net_files(config, bundlefd, &texts);
 	changed |= add_host_devices(config);
+	changed |= move_limits(config);
 	runtime_texts_free(&texts);
 	if (changed)
 		save(config, bundle);
@@ -159,21 +183,61 @@ static void prepare(const char *bundle)
 	close(bundlefd);
 }
 
-int main(int argc, char **argv)
+static void exec_runc(char **argv)
 {
 	static const char *const runc[] = {"/usr/sbin/runc", "/usr/bin/runc"};
+
+	argv[0] = (char *)"runc";
+	execvp("runc", argv);
+	for (size_t i = 0; i < sizeof(runc) / sizeof(runc[0]); i++)
+		execv(runc[i], argv);
+	say("runc", strerror(errno));
+}
+
+/* `delete`: runc removes the box's cgroups, the parents move_limits made
+ * stay; found in runc's state before it goes, removed after (rmdir: only
+ * when empty). */
+static int delete_and_clean(const struct runtime_call *call, char **argv)
+{
+	char path[4096], parents[16][512];
+	size_t n = 0;
+	json_t *state;
+	pid_t pid;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/%s/state.json", call->root, call->id);
+	if (strchr(call->id, '/') == NULL && (state = json_load_file(path, 0, NULL)) != NULL) {
+		n = runtime_state_parents(state, parents, 16);
+		json_decref(state);
+	}
+	if (n == 0 || (pid = fork()) < 0) {
+		exec_runc(argv);
+		return 127;
+	}
+	if (pid == 0) {
+		exec_runc(argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 127;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(parents[i], CGROUP_ROOT "/", sizeof(CGROUP_ROOT)) == 0)
+			rmdir(parents[i]);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(int argc, char **argv)
+{
 	struct runtime_call call;
-	size_t i;
 
 	if (argc < 1)
 		return 1;
 	runtime_parse_args(argc, argv, &call);
 	if (call.bundle != NULL)
 		prepare(call.bundle);
-	argv[0] = (char *)"runc";
-	execvp("runc", argv);
-	for (i = 0; i < sizeof(runc) / sizeof(runc[0]); i++)
-		execv(runc[i], argv);
-	say("runc", strerror(errno));
+	if (call.command != NULL && strcmp(call.command, "delete") == 0 && call.id != NULL)
+		return delete_and_clean(&call, argv);
+	exec_runc(argv);
 	return 127;
 }

@@ -145,15 +145,25 @@ void runtime_parse_args(int argc, char *const argv[], struct runtime_call *out)
 
 	out->command = NULL;
 	out->bundle = NULL;
+	out->root = "/run/runc";
+	out->id = NULL;
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *name = a;
 		if (a[0] != '-') {
 			out->command = a;
 			break;
 		}
+		while (*name == '-')
+			name++;
+		if (strncmp(name, "root=", 5) == 0)
+			out->root = name + 5;
+		else if (strcmp(name, "root") == 0 && i + 1 < argc)
+			out->root = argv[i + 1];
 		if (strchr(a, '=') == NULL && global_takes_value(a))
 			i++;
 	}
+	if (out->command != NULL && i + 1 < argc && argv[argc - 1][0] != '-')
+		out->id = argv[argc - 1];
 	if (out->command == NULL ||
 	    (strcmp(out->command, "create") != 0 && strcmp(out->command, "run") != 0))
 		return;

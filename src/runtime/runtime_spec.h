@@ -62,11 +62,15 @@ size_t runtime_strip_env(json_t *config);
 const char *runtime_root_path(const json_t *config);
 
 /* The subcommand of a runc command line (after its global options) and,
- * for "create" and "run", the bundle directory (--bundle/-b, default ".").
- * Both NULL when argv has no subcommand. Pointers into argv. */
+ * for "create" and "run", the bundle directory (--bundle/-b, default ".");
+ * runc's state directory (--root, default "/run/runc") and the container
+ * (the last argument, when it is not an option). NULL where argv has none.
+ * Pointers into argv. */
 struct runtime_call {
 	const char *command;
 	const char *bundle;
+	const char *root;
+	const char *id;
 };
 
 void runtime_parse_args(int argc, char *const argv[], struct runtime_call *out);

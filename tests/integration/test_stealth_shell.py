@@ -9,9 +9,12 @@ import hashlib
 import os
 import re
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hermes_helpers import HOSTNAME, ssh_exec
+import pytest
+
+from hermes_helpers import HOSTNAME, docker_inspect, ssh_exec
 
 CHECKS = (
     "test -e /.dockerenv && echo DOCKERENV=yes || echo DOCKERENV=no; "
@@ -106,6 +109,36 @@ def test_dev_as_the_servers(hermes):
     assert not missing, (missing, got)
     # Made, never opened: the box may open no more devices than Docker lets it.
     assert "OPENED=" not in out, out
+
+
+LIMITS = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max "
+          "/sys/fs/cgroup/cpu/cpu.cfs_quota_us; sleep 3")
+
+
+def test_limits_out_of_the_boxs_sight(hermes):
+    """The box's own cgroup files read as a server's (no limit), while a cgroup above it, which
+    the box cannot see, holds Docker's limits; test_container_attacks shows them enforced."""
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        pytest.skip("a cgroup v2 host: hermes-runtime moves limits on v1 hierarchies only")
+    mark = hermes.mark()
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(ssh_exec, hermes.port, LIMITS)
+        cid = hermes.wait_event("container.allocated", since=mark, timeout=60)["container_id"]
+        pid = docker_inspect(cid)["State"]["Pid"]
+        paths = dict(line.split(":", 2)[1:] for line in
+                     Path(f"/proc/{pid}/cgroup").read_text().splitlines())
+        r = run.result(timeout=120)
+    assert r.returncode == 0, r
+    mem, pids, quota = r.stdout.decode().split()
+    assert int(mem) >= 1 << 62 and pids == "max" and quota == "-1", r.stdout
+    security = hermes.config["container_pool"].get("security", {})
+    for controller, file, want in (
+            ("memory", "memory.limit_in_bytes", 256 << 20),
+            ("pids", "pids.max", security.get("pids_limit", 100)),
+            ("cpu", "cpu.cfs_quota_us", 50000)):
+        own = Path("/sys/fs/cgroup", controller, paths[controller].lstrip("/"))
+        assert own.name == "box", own
+        assert int((own.parent / file).read_text()) == want, (own.parent, file)
 
 
 def test_each_box_its_own_machine_id(hermes):

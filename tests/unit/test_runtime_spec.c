@@ -153,17 +153,27 @@ static void test_parse_args(void **state)
 	runtime_parse_args(14, shim, &c);
 	assert_string_equal(c.command, "create");
 	assert_string_equal(c.bundle, "/run/b");
+	assert_string_equal(c.root, "/var/run/docker/runtime-runc/moby");
+	assert_string_equal(c.id, "abc");
 	runtime_parse_args(7, eq, &c);
 	assert_string_equal(c.bundle, "/b2");
+	assert_string_equal(c.root, "/x");
 	runtime_parse_args(4, dflt, &c);
 	assert_string_equal(c.bundle, ".");
+	assert_string_equal(c.root, "/run/runc"); /* runc's default */
 	/* "create" here is --root's value; the command is delete: no bundle */
 	runtime_parse_args(7, other, &c);
 	assert_string_equal(c.command, "delete");
 	assert_null(c.bundle);
+	assert_string_equal(c.root, "create");
+	assert_string_equal(c.id, "id");
 	runtime_parse_args(2, none, &c);
 	assert_null(c.command);
 	assert_null(c.bundle);
+	assert_null(c.id);
+	char *force[] = {"r", "delete", "--force"};
+	runtime_parse_args(3, force, &c);
+	assert_null(c.id); /* an option, not a container */
 }
 
 int main(void)
