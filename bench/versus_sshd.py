@@ -280,10 +280,13 @@ class HermesServer(Server):
         # Every client here comes from 127.0.0.1: with one box per address (sticky_ttl) all
         # sessions would share one box. sticky_ttl 0 gives each its own from the warm pool,
         # which is what a new attacker gets.
+        # stealth.auth_delay as deployed (the tests' base config turns it off): a wrong
+        # password waits PAM's delay, as sshd's does, so both hold their failed logins alike.
         overrides = {"logging": {"level": "INFO"},
                      "server": {"max_sessions_per_ip": 40, "max_concurrent_sessions": 40},
                      "container_pool": {"size": POOL, "sticky_ttl": 0},
-                     "recording": {"enabled": True}}
+                     "recording": {"enabled": True},
+                     "stealth": {"auth_delay": True}}
         self.inst = Hermes(work / "hermes", overrides, name="hermes", binary=binary)
         self.port = self.inst.port
         self.version = "Hermes"
