@@ -444,12 +444,17 @@ def ident_answer(host, port, data):
 
 
 def test_bad_identification(sshd, stealthy, differences):
-    # Six connections at a time to each: below sshd's MaxStartups (10) and Hermes's
-    # max_sessions_per_ip in the tests' config (10).
-    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+    # Six connections at a time to each, a pool of its own for each: below sshd's MaxStartups
+    # (10) and Hermes's max_sessions_per_ip in the tests' config (10), with room for a
+    # connection an earlier test is still closing. (One pool of twelve for both let a slower
+    # Hermes, the sanitizer build's, have ten probes at once once sshd's had ended, and the
+    # eleventh was refused before the banner.)
+    with concurrent.futures.ThreadPoolExecutor(6) as to_sshd, \
+            concurrent.futures.ThreadPoolExecutor(6) as to_hermes:
         futures = {(data, name): pool.submit(ident_answer, HOST, server.port, data)
                    for data in BAD_LINES
-                   for name, server in (("sshd", sshd), ("hermes", stealthy))}
+                   for name, server, pool in (("sshd", sshd, to_sshd),
+                                              ("hermes", stealthy, to_hermes))}
         got = {key: f.result() for key, f in futures.items()}
     found = []
     for data in BAD_LINES:
