@@ -394,7 +394,9 @@ def test_close_hangs_up(box):
     c.close_channel(sh)
     c.close_channel(cat)
     assert c.wait_exit(sh) == ("signal", 1, False)
-    assert c.wait_exit(cat) == ("status", 0)
+    # cat ends at the EOF of its input, or, when it had not yet written "partial" back before
+    # the close took its output away, of SIGPIPE (as under sshd); either way it ends.
+    assert c.wait_exit(cat) in (("status", 0), ("signal", 13, False))
     # Frames for the ended channels are ignored: the connection goes on.
     c.send(frame(CLOSE, sh.id))
     c.send(frame(DATA, cat.id, b"late"))

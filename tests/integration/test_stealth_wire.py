@@ -172,10 +172,13 @@ def start_subject(request, factory, overrides, tmp_path_factory, key):
 
 @pytest.fixture(scope="module")
 def stealthy(request, tmp_path_factory, login_key):
-    """Hermes with the default stealth settings; its banner left to the profile, and no login
+    """Hermes with the default stealth settings; its banner left to the profile, its
+    max_sessions_per_ip the default (32: the probes and what an earlier test's connections
+    leave open until their workers end, slow under ASan, exceeded the tests' 10), and no login
     accepted for failing (accept_all_after_failures 0) so that MaxAuthTries can be reached."""
     return start_subject(request, "module_factory",
-                         {"server": {"banner": DELETE}, "stealth": DELETE,
+                         {"server": {"banner": DELETE, "max_sessions_per_ip": DELETE},
+                          "stealth": DELETE,
                           "authentication": {"accept_all_after_failures": 0,
                                              "keyboard_interactive": DELETE}},
                          tmp_path_factory, login_key)
@@ -445,10 +448,10 @@ def ident_answer(host, port, data):
 
 def test_bad_identification(sshd, stealthy, differences):
     # Six connections at a time to each, a pool of its own for each: below sshd's MaxStartups
-    # (10) and Hermes's max_sessions_per_ip in the tests' config (10), with room for a
-    # connection an earlier test is still closing. (One pool of twelve for both let a slower
-    # Hermes, the sanitizer build's, have ten probes at once once sshd's had ended, and the
-    # eleventh was refused before the banner.)
+    # (10) and Hermes's max_sessions_per_ip (the default, 32), with room for connections an
+    # earlier test is still closing. (One pool of twelve for both let a slower Hermes, the
+    # sanitizer build's, have ten probes at once once sshd's had ended; with the tests' limit
+    # of 10, one more was refused before the banner.)
     with concurrent.futures.ThreadPoolExecutor(6) as to_sshd, \
             concurrent.futures.ThreadPoolExecutor(6) as to_hermes:
         futures = {(data, name): pool.submit(ident_answer, HOST, server.port, data)
