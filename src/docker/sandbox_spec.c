@@ -130,14 +130,11 @@ int sandbox_runtime_pick(const json_t *info, const char *want, bool local, const
 	return 0;
 }
 
-const char *const sandbox_etc_path[SANDBOX_ETC_N] = {"/etc/hostname", "/etc/hosts",
-                                                     "/etc/resolv.conf"};
-/* hermes-runtime takes each text from its variable (the same names are in
- * src/runtime/runtime_spec.c) and removes the variable. */
-static const char *const etc_env[SANDBOX_ETC_N] = {"HERMES_ETC_HOSTNAME", "HERMES_ETC_HOSTS",
-                                                   "HERMES_ETC_RESOLV_CONF"};
+const char *const sandbox_etc_path[ENGINE_FILES_N] = ENGINE_FILE_PATHS;
+/* hermes-runtime takes each text from its variable and removes the variable. */
+static const char *const etc_env[ENGINE_FILES_N] = ENGINE_FILE_ENVS;
 
-size_t sandbox_etc_text(const struct config *c, enum sandbox_etc which, char *out, size_t cap)
+size_t sandbox_etc_text(const struct config *c, enum engine_file which, char *out, size_t cap)
 {
 	const char *h = c->container_pool.hostname, *mode = c->container_pool.security.network_mode;
 	const char *dot = h != NULL ? strchr(h, '.') : NULL;
@@ -148,10 +145,10 @@ size_t sandbox_etc_text(const struct config *c, enum sandbox_etc which, char *ou
 	if (h == NULL || mode == NULL)
 		return 0;
 	switch (which) {
-	case SANDBOX_ETC_HOSTNAME:
+	case ENGINE_HOSTNAME:
 		n = snprintf(out, cap, "%s\n", h);
 		break;
-	case SANDBOX_ETC_HOSTS:
+	case ENGINE_HOSTS:
 		/* With a domain, the installer writes the full name, then the
 		 * short one. */
 		n = snprintf(out, cap,
@@ -161,7 +158,7 @@ size_t sandbox_etc_text(const struct config *c, enum sandbox_etc which, char *ou
 		             "ff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n",
 		             h, dot ? "\t" : "", dot ? (int)(dot - h) : 0, h);
 		break;
-	case SANDBOX_ETC_RESOLV:
+	case ENGINE_RESOLV:
 		if (strcmp(mode, "none") != 0 && strcmp(mode, "sinkhole") != 0)
 			return 0;
 		if (c->egress.subnet == NULL ||
@@ -190,8 +187,8 @@ static int put_etc_env(json_t *spec, const struct config *c, const char *runtime
 		return 0;
 	if ((env = child(spec, "Env", json_array())) == NULL)
 		return 1;
-	for (int f = 0; f < SANDBOX_ETC_N; f++) {
-		if (sandbox_etc_text(c, (enum sandbox_etc)f, text, sizeof(text)) == 0)
+	for (int f = 0; f < ENGINE_FILES_N; f++) {
+		if (sandbox_etc_text(c, (enum engine_file)f, text, sizeof(text)) == 0)
 			continue;
 		if (asprintf(&entry, "%s=%s", etc_env[f], text) < 0)
 			return 1;

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "engine_files.h"
 
 /* The Docker detach-key sequence we set on every exec: long and unlikely,
  * because Docker's default (Ctrl-P Ctrl-Q) ends the stream with a message
@@ -55,13 +56,11 @@ int64_t sandbox_shm_size(void);
  * resolvers are none of the attacker's business). The monitor knows them,
  * so the artifact collection can tell them from the attacker's.
  */
-enum sandbox_etc { SANDBOX_ETC_HOSTNAME, SANDBOX_ETC_HOSTS, SANDBOX_ETC_RESOLV, SANDBOX_ETC_N };
-
-extern const char *const sandbox_etc_path[SANDBOX_ETC_N]; /* "/etc/hostname", ... */
+extern const char *const sandbox_etc_path[ENGINE_FILES_N]; /* "/etc/hostname", ... */
 
 /* The text of file `which` in every box, its length (0: Hermes leaves that
  * file to the engine, or it does not fit in cap). */
-size_t sandbox_etc_text(const struct config *c, enum sandbox_etc which, char *out, size_t cap);
+size_t sandbox_etc_text(const struct config *c, enum engine_file which, char *out, size_t cap);
 
 /*
  * Which runtime boxes are created with, from container_pool.runtime and the

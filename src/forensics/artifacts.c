@@ -943,8 +943,8 @@ void artifacts_read_etc(struct artifacts *a)
 	size_t n = sizeof(tmpfs_cmd) / sizeof(tmpfs_cmd[0]) - 1;
 	char text[1024];
 
-	for (int f = 0; f < SANDBOX_ETC_N && n + 1 < TAR_ARGS_MAX; f++)
-		if (sandbox_etc_text(a->cfg, (enum sandbox_etc)f, text, sizeof(text)) > 0)
+	for (int f = 0; f < ENGINE_FILES_N && n + 1 < TAR_ARGS_MAX; f++)
+		if (sandbox_etc_text(a->cfg, (enum engine_file)f, text, sizeof(text)) > 0)
 			a->tar_cmd[n++] = sandbox_etc_path[f] + 1; /* "etc/hosts": tar -C / */
 	a->tar_cmd[n] = NULL;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sandbox_spec.h"
 #include "util.h"
 
 #define FFFD "\xef\xbf\xbd"
@@ -323,8 +324,10 @@ static void describe(struct leaf *l)
  * deletion is still a fact. */
 static bool engine_file(const char *path)
 {
-	return strcmp(path, "/etc/hostname") == 0 || strcmp(path, "/etc/hosts") == 0 ||
-	       strcmp(path, "/etc/resolv.conf") == 0;
+	for (int f = 0; f < ENGINE_FILES_N; f++)
+		if (strcmp(path, sandbox_etc_path[f]) == 0)
+			return true;
+	return false;
 }
 
 static struct leaf *leaves(const json_t *changes, size_t *n_out, size_t *malformed)

@@ -40,7 +40,7 @@ static const char script[] =
 
 static json_t *same_in_every_box(const struct box_prep *bp, const struct config *cfg);
 
-static char *public_line(const char *pem, const char *hostname)
+static char *public_line(const char *pem, const char *comment)
 {
 	ssh_key key = NULL;
 	char *b64 = NULL, *line = NULL;
@@ -48,8 +48,7 @@ static char *public_line(const char *pem, const char *hostname)
 	if (ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK)
 		return NULL;
 	if (ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK &&
-	    asprintf(&line, "%s %s root@%s", ssh_key_type_to_char(ssh_key_type(key)), b64,
-	             hostname) < 0)
+	    asprintf(&line, "%s %s %s", ssh_key_type_to_char(ssh_key_type(key)), b64, comment) < 0)
 		line = NULL;
 	ssh_string_free_char(b64);
 	ssh_key_free(key);
@@ -60,6 +59,7 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
                               const uint8_t secret[32])
 {
 	struct box_prep *bp = calloc(1, sizeof(*bp));
+	char comment[128];
 
 	if (bp == NULL) {
 		error("out of memory");
@@ -67,13 +67,12 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
 	}
 	for (size_t i = 0; i < 32; i++)
 		snprintf(bp->secret + 2 * i, 3, "%02x", secret[i]);
+	/* As ssh-keygen -A writes a server's keys: OpenSSH's own format, and
+	 * root@HOSTNAME as the comment of the key and of its .pub line. */
+	snprintf(comment, sizeof(comment), "root@%s", cfg->container_pool.hostname);
 	for (size_t i = 0; i < HOSTKEYS_N; i++) {
-		char comment[128];
 		const char *why = NULL;
 
-		/* As ssh-keygen -A writes them on a server: OpenSSH's own
-		 * format, the key's comment root@HOSTNAME. */
-		snprintf(comment, sizeof(comment), "root@%s", cfg->container_pool.hostname);
 		bp->key[i] = openssh_key_from_pem(pem[i], comment, &why);
 		if (bp->key[i] == NULL) {
 			error("host key %s: cannot write it in OpenSSH's format for the boxes: %s",
@@ -81,7 +80,7 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
 			box_prep_free(bp);
 			return NULL;
 		}
-		bp->pub[i] = public_line(pem[i], cfg->container_pool.hostname);
+		bp->pub[i] = public_line(pem[i], comment);
 		if (bp->pub[i] == NULL) {
 			error("host key %s: cannot make its public line for the boxes",
 			      key_names[i]);
@@ -153,8 +152,8 @@ static json_t *same_in_every_box(const struct box_prep *bp, const struct config 
 	char hash[DIGEST_HEX_MAX], path[64], text[1024];
 	int bad = k == NULL || json_object_set_new(k, "/.dockerenv", json_string("deleted")) < 0;
 
-	for (int f = 0; f < SANDBOX_ETC_N && !bad; f++) {
-		if (sandbox_etc_text(cfg, (enum sandbox_etc)f, text, sizeof(text)) == 0)
+	for (int f = 0; f < ENGINE_FILES_N && !bad; f++) {
+		if (sandbox_etc_text(cfg, (enum engine_file)f, text, sizeof(text)) == 0)
 			continue;
 		bad |= hash_of(text, false, hash) < 0;
 		bad |= json_object_set_new(k, sandbox_etc_path[f], json_string(hash)) < 0;

@@ -178,16 +178,19 @@ static int choose_runtime(struct monitor *m)
 	}
 	r = sandbox_runtime_pick(a.status == 200 ? a.json : NULL, cfg->container_pool.runtime,
 	                         cfg->docker.base_url == NULL, &m->runtime, why, sizeof(why));
+	if (a.status != 200 && why[0] != '\0') /* the engine did not say: say so, not "none" */
+		snprintf(why, sizeof(why),
+		         "cannot ask the Docker engine which runtimes it has (%.200s)",
+		         a.error[0] != '\0' ? a.error : "no answer");
 	docker_answer_clear(&a);
 	if (r < 0) {
 		error("container_pool.runtime: %s", why);
 		return -1;
 	}
 	if (why[0] != '\0')
-		warn("%s: boxes keep Docker's bind mounts over /etc/hostname, /etc/hosts and "
-		     "/etc/resolv.conf and HOSTNAME in PID 1's environment (docs/stealth.md says "
-		     "how "
-		     "to register hermes-runtime)",
+		warn("%s: boxes keep the Docker tells hermes-runtime takes out (its mounts over "
+		     "/etc, HOSTNAME, a bare /dev, their limits in sight; docs/stealth.md says how "
+		     "to register it)",
 		     why);
 	return 0;
 }
@@ -234,7 +237,7 @@ static int check_docker(struct monitor *m)
 		     image, SESSION_PARENT_LABEL);
 	snprintf(m->ctx.session_parent, sizeof(m->ctx.session_parent), "%s", parent);
 	use_agent(m, image, agent);
-	return choose_runtime(m);
+	return 0;
 }
 
 /* ---- workers ---- */
@@ -696,7 +699,8 @@ int monitor_run(const struct config *cfg)
 		error("%s", err);
 		goto out;
 	}
-	if (check_docker(&m) < 0 || stealth_choose(&m.stealth, cfg, m.ctx.docker) < 0)
+	if (check_docker(&m) < 0 || choose_runtime(&m) < 0 ||
+	    stealth_choose(&m.stealth, cfg, m.ctx.docker) < 0)
 		goto out;
 	m.ctx.stealth = &m.stealth;
 	if (setup_bind(&m) < 0 || prepare_workers(&m) < 0)

@@ -44,7 +44,7 @@ static int place_net_files(json_t *config, int bundlefd, const struct runtime_te
 	/* The hostname follows the container's; the other two are filled
 	 * where empty (Docker's init layer leaves them so) and otherwise kept:
 	 * a box started again keeps what its sessions made of them. */
-	static const enum runtime_place_mode mode[RT_NET_FILES] = {
+	static const enum runtime_place_mode mode[ENGINE_FILES_N] = {
 	    RT_PLACE_IF_DIFFERENT, RT_PLACE_IF_EMPTY, RT_PLACE_IF_EMPTY};
 	const char *root = runtime_root_path(config);
 	struct runtime_mounts m;
@@ -59,7 +59,7 @@ static int place_net_files(json_t *config, int bundlefd, const struct runtime_te
 		say(root, strerror(errno));
 		return 0;
 	}
-	for (f = 0; f < RT_NET_FILES; f++) {
+	for (f = 0; f < ENGINE_FILES_N; f++) {
 		int r;
 
 		if (m.source[f] == NULL || t->text[f] == NULL)

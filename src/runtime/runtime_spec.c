@@ -5,17 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const runtime_net_dest[RT_NET_FILES] = {"/etc/hostname", "/etc/hosts",
-                                                    "/etc/resolv.conf"};
-const char *const runtime_etc_env[RT_NET_FILES] = {"HERMES_ETC_HOSTNAME", "HERMES_ETC_HOSTS",
-                                                   "HERMES_ETC_RESOLV_CONF"};
+const char *const runtime_net_dest[ENGINE_FILES_N] = ENGINE_FILE_PATHS;
+const char *const runtime_etc_env[ENGINE_FILES_N] = ENGINE_FILE_ENVS;
 
 /* Which of runtime_etc_env e names ("NAME=..."), or -1. */
 static int etc_env(const char *e)
 {
 	size_t f, n;
 
-	for (f = 0; f < RT_NET_FILES; f++) {
+	for (f = 0; f < ENGINE_FILES_N; f++) {
 		n = strlen(runtime_etc_env[f]);
 		if (strncmp(e, runtime_etc_env[f], n) == 0 && e[n] == '=')
 			return (int)f;
@@ -58,7 +56,7 @@ void runtime_find_mounts(const json_t *config, struct runtime_mounts *out)
 
 		if (dest == NULL || src == NULL || src[0] != '/' || !is_bind(m))
 			continue;
-		for (f = 0; f < RT_NET_FILES; f++)
+		for (f = 0; f < ENGINE_FILES_N; f++)
 			if (strcmp(dest, runtime_net_dest[f]) == 0)
 				out->source[f] = src; /* the last one wins, as in runc */
 	}
@@ -97,7 +95,7 @@ void runtime_take_texts(const json_t *config, struct runtime_texts *out)
 
 void runtime_texts_free(struct runtime_texts *t)
 {
-	for (size_t f = 0; f < RT_NET_FILES; f++)
+	for (size_t f = 0; f < ENGINE_FILES_N; f++)
 		free(t->text[f]);
 	memset(t, 0, sizeof(*t));
 }

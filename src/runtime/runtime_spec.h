@@ -22,21 +22,17 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* The files, in the order they are looked for. */
-enum runtime_net_file { RT_HOSTNAME, RT_HOSTS, RT_RESOLV, RT_NET_FILES };
+#include "engine_files.h"
 
-extern const char *const runtime_net_dest[RT_NET_FILES]; /* "/etc/hostname", ... */
-
-/* The environment variables that carry each file's text:
- * HERMES_ETC_HOSTNAME, HERMES_ETC_HOSTS, HERMES_ETC_RESOLV_CONF. The same
- * names are in sandbox_spec.c, which sets them. */
-extern const char *const runtime_etc_env[RT_NET_FILES];
+/* engine_files.h's paths and variables, as arrays. */
+extern const char *const runtime_net_dest[ENGINE_FILES_N]; /* "/etc/hostname", ... */
+extern const char *const runtime_etc_env[ENGINE_FILES_N];  /* "HERMES_ETC_HOSTNAME", ... */
 
 /* Where the engine's copy of each file is (the source of its bind mount),
  * NULL where the config has no such mount or it is not a plain bind of an
  * absolute path. Pointers into config. */
 struct runtime_mounts {
-	const char *source[RT_NET_FILES];
+	const char *source[ENGINE_FILES_N];
 };
 
 void runtime_find_mounts(const json_t *config, struct runtime_mounts *out);
@@ -48,7 +44,7 @@ size_t runtime_drop_mount(json_t *config, const char *dest);
 /* The texts Hermes passed (NULL where none), copied out of config's
  * process.env into heap strings the caller frees. */
 struct runtime_texts {
-	char *text[RT_NET_FILES];
+	char *text[ENGINE_FILES_N];
 };
 
 void runtime_take_texts(const json_t *config, struct runtime_texts *out);

@@ -28,14 +28,14 @@ static void check_config(json_t *c)
 	runtime_texts_free(&t);
 	runtime_root_path(c);
 	runtime_find_mounts(c, &m);
-	for (f = 0; f < RT_NET_FILES; f++) {
+	for (f = 0; f < ENGINE_FILES_N; f++) {
 		if (m.source[f] == NULL)
 			continue;
 		CHECK(m.source[f][0] == '/');
 		runtime_drop_mount(c, runtime_net_dest[f]);
 	}
 	runtime_find_mounts(c, &m);
-	for (f = 0; f < RT_NET_FILES; f++)
+	for (f = 0; f < ENGINE_FILES_N; f++)
 		CHECK(m.source[f] == NULL);
 	runtime_strip_env(c);
 	env = json_object_get(json_object_get(c, "process"), "env");
@@ -44,7 +44,7 @@ static void check_config(json_t *c)
 		if (e == NULL)
 			continue;
 		CHECK(strncmp(e, "HOSTNAME=", 9) != 0);
-		for (f = 0; f < RT_NET_FILES; f++) {
+		for (f = 0; f < ENGINE_FILES_N; f++) {
 			size_t n = strlen(runtime_etc_env[f]);
 			CHECK(strncmp(e, runtime_etc_env[f], n) != 0 || e[n] != '=');
 		}

@@ -132,10 +132,11 @@ def test_limits_out_of_the_boxs_sight(hermes):
     mem, pids, quota = r.stdout.decode().split()
     assert int(mem) >= 1 << 62 and pids == "max" and quota == "-1", r.stdout
     security = hermes.config["container_pool"].get("security", {})
+    # The configured limits (the tests' config keeps the defaults: 256m, 100, half a core).
     for controller, file, want in (
             ("memory", "memory.limit_in_bytes", 256 << 20),
             ("pids", "pids.max", security.get("pids_limit", 100)),
-            ("cpu", "cpu.cfs_quota_us", 50000)):
+            ("cpu", "cpu.cfs_quota_us", round(security.get("cpu_quota", 0.5) * 100000))):
         own = Path("/sys/fs/cgroup", controller, paths[controller].lstrip("/"))
         assert own.name == "box", own
         assert int((own.parent / file).read_text()) == want, (own.parent, file)

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "buf.h"
 #include "openssh_key.h"
 
 static char *pkcs8(EVP_PKEY *k)
@@ -85,11 +86,11 @@ static void check_layout(const char *text, const char *type, const char *comment
 	/* "none", "none", "", one key */
 	assert_memory_equal(p + 15, "\0\0\0\4none\0\0\0\4none\0\0\0\0\0\0\0\1", 24);
 	off = 39;
-	n = (size_t)p[off] << 24 | p[off + 1] << 16 | p[off + 2] << 8 | p[off + 3];
+	n = buf_be32(p + off);
 	assert_true(off + 4 + n + 4 <= len);
 	assert_memory_equal(p + off + 8, type, strlen(type)); /* the public blob's type */
 	off += 4 + n;
-	n = (size_t)p[off] << 24 | p[off + 1] << 16 | p[off + 2] << 8 | p[off + 3];
+	n = buf_be32(p + off);
 	off += 4;
 	assert_int_equal(off + n, len);
 	assert_int_equal(n % 8, 0);

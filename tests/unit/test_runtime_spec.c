@@ -44,16 +44,16 @@ static void test_find_and_drop_mounts(void **state)
 
 	(void)state;
 	runtime_find_mounts(c, &m);
-	assert_string_equal(m.source[RT_HOSTNAME], "/var/lib/docker/containers/abc/hostname");
+	assert_string_equal(m.source[ENGINE_HOSTNAME], "/var/lib/docker/containers/abc/hostname");
 	/* a "none" type with rbind among its options is a bind to runc */
-	assert_string_equal(m.source[RT_HOSTS], "/var/lib/docker/containers/abc/hosts");
-	assert_string_equal(m.source[RT_RESOLV], "/var/lib/docker/containers/abc/resolv.conf");
+	assert_string_equal(m.source[ENGINE_HOSTS], "/var/lib/docker/containers/abc/hosts");
+	assert_string_equal(m.source[ENGINE_RESOLV], "/var/lib/docker/containers/abc/resolv.conf");
 	assert_int_equal(runtime_drop_mount(c, "/etc/hosts"), 1);
 	assert_int_equal(runtime_drop_mount(c, "/etc/hosts"), 0);
 	assert_int_equal(json_array_size(json_object_get(c, "mounts")), 4);
 	runtime_find_mounts(c, &m);
-	assert_null(m.source[RT_HOSTS]);
-	assert_non_null(m.source[RT_HOSTNAME]);
+	assert_null(m.source[ENGINE_HOSTS]);
+	assert_non_null(m.source[ENGINE_HOSTNAME]);
 	json_decref(c);
 }
 
@@ -68,9 +68,9 @@ static void test_mounts_not_taken(void **state)
 
 	(void)state;
 	runtime_find_mounts(c, &m);
-	assert_null(m.source[RT_HOSTNAME]);
-	assert_null(m.source[RT_HOSTS]);
-	assert_null(m.source[RT_RESOLV]);
+	assert_null(m.source[ENGINE_HOSTNAME]);
+	assert_null(m.source[ENGINE_HOSTS]);
+	assert_null(m.source[ENGINE_RESOLV]);
 	json_decref(c);
 	c = load("{\"mounts\":{}}");
 	runtime_find_mounts(c, &m);
@@ -107,22 +107,22 @@ static void test_texts_and_root(void **state)
 
 	(void)state;
 	runtime_take_texts(c, &t);
-	assert_string_equal(t.text[RT_HOSTNAME], "prod-web-01\n"); /* the last one */
-	assert_string_equal(t.text[RT_HOSTS], "127.0.0.1\tlocalhost\n");
-	assert_null(t.text[RT_RESOLV]); /* ..._CONFX is not its name */
+	assert_string_equal(t.text[ENGINE_HOSTNAME], "prod-web-01\n"); /* the last one */
+	assert_string_equal(t.text[ENGINE_HOSTS], "127.0.0.1\tlocalhost\n");
+	assert_null(t.text[ENGINE_RESOLV]); /* ..._CONFX is not its name */
 	runtime_texts_free(&t);
-	assert_null(t.text[RT_HOSTNAME]);
+	assert_null(t.text[ENGINE_HOSTNAME]);
 	assert_string_equal(runtime_root_path(c),
 	                    "/run/containerd/io.containerd.runtime.v2.task/moby/abc/rootfs");
 	json_decref(c);
 	c = load("{\"process\":{\"env\":{}},\"root\":{\"path\":\"\"}}");
 	runtime_take_texts(c, &t);
-	assert_null(t.text[RT_HOSTS]);
+	assert_null(t.text[ENGINE_HOSTS]);
 	assert_null(runtime_root_path(c));
 	json_decref(c);
 	c = load("{\"process\":{\"env\":[\"HERMES_ETC_HOSTS=\",7,\"HERMES_ETC_HOSTS\"]}}");
 	runtime_take_texts(c, &t);
-	assert_string_equal(t.text[RT_HOSTS], "");
+	assert_string_equal(t.text[ENGINE_HOSTS], "");
 	runtime_texts_free(&t);
 	json_decref(c);
 }

@@ -418,25 +418,25 @@ static void test_etc_texts(void **state)
 	char out[512];
 
 	(void)state;
-	assert_int_equal(sandbox_etc_text(&cfg, SANDBOX_ETC_HOSTNAME, out, sizeof(out)), 12);
+	assert_int_equal(sandbox_etc_text(&cfg, ENGINE_HOSTNAME, out, sizeof(out)), 12);
 	assert_string_equal(out, "prod-web-01\n");
-	assert_true(sandbox_etc_text(&cfg, SANDBOX_ETC_HOSTS, out, sizeof(out)) > 0);
+	assert_true(sandbox_etc_text(&cfg, ENGINE_HOSTS, out, sizeof(out)) > 0);
 	assert_string_equal(out, "127.0.0.1\tlocalhost\n127.0.1.1\tprod-web-01\n\n"
 	                         "# The following lines are desirable for IPv6 capable hosts\n"
 	                         "::1     localhost ip6-localhost ip6-loopback\n"
 	                         "ff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n");
 	cfg.container_pool.hostname = "web1.example.com";
-	assert_true(sandbox_etc_text(&cfg, SANDBOX_ETC_HOSTS, out, sizeof(out)) > 0);
+	assert_true(sandbox_etc_text(&cfg, ENGINE_HOSTS, out, sizeof(out)) > 0);
 	assert_non_null(strstr(out, "\n127.0.1.1\tweb1.example.com\tweb1\n\n"));
-	assert_int_equal(sandbox_etc_text(&cfg, SANDBOX_ETC_HOSTS, out, 40), 0);
+	assert_int_equal(sandbox_etc_text(&cfg, ENGINE_HOSTS, out, 40), 0);
 	/* the resolver: the subnet's first address, in none and sinkhole */
 	cfg.egress.subnet = "192.168.16.0/20";
 	cfg.container_pool.security.network_mode = "sinkhole";
-	assert_true(sandbox_etc_text(&cfg, SANDBOX_ETC_RESOLV, out, sizeof(out)) > 0);
+	assert_true(sandbox_etc_text(&cfg, ENGINE_RESOLV, out, sizeof(out)) > 0);
 	assert_string_equal(out, "nameserver 192.168.16.1\n");
 	/* a Docker network: its resolvers are the engine's to give */
 	cfg.container_pool.security.network_mode = "bridge";
-	assert_int_equal(sandbox_etc_text(&cfg, SANDBOX_ETC_RESOLV, out, sizeof(out)), 0);
+	assert_int_equal(sandbox_etc_text(&cfg, ENGINE_RESOLV, out, sizeof(out)), 0);
 	json_t *s = sandbox_container_spec(&cfg, NULL, "t", NULL, "hermes");
 	assert_int_equal(json_array_size(json_object_get(s, "Env")), 2);
 	json_decref(s);
