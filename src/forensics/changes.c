@@ -316,7 +316,6 @@ static void describe(struct leaf *l)
 	l->class = changes_class(l->path);
 }
 
-/* The leaves of the valid entries, sorted by path, without repeats. */
 /* The files the engine provides (Docker's bind mounts, or what
  * hermes-runtime writes in their place before the box starts): the
  * engine's archive of such a path is its own copy, never what the box
@@ -330,6 +329,8 @@ static bool engine_file(const char *path)
 	return false;
 }
 
+/* The leaves of the valid entries, sorted by path, without repeats and
+ * without the engine's files. */
 static struct leaf *leaves(const json_t *changes, size_t *n_out, size_t *malformed)
 {
 	size_t total = json_array_size(changes), n = 0, m = 0;

@@ -4,13 +4,15 @@
  * it. The plan is checked against a slow reading of the same list: every
  * path planned is absolute with no ".." step, a leaf (or deleted), of a
  * kind in range, sorted within its group, no more taken than the cap, and
- * every leaf is planned or counted as dropped; malformed entries counted.
+ * every leaf is planned or counted as dropped, except a change (not a
+ * deletion) of a file the engine provides; malformed entries counted.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "changes.h"
+#include "engine_files.h"
 
 #include "fuzz_check.h"
 
@@ -56,16 +58,30 @@ static int has_child(const json_t *list, size_t i)
 	return 0;
 }
 
+/* Entry i is a well-formed entry the collection wants: a deletion, or a
+ * leaf that is not one of the engine's files. */
+static int wanted_entry(const json_t *list, size_t i)
+{
+	static const char *const engine[ENGINE_FILES_N] = ENGINE_FILE_PATHS;
+	const json_t *e = json_array_get(list, i);
+
+	if (!well_formed(e))
+		return 0;
+	if (json_integer_value(json_object_get(e, "Kind")) == CHANGE_DELETED)
+		return 1;
+	for (int f = 0; f < ENGINE_FILES_N; f++)
+		if (strcmp(path_of(e), engine[f]) == 0)
+			return 0;
+	return !has_child(list, i);
+}
+
 /* Entry i is the first wanted entry of its path. */
 static int first_wanted(const json_t *list, size_t i)
 {
-	for (size_t k = 0; k < i; k++) {
-		const json_t *e = json_array_get(list, k);
-		if (well_formed(e) && strcmp(path_of(e), path_of(json_array_get(list, i))) == 0 &&
-		    (json_integer_value(json_object_get(e, "Kind")) == CHANGE_DELETED ||
-		     !has_child(list, k)))
+	for (size_t k = 0; k < i; k++)
+		if (wanted_entry(list, k) &&
+		    strcmp(path_of(json_array_get(list, k)), path_of(json_array_get(list, i))) == 0)
 			return 0;
-	}
 	return 1;
 }
 
@@ -79,9 +95,8 @@ static void check_planned(const json_t *j, const struct change *c)
 	CHECK(strstr(c->path, "/../") == NULL);
 	for (k = 0; k < total; k++) {
 		const json_t *e = json_array_get(j, k);
-		if (well_formed(e) && strcmp(path_of(e), c->path) == 0 &&
-		    json_integer_value(json_object_get(e, "Kind")) == c->kind &&
-		    (c->kind == CHANGE_DELETED || !has_child(j, k)))
+		if (wanted_entry(j, k) && strcmp(path_of(e), c->path) == 0 &&
+		    json_integer_value(json_object_get(e, "Kind")) == c->kind)
 			break;
 	}
 	CHECK(k < total);
@@ -108,9 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const json_t *e = json_array_get(j, i);
 		if (!well_formed(e))
 			bad++;
-		else if ((json_integer_value(json_object_get(e, "Kind")) == CHANGE_DELETED ||
-		          !has_child(j, i)) &&
-		         first_wanted(j, i))
+		else if (wanted_entry(j, i) && first_wanted(j, i))
 			wanted++; /* a path listed twice is collected once */
 	}
 	CHECK(l.malformed == bad);
