@@ -16,6 +16,7 @@ packages=(
 	# build; clang's sanitizer and libFuzzer runtimes are only a recommendation of clang, so named
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
 	libssh-dev libssl-dev libjansson-dev libyaml-dev libsqlite3-dev libcmocka-dev libseccomp-dev
+	zlib1g-dev
 	# the live fetcher of the sinkhole (src/fetch/)
 	libcurl4-openssl-dev
 	# container engine and the offline base image builder

@@ -626,6 +626,7 @@ static const struct key egress_keys[] = {
 static const struct key stealth_keys[] = {
 	STR("profile", stealth.profile, check_profile),
 	{.name = "auth_delay", .kind = K_BOOL, .off = C(stealth.auth_delay)},
+	{.name = "log_history", .kind = K_BOOL, .off = C(stealth.log_history)},
 	{0},
 };
 
@@ -807,6 +808,7 @@ struct config *config_new_defaults(void)
 	c->forensics.max_file_size = 10LL << 20;
 	c->forensics.max_session_size = 100LL << 20;
 	c->stealth.auth_delay = true;
+	c->stealth.log_history = true;
 	c->container_pool.agent = true;
 	c->container_pool.sticky_ttl = 3600;
 	c->container_pool.max_boxes = 64;

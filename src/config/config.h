@@ -147,11 +147,13 @@ struct config {
 	} egress;
 
 	struct {
-		char *profile;   /* new: "auto": the profile that fits the image
-		                  * (docs/stealth.md); a built-in profile's name; or
-		                  * the absolute path of a profile file */
-		bool auth_delay; /* new: true; a failed password is answered after the
-		                  * profile's PAM delay */
+		char *profile;    /* new: "auto": the profile that fits the image
+		                   * (docs/stealth.md); a built-in profile's name; or
+		                   * the absolute path of a profile file */
+		bool auth_delay;  /* new: true; a failed password is answered after the
+		                   * profile's PAM delay */
+		bool log_history; /* new: true; every box gets a past in its login
+		                   * records and auth logs (log_history.h) */
 	} stealth;
 
 	struct {

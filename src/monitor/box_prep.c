@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
 
 #include <libssh/libssh.h>
 #include <openssl/evp.h>
@@ -12,6 +14,7 @@
 #include "box_prep.h"
 #include "digest.h"
 #include "log.h"
+#include "log_history.h"
 #include "openssh_key.h"
 #include "sandbox_spec.h"
 
@@ -22,11 +25,20 @@ struct box_prep {
 	char *pub[HOSTKEYS_N]; /* "TYPE BASE64 root@HOSTNAME" */
 	char secret[65];       /* hex: the machine ids' */
 	json_t *same;          /* what the prepared paths hold in every box */
+	struct history past;   /* the logs' (stealth.log_history), or none */
+	bool has_past;
 };
 
 /* $1 the box's id, $2 the secret, then each key and its public line. Every
  * step stands alone (an image without /etc/ssh or sha256sum gets what it
- * can), and the box is ready only when the command exits 0. */
+ * can), and the box is ready only when the command exits 0.
+ *
+ * Then the log history's files, if any: for each, its path, owner ("utmp":
+ * root:utmp; "log": rsyslog's, syslog:adm where that user exists as on
+ * Ubuntu, else root:adm), mode, mtime, the offset its data starts at in an
+ * emptied file (a hole before), the number of arguments its base64 is cut
+ * into, and those. Written beside and renamed into place; an image without
+ * base64 gets none. */
 static const char script[] =
     "umask 022; id=$1; secret=$2; shift 2; "
     "rm -f /.dockerenv; "
@@ -36,7 +48,23 @@ static const char script[] =
     "[ -e \"$ref\" ] || ref=$d; mkdir -p \"$d\"; "
     "for t in rsa ecdsa ed25519; do f=$d/ssh_host_${t}_key; "
     "(umask 077; printf '%s' \"$1\" > \"$f\") && printf '%s\\n' \"$2\" > \"$f.pub\" && "
-    "touch -r \"$ref\" \"$f\" \"$f.pub\" || exit 1; shift 2; done";
+    "touch -r \"$ref\" \"$f\" \"$f.pub\" || exit 1; shift 2; done; "
+    "command -v base64 >/dev/null || exit 0; "
+    "lu=root; id -u syslog >/dev/null 2>&1 && lu=syslog; "
+    "while [ $# -ge 6 ]; do p=$1; o=$2; m=$3; t=$4; at=$5; n=$6; shift 6; "
+    "[ \"$n\" -le $# ] || exit 1; "
+    "if [ \"$o\" = utmp ]; then own=root:utmp; else own=$lu:adm; fi; "
+    "tmp=$p.new; "
+    ": > \"$tmp\" && { [ \"$at\" -eq 0 ] || truncate -s \"$at\" \"$tmp\"; } && "
+    "( k=$n; while [ $k -gt 0 ]; do printf '%s' \"$1\"; shift; k=$((k-1)); done ) "
+    "| base64 -d >> \"$tmp\" || exit 1; shift \"$n\"; "
+    "chown \"$own\" \"$tmp\" 2>/dev/null; "
+    "chmod \"$m\" \"$tmp\" && touch -d \"@$t\" \"$tmp\" && mv -f \"$tmp\" \"$p\" || exit 1; "
+    "done";
+
+/* Base64 in arguments of at most this many characters (a multiple of 4;
+ * Linux takes at most 128 KiB in one). */
+#define B64_ARG (96 << 10)
 
 static json_t *same_in_every_box(const struct box_prep *bp, const struct config *cfg);
 
@@ -55,8 +83,50 @@ static char *public_line(const char *pem, const char *comment)
 	return line;
 }
 
+/* The host's boot time (/proc/stat's btime), or 0. */
+static time_t host_boot(void)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	char line[256];
+	long long b = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "btime %lld", &b) == 1)
+			break;
+	fclose(f);
+	return (time_t)b;
+}
+
+/* The boxes' past, ending now: this host's, seeded by its secret. */
+static int make_past(struct box_prep *bp, const struct config *cfg, const struct image_facts *facts,
+                     const uint8_t secret[32])
+{
+	const char *host = cfg->container_pool.hostname;
+	struct history_in in;
+	struct utsname u;
+
+	memset(&in, 0, sizeof(in));
+	memcpy(in.seed, secret, sizeof(in.seed));
+	in.now = time(NULL);
+	in.boot = host_boot();
+	if (in.boot <= 0 || in.boot > in.now)
+		in.boot = in.now;
+	if (uname(&u) == 0)
+		snprintf(in.kernel, sizeof(in.kernel), "%s", u.release);
+	/* rsyslog writes the short host name */
+	snprintf(in.host, sizeof(in.host), "%.*s", (int)strcspn(host, "."), host);
+	snprintf(in.user, sizeof(in.user), "%s", facts->login_user);
+	in.uid = facts->login_uid;
+	if (history_make(&in, &bp->past) < 0)
+		return -1;
+	bp->has_past = true;
+	return 0;
+}
+
 struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS_N],
-                              const uint8_t secret[32])
+                              const uint8_t secret[32], const struct image_facts *facts)
 {
 	struct box_prep *bp = calloc(1, sizeof(*bp));
 	char comment[128];
@@ -88,6 +158,11 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
 			return NULL;
 		}
 	}
+	if (cfg->stealth.log_history && make_past(bp, cfg, facts, secret) < 0) {
+		error("out of memory");
+		box_prep_free(bp);
+		return NULL;
+	}
 	if ((bp->same = same_in_every_box(bp, cfg)) == NULL) {
 		error("out of memory");
 		box_prep_free(bp);
@@ -109,21 +184,65 @@ void box_prep_free(struct box_prep *bp)
 	}
 	explicit_bzero(bp->secret, sizeof(bp->secret));
 	json_decref(bp->same);
+	if (bp->has_past)
+		history_free(&bp->past);
 	free(bp);
 }
 
-void box_prep_install(const struct box_prep *bp, struct pool *p)
+int box_prep_install(const struct box_prep *bp, struct pool *p)
 {
-	const char *argv[6 + 2 * HOSTKEYS_N + 1] = {"sh",      "-c", script, "sh", POOL_PREPARE_ID,
-	                                            bp->secret};
-	size_t n = 6;
+	const struct history *h = &bp->past;
+	size_t cap = 6 + 2 * HOSTKEYS_N + 1, n = 0;
+	unsigned char *b64 = NULL;
 
-	for (size_t i = 0; i < HOSTKEYS_N; i++) {
-		argv[n++] = bp->key[i];
-		argv[n++] = bp->pub[i];
+	for (int f = 0; bp->has_past && f < HISTORY_FILES; f++)
+		cap += 6 + (h->file[f].len * 4 / 3 + 4) / B64_ARG + 1;
+	char **argv = calloc(cap, sizeof(*argv));
+	bool bad = argv == NULL;
+
+	if (!bad) {
+		const char *fixed[] = {"sh", "-c", script, "sh", POOL_PREPARE_ID, bp->secret};
+		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			argv[n++] = strdup(fixed[i]);
+		for (size_t i = 0; i < HOSTKEYS_N; i++) {
+			argv[n++] = strdup(bp->key[i]);
+			argv[n++] = strdup(bp->pub[i]);
+		}
 	}
-	argv[n] = NULL;
-	pool_add_prepare(p, argv);
+	for (int f = 0; bp->has_past && f < HISTORY_FILES && !bad; f++) {
+		const struct history_file *hf = &h->file[f];
+		size_t len = 4 * ((hf->len + 2) / 3), parts = (len + B64_ARG - 1) / B64_ARG;
+
+		free(b64);
+		if ((b64 = malloc(len + 1)) == NULL) {
+			bad = true;
+			break;
+		}
+		EVP_EncodeBlock(b64, hf->data, (int)hf->len);
+		argv[n++] = strdup(hf->path);
+		argv[n++] = strdup(hf->owner == HISTORY_OWNER_UTMP ? "utmp" : "log");
+		bad |= asprintf(&argv[n++], "%o", hf->mode) < 0;
+		bad |= asprintf(&argv[n++], "%lld", (long long)hf->mtime) < 0;
+		bad |= asprintf(&argv[n++], "%zu", hf->at) < 0;
+		bad |= asprintf(&argv[n++], "%zu", parts) < 0;
+		for (size_t i = 0; i < parts && !bad; i++) {
+			size_t k = len - i * B64_ARG < B64_ARG ? len - i * B64_ARG : B64_ARG;
+			argv[n++] = strndup((const char *)b64 + i * B64_ARG, k);
+		}
+	}
+	free(b64);
+	for (size_t i = 0; !bad && i < n; i++)
+		bad = argv[i] == NULL;
+	if (bad)
+		error("out of memory");
+	else
+		pool_add_prepare(p, (const char *const *)argv);
+	for (size_t i = 0; argv != NULL && i < n; i++) {
+		explicit_bzero(argv[i], strlen(argv[i])); /* the keys */
+		free(argv[i]);
+	}
+	free(argv);
+	return bad ? -1 : 0;
 }
 
 /* SHA-256 (hex) of text, then "\n" when nl. */
@@ -140,6 +259,31 @@ static int hash_of(const char *text, bool nl, char out[DIGEST_HEX_MAX])
 	int r = digest_hex(EVP_sha256(), t, n, out);
 	free(t);
 	return r;
+}
+
+/* SHA-256 (hex) of a history file as the box holds it: zeros up to its
+ * offset, then its data. */
+static int past_hash(const struct history_file *f, char out[DIGEST_HEX_MAX])
+{
+	static const uint8_t zeros[4096];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+	int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+
+	for (size_t left = f->at; ok && left > 0;) {
+		size_t k = left < sizeof(zeros) ? left : sizeof(zeros);
+		ok = EVP_DigestUpdate(c, zeros, k) == 1;
+		left -= k;
+	}
+	ok =
+	    ok && EVP_DigestUpdate(c, f->data, f->len) == 1 && EVP_DigestFinal_ex(c, md, &len) == 1;
+	EVP_MD_CTX_free(c);
+	if (!ok)
+		return -1;
+	for (unsigned i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }
 
 /* What every box's prepared paths hold but the machine id: path -> SHA-256
@@ -166,6 +310,10 @@ static json_t *same_in_every_box(const struct box_prep *bp, const struct config 
 		snprintf(path, sizeof(path), "/etc/ssh/ssh_host_%s_key.pub", key_names[i]);
 		bad |= hash_of(bp->pub[i], true, hash) < 0;
 		bad |= json_object_set_new(k, path, json_string(hash)) < 0;
+	}
+	for (int f = 0; bp->has_past && f < HISTORY_FILES && !bad; f++) {
+		bad |= past_hash(&bp->past.file[f], hash) < 0;
+		bad |= json_object_set_new(k, bp->past.file[f].path, json_string(hash)) < 0;
 	}
 	if (bad) {
 		json_decref(k);

@@ -5,7 +5,8 @@
  * client sees, as on a server whose sshd answers; comment root@HOSTNAME,
  * dated as the openssh-server package's installation), a machine id of its
  * own (derived from the box's id and the host's secret: the same box keeps
- * it), and no /.dockerenv.
+ * it), no /.dockerenv, and a past in its logs (log_history.h) unless
+ * stealth.log_history is off.
  *
  * And, for the artifact collection, what those paths hold right after:
  * listed as Hermes's, not the attacker's, unless the attacker changed them
@@ -20,18 +21,21 @@
 
 #include "config.h"
 #include "hostkeys.h"
+#include "image_facts.h"
 #include "pool.h"
 
 struct box_prep;
 
 /* pem: the host keys as hostkeys_read gives them (copied); secret: the
- * host's (stealth.h). NULL after logging why. */
+ * host's (stealth.h); facts: the image's (its login user is the log
+ * history's). NULL after logging why. */
 struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS_N],
-                              const uint8_t secret[32]);
+                              const uint8_t secret[32], const struct image_facts *facts);
 void box_prep_free(struct box_prep *bp);
 
-/* Adds the command to the pool's (pool_add_prepare). */
-void box_prep_install(const struct box_prep *bp, struct pool *p);
+/* Adds the command to the pool's (pool_add_prepare). -1 after logging why
+ * (out of memory). */
+int box_prep_install(const struct box_prep *bp, struct pool *p);
 
 /* What the prepared paths of container id hold (a new object: path ->
  * SHA-256, or "deleted"); NULL when out of memory. */

@@ -185,6 +185,63 @@ int image_facts_dpkg_status(struct image_facts *f, const char *text, size_t len)
 	}
 }
 
+/* Field i (from 0) of a passwd line, or false when it has fewer. */
+static bool colon_field(const struct line *l, int i, struct line *out)
+{
+	const char *p = l->p, *end = l->p + l->n;
+
+	for (; i > 0; i--) {
+		const char *c = memchr(p, ':', (size_t)(end - p));
+		if (c == NULL)
+			return false;
+		p = c + 1;
+	}
+	const char *c = memchr(p, ':', (size_t)(end - p));
+	out->p = p;
+	out->n = (size_t)((c != NULL ? c : end) - p);
+	return true;
+}
+
+static bool ends_with(const struct line *l, const char *s)
+{
+	size_t n = strlen(s);
+	return l->n >= n && memcmp(l->p + l->n - n, s, n) == 0;
+}
+
+int image_facts_passwd(struct image_facts *f, const char *text, size_t len)
+{
+	size_t off = 0;
+	struct line l, name, uid, shell;
+
+	f->login_user[0] = '\0';
+	f->login_uid = 0;
+	while (next_line(text, len, &off, &l)) {
+		unsigned long u = 0;
+		bool ok;
+
+		if (!colon_field(&l, 0, &name) || !colon_field(&l, 2, &uid) ||
+		    !colon_field(&l, 6, &shell))
+			continue;
+		ok = name.n > 0 && name.n < sizeof(f->login_user) && uid.n > 0 && uid.n <= 5 &&
+		     shell.n > 0 && shell.p[0] == '/' && !ends_with(&shell, "/nologin") &&
+		     !ends_with(&shell, "/false") && memchr(shell.p, '\0', shell.n) == NULL;
+		for (size_t i = 0; ok && i < uid.n; i++) {
+			ok = uid.p[i] >= '0' && uid.p[i] <= '9';
+			u = u * 10 + (unsigned long)(uid.p[i] - '0');
+		}
+		for (size_t i = 0; ok && i < name.n; i++)
+			ok = in_set(name.p[i], i == 0 ? "abcdefghijklmnopqrstuvwxyz_"
+			                              : "abcdefghijklmnopqrstuvwxyz0123456789_-");
+		if (!ok || u < 1000 || u > 59999)
+			continue;
+		memcpy(f->login_user, name.p, name.n);
+		f->login_user[name.n] = '\0';
+		f->login_uid = (unsigned)u;
+		return 1;
+	}
+	return 0;
+}
+
 int image_facts_split_version(const char *version, char *upstream, size_t upstream_size,
                               char *revision, size_t revision_size)
 {

@@ -19,6 +19,8 @@ struct image_facts {
 	char pretty_name[128];          /* PRETTY_NAME, for messages; printable ASCII */
 	char openssh_version[FACT_MAX]; /* openssh-server's Version when it is
 	                                 * installed ("1:9.2p1-2+deb12u10"), else "" */
+	char login_user[33];            /* the first login user, "" when none */
+	unsigned login_uid;
 };
 
 /* Reads an os-release file (KEY=value lines, values optionally quoted).
@@ -31,6 +33,12 @@ int image_facts_os_release(struct image_facts *f, const char *text, size_t len, 
  * it is not (or its version is not a plain Debian version), -1 when the
  * text is not a status file at all (a NUL byte). */
 int image_facts_dpkg_status(struct image_facts *f, const char *text, size_t len);
+
+/* Reads /etc/passwd and sets login_user and login_uid: the first user with
+ * a uid from 1000 to 59999 (Debian's range for people), a shell that is
+ * neither nologin nor false, and a name of [a-z_][a-z0-9_-]* of at most 32
+ * characters. Returns 1 when there is one, else 0 (login_user ""). */
+int image_facts_passwd(struct image_facts *f, const char *text, size_t len);
 
 /* Splits a Debian version "[epoch:]upstream[-revision]" into upstream and
  * revision (without the epoch). Returns 0, or -1 when either part is empty,

@@ -20,6 +20,7 @@
 #define CALL_MS      30000
 #define SMALL_FILE   (64 << 10) /* os-release */
 #define STATUS_FILE  (16 << 20) /* dpkg's status: ~0.5 MiB on a server */
+#define PASSWD_FILE  (1 << 20)  /* /etc/passwd */
 #define PROFILE_FILE (64 << 10)
 
 /* A regular file of the container, copied out: NULL with *why set when it
@@ -109,6 +110,13 @@ static int read_image(struct stealth *s, const struct config *cfg, struct docker
 	if (text == NULL || image_facts_dpkg_status(&s->facts, text, len) < 0)
 		info("image %s: no dpkg status to read the openssh-server version from%s%s", image,
 		     text == NULL ? ": " : "", text == NULL ? why : "");
+	free(text);
+	/* Whose sessions the box's log history shows (log_history.h). */
+	text = read_box_file(d, cid, "/etc/passwd", PASSWD_FILE, &len, &why);
+	if (text == NULL || image_facts_passwd(&s->facts, text, len) == 0)
+		info("image %s: no login user in /etc/passwd%s%s: the log history shows root's "
+		     "sessions",
+		     image, text == NULL ? ": " : "", text == NULL ? why : "");
 	rc = 0;
 out:
 	free(text);

@@ -1,10 +1,11 @@
 /*
  * libFuzzer harness for image_facts.c: any bytes as a box image's
- * os-release and dpkg status file (an image may come from
- * anywhere). Beyond "no crash, no over-read" it checks what stealth.c and
- * the banner rely on: what is kept is NUL-terminated within its field and
- * made only of the characters the header promises; an openssh-server
- * version that is kept splits into parts a banner may carry.
+ * os-release, dpkg status file and /etc/passwd (an image may come from
+ * anywhere). Beyond "no crash, no over-read" it checks what stealth.c, the
+ * banner and the log history rely on: what is kept is NUL-terminated within
+ * its field and made only of the characters the header promises; an
+ * openssh-server version that is kept splits into parts a banner may carry;
+ * a login user is a plain name with a uid in the users' range.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,6 +59,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		only(rev, sizeof(rev), ALNUM ".+~");
 	} else {
 		CHECK(f.openssh_version[0] == '\0');
+	}
+	r = image_facts_passwd(&f, text, size);
+	CHECK(r == 0 || r == 1);
+	if (r == 1) {
+		only(f.login_user, sizeof(f.login_user), "abcdefghijklmnopqrstuvwxyz0123456789_-");
+		CHECK(f.login_user[0] != '\0' && f.login_user[0] != '-' &&
+		      (f.login_user[0] < '0' || f.login_user[0] > '9'));
+		CHECK(f.login_uid >= 1000 && f.login_uid <= 59999);
+	} else {
+		CHECK(f.login_user[0] == '\0');
 	}
 	/* The input as one version string and as a user name. */
 	if (size < FACT_MAX * 2 && memchr(data, '\0', size) == NULL) {

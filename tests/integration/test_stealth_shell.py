@@ -1,14 +1,17 @@
 """Inside the box, as an implant would look (issue 16, docs/stealth.md): what Hermes gives every
 box before it is ready - the server's own host keys in /etc/ssh, a machine id of its own, no
-/.dockerenv - is there and consistent with what a client sees, and it is not reported as the
-attacker's files unless the attacker changes it. With hermes-runtime (which the engine
-scripts/docker-up.sh starts has registered), Docker's bind mounts over /etc and the HOSTNAME
-it exports to PID 1 are gone too, and /dev has the host's nodes (none of them openable)."""
+/.dockerenv, a past in its logs - is there and consistent with what a client sees, and it is
+not reported as the attacker's files unless the attacker changes it. With hermes-runtime
+(which the engine scripts/docker-up.sh starts has registered), Docker's bind mounts over /etc
+and the HOSTNAME it exports to PID 1 are gone too, and /dev has the host's nodes (none of them
+openable)."""
 
+import calendar
 import hashlib
 import os
 import re
 import stat
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -148,6 +151,74 @@ def test_each_box_its_own_machine_id(hermes):
     assert first != second
 
 
+HISTORY = (
+    "last -w; echo LAST-END; { lastb -w; lastb -w -f /var/log/btmp.1; } | grep ssh:notty | "
+    "head -n 5; echo LASTB-END; lastlog -u admin; "
+    "echo LASTLOG-END; who -b; echo WHO-END; "
+    "stat -c '%n %a %U:%G' /var/log/wtmp /var/log/btmp /var/log/btmp.1 /var/log/lastlog "
+    "/run/utmp /var/log/auth.log*; echo STAT-END; zcat /var/log/auth.log.4.gz | head -n 2; "
+    "echo Z-END; echo CRON=$(grep -c ' CRON\\[[0-9]*\\]: ' /var/log/auth.log.1); "
+    "echo KERNEL=$(uname -r); echo UP=$(cut -d' ' -f1 /proc/uptime); echo NOW=$(date +%s)")
+
+
+def who_time(text, now):
+    """A time as `who` shows it (UTC in the box): ISO in a full locale, "Mmm dd HH:MM" in C."""
+    try:
+        return calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M"))
+    except ValueError:
+        year = time.gmtime(now).tm_year
+        t = calendar.timegm(time.strptime(f"{year} {text}", "%Y %b %d %H:%M"))
+        return t if t <= now + 60 else calendar.timegm(
+            time.strptime(f"{year - 1} {text}", "%Y %b %d %H:%M"))
+
+
+def section(out, end):
+    before, _, rest = out.partition(end + "\n")
+    return before, rest
+
+
+def test_logs_have_a_past(hermes):
+    """The box's login records and auth logs read as a server's that has run for weeks
+    (docs/stealth.md, "Log history"): the admin's sessions and the reboots in `last`, guesses
+    in `lastb`, the admin's last login in `lastlog`, and the host's boot as both the last
+    reboot and `who -b`, agreeing with the uptime the box reads."""
+    r = ssh_exec(hermes.port, HISTORY)
+    assert r.returncode == 0, r
+    out = r.stdout.decode()
+    last, out = section(out, "LAST-END")
+    lastb, out = section(out, "LASTB-END")
+    lastlog, out = section(out, "LASTLOG-END")
+    who, out = section(out, "WHO-END")
+    stats, out = section(out, "STAT-END")
+    gz, out = section(out, "Z-END")
+    got = dict(re.findall(r"^([A-Z]+)=(.*)$", out, re.M))
+
+    sessions = re.findall(r"^admin\s+pts/0\s+10\.\d+\.\d+\.\d+\s+\w{3} \w{3} [ \d]\d "
+                          r"\d\d:\d\d - \d\d:\d\d ", last, re.M)
+    assert len(sessions) >= 5, last
+    now = int(got["NOW"])
+    boot = now - float(got["UP"])
+    reboots = re.findall(r"^reboot\s+system boot\s+(\S+)\s+(.*)$", last, re.M)
+    if now - boot < 119 * 86400:
+        assert reboots and reboots[0][0] == got["KERNEL"], last
+        assert "still running" in reboots[0][1], last  # the host's boot, the latest record
+    else:
+        assert not reboots, last  # up longer than the history: it has seen no boot
+    assert re.search(r"^wtmp begins \w{3} \w{3} [ \d]\d ", last, re.M), last
+    assert re.search(r"^\S+\s+ssh:notty\s+\d+\.\d+\.\d+\.\d+\s", lastb, re.M), lastb
+    assert re.search(r"^admin\s+pts/0\s+10\.", lastlog, re.M), lastlog
+    # who -b: the host's boot, which is what the box's uptime counts from.
+    assert abs(who_time(who.split("system boot")[1].strip(), now) - boot) < 120, (who, boot)
+    modes = dict(line.split(" ", 1) for line in stats.splitlines())
+    assert modes["/var/log/wtmp"] == "664 root:utmp", modes
+    assert modes["/var/log/btmp"] == modes["/var/log/btmp.1"] == "660 root:utmp", modes
+    assert modes["/var/log/lastlog"] == modes["/run/utmp"] == "664 root:utmp", modes
+    for k in ("", ".1", ".2.gz", ".3.gz", ".4.gz"):
+        assert modes[f"/var/log/auth.log{k}"] == "640 root:adm", modes
+    assert re.match(rf"^\w{{3}} [ \d]\d \d\d:\d\d:\d\d {HOSTNAME} (sshd|CRON)\[\d+\]: ", gz), gz
+    assert int(got["CRON"]) >= 2 * 24 * 6, got  # cron's hourly sessions, a week of them
+
+
 def test_prepared_files_are_not_the_attackers(hermes):
     mark = hermes.mark()
     r = ssh_exec(hermes.port, "echo 0123456789abcdef0123456789abcdef > /etc/machine-id; "
@@ -171,6 +242,12 @@ def test_prepared_files_are_not_the_attackers(hermes):
     # The engine's files (hermes-runtime's in their place) are not the attacker's either, unless
     # the attacker changes them: then what the box holds is collected, not the engine's copy.
     assert not {"/etc/hostname", "/etc/resolv.conf"} & (created | changed), (created, changed)
+    # The log history is Hermes's, but what the box's sshd added for this login (auth.log).
+    past = {"/var/log/wtmp", "/var/log/btmp", "/var/log/btmp.1", "/var/log/lastlog",
+            "/run/utmp", "/var/log/auth.log.1", "/var/log/auth.log.2.gz",
+            "/var/log/auth.log.3.gz", "/var/log/auth.log.4.gz"}
+    assert not past & (created | changed), past & (created | changed)
+    assert done["prepared"] >= 9 + len(past), done
     hosts = [e for e in hermes.find("file.changed", session=closed["session"])
              if e["path"] == "/etc/hosts"]
     assert len(hosts) == 1, hosts

@@ -112,6 +112,7 @@ static void check_defaults(const struct config *c)
 	assert_null(c->server.banner);
 	assert_string_equal(c->stealth.profile, "auto");
 	assert_true(c->stealth.auth_delay);
+	assert_true(c->stealth.log_history);
 	assert_false(c->authentication.keyboard_interactive);
 	assert_int_equal(c->authentication.n_static_credentials, 0);
 	assert_int_equal(c->authentication.accept_all_after_failures, 3);
@@ -237,6 +238,7 @@ static const char full_yaml[] = "server:\n"
                                 "stealth:\n"
                                 "  profile: /etc/hermes/alpine.profile\n"
                                 "  auth_delay: false\n"
+                                "  log_history: false\n"
                                 "docker:\n"
                                 "  socket_path: /run/docker.sock\n"
                                 "  base_url: tcp://socket-proxy:2375\n";
@@ -256,6 +258,7 @@ static void test_full_valid(void **state)
 	assert_string_equal(c->server.banner, "OpenSSH_9.6p1 Debian-4");
 	assert_string_equal(c->stealth.profile, "/etc/hermes/alpine.profile");
 	assert_false(c->stealth.auth_delay);
+	assert_false(c->stealth.log_history);
 	assert_int_equal(c->authentication.n_static_credentials, 2);
 	assert_string_equal(cr[0].username, "root");
 	assert_string_equal(cr[0].password, "123456");

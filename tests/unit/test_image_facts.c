@@ -151,6 +151,31 @@ static void split(const char *v, int rc, const char *up, const char *rev)
 	}
 }
 
+static void test_passwd(void **state)
+{
+	struct image_facts f;
+	const char *pw = "root:x:0:0:root:/root:/bin/bash\n"
+	                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+	                 "svc:x:1001:1001::/home/svc:/usr/sbin/nologin\n"
+	                 "ftp:x:1002:1002::/srv/ftp:/bin/false\n"
+	                 "Bad:x:1003:1003::/home/Bad:/bin/bash\n"
+	                 "short:x:1004\n"
+	                 "big:x:60001:60001::/home/big:/bin/bash\n"
+	                 "admin:x:1000:1000::/home/admin:/bin/bash\n"
+	                 "later:x:1005:1005::/home/later:/bin/sh\n";
+
+	(void)state;
+	memset(&f, 0x55, sizeof(f));
+	assert_int_equal(image_facts_passwd(&f, pw, strlen(pw)), 1);
+	assert_string_equal(f.login_user, "admin");
+	assert_int_equal(f.login_uid, 1000);
+	/* none: only system users; a uid with a sign or too long */
+	const char *none = "root:x:0:0:root:/root:/bin/bash\nx:x:+1000:1:::/bin/sh\n"
+	                   "y:x:001000:1:::/bin/sh\nz:x:1000:1:::bin/sh";
+	assert_int_equal(image_facts_passwd(&f, none, strlen(none)), 0);
+	assert_string_equal(f.login_user, "");
+}
+
 static void test_split_version(void **state)
 {
 	(void)state;
@@ -172,7 +197,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_os_release),    cmocka_unit_test(test_os_release_refused),
 	    cmocka_unit_test(test_dpkg_status),   cmocka_unit_test(test_dpkg_status_not_installed),
-	    cmocka_unit_test(test_split_version),
+	    cmocka_unit_test(test_split_version), cmocka_unit_test(test_passwd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
