@@ -37,8 +37,9 @@ struct box_prep {
  * root:utmp; "log": rsyslog's, syslog:adm where that user exists as on
  * Ubuntu, else root:adm), mode, mtime, the offset its data starts at in an
  * emptied file (a hole before), the number of arguments its base64 is cut
- * into, and those. Written beside and renamed into place; an image without
- * base64 gets none. */
+ * into, and those. Written beside and renamed into place; a file that
+ * cannot be written is left out (the past is no reason to lose a box), and
+ * an image without base64 gets none. */
 static const char script[] =
     "umask 022; id=$1; secret=$2; shift 2; "
     "rm -f /.dockerenv; "
@@ -55,11 +56,11 @@ static const char script[] =
     "[ \"$n\" -le $# ] || exit 1; "
     "if [ \"$o\" = utmp ]; then own=root:utmp; else own=$lu:adm; fi; "
     "tmp=$p.new; "
-    ": > \"$tmp\" && { [ \"$at\" -eq 0 ] || truncate -s \"$at\" \"$tmp\"; } && "
+    "if true 2>/dev/null > \"$tmp\" && { [ \"$at\" -eq 0 ] || truncate -s \"$at\" \"$tmp\"; } && "
     "( k=$n; while [ $k -gt 0 ]; do printf '%s' \"$1\"; shift; k=$((k-1)); done ) "
-    "| base64 -d >> \"$tmp\" || exit 1; shift \"$n\"; "
-    "chown \"$own\" \"$tmp\" 2>/dev/null; "
-    "chmod \"$m\" \"$tmp\" && touch -d \"@$t\" \"$tmp\" && mv -f \"$tmp\" \"$p\" || exit 1; "
+    "| base64 -d >> \"$tmp\"; then chown \"$own\" \"$tmp\" 2>/dev/null; "
+    "chmod \"$m\" \"$tmp\" && touch -d \"@$t\" \"$tmp\" && mv -f \"$tmp\" \"$p\" || "
+    "rm -f \"$tmp\"; else rm -f \"$tmp\"; fi; shift \"$n\"; "
     "done";
 
 /* Base64 in arguments of at most this many characters (a multiple of 4;
