@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -107,10 +108,15 @@ static int make_past(struct box_prep *bp, const struct config *cfg, const struct
 	const char *host = cfg->container_pool.hostname;
 	struct history_in in;
 	struct utsname u;
+	struct stat st;
 
 	memset(&in, 0, sizeof(in));
 	memcpy(in.seed, secret, sizeof(in.seed));
 	in.now = time(NULL);
+	/* Where the past stays put: the host key Hermes made at its first
+	 * start here. */
+	if (stat(cfg->server.host_key_path, &st) == 0)
+		in.installed = st.st_mtime;
 	in.boot = host_boot();
 	if (in.boot <= 0 || in.boot > in.now)
 		in.boot = in.now;

@@ -46,6 +46,20 @@ static long range(struct rng *r, long lo, long hi)
 	return lo + (long)(next(r) % (uint64_t)(hi - lo + 1));
 }
 
+/* The streams: each part of the past draws from its own, named by what it
+ * is and when (a day, an hour, a boot), so that a day's past is the same
+ * whatever else was drawn: whenever Hermes starts, the days it has shown
+ * before stay as they were. */
+enum stream_id { S_BASE = 1, S_CRON, S_DAY, S_SESSION, S_GUESS, S_BOOT, S_ROTATE, S_PIDS };
+
+static struct rng stream(uint64_t base, enum stream_id id, int64_t n)
+{
+	struct rng r = {base ^ ((uint64_t)id << 56) ^ ((uint64_t)n * 0xd1342543de82ef95ULL)};
+	(void)next(&r);
+	(void)next(&r);
+	return r;
+}
+
 /* True with probability percent/100. */
 static bool chance(struct rng *r, unsigned percent)
 {
@@ -72,7 +86,8 @@ struct ev {
 
 struct gen {
 	const struct history_in *in;
-	struct rng rng;
+	uint64_t base;  /* from the seed: every stream's */
+	struct rng rng; /* the stream drawn from now */
 	struct ev *ev;
 	size_t n, cap;
 	bool oom;
@@ -183,6 +198,7 @@ static void boot_records(struct gen *g, time_t boot, bool host)
 {
 	struct utmpx u[2];
 
+	g->rng = stream(g->base, S_BOOT, boot);
 	boot_pair(g, boot, u);
 	for (int i = 0; i < 2; i++) {
 		struct ev *e = add(g, u[i].ut_tv.tv_sec, EV_WTMP);
@@ -195,6 +211,7 @@ static void boot_records(struct gen *g, time_t boot, bool host)
 
 static void shutdown_record(struct gen *g, time_t t)
 {
+	g->rng = stream(g->base, S_BOOT, t);
 	struct utmpx *u = record(g, t, EV_WTMP, RUN_LVL, "shutdown", "~", g->in->kernel);
 
 	if (u != NULL) {
@@ -220,6 +237,7 @@ static void cron(struct gen *g, time_t from, time_t to)
 	for (time_t h = from - from % HOUR; h < to; h += HOUR) {
 		struct tm tm;
 		gmtime_r(&h, &tm);
+		g->rng = stream(g->base, S_CRON, h / HOUR);
 		if (h + 17 * MINUTE + 1 >= from && h + 17 * MINUTE + 1 < to)
 			cron_session(g, h + 17 * MINUTE + 1, 0);
 		if (tm.tm_hour != 6)
@@ -358,35 +376,42 @@ static void guess(struct gen *g, time_t t, const char *ip)
 }
 
 /* A day of a running server, [from, to): cron, the admin's sessions on
- * working days, and the guessers. */
+ * working days, and the guessers. What falls outside is drawn all the
+ * same, and left out. */
 static void day(struct gen *g, time_t from, time_t to)
 {
 	time_t d = from - from % DAY;
+	int64_t n = d / DAY;
 	struct tm tm;
+	struct rng r = stream(g->base, S_DAY, n);
 
 	gmtime_r(&d, &tm);
 	cron(g, from, to);
 	bool workday = tm.tm_wday >= 1 && tm.tm_wday <= 5;
 	/* One or two sessions, never at once (both would be on pts/0). */
 	time_t busy_from = 0, busy_to = 0;
-	for (int k = 0; k < 2 && chance(&g->rng, workday ? (k ? 20 : 65) : 8); k++) {
-		time_t t = d + range(&g->rng, 7 * HOUR + 30 * MINUTE, 17 * HOUR + 30 * MINUTE);
-		long secs = chance(&g->rng, 70) ? range(&g->rng, 60, 25 * MINUTE)
-		                                : range(&g->rng, 25 * MINUTE, 2 * HOUR);
+	for (int k = 0; k < 2 && chance(&r, workday ? (k ? 20 : 65) : 8); k++) {
+		time_t t = d + range(&r, 7 * HOUR + 30 * MINUTE, 17 * HOUR + 30 * MINUTE);
+		long secs =
+		    chance(&r, 70) ? range(&r, 60, 25 * MINUTE) : range(&r, 25 * MINUTE, 2 * HOUR);
 		if (t < from || t + secs >= to ||
 		    (busy_to != 0 && t + secs + MINUTE > busy_from && t < busy_to + MINUTE))
 			continue;
+		g->rng = stream(g->base, S_SESSION, 2 * n + k);
 		admin_session(g, t, secs);
 		busy_from = t;
 		busy_to = t + secs;
 	}
-	for (long b = range(&g->rng, 1, 4); b > 0; b--) {
+	for (long b = range(&r, 1, 4); b > 0; b--) {
 		char ip[16];
-		time_t t = d + range(&g->rng, 0, DAY - 1);
+		time_t t = d + range(&r, 0, DAY - 1);
+		g->rng = stream(g->base, S_GUESS, 8 * n + b);
 		public_ip(g, ip);
-		for (long c = range(&g->rng, 1, 3); c > 0; c--, t += range(&g->rng, 4, 40))
-			if (t >= from && t + 4 < to)
+		for (long c = range(&r, 1, 3); c > 0; c--, t += range(&r, 4, 40))
+			if (t >= from && t + 4 < to) {
+				g->rng = stream(g->base, S_GUESS, 64 * n + 8 * b + c);
 				guess(g, t, ip);
+			}
 	}
 }
 
@@ -417,7 +442,10 @@ static int by_time(const void *a, const void *b)
  * hundred after the boot's own; every event of a process gets its id. */
 static int number(struct gen *g)
 {
-	long *pid = calloc(g->procs + 1, sizeof(*pid)), cur = range(&g->rng, 600, 900);
+	long *pid = calloc(g->procs + 1, sizeof(*pid)), cur;
+
+	g->rng = stream(g->base, S_PIDS, 0);
+	cur = range(&g->rng, 600, 900);
 
 	if (pid == NULL)
 		return -1;
@@ -502,21 +530,23 @@ static const struct {
 
 /* logrotate's daily run (Debian 12's logrotate.timer: midnight, within the
  * hour): the last one at or before t that fell on a day matching. */
-static time_t rotation_before(struct rng *r, time_t t, bool monthly)
+static time_t rotation_before(uint64_t base, time_t t, bool monthly)
 {
 	time_t d = t - t % DAY;
 	for (;;) {
 		struct tm tm;
+		struct rng r = stream(base, S_ROTATE, d / DAY);
 		gmtime_r(&d, &tm);
-		time_t at = d + (time_t)range(r, 60, 50 * MINUTE);
+		time_t at = d + (time_t)range(&r, 60, 50 * MINUTE);
 		if ((monthly ? tm.tm_mday == 1 : tm.tm_wday == 0) && at <= t)
 			return at;
 		d -= DAY;
 	}
 }
 
-static void seed_rng(const struct history_in *in, struct rng *r)
+static uint64_t seed_base(const struct history_in *in)
 {
+	uint64_t base = 0;
 	uint8_t h[32];
 	unsigned len = 0;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -527,9 +557,9 @@ static void seed_rng(const struct history_in *in, struct rng *r)
 	    EVP_DigestUpdate(c, in->seed, sizeof(in->seed)) == 1)
 		(void)EVP_DigestFinal_ex(c, h, &len);
 	EVP_MD_CTX_free(c);
-	r->s = 0;
 	for (int i = 0; i < 8; i++)
-		r->s = r->s << 8 | h[i];
+		base = base << 8 | h[i];
+	return base;
 }
 
 static void base64_nopad(const uint8_t *p, size_t n, char *out, size_t size)
@@ -556,32 +586,40 @@ int history_make(const struct history_in *in, struct history *h)
 	struct gen g;
 	struct buf b[HISTORY_FILES];
 	time_t week[6], month[2], start, boot = in->boot < in->now ? in->boot : in->now;
+	time_t anchor = in->installed > 0 && in->installed < in->now ? in->installed : in->now;
 	uint8_t key[32];
 	int rc = -1;
 
 	memset(&g, 0, sizeof(g));
 	memset(h, 0, sizeof(*h));
 	g.in = in;
-	seed_rng(in, &g.rng);
+	g.base = seed_base(in);
+	g.rng = stream(g.base, S_BASE, 0);
 	for (int f = 0; f < HISTORY_FILES; f++)
 		buf_init(&b[f]);
 
 	/* The rotations: auth.log weekly (auth.log.k holds [week[k+1],
 	 * week[k]), week[0] = now), btmp monthly. */
 	week[0] = in->now;
-	week[1] = rotation_before(&g.rng, in->now, false);
+	week[1] = rotation_before(g.base, in->now, false);
 	for (int k = 2; k < 6; k++)
-		week[k] = week[k - 1] - WEEK + (time_t)range(&g.rng, -20 * MINUTE, 20 * MINUTE);
-	month[0] = rotation_before(&g.rng, in->now, true);
-	month[1] = rotation_before(&g.rng, month[0] - DAY, true);
+		week[k] = rotation_before(g.base, week[k - 1] - DAY, false);
+	month[0] = rotation_before(g.base, in->now, true);
+	month[1] = rotation_before(g.base, month[0] - DAY, true);
 
-	/* The install: a few days before the oldest log kept. */
-	start = week[5] - (time_t)range(&g.rng, 1, 6) * DAY - (time_t)range(&g.rng, 0, DAY - 1);
+	/* The install: six to seven weeks before Hermes first started here
+	 * (before the oldest log kept then), and where it stays as the past
+	 * grows; no further back than LONGEST_PAST. */
+	start = anchor - 42 * DAY - (time_t)range(&g.rng, 0, 7 * DAY);
+	if (start < in->now - LONGEST_PAST)
+		start = in->now - LONGEST_PAST;
 
-	snprintf(g.admin_ip[0], sizeof(g.admin_ip[0]), "10.%ld.%ld.%ld", range(&g.rng, 1, 250),
-	         range(&g.rng, 0, 254), range(&g.rng, 2, 254));
-	snprintf(g.admin_ip[1], sizeof(g.admin_ip[1]), "10.%ld.%ld.%ld", range(&g.rng, 1, 250),
-	         range(&g.rng, 0, 254), range(&g.rng, 2, 254));
+	for (int i = 0; i < 2; i++) {
+		/* drawn one by one: an argument list has no order of evaluation */
+		long a = range(&g.rng, 1, 250), b2 = range(&g.rng, 0, 254),
+		     c = range(&g.rng, 2, 254);
+		snprintf(g.admin_ip[i], sizeof(g.admin_ip[i]), "10.%ld.%ld.%ld", a, b2, c);
+	}
 	for (size_t i = 0; i < sizeof(key); i += 8) {
 		uint64_t x = next(&g.rng);
 		memcpy(key + i, &x, 8);
@@ -610,6 +648,7 @@ int history_make(const struct history_in *in, struct history *h)
 			from = mid + 3 * MINUTE;
 		}
 		uptime_span(&g, from, boot - 2 * MINUTE);
+		g.rng = stream(g.base, S_BOOT, boot - 1);
 		shutdown_record(&g, boot - range(&g.rng, 30, 90));
 		boot_records(&g, boot, true);
 		uptime_span(&g, boot + 2 * MINUTE, in->now);
@@ -667,6 +706,7 @@ int history_make(const struct history_in *in, struct history *h)
 		}
 		buf_free(&b[f]);
 		b[f] = z;
+		g.rng = stream(g.base, S_ROTATE, week[k - 1]);
 		h->file[f].mtime = week[k - 1] + range(&g.rng, 0, 2);
 	}
 	for (int f = 0; f < HISTORY_FILES; f++) {

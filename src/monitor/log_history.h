@@ -19,10 +19,10 @@
  *
  * Pure: everything comes from its input. The same seed, the same past: one
  * Hermes's boxes share one history, as one server has one; another host's
- * secret gives another. Reboot records never contradict the uptime every
- * box reads (the host's): the last one is at the host's boot time and none
- * is before a boot in the history's span but that one, unless the host
- * booted before the span.
+ * secret gives another. Each day is drawn on its own, so a later start
+ * (a larger `now`) shows the same days before it, and more. Reboot records never contradict the
+ * uptime every box reads (the host's): the last one is at the host's boot time and none is before a
+ * boot in the history's span but that one, unless the host booted before the span.
  */
 #ifndef HERMES_LOG_HISTORY_H
 #define HERMES_LOG_HISTORY_H
@@ -33,12 +33,14 @@
 
 struct history_in {
 	uint8_t seed[32];
-	time_t now;      /* the history ends before this */
-	time_t boot;     /* the host's boot time (/proc/stat btime) */
-	char kernel[65]; /* uname -r */
-	char host[64];   /* the host name rsyslog writes (the short one) */
-	char user[33];   /* the image's login user; "" for none (root logs in) */
-	unsigned uid;    /* its uid */
+	time_t now;       /* the history ends before this */
+	time_t installed; /* when Hermes first started here (its host key's
+	                   * mtime); 0: now. The install is weeks before. */
+	time_t boot;      /* the host's boot time (/proc/stat btime) */
+	char kernel[65];  /* uname -r */
+	char host[64];    /* the host name rsyslog writes (the short one) */
+	char user[33];    /* the image's login user; "" for none (root logs in) */
+	unsigned uid;     /* its uid */
 };
 
 enum history_file_id {
