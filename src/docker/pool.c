@@ -73,6 +73,8 @@ struct pool {
 	void *net_arg;
 	json_t *prepare; /* the commands (argv arrays) every box runs, in order,
 	                  * before it is ready */
+	pool_prepare_more_cb more;
+	void *more_arg;
 };
 
 #define CLEANUP_EVERY_MS (6 * 3600 * 1000)
@@ -456,6 +458,14 @@ static void prepare(struct pool *p, struct pcont *c)
 	json_array_foreach(json_array_get(p->prepare, c->prepared), i, arg)
 	{
 		const char *s = json_string_value(arg);
+		if (strcmp(s, POOL_PREPARE_MORE) == 0) {
+			if (p->more != NULL && p->more(p->more_arg, c->id, argv) < 0) {
+				json_decref(argv);
+				failed(p, c, "prepare", "preparing", "out of memory");
+				return;
+			}
+			continue;
+		}
 		json_array_append_new(argv,
 		                      json_string(strcmp(s, POOL_PREPARE_ID) == 0 ? c->id : s));
 	}
@@ -792,6 +802,12 @@ void pool_add_prepare(struct pool *p, const char *const *argv)
 	for (size_t i = 0; argv[i] != NULL; i++)
 		json_array_append_new(a, json_string(argv[i]));
 	json_array_append_new(p->prepare, a);
+}
+
+void pool_set_prepare_more(struct pool *p, pool_prepare_more_cb cb, void *arg)
+{
+	p->more = cb;
+	p->more_arg = arg;
 }
 
 void pool_set_runtime(struct pool *p, const char *runtime)

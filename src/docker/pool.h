@@ -73,6 +73,13 @@ void pool_set_runtime(struct pool *p, const char *runtime);
 #define POOL_PREPARE_ID "{container_id}"
 void pool_add_prepare(struct pool *p, const char *const *argv);
 
+/* An argument POOL_PREPARE_MORE is replaced by what cb appends to argv (a
+ * JSON array of strings) for the box id, made when that box runs the
+ * command; cb returns -1 when it could not (the box is then removed). */
+#define POOL_PREPARE_MORE "{more}"
+typedef int (*pool_prepare_more_cb)(void *arg, const char *id, json_t *argv);
+void pool_set_prepare_more(struct pool *p, pool_prepare_more_cb cb, void *arg);
+
 /* Starts warming up to the configured size. */
 void pool_start(struct pool *p);
 /* Containers ready now, and creations still in flight. */

@@ -21,13 +21,24 @@
 
 static const char *const key_names[HOSTKEYS_N] = {"rsa", "ecdsa", "ed25519"};
 
+/* The boxes whose log history is remembered for the collection: more than
+ * a pool and the boxes kept for returning attackers hold. */
+#define PAST_BOXES 512
+
 struct box_prep {
 	char *key[HOSTKEYS_N]; /* the private key files' text */
 	char *pub[HOSTKEYS_N]; /* "TYPE BASE64 root@HOSTNAME" */
 	char secret[65];       /* hex: the machine ids' */
 	json_t *same;          /* what the prepared paths hold in every box */
-	struct history past;   /* the logs' (stealth.log_history), or none */
+	/* The logs' past but its end, which is each box's preparation
+	 * (stealth.log_history); and what it wrote in the latest boxes. */
+	struct history_in past;
 	bool has_past;
+	struct {
+		char id[72];
+		json_t *known; /* path -> SHA-256 */
+	} boxes[PAST_BOXES];
+	size_t next_box;
 };
 
 /* $1 the box's id, $2 the secret, then each key and its public line. Every
@@ -101,35 +112,32 @@ static time_t host_boot(void)
 	return (time_t)b;
 }
 
-/* The boxes' past, ending now: this host's, seeded by its secret. */
-static int make_past(struct box_prep *bp, const struct config *cfg, const struct image_facts *facts,
-                     const uint8_t secret[32])
+/* The boxes' past: this host's, seeded by its secret; each box's ends when
+ * it is prepared (past_args). */
+static void make_past(struct box_prep *bp, const struct config *cfg,
+                      const struct image_facts *facts, const uint8_t secret[32])
 {
 	const char *host = cfg->container_pool.hostname;
-	struct history_in in;
+	struct history_in *in = &bp->past;
 	struct utsname u;
 	struct stat st;
 
-	memset(&in, 0, sizeof(in));
-	memcpy(in.seed, secret, sizeof(in.seed));
-	in.now = time(NULL);
+	memset(in, 0, sizeof(*in));
+	memcpy(in->seed, secret, sizeof(in->seed));
 	/* Where the past stays put: the host key Hermes made at its first
 	 * start here. */
 	if (stat(cfg->server.host_key_path, &st) == 0)
-		in.installed = st.st_mtime;
-	in.boot = host_boot();
-	if (in.boot <= 0 || in.boot > in.now)
-		in.boot = in.now;
+		in->installed = st.st_mtime;
+	in->boot = host_boot();
+	if (in->boot <= 0)
+		in->boot = time(NULL);
 	if (uname(&u) == 0)
-		snprintf(in.kernel, sizeof(in.kernel), "%s", u.release);
+		snprintf(in->kernel, sizeof(in->kernel), "%s", u.release);
 	/* rsyslog writes the short host name */
-	snprintf(in.host, sizeof(in.host), "%.*s", (int)strcspn(host, "."), host);
-	snprintf(in.user, sizeof(in.user), "%s", facts->login_user);
-	in.uid = facts->login_uid;
-	if (history_make(&in, &bp->past) < 0)
-		return -1;
+	snprintf(in->host, sizeof(in->host), "%.*s", (int)strcspn(host, "."), host);
+	snprintf(in->user, sizeof(in->user), "%s", facts->login_user);
+	in->uid = facts->login_uid;
 	bp->has_past = true;
-	return 0;
 }
 
 struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS_N],
@@ -165,11 +173,8 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
 			return NULL;
 		}
 	}
-	if (cfg->stealth.log_history && make_past(bp, cfg, facts, secret) < 0) {
-		error("out of memory");
-		box_prep_free(bp);
-		return NULL;
-	}
+	if (cfg->stealth.log_history)
+		make_past(bp, cfg, facts, secret);
 	if ((bp->same = same_in_every_box(bp, cfg)) == NULL) {
 		error("out of memory");
 		box_prep_free(bp);
@@ -191,81 +196,10 @@ void box_prep_free(struct box_prep *bp)
 	}
 	explicit_bzero(bp->secret, sizeof(bp->secret));
 	json_decref(bp->same);
-	if (bp->has_past)
-		history_free(&bp->past);
+	explicit_bzero(&bp->past, sizeof(bp->past));
+	for (size_t i = 0; i < PAST_BOXES; i++)
+		json_decref(bp->boxes[i].known);
 	free(bp);
-}
-
-int box_prep_install(const struct box_prep *bp, struct pool *p)
-{
-	const struct history *h = &bp->past;
-	size_t cap = 6 + 2 * HOSTKEYS_N + 1, n = 0;
-	unsigned char *b64 = NULL;
-
-	for (int f = 0; bp->has_past && f < HISTORY_FILES; f++)
-		cap += 6 + (h->file[f].len * 4 / 3 + 4) / B64_ARG + 1;
-	char **argv = calloc(cap, sizeof(*argv));
-	bool bad = argv == NULL;
-
-	if (!bad) {
-		const char *fixed[] = {"sh", "-c", script, "sh", POOL_PREPARE_ID, bp->secret};
-		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-			argv[n++] = strdup(fixed[i]);
-		for (size_t i = 0; i < HOSTKEYS_N; i++) {
-			argv[n++] = strdup(bp->key[i]);
-			argv[n++] = strdup(bp->pub[i]);
-		}
-	}
-	for (int f = 0; bp->has_past && f < HISTORY_FILES && !bad; f++) {
-		const struct history_file *hf = &h->file[f];
-		size_t len = 4 * ((hf->len + 2) / 3), parts = (len + B64_ARG - 1) / B64_ARG;
-
-		free(b64);
-		if ((b64 = malloc(len + 1)) == NULL) {
-			bad = true;
-			break;
-		}
-		EVP_EncodeBlock(b64, hf->data, (int)hf->len);
-		argv[n++] = strdup(hf->path);
-		argv[n++] = strdup(hf->owner == HISTORY_OWNER_UTMP ? "utmp" : "log");
-		bad |= asprintf(&argv[n++], "%o", hf->mode) < 0;
-		bad |= asprintf(&argv[n++], "%lld", (long long)hf->mtime) < 0;
-		bad |= asprintf(&argv[n++], "%zu", hf->at) < 0;
-		bad |= asprintf(&argv[n++], "%zu", parts) < 0;
-		for (size_t i = 0; i < parts && !bad; i++) {
-			size_t k = len - i * B64_ARG < B64_ARG ? len - i * B64_ARG : B64_ARG;
-			argv[n++] = strndup((const char *)b64 + i * B64_ARG, k);
-		}
-	}
-	free(b64);
-	for (size_t i = 0; !bad && i < n; i++)
-		bad = argv[i] == NULL;
-	if (bad)
-		error("out of memory");
-	else
-		pool_add_prepare(p, (const char *const *)argv);
-	for (size_t i = 0; argv != NULL && i < n; i++) {
-		explicit_bzero(argv[i], strlen(argv[i])); /* the keys */
-		free(argv[i]);
-	}
-	free(argv);
-	return bad ? -1 : 0;
-}
-
-/* SHA-256 (hex) of text, then "\n" when nl. */
-static int hash_of(const char *text, bool nl, char out[DIGEST_HEX_MAX])
-{
-	size_t n = strlen(text);
-	char *t = malloc(n + 2);
-
-	if (t == NULL)
-		return -1;
-	memcpy(t, text, n);
-	if (nl)
-		t[n++] = '\n';
-	int r = digest_hex(EVP_sha256(), t, n, out);
-	free(t);
-	return r;
 }
 
 /* SHA-256 (hex) of a history file as the box holds it: zeros up to its
@@ -293,6 +227,97 @@ static int past_hash(const struct history_file *f, char out[DIGEST_HEX_MAX])
 	return 0;
 }
 
+/* The past of box id, ending now: its files' arguments appended to argv
+ * (the script's), and their hashes remembered for box_prep_known. */
+static int past_args(void *arg, const char *id, json_t *argv)
+{
+	struct box_prep *bp = arg;
+	struct history_in in = bp->past;
+	struct history h;
+	json_t *known = json_object();
+	char hash[DIGEST_HEX_MAX], num[4][24];
+	unsigned char *b64 = NULL;
+	bool bad = known == NULL;
+
+	in.now = time(NULL);
+	if (bad || history_make(&in, &h) < 0) {
+		json_decref(known);
+		return -1;
+	}
+	for (int f = 0; f < HISTORY_FILES && !bad; f++) {
+		const struct history_file *hf = &h.file[f];
+		size_t len = 4 * ((hf->len + 2) / 3), parts = (len + B64_ARG - 1) / B64_ARG;
+
+		free(b64);
+		if ((b64 = malloc(len + 1)) == NULL) {
+			bad = true;
+			break;
+		}
+		EVP_EncodeBlock(b64, hf->data, (int)hf->len);
+		snprintf(num[0], sizeof(num[0]), "%o", hf->mode);
+		snprintf(num[1], sizeof(num[1]), "%lld", (long long)hf->mtime);
+		snprintf(num[2], sizeof(num[2]), "%zu", hf->at);
+		snprintf(num[3], sizeof(num[3]), "%zu", parts);
+		bad |= json_array_append_new(argv, json_string(hf->path)) < 0;
+		bad |= json_array_append_new(
+		           argv, json_string(hf->owner == HISTORY_OWNER_UTMP ? "utmp" : "log")) < 0;
+		for (int i = 0; i < 4; i++)
+			bad |= json_array_append_new(argv, json_string(num[i])) < 0;
+		for (size_t i = 0; i < parts; i++) {
+			size_t k = len - i * B64_ARG < B64_ARG ? len - i * B64_ARG : B64_ARG;
+			bad |= json_array_append_new(
+			           argv, json_stringn((const char *)b64 + i * B64_ARG, k)) < 0;
+		}
+		bad |= past_hash(hf, hash) < 0;
+		bad |= json_object_set_new(known, hf->path, json_string(hash)) < 0;
+	}
+	free(b64);
+	history_free(&h);
+	if (bad) {
+		json_decref(known);
+		return -1;
+	}
+	size_t slot = bp->next_box++ % PAST_BOXES;
+	json_decref(bp->boxes[slot].known);
+	snprintf(bp->boxes[slot].id, sizeof(bp->boxes[slot].id), "%s", id);
+	bp->boxes[slot].known = known;
+	return 0;
+}
+
+void box_prep_install(struct box_prep *bp, struct pool *p)
+{
+	const char *argv[6 + 2 * HOSTKEYS_N + 2] = {"sh",      "-c", script, "sh", POOL_PREPARE_ID,
+	                                            bp->secret};
+	size_t n = 6;
+
+	for (size_t i = 0; i < HOSTKEYS_N; i++) {
+		argv[n++] = bp->key[i];
+		argv[n++] = bp->pub[i];
+	}
+	if (bp->has_past) {
+		argv[n++] = POOL_PREPARE_MORE;
+		pool_set_prepare_more(p, past_args, bp);
+	}
+	argv[n] = NULL;
+	pool_add_prepare(p, argv);
+}
+
+/* SHA-256 (hex) of text, then "\n" when nl. */
+static int hash_of(const char *text, bool nl, char out[DIGEST_HEX_MAX])
+{
+	size_t n = strlen(text);
+	char *t = malloc(n + 2);
+
+	if (t == NULL)
+		return -1;
+	memcpy(t, text, n);
+	if (nl)
+		t[n++] = '\n';
+	int r = digest_hex(EVP_sha256(), t, n, out);
+	free(t);
+	return r;
+}
+
 /* What every box's prepared paths hold but the machine id: path -> SHA-256
  * of the file, or "deleted". The files hermes-runtime writes in place of
  * Docker's are among them (the collection reads them from the box only
@@ -318,10 +343,6 @@ static json_t *same_in_every_box(const struct box_prep *bp, const struct config 
 		bad |= hash_of(bp->pub[i], true, hash) < 0;
 		bad |= json_object_set_new(k, path, json_string(hash)) < 0;
 	}
-	for (int f = 0; bp->has_past && f < HISTORY_FILES && !bad; f++) {
-		bad |= past_hash(&bp->past.file[f], hash) < 0;
-		bad |= json_object_set_new(k, bp->past.file[f].path, json_string(hash)) < 0;
-	}
 	if (bad) {
 		json_decref(k);
 		return NULL;
@@ -339,6 +360,15 @@ json_t *box_prep_known(const struct box_prep *bp, const char *id)
 	snprintf(seed, sizeof(seed), "%s%s", bp->secret, id);
 	if (k == NULL || hash_of(seed, false, mid) < 0)
 		goto bad;
+	/* The log history it was given, the newest box of that id first. */
+	for (size_t i = 0; i < PAST_BOXES; i++) {
+		size_t slot = (bp->next_box + PAST_BOXES - 1 - i) % PAST_BOXES;
+		if (bp->boxes[slot].known != NULL && strcmp(bp->boxes[slot].id, id) == 0) {
+			if (json_object_update(k, bp->boxes[slot].known) < 0)
+				goto bad;
+			break;
+		}
+	}
 	mid[32] = '\0';
 	if (hash_of(mid, true, hash) < 0 ||
 	    json_object_set_new(k, "/etc/machine-id", json_string(hash)) < 0)

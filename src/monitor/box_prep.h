@@ -33,9 +33,9 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
                               const uint8_t secret[32], const struct image_facts *facts);
 void box_prep_free(struct box_prep *bp);
 
-/* Adds the command to the pool's (pool_add_prepare). -1 after logging why
- * (out of memory). */
-int box_prep_install(const struct box_prep *bp, struct pool *p);
+/* Adds the command to the pool's (pool_add_prepare), and the log history's
+ * part of it (pool_set_prepare_more): bp must outlive the pool. */
+void box_prep_install(struct box_prep *bp, struct pool *p);
 
 /* What the prepared paths of container id hold (a new object: path ->
  * SHA-256, or "deleted"); NULL when out of memory. */

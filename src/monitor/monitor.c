@@ -726,8 +726,9 @@ int monitor_run(const struct config *cfg)
 			goto out;
 	}
 	m.prep = box_prep_new(cfg, m.init.keys, m.stealth.secret, &m.stealth.facts);
-	if (m.prep == NULL || box_prep_install(m.prep, m.ctx.pool) < 0)
+	if (m.prep == NULL)
 		goto out;
+	box_prep_install(m.prep, m.ctx.pool);
 	m.ctx.prep = m.prep;
 	m.ctx.boxes = boxes_new(m.loop, m.ctx.pool, cfg->container_pool.sticky_ttl,
 	                        cfg->container_pool.max_boxes);
