@@ -228,6 +228,11 @@ struct index {
 	sqlite3_stmt *line_begin, *line_keep, *line_undo; /* a savepoint per line */
 	sqlite3_stmt *probe;
 	char failed[256]; /* why index_add_line() last returned -1 */
+	/* The log as the last catch-up that ended well found it: while it is
+	 * the same, there is nothing to read and nothing to write. */
+	bool seen;
+	ino_t seen_ino;
+	off_t seen_size;
 };
 
 static void set_err(char *err, size_t errsz, const char *what, sqlite3 *db)
@@ -624,10 +629,16 @@ static int lines_next(struct lines *r)
 
 long index_catch_up(struct index *ix, const char *events_path, char *err, size_t errsz)
 {
-	struct lines *r = calloc(1, sizeof(*r));
+	struct lines *r;
 	struct stat st;
 
-	if (r == NULL) {
+	/* Nothing new since the last time: nothing opened, no transaction (an
+	 * idle indexer would otherwise write the offset, and sync, every
+	 * second). */
+	if (ix->seen && stat(events_path, &st) == 0 && st.st_ino == ix->seen_ino &&
+	    st.st_size == ix->seen_size)
+		return 0;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
@@ -691,7 +702,11 @@ long index_catch_up(struct index *ix, const char *events_path, char *err, size_t
 	}
 	if (failed) {
 		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		ix->seen = false;
 		return -1;
 	}
+	ix->seen = true;
+	ix->seen_ino = st.st_ino;
+	ix->seen_size = st.st_size;
 	return count;
 }

@@ -192,6 +192,26 @@ static void test_database_failure_is_loud(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM alerts"), 1);
 }
 
+/* A log that has not changed since the last catch-up is not read, and the
+ * database not written: an idle indexer would otherwise commit its offset
+ * every second (query_only makes any write fail the catch-up). */
+static void test_unchanged_log_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+
+	append(f, LOGIN("root"));
+	assert_int_equal(catch_up(f), 1);
+	exec(f, "PRAGMA query_only = 1");
+	assert_int_equal(catch_up(f), 0);
+	assert_int_equal(catch_up(f), 0);
+	/* Something new: it is read, so it tries to write. */
+	append(f, LOGIN("admin"));
+	assert_int_equal(catch_up(f), -1);
+	exec(f, "PRAGMA query_only = 0");
+	assert_int_equal(catch_up(f), 1);
+	assert_int_equal(count(f, "SELECT attempts FROM sessions"), 2);
+}
+
 static void text_is(struct fixture *f, const char *sql, const char *want)
 {
 	sqlite3_stmt *st = NULL;
@@ -397,6 +417,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_deep_line_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_database_failure_is_loud, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unchanged_log_writes_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_egress_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_egress_odd_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_downloads, setup, teardown),
