@@ -15,4 +15,7 @@
  * if OpenSSL failed. */
 int digest_hex(const EVP_MD *type, const void *p, size_t n, char out[DIGEST_HEX_MAX]);
 
+/* The same for a digest fed in parts: finishes c (not freed). */
+int digest_hex_final(EVP_MD_CTX *c, char out[DIGEST_HEX_MAX]);
+
 #endif

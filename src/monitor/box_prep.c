@@ -18,6 +18,7 @@
 #include "log_history.h"
 #include "openssh_key.h"
 #include "sandbox_spec.h"
+#include "util.h"
 
 static const char *const key_names[HOSTKEYS_N] = {"rsa", "ecdsa", "ed25519"};
 
@@ -208,8 +209,6 @@ static int past_hash(const struct history_file *f, char out[DIGEST_HEX_MAX])
 {
 	static const uint8_t zeros[4096];
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
 	int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
 
 	for (size_t left = f->at; ok && left > 0;) {
@@ -217,14 +216,9 @@ static int past_hash(const struct history_file *f, char out[DIGEST_HEX_MAX])
 		ok = EVP_DigestUpdate(c, zeros, k) == 1;
 		left -= k;
 	}
-	ok =
-	    ok && EVP_DigestUpdate(c, f->data, f->len) == 1 && EVP_DigestFinal_ex(c, md, &len) == 1;
+	ok = ok && EVP_DigestUpdate(c, f->data, f->len) == 1 && digest_hex_final(c, out) == 0;
 	EVP_MD_CTX_free(c);
-	if (!ok)
-		return -1;
-	for (unsigned i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
+	return ok ? 0 : -1;
 }
 
 /* The past of box id, ending now: its files' arguments appended to argv
@@ -235,8 +229,7 @@ static int past_args(void *arg, const char *id, json_t *argv)
 	struct history_in in = bp->past;
 	struct history h;
 	json_t *known = json_object();
-	char hash[DIGEST_HEX_MAX], num[4][24];
-	unsigned char *b64 = NULL;
+	char hash[DIGEST_HEX_MAX], num[4][24], *b64 = NULL;
 	bool bad = known == NULL;
 
 	in.now = time(NULL);
@@ -249,11 +242,10 @@ static int past_args(void *arg, const char *id, json_t *argv)
 		size_t len = 4 * ((hf->len + 2) / 3), parts = (len + B64_ARG - 1) / B64_ARG;
 
 		free(b64);
-		if ((b64 = malloc(len + 1)) == NULL) {
+		if ((b64 = util_base64(hf->data, hf->len)) == NULL) {
 			bad = true;
 			break;
 		}
-		EVP_EncodeBlock(b64, hf->data, (int)hf->len);
 		snprintf(num[0], sizeof(num[0]), "%o", hf->mode);
 		snprintf(num[1], sizeof(num[1]), "%lld", (long long)hf->mtime);
 		snprintf(num[2], sizeof(num[2]), "%zu", hf->at);
@@ -265,8 +257,7 @@ static int past_args(void *arg, const char *id, json_t *argv)
 			bad |= json_array_append_new(argv, json_string(num[i])) < 0;
 		for (size_t i = 0; i < parts; i++) {
 			size_t k = len - i * B64_ARG < B64_ARG ? len - i * B64_ARG : B64_ARG;
-			bad |= json_array_append_new(
-			           argv, json_stringn((const char *)b64 + i * B64_ARG, k)) < 0;
+			bad |= json_array_append_new(argv, json_stringn(b64 + i * B64_ARG, k)) < 0;
 		}
 		bad |= past_hash(hf, hash) < 0;
 		bad |= json_object_set_new(known, hf->path, json_string(hash)) < 0;

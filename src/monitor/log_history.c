@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "util.h"
 
 #define MINUTE 60
 #define HOUR   (60 * MINUTE)
@@ -94,6 +95,8 @@ struct gen {
 	unsigned procs; /* process indexes handed out */
 	char admin_ip[2][16];
 	char fingerprint[48];
+	const char *user; /* whose sessions: the login user, else root */
+	unsigned uid;
 	struct lastlog last;  /* the login user's last login */
 	struct utmpx utmp[2]; /* the host's boot and runlevel records */
 };
@@ -267,8 +270,8 @@ static const char *const sudo_commands[] = {
 static void admin_session(struct gen *g, time_t t, long secs)
 {
 	const struct history_in *in = g->in;
-	const char *user = in->user[0] ? in->user : "root";
-	unsigned uid = in->user[0] ? in->uid : 0;
+	const char *user = g->user;
+	unsigned uid = g->uid;
 	const char *ip = g->admin_ip[chance(&g->rng, 85) ? 0 : 1];
 	unsigned pid = new_proc(g);
 	long port = range(&g->rng, 32768, 60999);
@@ -544,32 +547,32 @@ static time_t rotation_before(uint64_t base, time_t t, bool monthly)
 	}
 }
 
-static uint64_t seed_base(const struct history_in *in)
+/* Every stream's base: sha256("log history" seed), its first 8 bytes. */
+static int seed_base(const struct history_in *in, uint64_t *base)
 {
-	uint64_t base = 0;
-	uint8_t h[32];
+	uint8_t text[11 + sizeof(in->seed)], h[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
 
-	memset(h, 0, sizeof(h));
-	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(c, "log history", 11) == 1 &&
-	    EVP_DigestUpdate(c, in->seed, sizeof(in->seed)) == 1)
-		(void)EVP_DigestFinal_ex(c, h, &len);
-	EVP_MD_CTX_free(c);
+	memcpy(text, "log history", 11);
+	memcpy(text + 11, in->seed, sizeof(in->seed));
+	if (EVP_Digest(text, sizeof(text), h, &len, EVP_sha256(), NULL) != 1)
+		return -1;
+	*base = 0;
 	for (int i = 0; i < 8; i++)
-		base = base << 8 | h[i];
-	return base;
+		*base = *base << 8 | h[i];
+	return 0;
 }
 
-static void base64_nopad(const uint8_t *p, size_t n, char *out, size_t size)
+/* The fingerprint sshd logs: SHA256: and base64 without its padding. */
+static int fingerprint(const uint8_t *key, size_t n, char *out, size_t size)
 {
-	unsigned char tmp[64];
-	int len = EVP_EncodeBlock(tmp, p, (int)n);
+	char *b64 = util_base64(key, n);
 
-	while (len > 0 && tmp[len - 1] == '=')
-		len--;
-	snprintf(out, size, "%.*s", len, (const char *)tmp);
+	if (b64 == NULL)
+		return -1;
+	snprintf(out, size, "%.*s", (int)strcspn(b64, "="), b64);
+	free(b64);
+	return 0;
 }
 
 void history_free(struct history *h)
@@ -593,10 +596,13 @@ int history_make(const struct history_in *in, struct history *h)
 	memset(&g, 0, sizeof(g));
 	memset(h, 0, sizeof(*h));
 	g.in = in;
-	g.base = seed_base(in);
-	g.rng = stream(g.base, S_BASE, 0);
 	for (int f = 0; f < HISTORY_FILES; f++)
 		buf_init(&b[f]);
+	if (seed_base(in, &g.base) < 0)
+		goto out;
+	g.rng = stream(g.base, S_BASE, 0);
+	g.user = in->user[0] ? in->user : "root";
+	g.uid = in->user[0] ? in->uid : 0;
 
 	/* The rotations: auth.log weekly (auth.log.k holds [week[k+1],
 	 * week[k]), week[0] = now), btmp monthly. */
@@ -624,7 +630,8 @@ int history_make(const struct history_in *in, struct history *h)
 		uint64_t x = next(&g.rng);
 		memcpy(key + i, &x, 8);
 	}
-	base64_nopad(key, sizeof(key), g.fingerprint, sizeof(g.fingerprint));
+	if (fingerprint(key, sizeof(key), g.fingerprint, sizeof(g.fingerprint)) < 0)
+		goto out;
 
 	/* Up from the install to now, with one reboot for a kernel update
 	 * on the way when the host's own boot leaves room for it, and the
@@ -693,7 +700,7 @@ int history_make(const struct history_in *in, struct history *h)
 		if (buf_put(&b[HISTORY_LASTLOG], &g.last, sizeof(g.last)) < 0)
 			goto out;
 		h->file[HISTORY_LASTLOG].mtime = g.last.ll_time;
-		h->file[HISTORY_LASTLOG].at = (size_t)(in->user[0] ? in->uid : 0) * sizeof(g.last);
+		h->file[HISTORY_LASTLOG].at = (size_t)g.uid * sizeof(g.last);
 	}
 	/* A log compressed at the rotation after the one that made it. */
 	for (int f = HISTORY_AUTH2; f <= HISTORY_AUTH4; f++) {

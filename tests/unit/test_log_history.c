@@ -20,6 +20,16 @@
 #define NOW ((time_t)1773838800)
 #define DAY (24 * 3600)
 
+/* A test of check(seed) for seeds 1 to 12: the history is drawn, so each
+ * rule is checked on more than one. */
+#define EACH_SEED(check)                                                                           \
+	static void test_##check(void **state)                                                     \
+	{                                                                                          \
+		(void)state;                                                                       \
+		for (unsigned seed = 1; seed <= 12; seed++)                                        \
+			check((uint8_t)seed);                                                      \
+	}
+
 static void input(struct history_in *in, time_t boot, const char *user, uint8_t seed)
 {
 	memset(in, 0, sizeof(*in));
@@ -205,19 +215,9 @@ static void recent_boot(uint8_t seed)
 	history_free(&h);
 }
 
-static void test_long_uptime(void **state)
-{
-	(void)state;
-	for (unsigned seed = 1; seed <= 12; seed++)
-		long_uptime((uint8_t)seed);
-}
+EACH_SEED(long_uptime)
 
-static void test_recent_boot(void **state)
-{
-	(void)state;
-	for (unsigned seed = 1; seed <= 12; seed++)
-		recent_boot((uint8_t)seed);
-}
+EACH_SEED(recent_boot)
 
 /* The auth logs: well formed, each in its week, older ones gzip'd; every
  * wtmp login in their span has its Accepted line, every btmp guess its
@@ -334,12 +334,7 @@ static void test_later_start_same_past(void **state)
 	history_free(&b);
 }
 
-static void test_auth_logs(void **state)
-{
-	(void)state;
-	for (unsigned seed = 1; seed <= 12; seed++)
-		auth_logs((uint8_t)seed);
-}
+EACH_SEED(auth_logs)
 
 static void test_root_only_and_seed(void **state)
 {
