@@ -996,6 +996,39 @@ def open_shell(hermes, **kw):
     return sh
 
 
+# x86-64 system calls a shell blocks in while it waits for a key: read, poll, select,
+# pselect6 (readline's), ppoll.
+_TTY_WAITS = {"0", "7", "23", "270", "271"}
+
+
+def wait_shell_reading(hermes, sid, comm="bash", timeout=20):
+    """Waits until the session's interactive shell (a `comm` process in its box with a
+    controlling terminal) sleeps in a system call that waits for input. A key that must reach
+    a shell's read loop, not the moment between its prompt and that loop, is sent after this:
+    readline handles a SIGINT that lands in that moment without returning to its prompt
+    (bash 5.2), a real server's shell the same."""
+    box = hermes.wait_event("container.allocated", session=sid)["container_id"]
+
+    def blocked():
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if (proc / "comm").read_text().strip() != comm or \
+                        box not in (proc / "cgroup").read_text():
+                    continue
+                stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                if stat[0] != "S" or int(stat[4]) == 0:   # state, tty_nr
+                    continue
+                if (proc / "syscall").read_text().split()[0] in _TTY_WAITS:
+                    return True
+            except (OSError, IndexError, ValueError):
+                continue
+        return False
+
+    wait_for(blocked, timeout, interval=0.02, what=f"the {comm} of session {sid} to wait for a key")
+
+
 # ---------------------------------------------------------------------------------------------
 # tmux
 

@@ -2,7 +2,7 @@
 history recall, search), checked against what the shell in the container really ran. Exec
 commands are logged exactly. All on the shared default instance."""
 
-from hermes_helpers import open_shell, parse_asciicast, ssh_exec, tmux_ssh
+from hermes_helpers import open_shell, parse_asciicast, ssh_exec, tmux_ssh, wait_shell_reading
 
 
 def _commands(hermes, sid):
@@ -29,8 +29,11 @@ def test_line_editing_and_history_follow_the_shell(hermes):
         _prompt(sh, "B-one")
         sh.send("\x1b[A\x17C-two\r")                # Up, Ctrl-W, new last word
         _prompt(sh, "C-two")
-        sh.send("echo NEVER-RUN\x03")               # Ctrl-C abandons the line
-        _prompt(sh, r"\^C")
+        sh.send("echo NEVER-RUN")                   # Ctrl-C abandons the line
+        sh.expect(r"echo NEVER-RUN$")
+        wait_shell_reading(hermes, sh.sid)
+        sh.send("\x03")
+        _prompt(sh, r"NEVER-RUN\^C")
         sh.send("garbage\x15echo D-\x1b[D\x1b[Dx\x05y\r")  # Ctrl-U, Left x2, insert, End
         _prompt(sh, "xD-y")
         sh.send("\x12A-\r")                          # Ctrl-R search, Enter runs the match
