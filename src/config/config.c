@@ -627,6 +627,7 @@ static const struct key stealth_keys[] = {
 	STR("profile", stealth.profile, check_profile),
 	{.name = "auth_delay", .kind = K_BOOL, .off = C(stealth.auth_delay)},
 	{.name = "log_history", .kind = K_BOOL, .off = C(stealth.log_history)},
+	{.name = "own_uptime", .kind = K_BOOL, .off = C(stealth.own_uptime)},
 	{0},
 };
 
@@ -809,6 +810,7 @@ struct config *config_new_defaults(void)
 	c->forensics.max_session_size = 100LL << 20;
 	c->stealth.auth_delay = true;
 	c->stealth.log_history = true;
+	c->stealth.own_uptime = true;
 	c->container_pool.agent = true;
 	c->container_pool.sticky_ttl = 3600;
 	c->container_pool.max_boxes = 64;

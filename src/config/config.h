@@ -154,6 +154,9 @@ struct config {
 		                   * profile's PAM delay */
 		bool log_history; /* new: true; every box gets a past in its login
 		                   * records and auth logs (log_history.h) */
+		bool own_uptime;  /* new: true; every box's clocks start at its own
+		                   * boot, where hermes-runtime and the kernel can
+		                   * (box_boot.h) */
 	} stealth;
 
 	struct {

@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+
+#include "box_boot.h"
 
 #include "log.h"
 #include "pool.h"
@@ -37,6 +40,7 @@ struct pcont {
 	size_t prepared;           /* prepare commands done */
 	uint64_t timer;            /* its next look */
 	int64_t prepare_deadline;
+	int64_t boot_ms; /* its boot time (box_boot.h), 0: the host's */
 };
 
 struct waiter {
@@ -74,6 +78,7 @@ struct pool {
 	json_t *prepare; /* the commands (argv arrays) every box runs, in order,
 	                  * before it is ready */
 	pool_prepare_more_cb more;
+	bool boot_clock; /* pool_set_boot_clock */
 	void *more_arg;
 };
 
@@ -459,7 +464,7 @@ static void prepare(struct pool *p, struct pcont *c)
 	{
 		const char *s = json_string_value(arg);
 		if (strcmp(s, POOL_PREPARE_MORE) == 0) {
-			if (p->more != NULL && p->more(p->more_arg, c->id, argv) < 0) {
+			if (p->more != NULL && p->more(p->more_arg, c->id, c->boot_ms, argv) < 0) {
 				json_decref(argv);
 				failed(p, c, "prepare", "preparing", "out of memory");
 				return;
@@ -607,6 +612,19 @@ static void create_one(struct pool *p, struct pcont *c)
 	}
 	spec = sandbox_container_spec(p->cfg, NULL, created, p->instance,
 	                              p->runtime[0] != '\0' ? p->runtime : NULL);
+	c->boot_ms = 0;
+	if (p->boot_clock && spec != NULL) {
+		/* A kernel boots a moment before its init starts. */
+		uint32_t r = 0;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (uint32_t)util_mono_us();
+		c->boot_ms = (int64_t)(util_wall() * 1000.0) - BOX_BOOT_LEAD_MIN_MS -
+		             (int64_t)(r % (BOX_BOOT_LEAD_MAX_MS - BOX_BOOT_LEAD_MIN_MS + 1));
+		if (sandbox_spec_boot(spec, c->boot_ms) < 0) {
+			json_decref(spec);
+			spec = NULL;
+		}
+	}
 	snprintf(path, sizeof(path), "/containers/create?name=%s", c->name);
 	c->state = C_CREATING;
 	c->call = docker_request(p->docker, "POST", path, spec,
@@ -808,6 +826,11 @@ void pool_set_prepare_more(struct pool *p, pool_prepare_more_cb cb, void *arg)
 {
 	p->more = cb;
 	p->more_arg = arg;
+}
+
+void pool_set_boot_clock(struct pool *p, bool on)
+{
+	p->boot_clock = on;
 }
 
 void pool_set_runtime(struct pool *p, const char *runtime)

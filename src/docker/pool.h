@@ -65,6 +65,10 @@ void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb go
  * NULL, the engine's default. Set before pool_start. */
 void pool_set_runtime(struct pool *p, const char *runtime);
 
+/* Each box is given a boot time of its own, a moment before it starts, for
+ * hermes-runtime to set its clocks by (box_boot.h). Set before pool_start. */
+void pool_set_boot_clock(struct pool *p, bool on);
+
 /* Adds a command (argv, NULL-terminated; copied) every box runs as root
  * before it is ready, after its network and the commands added before; an
  * argument POOL_PREPARE_ID is the box's container id. A box whose command
@@ -75,9 +79,10 @@ void pool_add_prepare(struct pool *p, const char *const *argv);
 
 /* An argument POOL_PREPARE_MORE is replaced by what cb appends to argv (a
  * JSON array of strings) for the box id, made when that box runs the
- * command; cb returns -1 when it could not (the box is then removed). */
+ * command; boot_ms is the box's boot time (pool_set_boot_clock; 0: the
+ * host's). cb returns -1 when it could not (the box is then removed). */
 #define POOL_PREPARE_MORE "{more}"
-typedef int (*pool_prepare_more_cb)(void *arg, const char *id, json_t *argv);
+typedef int (*pool_prepare_more_cb)(void *arg, const char *id, int64_t boot_ms, json_t *argv);
 void pool_set_prepare_more(struct pool *p, pool_prepare_more_cb cb, void *arg);
 
 /* Starts warming up to the configured size. */

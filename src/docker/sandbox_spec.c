@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <openssl/evp.h>
 
+#include "box_boot.h"
 #include "digest.h"
 #include "sandbox_spec.h"
 #include "util.h"
@@ -196,6 +197,19 @@ static int put_etc_env(json_t *spec, const struct config *c, const char *runtime
 		free(entry);
 	}
 	return bad;
+}
+
+int sandbox_spec_boot(json_t *spec, int64_t boot_ms)
+{
+	json_t *env = json_object_get(spec, "Env");
+	char entry[64];
+
+	if (env == NULL)
+		env = child(spec, "Env", json_array());
+	if (!json_is_array(env) || boot_ms <= 0)
+		return -1;
+	snprintf(entry, sizeof(entry), "%s=%lld", BOX_BOOT_ENV, (long long)boot_ms);
+	return append_str(env, entry) ? -1 : 0;
 }
 
 json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,

@@ -41,6 +41,10 @@ extern const char SANDBOX_DETACH_KEYS[];
 json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
                                const char *instance, const char *runtime);
 
+/* Adds the box's boot time (box_boot.h; ms since the epoch, > 0) to spec's
+ * environment, for hermes-runtime only. 0, or -1 when it could not. */
+int sandbox_spec_boot(json_t *spec, int64_t boot_ms);
+
 /* A box's /dev/shm: half the host's memory, as on a server of that size. */
 int64_t sandbox_shm_size(void);
 

@@ -224,7 +224,7 @@ static int past_hash(const struct history_file *f, char out[DIGEST_HEX_MAX])
 
 /* The past of box id, ending now: its files' arguments appended to argv
  * (the script's), and their hashes remembered for box_prep_known. */
-static int past_args(void *arg, const char *id, json_t *argv)
+static int past_args(void *arg, const char *id, int64_t boot_ms, json_t *argv)
 {
 	struct box_prep *bp = arg;
 	struct history_in in = bp->past;
@@ -234,6 +234,9 @@ static int past_args(void *arg, const char *id, json_t *argv)
 	bool bad = known == NULL;
 
 	in.now = time(NULL);
+	/* A box with clocks of its own booted when the pool says. */
+	if (boot_ms > 0 && boot_ms / 1000 <= in.now)
+		in.boot = (time_t)(boot_ms / 1000);
 	if (bad || history_make(&in, &h) < 0) {
 		json_decref(known);
 		return -1;

@@ -12,7 +12,8 @@
  *     address of the admins' network);
  *   - btmp and btmp.1: the internet's failed password guesses;
  *   - lastlog: the admin's last login;
- *   - utmp: the boot and runlevel records of the host's real boot time;
+ *   - utmp: the boot and runlevel records of the boot the box's uptime
+ *     counts from;
  *   - auth.log, auth.log.1, auth.log.2.gz .. 4.gz (weekly rotation): those
  *     sessions and guesses, sudo, and cron's sessions, in the lines the
  *     session agent writes for its own logins (src/agent/agent_login.c).
@@ -21,8 +22,8 @@
  * Hermes's boxes share one history, as one server has one; another host's
  * secret gives another. Each day is drawn on its own, so a later start
  * (a larger `now`) shows the same days before it, and more. Reboot records never contradict the
- * uptime every box reads (the host's): the last one is at the host's boot time and none is before a
- * boot in the history's span but that one, unless the host booted before the span.
+ * uptime the box reads (its own, box_boot.h, or the host's): the last one is at that boot and
+ * none is before it in the history's span but that one, unless it is before the span.
  */
 #ifndef HERMES_LOG_HISTORY_H
 #define HERMES_LOG_HISTORY_H
@@ -36,7 +37,8 @@ struct history_in {
 	time_t now;       /* the history ends before this */
 	time_t installed; /* when Hermes first started here (its host key's
 	                   * mtime); 0: now. The install is weeks before. */
-	time_t boot;      /* the host's boot time (/proc/stat btime) */
+	time_t boot;      /* the boot the box's uptime counts from: its own
+	                   * (box_boot.h) or the host's (/proc/stat btime) */
 	char kernel[65];  /* uname -r */
 	char host[64];    /* the host name rsyslog writes (the short one) */
 	char user[33];    /* the image's login user; "" for none (root logs in) */

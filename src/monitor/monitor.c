@@ -715,6 +715,12 @@ int monitor_run(const struct config *cfg)
 	if (m.ctx.pool == NULL)
 		goto out;
 	pool_set_runtime(m.ctx.pool, m.runtime);
+	/* Only hermes-runtime sets a box's clocks, and only where the kernel
+	 * has time namespaces: elsewhere the box keeps the host's uptime, and
+	 * its log history's last boot is the host's. */
+	pool_set_boot_clock(m.ctx.pool, cfg->stealth.own_uptime && m.runtime != NULL &&
+	                                    strcmp(m.runtime, SANDBOX_RUNTIME) == 0 &&
+	                                    access("/proc/self/ns/time", F_OK) == 0);
 	if (strcmp(cfg->container_pool.security.network_mode, "sinkhole") == 0) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", m.worker_path);

@@ -10,8 +10,10 @@
  * environment for it (runtime_spec.h); the host's device nodes listed for
  * the box's /dev, none of which it may open (runtime_devices.h); and the
  * box's limits on a cgroup above its own (runtime_cgroup.h), which `delete`
- * removes after runc. Then, for every command, it becomes runc
- * with the same arguments. Whatever it cannot do it leaves as Docker made
+ * removes after runc; and, where Hermes gave the box a boot time, runc runs
+ * in a time namespace whose clocks start at that boot (runtime_clock.h),
+ * which every later runc command on the box joins. Then, for every command, it
+ * becomes runc with the same arguments. Whatever it cannot do it leaves as Docker made
  * it and says so on stderr: a box with a tell beats no box.
  */
 #include <dirent.h>
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "runtime_cgroup.h"
+#include "runtime_clock.h"
 #include "runtime_devices.h"
 #include "runtime_files.h"
 #include "runtime_spec.h"
@@ -146,7 +149,8 @@ static void save(json_t *config, const char *bundle)
 	}
 }
 
-static void prepare(const char *bundle)
+/* Returns the box's boot time Hermes passed (ms since the epoch), or -1. */
+static int64_t prepare(const char *bundle)
 {
 	char path[4096];
 	json_error_t jerr;
@@ -154,24 +158,26 @@ static void prepare(const char *bundle)
 	struct runtime_texts texts;
 	json_t *config;
 	int bundlefd, changed;
+	int64_t boot;
 
 	snprintf(path, sizeof(path), "%s/config.json", bundle);
 	if ((bundlefd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		say(bundle, strerror(errno));
-		return;
+		return -1;
 	}
 	if (stat(path, &st) < 0 || st.st_size > CONFIG_MAX) {
 		say(path, st.st_size > CONFIG_MAX ? "too large" : strerror(errno));
 		close(bundlefd);
-		return;
+		return -1;
 	}
 	config = json_load_file(path, 0, &jerr);
 	if (config == NULL) {
 		say(path, jerr.text);
 		close(bundlefd);
-		return;
+		return -1;
 	}
 	runtime_take_texts(config, &texts);
+	boot = runtime_take_boot(config);
 	changed = runtime_strip_env(config) > 0;
 	changed |= place_net_files(config, bundlefd, &texts);
 	changed |= add_host_devices(config);
@@ -181,6 +187,7 @@ static void prepare(const char *bundle)
 		save(config, bundle);
 	json_decref(config);
 	close(bundlefd);
+	return boot;
 }
 
 static void exec_runc(char **argv)
@@ -194,23 +201,13 @@ static void exec_runc(char **argv)
 	say("runc", strerror(errno));
 }
 
-/* `delete`: runc removes the box's cgroups, the parents move_limits made
- * stay; found in runc's state before it goes, removed after (rmdir: only
- * when empty). */
-static int delete_and_clean(const struct runtime_call *call, char **argv)
+/* runc as a child of this process, which waits for it: its status. */
+static int run_runc(char **argv)
 {
-	char path[4096], parents[16][512];
-	size_t n = 0;
-	json_t *state;
-	pid_t pid;
+	pid_t pid = fork();
 	int status;
 
-	snprintf(path, sizeof(path), "%s/%s/state.json", call->root, call->id);
-	if (strchr(call->id, '/') == NULL && (state = json_load_file(path, 0, NULL)) != NULL) {
-		n = runtime_state_parents(state, parents, 16);
-		json_decref(state);
-	}
-	if (n == 0 || (pid = fork()) < 0) {
+	if (pid < 0) {
 		exec_runc(argv);
 		return 127;
 	}
@@ -221,21 +218,95 @@ static int delete_and_clean(const struct runtime_call *call, char **argv)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return 127;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* `create` of a box with a boot time: runc made in its time namespace.
+ * unshare puts only the children in it, so runc is one: a process whose
+ * own namespace differs from its children's cannot make threads' siblings
+ * with CLONE_VM, as runc's Go runtime does to start `runc init`. */
+static int create_with_clock(int64_t boot, char **argv)
+{
+	int r = runtime_clock_new(boot);
+
+	if (r < 0) {
+		say("the box reads the host's uptime", strerror(-r));
+		exec_runc(argv);
+		return 127;
+	}
+	return run_runc(argv);
+}
+
+/* `delete`: runc removes the box's cgroups, the parents move_limits made
+ * stay; found in runc's state before it goes, removed after (rmdir: only
+ * when empty). */
+static int delete_and_clean(const struct runtime_call *call, char **argv)
+{
+	char path[4096], parents[16][512];
+	size_t n = 0;
+	json_t *state;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/%s/state.json", call->root, call->id);
+	if (strchr(call->id, '/') == NULL && (state = json_load_file(path, 0, NULL)) != NULL) {
+		n = runtime_state_parents(state, parents, 16);
+		json_decref(state);
+	}
+	if (n == 0) {
+		exec_runc(argv);
+		return 127;
+	}
+	status = run_runc(argv);
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(parents[i], CGROUP_ROOT "/", sizeof(CGROUP_ROOT)) == 0)
 			rmdir(parents[i]);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return status;
+}
+
+/* The container a command is about: the first argument after the command
+ * that names one in runc's state directory. Where it stands depends on the
+ * command and its options (`kill ID SIGNAL`, `ps --format json ID`, `exec
+ * --process FILE ID`), and runc's own state says which word is a box. */
+static const char *box_of(int argc, char **argv, const struct runtime_call *call)
+{
+	char path[4096];
+	int i = 1;
+
+	while (i < argc && argv[i] != call->command)
+		i++;
+	for (i++; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] == '-' || a[0] == '\0' || strchr(a, '/') != NULL || strcmp(a, ".") == 0 ||
+		    strcmp(a, "..") == 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/state.json", call->root, a) <
+		        (int)sizeof(path) &&
+		    access(path, F_OK) == 0)
+			return a;
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	struct runtime_call call;
+	const char *box;
+	int64_t boot = -1;
+	int r;
 
 	if (argc < 1)
 		return 1;
 	runtime_parse_args(argc, argv, &call);
 	if (call.bundle != NULL)
-		prepare(call.bundle);
+		boot = prepare(call.bundle);
+	if (boot >= 0)
+		return create_with_clock(boot, argv);
+	/* Every later command in the box's clocks: runc's check of its init
+	 * (start, kill, delete, state), and what Hermes runs in the box (its
+	 * preparation, the collection's reads, a shell without the agent). */
+	if (call.command != NULL && (box = box_of(argc, argv, &call)) != NULL &&
+	    (r = runtime_clock_join(call.root, box)) < 0)
+		say("runc with the host's clocks", strerror(-r));
 	if (call.command != NULL && strcmp(call.command, "delete") == 0 && call.id != NULL)
 		return delete_and_clean(&call, argv);
 	exec_runc(argv);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "box_boot.h"
+
 const char *const runtime_net_dest[ENGINE_FILES_N] = ENGINE_FILE_PATHS;
 const char *const runtime_etc_env[ENGINE_FILES_N] = ENGINE_FILE_ENVS;
 
@@ -100,14 +102,48 @@ void runtime_texts_free(struct runtime_texts *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Whether e is BOX_BOOT_ENV=...; *value the text after '='. */
+static int boot_env(const char *e, const char **value)
+{
+	size_t n = sizeof(BOX_BOOT_ENV) - 1;
+
+	if (strncmp(e, BOX_BOOT_ENV, n) != 0 || e[n] != '=')
+		return 0;
+	*value = e + n + 1;
+	return 1;
+}
+
+int64_t runtime_take_boot(const json_t *config)
+{
+	const json_t *env = json_object_get(json_object_get(config, "process"), "env");
+	int64_t boot = -1;
+	size_t i;
+
+	for (i = 0; i < json_array_size(env); i++) {
+		const char *e = json_string_value(json_array_get(env, i)), *v;
+		int64_t ms = 0;
+		size_t k;
+
+		if (e == NULL || !boot_env(e, &v))
+			continue;
+		/* 1 to 15 decimal digits: milliseconds since the epoch until
+		 * the year 33658, and no overflow. */
+		for (k = 0; k < 15 && v[k] >= '0' && v[k] <= '9'; k++)
+			ms = ms * 10 + (v[k] - '0');
+		boot = k > 0 && v[k] == '\0' && ms > 0 ? ms : -1; /* the last one wins */
+	}
+	return boot;
+}
+
 size_t runtime_strip_env(json_t *config)
 {
 	json_t *env = json_object_get(json_object_get(config, "process"), "env");
 	size_t i = 0, n = 0;
 
 	while (i < json_array_size(env)) {
-		const char *e = json_string_value(json_array_get(env, i));
-		if (e != NULL && (strncmp(e, "HOSTNAME=", 9) == 0 || etc_env(e) >= 0) &&
+		const char *e = json_string_value(json_array_get(env, i)), *v;
+		if (e != NULL &&
+		    (strncmp(e, "HOSTNAME=", 9) == 0 || etc_env(e) >= 0 || boot_env(e, &v)) &&
 		    json_array_remove(env, i) == 0)
 			n++;
 		else

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine_files.h"
 
@@ -50,8 +51,13 @@ struct runtime_texts {
 void runtime_take_texts(const json_t *config, struct runtime_texts *out);
 void runtime_texts_free(struct runtime_texts *t);
 
-/* Removes HOSTNAME=... and the runtime_etc_env entries from process.env;
- * returns how many entries went. */
+/* The box's boot time Hermes passed (box_boot.h: BOX_BOOT_ENV, decimal
+ * milliseconds since the epoch), or -1 when there is none or the last one
+ * is not such a number. */
+int64_t runtime_take_boot(const json_t *config);
+
+/* Removes HOSTNAME=..., the runtime_etc_env entries and BOX_BOOT_ENV from
+ * process.env; returns how many entries went. */
 size_t runtime_strip_env(json_t *config);
 
 /* The rootfs as config names it ("root": {"path": ...}), or NULL. */

@@ -3,8 +3,9 @@
  * the config.json an engine writes into a bundle (hermes-runtime runs as
  * root on what dockerd gives it). Beyond "no crash, no over-read" it
  * checks what runtime_main.c relies on: a mount found is an absolute path
- * and dropping it leaves none with that destination; after stripping,
- * neither HOSTNAME nor a text's variable is in the environment; a device
+ * and dropping it leaves none with that destination; a boot time taken is
+ * a positive number of milliseconds; after stripping, neither HOSTNAME nor
+ * a text's variable nor the boot time is in the environment; a device
  * node added is one the config's device cgroup rules do not let the box
  * open.
  */
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "box_boot.h"
 #include "runtime_devices.h"
 #include "runtime_spec.h"
 
@@ -26,6 +28,8 @@ static void check_config(json_t *c)
 
 	runtime_take_texts(c, &t);
 	runtime_texts_free(&t);
+	int64_t boot = runtime_take_boot(c);
+	CHECK(boot == -1 || (boot > 0 && boot < 1000000000000000LL));
 	runtime_root_path(c);
 	runtime_find_mounts(c, &m);
 	for (f = 0; f < ENGINE_FILES_N; f++) {
@@ -44,6 +48,7 @@ static void check_config(json_t *c)
 		if (e == NULL)
 			continue;
 		CHECK(strncmp(e, "HOSTNAME=", 9) != 0);
+		CHECK(strncmp(e, BOX_BOOT_ENV "=", sizeof(BOX_BOOT_ENV)) != 0);
 		for (f = 0; f < ENGINE_FILES_N; f++) {
 			size_t n = strlen(runtime_etc_env[f]);
 			CHECK(strncmp(e, runtime_etc_env[f], n) != 0 || e[n] != '=');

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -127,6 +128,41 @@ static void test_texts_and_root(void **state)
 	json_decref(c);
 }
 
+static void test_boot(void **state)
+{
+	json_t *c;
+
+	(void)state;
+	c = load("{\"process\":{\"env\":[\"PATH=/usr/bin\",\"HERMES_BOOT_ATX=5\","
+	         "\"HERMES_BOOT_AT=1796515745250\"]}}");
+	assert_int_equal(runtime_take_boot(c), 1796515745250LL);
+	assert_int_equal(runtime_strip_env(c), 1);
+	assert_int_equal(runtime_take_boot(c), -1);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(c, "process"), "env")), 2);
+	json_decref(c);
+	/* The last one wins, and it must be a whole positive number of
+	 * milliseconds that cannot overflow. */
+	static const char *const bad[] = {
+	    "", "-5", "0", "12x", " 12", "1e3", "1000000000000000", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[200];
+		snprintf(text, sizeof(text),
+		         "{\"process\":{\"env\":[\"HERMES_BOOT_AT=7\",\"HERMES_BOOT_AT=%s\"]}}",
+		         bad[i]);
+		c = load(text);
+		assert_int_equal(runtime_take_boot(c), -1);
+		assert_int_equal(runtime_strip_env(c), 2);
+		json_decref(c);
+	}
+	c = load(
+	    "{\"process\":{\"env\":[\"HERMES_BOOT_AT=x\",\"HERMES_BOOT_AT=999999999999999\"]}}");
+	assert_int_equal(runtime_take_boot(c), 999999999999999LL);
+	json_decref(c);
+	c = load("{\"process\":{\"env\":{\"HERMES_BOOT_AT\":\"5\"}}}");
+	assert_int_equal(runtime_take_boot(c), -1);
+	json_decref(c);
+}
+
 static void test_parse_args(void **state)
 {
 	char *shim[] = {"hermes-runtime",
@@ -183,6 +219,7 @@ int main(void)
 	    cmocka_unit_test(test_mounts_not_taken),
 	    cmocka_unit_test(test_strip_env),
 	    cmocka_unit_test(test_texts_and_root),
+	    cmocka_unit_test(test_boot),
 	    cmocka_unit_test(test_parse_args),
 	};
 

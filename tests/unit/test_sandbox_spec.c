@@ -439,6 +439,18 @@ static void test_etc_texts(void **state)
 	assert_int_equal(sandbox_etc_text(&cfg, ENGINE_RESOLV, out, sizeof(out)), 0);
 	json_t *s = sandbox_container_spec(&cfg, NULL, "t", NULL, "hermes");
 	assert_int_equal(json_array_size(json_object_get(s, "Env")), 2);
+	/* the box's boot time goes after the texts, in milliseconds */
+	assert_int_equal(sandbox_spec_boot(s, 1796515745250LL), 0);
+	assert_int_equal(json_array_size(json_object_get(s, "Env")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "Env"), 2)),
+	                    "HERMES_BOOT_AT=1796515745250");
+	assert_int_equal(sandbox_spec_boot(s, 0), -1);
+	json_decref(s);
+	/* a spec with no environment yet gets one */
+	s = sandbox_container_spec(&cfg, NULL, "t", NULL, NULL);
+	assert_null(json_object_get(s, "Env"));
+	assert_int_equal(sandbox_spec_boot(s, 5), 0);
+	assert_int_equal(json_array_size(json_object_get(s, "Env")), 1);
 	json_decref(s);
 }
 
