@@ -16,7 +16,8 @@
 #   3. otherwise hermes-base:bookworm, made once with debootstrap from this machine's configured
 #      Debian apt mirror (read from /etc/apt at run time, never stored in the repo) and reused.
 # The build context is staged in a temporary directory under the state dir: a copy of images/ubuntu
-# with src/agent as agent/ (the Dockerfile compiles the agent from there). The target carries a
+# with src/agent as agent/ (the Dockerfile compiles the agent from there) and the running kernel's
+# files as kernel/ (scripts/stage-kernel.sh: so a new kernel rebuilds the target). The target carries a
 # label with a hash of that context and the base image's id; a re-run whose target still matches
 # skips everything (no pull attempt either) unless --force is given.
 #
@@ -82,6 +83,13 @@ stage_context() {
 	cp -a "$repo_root/images/ubuntu/." "$context/"
 	mkdir "$context/agent"
 	cp -a "$repo_root"/src/agent/*.c "$repo_root"/src/agent/*.h "$context/agent/"
+	# The running kernel's modules and /boot files, as this host has them (none, for a kernel
+	# without either); HERMES_IMAGE_KERNEL=no leaves them out.
+	if [ "${HERMES_IMAGE_KERNEL:-yes}" = no ]; then
+		mkdir "$context/kernel"
+	else
+		"$repo_root/scripts/stage-kernel.sh" "$context/kernel"
+	fi
 }
 cleanup_stage() {
 	if [ -n "$context" ]; then rm -rf "$context"; fi
