@@ -203,15 +203,31 @@ static void skipped(struct job *j, const char *raw, const char *reason, json_int
 	skipped_rec(j, raw_rec(raw), reason, size);
 }
 
+/* What Hermes put at key (artifacts.h): its hash, or NULL; *size the
+ * size of a log the box appends to, else -1. */
+static const char *prepared_at(const struct job *j, const char *key, json_int_t *size)
+{
+	const json_t *v = json_object_get(j->prepared, key);
+	const json_t *n = json_object_get(v, "size");
+
+	*size = -1;
+	if (!json_is_object(v))
+		return json_string_value(v);
+	if (json_is_integer(n) && json_integer_value(n) >= 0)
+		*size = json_integer_value(n);
+	return json_string_value(json_object_get(v, "sha256"));
+}
+
 /* Notes what key is now; true when an earlier session of the container
  * left it just so (then it is listed, not reported again). */
 static bool as_before(struct job *j, const char *key, const char *now, json_t *rec)
 {
 	const char *was = json_string_value(json_object_get(j->known, key));
 	bool prepared = was == NULL;
+	json_int_t size;
 
 	if (prepared)
-		was = json_string_value(json_object_get(j->prepared, key));
+		was = prepared_at(j, key, &size);
 	json_object_set_new(j->seen, key, json_string(now));
 	if (was == NULL || strcmp(was, now) != 0)
 		return false;
@@ -224,12 +240,40 @@ static bool as_before(struct job *j, const char *key, const char *now, json_t *r
 	return true;
 }
 
+/* A log Hermes prepared that the box appends to (artifacts.h): true when
+ * the file still starts with that log, *from its size, so that only what
+ * follows is kept. False when it is no such log, and then rec says whether
+ * it was one that the box (or its root) rewrote instead ("log_altered"). */
+static bool appended_from(const struct job *j, const char *key, const struct tar_entry *t,
+                          json_t *rec, size_t *from)
+{
+	char hash[DIGEST_HEX_MAX];
+	json_int_t base;
+	const char *was =
+	    json_object_get(j->prepared, key) != NULL ? prepared_at(j, key, &base) : NULL;
+
+	*from = 0;
+	if (was == NULL || base < 0)
+		return false;
+	if ((uint64_t)base <= t->size &&
+	    digest_hex(EVP_sha256(), t->data, (size_t)base, hash) == 0 && strcmp(hash, was) == 0) {
+		*from = (size_t)base;
+		return true;
+	}
+	/* Shorter, or its past changed: wiped or edited, as log cleaners do. */
+	json_object_set_new(rec, "log_altered", json_true());
+	return false;
+}
+
 /* A regular file: hashed and stored. False when it was not: then rec is
  * in the manifest already (unchanged, or skipped and logged). */
 static bool take_file(struct job *j, const char *raw, const char *key, const struct tar_entry *t,
                       json_t *rec)
 {
-	char hash[DIGEST_HEX_MAX];
+	char hash[DIGEST_HEX_MAX], part[DIGEST_HEX_MAX];
+	const uint8_t *keep = t->data;
+	size_t from, n = t->size;
+	bool grew;
 	int r;
 
 	if (digest_hex(EVP_sha256(), t->data, t->size, hash) < 0) {
@@ -241,24 +285,41 @@ static bool take_file(struct job *j, const char *raw, const char *key, const str
 	json_object_set_new(rec, "sha256", json_string(hash));
 	if (as_before(j, key, hash, rec))
 		return false;
-	if (t->size > (uint64_t)j->a->cfg->forensics.max_file_size) {
-		skipped_rec(j, rec, "max_file_size", (json_int_t)t->size);
+	/* A prepared log that grew: what was appended is the session's, and
+	 * what is stored (size and sha256 say so); the whole file's are kept
+	 * beside. */
+	if ((grew = appended_from(j, key, t, rec, &from))) {
+		keep = t->data + from;
+		n = t->size - from;
+		if (digest_hex(EVP_sha256(), keep, n, part) < 0) {
+			skipped_rec(j, rec, "hash failed", (json_int_t)t->size);
+			return false;
+		}
+		json_object_set_new(rec, "appended",
+		                    json_pack("{s:I, s:I, s:s}", "offset", (json_int_t)from,
+		                              "file_size", (json_int_t)t->size, "file_sha256",
+		                              hash));
+		json_object_set_new(rec, "size", json_integer((json_int_t)n));
+		json_object_set_new(rec, "sha256", json_string(part));
+	}
+	if (n > (uint64_t)j->a->cfg->forensics.max_file_size) {
+		skipped_rec(j, rec, "max_file_size", (json_int_t)n);
 		return false;
 	}
-	if (j->bytes + t->size > (uint64_t)j->a->cfg->forensics.max_session_size) {
-		skipped_rec(j, rec, "max_session_size", (json_int_t)t->size);
+	if (j->bytes + n > (uint64_t)j->a->cfg->forensics.max_session_size) {
+		skipped_rec(j, rec, "max_session_size", (json_int_t)n);
 		return false;
 	}
-	r = store(j->a, hash, t->data, t->size);
+	r = store(j->a, grew ? part : hash, keep, n);
 	if (r < 0) {
 		char *text = util_escape_bytes(raw, strlen(raw), NULL);
 		error("artifact %s of session %.8s: %s", text ? text : "?", j->session,
 		      strerror(-r));
 		free(text);
-		skipped_rec(j, rec, "cannot store", (json_int_t)t->size);
+		skipped_rec(j, rec, "cannot store", (json_int_t)n);
 		return false;
 	}
-	j->bytes += t->size;
+	j->bytes += n;
 	return true;
 }
 

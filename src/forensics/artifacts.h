@@ -43,7 +43,10 @@ struct artifact_session {
 	const json_t *known;
 	/* What Hermes itself put in the box before it was ready (box_prep.h),
 	 * in the same form: an entry still so is listed in the manifest
-	 * ("prepared": true) and raises no event. NULL: nothing. Not kept. */
+	 * ("prepared": true) and raises no event. A log the box appends to is
+	 * {"sha256": ..., "size": ...}: grown from it, only what was appended
+	 * is stored ("appended"); changed otherwise, it is stored whole and
+	 * said to be altered ("log_altered"). NULL: nothing. Not kept. */
 	const json_t *prepared;
 };
 

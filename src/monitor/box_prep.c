@@ -223,7 +223,8 @@ static int past_hash(const struct history_file *f, char out[DIGEST_HEX_MAX])
 }
 
 /* The past of box id, ending now: its files' arguments appended to argv
- * (the script's), and their hashes remembered for box_prep_known. */
+ * (the script's), and their hashes (and a log's size) remembered for
+ * box_prep_known. */
 static int past_args(void *arg, const char *id, int64_t boot_ms, json_t *argv)
 {
 	struct box_prep *bp = arg;
@@ -264,7 +265,13 @@ static int past_args(void *arg, const char *id, int64_t boot_ms, json_t *argv)
 			bad |= json_array_append_new(argv, json_stringn(b64 + i * B64_ARG, k)) < 0;
 		}
 		bad |= past_hash(hf, hash) < 0;
-		bad |= json_object_set_new(known, hf->path, json_string(hash)) < 0;
+		/* A log the box appends to: its size too, so that the collection
+		 * keeps only what was added (artifacts.h). */
+		bad |= json_object_set_new(known, hf->path,
+		                           hf->appends
+		                               ? json_pack("{s:s, s:I}", "sha256", hash, "size",
+		                                           (json_int_t)(hf->at + hf->len))
+		                               : json_string(hash)) < 0;
 	}
 	free(b64);
 	history_free(&h);

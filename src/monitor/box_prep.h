@@ -38,7 +38,8 @@ void box_prep_free(struct box_prep *bp);
 void box_prep_install(struct box_prep *bp, struct pool *p);
 
 /* What the prepared paths of container id hold (a new object: path ->
- * SHA-256, or "deleted"); NULL when out of memory. */
+ * SHA-256, or "deleted"; for a log the box appends to, {"sha256", "size"});
+ * NULL when out of memory. */
 json_t *box_prep_known(const struct box_prep *bp, const char *id);
 
 #endif

@@ -518,17 +518,18 @@ static const struct {
 	const char *path;
 	enum history_owner owner;
 	unsigned mode;
+	bool appends;
 } files[HISTORY_FILES] = {
-    [HISTORY_WTMP] = {"/var/log/wtmp", HISTORY_OWNER_UTMP, 0664},
-    [HISTORY_BTMP] = {"/var/log/btmp", HISTORY_OWNER_UTMP, 0660},
-    [HISTORY_BTMP1] = {"/var/log/btmp.1", HISTORY_OWNER_UTMP, 0660},
-    [HISTORY_LASTLOG] = {"/var/log/lastlog", HISTORY_OWNER_UTMP, 0664},
-    [HISTORY_UTMP] = {"/run/utmp", HISTORY_OWNER_UTMP, 0664},
-    [HISTORY_AUTH] = {"/var/log/auth.log", HISTORY_OWNER_LOG, 0640},
-    [HISTORY_AUTH1] = {"/var/log/auth.log.1", HISTORY_OWNER_LOG, 0640},
-    [HISTORY_AUTH2] = {"/var/log/auth.log.2.gz", HISTORY_OWNER_LOG, 0640},
-    [HISTORY_AUTH3] = {"/var/log/auth.log.3.gz", HISTORY_OWNER_LOG, 0640},
-    [HISTORY_AUTH4] = {"/var/log/auth.log.4.gz", HISTORY_OWNER_LOG, 0640},
+    [HISTORY_WTMP] = {"/var/log/wtmp", HISTORY_OWNER_UTMP, 0664, true},
+    [HISTORY_BTMP] = {"/var/log/btmp", HISTORY_OWNER_UTMP, 0660, true},
+    [HISTORY_BTMP1] = {"/var/log/btmp.1", HISTORY_OWNER_UTMP, 0660, false},
+    [HISTORY_LASTLOG] = {"/var/log/lastlog", HISTORY_OWNER_UTMP, 0664, false},
+    [HISTORY_UTMP] = {"/run/utmp", HISTORY_OWNER_UTMP, 0664, false},
+    [HISTORY_AUTH] = {"/var/log/auth.log", HISTORY_OWNER_LOG, 0640, true},
+    [HISTORY_AUTH1] = {"/var/log/auth.log.1", HISTORY_OWNER_LOG, 0640, false},
+    [HISTORY_AUTH2] = {"/var/log/auth.log.2.gz", HISTORY_OWNER_LOG, 0640, false},
+    [HISTORY_AUTH3] = {"/var/log/auth.log.3.gz", HISTORY_OWNER_LOG, 0640, false},
+    [HISTORY_AUTH4] = {"/var/log/auth.log.4.gz", HISTORY_OWNER_LOG, 0640, false},
 };
 
 /* logrotate's daily run (Debian 12's logrotate.timer: midnight, within the
@@ -720,6 +721,7 @@ int history_make(const struct history_in *in, struct history *h)
 		h->file[f].path = files[f].path;
 		h->file[f].owner = files[f].owner;
 		h->file[f].mode = files[f].mode;
+		h->file[f].appends = files[f].appends;
 		if (h->file[f].mtime == 0)
 			h->file[f].mtime = f == HISTORY_BTMP   ? month[0]
 			                   : f == HISTORY_AUTH ? week[1]

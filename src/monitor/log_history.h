@@ -28,6 +28,7 @@
 #ifndef HERMES_LOG_HISTORY_H
 #define HERMES_LOG_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -73,6 +74,11 @@ struct history_file {
 	/* Written at this byte offset of an emptied file (lastlog's record is
 	 * at uid * its size; what comes before is a hole of zeros). */
 	size_t at;
+	/* The live log of its kind, which the box only appends to (the box's
+	 * sshd logging a login: auth.log, wtmp; a failed su: btmp). 0 for
+	 * rotated ones, and for lastlog and utmp, whose records are rewritten
+	 * in place. */
+	bool appends;
 };
 
 struct history {

@@ -299,6 +299,38 @@ def test_prepared_files_are_not_the_attackers(hermes):
     # What the attacker changed is theirs, a prepared path too.
     assert "/root/.implant" in created, created
     assert "/etc/machine-id" in created | changed, (created, changed)
+    # auth.log grew by this login's lines (the box's sshd logged it): only they are stored, the
+    # past before them (this week's, since the last rotation: empty just after it) is Hermes's.
+    # An image without the file makes it file.created.
+    auth = [e for e in hermes.find(lambda e: e.get("event") in ("file.changed", "file.created"),
+                                   session=closed["session"])
+            if e["path"] == "/var/log/auth.log"]
+    assert len(auth) == 1 and "log_altered" not in auth[0], auth
+    grown = auth[0]["appended"]
+    assert grown["file_size"] == grown["offset"] + auth[0]["size"], auth
+    stored = (Path(hermes.config["forensics"]["artifacts_dir"]) / auth[0]["sha256"]).read_bytes()
+    assert len(stored) == auth[0]["size"] < 4096, auth
+    assert hashlib.sha256(stored).hexdigest() == auth[0]["sha256"]
+    assert b"Accepted password for root from 127.0.0.1" in stored, stored
+    # Only the box's sshd's lines: none of the past's cron sessions.
+    assert all(b" sshd[" in line for line in stored.splitlines()), stored
+
+
+def test_a_wiped_log_is_said_to_be(hermes):
+    """A prepared log the box rewrote rather than appended to (a log cleaner's work: wtmp,
+    which holds every login since the install, emptied) is stored whole and marked
+    log_altered."""
+    mark = hermes.mark()
+    r = ssh_exec(hermes.port, "echo WIPE-MARK >/dev/null; : > /var/log/wtmp; true")
+    assert r.returncode == 0, r
+    cmd = hermes.wait_event(lambda e: e.get("event") == "command.input" and
+                            "WIPE-MARK" in e.get("command", ""), since=mark, timeout=60)
+    closed = hermes.wait_event("session.closed", session=cmd["session"], timeout=60)
+    hermes.wait_event("artifacts.collected", session=closed["session"], timeout=120)
+    changed = {e["path"]: e for e in hermes.find("file.changed", session=closed["session"])}
+    wtmp = changed["/var/log/wtmp"]
+    assert wtmp.get("log_altered") is True and "appended" not in wtmp, wtmp
+    assert wtmp["size"] == 0 and wtmp["sha256"] == hashlib.sha256(b"").hexdigest(), wtmp
 
 
 # The tells the box still shows beside those that cannot go (container_checklist.CANNOT_GO),

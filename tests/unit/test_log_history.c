@@ -166,6 +166,10 @@ static void long_uptime(uint8_t seed)
 	assert_int_equal(rec.ll_time, last_login);
 	assert_int_equal(ll->mtime, last_login);
 	assert_memory_equal(rec.ll_line, "pts/0", 6);
+	/* What the box only appends to, and what it rewrites or never touches. */
+	for (int f = 0; f < HISTORY_FILES; f++)
+		assert_int_equal(h.file[f].appends,
+		                 f == HISTORY_WTMP || f == HISTORY_BTMP || f == HISTORY_AUTH);
 	history_free(&h);
 }
 
