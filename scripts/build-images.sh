@@ -101,11 +101,23 @@ image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 image_id() { docker image inspect -f '{{.Id}}' "$1"; }
 image_label() { docker image inspect -f "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null; }
 
-# Hash of every file in the build context (path, executable bit, content) and the base image's
-# id, so that a changed file or a rebuilt base both trigger a rebuild.
+# When this host's server was "installed" (images/ubuntu/age-image.py dates the target so): drawn
+# once, six to seven weeks before the first build, and kept in the state dir, so that every
+# rebuild (a new kernel, --force) tells the same past, as the boxes' log history does.
+installed_file=$state_dir/installed
+if ! [[ -s $installed_file && $(cat "$installed_file") =~ ^[0-9]+$ ]]; then
+	mkdir -p "$state_dir"
+	echo $(($(date +%s) - 42 * 86400 - (RANDOM * 32768 + RANDOM) % (7 * 86400))) >"$installed_file"
+fi
+installed=$(cat "$installed_file")
+
+# Hash of every file in the build context (path, executable bit, content), the base image's id
+# and the install time, so that a changed file, a rebuilt base or a new install time each
+# trigger a rebuild.
 build_hash() { # base_ref
 	{
 		printf 'base %s\n' "$(image_id "$1")"
+		printf 'installed %s\n' "$installed"
 		(
 			cd "$context"
 			find . -type f -print0 | LC_ALL=C sort -z |
@@ -282,7 +294,8 @@ build_log=$state_dir/build-target.log
 : >"$build_log"
 # Shows the Dockerfile steps as they start; the full output goes to the log.
 build() { # DOCKER-BUILD-ARGS...
-	if ! docker build --build-arg "BASE=$base" "$@" "$context" 2>&1 |
+	if ! docker build --build-arg "BASE=$base" --build-arg "HERMES_INSTALLED=$installed" "$@" \
+		"$context" 2>&1 |
 		tee -a "$build_log" | { grep --line-buffered '^Step ' || true; } |
 		awk '{ print "build-images:   " substr($0, 1, 76) (length($0) > 76 ? " ..." : ""); fflush() }'
 	then

@@ -130,6 +130,11 @@ static void make_past(struct box_prep *bp, const struct config *cfg,
 	 * start here. */
 	if (stat(cfg->server.host_key_path, &st) == 0)
 		in->installed = st.st_mtime;
+	/* An image that says when it was installed, weeks ago (the target's
+	 * build dates it so: images/ubuntu/age-image.py), is the install. A
+	 * date of days ago is an image's build, not a server's install. */
+	if (facts->installed > 0 && facts->installed < (int64_t)time(NULL) - 14 * 86400)
+		in->install = (time_t)facts->installed;
 	in->boot = host_boot();
 	if (in->boot <= 0)
 		in->boot = time(NULL);

@@ -242,6 +242,50 @@ int image_facts_passwd(struct image_facts *f, const char *text, size_t len)
 	return 0;
 }
 
+/* n decimal digits at p, within [lo, hi]; -1 otherwise. */
+static long digits(const char *p, size_t n, long lo, long hi)
+{
+	long v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v >= lo && v <= hi ? v : -1;
+}
+
+int image_facts_dpkg_log(struct image_facts *f, const char *text, size_t len)
+{
+	/* "YYYY-MM-DD HH:MM:SS " (dpkg writes local time; images are UTC) */
+	static const char shape[] = "dddd-dd-dd dd:dd:dd ";
+	const size_t n = sizeof(shape) - 1;
+	long y, mo, d, h, mi, s;
+
+	f->installed = 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (shape[i] != 'd' && text[i] != shape[i])
+			return 0;
+	y = digits(text, 4, 1990, 9999);
+	mo = digits(text + 5, 2, 1, 12);
+	d = digits(text + 8, 2, 1, 31);
+	h = digits(text + 11, 2, 0, 23);
+	mi = digits(text + 14, 2, 0, 59);
+	s = digits(text + 17, 2, 0, 60);
+	if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0)
+		return 0;
+	/* Days from the civil date (proleptic Gregorian), as timegm would
+	 * count them, without the C library's time zone state. */
+	long yy = y - (mo <= 2), era = yy / 400, yoe = yy - era * 400;
+	long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	long days = era * 146097 + doe - 719468;
+	f->installed = (int64_t)days * 86400 + h * 3600 + mi * 60 + s;
+	return 1;
+}
+
 int image_facts_split_version(const char *version, char *upstream, size_t upstream_size,
                               char *revision, size_t revision_size)
 {

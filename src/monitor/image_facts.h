@@ -10,6 +10,7 @@
 #define HERMES_IMAGE_FACTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define FACT_MAX 64
 
@@ -21,6 +22,8 @@ struct image_facts {
 	                                 * installed ("1:9.2p1-2+deb12u10"), else "" */
 	char login_user[33];            /* the first login user, "" when none */
 	unsigned login_uid;
+	int64_t installed; /* the first line of dpkg's log: when the system was
+	                    * installed (s since the epoch, UTC), 0 unknown */
 };
 
 /* Reads an os-release file (KEY=value lines, values optionally quoted).
@@ -39,6 +42,11 @@ int image_facts_dpkg_status(struct image_facts *f, const char *text, size_t len)
  * neither nologin nor false, and a name of [a-z_][a-z0-9_-]* of at most 32
  * characters. Returns 1 when there is one, else 0 (login_user ""). */
 int image_facts_passwd(struct image_facts *f, const char *text, size_t len);
+
+/* Reads dpkg's log (/var/log/dpkg.log) and sets installed from its first
+ * line's "YYYY-MM-DD HH:MM:SS" (UTC, the images' zone). Returns 1 when it
+ * has one, else 0 (installed 0). */
+int image_facts_dpkg_log(struct image_facts *f, const char *text, size_t len);
 
 /* Splits a Debian version "[epoch:]upstream[-revision]" into upstream and
  * revision (without the epoch). Returns 0, or -1 when either part is empty,

@@ -614,10 +614,14 @@ int history_make(const struct history_in *in, struct history *h)
 	month[0] = rotation_before(g.base, in->now, true);
 	month[1] = rotation_before(g.base, month[0] - DAY, true);
 
-	/* The install: six to seven weeks before Hermes first started here
-	 * (before the oldest log kept then), and where it stays as the past
-	 * grows; no further back than LONGEST_PAST. */
+	/* The install: where the image's own records put it (box_prep.c), or
+	 * six to seven weeks before Hermes first started here (before the
+	 * oldest log kept then), and where it stays as the past grows; no
+	 * further back than LONGEST_PAST. The draw is made either way, so that
+	 * what follows it is the same past. */
 	start = anchor - 42 * DAY - (time_t)range(&g.rng, 0, 7 * DAY);
+	if (in->install > 0 && in->install < in->now)
+		start = in->install;
 	if (start < in->now - LONGEST_PAST)
 		start = in->now - LONGEST_PAST;
 

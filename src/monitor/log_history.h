@@ -38,6 +38,9 @@ struct history_in {
 	time_t now;       /* the history ends before this */
 	time_t installed; /* when Hermes first started here (its host key's
 	                   * mtime); 0: now. The install is weeks before. */
+	time_t install;   /* the install itself, where the image says it was
+	                   * (its dpkg log's first line); 0: drawn from
+	                   * `installed` */
 	time_t boot;      /* the boot the box's uptime counts from: its own
 	                   * (box_boot.h) or the host's (/proc/stat btime) */
 	char kernel[65];  /* uname -r */

@@ -21,6 +21,7 @@
 #define SMALL_FILE   (64 << 10) /* os-release */
 #define STATUS_FILE  (16 << 20) /* dpkg's status: ~0.5 MiB on a server */
 #define PASSWD_FILE  (1 << 20)  /* /etc/passwd */
+#define DPKG_LOG     (16 << 20) /* /var/log/dpkg.log: ~0.3 MiB in a new image */
 #define PROFILE_FILE (64 << 10)
 
 /* A regular file of the container, copied out: NULL with *why set when it
@@ -117,6 +118,12 @@ static int read_image(struct stealth *s, const struct config *cfg, struct docker
 		info("image %s: no login user in /etc/passwd%s%s: the log history shows root's "
 		     "sessions",
 		     image, text == NULL ? ": " : "", text == NULL ? why : "");
+	free(text);
+	/* When it was installed, where its log history begins. */
+	text = read_box_file(d, cid, "/var/log/dpkg.log", DPKG_LOG, &len, &why);
+	if (text == NULL || image_facts_dpkg_log(&s->facts, text, len) == 0)
+		info("image %s: no date in /var/log/dpkg.log%s%s", image, text == NULL ? ": " : "",
+		     text == NULL ? why : "");
 	rc = 0;
 out:
 	free(text);

@@ -70,6 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		CHECK(f.login_user[0] == '\0');
 	}
+	/* A date from the first line only: within 1990 to 9999, or none. */
+	r = image_facts_dpkg_log(&f, text, size);
+	CHECK((r == 1 && f.installed >= 631152000 && f.installed < 253402300800LL) ||
+	      (r == 0 && f.installed == 0));
 	/* The input as one version string and as a user name. */
 	if (size < FACT_MAX * 2 && memchr(data, '\0', size) == NULL) {
 		char up[FACT_MAX], rev[FACT_MAX];

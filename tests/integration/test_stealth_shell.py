@@ -259,6 +259,41 @@ def test_box_has_its_own_uptime(hermes):
     assert abs(int(out.stdout) - btime) <= 1, (out.stdout, got)
 
 
+DATES = ("head -n 1 /var/log/dpkg.log | cut -c1-19; last -F -w | grep '^wtmp begins'; "
+         "grep -m1 '^Start-Date:' /var/log/apt/history.log; "
+         "stat -c '%Y %n' /etc/passwd /var/lib/dpkg/status /home/admin/.bash_history "
+         "/etc/config/app.env /var/log/access.log /etc/ssh/ssh_host_ed25519_key; "
+         "tail -n 1 /var/log/access.log; date +%s")
+
+
+def test_image_dates_agree_with_the_past(hermes):
+    """The image is dated as a server installed weeks before its build (images/ubuntu/
+    age-image.py, docs/stealth.md "The image's dates"): dpkg's and apt's logs begin at the
+    install, the log history's wtmp begins at the same second, and what the build and the bait
+    left (the package database, /etc/passwd, the admin's files, the host keys Hermes gives
+    every box) is dated after it, not on the day the image was built."""
+    r = ssh_exec(hermes.port, DATES)
+    assert r.returncode == 0, r
+    lines = r.stdout.decode().splitlines()
+    install = calendar.timegm(time.strptime(lines[0], "%Y-%m-%d %H:%M:%S"))
+    now = int(lines[-1])
+    assert now - install >= 41 * 86400, lines
+    begins = calendar.timegm(time.strptime(lines[1].split("begins ", 1)[1].strip(),
+                                           "%a %b %d %H:%M:%S %Y"))
+    assert begins == install, lines
+    apt = calendar.timegm(time.strptime(lines[2].split(": ", 1)[1].replace("  ", " "),
+                                        "%Y-%m-%d %H:%M:%S"))
+    assert install <= apt < install + 86400, lines
+    dated = dict(reversed(line.split(" ", 1)) for line in lines[3:9])
+    for path, t in dated.items():
+        assert install - 600 <= int(t) <= now - 86400, (path, lines)
+    # The web log's last line is its file's time.
+    last_hit = calendar.timegm(time.strptime(re.search(r"\[([^\]]+) \+0000\]",
+                                                       lines[9]).group(1),
+                                             "%d/%b/%Y:%H:%M:%S"))
+    assert last_hit == int(dated["/var/log/access.log"]), lines
+
+
 def test_prepared_files_are_not_the_attackers(hermes):
     mark = hermes.mark()
     r = ssh_exec(hermes.port, "echo 0123456789abcdef0123456789abcdef > /etc/machine-id; "

@@ -176,6 +176,42 @@ static void test_passwd(void **state)
 	assert_string_equal(f.login_user, "");
 }
 
+static void test_dpkg_log(void **state)
+{
+	struct image_facts f;
+	const char *log = "2026-10-21 09:14:02 startup archives unpack\n"
+	                  "2026-12-06 00:20:13 status installed bash:amd64 5.2.15-2+b2\n";
+
+	(void)state;
+	memset(&f, 0x55, sizeof(f));
+	assert_int_equal(image_facts_dpkg_log(&f, log, strlen(log)), 1);
+	assert_int_equal(f.installed, 1792574042); /* date -u -d '2026-10-21 09:14:02' +%s */
+	/* leap day, the epoch's own era, the end of a year */
+	assert_int_equal(image_facts_dpkg_log(&f, "2024-02-29 23:59:59 x", 21), 1);
+	assert_int_equal(f.installed, 1709251199);
+	assert_int_equal(image_facts_dpkg_log(&f, "1999-12-31 00:00:00 x", 21), 1);
+	assert_int_equal(f.installed, 946598400);
+	/* only the first line counts, and only its exact shape and ranges */
+	static const char *const bad[] = {
+	    "",
+	    "\n2026-10-21 09:14:02 x",
+	    "2026-10-21 09:14:02",
+	    "2026-10-21T09:14:02 x",
+	    "2026-13-21 09:14:02 x",
+	    "2026-00-21 09:14:02 x",
+	    "2026-10-32 09:14:02 x",
+	    "2026-10-21 24:14:02 x",
+	    "1989-10-21 09:14:02 x",
+	    "2026-1a-21 09:14:02 x",
+	    "+026-10-21 09:14:02 x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f.installed = 5;
+		assert_int_equal(image_facts_dpkg_log(&f, bad[i], strlen(bad[i])), 0);
+		assert_int_equal(f.installed, 0);
+	}
+}
+
 static void test_split_version(void **state)
 {
 	(void)state;
@@ -198,6 +234,7 @@ int main(void)
 	    cmocka_unit_test(test_os_release),    cmocka_unit_test(test_os_release_refused),
 	    cmocka_unit_test(test_dpkg_status),   cmocka_unit_test(test_dpkg_status_not_installed),
 	    cmocka_unit_test(test_split_version), cmocka_unit_test(test_passwd),
+	    cmocka_unit_test(test_dpkg_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

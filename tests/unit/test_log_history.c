@@ -340,6 +340,39 @@ static void test_later_start_same_past(void **state)
 
 EACH_SEED(auth_logs)
 
+/* The image's own install date, when it has one, is where wtmp begins,
+ * whatever the host key says; the days after it are the same as with the
+ * drawn install. */
+static void test_install_from_the_image(void **state)
+{
+	struct history_in in;
+	struct history a, b;
+	size_t na, nb;
+
+	(void)state;
+	input(&in, NOW - 2 * DAY, "admin", 9); /* booted after either install */
+	in.installed = NOW - 3 * DAY;
+	assert_int_equal(history_make(&in, &a), 0);
+	in.install = NOW - 55 * DAY + 3600;
+	assert_int_equal(history_make(&in, &b), 0);
+	const struct utmpx *wa = records(&a.file[HISTORY_WTMP], &na);
+	const struct utmpx *wb = records(&b.file[HISTORY_WTMP], &nb);
+	assert_true(wa[0].ut_tv.tv_sec > in.install + DAY); /* drawn: 6-7 weeks back */
+	assert_int_equal(wb[0].ut_tv.tv_sec, in.install);
+	assert_true(nb > na);
+	/* the host's boot ends both */
+	assert_int_equal(wa[na - 1].ut_tv.tv_sec, wb[nb - 1].ut_tv.tv_sec);
+	assert_int_equal(wa[na - 1].ut_type, wb[nb - 1].ut_type);
+	/* in the future or unknown: drawn as before */
+	in.install = NOW + DAY;
+	history_free(&b);
+	assert_int_equal(history_make(&in, &b), 0);
+	wb = records(&b.file[HISTORY_WTMP], &nb);
+	assert_int_equal(wb[0].ut_tv.tv_sec, wa[0].ut_tv.tv_sec);
+	history_free(&a);
+	history_free(&b);
+}
+
 static void test_root_only_and_seed(void **state)
 {
 	struct history_in in;
@@ -378,6 +411,7 @@ int main(void)
 	    cmocka_unit_test(test_auth_logs),
 	    cmocka_unit_test(test_root_only_and_seed),
 	    cmocka_unit_test(test_later_start_same_past),
+	    cmocka_unit_test(test_install_from_the_image),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
