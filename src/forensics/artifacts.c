@@ -377,6 +377,11 @@ static void take(struct job *j, const char *raw, enum change_kind kind, const st
 	e = job_event(j, type);
 	json_object_update(e, rec);
 	json_object_del(e, "kind");
+	/* A log of the box's past wiped or cut: what a log cleaner does. */
+	if (json_is_true(json_object_get(rec, "log_altered")))
+		json_object_set_new(e, "alert",
+		                    json_pack("{s:s, s:[O]}", "type", "log_altered", "paths",
+		                              json_object_get(rec, "path")));
 	events_emit(j->a->events, e);
 	json_array_append_new(j->manifest, rec);
 }

@@ -353,8 +353,8 @@ def test_prepared_files_are_not_the_attackers(hermes):
 
 def test_a_wiped_log_is_said_to_be(hermes):
     """A prepared log the box rewrote rather than appended to (a log cleaner's work: wtmp,
-    which holds every login since the install, emptied) is stored whole and marked
-    log_altered."""
+    which holds every login since the install, emptied) is stored whole, marked log_altered,
+    and raises an alert."""
     mark = hermes.mark()
     r = ssh_exec(hermes.port, "echo WIPE-MARK >/dev/null; : > /var/log/wtmp; true")
     assert r.returncode == 0, r
@@ -366,6 +366,8 @@ def test_a_wiped_log_is_said_to_be(hermes):
     wtmp = changed["/var/log/wtmp"]
     assert wtmp.get("log_altered") is True and "appended" not in wtmp, wtmp
     assert wtmp["size"] == 0 and wtmp["sha256"] == hashlib.sha256(b"").hexdigest(), wtmp
+    # An alert, so that the analyst's alert list has it (docs/events.md).
+    assert wtmp["alert"] == {"type": "log_altered", "paths": ["/var/log/wtmp"]}, wtmp
 
 
 # The tells the box still shows beside those that cannot go (container_checklist.CANNOT_GO),
