@@ -108,19 +108,20 @@ def move_times(shift, after):
         os.utime("/", ns=(st.st_atime_ns + shift * 10**9, st.st_mtime_ns + shift * 10**9))
 
 
+def clf_time(m):
+    return calendar.timegm((int(m.group(3)), MONTHS.index(m.group(2)), int(m.group(1)),
+                            int(m.group(4)), int(m.group(5)), int(m.group(6))))
+
+
 def date_access_log(end):
     def fn(data):
-        stamps = [calendar.timegm((int(m.group(3)), MONTHS.index(m.group(2)), int(m.group(1)),
-                                   int(m.group(4)), int(m.group(5)), int(m.group(6))))
-                  for m in CLF.finditer(data)]
+        stamps = [clf_time(m) for m in CLF.finditer(data)]
         if not stamps:
             return data
         shift = end - max(stamps)
 
         def one(m):
-            t = calendar.timegm((int(m.group(3)), MONTHS.index(m.group(2)), int(m.group(1)),
-                                 int(m.group(4)), int(m.group(5)), int(m.group(6)))) + shift
-            g = time.gmtime(t)
+            g = time.gmtime(clf_time(m) + shift)
             return b"[%02d/%s/%04d:%02d:%02d:%02d +0000]" % (
                 g.tm_mday, MONTHS[g.tm_mon], g.tm_year, g.tm_hour, g.tm_min, g.tm_sec)
         return CLF.sub(one, data)

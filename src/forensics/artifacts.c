@@ -224,7 +224,7 @@ static bool as_before(struct job *j, const char *key, const char *now, json_t *r
 {
 	const char *was = json_string_value(json_object_get(j->known, key));
 	bool prepared = was == NULL;
-	json_int_t size;
+	json_int_t size; /* a log's: whether it is as made needs only the hash */
 
 	if (prepared)
 		was = prepared_at(j, key, &size);
@@ -249,8 +249,7 @@ static bool appended_from(const struct job *j, const char *key, const struct tar
 {
 	char hash[DIGEST_HEX_MAX];
 	json_int_t base;
-	const char *was =
-	    json_object_get(j->prepared, key) != NULL ? prepared_at(j, key, &base) : NULL;
+	const char *was = prepared_at(j, key, &base);
 
 	*from = 0;
 	if (was == NULL || base < 0)

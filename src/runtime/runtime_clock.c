@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "box_boot.h"
+#include "runtime_spec.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -86,8 +87,7 @@ static pid_t init_of(const char *root, const char *id, unsigned long long *start
 	json_t *state;
 	json_int_t pid;
 
-	if (strchr(id, '/') != NULL || strcmp(id, "..") == 0 ||
-	    snprintf(path, sizeof(path), "%s/%s/state.json", root, id) >= (int)sizeof(path) ||
+	if (runtime_state_path(root, id, path, sizeof(path)) < 0 ||
 	    (state = json_load_file(path, 0, NULL)) == NULL)
 		return 0;
 	pid = json_integer_value(json_object_get(state, "init_process_pid"));

@@ -246,8 +246,8 @@ static int delete_and_clean(const struct runtime_call *call, char **argv)
 	json_t *state;
 	int status;
 
-	snprintf(path, sizeof(path), "%s/%s/state.json", call->root, call->id);
-	if (strchr(call->id, '/') == NULL && (state = json_load_file(path, 0, NULL)) != NULL) {
+	if (runtime_state_path(call->root, call->id, path, sizeof(path)) == 0 &&
+	    (state = json_load_file(path, 0, NULL)) != NULL) {
 		n = runtime_state_parents(state, parents, 16);
 		json_decref(state);
 	}
@@ -275,11 +275,7 @@ static const char *box_of(int argc, char **argv, const struct runtime_call *call
 		i++;
 	for (i++; i < argc; i++) {
 		const char *a = argv[i];
-		if (a[0] == '-' || a[0] == '\0' || strchr(a, '/') != NULL || strcmp(a, ".") == 0 ||
-		    strcmp(a, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s/state.json", call->root, a) <
-		        (int)sizeof(path) &&
+		if (a[0] != '-' && runtime_state_path(call->root, a, path, sizeof(path)) == 0 &&
 		    access(path, F_OK) == 0)
 			return a;
 	}

@@ -2,6 +2,7 @@
  * runtime_spec.h). */
 #include "runtime_spec.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,6 +172,17 @@ static int global_takes_value(const char *opt)
 		if (strcmp(opt, names[i]) == 0)
 			return 1;
 	return 0;
+}
+
+int runtime_state_path(const char *root, const char *id, char *out, size_t cap)
+{
+	int n;
+
+	if (id[0] == '\0' || strchr(id, '/') != NULL || strcmp(id, ".") == 0 ||
+	    strcmp(id, "..") == 0)
+		return -1;
+	n = snprintf(out, cap, "%s/%s/state.json", root, id);
+	return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 void runtime_parse_args(int argc, char *const argv[], struct runtime_call *out)

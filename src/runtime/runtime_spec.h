@@ -77,4 +77,9 @@ struct runtime_call {
 
 void runtime_parse_args(int argc, char *const argv[], struct runtime_call *out);
 
+/* runc's state file of container id under root ("ROOT/ID/state.json") in
+ * out; 0, or -1 when id could name something else (empty, ".", "..", a
+ * '/') or the path does not fit. */
+int runtime_state_path(const char *root, const char *id, char *out, size_t cap);
+
 #endif

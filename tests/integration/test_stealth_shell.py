@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import container_checklist
-from hermes_helpers import HOSTNAME, docker_inspect, ssh_exec
+from hermes_helpers import HOSTNAME, docker, docker_inspect, ssh_exec
 
 CHECKS = (
     "test -e /.dockerenv && echo DOCKERENV=yes || echo DOCKERENV=no; "
@@ -253,8 +253,7 @@ def test_box_has_its_own_uptime(hermes):
     made = calendar.timegm(time.strptime(created[:19], "%Y-%m-%dT%H:%M:%S"))
     assert made - 5 <= btime <= made + 1, (created, got)
     # The same clocks for a process the engine runs in the box.
-    out = subprocess.run(["docker", "exec", box, "awk", "/^btime/{print $2}", "/proc/stat"],
-                         capture_output=True, text=True, timeout=60)
+    out = docker("exec", box, "awk", "/^btime/{print $2}", "/proc/stat")
     assert out.returncode == 0, out
     assert abs(int(out.stdout) - btime) <= 1, (out.stdout, got)
 

@@ -163,6 +163,21 @@ static void test_boot(void **state)
 	json_decref(c);
 }
 
+static void test_state_path(void **state)
+{
+	char p[64];
+
+	(void)state;
+	assert_int_equal(runtime_state_path("/run/runc", "abc", p, sizeof(p)), 0);
+	assert_string_equal(p, "/run/runc/abc/state.json");
+	assert_int_equal(runtime_state_path("/run/runc", "", p, sizeof(p)), -1);
+	assert_int_equal(runtime_state_path("/run/runc", "..", p, sizeof(p)), -1);
+	assert_int_equal(runtime_state_path("/run/runc", ".", p, sizeof(p)), -1);
+	assert_int_equal(runtime_state_path("/run/runc", "a/../b", p, sizeof(p)), -1);
+	assert_int_equal(runtime_state_path("/run/runc", "abc", p, 24), -1); /* 24 + NUL */
+	assert_int_equal(runtime_state_path("/run/runc", "abc", p, 25), 0);
+}
+
 static void test_parse_args(void **state)
 {
 	char *shim[] = {"hermes-runtime",
@@ -220,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(test_strip_env),
 	    cmocka_unit_test(test_texts_and_root),
 	    cmocka_unit_test(test_boot),
+	    cmocka_unit_test(test_state_path),
 	    cmocka_unit_test(test_parse_args),
 	};
 
