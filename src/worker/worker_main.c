@@ -43,6 +43,7 @@
 #include "recorder.h"
 #include "ssh_profile.h"
 #include "disconnect_code.h"
+#include "huge_text.h"
 #include "worker.h"
 #include "worker_init.h"
 #include "worker_sandbox.h"
@@ -237,6 +238,11 @@ static int run_template(void)
 	log_setup_relay(LOG_INFO);
 	read_init(CONTROL_FD, &wi);
 	log_setup_relay(wi.log_level);
+	/* Before anything is read from the monitor beyond the settings, and
+	 * once for all its workers (an exec'd worker would pay the copy for
+	 * one connection). */
+	int huge = huge_text_apply();
+	debug("%d huge pages of library code", huge);
 	ssh_bind bind = start_ssh(&wi);
 	int warm = worker_warm(bind);
 	/* The session every worker starts from, accepted once: the host

@@ -8,6 +8,7 @@ Checked in /proc against live workers, the template and the monitor."""
 import os
 import re
 import socket
+import struct
 import subprocess
 from pathlib import Path
 
@@ -95,6 +96,88 @@ def test_workers_are_forked_from_an_exec_d_template(hermes):
         for lib in ("libssh", "libcrypto"):
             assert mapping(monitor, lib) != mapping(template, lib)
             assert {mapping(p, lib) for p in pids} == {mapping(template, lib)}
+
+
+HUGE = 2 << 20
+
+
+def smaps(pid):
+    """Each mapping of a process: (start, end, perms, path, AnonHugePages in bytes, file
+    offset)."""
+    out, cur = [], None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+) \S+ \S+ *(.*)$", line)
+        if m:
+            cur = [int(m[1], 16), int(m[2], 16), m[3], m[5], 0, int(m[4], 16)]
+            out.append(cur)
+        elif line.startswith("AnonHugePages:"):
+            cur[4] = int(line.split()[1]) * 1024
+    return out
+
+
+def huge_code(pid):
+    """The anonymous, huge-page-backed code of a process: (start, end, perms)."""
+    return [(s, e, p) for s, e, p, path, huge, _ in smaps(pid)
+            if not path and "x" in p and s % HUGE == 0 and huge == e - s]
+
+
+def relro_start(path):
+    """Where an ELF64 file's PT_GNU_RELRO segment starts (its size if it has none)."""
+    data = Path(path).read_bytes()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, _, _, vaddr = struct.unpack_from("<IIQQ", data, phoff + i * phentsize)
+        if p_type == 0x6474E552:
+            return vaddr
+    return len(data)
+
+
+def thp_possible():
+    try:
+        return "[never]" not in Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def test_libcrypto_code_is_on_huge_pages_in_the_template_only(hermes, hermes_factory):
+    """The template moves libcrypto's read-only pages (4 MiB of its 4.5 here) onto anonymous
+    huge pages that its workers share: never writable, ending where the library's file
+    mappings go on, and the same bytes as the file. An exec'd worker has none."""
+    if not thp_possible():
+        pytest.skip("this kernel gives no transparent huge pages")
+    with open_shell(hermes) as sh:
+        sh.send("echo HUGE\n")
+        sh.expect(r"HUGE")
+        [worker] = n_workers(hermes, 1)
+        [template] = templates(hermes)
+        chunks = huge_code(template)
+        assert chunks, [m for m in smaps(template) if "x" in m[2]]
+        assert huge_code(worker) == chunks
+        maps = smaps(template)
+        crypto = [m for m in maps if "libcrypto" in m[3]]
+        assert all(p == "r-xp" for _, _, p in chunks), chunks
+        # Where the library was: its file mappings go on where the last chunk ends, at the
+        # file offset that puts the chunks' bytes where the file has them (libcrypto's
+        # read-only segments lie in memory as in the file).
+        [after] = [m for m in crypto if m[0] == chunks[-1][1]]
+        base = after[0] - after[5]
+        relro = base + relro_start(after[3])  # relocated since: not the file's bytes
+        with open(f"/proc/{template}/mem", "rb") as mem, open(after[3], "rb") as f:
+            for s, e, _ in chunks:
+                e = min(e, relro)
+                mem.seek(s)
+                f.seek(s - base)
+                assert e <= s or mem.read(e - s) == f.read(e - s), hex(s)
+        # Nothing in either process is both writable and executable.
+        for pid in (template, worker):
+            assert not [m for m in smaps(pid) if "w" in m[2] and "x" in m[2]]
+    inst = hermes_factory.start(overrides={"server": {"worker_template_uses": 0}})
+    with open_shell(inst) as sh:
+        sh.send("echo EXECD\n")
+        sh.expect(r"EXECD")
+        [worker] = n_workers(inst, 1)
+        assert huge_code(worker) == []
 
 
 def test_exec_d_workers_have_a_layout_of_their_own(hermes_factory):
