@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "syslog_msg.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -478,6 +479,34 @@ static const char *check_recording_format(const char *s)
 	return strcmp(s, "asciinema") == 0 ? NULL : "must be \"asciinema\"";
 }
 
+static const char *check_cowrie_json(const char *s)
+{
+	return *s != '\0' && s[strlen(s) - 1] != '/' ? NULL : "must be a file's path";
+}
+
+/* Written into every line of the Cowrie stream: printable ASCII, short. */
+static const char *check_sensor(const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return "must be printable ASCII without spaces";
+	return n >= 1 && n <= 64 ? NULL : "must be 1 to 64 characters";
+}
+
+static const char *check_syslog(const char *s)
+{
+	struct syslog_target t;
+	const char *why = NULL;
+	return syslog_target_parse(s, &t, &why) == 0 ? NULL : why;
+}
+
+static const char *check_facility(const char *s)
+{
+	return syslog_facility(s) >= 0 ? NULL
+	                               : "must be user, daemon, auth, authpriv or local0 to local7";
+}
+
 /* The tables read best as one row per key. */
 /* clang-format off */
 #define C(f) offsetof(struct config, f)
@@ -600,6 +629,10 @@ static const struct key logging_keys[] = {
 	STR("output_dir", logging.output_dir, NULL),
 	{.name = "max_session_log", .kind = K_SIZE, .off = C(logging.max_session_log),
 	 .min = 64 << 10, .min_text = "64k", .empty_ok = 1},
+	STR("cowrie_json", logging.cowrie_json, check_cowrie_json),
+	STR("sensor", logging.sensor, check_sensor),
+	STR("syslog", logging.syslog, check_syslog),
+	STR("syslog_facility", logging.syslog_facility, check_facility),
 	{0},
 };
 
@@ -755,6 +788,10 @@ void config_free(struct config *c)
 	free(c->recording.format);
 	free(c->logging.format);
 	free(c->logging.output_dir);
+	free(c->logging.cowrie_json);
+	free(c->logging.sensor);
+	free(c->logging.syslog);
+	free(c->logging.syslog_facility);
 	free(c->egress.fetch);
 	strpairs_clear(&c->egress.hosts);
 	strlist_clear(&c->egress.live_ports);
@@ -841,8 +878,9 @@ struct config *config_new_defaults(void)
 	    !(c->forensics.artifacts_dir = strdup("/data/artifacts")) ||
 	    !(c->forensics.database = strdup("/data/hermes.db")) ||
 	    !(c->logging.format = strdup("json")) ||
-	    !(c->logging.output_dir = strdup("/data/logs")) || !(c->egress.fetch = strdup("off")) ||
-	    !(c->egress.subnet = strdup("10.77.0.0/16")) ||
+	    !(c->logging.output_dir = strdup("/data/logs")) ||
+	    !(c->logging.syslog_facility = strdup("local0")) ||
+	    !(c->egress.fetch = strdup("off")) || !(c->egress.subnet = strdup("10.77.0.0/16")) ||
 	    strlist_set(&c->egress.live_ports, ports, 4) < 0 ||
 	    !(c->stealth.profile = strdup("auto")) ||
 	    !(c->docker.socket_path = strdup("/var/run/docker.sock"))) {

@@ -126,6 +126,12 @@ struct config {
 		char *output_dir;        /* "/data/logs" */
 		int64_t max_session_log; /* new: bytes one session may add to the
 		                          * event log; "4m", 0 = no limit */
+		char *cowrie_json;       /* new: the Cowrie-compatible stream's
+		                          * path; NULL = none (docs/events.md) */
+		char *sensor;            /* new: its "sensor"; NULL = the host name */
+		char *syslog;            /* new: "local", "udp://H:P", "tcp://H:P";
+		                          * NULL = none (syslog_msg.h) */
+		char *syslog_facility;   /* new: "local0" */
 	} logging;
 
 	/* new: what a box in network_mode sinkhole reaches (docs/sinkhole.md) */

@@ -33,6 +33,8 @@ struct events {
 	unsigned long failures;
 	void (*hook)(void *arg, json_t *obj);
 	void *hook_arg;
+	void (*tee)(void *arg, const json_t *obj);
+	void *tee_arg;
 	struct event_budget *budget; /* NULL: sessions are not limited */
 };
 
@@ -142,6 +144,12 @@ void events_set_hook(struct events *ev, void (*hook)(void *arg, json_t *obj), vo
 	ev->hook_arg = arg;
 }
 
+void events_set_tee(struct events *ev, void (*tee)(void *arg, const json_t *obj), void *arg)
+{
+	ev->tee = tee;
+	ev->tee_arg = arg;
+}
+
 /* Writes one line whole, or not at all. */
 static int write_line(struct events *ev, const char *line, size_t len)
 {
@@ -219,8 +227,10 @@ int events_emit(struct events *ev, json_t *obj)
 			return -EDQUOT;
 		}
 	}
-	json_decref(obj);
 	r = write_line(ev, line, len);
+	if (r == 0 && ev->tee != NULL)
+		ev->tee(ev->tee_arg, obj);
+	json_decref(obj);
 	free(line);
 	if (r == 0)
 		return 0;

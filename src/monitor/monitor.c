@@ -39,6 +39,8 @@
 #include "landlock.h"
 #include "admission.h"
 #include "boxes.h"
+#include "cowrie_stream.h"
+#include "syslog_out.h"
 #include "recent_failures.h"
 #include "agent_dial.h"
 #include "log.h"
@@ -63,6 +65,8 @@
 struct monitor {
 	const struct config *cfg;
 	struct session_ctx ctx;
+	struct cowrie_stream *cowrie; /* logging.cowrie_json, or NULL */
+	struct syslog_out *syslog;    /* logging.syslog, or NULL */
 	struct loop *loop;
 	ssh_bind bind;
 	int listen_fd;
@@ -652,6 +656,51 @@ static void mark_event(void *arg, json_t *e)
 		     json_string_value(json_object_get(e, "src_ip")) ?: "-");
 }
 
+/* Every event written to events.jsonl, again for the streams that have
+ * asked for it. */
+static void tee_streams(void *arg, const json_t *ev)
+{
+	struct monitor *m = arg;
+
+	if (m->cowrie != NULL)
+		cowrie_stream_tee(m->cowrie, ev);
+	if (m->syslog != NULL)
+		syslog_out_tee(m->syslog, ev);
+}
+
+/* logging.cowrie_json and logging.syslog, when set. */
+static int open_streams(struct monitor *m)
+{
+	const struct config *cfg = m->cfg;
+	char host[256] = "hermes";
+
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "hermes");
+	if (cfg->logging.cowrie_json != NULL) {
+		m->cowrie =
+		    cowrie_stream_open(cfg->logging.cowrie_json,
+		                       cfg->logging.sensor != NULL ? cfg->logging.sensor : host,
+		                       cfg->forensics.artifacts_dir);
+		if (m->cowrie == NULL) {
+			error("logging.cowrie_json %s: %s", cfg->logging.cowrie_json,
+			      strerror(errno));
+			return -1;
+		}
+	}
+	if (cfg->logging.syslog != NULL) {
+		const char *why = NULL;
+		m->syslog = syslog_out_new(m->loop, cfg->logging.syslog,
+		                           cfg->logging.syslog_facility, host, &why);
+		if (m->syslog == NULL) {
+			error("logging.syslog %s: %s", cfg->logging.syslog, why);
+			return -1;
+		}
+	}
+	if (m->cowrie != NULL || m->syslog != NULL)
+		events_set_tee(m->ctx.events, tee_streams, m);
+	return 0;
+}
+
 int monitor_run(const struct config *cfg)
 {
 	struct monitor m = {.cfg = cfg, .listen_fd = -1, .sig_fd = -1, .indexer = -1};
@@ -692,6 +741,8 @@ int monitor_run(const struct config *cfg)
 	m.loop = loop_new();
 	m.ctx.loop = m.loop;
 	if (m.loop == NULL)
+		goto out;
+	if (open_streams(&m) < 0)
 		goto out;
 	/* The image first: what it is says what the server offers. */
 	m.ctx.docker = docker_new(m.loop, cfg->docker.socket_path, cfg->docker.base_url, &err);
@@ -799,6 +850,11 @@ out:
 	docker_free(m.ctx.docker);
 	if (m.bind != NULL)
 		ssh_bind_free(m.bind);
+	/* The streams after the last event, syslog's before the loop its
+	 * socket and timer are in. */
+	events_set_tee(m.ctx.events, NULL, NULL);
+	syslog_out_free(m.syslog);
+	cowrie_stream_close(m.cowrie);
 	loop_free(m.loop);
 	events_close(m.ctx.events);
 	if (m.sig_fd >= 0)

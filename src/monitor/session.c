@@ -910,6 +910,7 @@ struct session *session_new(struct session_ctx *ctx, int ipc_fd, const char *src
 	    ctx->loop, (int64_t)ctx->cfg->server.login_grace_time * 1000 + 5000, on_backstop, s);
 
 	json_t *e = sess_event(s, "session.connect");
+	json_object_set_new(e, "dst_ip", json_string(s->dst_ip));
 	json_object_set_new(e, "dst_port", json_integer(dst_port));
 	emit(s, e);
 	return s;
