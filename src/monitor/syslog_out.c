@@ -28,9 +28,11 @@ struct syslog_out {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int fd;
-	bool connected; /* TCP: the connect is done */
-	uint64_t retry; /* TCP: the reconnect timer */
-	struct buf queue;
+	bool connected;   /* TCP: the connect is done */
+	uint64_t retry;   /* TCP: the reconnect timer */
+	struct buf queue; /* TCP: whole frames, "LEN MSG" */
+	size_t head_left; /* TCP: bytes of the first frame not sent yet, once
+	                   * part of it went (0: the queue starts with a frame) */
 	unsigned long dropped;
 };
 
@@ -99,6 +101,14 @@ static void tcp_lost(struct syslog_out *so, int err)
 		warn("logging.syslog %s:%s: %s; trying again every %d s", so->target.host,
 		     so->target.port, strerror(err), SYSLOG_RETRY_MS / 1000);
 	so->connected = false;
+	/* A frame cut by the loss would start the next connection mid-message:
+	 * the rest of it goes. */
+	if (so->head_left > 0) {
+		buf_skip(&so->queue, so->head_left);
+		buf_compact(&so->queue);
+		so->head_left = 0;
+		drop(so, "cut by the connection's loss");
+	}
 	if (so->retry == 0)
 		so->retry = loop_add_timer(so->loop, SYSLOG_RETRY_MS, on_retry, so);
 }
@@ -121,6 +131,29 @@ static void on_retry(struct loop *l, void *arg)
 	tcp_start(so);
 }
 
+/* The size of the frame at p ("LEN MSG"; only whole frames are queued). */
+static size_t frame_size(const uint8_t *p, size_t avail)
+{
+	size_t len = 0, i = 0;
+
+	while (i < avail && p[i] >= '0' && p[i] <= '9')
+		len = len * 10 + (size_t)(p[i++] - '0');
+	return i + 1 + len;
+}
+
+/* n bytes of the queue went: where the first frame now stands. */
+static void sent(struct syslog_out *so, size_t n)
+{
+	while (n > 0) {
+		if (so->head_left == 0)
+			so->head_left = frame_size(buf_peek(&so->queue), buf_avail(&so->queue));
+		size_t take = n < so->head_left ? n : so->head_left;
+		so->head_left -= take;
+		n -= take;
+		buf_skip(&so->queue, take);
+	}
+}
+
 static void tcp_flush(struct syslog_out *so)
 {
 	while (buf_avail(&so->queue) > 0) {
@@ -132,7 +165,7 @@ static void tcp_flush(struct syslog_out *so)
 			tcp_lost(so, n < 0 ? errno : EPIPE);
 			return;
 		}
-		buf_skip(&so->queue, (size_t)n);
+		sent(so, (size_t)n);
 	}
 	buf_compact(&so->queue);
 	loop_set_events(so->loop, so->fd, LOOP_READ | (buf_avail(&so->queue) > 0 ? LOOP_WRITE : 0));
