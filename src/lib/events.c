@@ -150,25 +150,6 @@ void events_set_tee(struct events *ev, void (*tee)(void *arg, const json_t *obj)
 	ev->tee_arg = arg;
 }
 
-/* Writes one line whole, or not at all. */
-static int write_line(struct events *ev, const char *line, size_t len)
-{
-	size_t done = 0;
-	off_t end;
-	int r = util_write_all(ev->fd, line, len, &done);
-
-	if (r == 0)
-		return 0;
-	/* A torn line would corrupt the one after it: cut it off again. With
-	 * O_APPEND the offset after a write is the end of the file. */
-	if (done > 0) {
-		end = lseek(ev->fd, 0, SEEK_CUR);
-		if (end >= (off_t)done && ftruncate(ev->fd, end - (off_t)done) != 0)
-			warn("cannot remove a partly written event: %m");
-	}
-	return r;
-}
-
 /* Events that are written whatever the session's budget: its first and
  * last, and the budget's own. */
 static bool exempt(const char *type)
@@ -227,7 +208,7 @@ int events_emit(struct events *ev, json_t *obj)
 			return -EDQUOT;
 		}
 	}
-	r = write_line(ev, line, len);
+	r = util_append_whole(ev->fd, line, len);
 	if (r == 0 && ev->tee != NULL)
 		ev->tee(ev->tee_arg, obj);
 	json_decref(obj);

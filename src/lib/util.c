@@ -369,6 +369,20 @@ int util_write_all(int fd, const void *p, size_t n, size_t *done)
 	return 0;
 }
 
+int util_append_whole(int fd, const void *p, size_t n)
+{
+	size_t done = 0;
+	int r = util_write_all(fd, p, n, &done), cut = 0;
+
+	/* With O_APPEND the offset after a write is the end of the file. */
+	if (r < 0 && done > 0) {
+		off_t end = lseek(fd, 0, SEEK_CUR);
+		cut = end >= (off_t)done ? ftruncate(fd, end - (off_t)done) : -1;
+	}
+	(void)cut; /* if the cut fails too, the write's error is what is reported */
+	return r;
+}
+
 int util_url_encode(const char *s, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";

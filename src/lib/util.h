@@ -54,6 +54,11 @@ char *util_base64(const void *data, size_t len);
  * *done says how many went out even on failure. 0 or a negative errno. */
 int util_write_all(int fd, const void *p, size_t n, size_t *done);
 
+/* Appends p[0..n) to an O_APPEND file whole or not at all: what a failed
+ * write left of it is cut off again, so that the next line does not start
+ * inside a torn one. 0 or a negative errno. */
+int util_append_whole(int fd, const void *p, size_t n);
+
 /* The monitor raises its open-files soft limit to the hard one (each
  * connection costs it descriptors); its children put the old one back, so
  * that a worker taken over cannot hold a million. */

@@ -542,7 +542,7 @@ void cowrie_stream_tee(void *arg, const json_t *ev)
 	json_array_foreach(out, i, l)
 	{
 		char *text = json_dumps(l, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		size_t len = text != NULL ? strlen(text) : 0, done = 0;
+		size_t len = text != NULL ? strlen(text) : 0;
 		char *nl = text != NULL ? realloc(text, len + 2) : NULL;
 		if (nl == NULL) {
 			free(text);
@@ -552,7 +552,7 @@ void cowrie_stream_tee(void *arg, const json_t *ev)
 		nl[len] = '\n';
 		nl[len + 1] = '\0';
 		if (cs->fd >= 0) {
-			int w = util_write_all(cs->fd, nl, len + 1, &done);
+			int w = util_append_whole(cs->fd, nl, len + 1);
 			if (w < 0)
 				r = w;
 		}

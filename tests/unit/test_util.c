@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -377,15 +380,47 @@ static void test_open_tmp(void **state)
 	assert_int_equal(rmdir(base), 0);
 }
 
+/* A line the file-size limit cuts is taken back whole: in a child, whose
+ * RLIMIT_FSIZE lets 10 bytes of a 100-byte line through. */
+static void test_append_whole(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/hermes-append-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_int_equal(util_append_whole(fd, "first line\n", 11), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char line[100];
+		memset(line, 'x', sizeof(line));
+		struct rlimit lim = {21, 21};
+		signal(SIGXFSZ, SIG_IGN);
+		_exit(setrlimit(RLIMIT_FSIZE, &lim) == 0 &&
+		              util_append_whole(fd, line, sizeof(line)) == -EFBIG
+		          ? 0
+		          : 1);
+	}
+	int status = -1;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 11);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_utf8_table),   cmocka_unit_test(test_rfc3339),
 	    cmocka_unit_test(test_base64),       cmocka_unit_test(test_session_id),
 	    cmocka_unit_test(test_clocks),       cmocka_unit_test(test_mkdirs),
-	    cmocka_unit_test(test_hex),          cmocka_unit_test(test_url_encode),
-	    cmocka_unit_test(test_escape_bytes), cmocka_unit_test(test_open_tmp),
-	    cmocka_unit_test(test_parse_cidr4),
+	    cmocka_unit_test(test_append_whole), cmocka_unit_test(test_hex),
+	    cmocka_unit_test(test_url_encode),   cmocka_unit_test(test_escape_bytes),
+	    cmocka_unit_test(test_open_tmp),     cmocka_unit_test(test_parse_cidr4),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
