@@ -18,14 +18,20 @@ static bool port_ok(const char *s)
 {
 	char *end;
 	long v = strtol(s, &end, 10);
-	return *s >= '0' && *s <= '9' && *end == '\0' && v >= 1 && v <= 65535;
+	return *s >= '0' && *s <= '9' && strlen(s) <= 5 && *end == '\0' && v >= 1 && v <= 65535;
 }
 
 int syslog_target_parse(const char *s, struct syslog_target *t, const char **why)
 {
 	memset(t, 0, sizeof(*t));
-	if (strcmp(s, "local") == 0) {
+	if (strcmp(s, "local") == 0 || strncmp(s, "unix:", 5) == 0) {
+		const char *path = s[0] == 'l' ? SYSLOG_LOCAL_SOCKET : s + 5;
+		if (path[0] != '/' || strlen(path) >= SYSLOG_PATH_MAX) {
+			*why = "unix:PATH needs an absolute path of under 108 characters";
+			return -1;
+		}
 		t->kind = SYSLOG_LOCAL;
+		snprintf(t->host, sizeof(t->host), "%s", path);
 		return 0;
 	}
 	const char *rest;
@@ -34,7 +40,8 @@ int syslog_target_parse(const char *s, struct syslog_target *t, const char **why
 	else if (strncmp(s, "tcp://", 6) == 0)
 		t->kind = SYSLOG_TCP;
 	else {
-		*why = "must be \"local\", \"udp://HOST:PORT\" or \"tcp://HOST:PORT\"";
+		*why = "must be \"local\", \"unix:PATH\", \"udp://HOST:PORT\" or "
+		       "\"tcp://HOST:PORT\"";
 		return -1;
 	}
 	rest = s + 6;
@@ -66,7 +73,7 @@ int syslog_target_parse(const char *s, struct syslog_target *t, const char **why
 		return -1;
 	}
 	for (size_t i = 0; i < hlen; i++)
-		if (rest[i] <= ' ' || rest[i] > '~' || rest[i] == '/') {
+		if (rest[i] <= ' ' || rest[i] > '~' || strchr("/[]", rest[i]) != NULL) {
 			*why = "the host must be a name or an address";
 			return -1;
 		}

@@ -23,13 +23,17 @@ enum syslog_kind { SYSLOG_LOCAL, SYSLOG_UDP, SYSLOG_TCP };
 
 struct syslog_target {
 	enum syslog_kind kind;
-	char host[256]; /* UDP and TCP: a name or address ([...] for IPv6) */
+	char host[256]; /* UDP and TCP: a name or address ([...] for IPv6);
+	                 * local: the socket's path */
 	char port[6];
 };
 
-/* "local" (the machine's /dev/log), "udp://HOST:PORT" or
- * "tcp://HOST:PORT" (PORT 1-65535; an IPv6 address in brackets). 0, or -1
- * with *why set. */
+#define SYSLOG_LOCAL_SOCKET "/dev/log"
+#define SYSLOG_PATH_MAX     108 /* sockaddr_un's sun_path */
+
+/* "local" (the machine's /dev/log), "unix:PATH" (another local datagram
+ * socket, an absolute path), "udp://HOST:PORT" or "tcp://HOST:PORT" (PORT
+ * 1-65535; an IPv6 address in brackets). 0, or -1 with *why set. */
 int syslog_target_parse(const char *s, struct syslog_target *t, const char **why);
 
 /* The facility's code (user 1, daemon 3, auth 4, authpriv 10, local0-7 16-23),

@@ -17,7 +17,6 @@
 #include "syslog_msg.h"
 #include "syslog_out.h"
 
-#define LOCAL_SOCKET "/dev/log"
 #define REPORT_EVERY 1000 /* drops between two reports */
 
 struct syslog_out {
@@ -49,7 +48,9 @@ static int resolve(struct syslog_out *so, const char **why)
 	if (so->target.kind == SYSLOG_LOCAL) {
 		struct sockaddr_un *un = (struct sockaddr_un *)&so->addr;
 		un->sun_family = AF_UNIX;
-		snprintf(un->sun_path, sizeof(un->sun_path), "%s", LOCAL_SOCKET);
+		size_t n = strnlen(so->target.host, sizeof(un->sun_path) - 1);
+		memcpy(un->sun_path, so->target.host, n); /* parsed: it fits */
+		un->sun_path[n] = '\0';
 		so->addrlen = sizeof(*un);
 		return 0;
 	}

@@ -27,7 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct syslog_target t;
 	const char *why = NULL;
 	if (syslog_target_parse(text, &t, &why) == 0) {
-		if (t.kind != SYSLOG_LOCAL) {
+		if (t.kind == SYSLOG_LOCAL) {
+			CHECK(t.host[0] == '/' && strlen(t.host) < SYSLOG_PATH_MAX);
+		} else {
 			CHECK(t.host[0] != '\0' && strlen(t.host) < sizeof(t.host));
 			long port = strtol(t.port, NULL, 10);
 			CHECK(port >= 1 && port <= 65535);
@@ -43,12 +45,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *m = syslog_msg(ev, 16, "host", 1, &len);
 		if (m != NULL) {
 			CHECK(strlen(m) == len && m[0] == '<');
-			/* The SD element ends at the first "] " outside a value:
+			/* The header is six fields (PRI and version, time, host,
+			 * app, pid, msgid), each without a space; then the SD
+			 * element, which ends at the first "] " outside a value:
 			 * walk it as a receiver would. */
-			const char *p = strstr(m, " [hermes@32473");
-			CHECK(p != NULL);
+			const char *p = m;
+			for (int f = 0; f < 6; f++) {
+				p = strchr(p, ' ');
+				CHECK(p != NULL);
+				p++;
+			}
+			CHECK(strncmp(p, "[hermes@32473 ", 14) == 0);
 			int quoted = 0;
-			for (p += 2; *p != '\0'; p++) {
+			for (p++; *p != '\0'; p++) {
 				if (quoted && *p == '\\' && p[1] != '\0')
 					p++;
 				else if (*p == '"')

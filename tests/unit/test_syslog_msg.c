@@ -22,6 +22,13 @@ static void test_targets(void **state)
 
 	assert_int_equal(syslog_target_parse("local", &t, &why), 0);
 	assert_int_equal(t.kind, SYSLOG_LOCAL);
+	assert_string_equal(t.host, "/dev/log");
+	assert_int_equal(syslog_target_parse("unix:/run/collector.sock", &t, &why), 0);
+	assert_int_equal(t.kind, SYSLOG_LOCAL);
+	assert_string_equal(t.host, "/run/collector.sock");
+	char longer[160] = "unix:/";
+	memset(longer + 6, 'a', 120);
+	assert_int_equal(syslog_target_parse(longer, &t, &why), -1);
 	assert_int_equal(syslog_target_parse("udp://127.0.0.1:514", &t, &why), 0);
 	assert_int_equal(t.kind, SYSLOG_UDP);
 	assert_string_equal(t.host, "127.0.0.1");

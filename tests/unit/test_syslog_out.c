@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -129,10 +130,41 @@ static void test_frames_stay_whole_across_a_reconnect(void **state)
 	loop_free(l);
 }
 
+/* unix:PATH (and "local", which is unix:/dev/log): one datagram an event. */
+static void test_a_local_socket(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/hermes-syslog-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/log", dir);
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	char target[160];
+	snprintf(target, sizeof(target), "unix:%s", a.sun_path);
+	struct loop *l = loop_new();
+	const char *why = NULL;
+	struct syslog_out *so = syslog_out_new(l, target, "daemon", "h", &why);
+	assert_non_null(so);
+	emit(so, 1);
+	char buf[8192];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	assert_true(n > 0);
+	/* daemon.info = 3 * 8 + 6; the datagram is the message, no framing. */
+	assert_memory_equal(buf, "<30>1 2026-12-06T10:00:00.000000Z h hermes ", 43);
+	assert_int_equal(buf[n - 1], '}');
+	syslog_out_free(so);
+	loop_free(l);
+	close(fd);
+	unlink(a.sun_path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_frames_stay_whole_across_a_reconnect),
+	    cmocka_unit_test(test_a_local_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
