@@ -30,6 +30,8 @@ packages=(
 	dropbear-bin curl util-linux hydra
 	# the stock sshd tests/integration/test_stealth_wire.py and the bench compare Hermes with
 	openssh-server
+	# groff: tests/integration/test_man.py reads the man page with it
+	groff-base
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -33,7 +33,7 @@ struct events {
 	unsigned long failures;
 	void (*hook)(void *arg, json_t *obj);
 	void *hook_arg;
-	void (*tee)(void *arg, const json_t *obj);
+	void (*tee)(void *arg, const json_t *obj, const char *text, size_t len);
 	void *tee_arg;
 	struct event_budget *budget; /* NULL: sessions are not limited */
 };
@@ -119,8 +119,7 @@ json_t *event_new(const char *type, const char *session, const char *src_ip, int
 	return o;
 }
 
-/* Serializes obj followed by a newline into a fresh heap string. */
-static char *dump_line(json_t *obj, size_t *len)
+char *events_line(const json_t *obj, size_t *len)
 {
 	size_t n, m;
 	char *s;
@@ -144,7 +143,9 @@ void events_set_hook(struct events *ev, void (*hook)(void *arg, json_t *obj), vo
 	ev->hook_arg = arg;
 }
 
-void events_set_tee(struct events *ev, void (*tee)(void *arg, const json_t *obj), void *arg)
+void events_set_tee(struct events *ev,
+                    void (*tee)(void *arg, const json_t *obj, const char *text, size_t len),
+                    void *arg)
 {
 	ev->tee = tee;
 	ev->tee_arg = arg;
@@ -181,7 +182,7 @@ int events_emit(struct events *ev, json_t *obj)
 	}
 	if (ev->hook != NULL)
 		ev->hook(ev->hook_arg, obj);
-	line = dump_line(obj, &len);
+	line = events_line(obj, &len);
 	if (line == NULL) {
 		json_decref(obj);
 		r = -ENOMEM;
@@ -210,7 +211,7 @@ int events_emit(struct events *ev, json_t *obj)
 	}
 	r = util_append_whole(ev->fd, line, len);
 	if (r == 0 && ev->tee != NULL)
-		ev->tee(ev->tee_arg, obj);
+		ev->tee(ev->tee_arg, obj, line, len - 1); /* the line, not its newline */
 	json_decref(obj);
 	free(line);
 	if (r == 0)

@@ -28,10 +28,18 @@ json_t *event_new(const char *type, const char *session, const char *src_ip, int
  * fields (the bait-file alert). NULL removes it. */
 void events_set_hook(struct events *ev, void (*hook)(void *arg, json_t *obj), void *arg);
 
-/* tee(arg, obj) runs on every event once it is written to the log (not on
- * one the session's budget dropped or a write that failed): the Cowrie
- * stream's translation. It must not keep obj. NULL removes it. */
-void events_set_tee(struct events *ev, void (*tee)(void *arg, const json_t *obj), void *arg);
+/* tee(arg, obj, text, len) runs on every event once it is written to the
+ * log (not on one the session's budget dropped or a write that failed),
+ * with the line as written (text, len: without its newline): the other
+ * streams of the event log (monitor.c). It must keep neither. NULL removes
+ * it. */
+void events_set_tee(struct events *ev,
+                    void (*tee)(void *arg, const json_t *obj, const char *text, size_t len),
+                    void *arg);
+
+/* obj as the log writes it, compact and with a newline: a fresh heap
+ * string (*len its length, the newline included), or NULL. */
+char *events_line(const json_t *obj, size_t *len);
 
 /* Writes obj as one line and frees it (the reference is stolen). A failed
  * write is reported to the diagnostic log and counted, never fatal.

@@ -142,16 +142,14 @@ static int put_time(struct buf *b, const char *ts)
 	return ok ? buf_put(b, ts, n) : buf_put(b, "-", 1);
 }
 
-char *syslog_msg(const json_t *ev, int facility, const char *host, int pid, size_t *len)
+char *syslog_msg(const json_t *ev, const char *json, size_t json_len, int facility,
+                 const char *host, int pid, size_t *len)
 {
 	struct buf b;
 	const char *type = json_string_value(json_object_get(ev, "event"));
 	const char *session = json_string_value(json_object_get(ev, "session"));
 	int severity = json_object_get(ev, "alert") != NULL ? SEVERITY_WARNING : SEVERITY_INFO;
-	char *json = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-	if (json == NULL)
-		return NULL;
 	buf_init(&b);
 	int r = buf_putf(&b, "<%d>1 ", facility * 8 + severity);
 	if (r >= 0)
@@ -171,8 +169,9 @@ char *syslog_msg(const json_t *ev, int facility, const char *host, int pid, size
 	if (r >= 0 && session != NULL)
 		r = put_param(&b, "session", session);
 	if (r >= 0)
-		r = buf_putf(&b, "] %s", json);
-	free(json);
+		r = buf_put(&b, "] ", 2);
+	if (r >= 0)
+		r = buf_put(&b, json, json_len);
 	char *out = r >= 0 ? malloc(b.len + 1) : NULL;
 	if (out != NULL) {
 		memcpy(out, b.data, b.len);

@@ -40,9 +40,11 @@ int syslog_target_parse(const char *s, struct syslog_target *t, const char **why
  * or -1 for another name. */
 int syslog_facility(const char *name);
 
-/* The message for one event (no trailing newline; *len its length), or
- * NULL when out of memory. host: the HOSTNAME field ("-" if NULL or not
- * printable US-ASCII). */
-char *syslog_msg(const json_t *event, int facility, const char *host, int pid, size_t *len);
+/* The message for one event whose JSON text is json[0..json_len) (its
+ * line in events.jsonl, which becomes MSG as it is), or NULL when out of
+ * memory; no trailing newline, *len its length. host: the HOSTNAME field
+ * ("-" if NULL or not printable US-ASCII). */
+char *syslog_msg(const json_t *event, const char *json, size_t json_len, int facility,
+                 const char *host, int pid, size_t *len);
 
 #endif

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "cowrie_stream.h"
+#include "events.h"
 #include "log.h"
 #include "util.h"
 
@@ -531,9 +532,8 @@ int cowrie_translate(struct cowrie_stream *cs, const json_t *ev, json_t *out)
 	return 0;
 }
 
-void cowrie_stream_tee(void *arg, const json_t *ev)
+void cowrie_stream_tee(struct cowrie_stream *cs, const json_t *ev)
 {
-	struct cowrie_stream *cs = arg;
 	json_t *out = json_array();
 	int r = out != NULL ? cowrie_translate(cs, ev, out) : -ENOMEM;
 	size_t i;
@@ -541,22 +541,14 @@ void cowrie_stream_tee(void *arg, const json_t *ev)
 
 	json_array_foreach(out, i, l)
 	{
-		char *text = json_dumps(l, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		size_t len = text != NULL ? strlen(text) : 0;
-		char *nl = text != NULL ? realloc(text, len + 2) : NULL;
-		if (nl == NULL) {
-			free(text);
-			r = -ENOMEM;
-			continue;
-		}
-		nl[len] = '\n';
-		nl[len + 1] = '\0';
-		if (cs->fd >= 0) {
-			int w = util_append_whole(cs->fd, nl, len + 1);
-			if (w < 0)
-				r = w;
-		}
-		free(nl);
+		size_t len = 0;
+		char *text = events_line(l, &len);
+		int w = text == NULL  ? -ENOMEM
+		        : cs->fd >= 0 ? util_append_whole(cs->fd, text, len)
+		                      : 0;
+		if (w < 0)
+			r = w;
+		free(text);
 	}
 	json_decref(out);
 	if (r < 0 && cs->failures++ % LOG_EVERY == 0)

@@ -31,9 +31,9 @@ void cowrie_stream_close(struct cowrie_stream *cs);
  * state. Returns how many, or a negative errno. */
 int cowrie_translate(struct cowrie_stream *cs, const json_t *event, json_t *out);
 
-/* events_set_tee's callback: translates and writes each line with one
- * write(2). A failed write is reported (not for each line) and never
- * stops the event log. */
-void cowrie_stream_tee(void *cs, const json_t *event);
+/* Translates one event written to the event log and appends its lines,
+ * each whole (util_append_whole). A failed write is reported (not for
+ * each line) and never stops the event log. */
+void cowrie_stream_tee(struct cowrie_stream *cs, const json_t *event);
 
 #endif

@@ -658,14 +658,14 @@ static void mark_event(void *arg, json_t *e)
 
 /* Every event written to events.jsonl, again for the streams that have
  * asked for it. */
-static void tee_streams(void *arg, const json_t *ev)
+static void tee_streams(void *arg, const json_t *ev, const char *text, size_t len)
 {
 	struct monitor *m = arg;
 
 	if (m->cowrie != NULL)
 		cowrie_stream_tee(m->cowrie, ev);
 	if (m->syslog != NULL)
-		syslog_out_tee(m->syslog, ev);
+		syslog_out_send(m->syslog, ev, text, len);
 }
 
 /* logging.cowrie_json and logging.syslog, when set. */

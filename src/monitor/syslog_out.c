@@ -23,6 +23,7 @@ struct syslog_out {
 	struct loop *loop;
 	struct syslog_target target;
 	int facility;
+	int pid; /* the monitor's: PROCID */
 	char host[256];
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -211,6 +212,7 @@ struct syslog_out *syslog_out_new(struct loop *l, const char *target, const char
 	}
 	so->loop = l;
 	so->fd = -1;
+	so->pid = (int)getpid();
 	buf_init(&so->queue);
 	snprintf(so->host, sizeof(so->host), "%s", hostname);
 	so->facility = syslog_facility(facility);
@@ -270,11 +272,10 @@ static void send_dgram(struct syslog_out *so, const char *msg, size_t len)
 	}
 }
 
-void syslog_out_tee(void *arg, const json_t *ev)
+void syslog_out_send(struct syslog_out *so, const json_t *ev, const char *json, size_t json_len)
 {
-	struct syslog_out *so = arg;
 	size_t len = 0;
-	char *msg = syslog_msg(ev, so->facility, so->host, (int)getpid(), &len);
+	char *msg = syslog_msg(ev, json, json_len, so->facility, so->host, so->pid, &len);
 
 	if (msg == NULL) {
 		drop(so, "out of memory");

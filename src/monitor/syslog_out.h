@@ -30,7 +30,8 @@ struct syslog_out *syslog_out_new(struct loop *l, const char *target, const char
                                   const char *hostname, const char **why);
 void syslog_out_free(struct syslog_out *so);
 
-/* Sends one event; events_set_tee's callback. */
-void syslog_out_tee(void *so, const json_t *event);
+/* Sends one event whose line in events.jsonl is json[0..len) (the
+ * message's text, as written there). */
+void syslog_out_send(struct syslog_out *so, const json_t *event, const char *json, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "huge_text.h"
 #include "log.h"
+#include "util.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25 /* Linux 6.1 */
@@ -126,20 +127,16 @@ int huge_text_plan(const char *maps, struct huge_text_chunk *out, size_t max)
 	return result < 0 ? -1 : (int)n;
 }
 
+/* /proc/self/maps whole, or NULL. */
 static char *read_maps(void)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	if (f == NULL)
-		return NULL;
-	char *text = malloc(MAPS_MAX + 1);
-	size_t n = text != NULL ? fread(text, 1, MAPS_MAX, f) : 0;
-	bool whole = text != NULL && n < MAPS_MAX && !ferror(f);
-	fclose(f);
-	if (!whole) {
-		free(text);
-		return NULL;
+	size_t n = 0;
+	char *text = util_read_file("/proc/self/maps", MAPS_MAX, &n);
+
+	if (text != NULL && n >= MAPS_MAX) {
+		free(text); /* cut: not all of it */
+		text = NULL;
 	}
-	text[n] = '\0';
 	return text;
 }
 

@@ -42,7 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *ev = json_loadb((const char *)data, size, 0, &err);
 	if (json_is_object(ev)) {
 		size_t len = 0;
-		char *m = syslog_msg(ev, 16, "host", 1, &len);
+		char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *m =
+		    line != NULL ? syslog_msg(ev, line, strlen(line), 16, "host", 1, &len) : NULL;
 		if (m != NULL) {
 			CHECK(strlen(m) == len && m[0] == '<');
 			/* The header is six fields (PRI and version, time, host,
@@ -66,11 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					break;
 			}
 			CHECK(*p == ']' && p[1] == ' ');
-			char *json = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			CHECK(json != NULL && strcmp(p + 2, json) == 0);
-			free(json);
+			CHECK(strcmp(p + 2, line) == 0);
 			free(m);
 		}
+		free(line);
 	}
 	json_decref(ev);
 	free(text);

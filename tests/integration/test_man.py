@@ -7,8 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 PAGE = Path(__file__).resolve().parents[2] / "man" / "hermes.1"
 
 
@@ -18,8 +16,7 @@ def usage(binary, *args):
 
 
 def test_groff_reads_it_cleanly():
-    if shutil.which("groff") is None:
-        pytest.skip("no groff")
+    assert shutil.which("groff"), "groff: scripts/install-deps.sh installs groff-base"
     r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(PAGE)],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and r.stderr == "", r.stderr

@@ -70,7 +70,11 @@ static char *msg_of(const char *event_json, const char *host, size_t *len)
 	json_error_t err;
 	json_t *ev = json_loads(event_json, JSON_PRESERVE_ORDER, &err);
 	assert_non_null(ev);
-	char *m = syslog_msg(ev, 16, host, 4242, len);
+	/* The event's line as events.c writes it. */
+	char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_non_null(line);
+	char *m = syslog_msg(ev, line, strlen(line), 16, host, 4242, len);
+	free(line);
 	json_decref(ev);
 	assert_non_null(m);
 	assert_int_equal(strlen(m), *len);
