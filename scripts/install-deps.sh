@@ -27,6 +27,8 @@ packages=(
 	# the sinkhole tests: their FTP server, their HTTPS origin's certificate (openssl), the
 	# host's addresses (ip)
 	python3-pyftpdlib openssl iproute2
+	# the metrics test reads the text with Prometheus' own parser
+	python3-prometheus-client
 	dropbear-bin curl util-linux hydra
 	# the stock sshd tests/integration/test_stealth_wire.py and the bench compare Hermes with
 	openssh-server

@@ -494,6 +494,19 @@ static const char *check_sensor(const char *s)
 	return n >= 1 && n <= 64 ? NULL : "must be 1 to 64 characters";
 }
 
+/* HOST:PORT, HOST an address ([...] for IPv6) or a name. */
+static const char *check_listen(const char *s)
+{
+	char url[300];
+	struct syslog_target t;
+	const char *why = NULL;
+
+	if (strlen(s) > 270)
+		return "too long";
+	snprintf(url, sizeof(url), "tcp://%s", s);
+	return syslog_target_parse(url, &t, &why) == 0 ? NULL : "must be HOST:PORT";
+}
+
 static const char *check_syslog(const char *s)
 {
 	struct syslog_target t;
@@ -670,6 +683,11 @@ static const struct key docker_keys[] = {
 	{0},
 };
 
+static const struct key metrics_keys[] = {
+	STR("listen", metrics.listen, check_listen),
+	{0},
+};
+
 static const struct key root_keys[] = {
 	SECTION("server", server_keys),
 	SECTION("authentication", authentication_keys),
@@ -680,6 +698,7 @@ static const struct key root_keys[] = {
 	SECTION("logging", logging_keys),
 	SECTION("egress", egress_keys),
 	SECTION("stealth", stealth_keys),
+	SECTION("metrics", metrics_keys),
 	SECTION("docker", docker_keys),
 	{0},
 };
@@ -700,6 +719,7 @@ FITS(logging_keys);
 FITS(docker_keys);
 FITS(egress_keys);
 FITS(stealth_keys);
+FITS(metrics_keys);
 FITS(root_keys);
 
 /* ---- defaults and freeing ---- */
@@ -791,6 +811,7 @@ void config_free(struct config *c)
 	free(c->logging.cowrie_json);
 	free(c->logging.sensor);
 	free(c->logging.syslog);
+	free(c->metrics.listen);
 	free(c->logging.syslog_facility);
 	free(c->egress.fetch);
 	strpairs_clear(&c->egress.hosts);

@@ -165,6 +165,11 @@ struct config {
 		                   * (box_boot.h) */
 	} stealth;
 
+	/* new: Prometheus metrics (docs/metrics.md) */
+	struct {
+		char *listen; /* "HOST:PORT"; NULL = none */
+	} metrics;
+
 	struct {
 		char *socket_path; /* "/var/run/docker.sock" */
 		char *base_url;    /* NULL, or "tcp://host:port" / "unix:///path" */

@@ -21,6 +21,7 @@
 #include "docker.h"
 #include "http.h"
 #include "log.h"
+#include "util.h"
 
 enum dstate { D_CONNECTING, D_SENDING, D_RECEIVING };
 
@@ -47,6 +48,7 @@ struct dcall {
 	size_t body_len;
 	size_t max_answer; /* 0: only BUF_MAX */
 	bool too_large;
+	int64_t started_us; /* for the observer */
 };
 
 struct docker {
@@ -56,6 +58,8 @@ struct docker {
 	struct dcall *calls;
 	uint64_t next_id;
 	size_t pending;
+	docker_observe_cb observe;
+	void *observe_arg;
 };
 
 static int parse_address(struct docker *d, const char *socket_path, const char *base_url,
@@ -167,9 +171,18 @@ void docker_cancel(struct docker *d, uint64_t id)
 		}
 }
 
+void docker_set_observer(struct docker *d, docker_observe_cb cb, void *arg)
+{
+	d->observe = cb;
+	d->observe_arg = arg;
+}
+
 /* Reports the end of a call and frees it. For a hijack, fd is handed over. */
 static void finish(struct dcall *c, int status, const char *error, json_t *json)
 {
+	if (c->d->observe != NULL)
+		c->d->observe(c->d->observe_arg, c->what, error != NULL,
+		              util_mono_us() - c->started_us);
 	if (c->hijack) {
 		docker_hijack_cb cb = c->hcb;
 		void *arg = c->arg;
@@ -412,6 +425,7 @@ static struct dcall *start_call(struct docker *d, const char *method, const char
 	buf_init(&c->in);
 	buf_init(&c->decoded);
 	snprintf(c->what, sizeof(c->what), "%s %.160s", method, path);
+	c->started_us = util_mono_us();
 	c->next = d->calls;
 	d->calls = c;
 	d->pending++;

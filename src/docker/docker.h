@@ -68,6 +68,13 @@ uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int 
 void docker_cancel(struct docker *d, uint64_t id);
 size_t docker_pending(const struct docker *d);
 
+/* Told of every call that ends (not of a cancelled one), before its own
+ * callback: `what` is "METHOD /path", failed whether it got no 2xx answer
+ * (for an exec's start: no stream), usec how long it took. For the
+ * metrics (metrics.h); NULL: none. */
+typedef void (*docker_observe_cb)(void *arg, const char *what, bool failed, int64_t usec);
+void docker_set_observer(struct docker *d, docker_observe_cb cb, void *arg);
+
 /* An answer kept past its callback (docker_call_wait). */
 struct docker_answer {
 	int status;      /* 0 when no answer came */

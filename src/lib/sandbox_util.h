@@ -27,4 +27,20 @@ int sandbox_keep_caps(uint32_t keep);
  * negative errno. */
 int sandbox_deny_filter(const char *const *denied, size_t n);
 
+/* What a program the monitor execs to serve others (hermes-sinkhole,
+ * hermes-metrics) may never do, for sandbox_deny_filter: make a new
+ * socket or a connection, exec, fork or clone (not in a sanitizer build,
+ * whose leak check needs clone and ptrace), reach another process, use
+ * io_uring, touch mounts, namespaces, modules, keys, BPF, the clock or
+ * the machine, or change its credentials. */
+extern const char *const sandbox_program_denied[];
+extern const size_t sandbox_program_denied_n;
+
+/* Such a program's confinement, before its filter: names itself (ps's
+ * comm); when it runs as root, chroots to root (not in a sanitizer build:
+ * its reports read /proc) and takes uid and gid with no other group (both
+ * must be above 0); then keeps no capability, takes no core file, is not
+ * dumpable and sets no_new_privs. NULL, or what failed (errno set). */
+const char *sandbox_enter_program(const char *name, const char *root, long long uid, long long gid);
+
 #endif

@@ -41,6 +41,8 @@
 #include "boxes.h"
 #include "cowrie_stream.h"
 #include "syslog_out.h"
+#include "metrics.h"
+#include "metrics_proc.h"
 #include "recent_failures.h"
 #include "agent_dial.h"
 #include "log.h"
@@ -65,8 +67,10 @@
 struct monitor {
 	const struct config *cfg;
 	struct session_ctx ctx;
-	struct cowrie_stream *cowrie; /* logging.cowrie_json, or NULL */
-	struct syslog_out *syslog;    /* logging.syslog, or NULL */
+	struct cowrie_stream *cowrie;      /* logging.cowrie_json, or NULL */
+	struct syslog_out *syslog;         /* logging.syslog, or NULL */
+	struct metrics *metrics;           /* metrics.listen's counters, or NULL */
+	struct metrics_proc *metrics_proc; /* and their server */
 	struct loop *loop;
 	ssh_bind bind;
 	int listen_fd;
@@ -503,6 +507,8 @@ static void reap(struct monitor *m)
 			continue;
 		if (sinkhole_proc_reaped(m->sink, pid, st))
 			continue;
+		if (metrics_proc_reaped(m->metrics_proc, pid, st))
+			continue;
 		for (size_t i = 0; i < m->nsessions; i++) {
 			if (session_pid(m->sessions[i]) != pid)
 				continue;
@@ -666,6 +672,46 @@ static void tee_streams(void *arg, const json_t *ev, const char *text, size_t le
 		cowrie_stream_tee(m->cowrie, ev);
 	if (m->syslog != NULL)
 		syslog_out_send(m->syslog, ev, text, len);
+	metrics_event(m->metrics, ev);
+}
+
+static void observe_docker(void *arg, const char *what, bool failed, int64_t usec)
+{
+	struct monitor *m = arg;
+	metrics_docker_call(m->metrics, what, failed, usec);
+}
+
+/* What hermes-metrics serves: the counters and what is live now. */
+static int metrics_text(void *arg, struct buf *out)
+{
+	struct monitor *m = arg;
+	struct metrics_live live = {
+	    .connections = (unsigned)m->nsessions,
+	    .sessions = m->ctx.logged_in,
+	    .boxes_ready = m->ctx.pool != NULL ? pool_ready(m->ctx.pool) : 0,
+	    .boxes_warming = m->ctx.pool != NULL ? pool_warming(m->ctx.pool) : 0,
+	    .boxes_held = m->ctx.boxes != NULL ? boxes_count(m->ctx.boxes) : 0,
+	    .docker_pending = m->ctx.docker != NULL ? (unsigned)docker_pending(m->ctx.docker) : 0,
+	};
+	return metrics_render(m->metrics, &live, out);
+}
+
+/* metrics.listen: binds it and starts hermes-metrics (from dir, or the
+ * installed libexec directory). */
+static int start_metrics(struct monitor *m, const char *dir)
+{
+	const struct config *cfg = m->cfg;
+	struct metrics_proc_settings set = {
+	    .listen = cfg->metrics.listen,
+	    .dir = dir,
+	    .root = cfg->server.worker_chroot,
+	    .uid = m->sandbox.drop ? m->sandbox.uid : 0,
+	    .gid = m->sandbox.drop ? m->sandbox.gid : 0,
+	    .log_level = cfg->logging.level,
+	    .log_json = strcmp(cfg->logging.format, "json") == 0,
+	};
+	m->metrics_proc = metrics_proc_new(m->loop, &set, metrics_text, m);
+	return m->metrics_proc != NULL ? 0 : -1;
 }
 
 /* logging.cowrie_json and logging.syslog, when set. */
@@ -696,7 +742,11 @@ static int open_streams(struct monitor *m)
 			return -1;
 		}
 	}
-	if (m->cowrie != NULL || m->syslog != NULL)
+	if (cfg->metrics.listen != NULL && (m->metrics = metrics_new(util_wall())) == NULL) {
+		error("out of memory");
+		return -1;
+	}
+	if (m->cowrie != NULL || m->syslog != NULL || m->metrics != NULL)
 		events_set_tee(m->ctx.events, tee_streams, m);
 	return 0;
 }
@@ -750,6 +800,8 @@ int monitor_run(const struct config *cfg)
 		error("%s", err);
 		goto out;
 	}
+	if (m.metrics != NULL)
+		docker_set_observer(m.ctx.docker, observe_docker, &m);
 	if (check_docker(&m) < 0 || choose_runtime(&m) < 0 ||
 	    stealth_choose(&m.stealth, cfg, m.ctx.docker) < 0)
 		goto out;
@@ -772,10 +824,13 @@ int monitor_run(const struct config *cfg)
 	pool_set_boot_clock(m.ctx.pool, cfg->stealth.own_uptime && m.runtime != NULL &&
 	                                    strcmp(m.runtime, SANDBOX_RUNTIME) == 0 &&
 	                                    access("/proc/self/ns/time", F_OK) == 0);
+	/* The helper programs are beside hermes-worker. */
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", m.worker_path);
+	*strrchr(dir, '/') = '\0';
+	if (cfg->metrics.listen != NULL && start_metrics(&m, dir) < 0)
+		goto out;
 	if (strcmp(cfg->container_pool.security.network_mode, "sinkhole") == 0) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", m.worker_path);
-		*strrchr(dir, '/') = '\0';
 		m.sink = sinkhole_proc_new(m.loop, cfg, m.ctx.events, m.ctx.pool, dir,
 		                           m.sandbox.drop ? m.sandbox.uid : 0,
 		                           m.sandbox.drop ? m.sandbox.gid : 0, box_owner, &m);
@@ -819,6 +874,9 @@ int monitor_run(const struct config *cfg)
 		json_object_set_new(e, "stealth_profile", json_string(m.stealth.profile.name));
 		json_object_set_new(e, "banner", json_string(m.stealth.profile.offer.banner));
 		json_object_set_new(e, "runtime", json_string(m.runtime ? m.runtime : "default"));
+		if (m.metrics_proc != NULL)
+			json_object_set_new(e, "metrics",
+			                    json_string(metrics_proc_address(m.metrics_proc)));
 		events_emit(m.ctx.events, e);
 		info("listening on %s", listen);
 		loop_run(m.loop);
@@ -847,6 +905,7 @@ out:
 	box_prep_free(m.prep);
 	sinkhole_proc_stop(m.sink);
 	sinkhole_proc_free(m.sink);
+	metrics_proc_free(m.metrics_proc);
 	docker_free(m.ctx.docker);
 	if (m.bind != NULL)
 		ssh_bind_free(m.bind);
@@ -855,6 +914,7 @@ out:
 	events_set_tee(m.ctx.events, NULL, NULL);
 	syslog_out_free(m.syslog);
 	cowrie_stream_close(m.cowrie);
+	metrics_free(m.metrics);
 	loop_free(m.loop);
 	events_close(m.ctx.events);
 	if (m.sig_fd >= 0)

@@ -11,13 +11,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,61 +23,16 @@
 #include "sink_tls.h"
 #include "sinkhole.h"
 
-static const char *const denied[] = {
-    /* no new way out: it has the sockets it needs */
-    "socket", "socketpair", "connect", "bind", "listen", "execve", "execveat", "fork", "vfork",
-#ifndef HERMES_SANITIZE
-    /* (A sanitizer build's leak check at exit clones a thread that
-     * stops the others with ptrace.) */
-    "clone", "clone3", "ptrace",
-#endif
-    "process_vm_readv", "process_vm_writev", "kill", "tkill", "pidfd_open", "pidfd_send_signal",
-    "pidfd_getfd", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "io_uring_setup", "io_uring_enter",
-    "io_uring_register",
-    /* (files: its root is an empty directory of root's, its user is nobody) */
-    /* the machine */
-    "mount", "umount2", "move_mount", "open_tree", "fsopen", "fsmount", "fspick", "chroot",
-    "pivot_root", "unshare", "setns", "init_module", "finit_module", "delete_module", "kexec_load",
-    "kexec_file_load", "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "iopl",
-    "ioperm", "swapon", "swapoff", "reboot", "settimeofday", "clock_settime", "adjtimex",
-    "clock_adjtime", "sethostname", "setdomainname", "acct", "quotactl", "open_by_handle_at",
-    "name_to_handle_at", "userfaultfd", "personality",
-    /* credentials */
-    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "setfsuid",
-    "setfsgid", "capset"};
-
 static void confine(const json_t *init)
 {
-	const char *root = json_string_value(json_object_get(init, "root"));
-	json_int_t uid = json_integer_value(json_object_get(init, "uid"));
-	json_int_t gid = json_integer_value(json_object_get(init, "gid"));
-	const char *what = NULL;
-	struct rlimit none = {0, 0};
+	const char *what = sandbox_enter_program("hermes-sinkhol",
+	                                         json_string_value(json_object_get(init, "root")),
+	                                         json_integer_value(json_object_get(init, "uid")),
+	                                         json_integer_value(json_object_get(init, "gid")));
 	int r;
 
-	prctl(PR_SET_NAME, "hermes-sinkhol", 0, 0, 0);
-	if (getuid() == 0) {
-		if (root == NULL || uid <= 0 || gid <= 0)
-			what = "no user or root directory to take";
-#ifndef HERMES_SANITIZE
-		/* (A sanitizer build keeps its root: its leak check at exit
-		 * reads /proc. A release build always chroots.) */
-		else if (chroot(root) < 0 || chdir("/") < 0)
-			what = "chroot";
-#endif
-		else if (setgroups(0, NULL) < 0 ||
-		         setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0 ||
-		         setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)
-			what = "dropping privileges";
-	}
-	if (what == NULL && sandbox_keep_caps(0) < 0)
-		what = "dropping capabilities";
-	else if (what == NULL &&
-	         (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
-	          prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0))
-		what = "no_new_privs";
-	else if (what == NULL &&
-	         (r = sandbox_deny_filter(denied, sizeof(denied) / sizeof(denied[0]))) < 0) {
+	if (what == NULL &&
+	    (r = sandbox_deny_filter(sandbox_program_denied, sandbox_program_denied_n)) < 0) {
 		errno = -r;
 		what = "seccomp";
 	}

@@ -327,7 +327,8 @@ CHILD_END_RE = re.compile(
     r"worker died of signal|worker exited with status|worker killed for a forbidden system "
     r"call|indexer killed by SIG|indexer exited with status|"
     r"worker template \d+ (killed by SIG|exited with status)|"
-    r"sinkhole killed by signal|sinkhole exited with status")
+    r"sinkhole killed by signal|sinkhole exited with status|"
+    r"hermes-metrics killed by signal|hermes-metrics exited with status")
 
 
 REPORT_LINES = 40  # of a sanitizer's report shown after its first line
@@ -886,6 +887,21 @@ def paramiko_transport(port, timeout=15, source=None):
     t.auth_timeout = timeout
     t.start_client(timeout=timeout)
     return t
+
+
+def failed_password_login(port, user, password="not-the-password"):
+    """One connection, one wrong password (refused, or the test fails), closed."""
+    import paramiko
+    t = paramiko.Transport(("127.0.0.1", port))
+    try:
+        t.start_client(timeout=30)
+        try:
+            t.auth_password(user, password)
+        except paramiko.AuthenticationException:
+            return
+        raise AssertionError(f"{user}/{password}: the login was accepted")
+    finally:
+        t.close()
 
 
 class ParamikoShell:

@@ -8,10 +8,8 @@ import socket
 import threading
 import time
 
-import paramiko
-import pytest
 
-from hermes_helpers import wait_for
+from hermes_helpers import failed_password_login, wait_for
 
 HEADER = re.compile(
     r"<(?P<pri>\d{1,3})>1 (?P<ts>\S+) (?P<host>\S+) hermes (?P<pid>\d+) (?P<msgid>\S+) "
@@ -82,20 +80,10 @@ class Collector:
             return [HEADER.match(m) for m in self.messages]
 
 
-def failed_login(port, user):
-    t = paramiko.Transport(("127.0.0.1", port))
-    try:
-        t.start_client(timeout=30)
-        with pytest.raises(paramiko.AuthenticationException):
-            t.auth_password(user, "not-the-password")
-    finally:
-        t.close()
-
-
 def check_stream(inst, collector, user):
     """The session's events, each sent once, as the log has it."""
     mark = inst.mark()
-    failed_login(inst.port, user)
+    failed_password_login(inst.port, user)
     sid = inst.wait_event("login.failed", since=mark, username=user)["session"]
     inst.wait_event("session.closed", session=sid, timeout=30)
     logged = [e for e in inst.events() if e.get("session") == sid]
@@ -137,7 +125,7 @@ def test_tcp_and_a_collector_that_comes_back(hermes_factory):
         col.close()
     assert all(col.parsed())
     # Gone: Hermes goes on (its log says so), and sends again once it is back.
-    failed_login(inst.port, "while-gone")
+    failed_password_login(inst.port, "while-gone")
     inst.wait_event("login.failed", username="while-gone")
     time.sleep(1)
     col = Collector("tcp", port)

@@ -1170,6 +1170,37 @@ static void test_egress_bad(void **state)
 		expect_one(cases[i].yaml, cases[i].expected);
 }
 
+static void test_metrics_listen(void **state)
+{
+	static const struct {
+		const char *yaml, *expected;
+	} bad[] = {
+	    {"metrics: {listen: 9101}", "t.yaml:1: metrics.listen: must be HOST:PORT, got 9101"},
+	    {"metrics: {listen: '127.0.0.1'}",
+	     "t.yaml:1: metrics.listen: must be HOST:PORT, got \"127.0.0.1\""},
+	    {"metrics: {listen: '127.0.0.1:0'}",
+	     "t.yaml:1: metrics.listen: must be HOST:PORT, got \"127.0.0.1:0\""},
+	    {"metrics: {listen: '::1:9101'}",
+	     "t.yaml:1: metrics.listen: must be HOST:PORT, got \"::1:9101\""},
+	    {"metrics: {listen: ''}", "t.yaml:1: metrics.listen: must not be empty"},
+	    {"metrics: {listen: '127.0.0.1:9101', path: /m}",
+	     "t.yaml:1: metrics.path: unknown key"},
+	};
+	struct config *c = NULL;
+	char *errors = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_one(bad[i].yaml, bad[i].expected);
+	const char *good = "metrics:\n  listen: '[::1]:9101'\n";
+	assert_int_equal(config_parse("t.yaml", good, strlen(good), &c, &errors), 0);
+	assert_string_equal(c->metrics.listen, "[::1]:9101");
+	config_free(c);
+	c = config_new_defaults();
+	assert_null(c->metrics.listen); /* off by default */
+	config_free(c);
+}
+
 static void test_example_file(void **state)
 {
 	const char *root = getenv("HERMES_SOURCE_ROOT");
@@ -1219,27 +1250,17 @@ static void test_example_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_full_valid),
-	    cmocka_unit_test(test_scalar_forms),
-	    cmocka_unit_test(test_numeric_password),
-	    cmocka_unit_test(test_unknown_keys),
-	    cmocka_unit_test(test_wrong_types),
-	    cmocka_unit_test(test_ranges),
-	    cmocka_unit_test(test_bad_sizes),
-	    cmocka_unit_test(test_bad_credentials),
-	    cmocka_unit_test(test_string_rules),
-	    cmocka_unit_test(test_duplicate_keys),
-	    cmocka_unit_test(test_yaml_structure),
-	    cmocka_unit_test(test_many_errors),
-	    cmocka_unit_test(test_parse_size),
-	    cmocka_unit_test(test_load_file),
-	    cmocka_unit_test(test_example_file),
-	    cmocka_unit_test(test_honeytokens),
-	    cmocka_unit_test(test_retention_keys),
-	    cmocka_unit_test(test_connection_limits),
-	    cmocka_unit_test(test_egress),
-	    cmocka_unit_test(test_egress_bad),
+	    cmocka_unit_test(test_defaults),        cmocka_unit_test(test_full_valid),
+	    cmocka_unit_test(test_scalar_forms),    cmocka_unit_test(test_numeric_password),
+	    cmocka_unit_test(test_unknown_keys),    cmocka_unit_test(test_wrong_types),
+	    cmocka_unit_test(test_ranges),          cmocka_unit_test(test_bad_sizes),
+	    cmocka_unit_test(test_bad_credentials), cmocka_unit_test(test_string_rules),
+	    cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_yaml_structure),
+	    cmocka_unit_test(test_many_errors),     cmocka_unit_test(test_parse_size),
+	    cmocka_unit_test(test_load_file),       cmocka_unit_test(test_metrics_listen),
+	    cmocka_unit_test(test_example_file),    cmocka_unit_test(test_honeytokens),
+	    cmocka_unit_test(test_retention_keys),  cmocka_unit_test(test_connection_limits),
+	    cmocka_unit_test(test_egress),          cmocka_unit_test(test_egress_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
