@@ -1,6 +1,7 @@
 /*
  * main: the command line. `hermes --config FILE [--log-level LEVEL]` runs
- * the daemon; `hermes --check-config FILE` validates a config and exits.
+ * the daemon; `hermes --check-config FILE` validates a config and exits;
+ * `hermes doctor --config FILE` checks the machine for it (doctor.h).
  * Exit status: 0 fine, 1 failed to run, 2 bad command line or config.
  */
 #include <getopt.h>
@@ -13,6 +14,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "doctor.h"
 #include "log.h"
 #include "monitor.h"
 
@@ -21,6 +23,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: hermes --config FILE [--log-level LEVEL]\n"
 	           "       hermes --check-config FILE\n"
 	           "       hermes --version\n"
+	           "       hermes doctor --config FILE\n"
 	           "       hermes ");
 	cli_print_names(f);
 	fprintf(f, "\n              --config FILE ... (--help)\n"
@@ -42,6 +45,8 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && cli_is_command(argv[1]))
 		return cli_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "doctor") == 0)
+		return doctor_main(argc - 1, argv + 1);
 
 	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
 		switch (c) {
