@@ -28,6 +28,17 @@ int sandbox_rules(scmp_filter_ctx f, uint32_t action, const char *const *names, 
 	return r;
 }
 
+bool sandbox_can_take_user(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+	const uint32_t need = (1u << CAP_SETUID) | (1u << CAP_SETGID) | (1u << CAP_SYS_CHROOT);
+
+	if (geteuid() == 0)
+		return true;
+	return syscall(SYS_capget, &h, d) == 0 && (d[0].effective & need) == need;
+}
+
 int sandbox_keep_caps(uint32_t keep)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -123,7 +134,7 @@ const char *sandbox_enter_program(const char *name, const char *root, long long 
 	struct rlimit none = {0, 0};
 
 	prctl(PR_SET_NAME, name, 0, 0, 0);
-	if (getuid() == 0) {
+	if (sandbox_can_take_user()) {
 		if (root == NULL || uid <= 0 || gid <= 0) {
 			errno = EINVAL;
 			return "no user or root directory to take";

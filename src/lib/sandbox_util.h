@@ -6,6 +6,7 @@
 #ifndef HERMES_SANDBOX_UTIL_H
 #define HERMES_SANDBOX_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ int sandbox_keep_caps(uint32_t keep);
  * negative errno. */
 int sandbox_deny_filter(const char *const *denied, size_t n);
 
+/* Whether this process can chroot and change its user: root, or an
+ * ordinary user given CAP_SETUID, CAP_SETGID and CAP_SYS_CHROOT (the
+ * Debian package's unit). */
+bool sandbox_can_take_user(void);
+
 /* What a program the monitor execs to serve others (hermes-sinkhole,
  * hermes-metrics) may never do, for sandbox_deny_filter: make a new
  * socket or a connection, exec, fork or clone (not in a sanitizer build,
@@ -39,7 +45,8 @@ extern const size_t sandbox_program_denied_n;
 /* Such a program's confinement, before its filter: names itself (ps's
  * comm); when it runs as root, chroots to root (not in a sanitizer build:
  * its reports read /proc) and takes uid and gid with no other group (both
- * must be above 0); then keeps no capability, takes no core file, is not
+ * must be above 0) - as root, or as a user who can (sandbox_can_take_user)
+ * - then keeps no capability, takes no core file, is not
  * dumpable and sets no_new_privs. NULL, or what failed (errno set). */
 const char *sandbox_enter_program(const char *name, const char *root, long long uid, long long gid);
 

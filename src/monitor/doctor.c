@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "sandbox_spec.h"
+#include "sandbox_util.h"
 #include "stealth.h"
 #include "syslog_msg.h"
 
@@ -70,12 +71,13 @@ problem(struct doctor *d, bool fail, const char *what, const char *fix, const ch
 
 static void check_user(struct doctor *d, const struct config *cfg)
 {
-	if (geteuid() != 0) {
+	if (!sandbox_can_take_user()) {
 		problem(
 		    d, false, "user",
-		    "run Hermes as root (the Debian package's unit does), or accept weaker workers",
-		    "not root: workers cannot chroot or change user (they keep no_new_privs and "
-		    "their system-call filter), and network_mode sinkhole cannot work");
+		    "run Hermes as root, or give it CAP_SETUID, CAP_SETGID and CAP_SYS_CHROOT "
+		    "(the Debian package's unit does)",
+		    "neither root nor able to change user: workers cannot chroot or change user "
+		    "(they keep no_new_privs and their system-call filter)");
 		return;
 	}
 	struct passwd *pw = getpwnam(cfg->server.worker_user);

@@ -419,9 +419,10 @@ int worker_sandbox_prepare(struct worker_sandbox *sb, const struct config *cfg)
 	memset(sb, 0, sizeof(*sb));
 	sb->root = cfg->server.worker_chroot;
 	compile_filter(sb);
-	if (geteuid() != 0) {
-		warn("not running as root: workers cannot chroot or change user; they keep "
-		     "no_new_privs and the system-call filter");
+	if (!sandbox_can_take_user()) {
+		warn("neither root nor given CAP_SETUID, CAP_SETGID and CAP_SYS_CHROOT: workers "
+		     "cannot chroot or change user; they keep no_new_privs and the system-call "
+		     "filter");
 		return 0;
 	}
 	struct passwd *pw = getpwnam(cfg->server.worker_user);
@@ -458,14 +459,16 @@ void worker_sandbox_confine(const struct worker_sandbox *sb)
 		if (setgroups(0, NULL) < 0 || setresgid(sb->gid, sb->gid, sb->gid) < 0 ||
 		    setresuid(sb->uid, sb->uid, sb->uid) < 0)
 			fail("dropping privileges");
-		if (setuid(0) == 0)
-			fail("root could be taken back"); /* cannot happen */
 	}
 	/* Every capability gone, the ambient ones too: a monitor run as an
-	 * ordinary user with CAP_NET_BIND_SERVICE must not pass it on. (As
-	 * root, the change of user has already cleared them.) */
+	 * ordinary user with CAP_NET_BIND_SERVICE must not pass it on, nor
+	 * one given CAP_SETUID to change the workers' user (a change between
+	 * two users who are not root keeps them). From root, the change of
+	 * user has already cleared them. */
 	if (sandbox_keep_caps(0) < 0)
 		fail("dropping capabilities");
+	if (sb->drop && setuid(0) == 0)
+		fail("root could be taken back"); /* cannot happen */
 	/* No core file (it would hold the host keys), and no debugger or
 	 * /proc/PID/mem for anyone without CAP_SYS_PTRACE: another process of
 	 * the same user (the monitor's, run as an ordinary user) cannot read

@@ -83,7 +83,7 @@ def test_monitor_as_an_ordinary_user(user_workdir, hermes_binary, docker_ready):
         assert st["Uid"].split() == [str(uid)] * 4, st["Uid"]
         assert st["Groups"] == str(grp.getgrnam("docker").gr_gid)
         assert int(st["CapEff"], 16) == 1 << 10  # CAP_NET_BIND_SERVICE and nothing else
-        assert "not running as root" in inst.stderr_tail(200)
+        assert "workers cannot chroot or change user" in inst.stderr_tail(200)
         with open_shell(inst) as sh:
             sh.send("echo $((6*7))-UNPRIVILEGED\n")
             sh.expect(r"42-UNPRIVILEGED")
@@ -104,6 +104,40 @@ def test_monitor_as_an_ordinary_user(user_workdir, hermes_binary, docker_ready):
         assert cast.stat().st_uid == uid and cast.stat().st_size > 0
         assert inst.events_path.stat().st_uid == uid
         assert b"42-UNPRIVILEGED" in cast.read_bytes()
+    finally:
+        inst.teardown()
+
+
+def test_given_the_capabilities_to_change_user_workers_are_confined_as_under_root(
+        user_workdir, hermes_binary, docker_ready):
+    """The Debian package's unit: an ordinary user with the docker group and, ambient,
+    CAP_SETUID, CAP_SETGID and CAP_SYS_CHROOT besides CAP_NET_BIND_SERVICE. Its workers
+    chroot and take server.worker_user as under root, and keep none of the capabilities
+    (a change of user between two users that are not root would have kept them)."""
+    uid, workdir = user_workdir
+    port = low_port()
+    caps = "net_bind_service,+setuid,+setgid,+sys_chroot"
+    inst = Hermes(workdir, {"server": {"port": port}}, name="hermes-unprivileged",
+                  binary=hermes_binary, prefix=setpriv(uid, uid, caps))
+    inst.port = port
+    nobody = pwd.getpwnam("nobody")
+    try:
+        inst.start()
+        assert status(inst.proc.pid)["Uid"].split() == [str(uid)] * 4
+        assert "workers cannot chroot" not in inst.stderr_tail(200)
+        with open_shell(inst) as sh:
+            sh.send("echo CONFINED\n")
+            sh.expect(r"CONFINED")
+            pid = worker_of(inst)
+            ws = status(pid)
+            assert ws["Uid"].split() == [str(nobody.pw_uid)] * 4, ws["Uid"]
+            assert ws["Gid"].split() == [str(nobody.pw_gid)] * 4, ws["Gid"]
+            assert ws["Groups"] == ""
+            assert ws["CapEff"] == ws["CapPrm"] == ws["CapAmb"] == "0000000000000000", ws
+            assert ws["CapInh"] == "0000000000000000", ws
+            assert ws["Seccomp"] == "2" and ws["NoNewPrivs"] == "1"
+            if not sanitizer_build(hermes_binary):
+                assert os.readlink(f"/proc/{pid}/root") == "/var/empty"
     finally:
         inst.teardown()
 
