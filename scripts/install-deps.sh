@@ -27,8 +27,11 @@ packages=(
 	# the sinkhole tests: their FTP server, their HTTPS origin's certificate (openssl), the
 	# host's addresses (ip)
 	python3-pyftpdlib openssl iproute2
-	# the metrics test reads the text with Prometheus' own parser
-	python3-prometheus-client
+	# the metrics test reads the text with Prometheus' own parser; the package test reads the
+	# config it installs
+	python3-prometheus-client python3-yaml
+	# make deb (scripts/build-deb.sh)
+	build-essential debhelper lintian
 	dropbear-bin curl util-linux hydra
 	# the stock sshd tests/integration/test_stealth_wire.py and the bench compare Hermes with
 	openssh-server
