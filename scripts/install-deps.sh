@@ -30,8 +30,8 @@ packages=(
 	# the metrics test reads the text with Prometheus' own parser; the package test reads the
 	# config it installs
 	python3-prometheus-client python3-yaml
-	# make deb (scripts/build-deb.sh)
-	build-essential debhelper lintian
+	# make deb (scripts/build-deb.sh); the T-Pot drop-in's socket proxy, tested as shipped
+	build-essential debhelper lintian haproxy
 	dropbear-bin curl util-linux hydra
 	# the stock sshd tests/integration/test_stealth_wire.py and the bench compare Hermes with
 	openssh-server

@@ -49,10 +49,10 @@ int user_lookup(const char *name, struct agent_user *u)
 		unsigned long uid, gid;
 
 		if (split(line, fl, 7) != 7 || strcmp(fl[0], name) != 0 || !parse_id(fl[2], &uid) ||
-		    !parse_id(fl[3], &gid))
+		    !parse_id(fl[3], &gid) || strlen(fl[0]) >= sizeof(u->name))
 			continue;
 		memset(u, 0, sizeof(*u));
-		snprintf(u->name, sizeof(u->name), "%s", fl[0]);
+		memcpy(u->name, fl[0], strlen(fl[0]) + 1);
 		u->uid = (uid_t)uid;
 		u->gid = (gid_t)gid;
 		snprintf(u->home, sizeof(u->home), "%s", fl[5][0] ? fl[5] : "/");

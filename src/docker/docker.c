@@ -187,7 +187,7 @@ static void finish(struct dcall *c, int status, const char *error, json_t *json)
 		docker_hijack_cb cb = c->hcb;
 		void *arg = c->arg;
 		int fd = -1;
-		char msg[256];
+		char msg[400];
 
 		if (error == NULL) {
 			fd = c->fd;

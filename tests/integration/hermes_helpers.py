@@ -889,6 +889,24 @@ def paramiko_transport(port, timeout=15, source=None):
     return t
 
 
+def implant_session(inst, tmp_path):
+    """What a bot does after login, for tests of the paths to Docker: an scp upload, then an
+    exec that writes a script, runs it and exits 3 (each connection may have a box of its own:
+    sticky_ttl 0). Returns the artifacts.collected event of the exec's session, which kept at
+    least the script."""
+    payload = tmp_path / "implant.sh"
+    payload.write_text("#!/bin/sh\necho implanted\n")
+    r = scp_upload(inst.port, payload, "/root/implant.sh")
+    assert r.returncode == 0, r.stderr
+    mark = inst.mark()
+    r = ssh_exec(inst.port, "printf '#!/bin/sh\\necho implanted\\n' > /root/implant.sh; "
+                 "sh /root/implant.sh; exit 3")
+    assert r.returncode == 3 and r.stdout == b"implanted\n", r
+    got = inst.wait_event("artifacts.collected", since=mark, timeout=60)
+    assert got["files"] >= 1, got
+    return got
+
+
 def failed_password_login(port, user, password="not-the-password"):
     """One connection, one wrong password (refused, or the test fails), closed."""
     import paramiko

@@ -10,7 +10,7 @@ import re
 import socket
 
 from docker_proxy import DockerProxy
-from hermes_helpers import Hermes, open_shell, scp_upload, ssh_exec, wait_for
+from hermes_helpers import Hermes, implant_session, open_shell, wait_for
 
 ID = r"[A-Za-z0-9_.-]+"
 # SECURITY.md's list: containers create, start, stop, rename, remove, list, inspect, changes,
@@ -65,16 +65,7 @@ def test_hermes_behind_a_socket_proxy(tmp_path, hermes_binary, docker_ready):
                 wait_for(resized, 20, what="the resize through the proxy")
                 sh.send("exit\n")
                 sh.wait_closed(30)
-            payload = tmp_path / "implant.sh"
-            payload.write_text("#!/bin/sh\necho implanted\n")
-            r = scp_upload(inst.port, payload, "/root/implant.sh")
-            assert r.returncode == 0, r.stderr
-            mark = inst.mark()
-            r = ssh_exec(inst.port, "printf '#!/bin/sh\\necho implanted\\n' > /root/implant.sh; "
-                         "sh /root/implant.sh; exit 3")
-            assert r.returncode == 3 and r.stdout == b"implanted\n", r
-            got = inst.wait_event("artifacts.collected", since=mark, timeout=60)
-            assert got["files"] >= 1, got
+            implant_session(inst, tmp_path)
         finally:
             inst.stop()
             inst.teardown()
