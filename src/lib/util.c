@@ -369,6 +369,17 @@ int util_write_all(int fd, const void *p, size_t n, size_t *done)
 	return 0;
 }
 
+int util_write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t done;
+	int r = util_write_all(fd, text, strlen(text), &done);
+	close(fd);
+	return r;
+}
+
 int util_append_whole(int fd, const void *p, size_t n)
 {
 	size_t done = 0;

@@ -54,6 +54,10 @@ char *util_base64(const void *data, size_t len);
  * *done says how many went out even on failure. 0 or a negative errno. */
 int util_write_all(int fd, const void *p, size_t n, size_t *done);
 
+/* Writes text into the existing file path (a sysctl, a cgroup file): 0 or
+ * a negative errno. */
+int util_write_text(const char *path, const char *text);
+
 /* Appends p[0..n) to an O_APPEND file whole or not at all: what a failed
  * write left of it is cut off again, so that the next line does not start
  * inside a torn one. 0 or a negative errno. */

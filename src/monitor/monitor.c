@@ -53,6 +53,7 @@
 #include "sandbox_spec.h"
 #include "session.h"
 #include "sinkhole_proc.h"
+#include "box_nic.h"
 #include "box_prep.h"
 #include "ssh_profile.h"
 #include "stealth.h"
@@ -89,6 +90,7 @@ struct monitor {
 	struct worker_init init; /* what every worker is told */
 	struct worker_spawn *spawn;
 	struct sinkhole_proc *sink; /* network_mode sinkhole, else NULL */
+	struct box_nic *nic;        /* network_mode none's eth0, else NULL */
 	struct stealth stealth;     /* the profile imitated on the wire */
 	const char *runtime;        /* boxes' OCI runtime; NULL: the engine's default */
 	struct box_prep *prep;      /* what every box is given before it is ready */
@@ -830,6 +832,14 @@ int monitor_run(const struct config *cfg)
 	*strrchr(dir, '/') = '\0';
 	if (cfg->metrics.listen != NULL && start_metrics(&m, dir) < 0)
 		goto out;
+	if (strcmp(cfg->container_pool.security.network_mode, "none") == 0) {
+		m.nic = box_nic_new(cfg->egress.subnet);
+		if (m.nic == NULL) {
+			error("egress.subnet %s: %s", cfg->egress.subnet, strerror(errno));
+			goto out;
+		}
+		pool_set_net(m.ctx.pool, box_nic_attach, NULL, m.nic);
+	}
 	if (strcmp(cfg->container_pool.security.network_mode, "sinkhole") == 0) {
 		m.sink = sinkhole_proc_new(m.loop, cfg, m.ctx.events, m.ctx.pool, dir,
 		                           m.sandbox.drop ? m.sandbox.uid : 0,
@@ -906,6 +916,7 @@ out:
 	sinkhole_proc_stop(m.sink);
 	sinkhole_proc_free(m.sink);
 	metrics_proc_free(m.metrics_proc);
+	box_nic_free(m.nic);
 	docker_free(m.ctx.docker);
 	if (m.bind != NULL)
 		ssh_bind_free(m.bind);

@@ -187,6 +187,19 @@ int rtnl_veth_add(int nl, const char *name, const char *peer_name, int peer_ns)
 	return transact(nl, &r);
 }
 
+int rtnl_link_add(int nl, const char *name, const char *kind)
+{
+	struct req r;
+	struct ifinfomsg *ifi = req_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	put_str(&r, IFLA_IFNAME, name);
+	struct rtattr *info = nest(&r, IFLA_LINKINFO);
+	put_str(&r, IFLA_INFO_KIND, kind);
+	nest_end(&r, info);
+	return transact(nl, &r);
+}
+
 int rtnl_addr_add(int nl, int ifindex, uint32_t addr, int prefix)
 {
 	struct req r;
@@ -209,7 +222,9 @@ int rtnl_route_add(int nl, int table, int type, uint32_t dst, int dst_len, uint3
 	rt->rtm_family = AF_INET;
 	rt->rtm_dst_len = (unsigned char)dst_len;
 	rt->rtm_table = (unsigned char)table;
-	rt->rtm_protocol = RTPROT_STATIC;
+	/* What `ip route add` gives (and so ifupdown's static config): a box's
+	 * `ip route` then shows no "proto static" that no server's has. */
+	rt->rtm_protocol = RTPROT_BOOT;
 	rt->rtm_type = (unsigned char)type;
 	rt->rtm_scope = type == RTN_LOCAL ? RT_SCOPE_HOST
 	                : gw != 0         ? RT_SCOPE_UNIVERSE

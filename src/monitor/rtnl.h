@@ -24,6 +24,9 @@ int rtnl_link_up(int nl, int ifindex);
 /* A veth pair: `name` here, its peer `peer_name` in the namespace peer_ns
  * (an fd of /proc/PID/ns/net). */
 int rtnl_veth_add(int nl, const char *name, const char *peer_name, int peer_ns);
+/* A link `name` of a kind that needs nothing else ("dummy", "ifb") in this
+ * namespace. */
+int rtnl_link_add(int nl, const char *name, const char *kind);
 int rtnl_addr_add(int nl, int ifindex, uint32_t addr, int prefix);
 /* type: RTN_UNICAST (gw 0: on the link) or RTN_LOCAL; table: RT_TABLE_*. */
 int rtnl_route_add(int nl, int table, int type, uint32_t dst, int dst_len, uint32_t gw,

@@ -56,18 +56,6 @@ static void back_home(const struct sink_net *n)
 		fatal("cannot return to the monitor's network namespace: %s", strerror(errno));
 }
 
-/* Writes a sysctl of the namespace we are in now. */
-static int sysctl_set(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t done;
-	int r = util_write_all(fd, v, strlen(v), &done);
-	close(fd);
-	return r;
-}
-
 static int udp_socket(uint32_t addr, int port, int opt)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -117,13 +105,13 @@ static int build(struct sink_net *n, char *err, size_t len)
 		return fail(err, len, "routing rules", r);
 	if ((r = rtnl_route_add(n->nl, RT_TABLE_LOCAL, RTN_LOCAL, 0, 0, 0, LO_INDEX)) < 0)
 		return fail(err, len, "route local 0.0.0.0/0", r);
-	if ((r = sysctl_set("/proc/sys/net/ipv4/conf/all/rp_filter", "1")) < 0 ||
-	    (r = sysctl_set("/proc/sys/net/ipv4/conf/default/rp_filter", "1")) < 0 ||
-	    (r = sysctl_set("/proc/sys/net/ipv4/ip_forward", "0")) < 0)
+	if ((r = util_write_text("/proc/sys/net/ipv4/conf/all/rp_filter", "1")) < 0 ||
+	    (r = util_write_text("/proc/sys/net/ipv4/conf/default/rp_filter", "1")) < 0 ||
+	    (r = util_write_text("/proc/sys/net/ipv4/ip_forward", "0")) < 0)
 		return fail(err, len, "sysctl", r);
 	/* Without IPv6 in the kernel there is none to turn off. */
-	sysctl_set("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-	sysctl_set("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+	util_write_text("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+	util_write_text("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
 
 	if ((n->fds.tcp = tcp_listener()) < 0)
 		return fail(err, len, "TCP listener", n->fds.tcp);
@@ -278,7 +266,7 @@ static int wire_box(const struct sink_net *n, int boxns, uint32_t addr, char *er
 	/* ping works for anyone, as on a stock Ubuntu or Debian server
 	 * (systemd's default: ICMP echo sockets for every group); root in
 	 * the box has no CAP_NET_RAW for a raw one. */
-	int pr = sysctl_set("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+	int pr = util_write_text("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
 	back_home(n);
 	if (pr < 0)
 		warn("the box's ping_group_range: %s", strerror(-pr));

@@ -13,6 +13,7 @@ import grp
 import json
 import os
 import pwd
+import re
 import shlex
 import shutil
 import signal
@@ -204,8 +205,10 @@ def test_it_runs_under_the_units_settings_and_serves_a_login(package, tmp_path):
         opts = {f[4]: f[5].split(",") for f in root}
         assert "ro" in opts["/"] and "rw" in opts[str(STATE)] and "rw" in opts[str(LOGS)]
 
-        r = ssh_exec(port, "echo packaged-$((6*7))")
+        r = ssh_exec(port, "echo packaged-$((6*7)); ip -4 route show default")
         assert r.returncode == 0 and b"packaged-42" in r.stdout, r
+        # The box's eth0 that goes nowhere: the unit's CAP_NET_ADMIN at work.
+        assert re.search(rb"^default via \S+ dev eth0", r.stdout, re.M), r.stdout
         login = wait_event("login.success", username=USER)
         shell = wait_event("session.shell", session=login["session"])
         # The box's own sshd reached inside its network namespace: the unit's

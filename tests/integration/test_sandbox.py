@@ -1,8 +1,10 @@
 """The container behind a session: its Docker configuration, what the shell sees inside, and
 that it is stopped (kept) when the session ends, also when the client just vanishes."""
 
+import ipaddress
 import re
 import signal
+import subprocess
 import time
 
 from hermes_helpers import HOSTNAME, SshProc, cap_mask, docker_inspect, normalise_caps, \
@@ -88,10 +90,13 @@ def test_container_is_locked_down(hermes):
         alloc = hermes.wait_event("container.allocated", session=sh.sid)
         assert alloc["container_id"] == cid
 
-        # Inside: only the loopback interface, and we are root in /root.
+        # Inside: the loopback interface and an eth0 that goes nowhere (box_nic.c: a dummy
+        # link, with an address of egress.subnet and a default route via its first
+        # address, all dropped), and we are root in /root.
         sh.send("echo IFACES=$(awk -F: 'NR>2 {gsub(/ /, \"\", $1); printf \"%s,\", $1}' "
-                "/proc/net/dev)END; echo WHO-$(id -u)-$(pwd)-$(hostname)\n")
-        assert sh.expect(r"IFACES=([^\s]*)END").group(1) == "lo,"
+                "/proc/net/dev | tr , '\\n' | sort | tr '\\n' ,)END; "
+                "echo WHO-$(id -u)-$(pwd)-$(hostname)\n")
+        assert sh.expect(r"IFACES=([^\s]*)END").group(1) == "eth0,lo,"
         assert sh.expect(r"WHO-(\d+)-(/[\w/]*)-([\w-]+)").groups() == ("0", "/root", HOSTNAME)
         # Inside too: a seccomp filter (Docker's default profile: the keyring calls it
         # refuses are refused), root's capabilities bounded to the configured ones, and the
@@ -150,3 +155,43 @@ def test_client_killed_mid_session(hermes, tmp_path):
         _wait_stopped(cid, left + 5)
     finally:
         client.close()
+
+
+def test_network_none_has_an_eth0_that_goes_nowhere(hermes):
+    """network_mode none: the box has an eth0 and a default route, as a server has, and still
+    no way out: the link is a dummy (or ifb) one that drops every packet, the only link beside
+    lo (checked from the host), root in the box cannot change it, and ping says what it says
+    behind a firewall that drops, not "Operation not permitted"."""
+    subnet = ipaddress.ip_network(hermes.config.get("egress", {}).get("subnet", "10.77.0.0/16"))
+    gateway = str(subnet.network_address + 1)
+    with open_shell(hermes) as sh:
+        sh.send("ip -4 route show default; ip -4 -o addr show dev eth0; "
+                f"ping -c 2 -W 1 {gateway}; echo PING=$?; "
+                f"timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/80' 2>/dev/null; echo TCP=$?; "
+                "ip link set eth0 down 2>&1; echo DOWN=$?; "
+                "echo STATE=$(cat /sys/class/net/eth0/operstate); "
+                "cd /sys/class/net/eth0/statistics && echo SENT=$(($(cat tx_packets) + "
+                "$(cat tx_dropped) + $(cat rx_dropped))); echo NIC-$((2+3))-DONE\n")
+        sh.expect(r"NIC-5-DONE", timeout=60)
+        out = sh.output
+        # From the host, while the box runs: its network namespace holds lo and that eth0,
+        # and nothing else: no veth, no peer.
+        shell = hermes.wait_event("session.shell", session=sh.sid)
+        pid = docker_inspect(shell["container_id"])["State"]["Pid"]
+        links = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-d", "-o", "link"],
+                               capture_output=True, text=True, timeout=30).stdout
+    names = re.findall(r"^\d+: ([^:@]+)", links, re.M)
+    assert sorted(names) == ["eth0", "lo"], links
+    assert re.search(r"^\d+: eth0: .*\b(dummy|ifb)\b", links, re.M), links
+    assert re.search(rf"^default via {re.escape(gateway)} dev eth0 *\r?$", out, re.M), out
+    addr = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/(\d+)", out)
+    assert addr and ipaddress.ip_address(addr.group(1)) in subnet, out
+    assert int(addr.group(2)) == subnet.prefixlen
+    assert addr.group(1) not in (gateway, str(subnet.network_address),
+                                 str(subnet.broadcast_address))
+    assert "100% packet loss" in out and "PING=1" in out, out
+    assert "Operation not permitted" in out.split("PING=1")[-1], out  # no NET_ADMIN in the box
+    assert "TCP=124" in out, out  # nothing answered: the SYNs went into the link
+    assert re.search(r"DOWN=[12]\b", out), out
+    assert re.search(r"STATE=(unknown|up)\b", out), out
+    assert int(re.search(r"SENT=(\d+)", out).group(1)) >= 2, out  # sent, and dropped
