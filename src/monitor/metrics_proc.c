@@ -21,9 +21,11 @@
 #include "log.h"
 #include "metrics_proc.h"
 #include "syslog_msg.h"
+#include "util.h"
 
 #define RESTART_MS 1000
 #define TEXT_MAX   (128 * 1024) /* hermes-metrics takes no more */
+#define ASK_MIN_MS 250          /* it asks once a second; a child that asks more gets less */
 
 struct metrics_proc {
 	struct loop *loop;
@@ -36,6 +38,7 @@ struct metrics_proc {
 	int ctl;
 	pid_t pid;
 	uint64_t restart_timer;
+	int64_t answered_ms; /* when the last text went */
 	bool stopping;
 };
 
@@ -141,6 +144,14 @@ static void on_ctl(struct loop *l, int fd, int events, void *arg)
 		stopped(mp);
 		return;
 	}
+	/* A child taken over could ask without end: the text costs the
+	 * monitor's loop, so it is made four times a second at most. */
+	int64_t now = util_mono_ms();
+	if (mp->answered_ms != 0 && now - mp->answered_ms < ASK_MIN_MS) {
+		debug("metrics: asked again within %d ms: not answered", ASK_MIN_MS);
+		return;
+	}
+	mp->answered_ms = now;
 	struct buf b;
 	buf_init(&b);
 	int r = mp->text(mp->arg, &b);
