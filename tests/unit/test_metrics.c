@@ -234,7 +234,7 @@ static void test_event_names_are_bounded(void **state)
 	well_formed(t);
 	assert_int_equal(sample(t, "hermes_events_total{event=\"x.e0\"}"), 2);
 	assert_int_equal(sample(t, "hermes_events_total{event=\"x.e63\"}"), 1);
-	assert_int_equal(sample(t, "hermes_events_total{event=\"x.e64\"}"), -1);
+	assert_true(sample(t, "hermes_events_total{event=\"x.e64\"}") < 0); /* absent */
 	assert_int_equal(sample(t, "hermes_events_total{event=\"other\"}"), 200 - 64 + 1);
 	assert_true(strlen(t) < 64 * 1024);
 	free(t);
