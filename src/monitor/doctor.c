@@ -22,10 +22,10 @@
 #include "doctor.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics_proc.h"
 #include "sandbox_spec.h"
 #include "sandbox_util.h"
 #include "stealth.h"
-#include "syslog_msg.h"
 
 #define DISK_FAIL  ((uint64_t)1 << 30) /* under 1 GiB free: a problem */
 #define DISK_WARN  ((uint64_t)5 << 30) /* under 5 GiB: worth saying */
@@ -405,19 +405,10 @@ static void check_ports(struct doctor *d, const struct config *cfg)
 	snprintf(port, sizeof(port), "%d", cfg->server.port);
 	check_port(d, "server.port", cfg->server.host, port);
 	if (cfg->metrics.listen != NULL) {
-		char url[300];
-		struct syslog_target t;
+		char host[256], mport[6];
 		const char *why = NULL;
-		snprintf(url, sizeof(url), "tcp://%s", cfg->metrics.listen);
-		if (syslog_target_parse(url, &t, &why) == 0) {
-			size_t n = strlen(t.host);
-			char *host = t.host;
-			if (n >= 2 && host[0] == '[') {
-				host[n - 1] = '\0';
-				host++;
-			}
-			check_port(d, "metrics.listen", host, t.port);
-		}
+		if (metrics_listen_split(cfg->metrics.listen, host, sizeof(host), mport, &why) == 0)
+			check_port(d, "metrics.listen", host, mport);
 	}
 }
 

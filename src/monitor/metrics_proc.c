@@ -56,29 +56,37 @@ static int find_prog(char *out, size_t cap, const char *dir)
 	return -1;
 }
 
-/* Binds metrics.listen (checked by the config as syslog's tcp:// is). */
-static int bind_listen(struct metrics_proc *mp)
+int metrics_listen_split(const char *listen, char *host, size_t cap, char port[6], const char **why)
 {
 	char url[300];
 	struct syslog_target t;
+
+	/* The config checked it as syslog's tcp://HOST:PORT. */
+	snprintf(url, sizeof(url), "tcp://%s", listen);
+	if (syslog_target_parse(url, &t, why) < 0)
+		return -1;
+	size_t n = strlen(t.host);
+	bool bracketed = n >= 2 && t.host[0] == '[' && t.host[n - 1] == ']';
+	snprintf(host, cap, "%.*s", (int)(bracketed ? n - 2 : n), t.host + bracketed);
+	memcpy(port, t.port, sizeof(t.port));
+	return 0;
+}
+
+/* Binds metrics.listen. */
+static int bind_listen(struct metrics_proc *mp)
+{
+	char host[256], service[6];
 	const char *why = NULL;
 
-	snprintf(url, sizeof(url), "tcp://%s", mp->set.listen);
-	if (syslog_target_parse(url, &t, &why) < 0) {
+	if (metrics_listen_split(mp->set.listen, host, sizeof(host), service, &why) < 0) {
 		error("metrics.listen %s: %s", mp->set.listen, why);
 		return -1;
-	}
-	char *host = t.host;
-	size_t hl = strlen(host);
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		host[hl - 1] = '\0';
-		host++;
 	}
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
-	int r = getaddrinfo(host, t.port, &hints, &res);
+	int r = getaddrinfo(host, service, &hints, &res);
 	if (r != 0) {
 		error("metrics.listen %s: %s", mp->set.listen, gai_strerror(r));
 		return -1;

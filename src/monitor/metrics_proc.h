@@ -34,6 +34,11 @@ struct metrics_proc_settings {
 	bool log_json;
 };
 
+/* metrics.listen as bind(2) wants it: the host (an IPv6 address without its
+ * brackets) in host[cap], the port in port. 0, or -1 with *why. */
+int metrics_listen_split(const char *listen, char *host, size_t cap, char port[6],
+                         const char **why);
+
 /* Start-up: binds the address and starts the program. NULL after saying
  * why (the daemon does not start without the metrics it was told to
  * serve). */
