@@ -61,6 +61,6 @@ if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
 	# or the monitor's non-zero exit, fails the test it came in (tests/integration/README.md).
 	HERMES_BIN="$root/build-asan/hermes" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		/usr/bin/python3 -m pytest tests/integration -m "not slow and not rss and not heap" ${PYTEST_ARGS:-} \
+		/usr/bin/python3 -m pytest tests/integration -m "not slow and not rss and not heap and not box" ${PYTEST_ARGS:-} \
 		-p no:cacheprovider
 fi

@@ -408,8 +408,16 @@ static void on_io(struct loop *l, int fd, int events, void *arg)
 		on_readable(c);
 }
 
+/* A body of its own: what Content-Type says it is, and its bytes. */
+struct raw_body {
+	const char *type;
+	const void *data;
+	size_t len;
+};
+
 static struct dcall *start_call(struct docker *d, const char *method, const char *path,
-                                json_t *body, int timeout_ms, bool hijack)
+                                json_t *body, const struct raw_body *raw, int timeout_ms,
+                                bool hijack)
 {
 	struct dcall *c = calloc(1, sizeof(*c));
 	char *text = NULL;
@@ -450,12 +458,17 @@ static struct dcall *start_call(struct docker *d, const char *method, const char
 		r |= buf_putf(&c->out,
 		              "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
 		              text_len);
-	else if (strcmp(method, "POST") == 0)
+	else if (raw != NULL)
+		r |= buf_putf(&c->out, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", raw->type,
+		              raw->len);
+	else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
 		r |= buf_putf(&c->out, "Content-Length: 0\r\n\r\n");
 	else
 		r |= buf_putf(&c->out, "\r\n");
 	if (text != NULL)
 		r |= buf_put(&c->out, text, text_len);
+	else if (raw != NULL)
+		r |= buf_put(&c->out, raw->data, raw->len);
 	free(text);
 	if (r != 0) {
 		fail_later(c, "out of memory", 0);
@@ -494,13 +507,28 @@ uint64_t docker_request(struct docker *d, const char *method, const char *path, 
 uint64_t docker_request_max(struct docker *d, const char *method, const char *path, json_t *body,
                             size_t max_answer, int timeout_ms, docker_cb cb, void *arg)
 {
-	struct dcall *c = start_call(d, method, path, body, timeout_ms, false);
+	struct dcall *c = start_call(d, method, path, body, NULL, timeout_ms, false);
 
 	if (c == NULL)
 		return 0;
 	c->cb = cb;
 	c->arg = arg;
 	c->max_answer = max_answer;
+	return c->id;
+}
+
+uint64_t docker_request_data(struct docker *d, const char *method, const char *path,
+                             const char *content_type, const void *data, size_t len, int timeout_ms,
+                             docker_cb cb, void *arg)
+{
+	struct raw_body raw = {content_type, data, len};
+	struct dcall *c = start_call(d, method, path, NULL, &raw, timeout_ms, false);
+
+	if (c == NULL)
+		return 0;
+	c->cb = cb;
+	c->arg = arg;
+	c->max_answer = DOCKER_ANSWER_MAX;
 	return c->id;
 }
 
@@ -512,7 +540,7 @@ uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int 
 	struct dcall *c;
 
 	snprintf(path, sizeof(path), "/exec/%s/start", exec_id);
-	c = start_call(d, "POST", path, body, timeout_ms, true);
+	c = start_call(d, "POST", path, body, NULL, timeout_ms, true);
 	json_decref(body);
 	if (c == NULL)
 		return 0;

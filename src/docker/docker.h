@@ -63,6 +63,11 @@ uint64_t docker_request(struct docker *d, const char *method, const char *path, 
  * max_answer bytes (headers not counted exactly: a bound, not a size). */
 uint64_t docker_request_max(struct docker *d, const char *method, const char *path, json_t *body,
                             size_t max_answer, int timeout_ms, docker_cb cb, void *arg);
+/* The same with a body that is not JSON (content_type says what it is:
+ * "application/x-tar" for PUT .../archive), copied at once. */
+uint64_t docker_request_data(struct docker *d, const char *method, const char *path,
+                             const char *content_type, const void *data, size_t len, int timeout_ms,
+                             docker_cb cb, void *arg);
 uint64_t docker_exec_start(struct docker *d, const char *exec_id, bool tty, int timeout_ms,
                            docker_hijack_cb cb, void *arg);
 void docker_cancel(struct docker *d, uint64_t id);

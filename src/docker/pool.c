@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "box_boot.h"
+#include "demux.h"
 
 #include "log.h"
 #include "pool.h"
@@ -77,9 +78,14 @@ struct pool {
 	void *net_arg;
 	json_t *prepare; /* the commands (argv arrays) every box runs, in order,
 	                  * before it is ready */
-	pool_prepare_more_cb more;
 	bool boot_clock; /* pool_set_boot_clock */
-	void *more_arg;
+	pool_prestart_cb prestart;
+	void *prestart_arg;
+	enum sandbox_init init;
+	char baseline_path[64];
+	json_t *baseline_argv; /* the tmpfs tar's command, or NULL */
+	pool_baseline_cb baseline;
+	void *baseline_arg;
 };
 
 #define CLEANUP_EVERY_MS (6 * 3600 * 1000)
@@ -88,6 +94,8 @@ struct pool {
 static void refill(struct pool *p);
 static void backoff(struct pool *p);
 static void create_one(struct pool *p, struct pcont *c);
+static void ready(struct pool *p, struct pcont *c);
+static void read_baseline(struct pool *p, struct pcont *c);
 
 struct pool *pool_new(struct loop *l, struct docker *d, const struct config *cfg, struct events *ev)
 {
@@ -142,6 +150,7 @@ void pool_free(struct pool *p)
 	loop_del_timer(p->loop, p->refill_timer);
 	loop_del_timer(p->loop, p->cleanup_timer);
 	json_decref(p->prepare);
+	json_decref(p->baseline_argv);
 	free(p);
 }
 
@@ -358,7 +367,7 @@ static void on_inspected(void *arg, const struct docker_reply *r)
 		prepare(p, c);
 		return;
 	}
-	ready(p, c);
+	read_baseline(p, c);
 }
 
 /* ---- the commands every box runs before it is ready (pool_add_prepare) ---- */
@@ -413,7 +422,123 @@ static void on_prepare_polled(void *arg, const struct docker_reply *r)
 		prepare(p, c);
 		return;
 	}
+	read_baseline(p, c);
+}
+
+/* The tmpfs tar's output: Docker's multiplexed stream, stdout kept. */
+static void keep_stdout(void *arg, int stream, const uint8_t *data, size_t len)
+{
+	if (stream == 1)
+		buf_put(arg, data, len);
+}
+
+static void on_baseline_output(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	struct demux d;
+	struct buf tar;
+
+	c->call = 0;
+	if (!still_wanted(p, c))
+		return;
+	buf_init(&tar);
+	demux_init(&d);
+	if (r->error != NULL || r->body == NULL ||
+	    demux_feed(&d, r->body, r->body_len, keep_stdout, &tar) < 0 || tar.len == 0)
+		warn("container %s: cannot read what its boot left in its tmpfs mounts (%s): its "
+		     "collection will count that as the session's",
+		     c->name, r->error ? r->error : "no archive");
+	else
+		p->baseline(p->baseline_arg, c->id, "", tar.data, tar.len);
+	buf_free(&tar);
 	ready(p, c);
+}
+
+static void on_baseline_exec(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	const char *id = NULL;
+	char path[160];
+
+	c->call = 0;
+	if (!still_wanted(p, c))
+		return;
+	if (r->error != NULL || docker_json_id(r->json, &id, NULL) < 0) {
+		warn("container %s: cannot read what its boot left in its tmpfs mounts (%s)",
+		     c->name, r->error ? r->error : "exec create: no valid id");
+		ready(p, c);
+		return;
+	}
+	/* Not hijacked: the engine sends the stream as the answer's body,
+	 * which ends when the command does. */
+	snprintf(path, sizeof(path), "/exec/%s/start", id);
+	json_t *body = json_pack("{s:b, s:b}", "Detach", 0, "Tty", 0);
+	c->call = docker_request_max(p->docker, "POST", path, body, POOL_BASELINE_MAX, 30000,
+	                             on_baseline_output, c);
+	json_decref(body);
+	if (c->call == 0)
+		ready(p, c);
+}
+
+/* The tmpfs tar, or ready when there is none. */
+static void read_tmpfs_baseline(struct pool *p, struct pcont *c)
+{
+	char path[160];
+
+	if (p->baseline_argv == NULL) {
+		ready(p, c);
+		return;
+	}
+	json_t *body = json_pack("{s:O, s:b, s:b, s:s}", "Cmd", p->baseline_argv, "AttachStdout", 1,
+	                         "AttachStderr", 0, "User", "root");
+	snprintf(path, sizeof(path), "/containers/%s/exec", c->id);
+	c->call = docker_request(p->docker, "POST", path, body, 10000, on_baseline_exec, c);
+	json_decref(body);
+	if (c->call == 0)
+		ready(p, c);
+}
+
+static void on_baseline(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+	char parent[64], *slash;
+
+	c->call = 0;
+	if (!still_wanted(p, c))
+		return;
+	snprintf(parent, sizeof(parent), "%s", p->baseline_path);
+	if ((slash = strrchr(parent, '/')) != NULL)
+		*slash = '\0';
+	if (r->error != NULL || r->body == NULL)
+		warn("container %s: cannot read what its boot wrote in %s (%s): its collection "
+		     "will count that as the session's",
+		     c->name, p->baseline_path, r->error ? r->error : "no archive");
+	else
+		p->baseline(p->baseline_arg, c->id, parent, r->body, r->body_len);
+	read_tmpfs_baseline(p, c);
+}
+
+/* The box's state at ready (pool_set_baseline), then ready. */
+static void read_baseline(struct pool *p, struct pcont *c)
+{
+	char path[160];
+
+	if (p->baseline == NULL) {
+		ready(p, c);
+		return;
+	}
+	if (p->baseline_path[0] == '\0') {
+		read_tmpfs_baseline(p, c);
+		return;
+	}
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%s", c->id, p->baseline_path);
+	c->call = docker_request_max(p->docker, "GET", path, NULL, POOL_BASELINE_MAX, 30000,
+	                             on_baseline, c);
+	if (c->call == 0)
+		read_tmpfs_baseline(p, c);
 }
 
 static void on_prepare_started(void *arg, const struct docker_reply *r)
@@ -463,14 +588,6 @@ static void prepare(struct pool *p, struct pcont *c)
 	json_array_foreach(json_array_get(p->prepare, c->prepared), i, arg)
 	{
 		const char *s = json_string_value(arg);
-		if (strcmp(s, POOL_PREPARE_MORE) == 0) {
-			if (p->more != NULL && p->more(p->more_arg, c->id, c->boot_ms, argv) < 0) {
-				json_decref(argv);
-				failed(p, c, "prepare", "preparing", "out of memory");
-				return;
-			}
-			continue;
-		}
 		json_array_append_new(argv,
 		                      json_string(strcmp(s, POOL_PREPARE_ID) == 0 ? c->id : s));
 	}
@@ -508,7 +625,7 @@ static void on_started(void *arg, const struct docker_reply *r)
 		prepare(p, c);
 		return;
 	}
-	ready(p, c);
+	read_baseline(p, c);
 }
 
 static void ready(struct pool *p, struct pcont *c)
@@ -562,6 +679,63 @@ static void forget_lost(struct pool *p, const char *name)
 	}
 }
 
+static void start_box(struct pool *p, struct pcont *c)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/containers/%s/start", c->id);
+	c->state = C_STARTING;
+	c->call = docker_request(p->docker, "POST", path, NULL,
+	                         p->cfg->container_pool.spawn_timeout * 1000, on_started, c);
+}
+
+static void on_files_put(void *arg, const struct docker_reply *r)
+{
+	struct pcont *c = arg;
+	struct pool *p = c->pool;
+
+	c->call = 0;
+	if (r->error != NULL) {
+		failed(p, c, "archive", "putting the boot files into", r->error);
+		return;
+	}
+	if (c->doomed) {
+		remove_container(p, c->id, "unused");
+		unlink_cont(p, c);
+		free(c);
+		return;
+	}
+	start_box(p, c);
+}
+
+/* The prestart files, unpacked into the box's root while it is created and
+ * not yet started. */
+static void put_files(struct pool *p, struct pcont *c)
+{
+	struct buf tar;
+	char path[128];
+
+	buf_init(&tar);
+	if (p->prestart(p->prestart_arg, c->id, c->boot_ms, &tar) < 0) {
+		buf_free(&tar);
+		failed(p, c, "archive", "making the boot files of", "out of memory");
+		return;
+	}
+	if (tar.len == 0) {
+		buf_free(&tar);
+		start_box(p, c);
+		return;
+	}
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=/", c->id);
+	c->state = C_STARTING;
+	c->call =
+	    docker_request_data(p->docker, "PUT", path, "application/x-tar", tar.data, tar.len,
+	                        p->cfg->container_pool.spawn_timeout * 1000, on_files_put, c);
+	buf_free(&tar); /* wiped: it holds the host keys */
+	if (c->call == 0)
+		failed(p, c, "archive", "putting the boot files into", "out of memory");
+}
+
 static void on_created(void *arg, const struct docker_reply *r)
 {
 	struct pcont *c = arg;
@@ -593,11 +767,11 @@ static void on_created(void *arg, const struct docker_reply *r)
 		free(c);
 		return;
 	}
-	char path[128];
-	snprintf(path, sizeof(path), "/containers/%s/start", c->id);
-	c->state = C_STARTING;
-	c->call = docker_request(p->docker, "POST", path, NULL,
-	                         p->cfg->container_pool.spawn_timeout * 1000, on_started, c);
+	if (p->prestart != NULL) {
+		put_files(p, c);
+		return;
+	}
+	start_box(p, c);
 }
 
 static void create_one(struct pool *p, struct pcont *c)
@@ -624,6 +798,10 @@ static void create_one(struct pool *p, struct pcont *c)
 			json_decref(spec);
 			spec = NULL;
 		}
+	}
+	if (spec != NULL && sandbox_spec_init(spec, p->init) < 0) {
+		json_decref(spec);
+		spec = NULL;
 	}
 	snprintf(path, sizeof(path), "/containers/create?name=%s", c->name);
 	c->state = C_CREATING;
@@ -822,10 +1000,28 @@ void pool_add_prepare(struct pool *p, const char *const *argv)
 	json_array_append_new(p->prepare, a);
 }
 
-void pool_set_prepare_more(struct pool *p, pool_prepare_more_cb cb, void *arg)
+void pool_set_baseline(struct pool *p, const char *path, const char *const *argv,
+                       pool_baseline_cb cb, void *arg)
 {
-	p->more = cb;
-	p->more_arg = arg;
+	snprintf(p->baseline_path, sizeof(p->baseline_path), "%s", path ? path : "");
+	json_decref(p->baseline_argv);
+	p->baseline_argv = NULL;
+	if (argv != NULL && (p->baseline_argv = json_array()) != NULL)
+		for (size_t i = 0; argv[i] != NULL; i++)
+			json_array_append_new(p->baseline_argv, json_string(argv[i]));
+	p->baseline = cb;
+	p->baseline_arg = arg;
+}
+
+void pool_set_init(struct pool *p, enum sandbox_init init)
+{
+	p->init = init;
+}
+
+void pool_set_prestart(struct pool *p, pool_prestart_cb cb, void *arg)
+{
+	p->prestart = cb;
+	p->prestart_arg = arg;
 }
 
 void pool_set_boot_clock(struct pool *p, bool on)

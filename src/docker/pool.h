@@ -18,10 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "config.h"
 #include "docker.h"
 #include "events.h"
 #include "loop.h"
+#include "sandbox_spec.h"
 
 struct pool;
 
@@ -65,6 +67,26 @@ void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb go
  * NULL, the engine's default. Set before pool_start. */
 void pool_set_runtime(struct pool *p, const char *runtime);
 
+/* What a box's own daemons wrote as it booted, read once it is prepared
+ * (before it is ready): cb is given tar archives of it for the box id, to
+ * remember as the box's state at ready. path: a directory of the box's
+ * layer, read through the engine's archive endpoint (its entries are
+ * named from the directory's own name: "log/..." for /var/log, so their
+ * parent is "/var"); argv: a command run in the box whose output is a tar
+ * archive (NULL-terminated; a tar of its tmpfs mounts, which the archive
+ * endpoint cannot see; entries named from "/"). Each at most
+ * POOL_BASELINE_MAX bytes. One that cannot be read leaves the box ready all
+ * the same (cb is not called for it). Set before pool_start. */
+#define POOL_BASELINE_MAX ((size_t)16 << 20)
+typedef void (*pool_baseline_cb)(void *arg, const char *id, const char *parent, const uint8_t *tar,
+                                 size_t len);
+void pool_set_baseline(struct pool *p, const char *path, const char *const *argv,
+                       pool_baseline_cb cb, void *arg);
+
+/* The boxes' PID 1 (sandbox_spec.h): the image's by default. Set before
+ * pool_start. */
+void pool_set_init(struct pool *p, enum sandbox_init init);
+
 /* Each box is given a boot time of its own, a moment before it starts, for
  * hermes-runtime to set its clocks by (box_boot.h). Set before pool_start. */
 void pool_set_boot_clock(struct pool *p, bool on);
@@ -77,13 +99,14 @@ void pool_set_boot_clock(struct pool *p, bool on);
 #define POOL_PREPARE_ID "{container_id}"
 void pool_add_prepare(struct pool *p, const char *const *argv);
 
-/* An argument POOL_PREPARE_MORE is replaced by what cb appends to argv (a
- * JSON array of strings) for the box id, made when that box runs the
- * command; boot_ms is the box's boot time (pool_set_boot_clock; 0: the
- * host's). cb returns -1 when it could not (the box is then removed). */
-#define POOL_PREPARE_MORE "{more}"
-typedef int (*pool_prepare_more_cb)(void *arg, const char *id, int64_t boot_ms, json_t *argv);
-void pool_set_prepare_more(struct pool *p, pool_prepare_more_cb cb, void *arg);
+/* Files a new box gets in its root before it starts (before its init runs:
+ * what a booting system reads, the ssh host keys and the machine id), as a
+ * tar archive cb appends to *tar for the box id (Docker unpacks it at "/").
+ * cb returns 0, or -1 when it could not (the box is then removed); an empty
+ * *tar puts nothing. A box started again (a returning attacker's) is not
+ * given them again. Set before pool_start. */
+typedef int (*pool_prestart_cb)(void *arg, const char *id, int64_t boot_ms, struct buf *tar);
+void pool_set_prestart(struct pool *p, pool_prestart_cb cb, void *arg);
 
 /* Starts warming up to the configured size. */
 void pool_start(struct pool *p);

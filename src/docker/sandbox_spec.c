@@ -212,6 +212,65 @@ int sandbox_spec_boot(json_t *spec, int64_t boot_ms)
 	return append_str(env, entry) ? -1 : 0;
 }
 
+/* Hermes's own init, read by a bash that names itself /sbin/init (as the
+ * process list of a sysvinit server shows it) from a here-document, so that
+ * its command line is only that. It starts the box's sshd (the session
+ * agent), reaps every orphan (bash waits for any child when SIGCHLD comes),
+ * and ends at once on SIGTERM (PID 1 ignores a signal it has no handler
+ * for). Background jobs of a shell without job control read /dev/null. */
+const char *const sandbox_own_init[] = {"/bin/bash", "-c",
+                                        "exec -a /sbin/init /bin/bash <<'INIT'\n"
+                                        "trap 'exit 0' TERM INT\n"
+                                        "trap '' HUP\n"
+                                        "printf init >/proc/self/comm 2>/dev/null\n"
+                                        "cd / || exit 1\n"
+                                        "mkdir -p -m 755 /run/sshd\n"
+                                        "/usr/sbin/sshd -D &\n"
+                                        "while :; do sleep 86400 & wait \"$!\"; done\n"
+                                        "INIT\n",
+                                        NULL};
+
+/* A server's /run: a tenth of its memory (Debian's initramfs mounts it so),
+ * and /run/lock's 5 MiB. */
+static int put_run_tmpfs(json_t *tmpfs)
+{
+	char opts[96];
+
+	snprintf(opts, sizeof(opts), "rw,nosuid,nodev,noexec,size=%lldk,mode=755",
+	         (long long)(sandbox_shm_size() / 5 / 1024));
+	return put_str(tmpfs, "/run", opts) |
+	       put_str(tmpfs, "/run/lock", "rw,nosuid,nodev,noexec,size=5120k");
+}
+
+int sandbox_spec_init(json_t *spec, enum sandbox_init init)
+{
+	json_t *host = json_object_get(spec, "HostConfig");
+	json_t *tmpfs = json_object_get(host, "Tmpfs"), *env, *cmd;
+	char entry[64];
+	int bad = 0;
+
+	if (!json_is_object(tmpfs))
+		return -1;
+	if (init == SANDBOX_INIT_SYSTEMD) {
+		env = json_object_get(spec, "Env");
+		if (env == NULL)
+			env = child(spec, "Env", json_array());
+		if (!json_is_array(env))
+			return -1;
+		snprintf(entry, sizeof(entry), "%s=%s", BOX_INIT_ENV, BOX_INIT_SYSTEMD);
+		bad |= append_str(env, entry);
+		bad |= put_run_tmpfs(tmpfs);
+		bad |= put_str(spec, "StopSignal", "SIGRTMIN+3");
+	} else if (init == SANDBOX_INIT_OWN) {
+		if ((cmd = child(spec, "Cmd", json_array())) == NULL)
+			return -1;
+		for (size_t i = 0; sandbox_own_init[i] != NULL; i++)
+			bad |= append_str(cmd, sandbox_own_init[i]);
+		bad |= put_str(spec, "StopSignal", "SIGTERM");
+	}
+	return bad ? -1 : 0;
+}
+
 json_t *sandbox_container_spec(const struct config *c, const char *session_id, const char *created,
                                const char *instance, const char *runtime)
 {

@@ -45,6 +45,23 @@ json_t *sandbox_container_spec(const struct config *c, const char *session_id, c
  * environment, for hermes-runtime only. 0, or -1 when it could not. */
 int sandbox_spec_boot(json_t *spec, int64_t boot_ms);
 
+/* A box's PID 1 (docs/stealth.md, "systemd as PID 1"): the image's own
+ * (its CMD; an image not labelled hermes.init=systemd); systemd, for an
+ * image so labelled where hermes-runtime can give it its cgroup; or, for
+ * such an image where it cannot (another runtime, no name=systemd
+ * hierarchy), a small init of Hermes's own passed as the command (no file
+ * of it in the box): it starts the box's sshd, reaps orphans and ends on
+ * SIGTERM. */
+enum sandbox_init { SANDBOX_INIT_IMAGE, SANDBOX_INIT_SYSTEMD, SANDBOX_INIT_OWN };
+
+/* Adds what that init needs to spec: systemd's BOX_INIT_ENV for
+ * hermes-runtime and a server's tmpfs /run and /run/lock; Hermes's own as
+ * Cmd, stopped by SIGTERM. 0, or -1 when it could not. */
+int sandbox_spec_init(json_t *spec, enum sandbox_init init);
+
+/* The command of Hermes's own init (SANDBOX_INIT_OWN). */
+extern const char *const sandbox_own_init[];
+
 /* A box's /dev/shm: half the host's memory, as on a server of that size. */
 int64_t sandbox_shm_size(void);
 

@@ -44,9 +44,18 @@
 /* Read by a tar in the box: its tmpfs mounts, which are in no layer, and
  * (artifacts_read_etc) the files the engine's archive cannot show as the
  * box has them. A name that is missing is no failure. */
-#define TAR_ARGS_MAX 12
+#define TAR_ARGS_MAX 16
 static const char *const tmpfs_cmd[] = {
     "tar", "--ignore-failed-read", "-C", "/", "-cf", "-", "tmp", "dev/shm", NULL};
+
+/* A box that boots with systemd has a tmpfs /run too: read, but for
+ * journald's own files (its volatile journal, megabytes that every session
+ * rewrites: the session is Hermes's own recording; docs/artifacts.md).
+ * tar's exclusions apply to the names after them. */
+#define JOURNAL_EXCLUDES                                                                           \
+	"--exclude=run/log/journal/*/*.journal", "--exclude=run/log/journal/*/*.journal~"
+const char *const artifacts_run_cmd[] = {"tar", "--ignore-failed-read", "-C",  "/", "-cf",
+                                         "-",   JOURNAL_EXCLUDES,       "run", NULL};
 
 /* Taking the entries of one archive (a group's directory, or the tmpfs
  * tar) a slice at a time: which of them, best first, and how far it got. */
@@ -106,7 +115,8 @@ struct artifacts {
 	struct events *events;
 	struct job *jobs;
 	unsigned running;
-	const char *tar_cmd[TAR_ARGS_MAX]; /* tmpfs_cmd, and the /etc files */
+	const char *tar_cmd[TAR_ARGS_MAX]; /* tmpfs_cmd, and the /etc files and /run */
+	bool read_etc, read_run;
 };
 
 static void step(struct job *j);
@@ -1003,15 +1013,37 @@ struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct
 	return a;
 }
 
-void artifacts_read_etc(struct artifacts *a)
+/* The tmpfs tar's command: tmp and dev/shm, the /etc files and /run as
+ * asked, the exclusions before every name. */
+static void tar_command(struct artifacts *a)
 {
-	size_t n = sizeof(tmpfs_cmd) / sizeof(tmpfs_cmd[0]) - 1;
+	static const char *const excludes[] = {JOURNAL_EXCLUDES};
+	size_t n = 6; /* tmpfs_cmd up to its first name */
 	char text[1024];
 
-	for (int f = 0; f < ENGINE_FILES_N && n + 1 < TAR_ARGS_MAX; f++)
+	memcpy(a->tar_cmd, tmpfs_cmd, n * sizeof(tmpfs_cmd[0]));
+	for (size_t i = 0; a->read_run && i < sizeof(excludes) / sizeof(excludes[0]); i++)
+		a->tar_cmd[n++] = excludes[i];
+	a->tar_cmd[n++] = "tmp";
+	a->tar_cmd[n++] = "dev/shm";
+	for (int f = 0; a->read_etc && f < ENGINE_FILES_N && n + 2 < TAR_ARGS_MAX; f++)
 		if (sandbox_etc_text(a->cfg, (enum engine_file)f, text, sizeof(text)) > 0)
 			a->tar_cmd[n++] = sandbox_etc_path[f] + 1; /* "etc/hosts": tar -C / */
+	if (a->read_run)
+		a->tar_cmd[n++] = "run";
 	a->tar_cmd[n] = NULL;
+}
+
+void artifacts_read_etc(struct artifacts *a)
+{
+	a->read_etc = true;
+	tar_command(a);
+}
+
+void artifacts_read_run(struct artifacts *a)
+{
+	a->read_run = true;
+	tar_command(a);
 }
 
 void artifacts_free(struct artifacts *a)

@@ -70,6 +70,14 @@ void artifacts_free(struct artifacts *a);
  * they are read from the box with the tmpfs mounts. */
 void artifacts_read_etc(struct artifacts *a);
 
+/* The boxes boot with systemd (sandbox_spec.h): /run is a tmpfs too, read
+ * with the others but for journald's files (artifacts_run_cmd says which). */
+void artifacts_read_run(struct artifacts *a);
+
+/* The command whose output is a tar of a box's /run as the collection
+ * reads it (names from "/"), for its state at ready (pool_set_baseline). */
+extern const char *const artifacts_run_cmd[];
+
 /* Starts collecting; done(arg, ...) always follows, from the loop. */
 void artifacts_collect(struct artifacts *a, const struct artifact_session *s,
                        artifacts_done_cb done, void *arg);

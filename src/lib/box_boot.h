@@ -28,4 +28,11 @@
  * start: the box boots again, as a server does. */
 #define BOX_BOOT_MAX_AGE_MS (10 * 60 * 1000)
 
+/* A box whose init is systemd (the image's label "hermes.init" says
+ * "systemd"): BOX_INIT_ENV=BOX_INIT_SYSTEMD in its environment tells
+ * hermes-runtime to give it what systemd needs in a container, a writable
+ * name=systemd cgroup of its own (docs/stealth.md). */
+#define BOX_INIT_ENV     "HERMES_INIT"
+#define BOX_INIT_SYSTEMD "systemd"
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -13,12 +14,15 @@
 #include <libssh/libssh.h>
 #include <openssl/evp.h>
 
+#include "artifacts.h"
 #include "box_prep.h"
 #include "digest.h"
 #include "log.h"
 #include "log_history.h"
 #include "openssh_key.h"
 #include "sandbox_spec.h"
+#include "tar_read.h"
+#include "tar_write.h"
 #include "util.h"
 
 static const char *const key_names[HOSTKEYS_N] = {"rsa", "ecdsa", "ed25519"};
@@ -31,11 +35,17 @@ struct box_prep {
 	char *key[HOSTKEYS_N]; /* the private key files' text */
 	char *pub[HOSTKEYS_N]; /* "TYPE BASE64 root@HOSTNAME" */
 	char secret[65];       /* hex: the machine ids' */
+	int64_t keys_mtime;    /* the key files' (the openssh-server package's install) */
+	int64_t installed;     /* the machine id's: the system's install */
 	json_t *same;          /* what the prepared paths hold in every box */
 	/* The logs' past but its end, which is each box's preparation
 	 * (stealth.log_history); and what it wrote in the latest boxes. */
 	struct history_in past;
 	bool has_past;
+	bool init_boots; /* systemd: /run is a tmpfs, and it records its boot */
+	unsigned log_uid, log_gid, utmp_gid;
+	char stamps[FACT_STAMPS][FACT_MAX]; /* the timers' (image_facts.h) */
+	unsigned n_stamps;
 	struct {
 		char id[72];
 		json_t *known; /* path -> SHA-256 */
@@ -43,43 +53,16 @@ struct box_prep {
 	size_t next_box;
 };
 
-/* $1 the box's id, $2 the secret, then each key and its public line. Every
- * step stands alone (an image without /etc/ssh or sha256sum gets what it
- * can), and the box is ready only when the command exits 0.
- *
- * Then the log history's files, if any: for each, its path, owner ("utmp":
- * root:utmp; "log": rsyslog's, syslog:adm where that user exists as on
- * Ubuntu, else root:adm), mode, mtime, the offset its data starts at in an
- * emptied file (a hole before), the number of arguments its base64 is cut
- * into, and those. Written beside and renamed into place; a file that
- * cannot be written is left out (the past is no reason to lose a box), and
- * an image without base64 gets none. */
+/* Run in the started box: where its init is systemd, it waits for the
+ * boot to be over (what the box's daemons write as it boots is then done
+ * before the box is ready; the commands' time is bounded by the pool); then
+ * no /.dockerenv (the engine makes it as it starts the box). */
 static const char script[] =
-    "umask 022; id=$1; secret=$2; shift 2; "
-    "rm -f /.dockerenv; "
-    "if command -v sha256sum >/dev/null; then "
-    "printf '%s%s' \"$secret\" \"$id\" | sha256sum | cut -c1-32 > /etc/machine-id; fi; "
-    "d=/etc/ssh; ref=/var/lib/dpkg/info/openssh-server.list; "
-    "[ -e \"$ref\" ] || ref=$d; mkdir -p \"$d\"; "
-    "for t in rsa ecdsa ed25519; do f=$d/ssh_host_${t}_key; "
-    "(umask 077; printf '%s' \"$1\" > \"$f\") && printf '%s\\n' \"$2\" > \"$f.pub\" && "
-    "touch -r \"$ref\" \"$f\" \"$f.pub\" || exit 1; shift 2; done; "
-    "command -v base64 >/dev/null || exit 0; "
-    "lu=root; id -u syslog >/dev/null 2>&1 && lu=syslog; "
-    "while [ $# -ge 6 ]; do p=$1; o=$2; m=$3; t=$4; at=$5; n=$6; shift 6; "
-    "[ \"$n\" -le $# ] || exit 1; "
-    "if [ \"$o\" = utmp ]; then own=root:utmp; else own=$lu:adm; fi; "
-    "tmp=$p.new; "
-    "if true 2>/dev/null > \"$tmp\" && { [ \"$at\" -eq 0 ] || truncate -s \"$at\" \"$tmp\"; } && "
-    "( k=$n; while [ $k -gt 0 ]; do printf '%s' \"$1\"; shift; k=$((k-1)); done ) "
-    "| base64 -d >> \"$tmp\"; then chown \"$own\" \"$tmp\" 2>/dev/null; "
-    "chmod \"$m\" \"$tmp\" && touch -d \"@$t\" \"$tmp\" && mv -f \"$tmp\" \"$p\" || "
-    "rm -f \"$tmp\"; else rm -f \"$tmp\"; fi; shift \"$n\"; "
-    "done";
-
-/* Base64 in arguments of at most this many characters (a multiple of 4;
- * Linux takes at most 128 KiB in one). */
-#define B64_ARG (96 << 10)
+    "case $(readlink /proc/1/exe) in */systemd) "
+    "while [ ! -d /run/systemd/system ]; do sleep 0.05; done; "
+    "while :; do case $(systemctl is-system-running --wait 2>/dev/null) in "
+    "running|degraded|maintenance|stopping) break;; esac; sleep 0.1; done;; esac; "
+    "rm -f /.dockerenv";
 
 static json_t *same_in_every_box(const struct box_prep *bp, const struct config *cfg);
 
@@ -115,7 +98,7 @@ static time_t host_boot(void)
 }
 
 /* The boxes' past: this host's, seeded by its secret; each box's ends when
- * it is prepared (past_args). */
+ * it is prepared (past_files). */
 static void make_past(struct box_prep *bp, const struct config *cfg,
                       const struct image_facts *facts, const uint8_t secret[32])
 {
@@ -159,6 +142,13 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
 	}
 	for (size_t i = 0; i < 32; i++)
 		snprintf(bp->secret + 2 * i, 3, "%02x", secret[i]);
+	bp->keys_mtime = facts->keys_mtime;
+	bp->installed = facts->installed;
+	bp->log_uid = facts->log_uid;
+	bp->log_gid = facts->log_gid;
+	bp->utmp_gid = facts->utmp_gid;
+	memcpy(bp->stamps, facts->stamps, sizeof(bp->stamps));
+	bp->n_stamps = facts->n_stamps;
 	/* As ssh-keygen -A writes a server's keys: OpenSSH's own format, and
 	 * root@HOSTNAME as the comment of the key and of its .pub line. */
 	snprintf(comment, sizeof(comment), "root@%s", cfg->container_pool.hostname);
@@ -227,19 +217,36 @@ static int past_hash(const struct history_file *f, char out[DIGEST_HEX_MAX])
 	return ok ? 0 : -1;
 }
 
-/* The past of box id, ending now: its files' arguments appended to argv
- * (the script's), and their hashes (and a log's size) remembered for
- * box_prep_known. */
-static int past_args(void *arg, const char *id, int64_t boot_ms, json_t *argv)
+/* The box's slot of remembered paths (a new one when it has none). */
+static json_t *known_of(struct box_prep *bp, const char *id)
 {
-	struct box_prep *bp = arg;
+	for (size_t i = 0; i < PAST_BOXES; i++) {
+		size_t slot = (bp->next_box + PAST_BOXES - 1 - i) % PAST_BOXES;
+		if (bp->boxes[slot].known != NULL && strcmp(bp->boxes[slot].id, id) == 0)
+			return bp->boxes[slot].known;
+	}
+	size_t slot = bp->next_box++ % PAST_BOXES;
+	json_decref(bp->boxes[slot].known);
+	snprintf(bp->boxes[slot].id, sizeof(bp->boxes[slot].id), "%s", id);
+	bp->boxes[slot].known = json_object();
+	return bp->boxes[slot].known;
+}
+
+/* The past of box id, ending now, into its boot files (tar, names without
+ * the leading "/"); their hashes (and a log's size) remembered for
+ * box_prep_known. A box whose init is systemd gets no /run/utmp (its /run
+ * is a tmpfs, and systemd-update-utmp writes it) and no record of its own
+ * boot in wtmp (the same writes it). */
+static int past_files(struct box_prep *bp, const char *id, int64_t boot_ms, struct buf *tar)
+{
 	struct history_in in = bp->past;
 	struct history h;
 	json_t *known = json_object();
-	char hash[DIGEST_HEX_MAX], num[4][24], *b64 = NULL;
+	char hash[DIGEST_HEX_MAX];
 	bool bad = known == NULL;
 
 	in.now = time(NULL);
+	in.init_boots = bp->init_boots;
 	/* A box with clocks of its own booted when the pool says. */
 	if (boot_ms > 0 && boot_ms / 1000 <= in.now)
 		in.boot = (time_t)(boot_ms / 1000);
@@ -249,26 +256,20 @@ static int past_args(void *arg, const char *id, int64_t boot_ms, json_t *argv)
 	}
 	for (int f = 0; f < HISTORY_FILES && !bad; f++) {
 		const struct history_file *hf = &h.file[f];
-		size_t len = 4 * ((hf->len + 2) / 3), parts = (len + B64_ARG - 1) / B64_ARG;
+		bool utmp = hf->owner == HISTORY_OWNER_UTMP;
+		uint8_t *data = hf->data;
 
-		free(b64);
-		if ((b64 = util_base64(hf->data, hf->len)) == NULL) {
-			bad = true;
-			break;
-		}
-		snprintf(num[0], sizeof(num[0]), "%o", hf->mode);
-		snprintf(num[1], sizeof(num[1]), "%lld", (long long)hf->mtime);
-		snprintf(num[2], sizeof(num[2]), "%zu", hf->at);
-		snprintf(num[3], sizeof(num[3]), "%zu", parts);
-		bad |= json_array_append_new(argv, json_string(hf->path)) < 0;
-		bad |= json_array_append_new(
-		           argv, json_string(hf->owner == HISTORY_OWNER_UTMP ? "utmp" : "log")) < 0;
-		for (int i = 0; i < 4; i++)
-			bad |= json_array_append_new(argv, json_string(num[i])) < 0;
-		for (size_t i = 0; i < parts; i++) {
-			size_t k = len - i * B64_ARG < B64_ARG ? len - i * B64_ARG : B64_ARG;
-			bad |= json_array_append_new(argv, json_stringn(b64 + i * B64_ARG, k)) < 0;
-		}
+		if (f == HISTORY_UTMP && bp->init_boots)
+			continue;
+		/* lastlog's record at its offset: zeros before it */
+		if (hf->at > 0 && (data = calloc(1, hf->at + hf->len)) != NULL)
+			memcpy(data + hf->at, hf->data, hf->len);
+		bad |= data == NULL ||
+		       tar_write_file(tar, hf->path + 1, hf->mode, utmp ? 0 : bp->log_uid,
+		                      utmp ? bp->utmp_gid : bp->log_gid, (int64_t)hf->mtime, data,
+		                      hf->at + hf->len) < 0;
+		if (data != hf->data)
+			free(data);
 		bad |= past_hash(hf, hash) < 0;
 		/* A log the box appends to: its size too, so that the collection
 		 * keeps only what was added (artifacts.h). */
@@ -278,7 +279,6 @@ static int past_args(void *arg, const char *id, int64_t boot_ms, json_t *argv)
 		                                           (json_int_t)(hf->at + hf->len))
 		                               : json_string(hash)) < 0;
 	}
-	free(b64);
 	history_free(&h);
 	/* The past's few hundred KB of lines and buffers are freed: give the
 	 * heap they grew back, so that the monitor stays as small between boxes
@@ -288,29 +288,139 @@ static int past_args(void *arg, const char *id, int64_t boot_ms, json_t *argv)
 		json_decref(known);
 		return -1;
 	}
-	size_t slot = bp->next_box++ % PAST_BOXES;
-	json_decref(bp->boxes[slot].known);
-	snprintf(bp->boxes[slot].id, sizeof(bp->boxes[slot].id), "%s", id);
-	bp->boxes[slot].known = known;
+	json_t *box = known_of(bp, id);
+	int r = box != NULL && json_object_update(box, known) == 0 ? 0 : -1;
+	json_decref(known);
+	return r;
+}
+
+/* The persistent timers' stamps, as a server that ran until its reboot
+ * has them: each from the last minutes before the boot (dated with the
+ * image, weeks back, every timer would be overdue at the box's boot, and
+ * logrotate, apt and e2scrub would run at once, logrotate over the log
+ * history). Empty files, as systemd makes them. */
+static int timer_stamps(struct box_prep *bp, const char *id, int64_t boot_ms, struct buf *tar)
+{
+	static const char empty_sha256[] =
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	json_t *known = known_of(bp, id);
+	int64_t boot = boot_ms > 0 ? boot_ms / 1000 : (int64_t)time(NULL);
+	char path[FACT_MAX + 32];
+	uint32_t r = 0;
+
+	if (known == NULL)
+		return -1;
+	for (unsigned i = 0; i < bp->n_stamps; i++) {
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (uint32_t)i * 977u;
+		snprintf(path, sizeof(path), "/var/lib/systemd/timers/%s", bp->stamps[i]);
+		if (tar_write_file(tar, path + 1, 0644, 0, 0, boot - 300 - (int64_t)(r % 3000), "",
+		                   0) < 0 ||
+		    json_object_set_new(known, path, json_string(empty_sha256)) < 0)
+			return -1;
+	}
 	return 0;
 }
 
-void box_prep_install(struct box_prep *bp, struct pool *p)
+/* The machine id of box id: the first 32 hex digits of sha256(secret id). */
+static int machine_id(const struct box_prep *bp, const char *id, char out[DIGEST_HEX_MAX])
 {
-	const char *argv[6 + 2 * HOSTKEYS_N + 2] = {"sh",      "-c", script, "sh", POOL_PREPARE_ID,
-	                                            bp->secret};
-	size_t n = 6;
+	char seed[sizeof(bp->secret) + 80];
 
-	for (size_t i = 0; i < HOSTKEYS_N; i++) {
-		argv[n++] = bp->key[i];
-		argv[n++] = bp->pub[i];
+	snprintf(seed, sizeof(seed), "%s%s", bp->secret, id);
+	int r = digest_hex(EVP_sha256(), seed, strlen(seed), out);
+	explicit_bzero(seed, sizeof(seed));
+	if (r < 0)
+		return -1;
+	out[32] = '\0';
+	return 0;
+}
+
+/* What the box's init reads as it boots, in its root before it starts: the
+ * machine id (0444, as systemd and Debian's installer leave it) and the
+ * host keys (0600 and 0644, root's, dated as the package's install). */
+static int boot_files(void *arg, const char *id, int64_t boot_ms, struct buf *tar)
+{
+	struct box_prep *bp = arg;
+	char mid[DIGEST_HEX_MAX + 1], path[64], *line = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int64_t keys = bp->keys_mtime > 0 ? bp->keys_mtime : now;
+	int64_t installed = bp->installed > 0 && bp->installed <= now ? bp->installed : now;
+	int bad = machine_id(bp, id, mid) < 0;
+
+	if (!bad) {
+		strcat(mid, "\n");
+		bad |= tar_write_file(tar, "etc/machine-id", 0444, 0, 0, installed, mid, 33) < 0;
 	}
-	if (bp->has_past) {
-		argv[n++] = POOL_PREPARE_MORE;
-		pool_set_prepare_more(p, past_args, bp);
+	for (size_t i = 0; i < HOSTKEYS_N && !bad; i++) {
+		snprintf(path, sizeof(path), "etc/ssh/ssh_host_%s_key", key_names[i]);
+		bad |=
+		    tar_write_file(tar, path, 0600, 0, 0, keys, bp->key[i], strlen(bp->key[i])) < 0;
+		snprintf(path, sizeof(path), "etc/ssh/ssh_host_%s_key.pub", key_names[i]);
+		bad |= asprintf(&line, "%s\n", bp->pub[i]) < 0;
+		bad |= !bad && tar_write_file(tar, path, 0644, 0, 0, keys, line, strlen(line)) < 0;
+		free(line);
+		line = NULL;
 	}
-	argv[n] = NULL;
+	if (!bad && bp->has_past)
+		bad |= past_files(bp, id, boot_ms, tar) < 0;
+	if (!bad && bp->init_boots)
+		bad |= timer_stamps(bp, id, boot_ms, tar) < 0;
+	bad |= tar_write_end(tar) < 0;
+	return bad ? -1 : 0;
+}
+
+/* What the box held when it became ready (pool_set_baseline): under
+ * /var/log its own daemons' lines of its boot and the history as it was
+ * given, each a log the box may append to (one that only grew is
+ * collected from that size on, one rewritten whole: artifacts.h) but the
+ * history's that are not; in its /run what systemd and the services put
+ * there, each a file as made. */
+static void boot_baseline(void *arg, const char *id, const char *parent, const uint8_t *tar,
+                          size_t len)
+{
+	struct box_prep *bp = arg;
+	struct tar_entry *e = malloc(sizeof(*e));
+	json_t *known = known_of(bp, id);
+	char hash[DIGEST_HEX_MAX], path[TAR_NAME_MAX + 80];
+	size_t off = 0;
+
+	while (e != NULL && known != NULL && tar_next(tar, len, &off, e) == 1) {
+		if (e->name[0] == '/' || strstr(e->name, "..") != NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, e->name);
+		/* A symbolic link as the collection names it: "link:TARGET". */
+		if (e->type == '2') {
+			char *t = util_escape_bytes(e->link, strlen(e->link), NULL), *v = NULL;
+			if (t != NULL && asprintf(&v, "link:%s", t) >= 0)
+				json_object_set_new(known, path, json_string(v));
+			free(t);
+			free(v);
+			continue;
+		}
+		if (e->type != '0' || digest_hex(EVP_sha256(), e->data, e->size, hash) < 0)
+			continue;
+		/* A log of the history that the box rewrites in place (lastlog)
+		 * or never touches (the rotated ones) stays one. */
+		bool appends = strncmp(path, "/var/log/", 9) == 0 &&
+		               !json_is_string(json_object_get(known, path));
+		json_object_set_new(
+		    known, path,
+		    appends ? json_pack("{s:s, s:I}", "sha256", hash, "size", (json_int_t)e->size)
+		            : json_string(hash));
+	}
+	free(e);
+}
+
+void box_prep_install(struct box_prep *bp, struct pool *p, bool systemd)
+{
+	const char *argv[] = {"sh", "-c", script, NULL};
+
+	bp->init_boots = systemd;
+	pool_set_prestart(p, boot_files, bp);
 	pool_add_prepare(p, argv);
+	if (systemd)
+		pool_set_baseline(p, "/var/log", artifacts_run_cmd, boot_baseline, bp);
 }
 
 /* SHA-256 (hex) of text, then "\n" when nl. */
@@ -364,12 +474,10 @@ static json_t *same_in_every_box(const struct box_prep *bp, const struct config 
 json_t *box_prep_known(const struct box_prep *bp, const char *id)
 {
 	json_t *k = json_deep_copy(bp->same);
-	char seed[sizeof(bp->secret) + 80], mid[DIGEST_HEX_MAX], hash[DIGEST_HEX_MAX];
+	char mid[DIGEST_HEX_MAX], hash[DIGEST_HEX_MAX];
 
-	/* The machine id as the box made it: the first 32 hex digits of
-	 * sha256(secret id), and a newline. */
-	snprintf(seed, sizeof(seed), "%s%s", bp->secret, id);
-	if (k == NULL || hash_of(seed, false, mid) < 0)
+	/* The machine id as the box was given it, and a newline. */
+	if (k == NULL || machine_id(bp, id, mid) < 0)
 		goto bad;
 	/* The log history it was given, the newest box of that id first. */
 	for (size_t i = 0; i < PAST_BOXES; i++) {
@@ -380,7 +488,10 @@ json_t *box_prep_known(const struct box_prep *bp, const char *id)
 			break;
 		}
 	}
-	mid[32] = '\0';
+	/* systemd-tmpfiles makes it again at every boot (Debian's tmpfiles.d) */
+	if (bp->init_boots &&
+	    json_object_set_new(k, "/etc/mtab", json_string("link:../proc/self/mounts")) < 0)
+		goto bad;
 	if (hash_of(mid, true, hash) < 0 ||
 	    json_object_set_new(k, "/etc/machine-id", json_string(hash)) < 0)
 		goto bad;

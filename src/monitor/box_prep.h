@@ -15,6 +15,7 @@
 #ifndef HERMES_BOX_PREP_H
 #define HERMES_BOX_PREP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -33,9 +34,12 @@ struct box_prep *box_prep_new(const struct config *cfg, char *const pem[HOSTKEYS
                               const uint8_t secret[32], const struct image_facts *facts);
 void box_prep_free(struct box_prep *bp);
 
-/* Adds the command to the pool's (pool_add_prepare), and the log history's
- * part of it (pool_set_prepare_more): bp must outlive the pool. */
-void box_prep_install(struct box_prep *bp, struct pool *p);
+/* Gives the pool the files each new box has before it starts (the machine
+ * id, the host keys and the log history: pool_set_prestart) and the
+ * command it runs once started (pool_add_prepare): bp must outlive the
+ * pool. systemd: the boxes' init is systemd (sandbox_spec.h), which
+ * records their boot in utmp and wtmp itself. */
+void box_prep_install(struct box_prep *bp, struct pool *p, bool systemd);
 
 /* What the prepared paths of container id hold (a new object: path ->
  * SHA-256, or "deleted"; for a log the box appends to, {"sha256", "size"});

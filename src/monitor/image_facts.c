@@ -242,6 +242,59 @@ int image_facts_passwd(struct image_facts *f, const char *text, size_t len)
 	return 0;
 }
 
+/* The id (third field) of the line of name in a passwd or group file,
+ * 0-65535; -1 when there is none. */
+static long id_named(const char *text, size_t len, const char *name)
+{
+	size_t off = 0, n = strlen(name);
+	struct line l, f, id;
+
+	while (text != NULL && next_line(text, len, &off, &l)) {
+		long v = 0;
+		bool ok;
+
+		if (!colon_field(&l, 0, &f) || f.n != n || memcmp(f.p, name, n) != 0 ||
+		    !colon_field(&l, 2, &id))
+			continue;
+		ok = id.n > 0 && id.n <= 5;
+		for (size_t i = 0; ok && i < id.n; i++) {
+			ok = id.p[i] >= '0' && id.p[i] <= '9';
+			v = v * 10 + (id.p[i] - '0');
+		}
+		return ok && v <= 65535 ? v : -1;
+	}
+	return -1;
+}
+
+int image_facts_owners(struct image_facts *f, const char *passwd, size_t plen, const char *group,
+                       size_t glen)
+{
+	long syslog = id_named(passwd, plen, "syslog"), adm = id_named(group, glen, "adm");
+	long utmp = id_named(group, glen, "utmp");
+
+	f->log_uid = syslog >= 0 ? (unsigned)syslog : 0;
+	f->log_gid = adm >= 0 ? (unsigned)adm : 4;
+	f->utmp_gid = utmp >= 0 ? (unsigned)utmp : 43;
+	return (syslog >= 0) + (adm >= 0) + (utmp >= 0);
+}
+
+int image_facts_stamp(struct image_facts *f, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (f->n_stamps >= FACT_STAMPS || n >= FACT_MAX || n <= 12 ||
+	    strncmp(name, "stamp-", 6) != 0 || strcmp(name + n - 6, ".timer") != 0)
+		return 0;
+	for (size_t i = 6; i < n - 6; i++)
+		if (!in_set(name[i],
+		            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@._-"))
+			return 0;
+	if (strstr(name, "..") != NULL)
+		return 0;
+	memcpy(f->stamps[f->n_stamps++], name, n + 1);
+	return 1;
+}
+
 /* n decimal digits at p, within [lo, hi]; -1 otherwise. */
 static long digits(const char *p, size_t n, long lo, long hi)
 {

@@ -24,6 +24,19 @@ struct image_facts {
 	unsigned login_uid;
 	int64_t installed; /* the first line of dpkg's log: when the system was
 	                    * installed (s since the epoch, UTC), 0 unknown */
+	/* Who owns the logs the box's log history is written to, as the
+	 * image's users and groups say (image_facts_owners): rsyslog's files
+	 * (syslog:adm where a syslog user exists, as on Ubuntu, else root:adm)
+	 * and root:utmp's. */
+	unsigned log_uid, log_gid, utmp_gid;
+	/* The persistent timers' stamps the image has (/var/lib/systemd/timers,
+	 * "stamp-NAME.timer"): each box gets them dated a moment before its
+	 * boot, as a server that ran until its reboot has them. */
+#define FACT_STAMPS 16
+	char stamps[FACT_STAMPS][FACT_MAX];
+	unsigned n_stamps;
+	int64_t keys_mtime; /* openssh-server's file list's modification time
+	                     * (else /etc/ssh's): the host keys', 0 unknown */
 };
 
 /* Reads an os-release file (KEY=value lines, values optionally quoted).
@@ -42,6 +55,18 @@ int image_facts_dpkg_status(struct image_facts *f, const char *text, size_t len)
  * neither nologin nor false, and a name of [a-z_][a-z0-9_-]* of at most 32
  * characters. Returns 1 when there is one, else 0 (login_user ""). */
 int image_facts_passwd(struct image_facts *f, const char *text, size_t len);
+
+/* Reads /etc/passwd and /etc/group (either may be NULL) for the owners of
+ * the logs: log_uid the syslog user's uid (0 when none), log_gid adm's gid
+ * (4, Debian's, when none), utmp_gid utmp's (43 when none). Returns how
+ * many of the three were found. */
+int image_facts_owners(struct image_facts *f, const char *passwd, size_t plen, const char *group,
+                       size_t glen);
+
+/* Takes name (a file of /var/lib/systemd/timers) as a timer's stamp when it
+ * is "stamp-" then [A-Za-z0-9@._-] and ".timer", shorter than FACT_MAX,
+ * and there is room. Returns 1 when taken. */
+int image_facts_stamp(struct image_facts *f, const char *name);
 
 /* Reads dpkg's log (/var/log/dpkg.log) and sets installed from its first
  * line's "YYYY-MM-DD HH:MM:SS" (UTC, the images' zone). Returns 1 when it

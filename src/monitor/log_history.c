@@ -69,7 +69,10 @@ static bool chance(struct rng *r, unsigned percent)
 
 /* ---- events: a log line or a login record, at a time ---- */
 
-enum ev_kind { EV_LINE, EV_WTMP, EV_BTMP };
+/* EV_BOOT: a boot the box's init records itself (history_in.init_boots):
+ * it restarts the process ids as a reboot in wtmp does, and is not
+ * written. */
+enum ev_kind { EV_LINE, EV_WTMP, EV_BTMP, EV_BOOT };
 
 struct ev {
 	time_t t;
@@ -204,7 +207,8 @@ static void boot_records(struct gen *g, time_t boot, bool host)
 	g->rng = stream(g->base, S_BOOT, boot);
 	boot_pair(g, boot, u);
 	for (int i = 0; i < 2; i++) {
-		struct ev *e = add(g, u[i].ut_tv.tv_sec, EV_WTMP);
+		struct ev *e =
+		    add(g, u[i].ut_tv.tv_sec, host && g->in->init_boots ? EV_BOOT : EV_WTMP);
 		if (e != NULL)
 			e->ut = u[i];
 	}
@@ -454,7 +458,7 @@ static int number(struct gen *g)
 		return -1;
 	for (size_t i = 0; i < g->n; i++) {
 		struct ev *e = &g->ev[i];
-		if (e->kind == EV_WTMP && e->ut.ut_type == BOOT_TIME)
+		if ((e->kind == EV_WTMP || e->kind == EV_BOOT) && e->ut.ut_type == BOOT_TIME)
 			cur = range(&g->rng, 600, 900);
 		if (e->proc == 0)
 			continue;
@@ -675,7 +679,7 @@ int history_make(const struct history_in *in, struct history *h)
 		const struct ev *e = &g.ev[i];
 		int f = -1, r = 0;
 
-		if (e->t >= in->now)
+		if (e->t >= in->now || e->kind == EV_BOOT)
 			continue;
 		if (e->kind == EV_WTMP) {
 			f = HISTORY_WTMP;

@@ -93,6 +93,8 @@ struct monitor {
 	struct box_nic *nic;        /* network_mode none's eth0, else NULL */
 	struct stealth stealth;     /* the profile imitated on the wire */
 	const char *runtime;        /* boxes' OCI runtime; NULL: the engine's default */
+	bool image_systemd;         /* the image's init is systemd (INIT_LABEL) */
+	enum sandbox_init box_init; /* the boxes' PID 1 (choose_init) */
 	struct box_prep *prep;      /* what every box is given before it is ready */
 };
 
@@ -171,6 +173,32 @@ static void use_agent(struct monitor *m, const char *image, const char *label)
 	m->ctx.agent_port = (int)port;
 }
 
+/* The boxes' PID 1 (sandbox_spec.h): systemd where the image has it and
+ * hermes-runtime can give it a cgroup of its own (a v1 name=systemd
+ * hierarchy on the host), else for such an image Hermes's own small init. */
+static void choose_init(struct monitor *m)
+{
+	const char *why = NULL;
+
+	m->box_init = SANDBOX_INIT_IMAGE;
+	if (!m->image_systemd)
+		return;
+	if (m->runtime == NULL || strcmp(m->runtime, SANDBOX_RUNTIME) != 0)
+		why = "the boxes' runtime is not hermes-runtime";
+	else if (access("/sys/fs/cgroup/systemd/cgroup.procs", F_OK) < 0)
+		why = "this host has no cgroup v1 name=systemd hierarchy to give it";
+	if (why == NULL) {
+		m->box_init = SANDBOX_INIT_SYSTEMD;
+		info("boxes boot with systemd as their init");
+		return;
+	}
+	m->box_init = SANDBOX_INIT_OWN;
+	warn("image %s boots with systemd, which cannot be the boxes' init here (%s): they run a "
+	     "small init of Hermes's own instead, without the distribution's services "
+	     "(docs/stealth.md)",
+	     m->cfg->container_pool.image, why);
+}
+
 /* Which OCI runtime the boxes get (container_pool.runtime): hermes-runtime
  * where the engine has it, which takes Docker's tells out of each box
  * (docs/stealth.md). */
@@ -235,6 +263,9 @@ static int check_docker(struct monitor *m)
 	label = NULL;
 	docker_json_label(a.json, AGENT_LABEL, &label, NULL);
 	snprintf(agent, sizeof(agent), "%s", label ? label : "");
+	label = NULL;
+	docker_json_label(a.json, INIT_LABEL, &label, NULL);
+	m->image_systemd = label != NULL && strcmp(label, "systemd") == 0;
 	docker_answer_clear(&a);
 	if (parent[0] != '\0' && !parent_path_ok(parent)) {
 		warn("image %s: label %s=%s is not an absolute path; running shells without it",
@@ -820,6 +851,8 @@ int monitor_run(const struct config *cfg)
 	if (m.ctx.pool == NULL)
 		goto out;
 	pool_set_runtime(m.ctx.pool, m.runtime);
+	choose_init(&m);
+	pool_set_init(m.ctx.pool, m.box_init);
 	/* Only hermes-runtime sets a box's clocks, and only where the kernel
 	 * has time namespaces: elsewhere the box keeps the host's uptime, and
 	 * its log history's last boot is the host's. */
@@ -850,7 +883,7 @@ int monitor_run(const struct config *cfg)
 	m.prep = box_prep_new(cfg, m.init.keys, m.stealth.secret, &m.stealth.facts);
 	if (m.prep == NULL)
 		goto out;
-	box_prep_install(m.prep, m.ctx.pool);
+	box_prep_install(m.prep, m.ctx.pool, m.box_init == SANDBOX_INIT_SYSTEMD);
 	m.ctx.prep = m.prep;
 	m.ctx.boxes = boxes_new(m.loop, m.ctx.pool, cfg->container_pool.sticky_ttl,
 	                        cfg->container_pool.max_boxes);
@@ -864,6 +897,8 @@ int monitor_run(const struct config *cfg)
 			goto out;
 		if (m.runtime != NULL && strcmp(m.runtime, SANDBOX_RUNTIME) == 0)
 			artifacts_read_etc(m.ctx.artifacts);
+		if (m.box_init == SANDBOX_INIT_SYSTEMD)
+			artifacts_read_run(m.ctx.artifacts);
 	}
 	m.pruner = pruner_new(m.loop, cfg, m.ctx.events);
 	m.indexer = indexer_start(cfg);

@@ -57,6 +57,55 @@ static char *read_box_file(struct docker *d, const char *cid, const char *path, 
 	return out;
 }
 
+/* Each entry of the engine's archive of a path of the container, to fn;
+ * nothing when it cannot be read. */
+static void each_entry(struct docker *d, const char *cid, const char *path,
+                       void (*fn)(void *arg, const struct tar_entry *e), void *arg)
+{
+	char url[300];
+	struct docker_answer a;
+	struct tar_entry *e = malloc(sizeof(*e));
+	size_t off = 0;
+
+	snprintf(url, sizeof(url), "/containers/%s/archive?path=%s", cid, path);
+	if (e == NULL || docker_call_wait(d, "GET", url, NULL, PASSWD_FILE, CALL_MS, &a) < 0) {
+		free(e);
+		return;
+	}
+	while (a.status == 200 && tar_next(a.body, a.body_len, &off, e) == 1)
+		fn(arg, e);
+	docker_answer_clear(&a);
+	free(e);
+}
+
+/* The first entry's modification time: the file's, or the directory's. */
+static void first_mtime(void *arg, const struct tar_entry *e)
+{
+	int64_t *t = arg;
+
+	if (*t == 0 && e->mtime > 0)
+		*t = e->mtime;
+	else if (*t == 0)
+		*t = -1;
+}
+
+static int64_t box_file_mtime(struct docker *d, const char *cid, const char *path)
+{
+	int64_t t = 0;
+
+	each_entry(d, cid, path, first_mtime, &t);
+	return t > 0 ? t : 0;
+}
+
+/* The files of /var/lib/systemd/timers that are timers' stamps
+ * (image_facts_stamp). */
+static void take_stamp(void *arg, const struct tar_entry *e)
+{
+	if (e->type == '0' && strncmp(e->name, "timers/", 7) == 0 &&
+	    strchr(e->name + 7, '/') == NULL)
+		image_facts_stamp(arg, e->name + 7);
+}
+
 /* The image's facts, from a container made of it and never started. It is
  * named as the pool's unused boxes are and labelled with this instance, so
  * that one a crash left behind is removed by the pool's reconciliation at
@@ -118,12 +167,23 @@ static int read_image(struct stealth *s, const struct config *cfg, struct docker
 		info("image %s: no login user in /etc/passwd%s%s: the log history shows root's "
 		     "sessions",
 		     image, text == NULL ? ": " : "", text == NULL ? why : "");
+	/* Who owns the logs that history is written to. */
+	size_t glen = 0;
+	char *group = read_box_file(d, cid, "/etc/group", PASSWD_FILE, &glen, &why);
+	image_facts_owners(&s->facts, text, text != NULL ? len : 0, group, glen);
+	free(group);
 	free(text);
 	/* When it was installed, where its log history begins. */
 	text = read_box_file(d, cid, "/var/log/dpkg.log", DPKG_LOG, &len, &why);
 	if (text == NULL || image_facts_dpkg_log(&s->facts, text, len) == 0)
 		info("image %s: no date in /var/log/dpkg.log%s%s", image, text == NULL ? ": " : "",
 		     text == NULL ? why : "");
+	/* The persistent timers' stamps. */
+	each_entry(d, cid, "/var/lib/systemd/timers", take_stamp, &s->facts);
+	/* When the host keys were made: with the package (its file list). */
+	if ((s->facts.keys_mtime =
+	         box_file_mtime(d, cid, "/var/lib/dpkg/info/openssh-server.list")) == 0)
+		s->facts.keys_mtime = box_file_mtime(d, cid, "/etc/ssh");
 	rc = 0;
 out:
 	free(text);

@@ -58,7 +58,7 @@ int runtime_limits_read(const json_t *config, struct runtime_limits *out)
 	return out->memory > 0 || out->pids > 0 || out->cpu_quota > 0;
 }
 
-static int mkdirs(char *path)
+int runtime_mkdirs(char *path)
 {
 	for (char *s = strchr(path + 1, '/');; s = strchr(s + 1, '/')) {
 		if (s != NULL)
@@ -99,7 +99,7 @@ static int hierarchy(const char *root, const char *name, const char *parent, cha
 	if (access(p, F_OK) < 0)
 		return -ENOENT; /* no v1 hierarchy of this controller */
 	snprintf(dir, len, "%s/%s%s", root, name, parent);
-	return mkdirs(dir);
+	return runtime_mkdirs(dir);
 }
 
 int runtime_limits_apply(const struct runtime_limits *l, const char *root)
@@ -179,4 +179,26 @@ size_t runtime_state_parents(const json_t *state, char out[][512], size_t max)
 		n++;
 	}
 	return n;
+}
+
+int runtime_systemd_cgroup(json_t *config, const char *root, char *dir, size_t len)
+{
+	json_t *linux_ = json_object_get(config, "linux");
+	json_t *mounts = json_object_get(config, "mounts");
+	const char *path = json_string_value(json_object_get(linux_, "cgroupsPath"));
+	int n;
+
+	if (!json_is_object(linux_) || !json_is_array(mounts))
+		return -1;
+	if (path == NULL || !plain_path(path))
+		return 0;
+	n = snprintf(dir, len, "%s/systemd%s", root, path);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	json_t *m = json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}", "destination",
+	                      "/sys/fs/cgroup/systemd", "type", "bind", "source", dir, "options",
+	                      "rbind", "rw", "nosuid", "nodev", "noexec");
+	if (m == NULL || json_array_append_new(mounts, m) < 0)
+		return -1;
+	return 1;
 }

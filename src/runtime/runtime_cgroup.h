@@ -44,6 +44,22 @@ int runtime_limits_apply(const struct runtime_limits *l, const char *root);
  * in the child of the parent. Pure. */
 void runtime_limits_move(json_t *config, const struct runtime_limits *l);
 
+/* mkdir -p of an absolute path (changed in place, restored): 0 or -errno. */
+int runtime_mkdirs(char *path);
+
+/* For a box whose init is systemd, on a host with a cgroup v1 name=systemd
+ * hierarchy: the box's own cgroup there (config's cgroupsPath, absolute;
+ * after runtime_limits_move, its "box" child), mounted writable over the
+ * read-only one runc mounts at /sys/fs/cgroup/systemd. systemd as PID 1
+ * makes its init.scope and its services' cgroups in it; the hierarchy has
+ * no controller, and its root, where release_agent is, stays out of sight
+ * (SECURITY.md). Sets dir (root "/systemd" path: what must exist before
+ * runc mounts it) and appends the mount after every other. Returns 1 when
+ * added, 0 when config has no absolute cgroupsPath (the systemd cgroup
+ * driver's "slice:prefix:name"), -1 when config is not one we can read.
+ * Pure. */
+int runtime_systemd_cgroup(json_t *config, const char *root, char *dir, size_t len);
+
 /* From runc's state.json of a container: the parents (directories that
  * hold a "box" child) its cgroups are in, at most max, into out. Returns
  * how many. Pure. */

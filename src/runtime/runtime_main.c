@@ -137,6 +137,31 @@ static int move_limits(json_t *config)
 	return 1;
 }
 
+/* Returns 1 when config changed. Only where the host has a v1 name=systemd
+ * hierarchy (these hosts: hybrid cgroups); on cgroup v2 systemd needs its
+ * own subtree of the unified hierarchy, not done yet. */
+static int systemd_cgroup(json_t *config)
+{
+	char dir[700];
+	int r;
+
+	if (access(CGROUP_ROOT "/systemd/cgroup.procs", F_OK) < 0) {
+		say("systemd as the box's init", "the host has no name=systemd cgroup hierarchy");
+		return 0;
+	}
+	if ((r = runtime_systemd_cgroup(config, CGROUP_ROOT, dir, sizeof(dir))) <= 0) {
+		say("systemd as the box's init", "no cgroup path to give it");
+		return 0;
+	}
+	if ((r = runtime_mkdirs(dir)) < 0) {
+		json_t *mounts = json_object_get(config, "mounts");
+		json_array_remove(mounts, json_array_size(mounts) - 1);
+		say(dir, strerror(-r));
+		return 0;
+	}
+	return 1;
+}
+
 static void save(json_t *config, const char *bundle)
 {
 	char path[4096], tmp[4200];
@@ -157,7 +182,7 @@ static int64_t prepare(const char *bundle)
 	struct stat st = {0};
 	struct runtime_texts texts;
 	json_t *config;
-	int bundlefd, changed;
+	int bundlefd, changed, systemd;
 	int64_t boot;
 
 	snprintf(path, sizeof(path), "%s/config.json", bundle);
@@ -178,10 +203,13 @@ static int64_t prepare(const char *bundle)
 	}
 	runtime_take_texts(config, &texts);
 	boot = runtime_take_boot(config);
+	systemd = runtime_take_systemd(config);
 	changed = runtime_strip_env(config) > 0;
 	changed |= place_net_files(config, bundlefd, &texts);
 	changed |= add_host_devices(config);
 	changed |= move_limits(config);
+	if (systemd) /* after the move: its cgroup is the box's child */
+		changed |= systemd_cgroup(config);
 	runtime_texts_free(&texts);
 	if (changed)
 		save(config, bundle);

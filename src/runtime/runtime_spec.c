@@ -114,6 +114,29 @@ static int boot_env(const char *e, const char **value)
 	return 1;
 }
 
+static int init_env(const char *e, const char **value)
+{
+	size_t n = sizeof(BOX_INIT_ENV) - 1;
+
+	if (strncmp(e, BOX_INIT_ENV, n) != 0 || e[n] != '=')
+		return 0;
+	*value = e + n + 1;
+	return 1;
+}
+
+int runtime_take_systemd(const json_t *config)
+{
+	const json_t *env = json_object_get(json_object_get(config, "process"), "env");
+	int systemd = 0;
+
+	for (size_t i = 0; i < json_array_size(env); i++) {
+		const char *e = json_string_value(json_array_get(env, i)), *v;
+		if (e != NULL && init_env(e, &v))
+			systemd = strcmp(v, BOX_INIT_SYSTEMD) == 0; /* the last one wins */
+	}
+	return systemd;
+}
+
 int64_t runtime_take_boot(const json_t *config)
 {
 	const json_t *env = json_object_get(json_object_get(config, "process"), "env");
@@ -144,7 +167,8 @@ size_t runtime_strip_env(json_t *config)
 	while (i < json_array_size(env)) {
 		const char *e = json_string_value(json_array_get(env, i)), *v;
 		if (e != NULL &&
-		    (strncmp(e, "HOSTNAME=", 9) == 0 || etc_env(e) >= 0 || boot_env(e, &v)) &&
+		    (strncmp(e, "HOSTNAME=", 9) == 0 || etc_env(e) >= 0 || boot_env(e, &v) ||
+		     init_env(e, &v)) &&
 		    json_array_remove(env, i) == 0)
 			n++;
 		else

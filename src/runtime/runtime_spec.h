@@ -56,8 +56,12 @@ void runtime_texts_free(struct runtime_texts *t);
  * is not such a number. */
 int64_t runtime_take_boot(const json_t *config);
 
-/* Removes HOSTNAME=..., the runtime_etc_env entries and BOX_BOOT_ENV from
- * process.env; returns how many entries went. */
+/* Whether Hermes said the box's init is systemd (box_boot.h: the last
+ * BOX_INIT_ENV entry is BOX_INIT_SYSTEMD). */
+int runtime_take_systemd(const json_t *config);
+
+/* Removes HOSTNAME=..., the runtime_etc_env entries, BOX_BOOT_ENV and
+ * BOX_INIT_ENV from process.env; returns how many entries went. */
 size_t runtime_strip_env(json_t *config);
 
 /* The rootfs as config names it ("root": {"path": ...}), or NULL. */

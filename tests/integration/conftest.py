@@ -23,6 +23,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "heap: looks for what freed memory still holds; ASan's allocator keeps "
         "freed blocks intact in its quarantine, so the ASan run deselects it")
+    config.addinivalue_line(
+        "markers", "box: looks at what the box shows from inside (its files, services, "
+        "kernel); the daemon's part is an ordinary session, which the rest of the ASan run "
+        "goes through hundreds of times, so the ASan run deselects it")
 
 
 # ---------------------------------------------------------------------------------------------

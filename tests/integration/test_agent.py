@@ -59,7 +59,12 @@ def _start_box():
     agent = os.environ.get("HERMES_AGENT_BIN")
     env = ["-e", "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1",
            "-e", "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"] if agent else []
-    r = docker("create", "--network", "none", "--name", name, *env, IMAGE)
+    # The image boots with systemd, which needs what Hermes gives its boxes (hermes-runtime's
+    # cgroup); the agent alone needs an init that starts it and reaps its orphans, and sends
+    # its stderr (a sanitizer's report) to the container's log.
+    init = ["/bin/bash", "-c", "mkdir -p -m 755 /run/sshd; /usr/sbin/sshd -D & "
+            "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"]
+    r = docker("create", "--network", "none", "--name", name, *env, IMAGE, *init)
     if r.returncode != 0:
         pytest.fail(f"docker create {IMAGE} failed: {r.stderr.strip()}", pytrace=False)
     if agent:

@@ -20,6 +20,8 @@ import pytest
 
 from hermes_helpers import IMAGE, asyncssh_run, docker
 
+pytestmark = pytest.mark.box
+
 # Each command starts from the state it needs: the box has no host keys until one makes them; the
 # reference has some. The last one leaves the box as it was.
 NO_KEYS = "rm -f /etc/ssh/ssh_host_*; "

@@ -14,6 +14,8 @@ import pytest
 
 from hermes_helpers import ssh_exec
 
+pytestmark = pytest.mark.box
+
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = ROOT / "scripts" / "stage-kernel.sh"
 RELEASE = "6.1.0-28-amd64"

@@ -68,11 +68,18 @@ def test_container_is_locked_down(hermes):
         # would replace Docker's default profile, checked from inside below).
         assert sorted(o.replace("=", ":", 1) for o in hc.get("SecurityOpt") or []) == \
             sorted(o.replace("=", ":", 1) for o in sec["security_opt"]), hc.get("SecurityOpt")
-        # One tmpfs, on /tmp, of the configured size.
+        # A tmpfs /tmp of the configured size; and, as the image boots with systemd, a server's
+        # /run (a tenth of the memory) and /run/lock (5 MiB), no more.
         tmpfs = hc.get("Tmpfs") or {}
-        assert list(tmpfs) == ["/tmp"], tmpfs
+        assert sorted(tmpfs) == ["/run", "/run/lock", "/tmp"], tmpfs
         assert int(mount_options(tmpfs["/tmp"])["size"]) == parse_size(sec["tmpfs_size"]), \
             tmpfs
+        mem_kib = int(open("/proc/meminfo").readline().split()[1])
+        assert mount_options(tmpfs["/run"])["size"] == f"{mem_kib * 1024 // 2 // 5 // 1024}k", \
+            tmpfs
+        assert mount_options(tmpfs["/run/lock"])["size"] == "5120k", tmpfs
+        for t in tmpfs.values():
+            assert {"nosuid", "nodev"} <= set(mount_options(t)), tmpfs
         assert hc.get("Privileged") is False
         # /dev/shm as a server's: half the memory (Docker's is 64M).
         mem_total = int(open("/proc/meminfo").readline().split()[1]) * 1024

@@ -697,8 +697,8 @@ def test_boxes_cannot_reach_each_other(sink):
 
         # B's listener works (a connection of B's own reaches it), and that is the first and
         # only thing it got.
-        b.send(f"echo SELF >/dev/tcp/127.0.0.1/9999; sleep 1; echo ==; cat /tmp/l.out; "
-               f"echo END-OF-L\n")
+        b.send("echo SELF >/dev/tcp/127.0.0.1/9999; sleep 1; echo ==; cat /tmp/l.out; "
+               "echo END-OF-L\n")
         got = b.expect(r"(?s)==\s*\n(.*?)END-OF-L", timeout=20).group(1)
         lines = [ln for ln in got.splitlines() if ln.strip()]
         assert lines == ["LISTENING", "GOT 127.0.0.1 SELF"], got

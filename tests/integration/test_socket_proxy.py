@@ -14,13 +14,15 @@ from hermes_helpers import Hermes, implant_session, open_shell, wait_for
 
 ID = r"[A-Za-z0-9_.-]+"
 # SECURITY.md's list: containers create, start, stop, rename, remove, list, inspect, changes,
-# archive; exec create, start, inspect, resize; images inspect; system info (which runtimes).
+# archive (read, and written into a new box before it starts); exec create, start, inspect,
+# resize; images inspect; system info (which runtimes).
 ALLOWED = [re.compile(p) for p in (
     r"POST /containers/create",
     rf"POST /containers/{ID}/(start|stop|rename|exec)",
     rf"DELETE /containers/{ID}",
     r"GET /containers/json",
     rf"GET /containers/{ID}/(json|changes|archive)",
+    rf"PUT /containers/{ID}/archive",
     rf"POST /exec/{ID}/(start|resize)",
     rf"GET /exec/{ID}/json",
     r"GET /images/[^?]+/json",
@@ -75,6 +77,7 @@ def test_hermes_behind_a_socket_proxy(tmp_path, hermes_binary, docker_ready):
         # sshd, not Docker.
         for call in (r"POST /containers/create", rf"POST /exec/{ID}/start",
                      rf"GET /containers/{ID}/changes",
-                     rf"GET /containers/{ID}/archive", rf"POST /containers/{ID}/stop",
+                     rf"GET /containers/{ID}/archive", rf"PUT /containers/{ID}/archive",
+                     rf"POST /containers/{ID}/stop",
                      rf"GET /containers/{ID}/json", rf"DELETE /containers/{ID}"):
             assert any(re.fullmatch(call, c) for c in proxy.allowed), (call, proxy.allowed)

@@ -87,6 +87,8 @@ REFUSED = [
     ("POST", "/v1.41/containers/abc/kill"),
     ("GET", "/v1.41/containers/abc/logs"),
     ("POST", "/v1.41/containers/abc/update"),
+    ("PUT", "/v1.41/containers/abc/resize"),
+    ("PUT", "/v1.41/volumes/abc/archive"),
     ("POST", "/v1.41/images/create?fromImage=alpine"),
     ("POST", "/v1.41/build"),
     ("GET", "/v1.41/secrets"),
@@ -136,6 +138,7 @@ def test_a_whole_session_through_the_proxy(proxy, tmp_path, hermes_binary):
     seen = {f"{m} {re.sub(r'[?].*', '', p)}" for _, m, p in calls}
     for call in (r"POST /v1\.41/containers/create", r"POST /v1\.41/exec/\S+/start",
                  r"GET /v1\.41/containers/\S+/changes", r"GET /v1\.41/containers/\S+/archive",
+                 r"PUT /v1\.41/containers/\S+/archive",
                  r"POST /v1\.41/containers/\S+/stop", r"DELETE /v1\.41/containers/\S+"):
         assert any(re.fullmatch(call, c) for c in seen), (call, sorted(seen))
 

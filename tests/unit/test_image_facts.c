@@ -176,6 +176,42 @@ static void test_passwd(void **state)
 	assert_string_equal(f.login_user, "");
 }
 
+static void test_owners(void **state)
+{
+	struct image_facts f;
+	/* Ubuntu's: a syslog user; adm and utmp groups */
+	const char *pw = "root:x:0:0:root:/root:/bin/bash\n"
+	                 "syslog:x:104:111::/home/syslog:/usr/sbin/nologin\n";
+	const char *gr = "root:x:0:\nadm:x:4:syslog\nutmp:x:43:\nsyslog:x:111:\n";
+
+	(void)state;
+	memset(&f, 0x55, sizeof(f));
+	assert_int_equal(image_facts_owners(&f, pw, strlen(pw), gr, strlen(gr)), 3);
+	assert_int_equal(f.log_uid, 104);
+	assert_int_equal(f.log_gid, 4);
+	assert_int_equal(f.utmp_gid, 43);
+	/* Debian's: no syslog user, so root; groups elsewhere */
+	const char *pw2 = "root:x:0:0:root:/root:/bin/bash\nsyslogd:x:7:7::/:/bin/false\n";
+	const char *gr2 = "utmp:x:22:\nadmin:x:5:\nadm:x:14:\n";
+	assert_int_equal(image_facts_owners(&f, pw2, strlen(pw2), gr2, strlen(gr2)), 2);
+	assert_int_equal(f.log_uid, 0);
+	assert_int_equal(f.log_gid, 14);
+	assert_int_equal(f.utmp_gid, 22);
+	/* nothing to read, or ids that are not plain numbers: Debian's */
+	assert_int_equal(image_facts_owners(&f, NULL, 0, NULL, 0), 0);
+	assert_int_equal(f.log_uid, 0);
+	assert_int_equal(f.log_gid, 4);
+	assert_int_equal(f.utmp_gid, 43);
+	const char *bad = "adm:x:-4:\nutmp:x:999999:\nsyslog:x:1e3:\n";
+	assert_int_equal(image_facts_owners(&f, bad, strlen(bad), bad, strlen(bad)), 0);
+	assert_int_equal(f.log_gid, 4);
+	/* the first line of a name counts, and the length bound holds */
+	const char *cut = "adm:x:9";
+	assert_int_equal(image_facts_owners(&f, NULL, 0, cut, 3), 0);
+	assert_int_equal(image_facts_owners(&f, NULL, 0, cut, strlen(cut)), 1);
+	assert_int_equal(f.log_gid, 9);
+}
+
 static void test_dpkg_log(void **state)
 {
 	struct image_facts f;
@@ -234,7 +270,7 @@ int main(void)
 	    cmocka_unit_test(test_os_release),    cmocka_unit_test(test_os_release_refused),
 	    cmocka_unit_test(test_dpkg_status),   cmocka_unit_test(test_dpkg_status_not_installed),
 	    cmocka_unit_test(test_split_version), cmocka_unit_test(test_passwd),
-	    cmocka_unit_test(test_dpkg_log),
+	    cmocka_unit_test(test_dpkg_log),      cmocka_unit_test(test_owners),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,6 +219,37 @@ static void recent_boot(uint8_t seed)
 	history_free(&h);
 }
 
+/* A box whose init records its boot (systemd-update-utmp): wtmp ends with
+ * the shutdown before that boot and holds no record of it, so that the
+ * init's own is the only one; the rest is the same past. */
+static void init_boots(uint8_t seed)
+{
+	struct history_in in;
+	struct history h, plain;
+	size_t n, m;
+	time_t boot = NOW - 2; /* a box prepared as it is made */
+
+	input(&in, boot, "admin", seed);
+	assert_int_equal(history_make(&in, &plain), 0);
+	in.init_boots = true;
+	assert_int_equal(history_make(&in, &h), 0);
+	const struct utmpx *w = records(&h.file[HISTORY_WTMP], &n);
+	const struct utmpx *p = records(&plain.file[HISTORY_WTMP], &m);
+	/* the reboot record (the runlevel's comes seconds after it: not yet) */
+	assert_int_equal(n + 1, m);
+	assert_memory_equal(w, p, n * sizeof(*w));
+	assert_int_equal(p[n].ut_type, BOOT_TIME);
+	assert_int_equal(p[n].ut_tv.tv_sec, boot);
+	assert_int_equal(w[n - 1].ut_type, RUN_LVL);
+	assert_string_equal(w[n - 1].ut_user, "shutdown");
+	for (size_t i = 0; i < n; i++)
+		assert_true(w[i].ut_tv.tv_sec < boot);
+	history_free(&h);
+	history_free(&plain);
+}
+
+EACH_SEED(init_boots)
+
 EACH_SEED(long_uptime)
 
 EACH_SEED(recent_boot)
@@ -408,6 +439,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_long_uptime),
 	    cmocka_unit_test(test_recent_boot),
+	    cmocka_unit_test(test_init_boots),
 	    cmocka_unit_test(test_auth_logs),
 	    cmocka_unit_test(test_root_only_and_seed),
 	    cmocka_unit_test(test_later_start_same_past),

@@ -131,6 +131,48 @@ static void test_apply(void **state)
 	assert_int_equal(system(p), 0);
 }
 
+static void test_systemd_cgroup(void **state)
+{
+	json_t *c = load("{\"linux\":{\"cgroupsPath\":\"/docker/abc\"},\"mounts\":["
+	                 "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\"}]}");
+	json_t *d = load(docker), *m;
+	struct runtime_limits l;
+	char dir[200];
+
+	(void)state;
+	/* After the limits moved: the box's own cgroup, the child. */
+	assert_int_equal(runtime_limits_read(d, &l), 1);
+	json_decref(d);
+	runtime_limits_move(c, &l);
+	assert_int_equal(runtime_systemd_cgroup(c, "/sys/fs/cgroup", dir, sizeof(dir)), 1);
+	assert_string_equal(dir, "/sys/fs/cgroup/systemd/docker/abc/box");
+	m = json_object_get(c, "mounts");
+	assert_int_equal(json_array_size(m), 2);
+	m = json_array_get(m, 1); /* after runc's cgroup mount, so over it */
+	assert_string_equal(json_string_value(json_object_get(m, "destination")),
+	                    "/sys/fs/cgroup/systemd");
+	assert_string_equal(json_string_value(json_object_get(m, "source")), dir);
+	assert_string_equal(json_string_value(json_object_get(m, "type")), "bind");
+	json_t *o = json_object_get(m, "options");
+	assert_int_equal(json_array_size(o), 5);
+	assert_string_equal(json_string_value(json_array_get(o, 1)), "rw");
+	json_decref(c);
+	/* The systemd driver's path, a dot segment, nowhere to put it: nothing. */
+	c = load("{\"linux\":{\"cgroupsPath\":\"system.slice:docker:abc\"},\"mounts\":[]}");
+	assert_int_equal(runtime_systemd_cgroup(c, "/sys/fs/cgroup", dir, sizeof(dir)), 0);
+	assert_int_equal(json_array_size(json_object_get(c, "mounts")), 0);
+	json_decref(c);
+	c = load("{\"linux\":{\"cgroupsPath\":\"/docker/../x\"},\"mounts\":[]}");
+	assert_int_equal(runtime_systemd_cgroup(c, "/sys/fs/cgroup", dir, sizeof(dir)), 0);
+	json_decref(c);
+	c = load("{\"linux\":{\"cgroupsPath\":\"/docker/abc\"}}");
+	assert_int_equal(runtime_systemd_cgroup(c, "/sys/fs/cgroup", dir, sizeof(dir)), -1);
+	json_decref(c);
+	c = load("{\"linux\":{\"cgroupsPath\":\"/docker/abc\"},\"mounts\":[]}");
+	assert_int_equal(runtime_systemd_cgroup(c, "/sys/fs/cgroup", dir, 20), -1);
+	json_decref(c);
+}
+
 static void test_state_parents(void **state)
 {
 	json_t *s = load("{\"cgroup_paths\":{"
@@ -155,10 +197,9 @@ static void test_state_parents(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_and_move),
-	    cmocka_unit_test(test_nothing_to_move),
-	    cmocka_unit_test(test_apply),
-	    cmocka_unit_test(test_state_parents),
+	    cmocka_unit_test(test_read_and_move),  cmocka_unit_test(test_nothing_to_move),
+	    cmocka_unit_test(test_apply),          cmocka_unit_test(test_state_parents),
+	    cmocka_unit_test(test_systemd_cgroup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -163,6 +163,31 @@ static void test_boot(void **state)
 	json_decref(c);
 }
 
+static void test_systemd(void **state)
+{
+	json_t *c;
+
+	(void)state;
+	c = load("{\"process\":{\"env\":[\"PATH=/usr/bin\",\"HERMES_INITX=systemd\","
+	         "\"HERMES_INIT=systemd\"]}}");
+	assert_int_equal(runtime_take_systemd(c), 1);
+	assert_int_equal(runtime_strip_env(c), 1);
+	assert_int_equal(runtime_take_systemd(c), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(c, "process"), "env")), 2);
+	json_decref(c);
+	/* The last one wins; anything but "systemd" is not. */
+	c = load("{\"process\":{\"env\":[\"HERMES_INIT=systemd\",\"HERMES_INIT=sysvinit\"]}}");
+	assert_int_equal(runtime_take_systemd(c), 0);
+	assert_int_equal(runtime_strip_env(c), 2);
+	json_decref(c);
+	c = load("{\"process\":{\"env\":[\"HERMES_INIT=systemd \",\"HERMES_INIT=\"]}}");
+	assert_int_equal(runtime_take_systemd(c), 0);
+	json_decref(c);
+	c = load("{\"process\":{\"env\":{\"HERMES_INIT\":\"systemd\"}}}");
+	assert_int_equal(runtime_take_systemd(c), 0);
+	json_decref(c);
+}
+
 static void test_state_path(void **state)
 {
 	char p[64];
@@ -235,6 +260,7 @@ int main(void)
 	    cmocka_unit_test(test_strip_env),
 	    cmocka_unit_test(test_texts_and_root),
 	    cmocka_unit_test(test_boot),
+	    cmocka_unit_test(test_systemd),
 	    cmocka_unit_test(test_state_path),
 	    cmocka_unit_test(test_parse_args),
 	};

@@ -454,6 +454,58 @@ static void test_etc_texts(void **state)
 	json_decref(s);
 }
 
+/* The box's PID 1: systemd gets its flag for hermes-runtime, a server's
+ * /run and /run/lock and its stop signal; Hermes's own init is the command,
+ * stopped by SIGTERM; the image's own changes nothing. */
+static void test_init(void **state)
+{
+	json_t *s, *t, *cmd;
+
+	(void)state;
+	s = sandbox_container_spec(&cfg, NULL, "t", NULL, "hermes");
+	char *before = json_dumps(s, JSON_SORT_KEYS);
+	assert_int_equal(sandbox_spec_init(s, SANDBOX_INIT_IMAGE), 0);
+	char *after = json_dumps(s, JSON_SORT_KEYS);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	json_decref(s);
+
+	s = sandbox_container_spec(&cfg, NULL, "t", NULL, "hermes");
+	size_t env = json_array_size(json_object_get(s, "Env"));
+	assert_int_equal(sandbox_spec_init(s, SANDBOX_INIT_SYSTEMD), 0);
+	assert_int_equal(json_array_size(json_object_get(s, "Env")), env + 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "Env"), env)),
+	                    "HERMES_INIT=systemd");
+	t = json_object_get(json_object_get(s, "HostConfig"), "Tmpfs");
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(t, "/run")), "rw,nosuid,nodev,noexec,size="));
+	assert_non_null(strstr(json_string_value(json_object_get(t, "/run")), "k,mode=755"));
+	assert_string_equal(json_string_value(json_object_get(t, "/run/lock")),
+	                    "rw,nosuid,nodev,noexec,size=5120k");
+	assert_non_null(json_object_get(t, "/tmp")); /* the attacker's /tmp stays */
+	assert_string_equal(json_string_value(json_object_get(s, "StopSignal")), "SIGRTMIN+3");
+	assert_null(json_object_get(s, "Cmd")); /* the image's: /sbin/init */
+	json_decref(s);
+
+	s = sandbox_container_spec(&cfg, NULL, "t", NULL, NULL);
+	assert_int_equal(sandbox_spec_init(s, SANDBOX_INIT_OWN), 0);
+	cmd = json_object_get(s, "Cmd");
+	assert_int_equal(json_array_size(cmd), 3);
+	assert_string_equal(json_string_value(json_array_get(cmd, 0)), "/bin/bash");
+	assert_non_null(strstr(json_string_value(json_array_get(cmd, 2)), "exec -a /sbin/init "));
+	assert_non_null(strstr(json_string_value(json_array_get(cmd, 2)), "/usr/sbin/sshd -D &"));
+	assert_string_equal(json_string_value(json_object_get(s, "StopSignal")), "SIGTERM");
+	assert_null(json_object_get(s, "Env")); /* nothing for a runtime */
+	t = json_object_get(json_object_get(s, "HostConfig"), "Tmpfs");
+	assert_null(json_object_get(t, "/run"));
+	json_decref(s);
+	/* not a container spec */
+	s = json_object();
+	assert_int_equal(sandbox_spec_init(s, SANDBOX_INIT_SYSTEMD), -1);
+	json_decref(s);
+}
+
 static void test_runtime_pick(void **state)
 {
 	json_t *info = json_loads("{\"Runtimes\":{\"runc\":{\"path\":\"runc\"},"
@@ -509,6 +561,7 @@ int main(void)
 	    cmocka_unit_test(test_detach_keys),
 	    cmocka_unit_test(test_container_name),
 	    cmocka_unit_test(test_runtime_pick),
+	    cmocka_unit_test_setup(test_init, setup),
 	    cmocka_unit_test_setup(test_etc_texts, setup),
 	};
 
