@@ -107,6 +107,9 @@ def test_login_records_auth_log_btmp_lastlog_and_motd(hermes_factory):
         sh.send("exit\n")
         sh.exit_status()
     assert "Last login:" in banner and "prod-web-01" in banner
+    # Four sessions of one box are collected one after another (seconds each with its /run):
+    # the last one's before the instance is stopped, so that shutdown waits for none of them.
+    hermes.wait_event("artifacts.collected", session=sh.sid, timeout=60)
 
 
 def test_signal_request_reaches_the_process(hermes):
