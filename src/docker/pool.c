@@ -82,6 +82,7 @@ struct pool {
 	pool_prestart_cb prestart;
 	void *prestart_arg;
 	enum sandbox_init init;
+	struct pcont *stops; /* pool_release's records, their stop in flight */
 	char baseline_path[64];
 	json_t *baseline_argv; /* the tmpfs tar's command, or NULL */
 	pool_baseline_cb baseline;
@@ -151,6 +152,13 @@ void pool_free(struct pool *p)
 	loop_del_timer(p->loop, p->cleanup_timer);
 	json_decref(p->prepare);
 	json_decref(p->baseline_argv);
+	/* Stops still in flight (a shutdown that gave up): the engine's client
+	 * cancels their calls without a callback. */
+	while (p->stops != NULL) {
+		struct pcont *c = p->stops;
+		p->stops = c->next;
+		free(c);
+	}
 	free(p);
 }
 
@@ -213,9 +221,14 @@ static void on_simple_done(void *arg, const struct docker_reply *r)
 
 static void on_stop_done(void *arg, const struct docker_reply *r)
 {
-	struct pcont *c = arg; /* a detached record, freed here */
+	struct pcont *c = arg; /* a detached record (p->stops), freed here */
 	struct pool *p = c->pool;
 
+	for (struct pcont **pp = &p->stops; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
 	p->calls--;
 	/* 304: already stopped (the session's own exit may have ended it). */
 	if (r->error != NULL && r->status != 304) {
@@ -1130,14 +1143,18 @@ void pool_release(struct pool *p, const char *id, const char *name)
 		p->net_gone(p->net_arg, id);
 	snprintf(rec->id, sizeof(rec->id), "%s", id);
 	snprintf(rec->name, sizeof(rec->name), "%s", name ? name : "");
-	/* t=1: the container's init exits on SIGTERM at once; the second is
-	 * for anything the attacker left that ignores it. */
+	/* t=1: a second for the box's init to stop what runs (systemd on
+	 * SIGRTMIN+3, Hermes's own on SIGTERM at once), then SIGKILL: anything
+	 * the attacker left that ignores it. */
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=1", id);
 	p->calls++;
 	if (docker_request(p->docker, "POST", path, NULL, 30000, on_stop_done, rec) == 0) {
 		p->calls--;
 		free(rec);
+		return;
 	}
+	rec->next = p->stops;
+	p->stops = rec;
 }
 
 void pool_shutdown(struct pool *p)

@@ -1051,8 +1051,17 @@ void artifacts_free(struct artifacts *a)
 	if (a == NULL)
 		return;
 	while (a->jobs != NULL) {
-		docker_cancel(a->docker, a->jobs->call);
-		job_free(a->jobs);
+		struct job *j = a->jobs;
+		artifacts_done_cb done = j->done;
+		void *arg = j->arg;
+		char cid[65], cname[80];
+
+		snprintf(cid, sizeof(cid), "%s", j->cid);
+		snprintf(cname, sizeof(cname), "%s", j->cname);
+		docker_cancel(a->docker, j->call);
+		job_free(j);
+		/* Told, so that what it holds for the collection is freed. */
+		done(arg, cid, cname, NULL);
 	}
 	free(a);
 }

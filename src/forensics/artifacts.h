@@ -61,7 +61,9 @@ typedef void (*artifacts_done_cb)(void *arg, const char *container_id, const cha
  * in the log) when it cannot. */
 struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct docker *d,
                                 struct events *ev);
-/* Drops collections in flight without calling their callbacks. */
+/* Drops collections in flight, calling each one's callback with seen NULL
+ * (after a shutdown that gave up waiting for them); a callback must then
+ * start no collection. */
 void artifacts_free(struct artifacts *a);
 
 /* The boxes are made by hermes-runtime (sandbox_spec.h): their

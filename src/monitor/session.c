@@ -1083,7 +1083,10 @@ static void on_collected(void *arg, const char *id, const char *name, json_t *se
 	struct collection *k = arg;
 
 	(void)name;
-	boxes_collected(k->ctx->boxes, id, seen);
+	/* Not at a shutdown that gave up on it (artifacts_free): the box's
+	 * next turn would start another. */
+	if (seen != NULL || !k->ctx->shutting_down)
+		boxes_collected(k->ctx->boxes, id, seen);
 	collection_free(k);
 }
 
