@@ -84,7 +84,7 @@ struct pool {
 	enum sandbox_init init;
 	struct pcont *stops; /* pool_release's records, their stop in flight */
 	char baseline_path[64];
-	json_t *baseline_argv; /* the tmpfs tar's command, or NULL */
+	const char *const *baseline_argv; /* the tmpfs tar's command (borrowed), or NULL */
 	pool_baseline_cb baseline;
 	void *baseline_arg;
 };
@@ -151,7 +151,6 @@ void pool_free(struct pool *p)
 	loop_del_timer(p->loop, p->refill_timer);
 	loop_del_timer(p->loop, p->cleanup_timer);
 	json_decref(p->prepare);
-	json_decref(p->baseline_argv);
 	/* Stops still in flight (a shutdown that gave up): the engine's client
 	 * cancels their calls without a callback. */
 	while (p->stops != NULL) {
@@ -504,10 +503,10 @@ static void read_tmpfs_baseline(struct pool *p, struct pcont *c)
 		ready(p, c);
 		return;
 	}
-	json_t *body = json_pack("{s:O, s:b, s:b, s:s}", "Cmd", p->baseline_argv, "AttachStdout", 1,
-	                         "AttachStderr", 0, "User", "root");
+	json_t *body = sandbox_tool_exec_spec(p->baseline_argv);
 	snprintf(path, sizeof(path), "/containers/%s/exec", c->id);
-	c->call = docker_request(p->docker, "POST", path, body, 10000, on_baseline_exec, c);
+	c->call =
+	    body ? docker_request(p->docker, "POST", path, body, 10000, on_baseline_exec, c) : 0;
 	json_decref(body);
 	if (c->call == 0)
 		ready(p, c);
@@ -1017,11 +1016,7 @@ void pool_set_baseline(struct pool *p, const char *path, const char *const *argv
                        pool_baseline_cb cb, void *arg)
 {
 	snprintf(p->baseline_path, sizeof(p->baseline_path), "%s", path ? path : "");
-	json_decref(p->baseline_argv);
-	p->baseline_argv = NULL;
-	if (argv != NULL && (p->baseline_argv = json_array()) != NULL)
-		for (size_t i = 0; argv[i] != NULL; i++)
-			json_array_append_new(p->baseline_argv, json_string(argv[i]));
+	p->baseline_argv = argv;
 	p->baseline = cb;
 	p->baseline_arg = arg;
 }

@@ -74,7 +74,8 @@ void pool_set_runtime(struct pool *p, const char *runtime);
  * named from the directory's own name: "log/..." for /var/log, so their
  * parent is "/var"); argv: a command run in the box whose output is a tar
  * archive (NULL-terminated; a tar of its tmpfs mounts, which the archive
- * endpoint cannot see; entries named from "/"). Each at most
+ * endpoint cannot see; entries named from "/"; borrowed: it must outlive
+ * the pool). Each at most
  * POOL_BASELINE_MAX bytes. One that cannot be read leaves the box ready all
  * the same (cb is not called for it). Set before pool_start. */
 #define POOL_BASELINE_MAX ((size_t)16 << 20)
