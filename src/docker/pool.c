@@ -82,9 +82,8 @@ struct pool {
 	pool_prestart_cb prestart;
 	void *prestart_arg;
 	enum sandbox_init init;
-	struct pcont *stops; /* pool_release's records, their stop in flight */
-	char baseline_path[64];
-	const char *const *baseline_argv; /* the tmpfs tar's command (borrowed), or NULL */
+	struct pcont *stops;              /* pool_release's records, their stop in flight */
+	const char *const *baseline_argv; /* pool_set_baseline's command (borrowed) */
 	pool_baseline_cb baseline;
 	void *baseline_arg;
 };
@@ -458,11 +457,11 @@ static void on_baseline_output(void *arg, const struct docker_reply *r)
 	demux_init(&d);
 	if (r->error != NULL || r->body == NULL ||
 	    demux_feed(&d, r->body, r->body_len, keep_stdout, &tar) < 0 || tar.len == 0)
-		warn("container %s: cannot read what its boot left in its tmpfs mounts (%s): its "
-		     "collection will count that as the session's",
+		warn("container %s: cannot read what its boot left (%s): its collection will count "
+		     "that as the session's",
 		     c->name, r->error ? r->error : "no archive");
 	else
-		p->baseline(p->baseline_arg, c->id, "", tar.data, tar.len);
+		p->baseline(p->baseline_arg, c->id, tar.data, tar.len);
 	buf_free(&tar);
 	ready(p, c);
 }
@@ -478,8 +477,8 @@ static void on_baseline_exec(void *arg, const struct docker_reply *r)
 	if (!still_wanted(p, c))
 		return;
 	if (r->error != NULL || docker_json_id(r->json, &id, NULL) < 0) {
-		warn("container %s: cannot read what its boot left in its tmpfs mounts (%s)",
-		     c->name, r->error ? r->error : "exec create: no valid id");
+		warn("container %s: cannot read what its boot left (%s)", c->name,
+		     r->error ? r->error : "exec create: no valid id");
 		ready(p, c);
 		return;
 	}
@@ -494,12 +493,12 @@ static void on_baseline_exec(void *arg, const struct docker_reply *r)
 		ready(p, c);
 }
 
-/* The tmpfs tar, or ready when there is none. */
-static void read_tmpfs_baseline(struct pool *p, struct pcont *c)
+/* The box's state at ready (pool_set_baseline), then ready. */
+static void read_baseline(struct pool *p, struct pcont *c)
 {
 	char path[160];
 
-	if (p->baseline_argv == NULL) {
+	if (p->baseline == NULL || p->baseline_argv == NULL) {
 		ready(p, c);
 		return;
 	}
@@ -510,47 +509,6 @@ static void read_tmpfs_baseline(struct pool *p, struct pcont *c)
 	json_decref(body);
 	if (c->call == 0)
 		ready(p, c);
-}
-
-static void on_baseline(void *arg, const struct docker_reply *r)
-{
-	struct pcont *c = arg;
-	struct pool *p = c->pool;
-	char parent[64], *slash;
-
-	c->call = 0;
-	if (!still_wanted(p, c))
-		return;
-	snprintf(parent, sizeof(parent), "%s", p->baseline_path);
-	if ((slash = strrchr(parent, '/')) != NULL)
-		*slash = '\0';
-	if (r->error != NULL || r->body == NULL)
-		warn("container %s: cannot read what its boot wrote in %s (%s): its collection "
-		     "will count that as the session's",
-		     c->name, p->baseline_path, r->error ? r->error : "no archive");
-	else
-		p->baseline(p->baseline_arg, c->id, parent, r->body, r->body_len);
-	read_tmpfs_baseline(p, c);
-}
-
-/* The box's state at ready (pool_set_baseline), then ready. */
-static void read_baseline(struct pool *p, struct pcont *c)
-{
-	char path[160];
-
-	if (p->baseline == NULL) {
-		ready(p, c);
-		return;
-	}
-	if (p->baseline_path[0] == '\0') {
-		read_tmpfs_baseline(p, c);
-		return;
-	}
-	snprintf(path, sizeof(path), "/containers/%s/archive?path=%s", c->id, p->baseline_path);
-	c->call = docker_request_max(p->docker, "GET", path, NULL, POOL_BASELINE_MAX, 30000,
-	                             on_baseline, c);
-	if (c->call == 0)
-		read_tmpfs_baseline(p, c);
 }
 
 static void on_prepare_started(void *arg, const struct docker_reply *r)
@@ -1012,10 +970,8 @@ void pool_add_prepare(struct pool *p, const char *const *argv)
 	json_array_append_new(p->prepare, a);
 }
 
-void pool_set_baseline(struct pool *p, const char *path, const char *const *argv,
-                       pool_baseline_cb cb, void *arg)
+void pool_set_baseline(struct pool *p, const char *const *argv, pool_baseline_cb cb, void *arg)
 {
-	snprintf(p->baseline_path, sizeof(p->baseline_path), "%s", path ? path : "");
 	p->baseline_argv = argv;
 	p->baseline = cb;
 	p->baseline_arg = arg;
@@ -1138,10 +1094,11 @@ void pool_release(struct pool *p, const char *id, const char *name)
 		p->net_gone(p->net_arg, id);
 	snprintf(rec->id, sizeof(rec->id), "%s", id);
 	snprintf(rec->name, sizeof(rec->name), "%s", name ? name : "");
-	/* t=1: a second for the box's init to stop what runs (systemd on
-	 * SIGRTMIN+3, Hermes's own on SIGTERM at once), then SIGKILL: anything
-	 * the attacker left that ignores it. */
-	snprintf(path, sizeof(path), "/containers/%s/stop?t=1", id);
+	/* t=0: SIGKILL at once. What the box held is collected by now, and a
+	 * stopped box is kept as it was at the kill; systemd's orderly
+	 * shutdown would only cost a second and half a second of CPU (every
+	 * unit stopped, systemd-shutdown) per box. */
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=0", id);
 	p->calls++;
 	if (docker_request(p->docker, "POST", path, NULL, 30000, on_stop_done, rec) == 0) {
 		p->calls--;

@@ -68,21 +68,18 @@ void pool_set_net(struct pool *p, pool_net_attach_cb attach, pool_net_gone_cb go
 void pool_set_runtime(struct pool *p, const char *runtime);
 
 /* What a box's own daemons wrote as it booted, read once it is prepared
- * (before it is ready): cb is given tar archives of it for the box id, to
- * remember as the box's state at ready. path: a directory of the box's
- * layer, read through the engine's archive endpoint (its entries are
- * named from the directory's own name: "log/..." for /var/log, so their
- * parent is "/var"); argv: a command run in the box whose output is a tar
- * archive (NULL-terminated; a tar of its tmpfs mounts, which the archive
- * endpoint cannot see; entries named from "/"; borrowed: it must outlive
- * the pool). Each at most
+ * (before it is ready): argv, a command run in the box whose output is a
+ * tar archive (NULL-terminated, entries named from "/"; borrowed: it must
+ * outlive the pool), and cb is given that archive for the box id, to
+ * remember as the box's state at ready. The command is the image's own:
+ * no one has logged in yet. One exec, not the engine's archive endpoint:
+ * each call of that costs the engine a process of its own (a re-exec of
+ * dockerd, ~0.2 s of CPU), and it cannot see the tmpfs mounts. At most
  * POOL_BASELINE_MAX bytes. One that cannot be read leaves the box ready all
- * the same (cb is not called for it). Set before pool_start. */
+ * the same (cb is not called). Set before pool_start. */
 #define POOL_BASELINE_MAX ((size_t)16 << 20)
-typedef void (*pool_baseline_cb)(void *arg, const char *id, const char *parent, const uint8_t *tar,
-                                 size_t len);
-void pool_set_baseline(struct pool *p, const char *path, const char *const *argv,
-                       pool_baseline_cb cb, void *arg);
+typedef void (*pool_baseline_cb)(void *arg, const char *id, const uint8_t *tar, size_t len);
+void pool_set_baseline(struct pool *p, const char *const *argv, pool_baseline_cb cb, void *arg);
 
 /* The boxes' PID 1 (sandbox_spec.h): the image's by default. Set before
  * pool_start. */

@@ -54,8 +54,8 @@ static const char *const tmpfs_cmd[] = {
  * tar's exclusions apply to the names after them. */
 #define JOURNAL_EXCLUDES                                                                           \
 	"--exclude=run/log/journal/*/*.journal", "--exclude=run/log/journal/*/*.journal~"
-const char *const artifacts_run_cmd[] = {"tar", "--ignore-failed-read", "-C",  "/", "-cf",
-                                         "-",   JOURNAL_EXCLUDES,       "run", NULL};
+const char *const artifacts_baseline_cmd[] = {
+    "tar", "--ignore-failed-read", "-C", "/", "-cf", "-", JOURNAL_EXCLUDES, "run", "var/log", NULL};
 
 /* Taking the entries of one archive (a group's directory, or the tmpfs
  * tar) a slice at a time: which of them, best first, and how far it got. */

@@ -73,12 +73,15 @@ void artifacts_free(struct artifacts *a);
 void artifacts_read_etc(struct artifacts *a);
 
 /* The boxes boot with systemd (sandbox_spec.h): /run is a tmpfs too, read
- * with the others but for journald's files (artifacts_run_cmd says which). */
+ * with the others but for journald's files (docs/artifacts.md). */
 void artifacts_read_run(struct artifacts *a);
 
-/* The command whose output is a tar of a box's /run as the collection
- * reads it (names from "/"), for its state at ready (pool_set_baseline). */
-extern const char *const artifacts_run_cmd[];
+/* The command whose output is a tar (names from "/") of what a box holds
+ * at ready that its collection compares with (pool_set_baseline): /run as
+ * a collection reads it, and /var/log. Run before anyone has logged in, it
+ * is the image's own tar; a collection reads the layer's files through the
+ * engine instead. */
+extern const char *const artifacts_baseline_cmd[];
 
 /* Starts collecting; done(arg, ...) always follows, from the loop. */
 void artifacts_collect(struct artifacts *a, const struct artifact_session *s,

@@ -41,8 +41,12 @@
 enum change_kind { CHANGE_MODIFIED = 0, CHANGE_ADDED = 1, CHANGE_DELETED = 2 };
 
 /* Entries of one directory read through one archive of it rather than one
- * archive each (each archive call costs Docker a mount, 0.1-0.5 s). */
-#define CHANGES_BATCH_MIN 8
+ * archive each: each archive call costs the engine a process of its own (a
+ * re-exec of dockerd, ~0.2 s of CPU here) and a mount, and a booted box
+ * leaves several small directories of a few changes each (its host keys,
+ * its timers' stamps) in every collection. A directory too large for the
+ * bound is read one archive per entry all the same. */
+#define CHANGES_BATCH_MIN 2
 #define CHANGES_SAMPLE    10 /* paths named in the cap's event */
 #define CHANGES_DIRS      10 /* directories named there, the most cut first */
 #define CHANGES_DIR_SLOTS 64 /* directories counted apart; the rest together */

@@ -376,8 +376,7 @@ static int boot_files(void *arg, const char *id, int64_t boot_ms, struct buf *ta
  * collected from that size on, one rewritten whole: artifacts.h) but the
  * history's that are not; in its /run what systemd and the services put
  * there, each a file as made. */
-static void boot_baseline(void *arg, const char *id, const char *parent, const uint8_t *tar,
-                          size_t len)
+static void boot_baseline(void *arg, const char *id, const uint8_t *tar, size_t len)
 {
 	struct box_prep *bp = arg;
 	struct tar_entry *e = malloc(sizeof(*e));
@@ -388,7 +387,7 @@ static void boot_baseline(void *arg, const char *id, const char *parent, const u
 	while (e != NULL && known != NULL && tar_next(tar, len, &off, e) == 1) {
 		if (e->name[0] == '/' || strstr(e->name, "..") != NULL)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", parent, e->name);
+		snprintf(path, sizeof(path), "/%s", e->name);
 		/* A symbolic link as the collection names it: "link:TARGET". */
 		if (e->type == '2') {
 			char *t = util_escape_bytes(e->link, strlen(e->link), NULL), *v = NULL;
@@ -420,7 +419,7 @@ void box_prep_install(struct box_prep *bp, struct pool *p, bool systemd)
 	pool_set_prestart(p, boot_files, bp);
 	pool_add_prepare(p, argv);
 	if (systemd)
-		pool_set_baseline(p, "/var/log", artifacts_run_cmd, boot_baseline, bp);
+		pool_set_baseline(p, artifacts_baseline_cmd, boot_baseline, bp);
 }
 
 /* SHA-256 (hex) of text, then "\n" when nl. */

@@ -99,6 +99,26 @@ static void test_leaves_only(void **state)
 	changes_free(&l);
 }
 
+/* Two leaves of one directory already cost one archive, not two. */
+static void test_batch_from_two(void **state)
+{
+	struct change_list l;
+
+	(void)state;
+	plan("[{\"Path\":\"/etc/ssh\",\"Kind\":0},{\"Path\":\"/etc/ssh/a_key\",\"Kind\":1},"
+	     "{\"Path\":\"/etc/ssh/a_key.pub\",\"Kind\":1},{\"Path\":\"/etc/machine-id\","
+	     "\"Kind\":0}]",
+	     100, &l);
+	const struct change_group *ssh = group(&l, "/etc/ssh"), *etc = group(&l, "/etc");
+	assert_non_null(ssh);
+	assert_non_null(etc);
+	assert_int_equal(ssh->n, 2);
+	assert_true(ssh->batch);
+	assert_int_equal(etc->n, 1);
+	assert_false(etc->batch);
+	changes_free(&l);
+}
+
 static void test_deleted_tree_kept_whole(void **state)
 {
 	struct change_list l;
@@ -381,6 +401,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_leaves_only),
 	    cmocka_unit_test(test_engine_files),
+	    cmocka_unit_test(test_batch_from_two),
 	    cmocka_unit_test(test_deleted_tree_kept_whole),
 	    cmocka_unit_test(test_bad_entries_and_cap),
 	    cmocka_unit_test(test_same_path_twice),
