@@ -149,7 +149,14 @@ def test_exit_report_is_read_with_a_bound(tmp_path, hermes_binary, docker_ready)
             assert served, "the exit report was never asked for: this test tested nothing"
             wait_for(lambda: "answer too large" in inst.stderr_tail(200), 20,
                      what="the oversized report refused\n" + inst.diagnostics())
-            r = ssh_exec(inst.port, "echo still-here", timeout=90)
+            # The engine itself now and then loses the whole output of an exec this short
+            # (moby/moby#27289: exit 0, not a byte on the stream; seen once in CI): a second
+            # try, but every try must have run.
+            for _ in range(3):
+                r = ssh_exec(inst.port, "echo still-here", timeout=90)
+                assert r.returncode == 0, (r.returncode, r.stderr, inst.diagnostics())
+                if r.stdout == b"still-here\n":
+                    break
             assert r.stdout == b"still-here\n", inst.diagnostics()
             assert inst.stop() == 0, inst.diagnostics()
         finally:

@@ -135,7 +135,8 @@ def test_container_is_locked_down(hermes):
 
     closed = hermes.wait_event("session.closed", session=sh.sid, timeout=30)
     assert closed["container_id"] == cid
-    info = _wait_stopped(cid, 15)
+    # Its collection comes first (docs/artifacts.md): on a loaded machine, many seconds.
+    info = _wait_stopped(cid, 60)
     assert info["State"]["Running"] is False
     hermes.wait_event("container.stopped", container_id=cid, timeout=10)
 
@@ -158,8 +159,9 @@ def test_client_killed_mid_session(hermes, tmp_path):
         closed = hermes.wait_event("session.closed", session=sid, timeout=15)
         assert closed["reason"] == "client_closed"
         assert closed["container_id"] == cid
-        left = max(1.0, 15 - (time.monotonic() - killed_at))
-        _wait_stopped(cid, left + 5)
+        # After its collection, as at any session's end.
+        left = max(1.0, 60 - (time.monotonic() - killed_at))
+        _wait_stopped(cid, left)
     finally:
         client.close()
 
