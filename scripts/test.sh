@@ -49,18 +49,50 @@ step "fuzz harnesses (${fuzz_seconds}s each)"
 scripts/fuzz.sh "$fuzz_seconds"
 
 if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
-	step "integration tests"
-	# Debian's interpreter: it is the one with python3-pytest and python3-paramiko.
-	HERMES_BIN="$root/build/hermes" /usr/bin/python3 -m pytest tests/integration ${PYTEST_ARGS:-} \
-		-p no:cacheprovider
-fi
-
-if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
-	step "integration tests against the ASan+UBSan daemon (fast ones)"
-	# A sanitizer's report in the monitor or a worker (workers run LeakSanitizer as they end),
-	# or the monitor's non-zero exit, fails the test it came in (tests/integration/README.md).
-	HERMES_BIN="$root/build-asan/hermes" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		/usr/bin/python3 -m pytest tests/integration -m "not slow and not rss and not heap and not box" ${PYTEST_ARGS:-} \
-		-p no:cacheprovider
+	# Two passes: every test against the gcc daemon, and the fast ones again against the
+	# ASan+UBSan daemon. A sanitizer's report in the monitor or a worker (workers run
+	# LeakSanitizer as they end), or the monitor's non-zero exit, fails the test it came in
+	# (tests/integration/README.md). Much of a test is waiting (a box's boot, a timeout, a
+	# client's retry), so the two run side by side, each in a temporary directory of its own
+	# (HERMES_SERIAL_PASSES=1: one after the other; kept when a pass fails); the ASan pass's
+	# output follows the gcc pass's. Debian's interpreter: it is the one with python3-pytest
+	# and python3-paramiko.
+	asan_tmp=$(mktemp -d)
+	gcc_tmp=$(mktemp -d)
+	read -ra pytest_args <<<"${PYTEST_ARGS:-}"
+	asan_pass() {
+		HERMES_BIN="$root/build-asan/hermes" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			/usr/bin/python3 -m pytest tests/integration -m "not slow and not rss and not heap and not box and not timing" \
+			"${pytest_args[@]}" -p no:cacheprovider --basetemp "$asan_tmp/pytest"
+	}
+	gcc_pass() {
+		HERMES_BIN="$root/build/hermes" /usr/bin/python3 -m pytest tests/integration \
+			"${pytest_args[@]}" -p no:cacheprovider --basetemp "$gcc_tmp/pytest"
+	}
+	gcc_rc=0
+	asan_rc=0
+	if [ "${HERMES_SERIAL_PASSES:-0}" = 1 ]; then
+		step "integration tests"
+		gcc_pass || gcc_rc=$?
+		step "integration tests against the ASan+UBSan daemon (fast ones)"
+		asan_pass || asan_rc=$?
+	else
+		step "integration tests (the ASan+UBSan daemon's pass runs beside, its output below)"
+		asan_pass >"$asan_tmp/log" 2>&1 &
+		asan_pid=$!
+		# An interrupted run takes the pass beside it down too (a background job of a
+		# script ignores SIGINT).
+		trap 'kill "$asan_pid" 2>/dev/null || true; scripts/docker-down.sh || true' EXIT
+		gcc_pass || gcc_rc=$?
+		wait "$asan_pid" || asan_rc=$?
+		step "integration tests against the ASan+UBSan daemon (fast ones)"
+		cat "$asan_tmp/log"
+	fi
+	if [ "$gcc_rc" != 0 ] || [ "$asan_rc" != 0 ]; then
+		echo "integration tests failed: gcc pass exit $gcc_rc (its files in $gcc_tmp)," \
+			"ASan+UBSan pass exit $asan_rc (its files in $asan_tmp)" >&2
+		exit 1
+	fi
+	rm -rf "$asan_tmp" "$gcc_tmp"
 fi

@@ -27,6 +27,10 @@ def pytest_configure(config):
         "markers", "box: looks at what the box shows from inside (its files, services, "
         "kernel); the daemon's part is an ordinary session, which the rest of the ASan run "
         "goes through hundreds of times, so the ASan run deselects it")
+    config.addinivalue_line(
+        "markers", "timing: holds the daemon's answer times to a stock sshd's (a timing "
+        "fingerprint); the sanitizers' slowdown is not the release build's, so the ASan run "
+        "deselects it")
 
 
 # ---------------------------------------------------------------------------------------------

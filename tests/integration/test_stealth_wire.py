@@ -307,6 +307,7 @@ def in_range(values, low, high):
     return all(low <= v <= high for v in values)
 
 
+@pytest.mark.timing
 def test_failed_password_delay(password_delays, differences):
     """A tolerant comparison of the distributions: every delay within what any stock sshd with
     PAM can show, and the medians within a factor of 2 (what two sshd hosts can differ by)."""
@@ -332,6 +333,7 @@ def pam_padded(values):
     return (all(0.0049 <= d <= 0.0094 for d in ds) and max(ds) <= min(ds) * 1.05), ds
 
 
+@pytest.mark.timing
 def test_failed_password_delay_shape(password_delays, differences):
     """The finer shape a scanner can see by failing a few times: at most two values per user,
     a factor 2 apart, each the same to the millisecond from one attempt to the next."""
@@ -347,6 +349,7 @@ def test_failed_password_delay_shape(password_delays, differences):
     fail_on(differences, "failed password delay shape", found)
 
 
+@pytest.mark.timing
 def test_other_failure_delays(sshd, stealthy, differences):
     """none and a refused public key: no PAM delay, but sshd's 5-9.3 ms floor."""
     found = []
