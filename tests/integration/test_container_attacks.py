@@ -48,6 +48,17 @@ def comms(cgroup):
     return out
 
 
+def runnable(cgroup):
+    """How many processes of a cgroup are running or waiting for a CPU (state R)."""
+    n = 0
+    for pid in (cgroup / "cgroup.procs").read_text().split():
+        try:
+            n += Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):  # gone meanwhile
+            pass
+    return n
+
+
 def oom_kills(cgroup):
     """How many processes the OOM killer killed in that cgroup (oom_kill in v2's
     memory.events, in v1's memory.oom_control)."""
@@ -91,7 +102,12 @@ def test_bombs_stay_in_their_container(hermes_factory):
             capture_output=True, text=True, check=True, timeout=60).stdout.split()
         limit = hermes.config["container_pool"].get("security", {}).get("pids_limit", 100)
         assert int(pids) >= limit * 0.8, (pids, limit)
-        assert float(cpu.rstrip("%")) >= 20, cpu
+        # The busy loops run, or wait for a CPU: how much of one they get depends on what
+        # else the machine runs (17 % of a core was seen beside another test run), but never
+        # more than the quota (CpuQuota 50000 of 100000: half a core; no quota would be up to
+        # two cores here).
+        assert runnable(cgroup) >= 2, comms(cgroup)
+        assert 0 < float(cpu.rstrip("%")) <= 75, cpu
         # Another attacker's login, command and logout, while the bombs go off. A generous
         # bound: it is whether Hermes and Docker still serve, not how fast (bench/ measures).
         stormy = round_trip(hermes)
