@@ -659,14 +659,18 @@ class Hermes:
                     refs.add(e["container_id"])
         return refs
 
+    @property
+    def instance_label(self):
+        """Its containers' hermes.instance label: the SHA-256 of its log directory's real
+        path, 16 hex digits."""
+        return hashlib.sha256(os.path.realpath(self.log_dir).encode()).hexdigest()[:16]
+
     def labelled_containers(self):
-        """Ids of every container with this instance's hermes.instance label (the SHA-256 of
-        its log directory's real path, 16 hex digits), those it never named in an event too:
-        one whose create was under way when the daemon was killed is finished by the engine
-        after the restart's reconciliation may have looked."""
-        label = hashlib.sha256(os.path.realpath(self.log_dir).encode()).hexdigest()[:16]
+        """Ids of every container with this instance's label, those it never named in an
+        event too: one whose create was under way when the daemon was killed is finished by
+        the engine after the restart's reconciliation may have looked."""
         return docker("ps", "-aq", "--no-trunc", "--filter",
-                      f"label=hermes.instance={label}").stdout.split()
+                      f"label=hermes.instance={self.instance_label}").stdout.split()
 
     def created_containers(self):
         return [e for e in self.events() if e.get("event") == "container.created"]

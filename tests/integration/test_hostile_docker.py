@@ -5,7 +5,6 @@ while attackers keep logging in. Hermes must stay up, end every session it began
 session.closed, keep its event log whole, and serve real shells again once the engine's answers
 are honest."""
 
-import hashlib
 import json
 import os
 import random
@@ -67,10 +66,8 @@ def hostile(seed, rate=0.5):
 
 
 def ours(inst):
-    """{name: state} of every container labelled with inst's hermes.instance (the SHA-256 of
-    its log directory's real path, 16 hex digits)."""
-    label = hashlib.sha256(os.path.realpath(inst.log_dir).encode()).hexdigest()[:16]
-    out = docker("ps", "-a", "--filter", f"label=hermes.instance={label}",
+    """{name: state} of every container labelled with inst's hermes.instance."""
+    out = docker("ps", "-a", "--filter", f"label=hermes.instance={inst.instance_label}",
                  "--format", "{{.Names}} {{.State}}").stdout.split()
     return dict(zip(out[0::2], out[1::2]))
 

@@ -2,8 +2,6 @@
 stay valid, the worker goes too, and the next start cleans up what it left), and a pool that
 runs dry (containers made on demand)."""
 
-import hashlib
-import os
 import signal
 import threading
 
@@ -102,7 +100,7 @@ def test_restart_after_sigkill_reconciles_what_it_left(hermes_factory):
     others = {e["container_id"] for e in other.find("container.created")}
     # A start killed while it read the image (docs/stealth.md) leaves the container it read it
     # through: named and labelled as the instance's unused boxes, so removed with them.
-    instance = hashlib.sha256(os.path.realpath(first.log_dir).encode()).hexdigest()[:16]
+    instance = first.instance_label
     r = docker("create", "--name", f"hermes-pool-probe-{instance}-1", "--label",
                "hermes.role=probe", "--label", f"hermes.instance={instance}",
                "--network", "none", IMAGE, "/bin/true", timeout=60)
