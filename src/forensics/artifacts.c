@@ -45,8 +45,10 @@
  * (artifacts_read_etc) the files the engine's archive cannot show as the
  * box has them. A name that is missing is no failure. */
 #define TAR_ARGS_MAX 16
-static const char *const tmpfs_cmd[] = {
-    "tar", "--ignore-failed-read", "-C", "/", "-cf", "-", "tmp", "dev/shm", NULL};
+/* A tar of names under "/" to stdout: every command below, its names after. */
+#define TAR_TO_STDOUT "tar", "--ignore-failed-read", "-C", "/", "-cf", "-"
+static const char *const tar_to_stdout[] = {TAR_TO_STDOUT};
+#define TAR_TO_STDOUT_N (sizeof(tar_to_stdout) / sizeof(tar_to_stdout[0]))
 
 /* A box that boots with systemd has a tmpfs /run too: read, but for
  * journald's own files (its volatile journal, megabytes that every session
@@ -54,8 +56,8 @@ static const char *const tmpfs_cmd[] = {
  * tar's exclusions apply to the names after them. */
 #define JOURNAL_EXCLUDES                                                                           \
 	"--exclude=run/log/journal/*/*.journal", "--exclude=run/log/journal/*/*.journal~"
-const char *const artifacts_baseline_cmd[] = {
-    "tar", "--ignore-failed-read", "-C", "/", "-cf", "-", JOURNAL_EXCLUDES, "run", "var/log", NULL};
+const char *const artifacts_baseline_cmd[] = {TAR_TO_STDOUT, JOURNAL_EXCLUDES, "run", "var/log",
+                                              NULL};
 
 /* Taking the entries of one archive (a group's directory, or the tmpfs
  * tar) a slice at a time: which of them, best first, and how far it got. */
@@ -115,7 +117,7 @@ struct artifacts {
 	struct events *events;
 	struct job *jobs;
 	unsigned running;
-	const char *tar_cmd[TAR_ARGS_MAX]; /* tmpfs_cmd, and the /etc files and /run */
+	const char *tar_cmd[TAR_ARGS_MAX]; /* tar_command() */
 	bool read_etc, read_run;
 };
 
@@ -992,6 +994,8 @@ static void on_changes(void *arg, const struct docker_reply *r)
 	step(j);
 }
 
+static void tar_command(struct artifacts *a);
+
 struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct docker *d,
                                 struct events *ev)
 {
@@ -1009,7 +1013,7 @@ struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct
 	a->loop = l;
 	a->docker = d;
 	a->events = ev;
-	memcpy(a->tar_cmd, tmpfs_cmd, sizeof(tmpfs_cmd));
+	tar_command(a);
 	return a;
 }
 
@@ -1018,10 +1022,10 @@ struct artifacts *artifacts_new(const struct config *cfg, struct loop *l, struct
 static void tar_command(struct artifacts *a)
 {
 	static const char *const excludes[] = {JOURNAL_EXCLUDES};
-	size_t n = 6; /* tmpfs_cmd up to its first name */
+	size_t n = TAR_TO_STDOUT_N;
 	char text[1024];
 
-	memcpy(a->tar_cmd, tmpfs_cmd, n * sizeof(tmpfs_cmd[0]));
+	memcpy(a->tar_cmd, tar_to_stdout, sizeof(tar_to_stdout));
 	for (size_t i = 0; a->read_run && i < sizeof(excludes) / sizeof(excludes[0]); i++)
 		a->tar_cmd[n++] = excludes[i];
 	a->tar_cmd[n++] = "tmp";
