@@ -38,6 +38,7 @@
  * that a directory of 5000 files does not hold the monitor for seconds. */
 #define SLICE        128
 #define MANIFEST_DIR "sessions" /* under artifacts_dir */
+#define BIG_DIRS     32         /* directories remembered as too large to batch */
 /* tmpfs mounts: in neither the changes list nor the archive endpoint's view
  * (Docker 20.10), and gone when the container stops, so tar reads them from
  * inside. Missing ones only make tar complain on stderr, which is not read. */
@@ -119,6 +120,10 @@ struct artifacts {
 	unsigned running;
 	const char *tar_cmd[TAR_ARGS_MAX]; /* tar_command() */
 	bool read_etc, read_run;
+	/* Directories whose archive was over the bound (the image's /usr/bin
+	 * is): later groups of them are read one archive per path at once. */
+	char *big_dirs[BIG_DIRS];
+	size_t next_big;
 };
 
 static void step(struct job *j);
@@ -650,6 +655,42 @@ static void on_sweep_timer(struct loop *l, void *arg)
 	sweep_run(j);
 }
 
+static void remember_big(struct artifacts *a, const char *dir)
+{
+	char *copy = strdup(dir);
+
+	if (copy == NULL)
+		return;
+	free(a->big_dirs[a->next_big]);
+	a->big_dirs[a->next_big] = copy;
+	a->next_big = (a->next_big + 1) % BIG_DIRS;
+}
+
+/* A group read one archive per path gives the same as its directory's
+ * archive but where the cap cuts through it (the headers choose) or a name
+ * is not UTF-8 (only the directory's archive holds it). */
+static bool batch_needed(const struct change_group *g)
+{
+	if (g->quota < g->n)
+		return true;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->items[i].lossy)
+			return true;
+	return false;
+}
+
+/* Whether to read the group's directory whole: not one already seen too
+ * large, unless only its archive will do. */
+static bool batch_group(const struct artifacts *a, const struct change_group *g)
+{
+	if (!g->batch)
+		return false;
+	for (size_t i = 0; i < BIG_DIRS; i++)
+		if (a->big_dirs[i] != NULL && strcmp(a->big_dirs[i], g->dir) == 0)
+			return batch_needed(g);
+	return true;
+}
+
 static void on_dir_archive(void *arg, const struct docker_reply *r)
 {
 	struct job *j = arg;
@@ -671,10 +712,11 @@ static void on_dir_archive(void *arg, const struct docker_reply *r)
 	}
 	/* Read one archive each instead; the names Docker cannot give are
 	 * skipped, saying why. */
-	if (r->too_large)
+	if (r->too_large) {
 		snprintf(j->why, sizeof(j->why), "the archive of %s is over %zu bytes", g->dir,
 		         dir_max(j));
-	else if (r->error != NULL)
+		remember_big(j->a, g->dir);
+	} else if (r->error != NULL)
 		snprintf(j->why, sizeof(j->why), "%s", r->error);
 	else
 		snprintf(j->why, sizeof(j->why), "out of memory");
@@ -736,7 +778,7 @@ static void step(struct job *j)
 	while (j->next_group < j->changes.n_groups) {
 		const struct change_group *g = current(j);
 
-		if (g->batch && !j->per_path) {
+		if (!j->per_path && batch_group(j->a, g)) {
 			const char *err = fetch(j, g->dir, dir_max(j), on_dir_archive);
 			if (err == NULL)
 				return;
@@ -1067,6 +1109,8 @@ void artifacts_free(struct artifacts *a)
 		/* Told, so that what it holds for the collection is freed. */
 		done(arg, cid, cname, NULL);
 	}
+	for (size_t i = 0; i < BIG_DIRS; i++)
+		free(a->big_dirs[i]);
 	free(a);
 }
 

@@ -44,6 +44,7 @@ class DockerProxy:
         self.path, self.upstream = str(path), upstream or engine_socket()
         self.policy, self.mutate = policy, mutate
         self.allowed, self.refused, self.mutated = [], [], []
+        self.targets = []  # (method, request target as sent: version prefix and query kept)
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -72,6 +73,7 @@ class DockerProxy:
             return
         method, target = head.split(b" ", 2)[:2]
         call = api_call(method.decode(), target.decode())
+        self.targets.append((method.decode(), target.decode()))
         if self.policy is not None and not self.policy(call):
             self.refused.append(call)
             body = b'{"message":"refused by the socket proxy"}'

@@ -10,7 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from hermes_helpers import scp_upload, sha256_bytes as sha, ssh_exec
+from docker_proxy import DockerProxy
+from hermes_helpers import Hermes, scp_upload, sha256_bytes as sha, ssh_exec
 
 
 def session_of_last(hermes, mark):
@@ -243,3 +244,37 @@ def test_planted_link_in_the_store_is_not_trusted(hermes, tmp_path):
     assert not name.is_symlink()
     assert name.read_bytes() == data
     assert outside.read_bytes() == b"not the artifact\n"
+
+
+def test_a_directory_too_large_to_batch_is_not_asked_for_again(tmp_path, hermes_binary,
+                                                               docker_ready):
+    """Two changes of one directory are read with one archive of it (docs/artifacts.md), but
+    the image's /usr/bin is over the bound: the first collection asks for it, gives up and
+    reads the two files one archive each; the next box's collection goes to the files at once.
+    The engine's calls are seen through a socket proxy."""
+    sock = tmp_path / "proxy.sock"
+    with DockerProxy(sock) as proxy:
+        inst = Hermes(tmp_path / "hermes", {"docker": {"socket_path": str(sock)},
+                                            "container_pool": {"size": 1}},
+                      name="hermes-big-dir", binary=hermes_binary)
+        try:
+            inst.start()
+            dir_calls, got = [], []
+            for name in ("first", "second"):
+                mark = inst.mark()
+                before = len(proxy.targets)
+                r = ssh_exec(inst.port, f"echo {name}-a > /usr/bin/{name}-a && "
+                             f"echo {name}-b > /usr/bin/{name}-b", timeout=90)
+                assert r.returncode == 0, r.stderr
+                _, evs = collected(inst, session_of_last(inst, mark))
+                got.append({e["path"]: e["sha256"] for e in evs if e["event"] == "file.created"})
+                dir_calls.append([t for m, t in proxy.targets[before:]
+                                  if m == "GET" and t.endswith("/archive?path=/usr/bin")])
+        finally:
+            inst.stop()
+            inst.teardown()
+    for name, files in zip(("first", "second"), got):
+        for x in "ab":
+            assert files.get(f"/usr/bin/{name}-{x}") == sha(f"{name}-{x}\n".encode()), files
+    assert len(dir_calls[0]) == 1, dir_calls
+    assert dir_calls[1] == [], dir_calls
