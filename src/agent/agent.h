@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "agent_proto.h"
@@ -81,9 +82,14 @@ struct agent_login {
 	pid_t pid; /* the connection process, sshd[PID] in auth.log */
 };
 
-/* Appends "Mmm dd HH:MM:SS HOST sshd[PID]: MESSAGE" to /var/log/auth.log. */
-void authlog(const struct agent_login *l, time_t when, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* A line of sshd's (AUTHLOG_SSHD) or of its PAM stack's, as sshd[PID]:
+ * to the box's syslog socket, else appended to /var/log/auth.log stamped
+ * `when` (agent_authlog.c). */
+#define AUTHLOG_SSHD       (LOG_AUTH | LOG_INFO)
+#define AUTHLOG_PAM_NOTICE (LOG_AUTHPRIV | LOG_NOTICE)
+#define AUTHLOG_PAM_INFO   (LOG_AUTHPRIV | LOG_INFO)
+void authlog(const struct agent_login *l, int prio, time_t when, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* HELLO's side effects: failures logged (auth.log, btmp), the acceptance and
  * session opening logged, loginuid, RLIMIT_NOFILE. */
 void login_begin(const struct agent_login *l, const struct agent_hello *h);

@@ -1,62 +1,18 @@
 /*
  * agent_login: what sshd with PAM does to the box when a login succeeds and
  * when the connection ends, besides the utmp family (agent_records.c):
- * auth.log lines as rsyslog writes them, btmp for failed attempts, the audit
- * login uid, the open-files limit (pam_limits) and /run/user/UID
+ * sshd's and PAM's log lines (agent_authlog.c), btmp for failed attempts,
+ * the audit login uid, the open-files limit (pam_limits) and /run/user/UID
  * (pam_systemd).
  */
 #include "agent.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define AUTH_LOG "/var/log/auth.log"
-
-static int open_authlog(void)
-{
-	int fd = open(AUTH_LOG, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	long adm;
-
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	/* As rsyslog creates it on Debian: 0640 root:adm. */
-	fd = open(AUTH_LOG, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return open(AUTH_LOG, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if ((adm = group_gid("adm")) >= 0)
-		(void)!fchown(fd, 0, (gid_t)adm);
-	return fd;
-}
-
-void authlog(const struct agent_login *l, time_t when, const char *fmt, ...)
-{
-	char line[2048], stamp[32], host[64];
-	struct tm tm;
-	va_list ap;
-	int n, fd;
-
-	localtime_r(&when, &tm);
-	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-	/* rsyslog writes the short host name. */
-	snprintf(host, sizeof(host), "%.*s", (int)strcspn(l->hostname, "."), l->hostname);
-	n = snprintf(line, sizeof(line), "%s %s sshd[%d]: ", stamp, host, (int)l->pid);
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	if ((fd = open_authlog()) < 0)
-		return;
-	(void)write_all(fd, line, (size_t)n);
-	close(fd);
-}
 
 /* sshd's name of a method in "Accepted"/"Failed" lines; NULL: not logged. */
 static const char *method_name(const char *m, int failed)
@@ -85,25 +41,27 @@ static void log_failure(const struct agent_login *l, const struct agent_failure 
 	bytes_visible(shown, sizeof(shown), f->user);
 	known = f->user.n == strlen(user) && user_lookup(user, &u);
 	if (known) {
-		authlog(l, f->time,
+		authlog(l, AUTHLOG_PAM_NOTICE, f->time,
 		        "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
 		        "tty=ssh ruser= rhost=%s  user=%s",
 		        l->client_addr, shown);
-		authlog(l, f->time, "Failed %s for %s from %s port %u ssh2", how, shown,
-		        l->client_addr, l->client_port);
+		authlog(l, AUTHLOG_SSHD, f->time, "Failed %s for %s from %s port %u ssh2", how,
+		        shown, l->client_addr, l->client_port);
 	} else {
 		/* sshd says "Invalid user" once, when a new name is tried. */
 		if (prev == NULL || prev->user.n != f->user.n ||
 		    memcmp(prev->user.p, f->user.p, f->user.n) != 0)
-			authlog(l, f->time, "Invalid user %s from %s port %u", shown,
+			authlog(l, AUTHLOG_SSHD, f->time, "Invalid user %s from %s port %u", shown,
 			        l->client_addr, l->client_port);
-		authlog(l, f->time, "pam_unix(sshd:auth): check pass; user unknown");
-		authlog(l, f->time,
+		authlog(l, AUTHLOG_PAM_NOTICE, f->time,
+		        "pam_unix(sshd:auth): check pass; user unknown");
+		authlog(l, AUTHLOG_PAM_NOTICE, f->time,
 		        "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
 		        "tty=ssh ruser= rhost=%s",
 		        l->client_addr);
-		authlog(l, f->time, "Failed %s for invalid user %s from %s port %u ssh2", how,
-		        shown, l->client_addr, l->client_port);
+		authlog(l, AUTHLOG_SSHD, f->time,
+		        "Failed %s for invalid user %s from %s port %u ssh2", how, shown,
+		        l->client_addr, l->client_port);
 	}
 	records_failed(l, shown, (time_t)f->time);
 }
@@ -138,9 +96,9 @@ void login_begin(const struct agent_login *l, const struct agent_hello *h)
 
 	for (uint32_t i = 0; i < h->nfailures; i++)
 		log_failure(l, &h->failures[i], i ? &h->failures[i - 1] : NULL);
-	authlog(l, time(NULL), "Accepted %s for %s from %s port %u ssh2", how ? how : "password",
-	        l->user.name, l->client_addr, l->client_port);
-	authlog(l, time(NULL),
+	authlog(l, AUTHLOG_SSHD, time(NULL), "Accepted %s for %s from %s port %u ssh2",
+	        how ? how : "password", l->user.name, l->client_addr, l->client_port);
+	authlog(l, AUTHLOG_PAM_INFO, time(NULL),
 	        "pam_unix(sshd:session): session opened for user %s(uid=%u) by (uid=0)",
 	        l->user.name, (unsigned)l->user.uid);
 	write_loginuid(l->user.uid);
@@ -155,9 +113,11 @@ void login_end(const struct agent_login *l)
 {
 	time_t now = time(NULL);
 
-	authlog(l, now, "Received disconnect from %s port %u:11: disconnected by user",
-	        l->client_addr, l->client_port);
-	authlog(l, now, "Disconnected from user %s %s port %u", l->user.name, l->client_addr,
+	authlog(l, AUTHLOG_SSHD, now,
+	        "Received disconnect from %s port %u:11: disconnected by user", l->client_addr,
 	        l->client_port);
-	authlog(l, now, "pam_unix(sshd:session): session closed for user %s", l->user.name);
+	authlog(l, AUTHLOG_SSHD, now, "Disconnected from user %s %s port %u", l->user.name,
+	        l->client_addr, l->client_port);
+	authlog(l, AUTHLOG_PAM_INFO, now, "pam_unix(sshd:session): session closed for user %s",
+	        l->user.name);
 }

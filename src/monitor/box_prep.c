@@ -127,6 +127,7 @@ static void make_past(struct box_prep *bp, const struct config *cfg,
 	snprintf(in->host, sizeof(in->host), "%.*s", (int)strcspn(host, "."), host);
 	snprintf(in->user, sizeof(in->user), "%s", facts->login_user);
 	in->uid = facts->login_uid;
+	in->rfc3339 = facts->syslog_rfc3339 != 0;
 	bp->has_past = true;
 }
 

@@ -339,6 +339,34 @@ int image_facts_dpkg_log(struct image_facts *f, const char *text, size_t len)
 	return 1;
 }
 
+/* Whether [p, p + n) holds word (case-insensitively, as rsyslog's names). */
+static bool holds(const char *p, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+
+	for (size_t i = 0; i + w <= n; i++)
+		if (strncasecmp(p + i, word, w) == 0)
+			return true;
+	return false;
+}
+
+int image_facts_rsyslog_traditional(const char *text, size_t len)
+{
+	size_t off = 0;
+	struct line l;
+
+	while (next_line(text, len, &off, &l)) {
+		while (l.n > 0 && (l.p[0] == ' ' || l.p[0] == '\t'))
+			l.p++, l.n--;
+		if (l.n == 0 || l.p[0] == '#' || !holds(l.p, l.n, "RSYSLOG_TraditionalFileFormat"))
+			continue;
+		if (holds(l.p, l.n, "$ActionFileDefaultTemplate") ||
+		    holds(l.p, l.n, "builtin:omfile"))
+			return 1;
+	}
+	return 0;
+}
+
 int image_facts_split_version(const char *version, char *upstream, size_t upstream_size,
                               char *revision, size_t revision_size)
 {

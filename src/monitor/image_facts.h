@@ -37,6 +37,10 @@ struct image_facts {
 	unsigned n_stamps;
 	int64_t keys_mtime; /* openssh-server's file list's modification time
 	                     * (else /etc/ssh's): the host keys', 0 unknown */
+	/* The image's rsyslog stamps its files' lines as RFC 3339 with
+	 * microseconds (Debian 12's), not "Mmm dd HH:MM:SS" (Ubuntu's, which
+	 * sets RSYSLOG_TraditionalFileFormat; and any image without rsyslog). */
+	int syslog_rfc3339;
 };
 
 /* Reads an os-release file (KEY=value lines, values optionally quoted).
@@ -72,6 +76,12 @@ int image_facts_stamp(struct image_facts *f, const char *name);
  * line's "YYYY-MM-DD HH:MM:SS" (UTC, the images' zone). Returns 1 when it
  * has one, else 0 (installed 0). */
 int image_facts_dpkg_log(struct image_facts *f, const char *text, size_t len);
+
+/* Reads an rsyslog configuration file (rsyslog.conf, or one of
+ * rsyslog.d) and returns 1 when it makes the traditional time stamp the
+ * files' default (the legacy "$ActionFileDefaultTemplate
+ * RSYSLOG_TraditionalFileFormat", or omfile's module parameter), else 0. */
+int image_facts_rsyslog_traditional(const char *text, size_t len);
 
 /* Splits a Debian version "[epoch:]upstream[-revision]" into upstream and
  * revision (without the epoch). Returns 0, or -1 when either part is empty,

@@ -51,7 +51,7 @@ static long range(struct rng *r, long lo, long hi)
  * is and when (a day, an hour, a boot), so that a day's past is the same
  * whatever else was drawn: whenever Hermes starts, the days it has shown
  * before stay as they were. */
-enum stream_id { S_BASE = 1, S_CRON, S_DAY, S_SESSION, S_GUESS, S_BOOT, S_ROTATE, S_PIDS };
+enum stream_id { S_BASE = 1, S_CRON, S_DAY, S_SESSION, S_GUESS, S_BOOT, S_ROTATE, S_PIDS, S_USEC };
 
 static struct rng stream(uint64_t base, enum stream_id id, int64_t n)
 {
@@ -477,13 +477,42 @@ static int number(struct gen *g)
 	return 0;
 }
 
-static int put_line(struct buf *b, const struct history_in *in, const struct ev *e)
+/* The fraction of a second of the line at t in rsyslog's RFC 3339 stamp:
+ * drawn for a second's first line, climbing by the lines after it in the
+ * same second (a connection's lines come within milliseconds). */
+struct usec_state {
+	time_t t;
+	long us;
+};
+
+static long line_usec(uint64_t base, struct usec_state *st, time_t t)
+{
+	if (st->t != t || st->us < 0) {
+		struct rng r = stream(base, S_USEC, t);
+		st->t = t;
+		st->us = range(&r, 0, 899999);
+	} else {
+		struct rng r = stream(base, S_USEC, (int64_t)t * 1000 + st->us % 1000);
+		st->us += range(&r, 40, 2500);
+		if (st->us > 999999)
+			st->us = 999999;
+	}
+	return st->us;
+}
+
+static int put_line(struct buf *b, const struct history_in *in, uint64_t base,
+                    struct usec_state *st, const struct ev *e)
 {
 	struct tm tm;
-	char stamp[32];
+	char stamp[48];
 
 	gmtime_r(&e->t, &tm);
-	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+	if (in->rfc3339) {
+		size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(stamp + n, sizeof(stamp) - n, ".%06ld+00:00", line_usec(base, st, e->t));
+	} else {
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+	}
 	if (e->proc == 0)
 		return buf_putf(b, "%s %s %s: %s\n", stamp, in->host, e->prog, e->line);
 	return buf_putf(b, "%s %s %s[%ld]: %s\n", stamp, in->host, e->prog, e->pid, e->line);
@@ -675,6 +704,7 @@ int history_make(const struct history_in *in, struct history *h)
 	if (number(&g) < 0)
 		goto out;
 
+	struct usec_state usec = {0, -1};
 	for (size_t i = 0; i < g.n; i++) {
 		const struct ev *e = &g.ev[i];
 		int f = -1, r = 0;
@@ -693,7 +723,7 @@ int history_make(const struct history_in *in, struct history *h)
 				if (e->t >= week[k + 1])
 					f = HISTORY_AUTH + k;
 			if (f >= 0)
-				r = put_line(&b[f], in, e);
+				r = put_line(&b[f], in, g.base, &usec, e);
 		}
 		if (r < 0)
 			goto out;

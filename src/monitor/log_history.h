@@ -47,6 +47,8 @@ struct history_in {
 	char host[64];    /* the host name rsyslog writes (the short one) */
 	char user[33];    /* the image's login user; "" for none (root logs in) */
 	unsigned uid;     /* its uid */
+	bool rfc3339;     /* rsyslog's stamps are RFC 3339 with microseconds
+	                   * (image_facts.syslog_rfc3339), else "Mmm dd HH:MM:SS" */
 	bool init_boots;  /* the box's init (systemd-update-utmp) records the
 	                   * last boot itself: wtmp ends before it, utmp has
 	                   * it for the box's /run only where the init does not */

@@ -106,6 +106,18 @@ static void take_stamp(void *arg, const struct tar_entry *e)
 		image_facts_stamp(arg, e->name + 7);
 }
 
+/* A file of /etc/rsyslog.d that rsyslog reads (*.conf) and that sets the
+ * traditional stamp. */
+static void rsyslog_part(void *arg, const struct tar_entry *e)
+{
+	size_t n = strlen(e->name);
+	int *traditional = arg;
+
+	if (e->type == '0' && n > 5 && strcmp(e->name + n - 5, ".conf") == 0 &&
+	    image_facts_rsyslog_traditional((const char *)e->data, e->size))
+		*traditional = 1;
+}
+
 /* The image's facts, from a container made of it and never started. It is
  * named as the pool's unused boxes are and labelled with this instance, so
  * that one a crash left behind is removed by the pool's reconciliation at
@@ -180,6 +192,14 @@ static int read_image(struct stealth *s, const struct config *cfg, struct docker
 		     text == NULL ? why : "");
 	/* The persistent timers' stamps. */
 	each_entry(d, cid, "/var/lib/systemd/timers", take_stamp, &s->facts);
+	/* How rsyslog stamps auth.log: the log history writes it so. */
+	free(text);
+	text = read_box_file(d, cid, "/etc/rsyslog.conf", SMALL_FILE, &len, &why);
+	if (text != NULL) {
+		int traditional = image_facts_rsyslog_traditional(text, len);
+		each_entry(d, cid, "/etc/rsyslog.d", rsyslog_part, &traditional);
+		s->facts.syslog_rfc3339 = !traditional;
+	}
 	/* When the host keys were made: with the package (its file list). */
 	if ((s->facts.keys_mtime =
 	         box_file_mtime(d, cid, "/var/lib/dpkg/info/openssh-server.list")) == 0)

@@ -208,8 +208,10 @@ static int64_t prepare(const char *bundle)
 	changed |= place_net_files(config, bundlefd, &texts);
 	changed |= add_host_devices(config);
 	changed |= move_limits(config);
-	if (systemd) /* after the move: its cgroup is the box's child */
+	if (systemd) { /* after the move: its cgroup is the box's child */
 		changed |= systemd_cgroup(config);
+		changed |= runtime_quiet_uts_unshare(config);
+	}
 	runtime_texts_free(&texts);
 	if (changed)
 		save(config, bundle);

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 
 #include "box_boot.h"
@@ -253,4 +254,26 @@ void runtime_parse_args(int argc, char *const argv[], struct runtime_call *out)
 		else if (strncmp(a, "-b=", 3) == 0)
 			out->bundle = a + 3;
 	}
+}
+
+int runtime_quiet_uts_unshare(json_t *config)
+{
+	json_t *seccomp = json_object_get(json_object_get(config, "linux"), "seccomp");
+	json_t *calls = json_object_get(seccomp, "syscalls"), *rule;
+	size_t i, j;
+
+	if (!json_is_array(calls))
+		return 0;
+	for (i = 0; i < json_array_size(calls); i++) {
+		const json_t *names = json_object_get(json_array_get(calls, i), "names");
+		for (j = 0; j < json_array_size(names); j++) {
+			const char *n = json_string_value(json_array_get(names, j));
+			if (n != NULL && strcmp(n, "unshare") == 0)
+				return 0;
+		}
+	}
+	rule = json_pack("{s:[s], s:s, s:i, s:[{s:i, s:I, s:i, s:s}]}", "names", "unshare",
+	                 "action", "SCMP_ACT_ERRNO", "errnoRet", 0, "args", "index", 0, "value",
+	                 (json_int_t)CLONE_NEWUTS, "valueTwo", 0, "op", "SCMP_CMP_EQ");
+	return rule != NULL && json_array_append_new(calls, rule) == 0;
 }

@@ -60,6 +60,17 @@ int64_t runtime_take_boot(const json_t *config);
  * BOX_INIT_ENV entry is BOX_INIT_SYSTEMD). */
 int runtime_take_systemd(const json_t *config);
 
+/* systemd runs a few units (logind, logrotate) with ProtectHostname=, for
+ * which it calls unshare(CLONE_NEWUTS); the box's seccomp filter refuses
+ * it (no CAP_SYS_ADMIN) and systemd then logs, at every boot and every
+ * logrotate run, that "UTS namespace setup is prohibited (container
+ * manager?)". Adds a rule to config's seccomp filter that answers that one
+ * call (flags exactly CLONE_NEWUTS) with success without making it: the
+ * unit keeps the box's UTS namespace, whose host name it could not change
+ * anyway. Nothing when config has no seccomp filter with syscall rules, or
+ * a rule already names unshare. Returns 1 when the rule was added. */
+int runtime_quiet_uts_unshare(json_t *config);
+
 /* Removes HOSTNAME=..., the runtime_etc_env entries, BOX_BOOT_ENV and
  * BOX_INIT_ENV from process.env; returns how many entries went. */
 size_t runtime_strip_env(json_t *config);

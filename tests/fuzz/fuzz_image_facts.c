@@ -74,6 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = image_facts_dpkg_log(&f, text, size);
 	CHECK((r == 1 && f.installed >= 631152000 && f.installed < 253402300800LL) ||
 	      (r == 0 && f.installed == 0));
+	r = image_facts_rsyslog_traditional(text, size);
+	CHECK(r == 0 || r == 1);
 	/* The input as one version string and as a user name. */
 	if (size < FACT_MAX * 2 && memchr(data, '\0', size) == NULL) {
 		char up[FACT_MAX], rev[FACT_MAX];

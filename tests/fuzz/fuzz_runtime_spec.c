@@ -41,6 +41,9 @@ static void check_config(json_t *c)
 	runtime_find_mounts(c, &m);
 	for (f = 0; f < ENGINE_FILES_N; f++)
 		CHECK(m.source[f] == NULL);
+	/* The unshare rule: at most once. */
+	if (runtime_quiet_uts_unshare(c) == 1)
+		CHECK(runtime_quiet_uts_unshare(c) == 0);
 	runtime_strip_env(c);
 	env = json_object_get(json_object_get(c, "process"), "env");
 	for (i = 0; i < json_array_size(env); i++) {

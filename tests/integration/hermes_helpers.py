@@ -935,6 +935,28 @@ def failed_password_login(port, user, password="not-the-password"):
         t.close()
 
 
+def exec_after_a_wrong_password(port, command):
+    """One connection: root with a wrong password (refused, or the test fails), then the right
+    one, then command. Returns (exit status, output)."""
+    import paramiko
+    t = paramiko_transport(port)
+    try:
+        try:
+            t.auth_password(USER, "not-the-password")
+            raise AssertionError("the wrong password was accepted")
+        except paramiko.AuthenticationException:
+            pass
+        t.auth_password(USER, PASSWORD)
+        chan = t.open_session(timeout=15)
+        chan.exec_command(command)
+        out = b""
+        while d := chan.recv(1 << 20):
+            out += d
+        return chan.recv_exit_status(), out
+    finally:
+        t.close()
+
+
 class ParamikoShell:
     """A logged-in paramiko connection with one session channel (pty + shell by default)."""
 

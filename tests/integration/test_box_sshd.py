@@ -8,7 +8,8 @@ import re
 import paramiko
 import pytest
 
-from hermes_helpers import PASSWORD, USER, ParamikoShell, asyncssh_run, open_shell, ssh_exec
+from hermes_helpers import (PASSWORD, USER, ParamikoShell, asyncssh_run, exec_after_a_wrong_password,
+                            open_shell, ssh_exec)
 
 
 def agent_shell_event(hermes, sid):
@@ -71,15 +72,7 @@ def test_login_records_auth_log_btmp_lastlog_and_motd(hermes_factory):
     t.close()
     hermes.wait_event("session.closed", since=mark, timeout=30)
     # A wrong password first, then the right one, on one connection (paramiko), then a shell.
-    t = paramiko.Transport(("127.0.0.1", hermes.port))
-    t.start_client(timeout=15)
-    with pytest.raises(paramiko.AuthenticationException):
-        t.auth_password("root", "not-the-password")
-    t.auth_password(USER, PASSWORD)
-    chan = t.open_session(timeout=15)
-    chan.exec_command("true")
-    assert chan.recv_exit_status() == 0
-    t.close()
+    assert exec_after_a_wrong_password(hermes.port, "true") == (0, b"")
     # Two logins: the second is told about the first.
     for _ in range(2):
         with ParamikoShell(hermes.port) as sh:

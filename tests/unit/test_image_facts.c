@@ -264,6 +264,42 @@ static void test_split_version(void **state)
 	split("", -1, NULL, NULL);
 }
 
+/* rsyslog's stamp: Ubuntu 22.04's rsyslog.conf keeps the traditional one,
+ * Debian 12's leaves rsyslog's RFC 3339 default. */
+static void test_rsyslog(void **state)
+{
+	static const char ubuntu[] =
+	    "module(load=\"imuxsock\") # provides support for local system logging\n"
+	    "#\n# Use traditional timestamp format.\n"
+	    "# To enable high precision timestamps, comment out the following line.\n#\n"
+	    "$ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat\n"
+	    "$RepeatedMsgReduction on\n";
+	static const char debian[] =
+	    "module(load=\"imuxsock\") # provides support for local system logging\n"
+	    "$FileOwner root\n$FileGroup adm\n$IncludeConfig /etc/rsyslog.d/*.conf\n"
+	    "auth,authpriv.*\t\t\t/var/log/auth.log\n";
+	static const char commented[] =
+	    "#$ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat\n"
+	    "  # module(load=\"builtin:omfile\" "
+	    "Template=\"RSYSLOG_TraditionalFileFormat\")\n";
+	static const char modern[] =
+	    "  module(load=\"builtin:omfile\" Template=\"RSYSLOG_TraditionalFileFormat\")\n";
+	static const char action_only[] = "auth.* action(type=\"omfile\" file=\"/var/log/a\" "
+	                                  "template=\"RSYSLOG_TraditionalFileFormat\")\n";
+
+	(void)state;
+	assert_int_equal(image_facts_rsyslog_traditional(ubuntu, strlen(ubuntu)), 1);
+	assert_int_equal(image_facts_rsyslog_traditional(debian, strlen(debian)), 0);
+	assert_int_equal(image_facts_rsyslog_traditional(commented, strlen(commented)), 0);
+	assert_int_equal(image_facts_rsyslog_traditional(modern, strlen(modern)), 1);
+	/* one action's template is not the files' default */
+	assert_int_equal(image_facts_rsyslog_traditional(action_only, strlen(action_only)), 0);
+	assert_int_equal(image_facts_rsyslog_traditional("", 0), 0);
+	/* no newline at the end, and not NUL-terminated within len */
+	assert_int_equal(image_facts_rsyslog_traditional(ubuntu + 179, strlen(ubuntu) - 179 - 26),
+	                 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +307,7 @@ int main(void)
 	    cmocka_unit_test(test_dpkg_status),   cmocka_unit_test(test_dpkg_status_not_installed),
 	    cmocka_unit_test(test_split_version), cmocka_unit_test(test_passwd),
 	    cmocka_unit_test(test_dpkg_log),      cmocka_unit_test(test_owners),
+	    cmocka_unit_test(test_rsyslog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

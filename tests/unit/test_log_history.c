@@ -339,6 +339,70 @@ static void auth_logs(uint8_t seed)
 	history_free(&h);
 }
 
+/* Debian 12's rsyslog stamps (history_in.rfc3339): the same lines as the
+ * traditional ones, each stamp "YYYY-MM-DDTHH:MM:SS.uuuuuu+00:00" of the
+ * same second, the microseconds never going back within a file. */
+static void rfc3339_logs(uint8_t seed)
+{
+	struct history_in in;
+	struct history a, b;
+
+	input(&in, NOW - 40 * DAY, "admin", seed);
+	assert_int_equal(history_make(&in, &a), 0);
+	in.rfc3339 = true;
+	assert_int_equal(history_make(&in, &b), 0);
+	for (int f = HISTORY_AUTH; f <= HISTORY_AUTH4; f++) {
+		char *old = text_of(&a.file[f]), *new = text_of(&b.file[f]);
+		const char *o = old, *l = new;
+		long long prev = 0;
+		int lines = 0;
+
+		assert_int_equal(a.file[f].mtime, b.file[f].mtime);
+		for (; *o != '\0' && *l != '\0'; lines++) {
+			const char *onl = strchr(o, '\n'), *nl = strchr(l, '\n');
+			struct tm tm;
+			char date[20];
+			unsigned us;
+			int used = 0;
+
+			assert_non_null(onl);
+			assert_non_null(nl);
+			/* the rest of the line as the traditional one has it */
+			assert_int_equal(nl - (l + 32), onl - (o + 15));
+			assert_memory_equal(l + 32, o + 15, (size_t)(onl - (o + 15)));
+			memcpy(date, l, 19);
+			date[19] = '\0';
+			memset(&tm, 0, sizeof(tm));
+			const char *end = strptime(date, "%Y-%m-%dT%H:%M:%S", &tm);
+			assert_non_null(end);
+			assert_int_equal(*end, '\0');
+			assert_int_equal(sscanf(l + 19, ".%6u+00:00%n", &us, &used), 1);
+			assert_int_equal(used, 13);
+			/* the same second, of the year the traditional stamp leaves out */
+			assert_int_equal(timegm(&tm), stamp_time(o));
+			long long at = (long long)timegm(&tm) * 1000000 + us;
+			assert_true(at >= prev);
+			prev = at;
+			o = onl + 1;
+			l = nl + 1;
+		}
+		assert_int_equal(*o, '\0');
+		assert_int_equal(*l, '\0');
+		assert_true(lines > 100);
+		free(old);
+		free(new);
+	}
+	/* wtmp and the rest do not change */
+	for (int f = 0; f < HISTORY_AUTH; f++) {
+		assert_int_equal(a.file[f].len, b.file[f].len);
+		assert_memory_equal(a.file[f].data, b.file[f].data, a.file[f].len);
+	}
+	history_free(&a);
+	history_free(&b);
+}
+
+EACH_SEED(rfc3339_logs)
+
 /* A later start shows the same past, and more: the days drawn each on its
  * own, the install where the first start put it. */
 static void test_later_start_same_past(void **state)
@@ -441,6 +505,7 @@ int main(void)
 	    cmocka_unit_test(test_recent_boot),
 	    cmocka_unit_test(test_init_boots),
 	    cmocka_unit_test(test_auth_logs),
+	    cmocka_unit_test(test_rfc3339_logs),
 	    cmocka_unit_test(test_root_only_and_seed),
 	    cmocka_unit_test(test_later_start_same_past),
 	    cmocka_unit_test(test_install_from_the_image),

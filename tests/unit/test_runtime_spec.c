@@ -188,6 +188,50 @@ static void test_systemd(void **state)
 	json_decref(c);
 }
 
+/* The rule that answers systemd's unshare(CLONE_NEWUTS): added to a
+ * filter with rules, once, and never where a rule names unshare. */
+static void test_quiet_uts_unshare(void **state)
+{
+	json_t *c = load("{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\","
+	                 "\"syscalls\":[{\"names\":[\"read\",\"write\"],"
+	                 "\"action\":\"SCMP_ACT_ALLOW\"}]}}}");
+	json_t *calls, *rule, *arg;
+
+	(void)state;
+	assert_int_equal(runtime_quiet_uts_unshare(c), 1);
+	calls =
+	    json_object_get(json_object_get(json_object_get(c, "linux"), "seccomp"), "syscalls");
+	assert_int_equal(json_array_size(calls), 2);
+	rule = json_array_get(calls, 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rule, "names"), 0)),
+	                    "unshare");
+	assert_string_equal(json_string_value(json_object_get(rule, "action")), "SCMP_ACT_ERRNO");
+	assert_true(json_is_integer(json_object_get(rule, "errnoRet")));
+	assert_int_equal(json_integer_value(json_object_get(rule, "errnoRet")), 0);
+	assert_int_equal(json_array_size(json_object_get(rule, "args")), 1);
+	arg = json_array_get(json_object_get(rule, "args"), 0);
+	assert_int_equal(json_integer_value(json_object_get(arg, "index")), 0);
+	assert_int_equal(json_integer_value(json_object_get(arg, "value")), 0x04000000);
+	assert_string_equal(json_string_value(json_object_get(arg, "op")), "SCMP_CMP_EQ");
+	/* once */
+	assert_int_equal(runtime_quiet_uts_unshare(c), 0);
+	assert_int_equal(json_array_size(calls), 2);
+	json_decref(c);
+	/* a filter that already rules on unshare (a box given CAP_SYS_ADMIN) */
+	c = load("{\"linux\":{\"seccomp\":{\"syscalls\":[{\"names\":[\"clone\",\"unshare\"],"
+	         "\"action\":\"SCMP_ACT_ALLOW\"}]}}}");
+	assert_int_equal(runtime_quiet_uts_unshare(c), 0);
+	json_decref(c);
+	/* no filter (seccomp=unconfined), or no rules */
+	c = load("{\"linux\":{}}");
+	assert_int_equal(runtime_quiet_uts_unshare(c), 0);
+	assert_null(json_object_get(json_object_get(c, "linux"), "seccomp"));
+	json_decref(c);
+	c = load("{\"linux\":{\"seccomp\":{\"syscalls\":{}}}}");
+	assert_int_equal(runtime_quiet_uts_unshare(c), 0);
+	json_decref(c);
+}
+
 static void test_state_path(void **state)
 {
 	char p[64];
@@ -261,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(test_texts_and_root),
 	    cmocka_unit_test(test_boot),
 	    cmocka_unit_test(test_systemd),
+	    cmocka_unit_test(test_quiet_uts_unshare),
 	    cmocka_unit_test(test_state_path),
 	    cmocka_unit_test(test_parse_args),
 	};
