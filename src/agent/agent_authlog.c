@@ -75,14 +75,14 @@ static int open_authlog(void)
 static int file_says_rfc3339(int fd)
 {
 	char tail[512];
-	off_t end = lseek(fd, 0, SEEK_END);
+	off_t end = lseek(fd, 0, SEEK_END), from;
 	ssize_t n;
 	size_t at;
 
 	if (end <= 0)
 		return 0;
-	n = pread(fd, tail, sizeof(tail) - 1,
-	          end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0);
+	from = end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0;
+	n = pread(fd, tail, sizeof(tail) - 1, from);
 	if (n <= 0)
 		return 0;
 	tail[n] = '\0';
@@ -90,7 +90,7 @@ static int file_says_rfc3339(int fd)
 		tail[--n] = '\0';
 	const char *nl = strrchr(tail, '\n');
 	at = nl != NULL ? (size_t)(nl - tail) + 1 : 0;
-	if (nl == NULL && end > n) /* a line longer than the tail: no start */
+	if (nl == NULL && from > 0) /* a line longer than the tail: no start */
 		return 0;
 	const char *l = tail + at;
 	return strlen(l) > 20 && l[4] == '-' && l[7] == '-' && l[10] == 'T' && l[13] == ':' &&

@@ -207,13 +207,23 @@ def test_box_without_hermes_runtime_runs_hermes_own_init(hermes_factory):
     assert "which cannot be the boxes' init here" in inst.stderr_path.read_text()
     r = ssh_exec(inst.port, "echo CMD=$(tr '\\0' ' ' </proc/1/cmdline); echo COMM=$(cat /proc/1/comm); "
                  "echo SSHD=$(pgrep -f -c '[s]shd: /usr/sbin/sshd -D'); "
-                 "echo PARENT=$(ps -o ppid= -p $(pgrep -f -o '[s]shd: /usr/sbin/sshd -D'))")
+                 "echo PARENT=$(ps -o ppid= -p $(pgrep -f -o '[s]shd: /usr/sbin/sshd -D')); "
+                 "echo SYSLOG=$(test -S /dev/log && echo yes || echo no); echo TAIL-START; "
+                 "tail -n 1 /var/log/auth.log.1; tail -n 2 /var/log/auth.log")
     assert r.returncode == 0, r
     got = dict(re.findall(r"^([A-Z_a-z0-9-]+)=(.*)$", r.stdout.decode(), re.M))
     assert got["CMD"].strip() == "/sbin/init", got
     assert got["COMM"] == "init", got
     assert got["SSHD"] == "1", got
     assert got["PARENT"].strip() == "1", got
+    # No syslog daemon: the box's sshd appends its lines to auth.log itself, stamped as the
+    # log history before them (the image's rsyslog's format).
+    assert got["SYSLOG"] == "no", got
+    past, *mine = r.stdout.decode().split("TAIL-START\n", 1)[1].splitlines()
+    stamp = RFC3339 if re.match(RFC3339, past) else TRADITIONAL
+    assert re.match(rf"^{stamp} {HOSTNAME} \S+: ", past), past
+    assert any("Accepted password for root from 127.0.0.1 port" in ln for ln in mine), mine
+    assert all(re.match(rf"^{stamp} {HOSTNAME} sshd\[\d+\]: ", ln) for ln in mine), mine
 
 
 ENGINE_FILES = (
