@@ -12,7 +12,9 @@
  * box's limits on a cgroup above its own (runtime_cgroup.h), which `delete`
  * removes after runc; and, where Hermes gave the box a boot time, runc runs
  * in a time namespace whose clocks start at that boot (runtime_clock.h),
- * which every later runc command on the box joins. Then, for every command, it
+ * which every later runc command on the box joins; and the box's overlay
+ * root mounted again with short names for its layers in place of the
+ * engine's store's paths (runtime_rootfs.h). Then, for every command, it
  * becomes runc with the same arguments. Whatever it cannot do it leaves as Docker made
  * it and says so on stderr: a box with a tell beats no box.
  */
@@ -32,6 +34,7 @@
 #include "runtime_clock.h"
 #include "runtime_devices.h"
 #include "runtime_files.h"
+#include "runtime_rootfs.h"
 #include "runtime_spec.h"
 
 #define CONFIG_MAX ((off_t)4 << 20) /* a bundle's config.json is a few KiB */
@@ -162,6 +165,23 @@ static int systemd_cgroup(json_t *config)
 	return 1;
 }
 
+/* The root mounted again without the engine's store in its options
+ * (runtime_rootfs.h), before anything else opens it. */
+static void rename_root(const json_t *config, const char *bundle)
+{
+	const char *root = runtime_root_path(config);
+	char path[4096];
+	int r;
+
+	if (root == NULL)
+		return;
+	if (root[0] != '/' &&
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", bundle, root) < sizeof(path))
+		root = path;
+	if ((r = runtime_rootfs_rename(root, bundle)) < 0)
+		say("the root keeps the engine's names", strerror(-r));
+}
+
 static void save(json_t *config, const char *bundle)
 {
 	char path[4096], tmp[4200];
@@ -201,6 +221,7 @@ static int64_t prepare(const char *bundle)
 		close(bundlefd);
 		return -1;
 	}
+	rename_root(config, bundle);
 	runtime_take_texts(config, &texts);
 	boot = runtime_take_boot(config);
 	systemd = runtime_take_systemd(config);
