@@ -90,6 +90,13 @@ struct agent_login {
 #define AUTHLOG_PAM_INFO   (LOG_AUTHPRIV | LOG_INFO)
 void authlog(const struct agent_login *l, int prio, time_t when, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A line of an earlier connection's sshd (pid) at `when`: kept, then
+ * written by authlog_past_flush() into auth.log itself, at its place in
+ * time and in the file's format (syslog's receivers would stamp it with the
+ * time they get it); where that cannot be done, appended as authlog's. */
+void authlog_past(pid_t pid, time_t when, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void authlog_past_flush(const struct agent_login *l);
 /* HELLO's side effects: failures logged (auth.log, btmp), the acceptance and
  * session opening logged, loginuid, RLIMIT_NOFILE. */
 void login_begin(const struct agent_login *l, const struct agent_hello *h);
@@ -102,7 +109,7 @@ struct agent_utmp_rec {
 	char line[32]; /* "pts/N" */
 	pid_t pid;
 };
-void records_failed(const struct agent_login *l, const char *user, time_t when);
+void records_failed(const struct agent_login *l, pid_t pid, const char *user, time_t when);
 void records_login(const struct agent_login *l, struct agent_utmp_rec *r, const char *line,
                    pid_t pid);
 void records_logout(struct agent_utmp_rec *r);

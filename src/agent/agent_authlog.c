@@ -9,13 +9,16 @@
  * file already holds (the log history's: rsyslog's of the image).
  */
 #include "agent.h"
+#include "authlog_order.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -97,31 +100,45 @@ static int file_says_rfc3339(int fd)
 	       l[0] >= '0' && l[0] <= '9';
 }
 
-static void append_line(const struct agent_login *l, time_t when, const char *msg)
+/* "STAMP HOST sshd[PID]: MSG\n" in line, stamped as the file's last
+ * line is (rsyslog's RFC 3339 with usec, or the traditional one); its
+ * length. */
+static int format_line(char *line, size_t cap, int rfc3339, time_t when, long usec,
+                       const char *hostname, pid_t pid, const char *msg)
 {
-	char line[2300], stamp[48], host[64];
-	struct timespec ts;
+	char stamp[48], host[64];
 	struct tm tm;
-	int n, fd;
+	int n;
 
-	if ((fd = open_authlog()) < 0)
-		return;
 	localtime_r(&when, &tm);
-	if (file_says_rfc3339(fd)) {
+	if (rfc3339) {
 		long off = tm.tm_gmtoff / 60;
-		clock_gettime(CLOCK_REALTIME, &ts);
 		n = (int)strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(stamp + n, sizeof(stamp) - (size_t)n, ".%06ld%c%02ld:%02ld",
-		         ts.tv_nsec / 1000, off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
+		snprintf(stamp + n, sizeof(stamp) - (size_t)n, ".%06ld%c%02ld:%02ld", usec,
+		         off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
 		         (off < 0 ? -off : off) % 60);
 	} else {
 		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
 	}
 	/* rsyslog writes the short host name. */
-	snprintf(host, sizeof(host), "%.*s", (int)strcspn(l->hostname, "."), l->hostname);
-	n = snprintf(line, sizeof(line), "%s %s sshd[%d]: %s\n", stamp, host, (int)l->pid, msg);
-	if (n >= (int)sizeof(line))
-		n = (int)sizeof(line) - 1, line[n - 1] = '\n';
+	snprintf(host, sizeof(host), "%.*s", (int)strcspn(hostname, "."), hostname);
+	n = snprintf(line, cap, "%s %s sshd[%d]: %s\n", stamp, host, (int)pid, msg);
+	if (n >= (int)cap)
+		n = (int)cap - 1, line[n - 1] = '\n';
+	return n;
+}
+
+static void append_line(const struct agent_login *l, pid_t pid, time_t when, const char *msg)
+{
+	char line[2300];
+	struct timespec ts;
+	int n, fd;
+
+	if ((fd = open_authlog()) < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = format_line(line, sizeof(line), file_says_rfc3339(fd), when, ts.tv_nsec / 1000,
+	                l->hostname, pid, msg);
 	if (n > 0)
 		(void)write_all(fd, line, (size_t)n);
 	close(fd);
@@ -136,5 +153,143 @@ void authlog(const struct agent_login *l, int prio, time_t when, const char *fmt
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (send_syslog(prio, l->pid, msg) < 0)
-		append_line(l, when, msg);
+		append_line(l, l->pid, when, msg);
+}
+
+/* Lines of earlier connections, kept until authlog_past_flush(). */
+#define PAST_MAX      (AGENT_MAX_FAILURES * 6)
+#define PAST_MSG      640
+#define PAST_WINDOW   ((size_t)256 << 10) /* how far back in the file they may go */
+#define PAST_LINE_MAX (PAST_MSG + 400)
+
+static struct past {
+	time_t when;
+	pid_t pid;
+	char msg[PAST_MSG];
+} past[PAST_MAX];
+static size_t npast;
+
+void authlog_past(pid_t pid, time_t when, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (npast == PAST_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(past[npast].msg, sizeof(past[npast].msg), fmt, ap);
+	va_end(ap);
+	past[npast].when = when;
+	past[npast].pid = pid;
+	npast++;
+}
+
+static int read_at(int fd, char *buf, size_t n, off_t from)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, from + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* One try at writing the kept lines into the file at their place: 0, 1 to
+ * try again (the file grew meanwhile), -1 when it cannot be done. */
+static int insert_past(const struct agent_login *l, int fd, time_t now, uint32_t *rnd)
+{
+	struct authlog_new_line lines[PAST_MAX];
+	char *text = NULL, *fresh = NULL, *formatted = NULL;
+	struct stat st;
+	size_t window, whole, at, tail_len, used = 0;
+	off_t from;
+	long merged;
+	int rfc, r = -1;
+	long usec = -1;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -1;
+	rfc = file_says_rfc3339(fd);
+	window = (size_t)st.st_size < PAST_WINDOW ? (size_t)st.st_size : PAST_WINDOW;
+	from = st.st_size - (off_t)window;
+	if ((text = malloc(window + 1)) == NULL ||
+	    (formatted = malloc((size_t)PAST_MAX * PAST_LINE_MAX)) == NULL ||
+	    read_at(fd, text, window, from) < 0)
+		goto out;
+	/* Whole lines only: from the first line start in the window to the
+	 * last '\n'; a line still being written stays after them. */
+	at = 0;
+	if (from > 0) {
+		char *nl = memchr(text, '\n', window);
+		if (nl == NULL)
+			goto out;
+		at = (size_t)(nl - text) + 1;
+	}
+	whole = window;
+	while (whole > at && text[whole - 1] != '\n')
+		whole--;
+	for (size_t i = 0; i < npast; i++) {
+		/* Microseconds drawn, climbing within a second. */
+		if (i > 0 && past[i].when == past[i - 1].when && usec >= 0)
+			usec += 1 + (long)(*rnd % 40000);
+		else
+			usec = (long)(*rnd % 600000);
+		*rnd = *rnd * 1103515245u + 12345u;
+		if (usec > 999999)
+			usec = 999999;
+		int n = format_line(formatted + used, PAST_LINE_MAX, rfc, past[i].when, usec,
+		                    l->hostname, past[i].pid, past[i].msg);
+		if (n <= 0)
+			goto out;
+		lines[i] = (struct authlog_new_line){past[i].when, formatted + used, (size_t)n};
+		used += (size_t)n;
+	}
+	at += authlog_insert_at(text + at, whole - at, past[0].when, now);
+	tail_len = window - at;
+	if ((fresh = malloc(tail_len + used)) == NULL)
+		goto out;
+	merged = authlog_merge(text + at, whole - at, lines, npast, now, fresh, tail_len + used);
+	if (merged < 0)
+		goto out;
+	memcpy(fresh + merged, text + whole, window - whole);
+	/* Nothing written since it was read (rsyslog appends): else again. */
+	if (fstat(fd, &st) < 0 || st.st_size != from + (off_t)window) {
+		r = 1;
+		goto out;
+	}
+	if (pwrite(fd, fresh, (size_t)merged + (window - whole), from + (off_t)at) ==
+	    (ssize_t)((size_t)merged + (window - whole)))
+		r = 0;
+out:
+	free(fresh);
+	free(formatted);
+	free(text);
+	return r;
+}
+
+void authlog_past_flush(const struct agent_login *l)
+{
+	time_t now = time(NULL);
+	struct timespec ts;
+	uint32_t rnd;
+	int fd, flags, r = -1;
+
+	if (npast == 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rnd = (uint32_t)ts.tv_nsec ^ ((uint32_t)l->pid << 16);
+	if ((fd = open_authlog()) >= 0 && (flags = fcntl(fd, F_GETFL)) >= 0 &&
+	    fcntl(fd, F_SETFL, flags & ~O_APPEND) == 0)
+		for (int tries = 0; tries < 3 && (r = insert_past(l, fd, now, &rnd)) == 1; tries++)
+			;
+	if (fd >= 0)
+		close(fd);
+	if (r != 0) /* as this connection's lines, then: at the file's end */
+		for (size_t i = 0; i < npast; i++)
+			append_line(l, past[i].pid, past[i].when, past[i].msg);
+	npast = 0;
 }

@@ -8,6 +8,7 @@
 #include "agent.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -26,44 +27,124 @@ static const char *method_name(const char *m, int failed)
 	return failed ? NULL : m;
 }
 
-static void log_failure(const struct agent_login *l, const struct agent_failure *f,
+/* Who logs a failure: this connection's sshd, through syslog as it
+ * happens, or an earlier connection's (its own PID), into auth.log at the
+ * failure's time. */
+struct teller {
+	const struct agent_login *l;
+	pid_t pid;
+	int past;
+};
+
+static void tell(const struct teller *t, int prio, time_t when, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void tell(const struct teller *t, int prio, time_t when, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (t->past)
+		authlog_past(t->pid, when, "%s", msg);
+	else
+		authlog(t->l, prio, when, "%s", msg);
+}
+
+static int user_known(const struct agent_failure *f)
+{
+	char user[AGENT_MAX_STR + 1];
+	struct agent_user u;
+
+	bytes_cstr(user, sizeof(user), f->user);
+	return f->user.n == strlen(user) && user_lookup(user, &u);
+}
+
+static void log_failure(const struct teller *t, const struct agent_failure *f,
                         const struct agent_failure *prev)
 {
-	char user[AGENT_MAX_STR + 1], shown[4 * 64 + 1], method[32];
-	struct agent_user u;
+	const struct agent_login *l = t->l;
+	char shown[4 * 64 + 1], method[32];
 	const char *how;
-	int known;
 
 	bytes_cstr(method, sizeof(method), f->method);
 	if ((how = method_name(method, 1)) == NULL)
 		return;
-	bytes_cstr(user, sizeof(user), f->user);
 	bytes_visible(shown, sizeof(shown), f->user);
-	known = f->user.n == strlen(user) && user_lookup(user, &u);
-	if (known) {
-		authlog(l, AUTHLOG_PAM_NOTICE, f->time,
-		        "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
-		        "tty=ssh ruser= rhost=%s  user=%s",
-		        l->client_addr, shown);
-		authlog(l, AUTHLOG_SSHD, f->time, "Failed %s for %s from %s port %u ssh2", how,
-		        shown, l->client_addr, l->client_port);
+	if (user_known(f)) {
+		tell(t, AUTHLOG_PAM_NOTICE, f->time,
+		     "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
+		     "tty=ssh ruser= rhost=%s  user=%s",
+		     l->client_addr, shown);
+		tell(t, AUTHLOG_SSHD, f->time, "Failed %s for %s from %s port %u ssh2", how, shown,
+		     l->client_addr, f->port);
 	} else {
 		/* sshd says "Invalid user" once, when a new name is tried. */
 		if (prev == NULL || prev->user.n != f->user.n ||
 		    memcmp(prev->user.p, f->user.p, f->user.n) != 0)
-			authlog(l, AUTHLOG_SSHD, f->time, "Invalid user %s from %s port %u", shown,
-			        l->client_addr, l->client_port);
-		authlog(l, AUTHLOG_PAM_NOTICE, f->time,
-		        "pam_unix(sshd:auth): check pass; user unknown");
-		authlog(l, AUTHLOG_PAM_NOTICE, f->time,
-		        "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
-		        "tty=ssh ruser= rhost=%s",
-		        l->client_addr);
-		authlog(l, AUTHLOG_SSHD, f->time,
-		        "Failed %s for invalid user %s from %s port %u ssh2", how, shown,
-		        l->client_addr, l->client_port);
+			tell(t, AUTHLOG_SSHD, f->time, "Invalid user %s from %s port %u", shown,
+			     l->client_addr, f->port);
+		tell(t, AUTHLOG_PAM_NOTICE, f->time,
+		     "pam_unix(sshd:auth): check pass; user unknown");
+		tell(t, AUTHLOG_PAM_NOTICE, f->time,
+		     "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
+		     "tty=ssh ruser= rhost=%s",
+		     l->client_addr);
+		tell(t, AUTHLOG_SSHD, f->time, "Failed %s for invalid user %s from %s port %u ssh2",
+		     how, shown, l->client_addr, f->port);
 	}
-	records_failed(l, shown, (time_t)f->time);
+	records_failed(l, t->pid, shown, (time_t)f->time);
+}
+
+/* An earlier connection's end, as sshd logs a client that closes after a
+ * failure (the usual bot's). */
+static void log_closed(const struct teller *t, const struct agent_failure *f)
+{
+	char shown[4 * 64 + 1];
+
+	bytes_visible(shown, sizeof(shown), f->user);
+	tell(t, AUTHLOG_SSHD, f->time, "Connection closed by %s user %s %s port %u [preauth]",
+	     user_known(f) ? "authenticating" : "invalid", shown, t->l->client_addr, f->port);
+}
+
+/* HELLO's failures, oldest first: earlier connections' (a run of one port
+ * each), then this one's (its port, at the end). An earlier connection's
+ * sshd had a PID of its own, lower the earlier it came: a few below the
+ * next one's, as a server's PIDs climb with every connection. */
+static void log_failures(const struct agent_login *l, const struct agent_hello *h)
+{
+	uint32_t n = h->nfailures, own = n, runs = 0;
+	pid_t pids[AGENT_MAX_FAILURES], below = l->pid;
+	uint32_t seed = (uint32_t)time(NULL) ^ (uint32_t)l->pid;
+
+	while (own > 0 && h->failures[own - 1].port == l->client_port)
+		own--;
+	for (uint32_t i = 0; i < own; i++)
+		if (i == 0 || h->failures[i].port != h->failures[i - 1].port)
+			runs++;
+	/* From the newest run back. */
+	for (uint32_t r = runs; r > 0; r--) {
+		seed = seed * 1103515245u + 12345u;
+		below -= 3 + (pid_t)((seed >> 16) % 6);
+		pids[r - 1] = below > 1 ? below : 2;
+	}
+	for (uint32_t i = 0, run = 0; i < own; i++) {
+		int first = i == 0 || h->failures[i].port != h->failures[i - 1].port;
+		if (i > 0 && first)
+			run++;
+		struct teller t = {l, pids[run], 1};
+		log_failure(&t, &h->failures[i], first ? NULL : &h->failures[i - 1]);
+		if (i + 1 == own || h->failures[i + 1].port != h->failures[i].port)
+			log_closed(&t, &h->failures[i]);
+	}
+	/* Into the file before this connection's lines reach it. */
+	authlog_past_flush(l);
+	for (uint32_t i = own; i < n; i++) {
+		struct teller t = {l, l->pid, 0};
+		log_failure(&t, &h->failures[i], i == own ? NULL : &h->failures[i - 1]);
+	}
 }
 
 static void write_loginuid(uid_t uid)
@@ -94,8 +175,7 @@ void login_begin(const struct agent_login *l, const struct agent_hello *h)
 	const char *how = method_name(l->method, 0);
 	struct rlimit rl;
 
-	for (uint32_t i = 0; i < h->nfailures; i++)
-		log_failure(l, &h->failures[i], i ? &h->failures[i - 1] : NULL);
+	log_failures(l, h);
 	authlog(l, AUTHLOG_SSHD, time(NULL), "Accepted %s for %s from %s port %u ssh2",
 	        how ? how : "password", l->user.name, l->client_addr, l->client_port);
 	authlog(l, AUTHLOG_PAM_INFO, time(NULL),

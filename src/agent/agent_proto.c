@@ -113,6 +113,7 @@ static int decode_payload(struct rd *r, struct agent_msg *m)
 			return -1;
 		for (uint32_t i = 0; i < h->nfailures; i++) {
 			h->failures[i].time = rd_u32(r);
+			h->failures[i].port = rd_u32(r);
 			h->failures[i].user = rd_str(r, AGENT_MAX_STR);
 			h->failures[i].method = rd_str(r, AGENT_MAX_STR);
 		}
@@ -305,6 +306,7 @@ static void encode_payload(struct wr *w, const struct agent_msg *m)
 		wr_u32(w, h->nfailures);
 		for (uint32_t i = 0; i < h->nfailures; i++) {
 			wr_u32(w, h->failures[i].time);
+			wr_u32(w, h->failures[i].port);
 			wr_str(w, h->failures[i].user);
 			wr_str(w, h->failures[i].method);
 		}

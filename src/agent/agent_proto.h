@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGENT_PROTO_VERSION 1
+#define AGENT_PROTO_VERSION 2
 #define AGENT_HDR_LEN       9
 #define AGENT_MAX_PAYLOAD   65536 /* any frame's payload */
 #define AGENT_MAX_DATA      32768 /* bytes in one DATA or STDERR frame */
@@ -63,6 +63,7 @@ struct agent_bytes {
 
 struct agent_failure {
 	uint32_t time; /* Unix seconds */
+	uint32_t port; /* the client's port on the connection that failed */
 	struct agent_bytes user, method;
 };
 

@@ -51,13 +51,13 @@ static void set_host(struct utmpx *ut, const char *addr)
 		(void)inet_pton(AF_INET6, addr, ut->ut_addr_v6);
 }
 
-void records_failed(const struct agent_login *l, const char *user, time_t when)
+void records_failed(const struct agent_login *l, pid_t pid, const char *user, time_t when)
 {
 	struct utmpx ut;
 
 	memset(&ut, 0, sizeof(ut));
 	ut.ut_type = LOGIN_PROCESS;
-	ut.ut_pid = l->pid;
+	ut.ut_pid = pid;
 	strncpy(ut.ut_line, "ssh:notty", sizeof(ut.ut_line));
 	strncpy(ut.ut_user, user, sizeof(ut.ut_user));
 	set_host(&ut, l->client_addr);

@@ -18,6 +18,7 @@
 
 struct failure {
 	double time;                     /* wall clock */
+	unsigned port;                   /* the client's, of the connection that failed */
 	char user[FAILURE_USER_MAX + 1]; /* sanitized, cut */
 	const char *method;              /* a static string: "password", ... */
 };

@@ -225,6 +225,7 @@ static size_t encode_hello(struct session *s, uint8_t *out, size_t cap)
 	for (size_t i = skip; i < n; i++) {
 		struct agent_failure *f = &h->failures[h->nfailures++];
 		f->time = (uint32_t)all[i].time;
+		f->port = all[i].port;
 		f->user = bytes_of(all[i].user);
 		f->method = bytes_of(all[i].method);
 	}
@@ -594,6 +595,7 @@ static void note_failure(struct session *s, const struct ipc_str *user, const ch
 	snprintf(f->user, sizeof(f->user), "%s", name);
 	free(name);
 	f->time = util_wall();
+	f->port = (unsigned)s->port;
 	f->method = method;
 	s->nfailures++;
 }

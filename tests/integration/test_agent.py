@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from agent_client import (CLOSE, DATA, KIND_EXEC, KIND_SHELL, KIND_SUBSYSTEM, AgentClient,
-                          connect_in_netns, frame, hello_payload)
+                          VERSION, connect_in_netns, frame, hello_payload)
 from hermes_helpers import IMAGE, docker
 
 CLIENT = ("198.51.100.23", 41022)
@@ -40,7 +40,7 @@ class Box:
         kw.setdefault("client", CLIENT)
         kw.setdefault("server", SERVER)
         c = self.connect()
-        assert c.hello(**kw) == 1
+        assert c.hello(**kw) == VERSION
         return c
 
     def sh(self, command):
@@ -138,7 +138,7 @@ def test_listener_title_and_hello(box):
 
 def test_hello_with_another_version_is_refused(box):
     c = box.connect(timeout=10)
-    c.send(frame(1, 0, hello_payload(version=2)))
+    c.send(frame(1, 0, hello_payload(version=VERSION - 1)))
     with pytest.raises(ConnectionError):
         c.until(lambda: False, timeout=10)
     c.close()
@@ -235,6 +235,68 @@ def test_pty_shell_looks_like_sshd(fresh_box):
     c.close_channel(ch)
     assert c.wait_exit(ch) == ("signal", 1, False)
     c.close()
+
+
+def auth_stamp(fmt, when, usec=0):
+    if fmt == "rfc3339":
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{usec:06d}+00:00"
+    return time.strftime("%b %e %H:%M:%S", time.gmtime(when))
+
+
+@pytest.mark.parametrize("fmt", ["rfc3339", "traditional"])
+def test_earlier_connections_failures_go_in_at_their_time(fresh_box, fmt):
+    """HELLO's failures of earlier connections (a run of one client port each) are written into
+    auth.log at their place among the file's lines, in its format, stamped with their own times,
+    as that connection's sshd: its port, one PID a few below the next connection's, and its
+    close; this connection's own go at the end, as they happen."""
+    box = fresh_box
+    now = int(box.sh("date +%s"))
+    old = [(now - 600, "CRON[100]: a"), (now - 100, "CRON[200]: b"), (now - 10, "CRON[300]: c")]
+    text = "".join(f"{auth_stamp(fmt, t, 5)} prod-web-01 {m}\n" for t, m in old)
+    box.sh(f"printf '%s' '{text}' > /var/log/auth.log")
+    c = box.login(failures=[(now - 300, "adm1", "password", 40001),
+                            (now - 299, "adm1", "password", 40001),
+                            (now - 50, "root", "password", 40007),
+                            (now - 2, "guest", "password")])
+    c.close()
+    time.sleep(0.5)
+    lines = box.sh("cat /var/log/auth.log").splitlines()
+    msg = [re.sub(r"^\S+( +\d+ \S+)? \S+ ", "", ln) for ln in lines]
+    sshd = [re.sub(r"^sshd\[\d+\]: ", "", m) for m in msg]
+    pid = [int(m[1]) if (m := re.match(r"sshd\[(\d+)\]: ", x)) else None for x in msg]
+    adm1 = ["Invalid user adm1 from 198.51.100.23 port 40001",
+            "pam_unix(sshd:auth): check pass; user unknown",
+            "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+            "rhost=198.51.100.23",
+            "Failed password for invalid user adm1 from 198.51.100.23 port 40001 ssh2",
+            "pam_unix(sshd:auth): check pass; user unknown",
+            "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+            "rhost=198.51.100.23",
+            "Failed password for invalid user adm1 from 198.51.100.23 port 40001 ssh2",
+            "Connection closed by invalid user adm1 198.51.100.23 port 40001 [preauth]"]
+    root = ["pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+            "rhost=198.51.100.23  user=root",
+            "Failed password for root from 198.51.100.23 port 40007 ssh2",
+            "Connection closed by authenticating user root 198.51.100.23 port 40007 [preauth]"]
+    assert sshd[:1 + 8 + 1 + 3 + 1] == ["CRON[100]: a", *adm1, "CRON[200]: b", *root,
+                                        "CRON[300]: c"], lines
+    assert sshd[14] == "Invalid user guest from 198.51.100.23 port 41022", lines
+    assert any(x.startswith("Accepted password for root") for x in sshd[14:]), lines
+    # Each line's own time, in the file's format.
+    for i, t in [(1, now - 300), (4, now - 300), (7, now - 299), (8, now - 299), (10, now - 50),
+                 (12, now - 50)]:
+        assert lines[i].startswith(auth_stamp(fmt, t)[:19 if fmt == "rfc3339" else 15]), lines
+    if fmt == "rfc3339":
+        assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 ", ln)
+                   for ln in lines), lines
+    else:
+        assert all(re.match(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ", ln) for ln in lines), lines
+    # One PID per connection, climbing with them.
+    assert len(set(pid[1:9])) == 1 and len(set(pid[10:13])) == 1, lines
+    assert pid[1] < pid[10] < pid[14], lines
+    # btmp has every failure, with its connection's PID.
+    lastb = box.sh("lastb -w")
+    assert len(re.findall(r"^adm1\s+ssh:notty\s+198\.51\.100\.23\s", lastb, re.M)) == 2, lastb
 
 
 def test_exec_has_no_pty_and_notty_title(box):

@@ -3,7 +3,10 @@ clients: no docker exec in the attacker's path, and a login that looks like sshd
 (process tree, environment, limits, loginuid, utmp/wtmp/lastlog, auth.log, btmp, MOTD), signals
 delivered, and docker exec again when the operator turns the agent off."""
 
+import calendar
 import re
+import secrets
+import time
 
 import paramiko
 import pytest
@@ -103,6 +106,75 @@ def test_login_records_auth_log_btmp_lastlog_and_motd(hermes_factory):
     # Four sessions of one box are collected one after another (seconds each with its /run):
     # the last one's before the instance is stopped, so that shutdown waits for none of them.
     hermes.wait_event("artifacts.collected", session=sh.sid, timeout=60)
+
+
+def stamp_seconds(line):
+    """A line of auth.log's stamp, rsyslog's RFC 3339 or the traditional one, as Unix seconds
+    (the boxes' clocks are UTC)."""
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?([+-])(\d\d):(\d\d) ", line)
+    if m:
+        y, mo, d, h, mi, s = (int(x) for x in m.groups()[:6])
+        off = (int(m[8]) * 60 + int(m[9])) * 60 * (1 if m[7] == "+" else -1)
+        return calendar.timegm((y, mo, d, h, mi, s)) - off
+    m = re.match(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) ", line)
+    if m:
+        tm = time.strptime(f"{time.gmtime().tm_year} {m[1]} {m[2].strip()} {m[3]}:{m[4]}:{m[5]}",
+                           "%Y %b %d %H:%M:%S")
+        return calendar.timegm(tm)
+    return None
+
+
+def fail_once(hermes, user):
+    """One connection that fails one password for user and closes: (its client port, the
+    failure's time)."""
+    mark = hermes.mark()
+    t = paramiko.Transport(("127.0.0.1", hermes.port))
+    t.start_client(timeout=15)
+    with pytest.raises(paramiko.AuthenticationException):
+        t.auth_password(user, "not-it")
+    port = t.sock.getsockname()[1]
+    t.close()
+    hermes.wait_event("session.closed", since=mark, timeout=30)
+    return port, time.time()
+
+
+def test_earlier_connections_failures_are_logged_at_their_time(hermes):
+    """A brute-force run's failures reach the box only at the login that follows; the box's
+    auth.log has them as a server's sshd wrote them: each at its own time among the file's other
+    lines, with its connection's port and a PID of that connection's, lower than the next's,
+    and the connection's close."""
+    users = [f"scan{secrets.token_hex(3)}" for _ in range(2)]
+    first = fail_once(hermes, users[0])
+    time.sleep(2.2)
+    second = fail_once(hermes, users[1])
+    time.sleep(2.2)
+    r = ssh_exec(hermes.port, "cat /var/log/auth.log")
+    assert r.returncode == 0, r
+    lines = r.stdout.decode().splitlines()
+    pids = []
+    for user, (port, when) in zip(users, (first, second)):
+        mine = [ln for ln in lines if user in ln]
+        texts = [re.sub(r"^.*? sshd\[\d+\]: ", "", ln) for ln in mine]
+        assert texts == [f"Invalid user {user} from 127.0.0.1 port {port}",
+                         f"Failed password for invalid user {user} from 127.0.0.1 port {port} ssh2",
+                         f"Connection closed by invalid user {user} 127.0.0.1 port {port} [preauth]"
+                         ], mine
+        # pam_unix's two lines, just before the failure, carry no name.
+        at = lines.index(mine[1])
+        assert "check pass; user unknown" in lines[at - 2] and "rhost=127.0.0.1" in lines[at - 1]
+        for ln in mine + lines[at - 2:at]:
+            assert abs(stamp_seconds(ln) - when) <= 2, (ln, when)
+        conn_pids = {re.search(r" sshd\[(\d+)\]: ", ln)[1] for ln in mine + lines[at - 2:at]}
+        assert len(conn_pids) == 1, mine
+        pids.append(int(conn_pids.pop()))
+    accepted = [ln for ln in lines if "Accepted password for" in ln][-1]
+    pids.append(int(re.search(r" sshd\[(\d+)\]: ", accepted)[1]))
+    assert pids[0] < pids[1] < pids[2], pids
+    # The file reads in time order, to the second, from its first line to the login.
+    stamps = [stamp_seconds(ln) for ln in lines]
+    assert None not in stamps, [ln for ln, s in zip(lines, stamps) if s is None][:3]
+    assert all(a <= b for a, b in zip(stamps, stamps[1:])), [
+        (lines[i], lines[i + 1]) for i in range(len(stamps) - 1) if stamps[i] > stamps[i + 1]]
 
 
 def test_signal_request_reaches_the_process(hermes):

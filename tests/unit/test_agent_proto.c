@@ -54,8 +54,8 @@ static void test_hello(void **state)
 	h->server_port = 22;
 	h->session_id = bs("abc123");
 	h->nfailures = 2;
-	h->failures[0] = (struct agent_failure){1700000000, bs("admin"), bs("password")};
-	h->failures[1] = (struct agent_failure){1700000001, bs("oracle"), bs("publickey")};
+	h->failures[0] = (struct agent_failure){1700000000, 41022, bs("admin"), bs("password")};
+	h->failures[1] = (struct agent_failure){1700000001, 50022, bs("oracle"), bs("publickey")};
 	roundtrip(&m, buf, sizeof(buf), &r);
 	assert_int_equal(r.u.hello.version, 1);
 	assert_bytes(r.u.hello.user, "root");
@@ -67,19 +67,23 @@ static void test_hello(void **state)
 	assert_bytes(r.u.hello.session_id, "abc123");
 	assert_int_equal(r.u.hello.nfailures, 2);
 	assert_int_equal(r.u.hello.failures[0].time, 1700000000);
+	assert_int_equal(r.u.hello.failures[0].port, 41022);
 	assert_bytes(r.u.hello.failures[0].user, "admin");
 	assert_bytes(r.u.hello.failures[0].method, "password");
 	assert_int_equal(r.u.hello.failures[1].time, 1700000001);
+	assert_int_equal(r.u.hello.failures[1].port, 50022);
 	assert_bytes(r.u.hello.failures[1].user, "oracle");
 	assert_bytes(r.u.hello.failures[1].method, "publickey");
 
 	/* The most failures there may be. */
 	h->nfailures = AGENT_MAX_FAILURES;
 	for (int i = 0; i < AGENT_MAX_FAILURES; i++)
-		h->failures[i] = (struct agent_failure){(uint32_t)i, bs("u"), bs("password")};
+		h->failures[i] = (struct agent_failure){(uint32_t)i, 40000 + (uint32_t)i, bs("u"),
+		                                        bs("password")};
 	roundtrip(&m, buf, sizeof(buf), &r);
 	assert_int_equal(r.u.hello.nfailures, AGENT_MAX_FAILURES);
 	assert_int_equal(r.u.hello.failures[15].time, 15);
+	assert_int_equal(r.u.hello.failures[15].port, 40015);
 }
 
 static void test_open(void **state)
@@ -387,11 +391,12 @@ static void test_hello_refusals(void **state)
 	n = agent_encode(buf, sizeof(buf), &m);
 	assert_true(n > 0);
 	assert_int_equal(agent_decode(buf, n, &r, &used), 1);
-	/* nfailures is the u32 before the failure: 17 is refused. */
-	buf[n - (4 + 4 + 1 + 4) - 1] = AGENT_MAX_FAILURES + 1;
+	/* nfailures is the u32 before the failure (time, port, user "x",
+	 * an empty method): 17 is refused. */
+	buf[n - (4 + 4 + 4 + 1 + 4) - 1] = AGENT_MAX_FAILURES + 1;
 	assert_int_equal(agent_decode(buf, n, &r, &used), -EBADMSG);
 	/* 0 with a failure's bytes after it: bytes left over. */
-	buf[n - (4 + 4 + 1 + 4) - 1] = 0;
+	buf[n - (4 + 4 + 4 + 1 + 4) - 1] = 0;
 	assert_int_equal(agent_decode(buf, n, &r, &used), -EBADMSG);
 }
 
