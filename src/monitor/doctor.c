@@ -18,13 +18,16 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "agent_proto.h"
 #include "docker.h"
+#include "docker_json.h"
 #include "doctor.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics_proc.h"
 #include "sandbox_spec.h"
 #include "sandbox_util.h"
+#include "session.h"
 #include "stealth.h"
 
 #define DISK_FAIL  ((uint64_t)1 << 30) /* under 1 GiB free: a problem */
@@ -479,6 +482,28 @@ static void check_runtime(struct doctor *d, const struct config *cfg, struct doc
 		ok(d, "container_pool.runtime", "%s", runtime ? runtime : "the engine's default");
 }
 
+/* An image with a session agent that speaks another protocol (built from
+ * older sources) gets docker exec for every channel (monitor.c). */
+static void check_agent_protocol(struct doctor *d, const char *image, const json_t *inspect)
+{
+	const char *agent = NULL, *protocol = NULL;
+	char want[16];
+
+	docker_json_label(inspect, AGENT_LABEL, &agent, NULL);
+	if (agent == NULL || agent[0] == '\0')
+		return;
+	docker_json_label(inspect, AGENT_PROTOCOL_LABEL, &protocol, NULL);
+	snprintf(want, sizeof(want), "%d", AGENT_PROTO_VERSION);
+	if (protocol != NULL && strcmp(protocol, want) == 0)
+		ok(d, "hermes.agent_protocol", "protocol %s", want);
+	else
+		problem(d, false, "hermes.agent_protocol",
+		        "build the image again from these sources (scripts/build-images.sh)",
+		        "%s's session agent speaks protocol %s, this Hermes %s: every channel is a "
+		        "docker exec",
+		        image, protocol != NULL && protocol[0] != '\0' ? protocol : "1", want);
+}
+
 static bool check_image(struct doctor *d, const struct config *cfg, struct docker *dk)
 {
 	const char *image = cfg->container_pool.image;
@@ -489,9 +514,10 @@ static bool check_image(struct doctor *d, const struct config *cfg, struct docke
 	if (docker_call_wait(dk, "GET", path, NULL, DOCKER_ANSWER_MAX, CALL_MS, &a) < 0)
 		return false;
 	bool there = a.status == 200;
-	if (there)
+	if (there) {
 		ok(d, "container_pool.image", "%s", image);
-	else if (a.status == 404)
+		check_agent_protocol(d, image, a.json);
+	} else if (a.status == 404)
 		problem(d, true, "container_pool.image",
 		        "build it (scripts/build-images.sh in a checkout) or docker pull it",
 		        "%s does not exist", image);

@@ -29,6 +29,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "agent_proto.h"
 #include "artifacts.h"
 #include "docker.h"
 #include "events.h"
@@ -144,11 +145,13 @@ static bool parent_path_ok(const char *p)
 	return true;
 }
 
-/* The image's session agent, when it has one (label hermes.agent=PORT) and
- * this monitor may enter a box's network namespace to reach it. */
-static void use_agent(struct monitor *m, const char *image, const char *label)
+/* The image's session agent, when it has one (label hermes.agent=PORT),
+ * speaks this build's protocol (hermes.agent_protocol: an image built from
+ * older sources does not) and this monitor may enter a box's network
+ * namespace to reach it. */
+static void use_agent(struct monitor *m, const char *image, const char *label, const char *protocol)
 {
-	char *end;
+	char *end, want[16];
 	long port = strtol(label, &end, 10);
 	int r;
 
@@ -158,6 +161,14 @@ static void use_agent(struct monitor *m, const char *image, const char *label)
 	if (*end != '\0' || port < 1 || port > 65535) {
 		warn("image %s: label %s=%s is not a port; not using its session agent", image,
 		     AGENT_LABEL, label);
+		return;
+	}
+	snprintf(want, sizeof(want), "%d", AGENT_PROTO_VERSION);
+	if (strcmp(protocol, want) != 0) {
+		warn("image %s: its session agent speaks protocol %s (label %s), this Hermes %s: "
+		     "every channel is a docker exec until the image is built again from these "
+		     "sources (scripts/build-images.sh)",
+		     image, protocol[0] != '\0' ? protocol : "1", AGENT_PROTOCOL_LABEL, want);
 		return;
 	}
 	if (!m->cfg->container_pool.agent) {
@@ -237,7 +248,7 @@ static int choose_runtime(struct monitor *m)
 static int check_docker(struct monitor *m)
 {
 	struct docker_answer a;
-	char path[600], parent[256], agent[16];
+	char path[600], parent[256], agent[16], protocol[16];
 	const char *image = m->cfg->container_pool.image, *label;
 
 	snprintf(path, sizeof(path), "/images/%s/json", image);
@@ -264,6 +275,9 @@ static int check_docker(struct monitor *m)
 	docker_json_label(a.json, AGENT_LABEL, &label, NULL);
 	snprintf(agent, sizeof(agent), "%s", label ? label : "");
 	label = NULL;
+	docker_json_label(a.json, AGENT_PROTOCOL_LABEL, &label, NULL);
+	snprintf(protocol, sizeof(protocol), "%s", label ? label : "");
+	label = NULL;
 	docker_json_label(a.json, INIT_LABEL, &label, NULL);
 	m->image_systemd = label != NULL && strcmp(label, "systemd") == 0;
 	docker_answer_clear(&a);
@@ -277,7 +291,7 @@ static int check_docker(struct monitor *m)
 		     "sshd parent",
 		     image, SESSION_PARENT_LABEL);
 	snprintf(m->ctx.session_parent, sizeof(m->ctx.session_parent), "%s", parent);
-	use_agent(m, image, agent);
+	use_agent(m, image, agent, protocol);
 	return 0;
 }
 

@@ -22,8 +22,9 @@
 
 /* What the monitor shares with its sessions. */
 #define SESSION_PARENT_LABEL "hermes.session_parent"
-#define AGENT_LABEL          "hermes.agent" /* the port of the box's session agent */
-#define INIT_LABEL           "hermes.init"  /* "systemd": the image's init is (sandbox_spec.h) */
+#define AGENT_LABEL          "hermes.agent"          /* the port of the box's session agent */
+#define AGENT_PROTOCOL_LABEL "hermes.agent_protocol" /* its AGENT_PROTO_VERSION */
+#define INIT_LABEL           "hermes.init" /* "systemd": the image's init is (sandbox_spec.h) */
 
 struct session_ctx {
 	const struct config *cfg;

@@ -287,28 +287,6 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The directory of links, made in workdir: its path in dir. */
-static int make_links(const struct runtime_overlay *o, const char *workdir, char *dir, size_t cap)
-{
-	char link[4200 + 40];
-
-	if ((size_t)snprintf(dir, cap, "%s/.hermes-rootfs.XXXXXX", workdir) >= cap ||
-	    mkdtemp(dir) == NULL)
-		return -errno;
-	for (size_t i = 0; i < o->nlower + 2; i++) {
-		char name[32];
-		const char *to = i < o->nlower ? o->lower[i] : i == o->nlower ? o->upper : o->work;
-		if (i < o->nlower)
-			runtime_overlay_link_name(i, name, sizeof(name));
-		else
-			snprintf(name, sizeof(name), "%s", i == o->nlower ? "upper" : "work");
-		snprintf(link, sizeof(link), "%s/%s", dir, name);
-		if (symlink(to, link) < 0)
-			return -errno;
-	}
-	return 0;
-}
-
 static void remove_links(const char *dir)
 {
 	char link[4200 + 40];
@@ -326,6 +304,32 @@ static void remove_links(const char *dir)
 		unlink(link);
 	}
 	rmdir(dir);
+}
+
+/* The directory of links, made in workdir: its path in dir. Nothing of it
+ * is left when it cannot be made whole. */
+static int make_links(const struct runtime_overlay *o, const char *workdir, char *dir, size_t cap)
+{
+	char link[4200 + 40];
+
+	if ((size_t)snprintf(dir, cap, "%s/.hermes-rootfs.XXXXXX", workdir) >= cap ||
+	    mkdtemp(dir) == NULL)
+		return -errno;
+	for (size_t i = 0; i < o->nlower + 2; i++) {
+		char name[32];
+		const char *to = i < o->nlower ? o->lower[i] : i == o->nlower ? o->upper : o->work;
+		if (i < o->nlower)
+			runtime_overlay_link_name(i, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s", i == o->nlower ? "upper" : "work");
+		snprintf(link, sizeof(link), "%s/%s", dir, name);
+		if (symlink(to, link) < 0) {
+			int e = errno;
+			remove_links(dir);
+			return -e;
+		}
+	}
+	return 0;
 }
 
 /* mount(2) from directory `from` (relative names resolve there). */
@@ -379,11 +383,8 @@ int runtime_rootfs_rename(const char *root, const char *workdir)
 	    runtime_overlay_options(&o, fresh, RUNTIME_OVERLAY_OPTS_MAX + 1) < 0)
 		goto out;
 	flags = o.read_only ? MS_RDONLY : 0;
-	if ((r = make_links(&o, workdir, dir, sizeof(dir))) < 0) {
-		if (strstr(dir, "XXXXXX") == NULL)
-			remove_links(dir);
+	if ((r = make_links(&o, workdir, dir, sizeof(dir))) < 0)
 		goto out;
-	}
 	if (umount2(root, UMOUNT_NOFOLLOW) < 0) {
 		r = -errno; /* in use: Docker's mount stays */
 	} else if ((r = mount_from(dir, root, flags, fresh)) < 0) {

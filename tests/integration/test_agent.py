@@ -136,6 +136,14 @@ def test_listener_title_and_hello(box):
     c.close()
 
 
+def test_image_names_its_agents_protocol():
+    """The image says which protocol its agent speaks (the monitor uses docker exec for any
+    other): this build's."""
+    r = docker("image", "inspect", "-f", '{{ index .Config.Labels "hermes.agent_protocol" }}',
+               IMAGE)
+    assert r.returncode == 0 and r.stdout.strip() == str(VERSION), (r.stdout, r.stderr)
+
+
 def test_hello_with_another_version_is_refused(box):
     c = box.connect(timeout=10)
     c.send(frame(1, 0, hello_payload(version=VERSION - 1)))

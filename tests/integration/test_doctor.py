@@ -47,7 +47,7 @@ def test_all_well(hermes_binary, docker_ready, tmp_path):
     assert lines[-1].startswith("ready: 0 problems"), text
     for what in ("server.worker_user", "server.worker_chroot", "hermes-worker", "server.host_key_path",
                  "logging.output_dir", "disk", "server.port", "docker", "container_pool.image",
-                 "stealth.profile"):
+                 "hermes.agent_protocol", "stealth.profile"):
         assert re.search(rf"^ok +{re.escape(what)}: ", text, re.M), (what, text)
     # Nothing was made: keys and directories are only said to be made at start.
     assert "made at first start" in text

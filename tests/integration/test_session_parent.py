@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from hermes_helpers import IMAGE, ParamikoShell, asyncssh_run, docker
+from hermes_helpers import IMAGE, ParamikoShell, asyncssh_run, docker, ssh_exec
 
 
 @pytest.mark.parametrize("command, name", [
@@ -77,16 +77,42 @@ def test_tty_shell_has_ssh_tty_utmp_and_login_shell(hermes):
         assert sh.chan.recv_exit_status() == 4
 
 
-@pytest.fixture
-def image_without_parent():
-    """The target image with its hermes.session_parent and hermes.agent labels emptied."""
-    tag = f"hermes-target-noparent:{uuid.uuid4().hex[:8]}"
+def relabelled_image(name, labels):
+    """The target image with labels set over its own, tagged hermes-target-NAME:RANDOM; yields
+    the tag and removes the image afterwards."""
+    tag = f"hermes-target-{name}:{uuid.uuid4().hex[:8]}"
     # The classic builder, as scripts/build-images.sh uses: no buildx needed.
     subprocess.run(["docker", "build", "-q", "-t", tag, "-"], check=True, timeout=120,
                    capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0"},
-                   input=f"FROM {IMAGE}\nLABEL hermes.session_parent= hermes.agent=\n".encode())
+                   input=f"FROM {IMAGE}\nLABEL {labels}\n".encode())
     yield tag
     docker("rmi", "-f", tag)
+
+
+@pytest.fixture
+def image_without_parent():
+    """The target image with its hermes.session_parent and hermes.agent labels emptied."""
+    yield from relabelled_image("noparent", "hermes.session_parent= hermes.agent=")
+
+
+@pytest.fixture
+def image_of_another_agent_protocol():
+    """The target image labelled as built with an agent of another protocol version (an image
+    built from older sources)."""
+    yield from relabelled_image("oldagent", "hermes.agent_protocol=1")
+
+
+def test_image_with_another_agent_protocol_uses_docker_exec(image_of_another_agent_protocol,
+                                                             hermes_factory):
+    """A Hermes and an image whose agents do not speak one protocol: said at start, and every
+    channel is a docker exec (through the session parent), not a login the agent refuses."""
+    inst = hermes_factory.start({"container_pool": {"image": image_of_another_agent_protocol}})
+    assert "speaks protocol 1 (label hermes.agent_protocol)" in inst.stderr_tail(200)
+    mark = inst.mark()
+    r = ssh_exec(inst.port, "echo via-exec")
+    assert r.returncode == 0 and r.stdout.strip() == b"via-exec", r.stderr
+    sid = inst.wait_new_session(mark)
+    assert inst.wait_event("session.shell", session=sid, timeout=30)["transport"] == "exec"
 
 
 # The image fixture comes first so that it is removed after the daemon and its containers.

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -378,6 +379,29 @@ static void test_open_refusals(void **state)
 	assert_int_equal(dec(buf, open_frame(buf, 1, 0, AGENT_MAX_COMMAND + 1)), -EBADMSG);
 }
 
+/* The image's label says the version its agent speaks (the monitor uses
+ * docker exec for another): this one. */
+static void test_image_label_names_this_version(void **state)
+{
+	const char *root = getenv("HERMES_SOURCE_ROOT");
+	char path[4096], line[256], want[64];
+	int found = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(root);
+	snprintf(path, sizeof(path), "%s/images/ubuntu/Dockerfile", root);
+	assert_non_null(f = fopen(path, "r"));
+	snprintf(want, sizeof(want), "LABEL hermes.agent_protocol=%d\n", AGENT_PROTO_VERSION);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "LABEL hermes.agent_protocol=", 28) == 0) {
+			assert_string_equal(line, want);
+			found++;
+		}
+	fclose(f);
+	assert_int_equal(found, 1);
+}
+
 static void test_hello_refusals(void **state)
 {
 	static uint8_t buf[AGENT_HDR_LEN + AGENT_MAX_PAYLOAD];
@@ -492,6 +516,7 @@ int main(void)
 	    cmocka_unit_test(test_payload_refusals),
 	    cmocka_unit_test(test_open_refusals),
 	    cmocka_unit_test(test_hello_refusals),
+	    cmocka_unit_test(test_image_label_names_this_version),
 	    cmocka_unit_test(test_encode_refusals),
 	    cmocka_unit_test(test_type_names),
 	};
