@@ -6,10 +6,13 @@
  * (pam_systemd).
  */
 #include "agent.h"
+#include "past_pid.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -109,26 +112,83 @@ static void log_closed(const struct teller *t, const struct agent_failure *f)
 	     user_known(f) ? "authenticating" : "invalid", shown, t->l->client_addr, f->port);
 }
 
+#define LIVE_MAX 4096
+
+/* The box's processes and when each started (wall clock: the boot time in
+ * /proc/stat, the box's own, plus its start in ticks since the boot). */
+static size_t live_procs(struct live_proc *out, size_t cap)
+{
+	long tck = sysconf(_SC_CLK_TCK);
+	long long btime = -1;
+	char line[512];
+	struct dirent *e;
+	size_t n = 0;
+	FILE *f = fopen("/proc/stat", "re");
+	DIR *d;
+
+	if (f != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "btime %lld", &btime) == 1)
+				break;
+		fclose(f);
+	}
+	if (btime < 0 || tck <= 0 || (d = opendir("/proc")) == NULL)
+		return 0;
+	while (n < cap && (e = readdir(d)) != NULL) {
+		char *end, path[64];
+		long pid = strtol(e->d_name, &end, 10);
+		unsigned long long ticks;
+		ssize_t len;
+		int fd;
+
+		if (*end != '\0' || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		len = read(fd, line, sizeof(line) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		line[len] = '\0';
+		/* After the name's ')': field 3 on; the start is field 22. */
+		char *p = strrchr(line, ')');
+		for (int field = 2; p != NULL && field < 21; field++)
+			p = strchr(p + 1, ' ');
+		if (p == NULL || sscanf(p + 1, "%llu", &ticks) != 1)
+			continue;
+		out[n++] = (struct live_proc){
+		    (pid_t)pid, (time_t)(btime + (long long)(ticks / (unsigned long long)tck))};
+	}
+	closedir(d);
+	return n;
+}
+
 /* HELLO's failures, oldest first: earlier connections' (a run of one port
  * each), then this one's (its port, at the end). An earlier connection's
- * sshd had a PID of its own, lower the earlier it came: a few below the
- * next one's, as a server's PIDs climb with every connection. */
+ * sshd had a PID of its own, lower the earlier it came (past_pid.h). */
 static void log_failures(const struct agent_login *l, const struct agent_hello *h)
 {
-	uint32_t n = h->nfailures, own = n, runs = 0;
+	static struct live_proc procs[LIVE_MAX];
+	uint32_t n = h->nfailures, own = n, runs = 0, start[AGENT_MAX_FAILURES];
 	pid_t pids[AGENT_MAX_FAILURES], below = l->pid;
 	uint32_t seed = (uint32_t)time(NULL) ^ (uint32_t)l->pid;
+	size_t nprocs = 0;
 
 	while (own > 0 && h->failures[own - 1].port == l->client_port)
 		own--;
 	for (uint32_t i = 0; i < own; i++)
 		if (i == 0 || h->failures[i].port != h->failures[i - 1].port)
-			runs++;
+			start[runs++] = h->failures[i].time;
+	if (runs > 0)
+		nprocs = live_procs(procs, LIVE_MAX);
 	/* From the newest run back. */
 	for (uint32_t r = runs; r > 0; r--) {
 		seed = seed * 1103515245u + 12345u;
-		below -= 3 + (pid_t)((seed >> 16) % 6);
-		pids[r - 1] = below > 1 ? below : 2;
+		pid_t p = past_pid_choose(procs, nprocs, (time_t)start[r - 1], below, seed >> 16);
+		if (p == 0) /* no room among the live ones: a guess */
+			p = below - 3 - (pid_t)((seed >> 16) % 6);
+		below = pids[r - 1] = p > 1 ? p : 2;
 	}
 	for (uint32_t i = 0, run = 0; i < own; i++) {
 		int first = i == 0 || h->failures[i].port != h->failures[i - 1].port;

@@ -141,16 +141,17 @@ def fail_once(hermes, user):
 def test_earlier_connections_failures_are_logged_at_their_time(hermes):
     """A brute-force run's failures reach the box only at the login that follows; the box's
     auth.log has them as a server's sshd wrote them: each at its own time among the file's other
-    lines, with its connection's port and a PID of that connection's, lower than the next's,
-    and the connection's close."""
+    lines, with its connection's port and a PID of that connection's (lower than the next's, and
+    no live process's), and the connection's close."""
     users = [f"scan{secrets.token_hex(3)}" for _ in range(2)]
     first = fail_once(hermes, users[0])
     time.sleep(2.2)
     second = fail_once(hermes, users[1])
     time.sleep(2.2)
-    r = ssh_exec(hermes.port, "cat /var/log/auth.log")
+    r = ssh_exec(hermes.port, "cat /var/log/auth.log; echo LIVE $(ps -e -o pid=)")
     assert r.returncode == 0, r
     lines = r.stdout.decode().splitlines()
+    live = {int(p) for p in lines.pop().split()[1:]}
     pids = []
     for user, (port, when) in zip(users, (first, second)):
         mine = [ln for ln in lines if user in ln]
@@ -170,6 +171,8 @@ def test_earlier_connections_failures_are_logged_at_their_time(hermes):
     accepted = [ln for ln in lines if "Accepted password for" in ln][-1]
     pids.append(int(re.search(r" sshd\[(\d+)\]: ", accepted)[1]))
     assert pids[0] < pids[1] < pids[2], pids
+    # Gone connections: no live process holds their PIDs.
+    assert not live & set(pids[:2]), (pids, sorted(live))
     # The file reads in time order, to the second, from its first line to the login.
     stamps = [stamp_seconds(ln) for ln in lines]
     assert None not in stamps, [ln for ln, s in zip(lines, stamps) if s is None][:3]
