@@ -79,7 +79,8 @@ struct agent_login {
 	unsigned session_id; /* XDG_SESSION_ID */
 	char method[32];     /* as HELLO said it */
 	char hostname[256];
-	pid_t pid; /* the connection process, sshd[PID] in auth.log */
+	pid_t pid;           /* the connection process, sshd[PID] in auth.log */
+	off_t auth_log_kept; /* HELLO's: auth.log's bytes left as they are */
 };
 
 /* A line of sshd's (AUTHLOG_SSHD) or of its PAM stack's, as sshd[PID]:

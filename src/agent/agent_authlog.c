@@ -249,6 +249,19 @@ static int insert_past(const struct agent_login *l, int fd, time_t now, uint32_t
 		used += (size_t)n;
 	}
 	at += authlog_insert_at(text + at, whole - at, past[0].when, now);
+	/* Never into what Hermes's collection holds as the box had it at
+	 * ready (HELLO): from the first line that starts after it, so that
+	 * the log only grows. */
+	if (l->auth_log_kept > from + (off_t)at) {
+		size_t k = l->auth_log_kept < from + (off_t)whole
+		               ? (size_t)(l->auth_log_kept - from)
+		               : whole;
+		if (k < whole && k > 0 && text[k - 1] != '\n') {
+			char *nl = memchr(text + k, '\n', whole - k);
+			k = nl != NULL ? (size_t)(nl - text) + 1 : whole;
+		}
+		at = k;
+	}
 	tail_len = window - at;
 	if ((fresh = malloc(tail_len + used)) == NULL)
 		goto out;

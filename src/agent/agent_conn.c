@@ -336,6 +336,7 @@ void conn_main(int sock, unsigned session_id)
 	addr_cstr(l->client_addr, sizeof(l->client_addr), m.u.hello.client_addr);
 	addr_cstr(l->server_addr, sizeof(l->server_addr), m.u.hello.server_addr);
 	l->client_port = m.u.hello.client_port & 0xffff;
+	l->auth_log_kept = (off_t)m.u.hello.auth_log_kept;
 	l->server_port = m.u.hello.server_port & 0xffff;
 	bytes_cstr(l->method, sizeof(l->method), m.u.hello.method);
 	l->session_id = session_id;

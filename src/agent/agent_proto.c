@@ -108,6 +108,7 @@ static int decode_payload(struct rd *r, struct agent_msg *m)
 		h->server_addr = rd_str(r, AGENT_MAX_STR);
 		h->server_port = rd_u32(r);
 		h->session_id = rd_str(r, AGENT_MAX_STR);
+		h->auth_log_kept = rd_u32(r);
 		h->nfailures = rd_u32(r);
 		if (r->err || h->nfailures > AGENT_MAX_FAILURES)
 			return -1;
@@ -303,6 +304,7 @@ static void encode_payload(struct wr *w, const struct agent_msg *m)
 		wr_str(w, h->server_addr);
 		wr_u32(w, h->server_port);
 		wr_str(w, h->session_id);
+		wr_u32(w, h->auth_log_kept);
 		wr_u32(w, h->nfailures);
 		for (uint32_t i = 0; i < h->nfailures; i++) {
 			wr_u32(w, h->failures[i].time);

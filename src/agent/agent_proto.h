@@ -73,6 +73,10 @@ struct agent_hello {
 	struct agent_bytes method; /* "password", "publickey", "keyboard-interactive" */
 	struct agent_bytes client_addr, server_addr, session_id;
 	uint32_t client_port, server_port;
+	/* The bytes of /var/log/auth.log that Hermes's collection holds as
+	 * they were when the box became ready (0: none): an earlier
+	 * connection's lines go after them, so that the log only grows. */
+	uint32_t auth_log_kept;
 	uint32_t nfailures; /* <= AGENT_MAX_FAILURES */
 	struct agent_failure failures[AGENT_MAX_FAILURES];
 };

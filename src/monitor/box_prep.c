@@ -471,6 +471,19 @@ static json_t *same_in_every_box(const struct box_prep *bp, const struct config 
 	return k;
 }
 
+size_t box_prep_log_size(const struct box_prep *bp, const char *id, const char *path)
+{
+	for (size_t i = 0; i < PAST_BOXES; i++) {
+		size_t slot = (bp->next_box + PAST_BOXES - 1 - i) % PAST_BOXES;
+		if (bp->boxes[slot].known != NULL && strcmp(bp->boxes[slot].id, id) == 0) {
+			json_t *e = json_object_get(bp->boxes[slot].known, path);
+			json_int_t size = json_integer_value(json_object_get(e, "size"));
+			return size > 0 ? (size_t)size : 0;
+		}
+	}
+	return 0;
+}
+
 json_t *box_prep_known(const struct box_prep *bp, const char *id)
 {
 	json_t *k = json_deep_copy(bp->same);

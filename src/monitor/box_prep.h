@@ -46,4 +46,9 @@ void box_prep_install(struct box_prep *bp, struct pool *p, bool systemd);
  * NULL when out of memory. */
 json_t *box_prep_known(const struct box_prep *bp, const char *id);
 
+/* The size the log at path of container id had when the box became ready,
+ * where box_prep_known() holds it as a log the box appends to (what the
+ * collection compares with from then on); 0 otherwise. */
+size_t box_prep_log_size(const struct box_prep *bp, const char *id, const char *path);
+
 #endif

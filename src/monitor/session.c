@@ -215,6 +215,12 @@ static size_t encode_hello(struct session *s, uint8_t *out, size_t cap)
 	h->server_addr = bytes_of(s->dst_ip);
 	h->server_port = (uint32_t)s->dst_port;
 	h->session_id = bytes_of(s->id);
+	/* An earlier connection's lines go into auth.log after what the
+	 * collection compares with, so that the log only grows. */
+	size_t kept = s->ctx->prep != NULL
+	                  ? box_prep_log_size(s->ctx->prep, s->container_id, "/var/log/auth.log")
+	                  : 0;
+	h->auth_log_kept = kept <= UINT32_MAX ? (uint32_t)kept : UINT32_MAX;
 	/* What earlier connections from this address failed, then this one's:
 	 * the newest AGENT_MAX_FAILURES of them. */
 	struct failure all[2 * AGENT_MAX_FAILURES];

@@ -48,12 +48,13 @@ VERSION = 2  # docs/agent-protocol.md
 
 
 def hello_payload(user="root", method="password", client=("203.0.113.9", 50022),
-                  server=("10.1.2.3", 22), session_id="test", failures=(), version=VERSION):
+                  server=("10.1.2.3", 22), session_id="test", failures=(), version=VERSION,
+                  auth_log_kept=0):
     """HELLO's payload; each failure is (time, user, method), of this connection, or (time,
     user, method, client port) of the connection it names."""
     p = struct.pack(">I", version) + s(user) + s(method) + s(client[0])
     p += struct.pack(">I", client[1]) + s(server[0]) + struct.pack(">I", server[1])
-    p += s(session_id) + struct.pack(">I", len(failures))
+    p += s(session_id) + struct.pack(">II", auth_log_kept, len(failures))
     for when, fuser, fmethod, *port in failures:
         p += struct.pack(">II", when, port[0] if port else client[1]) + s(fuser) + s(fmethod)
     return p

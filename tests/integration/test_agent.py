@@ -307,6 +307,34 @@ def test_earlier_connections_failures_go_in_at_their_time(fresh_box, fmt):
     assert len(re.findall(r"^adm1\s+ssh:notty\s+198\.51\.100\.23\s", lastb, re.M)) == 2, lastb
 
 
+def test_earlier_failures_never_go_into_what_hermes_keeps(fresh_box):
+    """The part of auth.log Hermes's collection holds as the box had it at ready (HELLO's
+    auth_log_kept) is never rewritten: an earlier connection's lines older than its last line
+    go right after it, so that the log only grows and is not reported as altered."""
+    box = fresh_box
+    now = int(box.sh("date +%s"))
+    old = [(now - 600, "CRON[100]: a"), (now - 100, "CRON[200]: b"), (now - 10, "CRON[300]: c")]
+    text = "".join(f"{auth_stamp('rfc3339', t, 5)} prod-web-01 {m}\n" for t, m in old)
+    box.sh(f"printf '%s' '{text}' > /var/log/auth.log")
+    kept = len(text.splitlines(keepends=True)[0]) + len(text.splitlines(keepends=True)[1]) - 5
+    c = box.login(failures=[(now - 300, "adm1", "password", 40001)], auth_log_kept=kept)
+    c.close()
+    time.sleep(0.5)
+    data = box.sh("cat /var/log/auth.log")
+    # The kept bytes as they were, the cut inside the second line taking that line along.
+    assert data.startswith(text.splitlines(keepends=True)[0] + text.splitlines(keepends=True)[1])
+    msg = [re.sub(r"^\S+ \S+ (sshd\[\d+\]: )?", "", ln) for ln in data.splitlines()]
+    assert msg[:7] == ["CRON[100]: a", "CRON[200]: b",
+                       "Invalid user adm1 from 198.51.100.23 port 40001",
+                       "pam_unix(sshd:auth): check pass; user unknown",
+                       "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
+                       "tty=ssh ruser= rhost=198.51.100.23",
+                       "Failed password for invalid user adm1 from 198.51.100.23 port 40001 ssh2",
+                       "Connection closed by invalid user adm1 198.51.100.23 port 40001 [preauth]"
+                       ], data
+    assert msg[7] == "CRON[300]: c", data
+
+
 def test_exec_has_no_pty_and_notty_title(box):
     c = box.login()
     ch = c.run("tty; tr '\\0' '|' < /proc/$PPID/cmdline; echo; echo $$ $(ps -o sid= -p $$); "

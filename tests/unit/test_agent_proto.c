@@ -54,6 +54,7 @@ static void test_hello(void **state)
 	h->server_addr = bs("10.0.0.2");
 	h->server_port = 22;
 	h->session_id = bs("abc123");
+	h->auth_log_kept = 70123;
 	h->nfailures = 2;
 	h->failures[0] = (struct agent_failure){1700000000, 41022, bs("admin"), bs("password")};
 	h->failures[1] = (struct agent_failure){1700000001, 50022, bs("oracle"), bs("publickey")};
@@ -66,6 +67,7 @@ static void test_hello(void **state)
 	assert_bytes(r.u.hello.server_addr, "10.0.0.2");
 	assert_int_equal(r.u.hello.server_port, 22);
 	assert_bytes(r.u.hello.session_id, "abc123");
+	assert_int_equal(r.u.hello.auth_log_kept, 70123);
 	assert_int_equal(r.u.hello.nfailures, 2);
 	assert_int_equal(r.u.hello.failures[0].time, 1700000000);
 	assert_int_equal(r.u.hello.failures[0].port, 41022);
