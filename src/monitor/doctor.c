@@ -516,7 +516,8 @@ static bool check_image(struct doctor *d, const struct config *cfg, struct docke
 	bool there = a.status == 200;
 	if (there) {
 		ok(d, "container_pool.image", "%s", image);
-		check_agent_protocol(d, image, a.json);
+		if (cfg->container_pool.agent)
+			check_agent_protocol(d, image, a.json);
 	} else if (a.status == 404)
 		problem(d, true, "container_pool.image",
 		        "build it (scripts/build-images.sh in a checkout) or docker pull it",
