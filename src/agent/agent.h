@@ -48,6 +48,9 @@ void title_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int write_all(int fd, const void *p, size_t n);
 /* Monotonic milliseconds. */
 int64_t now_ms(void);
+/* A number in [0, n) (n > 0) for what the agent makes up (an earlier
+ * connection's PID, a line's microseconds): not for secrets. */
+uint32_t draw(uint32_t n);
 int set_nonblock(int fd);
 /* A C string of b cut at its first NUL and at cap-1 bytes. */
 void bytes_cstr(char *out, size_t cap, struct agent_bytes b);

@@ -200,7 +200,7 @@ static int read_at(int fd, char *buf, size_t n, off_t from)
 
 /* One try at writing the kept lines into the file at their place: 0, 1 to
  * try again (the file grew meanwhile), -1 when it cannot be done. */
-static int insert_past(const struct agent_login *l, int fd, time_t now, uint32_t *rnd)
+static int insert_past(const struct agent_login *l, int fd, time_t now)
 {
 	struct authlog_new_line lines[PAST_MAX];
 	char *text = NULL, *fresh = NULL, *formatted = NULL;
@@ -235,10 +235,9 @@ static int insert_past(const struct agent_login *l, int fd, time_t now, uint32_t
 	for (size_t i = 0; i < npast; i++) {
 		/* Microseconds drawn, climbing within a second. */
 		if (i > 0 && past[i].when == past[i - 1].when && usec >= 0)
-			usec += 1 + (long)(*rnd % 40000);
+			usec += 1 + (long)draw(40000);
 		else
-			usec = (long)(*rnd % 600000);
-		*rnd = *rnd * 1103515245u + 12345u;
+			usec = (long)draw(600000);
 		if (usec > 999999)
 			usec = 999999;
 		int n = format_line(formatted + used, PAST_LINE_MAX, rfc, past[i].when, usec,
@@ -287,17 +286,13 @@ out:
 void authlog_past_flush(const struct agent_login *l)
 {
 	time_t now = time(NULL);
-	struct timespec ts;
-	uint32_t rnd;
 	int fd, flags, r = -1;
 
 	if (npast == 0)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rnd = (uint32_t)ts.tv_nsec ^ ((uint32_t)l->pid << 16);
 	if ((fd = open_authlog()) >= 0 && (flags = fcntl(fd, F_GETFL)) >= 0 &&
 	    fcntl(fd, F_SETFL, flags & ~O_APPEND) == 0)
-		for (int tries = 0; tries < 3 && (r = insert_past(l, fd, now, &rnd)) == 1; tries++)
+		for (int tries = 0; tries < 3 && (r = insert_past(l, fd, now)) == 1; tries++)
 			;
 	if (fd >= 0)
 		close(fd);

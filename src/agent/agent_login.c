@@ -172,7 +172,6 @@ static void log_failures(const struct agent_login *l, const struct agent_hello *
 	static struct live_proc procs[LIVE_MAX];
 	uint32_t n = h->nfailures, own = n, runs = 0, start[AGENT_MAX_FAILURES];
 	pid_t pids[AGENT_MAX_FAILURES], below = l->pid;
-	uint32_t seed = (uint32_t)time(NULL) ^ (uint32_t)l->pid;
 	size_t nprocs = 0;
 
 	while (own > 0 && h->failures[own - 1].port == l->client_port)
@@ -184,10 +183,10 @@ static void log_failures(const struct agent_login *l, const struct agent_hello *
 		nprocs = live_procs(procs, LIVE_MAX);
 	/* From the newest run back. */
 	for (uint32_t r = runs; r > 0; r--) {
-		seed = seed * 1103515245u + 12345u;
-		pid_t p = past_pid_choose(procs, nprocs, (time_t)start[r - 1], below, seed >> 16);
+		uint32_t r6 = draw(6);
+		pid_t p = past_pid_choose(procs, nprocs, (time_t)start[r - 1], below, r6);
 		if (p == 0) /* no room among the live ones: a guess */
-			p = below - 3 - (pid_t)((seed >> 16) % 6);
+			p = below - 3 - (pid_t)r6;
 		below = pids[r - 1] = p > 1 ? p : 2;
 	}
 	for (uint32_t i = 0, run = 0; i < own; i++) {

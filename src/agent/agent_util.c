@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 int write_all(int fd, const void *p, size_t n)
@@ -104,4 +105,20 @@ void close_from(int from)
 	}
 	for (int fd = from; fd < 4096; fd++)
 		close(fd);
+}
+
+uint32_t draw(uint32_t n)
+{
+	static uint32_t x;
+
+	if (x == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = ((uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16)) | 1;
+	}
+	/* xorshift32 */
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return x % n;
 }

@@ -218,14 +218,25 @@ static int past_hash(const struct history_file *f, char out[DIGEST_HEX_MAX])
 	return ok ? 0 : -1;
 }
 
-/* The box's slot of remembered paths (a new one when it has none). */
-static json_t *known_of(struct box_prep *bp, const char *id)
+/* The box's remembered paths, the newest box of that id first; NULL when
+ * the ring holds none. */
+static json_t *remembered(const struct box_prep *bp, const char *id)
 {
 	for (size_t i = 0; i < PAST_BOXES; i++) {
 		size_t slot = (bp->next_box + PAST_BOXES - 1 - i) % PAST_BOXES;
 		if (bp->boxes[slot].known != NULL && strcmp(bp->boxes[slot].id, id) == 0)
 			return bp->boxes[slot].known;
 	}
+	return NULL;
+}
+
+/* The box's slot of remembered paths (a new one when it has none). */
+static json_t *known_of(struct box_prep *bp, const char *id)
+{
+	json_t *k = remembered(bp, id);
+
+	if (k != NULL)
+		return k;
 	size_t slot = bp->next_box++ % PAST_BOXES;
 	json_decref(bp->boxes[slot].known);
 	snprintf(bp->boxes[slot].id, sizeof(bp->boxes[slot].id), "%s", id);
@@ -473,15 +484,10 @@ static json_t *same_in_every_box(const struct box_prep *bp, const struct config 
 
 size_t box_prep_log_size(const struct box_prep *bp, const char *id, const char *path)
 {
-	for (size_t i = 0; i < PAST_BOXES; i++) {
-		size_t slot = (bp->next_box + PAST_BOXES - 1 - i) % PAST_BOXES;
-		if (bp->boxes[slot].known != NULL && strcmp(bp->boxes[slot].id, id) == 0) {
-			json_t *e = json_object_get(bp->boxes[slot].known, path);
-			json_int_t size = json_integer_value(json_object_get(e, "size"));
-			return size > 0 ? (size_t)size : 0;
-		}
-	}
-	return 0;
+	json_t *e = json_object_get(remembered(bp, id), path);
+	json_int_t size = json_integer_value(json_object_get(e, "size"));
+
+	return size > 0 ? (size_t)size : 0;
 }
 
 json_t *box_prep_known(const struct box_prep *bp, const char *id)
@@ -492,15 +498,10 @@ json_t *box_prep_known(const struct box_prep *bp, const char *id)
 	/* The machine id as the box was given it, and a newline. */
 	if (k == NULL || machine_id(bp, id, mid) < 0)
 		goto bad;
-	/* The log history it was given, the newest box of that id first. */
-	for (size_t i = 0; i < PAST_BOXES; i++) {
-		size_t slot = (bp->next_box + PAST_BOXES - 1 - i) % PAST_BOXES;
-		if (bp->boxes[slot].known != NULL && strcmp(bp->boxes[slot].id, id) == 0) {
-			if (json_object_update(k, bp->boxes[slot].known) < 0)
-				goto bad;
-			break;
-		}
-	}
+	/* The log history it was given. */
+	json_t *box = remembered(bp, id);
+	if (box != NULL && json_object_update(k, box) < 0)
+		goto bad;
 	/* systemd-tmpfiles makes it again at every boot (Debian's tmpfiles.d) */
 	if (bp->init_boots &&
 	    json_object_set_new(k, "/etc/mtab", json_string("link:../proc/self/mounts")) < 0)
