@@ -9,6 +9,7 @@ import socket
 import statistics
 import subprocess
 import time
+from collections import Counter
 
 import pytest
 
@@ -69,16 +70,27 @@ def test_a_thousand_held_connections_leave_room_for_a_login(defaults):
     assert not defaults.find("session.rejected", since=mark)
 
 
+def what_hermes_saw(hermes, since):
+    """A few lines that fit in a CI log's excerpt: the events by kind, and how sessions ended."""
+    events = hermes.events(since)
+    kinds = Counter(e["event"] for e in events)
+    ends = Counter(f'{e["event"]}:{e.get("reason")}' for e in events
+                   if e["event"] in ("session.closed", "session.rejected"))
+    return f"Hermes saw {dict(kinds)}; sessions ended {dict(ends)}\n"
+
+
 def test_hydra_with_16_tasks_is_never_refused(defaults, tmp_path):
     words = tmp_path / "words"
     words.write_text("".join(f"wrong-{i}\n" for i in range(63)) + f"{PASSWORD}\n")
     mark = defaults.mark()
-    r = subprocess.run(["hydra", "-I", "-t", "16", "-l", USER, "-P", str(words),
+    # -v: each child that fails says why (libssh's error), which hydra keeps to itself else.
+    r = subprocess.run(["hydra", "-v", "-I", "-t", "16", "-l", USER, "-P", str(words),
                         "-s", str(defaults.port), "ssh://127.0.0.1"],
                        capture_output=True, text=True, timeout=300)
     out = r.stdout + r.stderr
-    assert f"password: {PASSWORD}" in out, out[-2000:]
+    seen = what_hermes_saw(defaults, mark)
+    assert f"password: {PASSWORD}" in out, seen + out[-2000:]
     for bad in ("could not connect", "Connection refused", "[ERROR]", "disconnected"):
-        assert bad not in out, out[-2000:]
+        assert bad not in out, seen + out[-2000:]
     assert not defaults.find("session.rejected", since=mark)
     assert len(defaults.find("login.failed", since=mark)) >= 63
