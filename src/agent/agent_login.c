@@ -114,24 +114,33 @@ static void log_closed(const struct teller *t, const struct agent_failure *f)
 
 #define LIVE_MAX 4096
 
-/* The box's processes and when each started (wall clock: the boot time in
- * /proc/stat, the box's own, plus its start in ticks since the boot). */
-static size_t live_procs(struct live_proc *out, size_t cap)
+/* The box's boot (wall clock), from /proc/stat: its own, as every program
+ * in it reads it (`uptime -s`, `who -b`); -1 when unreadable. */
+static long long boot_time(void)
+{
+	long long btime = -1;
+	char line[512];
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	fclose(f);
+	return btime;
+}
+
+/* The box's processes and when each started (wall clock: the boot time
+ * plus its start in ticks since the boot). */
+static size_t live_procs(long long btime, struct live_proc *out, size_t cap)
 {
 	long tck = sysconf(_SC_CLK_TCK);
-	long long btime = -1;
 	char line[512];
 	struct dirent *e;
 	size_t n = 0;
-	FILE *f = fopen("/proc/stat", "re");
 	DIR *d;
 
-	if (f != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, "btime %lld", &btime) == 1)
-				break;
-		fclose(f);
-	}
 	if (btime < 0 || tck <= 0 || (d = opendir("/proc")) == NULL)
 		return 0;
 	while (n < cap && (e = readdir(d)) != NULL) {
@@ -164,23 +173,49 @@ static size_t live_procs(struct live_proc *out, size_t cap)
 	return n;
 }
 
+/* The first of HELLO's earlier failures that goes into the box's logs: a
+ * connection that began before the box's boot would have its lines in the
+ * log before the boot's, in the part Hermes keeps as the box had it at
+ * ready (agent_authlog.c), and its btmp records before the history's last
+ * ones. Written after them, the file's times would run backwards (a tell
+ * anyone can read off the file); left out, the box is a server whose
+ * attacker came before its reboot. */
+static uint32_t first_after_boot(const struct agent_hello *h, uint32_t own, long long btime)
+{
+	uint32_t first = 0;
+
+	if (btime < 0)
+		return 0;
+	for (uint32_t i = 0; i < own; i++)
+		if (i == 0 || h->failures[i].port != h->failures[i - 1].port) {
+			if ((long long)h->failures[i].time >= btime)
+				break;
+			first = i + 1;
+			while (first < own && h->failures[first].port == h->failures[i].port)
+				first++;
+		}
+	return first;
+}
+
 /* HELLO's failures, oldest first: earlier connections' (a run of one port
  * each), then this one's (its port, at the end). An earlier connection's
  * sshd had a PID of its own, lower the earlier it came (past_pid.h). */
 static void log_failures(const struct agent_login *l, const struct agent_hello *h)
 {
 	static struct live_proc procs[LIVE_MAX];
-	uint32_t n = h->nfailures, own = n, runs = 0, start[AGENT_MAX_FAILURES];
+	uint32_t n = h->nfailures, own = n, runs = 0, start[AGENT_MAX_FAILURES], skip;
 	pid_t pids[AGENT_MAX_FAILURES], below = l->pid;
+	long long btime = boot_time();
 	size_t nprocs = 0;
 
 	while (own > 0 && h->failures[own - 1].port == l->client_port)
 		own--;
-	for (uint32_t i = 0; i < own; i++)
-		if (i == 0 || h->failures[i].port != h->failures[i - 1].port)
+	skip = first_after_boot(h, own, btime);
+	for (uint32_t i = skip; i < own; i++)
+		if (i == skip || h->failures[i].port != h->failures[i - 1].port)
 			start[runs++] = h->failures[i].time;
 	if (runs > 0)
-		nprocs = live_procs(procs, LIVE_MAX);
+		nprocs = live_procs(btime, procs, LIVE_MAX);
 	/* From the newest run back. */
 	for (uint32_t r = runs; r > 0; r--) {
 		uint32_t r6 = draw(6);
@@ -189,9 +224,9 @@ static void log_failures(const struct agent_login *l, const struct agent_hello *
 			p = below - 3 - (pid_t)r6;
 		below = pids[r - 1] = p > 1 ? p : 2;
 	}
-	for (uint32_t i = 0, run = 0; i < own; i++) {
-		int first = i == 0 || h->failures[i].port != h->failures[i - 1].port;
-		if (i > 0 && first)
+	for (uint32_t i = skip, run = 0; i < own; i++) {
+		int first = i == skip || h->failures[i].port != h->failures[i - 1].port;
+		if (i > skip && first)
 			run++;
 		struct teller t = {l, pids[run], 1};
 		log_failure(&t, &h->failures[i], first ? NULL : &h->failures[i - 1]);

@@ -335,6 +335,27 @@ def test_earlier_failures_never_go_into_what_hermes_keeps(fresh_box):
     assert msg[7] == "CRON[300]: c", data
 
 
+def test_connections_before_the_boxs_boot_are_left_out(fresh_box):
+    """An earlier connection that began before the box's boot (its /proc/stat btime, what
+    `uptime -s` and `who -b` read) has no place in its logs: its lines would have to go before
+    the boot's, into what Hermes keeps. It is left out of auth.log and btmp alike; a connection
+    after the boot goes in."""
+    box = fresh_box
+    now = int(box.sh("date +%s"))
+    btime = int(re.search(r"^btime (\d+)$", box.sh("cat /proc/stat"), re.M)[1])
+    c = box.login(failures=[(btime - 120, "adm1", "password", 40001),
+                            (btime + 5, "adm1", "password", 40001),
+                            (now - 50, "oracle", "password", 40007)])
+    c.close()
+    time.sleep(0.5)
+    log = box.sh("cat /var/log/auth.log")
+    assert "port 40001" not in log, log
+    assert "Failed password for invalid user oracle from 198.51.100.23 port 40007 ssh2" in log, log
+    lastb = box.sh("lastb -w")
+    assert "adm1" not in lastb, lastb
+    assert re.search(r"^oracle\s+ssh:notty\s+198\.51\.100\.23\s", lastb, re.M), lastb
+
+
 def test_exec_has_no_pty_and_notty_title(box):
     c = box.login()
     ch = c.run("tty; tr '\\0' '|' < /proc/$PPID/cmdline; echo; echo $$ $(ps -o sid= -p $$); "
