@@ -137,6 +137,32 @@ def test_box_boots_with_systemd(hermes):
     assert "system boot" in got["WHO_B"], got
 
 
+def test_su_login_is_a_logind_session(hermes):
+    """As on a server installed with libpam-systemd (the image has it, as Debian's and Ubuntu's
+    standard installs do): a login shell from `su -` is a logind session in a scope of its own,
+    with XDG_SESSION_ID and XDG_RUNTIME_DIR set and root's user manager started for it, and no
+    unit of the box fails (user-runtime-dir's tmpfs is refused in a container, which systemd
+    252 takes in its stride; without pam_systemd, user@0.service would fail). The journal
+    check after this one sees that it left no warning."""
+    r = ssh_exec(hermes.port,
+                 "echo PKG=$(dpkg-query -W -f='${Status}' libpam-systemd); "
+                 "su - root -c 'echo CG=$(grep name=systemd /proc/self/cgroup); "
+                 "echo SID=$XDG_SESSION_ID; echo RT=$XDG_RUNTIME_DIR; "
+                 "echo MGR=$(systemctl is-active user@0.service); "
+                 "echo LISTED=$(loginctl list-sessions --no-legend | grep -c root)'; "
+                 "echo FAILED=$(systemctl --failed --no-legend | wc -l)")
+    assert r.returncode == 0, r
+    got = dict(re.findall(r"^([A-Z]+)=(.*)$", r.stdout.decode(), re.M))
+    assert got["PKG"] == "install ok installed", got
+    assert re.fullmatch(r"\d+", got["SID"]), got
+    scope = f"/user.slice/user-0.slice/session-{got['SID']}.scope"
+    assert got["CG"].endswith(f":name=systemd:{scope}"), got
+    assert got["RT"] == "/run/user/0", got
+    assert got["MGR"] == "active", got
+    assert got["LISTED"] == "1", got
+    assert got["FAILED"] == "0", got
+
+
 # dbus raises its open-files limit to 65536 at start; where the engine gives its boxes a hard
 # limit below that (it cannot be raised from inside), dbus says so. A host's limit, not the box's.
 DBUS_FD_LIMIT = "Failed to set fd limit to 65536: Operation not permitted"
