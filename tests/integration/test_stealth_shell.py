@@ -33,11 +33,15 @@ CHECKS = (
     "sshd -t; echo SSHD_T=$?; echo HOSTKEYS=$(sshd -T | grep -c '^hostkey ')")
 
 
-def run_checks(hermes):
-    r = ssh_exec(hermes.port, CHECKS)
+def shell_vars(port, command):
+    """The NAME=value lines a command run in the box printed (it must succeed)."""
+    r = ssh_exec(port, command)
     assert r.returncode == 0, r
-    out = r.stdout.decode()
-    return dict(re.findall(r"^([A-Z_a-z0-9-]+)=(.*)$", out, re.M))
+    return dict(re.findall(r"^([A-Z_a-z0-9-]+)=(.*)$", r.stdout.decode(), re.M))
+
+
+def run_checks(hermes):
+    return shell_vars(hermes.port, CHECKS)
 
 
 def test_box_looks_like_its_server(hermes):
@@ -114,9 +118,7 @@ def test_box_boots_with_systemd(hermes):
     # the services a small web server runs are active, and the box's sshd (the session agent in
     # its binary's place) is ssh.service's main process in that service's cgroup, logged as
     # started in the journal.
-    r = ssh_exec(hermes.port, BOOTED)
-    assert r.returncode == 0, r
-    got = dict(re.findall(r"^([A-Z_a-z0-9-]+)=(.*)$", r.stdout.decode(), re.M))
+    got = shell_vars(hermes.port, BOOTED)
     assert got["EXE"] in ("/usr/lib/systemd/systemd", "/lib/systemd/systemd"), got
     assert got["COMM"] == "systemd", got
     assert got["STATE"] == "running", got
@@ -144,15 +146,13 @@ def test_su_login_is_a_logind_session(hermes):
     unit of the box fails (user-runtime-dir's tmpfs is refused in a container, which systemd
     252 takes in its stride; without pam_systemd, user@0.service would fail). The journal
     check after this one sees that it left no warning."""
-    r = ssh_exec(hermes.port,
-                 "echo PKG=$(dpkg-query -W -f='${Status}' libpam-systemd); "
-                 "su - root -c 'echo CG=$(grep name=systemd /proc/self/cgroup); "
-                 "echo SID=$XDG_SESSION_ID; echo RT=$XDG_RUNTIME_DIR; "
-                 "echo MGR=$(systemctl is-active user@0.service); "
-                 "echo LISTED=$(loginctl list-sessions --no-legend | grep -c root)'; "
-                 "echo FAILED=$(systemctl --failed --no-legend | wc -l)")
-    assert r.returncode == 0, r
-    got = dict(re.findall(r"^([A-Z]+)=(.*)$", r.stdout.decode(), re.M))
+    got = shell_vars(hermes.port,
+                     "echo PKG=$(dpkg-query -W -f='${Status}' libpam-systemd); "
+                     "su - root -c 'echo CG=$(grep name=systemd /proc/self/cgroup); "
+                     "echo SID=$XDG_SESSION_ID; echo RT=$XDG_RUNTIME_DIR; "
+                     "echo MGR=$(systemctl is-active user@0.service); "
+                     "echo LISTED=$(loginctl list-sessions --no-legend | grep -c root)'; "
+                     "echo FAILED=$(systemctl --failed --no-legend | wc -l)")
     assert got["PKG"] == "install ok installed", got
     assert re.fullmatch(r"\d+", got["SID"]), got
     scope = f"/user.slice/user-0.slice/session-{got['SID']}.scope"
