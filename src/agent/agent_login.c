@@ -182,19 +182,13 @@ static size_t live_procs(long long btime, struct live_proc *out, size_t cap)
  * attacker came before its reboot. */
 static uint32_t first_after_boot(const struct agent_hello *h, uint32_t own, long long btime)
 {
-	uint32_t first = 0;
-
 	if (btime < 0)
 		return 0;
 	for (uint32_t i = 0; i < own; i++)
-		if (i == 0 || h->failures[i].port != h->failures[i - 1].port) {
-			if ((long long)h->failures[i].time >= btime)
-				break;
-			first = i + 1;
-			while (first < own && h->failures[first].port == h->failures[i].port)
-				first++;
-		}
-	return first;
+		if ((i == 0 || h->failures[i].port != h->failures[i - 1].port) &&
+		    (long long)h->failures[i].time >= btime)
+			return i; /* the first run begun after the boot */
+	return own;
 }
 
 /* HELLO's failures, oldest first: earlier connections' (a run of one port
@@ -205,11 +199,13 @@ static void log_failures(const struct agent_login *l, const struct agent_hello *
 	static struct live_proc procs[LIVE_MAX];
 	uint32_t n = h->nfailures, own = n, runs = 0, start[AGENT_MAX_FAILURES], skip;
 	pid_t pids[AGENT_MAX_FAILURES], below = l->pid;
-	long long btime = boot_time();
+	long long btime = -1;
 	size_t nprocs = 0;
 
 	while (own > 0 && h->failures[own - 1].port == l->client_port)
 		own--;
+	if (own > 0) /* earlier connections' failures: the boot is needed */
+		btime = boot_time();
 	skip = first_after_boot(h, own, btime);
 	for (uint32_t i = skip; i < own; i++)
 		if (i == skip || h->failures[i].port != h->failures[i - 1].port)
