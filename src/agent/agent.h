@@ -84,6 +84,8 @@ struct agent_login {
 	char hostname[256];
 	pid_t pid;           /* the connection process, sshd[PID] in auth.log */
 	off_t auth_log_kept; /* HELLO's: auth.log's bytes left as they are */
+	char logind_id[32];  /* the logind session's id, "" when there is none */
+	int logind_fifo;     /* held for the session's life; -1: none */
 };
 
 /* A line of sshd's (AUTHLOG_SSHD) or of its PAM stack's, as sshd[PID]:
@@ -106,6 +108,12 @@ void authlog_past_flush(const struct agent_login *l);
 void login_begin(const struct agent_login *l, const struct agent_hello *h);
 /* The connection's end in auth.log. */
 void login_end(const struct agent_login *l);
+
+/* --- agent_logind.c --- */
+/* The login made a logind session with this process as its leader, as
+ * pam_systemd does (sets logind_id and logind_fifo): 0, or -1 when the box
+ * has no logind or it refused (logind_fifo is then -1). */
+int logind_session_open(struct agent_login *l);
 
 /* utmp/wtmp/btmp/lastlog (agent_records.c). */
 struct agent_utmp_rec {

@@ -347,6 +347,7 @@ void conn_main(int sock, unsigned session_id)
 
 	title_set("sshd: %s@notty", l->user.name);
 	login_begin(l, &m.u.hello);
+	(void)logind_session_open(l); /* after the login uid, as in sshd's PAM stack */
 	if (!out_simple(AGENT_HELLO_OK, 0, AGENT_PROTO_VERSION))
 		_exit(1);
 	/* Done with HELLO's bytes; what came after it is the loop's. */

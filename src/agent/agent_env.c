@@ -129,7 +129,10 @@ void env_build(struct agent_env *e, const struct agent_login *l, const struct ag
 	}
 	if (locale_lang(lang, sizeof(lang)))
 		env_set(e, "LANG", "%s", lang);
-	env_set(e, "XDG_SESSION_ID", "%u", l->session_id);
+	if (l->logind_id[0] != '\0')
+		env_set(e, "XDG_SESSION_ID", "%s", l->logind_id);
+	else
+		env_set(e, "XDG_SESSION_ID", "%u", l->session_id);
 	env_set(e, "XDG_RUNTIME_DIR", "/run/user/%u", (unsigned)u->uid);
 	env_set(e, "XDG_SESSION_TYPE", "tty");
 	env_set(e, "XDG_SESSION_CLASS", "user");

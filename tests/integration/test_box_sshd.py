@@ -40,6 +40,49 @@ def test_process_tree_is_sshd_under_init(hermes):
     agent_shell_event(hermes, sh.sid)
 
 
+def test_login_is_a_logind_session(hermes_factory):
+    """As pam_systemd makes it on a server: the login's connection process (`sshd: root@...`)
+    leads a logind session of service sshd from the client's address, the shell is in its
+    session-N.scope with XDG_SESSION_ID N, logind logs the new session and starts root's user
+    manager, and no unit fails. The session ends with the connection (seen from the next
+    login, which the sticky box gives the same box)."""
+    hermes = hermes_factory.start({"container_pool": {"sticky_ttl": 120}})
+    with open_shell(hermes) as sh:
+        sh.expect(r"[#$] $")
+        sh.send("echo SID=$XDG_SESSION_ID; grep name=systemd /proc/self/cgroup | sed 's/^/CG=/'; "
+                "echo LEADER=$PPID; loginctl show-session $XDG_SESSION_ID -p Leader -p Service "
+                "-p Remote -p RemoteHost -p Type -p Class -p Name -p State; "
+                "echo MGR=$(systemctl is-active user@0.service); "
+                "echo FAILED=$(systemctl --failed --no-legend | wc -l); echo END-$((6*7))\n")
+        sh.expect(r"END-42\r?\n")
+        got = dict(re.findall(r"^([A-Za-z]+)=(.*?)\r?$", sh.output.replace("\r", ""), re.M))
+        sid = got["SID"]
+        assert sid.isdigit(), got
+        scope = f"/user.slice/user-0.slice/session-{sid}.scope"
+        assert got["CG"].endswith(f":name=systemd:{scope}"), got
+        assert got["Leader"] == got["LEADER"], got  # the shell's parent, sshd: root@pts/N
+        remote = (got["Service"], got["Remote"], got["RemoteHost"])
+        assert remote == ("sshd", "yes", "127.0.0.1"), got
+        assert (got["Type"], got["Class"], got["Name"]) == ("tty", "user", "root"), got
+        assert got["State"] in ("active", "online"), got
+        assert got["MGR"] == "active", got
+        assert got["FAILED"] == "0", got
+        sh.send("exit\n")
+        sh.exit_status()
+    agent_shell_event(hermes, sh.sid)
+    # The connection closed its session's descriptor: logind ends it.
+    for _ in range(50):
+        r = ssh_exec(hermes.port, f"loginctl show-session {sid} -p State 2>&1; "
+                     f"grep -c 'systemd-logind\\[[0-9]*\\]: New session {sid} of user root\\.' "
+                     "/var/log/auth.log")
+        out = r.stdout.decode()
+        if "State=active" not in out and "State=online" not in out:
+            break
+        time.sleep(0.2)
+    assert "State=active" not in out and "State=online" not in out, out
+    assert out.strip().splitlines()[-1] == "1", out
+
+
 def test_environment_limits_and_loginuid_are_a_pam_login(hermes):
     mark = hermes.mark()
     r = ssh_exec(hermes.port, 'echo "C=$SSH_CONNECTION"; echo "CL=$SSH_CLIENT"; '
