@@ -87,6 +87,24 @@ def test_login_is_a_logind_session(hermes_factory):
     assert out.strip().splitlines()[-1] == "1", out
 
 
+
+def test_a_stopped_bus_costs_a_login_its_session_not_the_login(hermes_factory):
+    """Root in the box may stop dbus-daemon: the next login waits for logind at most its few
+    seconds, then goes on without a session (its shell in ssh.service's cgroup, the listener's
+    own XDG_SESSION_ID), as a server's sshd goes on when pam_systemd gets no answer."""
+    hermes = hermes_factory.start({"container_pool": {"sticky_ttl": 120}})
+    r = ssh_exec(hermes.port, "kill -STOP $(pidof dbus-daemon) && echo STOPPED")
+    assert r.returncode == 0 and r.stdout == b"STOPPED\n", r
+    try:
+        r = ssh_exec(hermes.port, "grep name=systemd /proc/self/cgroup | sed 's/^/CG=/'; "
+                     "echo SID=$XDG_SESSION_ID", timeout=30)
+    finally:
+        ssh_exec(hermes.port, "kill -CONT $(pidof dbus-daemon)")
+    assert r.returncode == 0, r
+    got = dict(re.findall(r"^([A-Z]+)=(.*)$", r.stdout.decode(), re.M))
+    assert got["CG"].endswith(":name=systemd:/system.slice/ssh.service"), got
+    assert got["SID"].isdigit(), got
+
 def test_environment_limits_and_loginuid_are_a_pam_login(hermes):
     mark = hermes.mark()
     r = ssh_exec(hermes.port, 'echo "C=$SSH_CONNECTION"; echo "CL=$SSH_CLIENT"; '
