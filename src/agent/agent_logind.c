@@ -12,7 +12,6 @@
 #include "dbus_msg.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,14 +168,12 @@ int logind_session_open(struct agent_login *l)
 	l->logind_fifo = -1;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", BUS_PATH);
 	b.deadline = now_ms() + WAIT_MS;
-	/* Connected without waiting: a bus whose backlog is full (a stopped
-	 * dbus-daemon) refuses at once rather than holding the login; the
-	 * few writes after it fit the socket's buffer, the reads wait at most
-	 * until the deadline. */
+	/* Nothing on the bus waits: a full backlog (a stopped dbus-daemon)
+	 * refuses the connect at once, a write it cannot take fails (ours fit
+	 * an empty socket's buffer), and reads wait in poll until the deadline. */
 	b.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (b.fd < 0 || connect(b.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    fcntl(b.fd, F_SETFL, fcntl(b.fd, F_GETFL) & ~O_NONBLOCK) < 0 || authenticate(&b) < 0 ||
-	    call(&b, out, dbus_hello(out, sizeof(out), 1), 1, &h) < 0)
+	    authenticate(&b) < 0 || call(&b, out, dbus_hello(out, sizeof(out), 1), 1, &h) < 0)
 		goto out;
 	memmove(b.in, b.in + h.total, b.in_len - h.total);
 	b.in_len -= h.total;

@@ -87,7 +87,6 @@ def test_login_is_a_logind_session(hermes_factory):
     assert out.strip().splitlines()[-1] == "1", out
 
 
-
 def test_a_stopped_bus_costs_a_login_its_session_not_the_login(hermes_factory):
     """Root in the box may stop dbus-daemon: the next login waits for logind at most its few
     seconds, then goes on without a session (its shell in ssh.service's cgroup, the listener's
@@ -104,6 +103,7 @@ def test_a_stopped_bus_costs_a_login_its_session_not_the_login(hermes_factory):
     got = dict(re.findall(r"^([A-Z]+)=(.*)$", r.stdout.decode(), re.M))
     assert got["CG"].endswith(":name=systemd:/system.slice/ssh.service"), got
     assert got["SID"].isdigit(), got
+
 
 def test_environment_limits_and_loginuid_are_a_pam_login(hermes):
     mark = hermes.mark()
