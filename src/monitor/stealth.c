@@ -342,6 +342,20 @@ static void keyed(const struct stealth *s, const void *p, size_t n, uint8_t out[
 	EVP_MD_CTX_free(c);
 }
 
+uint32_t stealth_pam_delay(const struct stealth *s, long long second)
+{
+	/* Linux-PAM's: the requested delay times 0.5 plus the mean of three
+	 * draws, seeded by the second the attempt began in. */
+	char seed[32];
+	uint8_t h[32];
+	int n = snprintf(seed, sizeof(seed), "pam %lld", second);
+
+	keyed(s, seed, (size_t)n, h);
+	double mean = ((double)buf_be32(h) + (double)buf_be32(h + 4) + (double)buf_be32(h + 8)) /
+	              3.0 / 4294967296.0;
+	return (uint32_t)((double)s->profile.delay.pam_ms * (0.5 + mean));
+}
+
 struct stealth_wait stealth_refusal(const struct stealth *s, const uint8_t *user, size_t user_len,
                                     bool password)
 {
@@ -356,16 +370,7 @@ struct stealth_wait stealth_refusal(const struct stealth *s, const uint8_t *user
 	w.floor_us =
 	    (uint32_t)d->floor_lo_us +
 	    (uint32_t)((uint64_t)buf_be32(h) * (uint64_t)(d->floor_hi_us - d->floor_lo_us) >> 32);
-	if (password && d->pam_ms > 0) {
-		/* Linux-PAM's: the requested delay times 0.5 plus the mean of
-		 * three draws, seeded by the second the attempt began in. */
-		char second[32];
-		int n = snprintf(second, sizeof(second), "pam %lld", (long long)time(NULL));
-		keyed(s, second, (size_t)n, h);
-		double mean =
-		    ((double)buf_be32(h) + (double)buf_be32(h + 4) + (double)buf_be32(h + 8)) /
-		    3.0 / 4294967296.0;
-		w.pam_ms = (uint32_t)((double)d->pam_ms * (0.5 + mean));
-	}
+	if (password && d->pam_ms > 0)
+		w.pam_ms = stealth_pam_delay(s, (long long)time(NULL));
 	return w;
 }

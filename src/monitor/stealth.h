@@ -46,4 +46,9 @@ void stealth_set_secret(struct stealth *s, const void *p, size_t n);
 struct stealth_wait stealth_refusal(const struct stealth *s, const uint8_t *user, size_t user_len,
                                     bool password);
 
+/* PAM's delay in ms for a password checked in the given second since the
+ * epoch (what stealth_refusal draws for the current one): the same for
+ * every attempt of that second, 0.5 to 1.5 times the profile's pam_ms. */
+uint32_t stealth_pam_delay(const struct stealth *s, long long second);
+
 #endif

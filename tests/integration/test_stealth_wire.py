@@ -18,10 +18,14 @@ which the tolerances below follow:
   2 s x (0.5 + the mean of three pseudo-random draws seeded by the second the attempt began),
   so 1-3 s), padded by sshd up to d x 2^k: d is a per-user delay of 5-9.3 ms fixed for a host
   (a hash of the user name and a secret drawn from the host keys), doubled until it passes the
-  time already spent. What a client sees is two values per user a factor 2 apart, d x 256 and
-  d x 512 (1.28-2.4 s and 2.56-4.8 s), identical to the millisecond from one attempt to the
-  next. Two sshd hosts can differ by up to a factor of about 2, so the comparison of two
-  servers' delays cannot be tighter than that.
+  time already spent. What a client sees is d x 2^k for the least k that passes PAM's time,
+  identical to the millisecond from one attempt to the next: mostly d x 256 or d x 512
+  (1.28-2.4 s and 2.56-4.8 s), and d x 1024 (5.1-6 s) when d is under 5.86 ms and PAM took
+  more than d x 512 (CI saw 5.27 s from Hermes: d 5.15 ms, PAM over 2.64 s; sshd 9.2 puts no
+  cap on the padding). Which of these a host shows depends on its own d, so two hosts' delays
+  for one name can differ by a factor of 4; what they share is the model, which the tests
+  check value by value, and PAM's distribution, which tests/unit/test_stealth.c checks over
+  thousands of seconds (the attempts here sample two or three of them).
 - Every other failure (none, publickey, a disabled method) is padded to d, 5-9.3 ms (2d when it
   took longer than d).
 """
@@ -68,8 +72,10 @@ if AGAINST == "sshd":
     LIBSSH_DROPS_PREAUTH_GLOBAL = False
 
 # The envelope of a failed password's delay on any stock sshd with PAM (see the docstring):
-# d x 2^k for d in 5-9.3 ms and k in 8, 9, with a little room for the round trip.
-PAM_DELAY_RANGE = (1.2, 5.0)
+# d x 2^k for d in 5-9.3 ms, with d x 2^(k-1) under PAM's longest time.
+PAM_DELAY_RANGE = (1.2, 6.0)
+# PAM's own time: 2 s x (0.5 + a mean of three draws in [0, 1)).
+PAM_TIME = (1.0, 3.0)
 # ... and of any other failure: d or 2d.
 SMALL_DELAY_RANGE = (0.0049, 0.1)
 
@@ -307,36 +313,42 @@ def in_range(values, low, high):
     return all(low <= v <= high for v in values)
 
 
+def pam_padded(values):
+    """Whether delays look like sshd's: every one d x 2^k for one d of 5-9.3 ms, within 5% (on
+    an idle machine sshd's repeat within 0.1%; a loaded one, such as the sanitizer pass of the
+    test command, was seen 3% apart), each k the least that passes a PAM time of 1-3 s
+    (d x 2^(k-1) under 3 s). The d of each, for the message."""
+    ds, ok = [], True
+    for v in values:
+        # d x 256, d x 512 and d x 1024 for d of 5-9.3 ms do not overlap.
+        k = 8 if v < 2.45 else 9 if v < 4.9 else 10
+        ds.append(v / 2 ** k)
+        ok = ok and v / 2 < PAM_TIME[1] and v >= PAM_TIME[0]
+    return (ok and all(0.0049 <= d <= 0.0094 for d in ds) and max(ds) <= min(ds) * 1.05), ds
+
+
 @pytest.mark.timing
 def test_failed_password_delay(password_delays, differences):
-    """A tolerant comparison of the distributions: every delay within what any stock sshd with
-    PAM can show, and the medians within a factor of 2 (what two sshd hosts can differ by)."""
+    """Every delay within what any stock sshd with PAM can show (the docstring's envelope).
+    The medians are not compared: a host's d decides whether its delays sit at d x 256, 512
+    or 1024, so two stock hosts' medians can differ by a factor of 4; the shape test below
+    holds each value to the model instead."""
     found = []
     for user in (USER, UNKNOWN_USER):
         ours, theirs = password_delays["hermes"][user], password_delays["sshd"][user]
         # Sanity: this machine's sshd and PAM behave as measured.
         assert in_range(theirs, *PAM_DELAY_RANGE), (user, theirs)
-        mine, its = statistics.median(ours), statistics.median(theirs)
-        shown = f"{probe.stats(ours)}, sshd {probe.stats(theirs)}"
         if not in_range(ours, *PAM_DELAY_RANGE):
-            found.append(f"{user!r}: delays outside {PAM_DELAY_RANGE} s: {shown}")
-        elif not 0.5 <= mine / its <= 2:
-            found.append(f"{user!r}: median {mine:.3f} s, sshd {its:.3f} s: {shown}")
+            found.append(f"{user!r}: delays outside {PAM_DELAY_RANGE} s: "
+                         f"{probe.stats(ours)}, sshd {probe.stats(theirs)}")
     fail_on(differences, "failed password delay", found)
-
-
-def pam_padded(values):
-    """Whether delays look like sshd's: every one d x 2^k (k 8 or 9) for one d of 5-9.3 ms,
-    within 5% (on an idle machine sshd's repeat within 0.1%; a loaded one, such as the
-    sanitizer pass of the test command, was seen 3% apart). The d of each, for the message."""
-    ds = [v / (256 if v < 2.45 else 512) for v in values]
-    return (all(0.0049 <= d <= 0.0094 for d in ds) and max(ds) <= min(ds) * 1.05), ds
 
 
 @pytest.mark.timing
 def test_failed_password_delay_shape(password_delays, differences):
-    """The finer shape a scanner can see by failing a few times: at most two values per user,
-    a factor 2 apart, each the same to the millisecond from one attempt to the next."""
+    """The finer shape a scanner can see by failing a few times: one d per user, each value d
+    times the power of 2 that PAM's time calls for, the same to the millisecond from one
+    attempt to the next."""
     found = []
     for user in (USER, UNKNOWN_USER):
         ok, ds = pam_padded(password_delays["sshd"][user])
@@ -344,7 +356,7 @@ def test_failed_password_delay_shape(password_delays, differences):
         ok, ds = pam_padded(password_delays["hermes"][user])
         if not ok:
             found.append(f"{user!r}: {password_delays['hermes'][user]} are not d x 2^k "
-                         f"(k 8 or 9) for one d of 5-9.3 ms (each divided: "
+                         f"(k 8-10, PAM 1-3 s) for one d of 5-9.3 ms (each divided: "
                          f"{[round(d * 1000, 3) for d in ds]} ms)")
     fail_on(differences, "failed password delay shape", found)
 

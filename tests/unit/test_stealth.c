@@ -71,6 +71,38 @@ static void test_pam_delay(void **state)
 	assert_int_equal(refusal(&s, "root", true).pam_ms, 0);
 }
 
+/* The draw over many seconds has the shape of Linux-PAM's: 2 s x (0.5 + the
+ * mean of three uniform draws), so a mean of 2 s, half of the delays below
+ * it and 4.5 x 0.25^3 = 7 % of them below 1.5 s (as many above 2.5 s). One
+ * value per second, for every attempt in it. */
+static void test_pam_delay_distribution(void **state)
+{
+	struct stealth s;
+	const long long first = 1796000000, n = 4000;
+	double sum = 0;
+	long below_half = 0, below_mean = 0, above = 0, repeats = 0;
+	uint32_t last = 0;
+
+	(void)state;
+	setup_profile(&s, true);
+	for (long long t = first; t < first + n; t++) {
+		uint32_t ms = stealth_pam_delay(&s, t);
+		assert_in_range(ms, 1000, 2999);
+		assert_int_equal(stealth_pam_delay(&s, t), ms);
+		sum += ms;
+		below_half += ms < 1500;
+		below_mean += ms < 2000;
+		above += ms >= 2500;
+		repeats += ms == last;
+		last = ms;
+	}
+	assert_in_range((long)(sum / (double)n), 1970, 2030);
+	assert_in_range(below_mean, n * 47 / 100, n * 53 / 100);
+	assert_in_range(below_half, n * 5 / 100, n * 9 / 100);
+	assert_in_range(above, n * 5 / 100, n * 9 / 100);
+	assert_true(repeats < 10);
+}
+
 static void test_off(void **state)
 {
 	struct stealth s;
@@ -87,6 +119,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_floor_per_user),
 	    cmocka_unit_test(test_pam_delay),
+	    cmocka_unit_test(test_pam_delay_distribution),
 	    cmocka_unit_test(test_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
