@@ -56,7 +56,7 @@ if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
 	# client's retry), so the two run side by side, each in a temporary directory of its own
 	# (HERMES_SERIAL_PASSES=1: one after the other; kept when a pass fails); the ASan pass's
 	# output follows the gcc pass's. Debian's interpreter: it is the one with python3-pytest
-	# and python3-paramiko.
+	# and python3-paramiko. Each pass lists its slowest tests, to keep the run's time in view.
 	asan_tmp=$(mktemp -d)
 	gcc_tmp=$(mktemp -d)
 	read -ra pytest_args <<<"${PYTEST_ARGS:-}"
@@ -64,11 +64,11 @@ if [ "${HERMES_SKIP_INTEGRATION:-0}" != 1 ]; then
 		HERMES_BIN="$root/build-asan/hermes" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			/usr/bin/python3 -m pytest tests/integration -m "not slow and not rss and not heap and not box and not timing" \
-			"${pytest_args[@]}" -p no:cacheprovider --basetemp "$asan_tmp/pytest"
+			--durations=15 "${pytest_args[@]}" -p no:cacheprovider --basetemp "$asan_tmp/pytest"
 	}
 	gcc_pass() {
 		HERMES_BIN="$root/build/hermes" /usr/bin/python3 -m pytest tests/integration \
-			"${pytest_args[@]}" -p no:cacheprovider --basetemp "$gcc_tmp/pytest"
+			--durations=25 "${pytest_args[@]}" -p no:cacheprovider --basetemp "$gcc_tmp/pytest"
 	}
 	gcc_rc=0
 	asan_rc=0

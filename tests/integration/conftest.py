@@ -6,11 +6,15 @@ Preflight failures (no binary, no Docker engine, no target image) fail the tests
 message instead of skipping them: a suite that silently skips hides breakage.
 """
 
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from hermes_helpers import IMAGE, Hermes, HermesStartError, hermes_bin, new_trouble
+from hermes_helpers import (IMAGE, Hermes, HermesStartError, base_config, hermes_bin,
+                            new_trouble)
 
 
 def pytest_configure(config):
@@ -70,19 +74,46 @@ def docker_ready():
 # ---------------------------------------------------------------------------------------------
 # Daemons
 
-class HermesFactory:
-    """Starts Hermes instances and tears all of them down at the end of its scope."""
+HOST_KEY_TYPES = (("rsa", "3072"), ("ecdsa", "256"), ("ed25519", None))
 
-    def __init__(self, tmp_path_factory, binary, prefix):
+
+def shared_host_keys(tmp_path_factory):
+    """One set of host keys for the run, made with ssh-keygen the first time it is asked for:
+    an instance that would make its own spends a second or more on the RSA key, and some 80
+    instances start in a pass. The shared default instance still makes its own, which is what
+    test_hostkeys.py checks."""
+    keys = tmp_path_factory.getbasetemp() / "shared-host-keys"
+    if not (keys / "ssh_host_rsa_key").exists():
+        staging = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp()))
+        for kind, bits in HOST_KEY_TYPES:
+            subprocess.run(["ssh-keygen", "-q", "-t", kind, *(["-b", bits] if bits else []),
+                            "-N", "", "-C", "", "-f", str(staging / f"ssh_host_{kind}_key")],
+                           check=True, capture_output=True, timeout=60)
+        staging.rename(keys)
+    return keys
+
+
+class HermesFactory:
+    """Starts Hermes instances and tears all of them down at the end of its scope. Unless told
+    otherwise, an instance whose config keeps the default key path starts with the run's
+    shared host keys in place (shared_host_keys)."""
+
+    def __init__(self, tmp_path_factory, binary, prefix, shared_keys=True):
         self._tmp = tmp_path_factory
         self._binary = binary
         self._prefix = prefix
+        self._shared_keys = shared_keys
         self.instances = []
 
     def start(self, overrides=None, name=None, timeout=120):
         name = name or f"{self._prefix}{len(self.instances)}"
         workdir = self._tmp.mktemp(name)
         inst = Hermes(workdir, overrides, name=name, binary=self._binary)
+        default_path = base_config(workdir, 0)["server"]["host_key_path"]
+        if self._shared_keys and inst.config["server"]["host_key_path"] == default_path:
+            inst.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for f in shared_host_keys(self._tmp).iterdir():
+                shutil.copy2(f, inst.keys_dir / f.name)
         self.instances.append(inst)
         try:
             inst.start(timeout=timeout)
@@ -120,7 +151,7 @@ def module_factory(request, tmp_path_factory, hermes_binary, docker_ready):
 @pytest.fixture(scope="session")
 def hermes(tmp_path_factory, hermes_binary, docker_ready):
     """The default instance, shared by every test that does not need its own config."""
-    factory = HermesFactory(tmp_path_factory, hermes_binary, "hermes-default")
+    factory = HermesFactory(tmp_path_factory, hermes_binary, "hermes-default", shared_keys=False)
     inst = factory.start(name="hermes-default")
     yield inst
     factory.close()
