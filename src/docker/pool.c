@@ -6,7 +6,9 @@
  * container goes to the oldest waiter. refill() keeps
  * ready + warming >= size + waiters, so a burst of logins creates on demand.
  * A failed creation is retried once (the prototype's rule) and further
- * refills back off, so a Docker outage does not become a busy loop.
+ * refills back off, so a Docker outage does not become a busy loop; a
+ * session that asks meanwhile gets one creation at once, when none is under
+ * way, so that logins work again as soon as the engine does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -780,21 +782,27 @@ static void create_one(struct pool *p, struct pcont *c)
 	json_decref(spec);
 }
 
+/* One more container, made now. */
+static bool add_one(struct pool *p)
+{
+	struct pcont *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return false;
+	c->pool = p;
+	c->next = p->conts;
+	p->conts = c;
+	create_one(p, c);
+	return true;
+}
+
 static void fill(struct pool *p)
 {
 	unsigned want = (unsigned)p->cfg->container_pool.size + count_waiters(p);
 	unsigned have = pool_ready(p) + pool_warming(p);
 
-	while (have < want) {
-		struct pcont *c = calloc(1, sizeof(*c));
-		if (c == NULL)
-			return;
-		c->pool = p;
-		c->next = p->conts;
-		p->conts = c;
-		create_one(p, c);
+	while (have < want && add_one(p))
 		have++;
-	}
 }
 
 static void on_refill_timer(struct loop *l, void *arg)
@@ -1051,7 +1059,14 @@ uint64_t pool_allocate(struct pool *p, const char *session_id, pool_cb cb, void 
 	*pp = w;
 	if (!w->had_ready)
 		warn("pool empty: creating a container on demand for session %.8s", session_id);
-	refill(p);
+	if (!w->had_ready && p->refill_timer != 0 && pool_warming(p) == 0)
+		/* Backing off after failed creations, but someone waits now:
+		 * one try for them at once, as the engine may be well again
+		 * (the pool's own refills keep their pace, and a try is
+		 * under way for every later waiter until this one ends). */
+		(void)add_one(p);
+	else
+		refill(p);
 	/* Matching happens from the loop, so the callback never runs inside
 	 * this call. */
 	w->timer = loop_add_timer(p->loop, 0, on_deliver_now, w);

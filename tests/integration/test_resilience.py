@@ -5,8 +5,9 @@ runs dry (containers made on demand)."""
 import signal
 import threading
 
+from docker_proxy import DockerProxy
 from hermes_helpers import IMAGE, POOL_SIZE, Hermes, asciinema_cat, docker, docker_inspect, \
-    open_shell, parse_asciicast, parse_event_lines, tail_text, wait_for
+    open_shell, parse_asciicast, parse_event_lines, ssh_exec, tail_text, wait_for
 
 
 def test_sigkill_mid_session_leaves_valid_records(hermes_factory):
@@ -184,7 +185,6 @@ def test_a_full_disk_is_said_loudly_and_survived(hermes_factory, tmp_path):
     """The event log and the recordings on a file system that fills up: the daemon says so in
     its own log and keeps serving; once there is room again, events are written again."""
     import subprocess
-    from hermes_helpers import ssh_exec
     data = tmp_path / "small"
     data.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(data)], check=True)
@@ -215,3 +215,36 @@ def test_a_full_disk_is_said_loudly_and_survived(hermes_factory, tmp_path):
         for inst in hermes_factory.instances:
             inst.teardown()
         subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+def test_a_login_after_failed_creations_does_not_wait_out_the_backoff(hermes_factory, tmp_path):
+    """After failed creations the pool waits longer and longer (2 s doubling to a minute)
+    before it tries again; a login meanwhile gets a creation of its own at once, so once the
+    engine makes containers again the next attacker gets a shell, not a refusal at
+    spawn_timeout while the pool's timer runs."""
+    refusing = threading.Event()
+
+    def policy(call):
+        return not (refusing.is_set() and call == "POST /containers/create")
+    with DockerProxy(tmp_path / "engine.sock", policy=policy) as proxy:
+        hermes = hermes_factory.start({"docker": {"socket_path": str(tmp_path / "engine.sock")},
+                                       "container_pool": {"size": 1, "spawn_timeout": 10}})
+        try:
+            refusing.set()
+            with open_shell(hermes) as first:  # takes the ready box: the pool refills
+                first.send("echo FIRST\n")
+                first.expect(r"FIRST")
+                # Four failed containers (a creation and its one retry each) leave the pool
+                # waiting 16 s before its next try, longer than spawn_timeout.
+                wait_for(lambda: len(proxy.refused) >= 8, 60, interval=0.2,
+                         what="eight refused creations")
+                refusing.clear()
+                mark = hermes.mark()
+                r = ssh_exec(hermes.port, "echo BACK", timeout=60)
+                assert r.returncode == 0 and r.stdout == b"BACK\n", \
+                    (r, hermes.stderr_tail(40))
+                sid = hermes.wait_event("session.closed", since=mark)["session"]
+                alloc = hermes.wait_event("container.allocated", session=sid)
+                assert alloc["pooled"] is False, alloc
+        finally:
+            hermes.stop()
